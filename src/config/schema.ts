@@ -1,0 +1,218 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every field carries its default and its unit
+ * in its name or its doc; unknown keys are rejected (strictObject) so that a
+ * typo fails at start instead of silently doing nothing. Internal code sees
+ * only the resolved, frozen result of `loadConfig`.
+ */
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+export const hostPort = z
+  .string()
+  .regex(HOST_PORT, { message: 'must be "host:port", e.g. "0.0.0.0:3333"' })
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { message: 'port must be 0..65535' });
+
+const poolUrl = z
+  .string()
+  .regex(/^stratum\+tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+    message: 'must be stratum+tcp://host:port',
+  });
+
+const positive = z.number().positive();
+const nonNegative = z.number().nonnegative();
+
+export const poolSchema = z.strictObject({
+  /** stratum+tcp://host:port */
+  url: poolUrl,
+  /** Pool account (worker name); miners' own worker names are not sent upstream. */
+  user: z.string().min(1),
+  password: z.string().default('x'),
+  /** Optional payout guard: the coinbase must pay this address or output script (hex). */
+  expectedPayout: z.string().min(1).optional(),
+});
+
+export const upstreamSchema = z.strictObject({
+  /** Open another upstream connection once this many miners share one (Braiins Farm Proxy uses ~50). */
+  maxMinersPerConnection: z.number().int().min(1).default(50),
+  /** Extranonce2 bytes left to each miner after carving its prefix (3..8). */
+  minerExtranonce2Size: z.number().int().min(3).max(8).default(4),
+  /** Seconds to finish subscribe + authorize (+ configure) with a pool. */
+  handshakeTimeoutS: positive.default(10),
+  /** Seconds to wait for a pool's answer to one request (e.g. a submit). */
+  requestTimeoutS: positive.default(15),
+  /** A pool silent this long (no job, no answer) is considered dead: fail over. */
+  silenceTimeoutS: positive.default(120),
+  /** A higher-priority pool must stay up this long before surplus falls back to it. */
+  fallbackStableS: positive.default(60),
+  /** Reconnect backoff: first delay and cap, milliseconds (jittered exponential). */
+  backoffInitialMs: positive.default(500),
+  backoffMaxMs: positive.default(30_000),
+});
+
+export const difficultySchema = z
+  .strictObject({
+    /** Difficulty (bdiff) a new miner starts at. Fractional values are allowed (CPU test miners). */
+    initial: positive.default(16384),
+    min: positive.default(0.0001),
+    max: positive.default(1e15),
+    /** Vardiff aims at this many shares per minute per miner (default one per 7.5 s). */
+    targetSharesPerMinute: positive.default(8),
+    /** How often vardiff reconsiders a miner, seconds. */
+    retargetS: positive.default(30),
+  })
+  .refine((d) => d.min <= d.max, { message: 'difficulty.min must be <= difficulty.max', path: ['min'] });
+
+export const sharesSchema = z.strictObject({
+  /** Accept ntime in [job ntime, job ntime + ntimeWindowS]. */
+  ntimeWindowS: positive.default(7000),
+  /** Submissions remembered per miner for duplicate detection. */
+  duplicateWindow: z.number().int().min(16).default(4096),
+  /** Upstream jobs remembered (older jobs answer "job not found"). */
+  jobHistory: z.number().int().min(2).default(16),
+  /** Hashing worker threads (0 = one per core). */
+  hashThreads: z.number().int().min(0).default(0),
+  /** Shares hashed per worker task. */
+  batchSize: z.number().int().min(1).default(64),
+  /** Bound on shares waiting for a worker; beyond it miners get an error, not a longer queue. */
+  maxQueue: z.number().int().min(1).default(50_000),
+});
+
+export const httpSchema = z.strictObject({
+  /** Operator API, metrics and dashboard; loopback unless you mean otherwise. */
+  listen: hostPort.default('127.0.0.1:8080'),
+  /** Bearer token for endpoints that change state. Required on a non-loopback address. */
+  token: z.string().min(8).optional(),
+});
+
+export const limitsSchema = z.strictObject({
+  /** Longest accepted Stratum line, bytes. */
+  maxLineBytes: z.number().int().min(256).default(16 * 1024),
+  maxConnectionsPerIp: z.number().int().min(1).default(2000),
+  /** Drop a connection that has not subscribed and authorized within this many seconds. */
+  handshakeTimeoutS: positive.default(30),
+  maxSubmitsPerSecond: positive.default(100),
+  /** Drop a miner whose unsent output exceeds this many bytes (it stopped reading). */
+  maxWriteBufferBytes: z.number().int().min(1024).default(1024 * 1024),
+  /** Ban a miner after this many invalid shares within banWindowS (never on the first). */
+  banInvalidShares: z.number().int().min(2).default(500),
+  banWindowS: positive.default(600),
+  /** Disconnect after this many malformed lines. */
+  maxMalformedLines: z.number().int().min(1).default(5),
+});
+
+export const modeSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Wall power in this mode, kW. */
+  kw: positive,
+  /** Hashrate in this mode, TH/s. */
+  ths: positive,
+  /** Value sent with `ascset|0,workmode,set,N`. */
+  workmode: z.number().int().min(0).optional(),
+});
+
+export const modelSchema = z.strictObject({
+  /** Draw while soft-off / idle, kW. */
+  standbyKw: nonNegative,
+  /** Work modes, any order; the scheduler sorts them. */
+  modes: z.array(modeSchema).min(1),
+  /** Seconds from softon to full hashrate. */
+  rampUpS: nonNegative.default(30),
+  /** Seconds between a softoff command and the unit reaching standby. */
+  softoffDelayS: nonNegative.default(5),
+  /** True when the figures are published nominal values, not site measurements. */
+  nominal: z.boolean().default(true),
+});
+
+export const minerSchema = z.strictObject({
+  id: z.string().min(1),
+  /** Stratum worker name the miner authorizes as. */
+  worker: z.string().min(1),
+  model: z.string().min(1),
+  /** cgminer-style API "host:port" (Avalon: 4028). Without it, the Stratum fail-safe is the only lever. */
+  api: hostPort.optional(),
+  /** Higher runs first among equally efficient units. */
+  priority: z.number().int().default(0),
+});
+
+export const fleetSchema = z.strictObject({
+  models: z.record(z.string(), modelSchema).default({}),
+  miners: z.array(minerSchema).default([]),
+});
+
+export const budgetSchema = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('static'), kw: nonNegative, ttlS: positive.optional(), holdLastS: nonNegative.default(60), failsafeKw: nonNegative.default(0) }),
+  z.strictObject({ source: z.literal('http'), initialKw: nonNegative.optional(), ttlS: positive.default(300), holdLastS: nonNegative.default(60), failsafeKw: nonNegative.default(0) }),
+  z.strictObject({
+    source: z.literal('schedule'),
+    /** CSV (`minute,kw` or `timestamp,kw`) or JSON `[{ "t": ISO or minute, "kw": n }]`. */
+    file: z.string().min(1),
+    interpolation: z.enum(['step', 'linear']).default('step'),
+    /** Replay speed: 60 means one trace minute per wall second (demo). */
+    speed: positive.default(1),
+    /** Loop the trace (demo). */
+    loop: z.boolean().default(false),
+    ttlS: positive.default(3600),
+    holdLastS: nonNegative.default(60),
+    failsafeKw: nonNegative.default(0),
+  }),
+  z.strictObject({
+    source: z.literal('mqtt'),
+    url: z.string().regex(/^mqtts?:\/\/.+/, { message: 'must be mqtt://host:port or mqtts://host:port' }),
+    topic: z.string().min(1),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    ttlS: positive.default(120),
+    holdLastS: nonNegative.default(60),
+    failsafeKw: nonNegative.default(0),
+  }),
+]);
+
+export const schedulerSchema = z.strictObject({
+  /** Re-plan at least this often, seconds (and on every budget change). */
+  tickS: positive.default(5),
+  /** Every command of a budget cut is issued within this many seconds. */
+  cutDeadlineS: positive.default(10),
+  minOnS: nonNegative.default(300),
+  minOffS: nonNegative.default(300),
+  /** Limit on planned power *increases*, kW per minute. */
+  rampKwPerMin: positive.default(500),
+  /** Don't add load unless at least this much headroom remains, kW. */
+  hysteresisKw: nonNegative.default(0),
+  /** Spacing between commands to different units, milliseconds. */
+  commandStaggerMs: nonNegative.default(20),
+  /** Stratum fail-safe: seconds without jobs before a curtailed miner is disconnected. */
+  withholdGraceS: nonNegative.default(30),
+});
+
+export const configSchema = z.strictObject({
+  /** Miners connect here: "host:port". */
+  listen: hostPort.default('0.0.0.0:3333'),
+  /** Pools in failover order. */
+  pools: z.array(poolSchema).min(1),
+  upstream: upstreamSchema.default(() => upstreamSchema.parse({})),
+  difficulty: difficultySchema.default(() => difficultySchema.parse({})),
+  shares: sharesSchema.default(() => sharesSchema.parse({})),
+  http: httpSchema.default(() => httpSchema.parse({})),
+  limits: limitsSchema.default(() => limitsSchema.parse({})),
+  budget: budgetSchema.optional(),
+  fleet: fleetSchema.default(() => fleetSchema.parse({})),
+  scheduler: schedulerSchema.default(() => schedulerSchema.parse({})),
+  /** Where the scheduler persists its state (atomic rename), so a restart resumes the plan. */
+  stateFile: z.string().optional(),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type PoolConfig = z.infer<typeof poolSchema>;
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+export type DifficultyConfig = z.infer<typeof difficultySchema>;
+export type SharesConfig = z.infer<typeof sharesSchema>;
+export type HttpConfig = z.infer<typeof httpSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+export type FleetConfig = z.infer<typeof fleetSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type ModeConfig = z.infer<typeof modeSchema>;
+export type MinerConfig = z.infer<typeof minerSchema>;
+export type SchedulerConfig = z.infer<typeof schedulerSchema>;

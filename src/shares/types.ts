@@ -1,0 +1,48 @@
+/**
+ * Contract between the share core (validator, policy, hash pool) and the proxy.
+ * Hex strings are exactly as they appear on the Stratum wire.
+ */
+
+/** One job as carried by `mining.notify` (params in wire order). */
+export interface StratumJob {
+  jobId: string;
+  /** 32 bytes, as notify sends it (each 4-byte word byte-swapped relative to the header). */
+  prevhash: string;
+  coinb1: string;
+  coinb2: string;
+  merkleBranch: string[];
+  /** Big-endian hex u32. */
+  version: string;
+  nbits: string;
+  ntime: string;
+  cleanJobs: boolean;
+}
+
+/** What a worker thread needs to hash one submission. */
+export interface HashRequest {
+  job: StratumJob;
+  /** The miner's full extranonce1 (for a proxied miner: upstream extranonce1 ‖ miner prefix). */
+  extranonce1: string;
+  extranonce2: string;
+  ntime: string;
+  nonce: string;
+  /** Final header version after BIP310 rolling; computed by the policy. */
+  version: number;
+}
+
+export interface HashResult {
+  /** sha256d(header) in display order (reversed), hex. */
+  hash: string;
+  /** Share difficulty in bdiff units: (0xFFFF·2^208) / hash. */
+  difficulty: number;
+  /** hash <= network target from nbits: a block candidate. */
+  block: boolean;
+}
+
+/** The worker-pool front the proxy calls; bounded, so `hash` may reject with OverloadError. */
+export interface ShareHasher {
+  hash(req: HashRequest): Promise<HashResult>;
+  /** Shares waiting for or inside a worker. */
+  readonly queueDepth: number;
+  close(): Promise<void>;
+}
