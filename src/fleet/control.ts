@@ -1,0 +1,41 @@
+/**
+ * Contracts between the scheduler and the levers it pulls. The scheduler
+ * knows only these interfaces; the Avalon driver and the proxy implement them.
+ */
+
+/** Implemented by the proxy: Stratum-level fail-safe for miners with no (working) device API. */
+export interface StratumLever {
+  /**
+   * Stop sending new jobs to this worker's connections; after `graceS`
+   * disconnect them (staggered) and refuse their reconnection until `release`.
+   */
+  withhold(worker: string, graceS: number): void;
+  /** Let the worker back in and send it the current job with clean_jobs. */
+  release(worker: string): void;
+  /** The worker's planned hashrate changed: retarget its difficulty before the shares do. */
+  expectHashrate(worker: string, ths: number): void;
+  /** True while at least one connection authorized as this worker is open. */
+  isConnected(worker: string): boolean;
+}
+
+/** What a device reports about itself (cgminer `estats`/`stats` on Avalon). */
+export interface DeviceStatus {
+  /** Measured wall power, W (Avalon WALLPOWER or PS[6]); undefined when not reported. */
+  wallPowerW?: number;
+  workmode?: number;
+  /** SoftOFF[n] != 0. */
+  softOff: boolean;
+  state: 'init' | 'working' | 'idle' | 'fault' | 'unknown';
+  /** Current hashrate (GHSspd / MHS 30s / MHS 5s), TH/s. */
+  hashrateThs?: number;
+}
+
+/** Implemented by device drivers (Avalon cgminer API on TCP 4028). */
+export interface DeviceApi {
+  /** Schedule a soft-off at `atUnixS` (Avalon needs a time a few seconds ahead). */
+  softOff(atUnixS: number): Promise<void>;
+  softOn(atUnixS: number): Promise<void>;
+  setWorkmode(mode: number): Promise<void>;
+  readStatus(): Promise<DeviceStatus>;
+  close(): void;
+}
