@@ -23,8 +23,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const keys = issue.keys.map((k) => (where === '(root)' ? k : `${where}.${k}`));
     return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
   }
-  if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-    return `${where}: ${issue.message}; allowed sources: static, http, schedule, mqtt`;
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+    return `${where}: is required (${issue.expected})`;
   }
   return `${where}: ${issue.message}`;
 }
