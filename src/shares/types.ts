@@ -46,3 +46,17 @@ export interface ShareHasher {
   readonly queueDepth: number;
   close(): Promise<void>;
 }
+
+/**
+ * One `mining.submit`, params in wire order: worker, job_id, extranonce2,
+ * ntime, nonce and, with BIP310 version rolling, version_bits. Hex as sent.
+ */
+export interface SubmitParams {
+  worker: string;
+  jobId: string;
+  extranonce2: string;
+  ntime: string;
+  nonce: string;
+  /** BIP310: the rolled bits, big-endian hex; only bits inside the negotiated mask may be set. */
+  versionBits?: string;
+}

@@ -1,0 +1,134 @@
+/**
+ * The pure share validator: from a `mining.notify` job, the miner's
+ * extranonce1 and one submission, rebuild the coinbase, the merkle root and
+ * the 80-byte header, and hash it. Values in, values out; the worker threads
+ * and `surplus check-share` call exactly this code.
+ *
+ * Byte order (Stratum V1 as slush documented it, confirmed by the fixtures):
+ * coinbase = coinb1‖extranonce1‖extranonce2‖coinb2; root = sha256d(coinbase),
+ * then root = sha256d(root‖branch) per branch; notify's prevhash is the
+ * header's prev-block field with each 4-byte word byte-reversed; version,
+ * nbits, ntime and nonce are big-endian hex written little-endian.
+ */
+import type { HashRequest, HashResult, StratumJob } from './types.js';
+import { parseHex, parseU32 } from './hex.js';
+import { sha256d } from './sha256.js';
+import { merkleRoot } from './merkle.js';
+import { buildHeader, hashHeader } from './header.js';
+import { compactToTarget, targetBytes } from './target.js';
+
+/** A job parsed once: every hex field as bytes or numbers. */
+export interface PreparedJob {
+  readonly jobId: string;
+  /** Prev-block hash in header byte order (notify's words swapped back). */
+  readonly prevHash: Buffer;
+  readonly coinb1: Buffer;
+  readonly coinb2: Buffer;
+  readonly branches: readonly Buffer[];
+  readonly version: number;
+  readonly nbits: number;
+  readonly ntime: number;
+  readonly networkTarget: bigint;
+  /** The network target as 32 big-endian bytes, for a cheap compare with the display hash. */
+  readonly networkTargetBE: Buffer;
+}
+
+/** Everything the validator derives for one share; `check-share` and tests show the intermediate values. */
+export interface ShareDetail extends HashResult {
+  coinbase: Buffer;
+  /** Internal byte order (as it sits in the header). */
+  merkleRoot: Buffer;
+  header: Buffer;
+}
+
+/** Undo Stratum's prevhash encoding: byte-reverse each 4-byte word. */
+export function prevhashFromNotify(notifyPrevhash: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(32);
+  for (let i = 0; i < 32; i += 4) {
+    out[i] = notifyPrevhash[i + 3]!;
+    out[i + 1] = notifyPrevhash[i + 2]!;
+    out[i + 2] = notifyPrevhash[i + 1]!;
+    out[i + 3] = notifyPrevhash[i]!;
+  }
+  return out;
+}
+
+/**
+ * Parse a job's hex once. Throws InputError naming the field when the pool
+ * sent something malformed (a job is not a share: a bad one is an input
+ * error, not a verdict).
+ */
+export function prepareJob(job: StratumJob): PreparedJob {
+  const networkTarget = compactToTarget(parseU32(job.nbits, 'job.nbits'));
+  return {
+    jobId: job.jobId,
+    prevHash: prevhashFromNotify(parseHex(job.prevhash, 'job.prevhash', 32)),
+    coinb1: parseHex(job.coinb1, 'job.coinb1'),
+    coinb2: parseHex(job.coinb2, 'job.coinb2'),
+    branches: job.merkleBranch.map((b, i) => parseHex(b, `job.merkleBranch[${i}]`, 32)),
+    version: parseU32(job.version, 'job.version'),
+    nbits: parseU32(job.nbits, 'job.nbits'),
+    ntime: parseU32(job.ntime, 'job.ntime'),
+    networkTarget,
+    networkTargetBE: targetBytes(networkTarget),
+  };
+}
+
+const prepared = new WeakMap<StratumJob, PreparedJob>();
+
+/** prepareJob, cached per job object: the proxy hands the same object for every share on a job. */
+export function preparedJob(job: StratumJob): PreparedJob {
+  let p = prepared.get(job);
+  if (!p) {
+    p = prepareJob(job);
+    prepared.set(job, p);
+  }
+  return p;
+}
+
+/** Hash one share on a prepared job. Extranonces as bytes; ntime, nonce and the final version as numbers. */
+export function explainPrepared(
+  job: PreparedJob,
+  extranonce1: Buffer,
+  extranonce2: Buffer,
+  ntime: number,
+  nonce: number,
+  version: number,
+): ShareDetail {
+  const coinbase = Buffer.concat([job.coinb1, extranonce1, extranonce2, job.coinb2]);
+  const root = merkleRoot(sha256d(coinbase), job.branches);
+  const header = buildHeader({ version, prevHash: job.prevHash, merkleRoot: root, ntime, nbits: job.nbits, nonce });
+  const { hash, difficulty, block } = hashHeader(header, job.networkTargetBE);
+  return { hash, difficulty, block, coinbase, merkleRoot: root, header };
+}
+
+/** As explainPrepared, returning only the HashResult contract. */
+export function hashPrepared(
+  job: PreparedJob,
+  extranonce1: Buffer,
+  extranonce2: Buffer,
+  ntime: number,
+  nonce: number,
+  version: number,
+): HashResult {
+  const { hash, difficulty, block } = explainPrepared(job, extranonce1, extranonce2, ntime, nonce, version);
+  return { hash, difficulty, block };
+}
+
+/** Validate a full HashRequest in-process, with every intermediate value. */
+export function explainShare(req: HashRequest): ShareDetail {
+  return explainPrepared(
+    preparedJob(req.job),
+    parseHex(req.extranonce1, 'extranonce1'),
+    parseHex(req.extranonce2, 'extranonce2'),
+    parseU32(req.ntime, 'ntime'),
+    parseU32(req.nonce, 'nonce'),
+    req.version,
+  );
+}
+
+/** Validate a full HashRequest in-process (the reference the worker pool must agree with). */
+export function validateShare(req: HashRequest): HashResult {
+  const { hash, difficulty, block } = explainShare(req);
+  return { hash, difficulty, block };
+}
