@@ -1,0 +1,270 @@
+/**
+ * Per-miner share policy (pure, bounded): everything decided about a
+ * submission before and after it is hashed. Rejections are values with the
+ * Stratum code the session sends back (`[code, reason, null]`), never
+ * exceptions.
+ *
+ * Flow for the proxy:
+ *   const pre = miner.precheck(submit, book);      // format, job, ntime, BIP310 mask, duplicate
+ *   if (!pre.ok) reply(pre.code, pre.reason);
+ *   else hasher.hash(pre.request).then(
+ *     (r) => miner.judge(pre, r, poolDifficulty),   // low difficulty, pool target, block
+ *     (e) => { miner.forget(pre); reply(20, 'overloaded') });
+ */
+import { StratumError, type StratumErrorCode } from '../protocol/error-codes.js';
+import type { HashRequest, HashResult, SubmitParams } from './types.js';
+import type { JobBook } from './job-book.js';
+import { isHex } from './hex.js';
+import { preparedJob } from './validator.js';
+import { targetForDifficulty, targetHex } from './target.js';
+
+/** Why a share was rejected, finer than the Stratum code (21 covers both unknown and stale), for counting. */
+export type RejectKind =
+  | 'bad-extranonce2'
+  | 'bad-ntime'
+  | 'bad-nonce'
+  | 'bad-version-bits'
+  | 'unknown-job'
+  | 'stale-job'
+  | 'duplicate'
+  | 'low-difficulty';
+
+export interface ShareRejection {
+  ok: false;
+  code: StratumErrorCode;
+  kind: RejectKind;
+  reason: string;
+  /** The share's difficulty when it was hashed (low-difficulty rejections). */
+  difficulty?: number;
+  hash?: string;
+}
+
+/** A submission that passed every check that needs no hashing; hand `request` to the ShareHasher. */
+export interface PrecheckPass {
+  ok: true;
+  request: HashRequest;
+  /** The difficulty this miner must meet on this job (the one in force when the job was sent). */
+  difficulty: number;
+  /** Duplicate-window key, already recorded. */
+  key: string;
+}
+
+export type ShareAccepted = {
+  ok: true;
+  /** The share's own difficulty (bdiff). */
+  difficulty: number;
+  /** The difficulty the miner had to meet. */
+  minerDifficulty: number;
+  /** Meets the upstream pool's target: forward it. */
+  meetsPool: boolean;
+  /** Meets the network target from nbits: a block candidate. */
+  block: boolean;
+  /** Display-order hash hex. */
+  hash: string;
+};
+
+export type ShareVerdict = ShareAccepted | ShareRejection;
+
+export interface MinerShareOptions {
+  /** The miner's full extranonce1 (hex). */
+  extranonce1: string;
+  /** Bytes of extranonce2 the miner must send. */
+  extranonce2Size: number;
+  /** BIP310 mask agreed in mining.configure; 0 = no version rolling. */
+  versionMask?: number;
+  /** ntime accepted in [job ntime, job ntime + ntimeWindowS] (config `shares.ntimeWindowS`). */
+  ntimeWindowS: number;
+  /** Submissions remembered for duplicate detection (config `shares.duplicateWindow`). */
+  duplicateWindow: number;
+  /** Jobs whose send-time difficulty is remembered (default 64); older ones are judged at the current difficulty. */
+  jobMemory?: number;
+  /** Difficulty before any job was noted (default 1). */
+  difficulty?: number;
+}
+
+const HEX8 = /^[0-9a-fA-F]{8}$/;
+
+function reject(code: StratumErrorCode, kind: RejectKind, reason: string): ShareRejection {
+  return { ok: false, code, kind, reason };
+}
+
+/** Evict the oldest entries of an insertion-ordered collection down to `max`. */
+function trim(coll: Set<string> | Map<string, unknown>, max: number): void {
+  while (coll.size > max) coll.delete(coll.keys().next().value as string);
+}
+
+export class MinerShareState {
+  #extranonce1: string;
+  #extranonce2Size: number;
+  #versionMask: number;
+  readonly #ntimeWindowS: number;
+  readonly #duplicateWindow: number;
+  readonly #jobMemory: number;
+  #difficulty: number;
+  readonly #jobDifficulty = new Map<string, number>();
+  readonly #seen = new Set<string>();
+  readonly #targets = new Map<number, string>();
+
+  constructor(opts: MinerShareOptions) {
+    this.#extranonce1 = opts.extranonce1;
+    this.#extranonce2Size = opts.extranonce2Size;
+    this.#versionMask = (opts.versionMask ?? 0) >>> 0;
+    this.#ntimeWindowS = opts.ntimeWindowS;
+    this.#duplicateWindow = opts.duplicateWindow;
+    this.#jobMemory = opts.jobMemory ?? 64;
+    this.#difficulty = opts.difficulty ?? 1;
+    if (!isHex(opts.extranonce1)) throw new RangeError('extranonce1 must be hex');
+    if (!Number.isInteger(opts.extranonce2Size) || opts.extranonce2Size < 0) {
+      throw new RangeError(`extranonce2Size must be a non-negative integer, got ${opts.extranonce2Size}`);
+    }
+    if (!Number.isInteger(opts.duplicateWindow) || opts.duplicateWindow < 1) {
+      throw new RangeError(`duplicateWindow must be an integer >= 1, got ${opts.duplicateWindow}`);
+    }
+    this.#targetHex(this.#difficulty); // validates it
+  }
+
+  /** BIP310: the mask agreed in mining.configure (already intersected with the pool's). */
+  setVersionMask(mask: number): void {
+    this.#versionMask = mask >>> 0;
+  }
+
+  get versionMask(): number {
+    return this.#versionMask;
+  }
+
+  /** A new extranonce (e.g. after the upstream changed); later shares are built with it. */
+  setExtranonce(extranonce1: string, extranonce2Size: number): void {
+    if (!isHex(extranonce1)) throw new RangeError('extranonce1 must be hex');
+    this.#extranonce1 = extranonce1;
+    this.#extranonce2Size = extranonce2Size;
+  }
+
+  /**
+   * Record that `jobId` went to this miner while `difficulty` was in force
+   * (Stratum: mining.set_difficulty applies from the next job on). Shares on
+   * that job are judged at that difficulty even after a retarget. If the same
+   * job is sent again at another difficulty, the lower one is kept: the miner
+   * may still be submitting work found under the earlier send.
+   */
+  noteJobSent(jobId: string, difficulty: number): void {
+    this.#targetHex(difficulty);
+    const before = this.#jobDifficulty.get(jobId);
+    this.#jobDifficulty.delete(jobId);
+    this.#jobDifficulty.set(jobId, before === undefined ? difficulty : Math.min(before, difficulty));
+    trim(this.#jobDifficulty, this.#jobMemory);
+    this.#difficulty = difficulty;
+  }
+
+  /** The difficulty of the newest job sent. */
+  get difficulty(): number {
+    return this.#difficulty;
+  }
+
+  /**
+   * Everything that can be decided without hashing. On success the share's
+   * duplicate key is recorded right away, so a resubmission that arrives
+   * while the first copy is still being hashed is already a duplicate; call
+   * `forget` if the share then cannot be hashed (queue full), so the miner
+   * may send it again.
+   */
+  precheck(submit: SubmitParams, book: JobBook): ShareRejection | PrecheckPass {
+    const { extranonce2, ntime, nonce, versionBits } = submit;
+    if (!isHex(extranonce2) || extranonce2.length !== this.#extranonce2Size * 2) {
+      return reject(
+        StratumError.OTHER,
+        'bad-extranonce2',
+        `extranonce2 must be ${this.#extranonce2Size * 2} hex characters`,
+      );
+    }
+    if (typeof ntime !== 'string' || !HEX8.test(ntime)) {
+      return reject(StratumError.OTHER, 'bad-ntime', 'ntime must be 8 hex characters');
+    }
+    if (typeof nonce !== 'string' || !HEX8.test(nonce)) {
+      return reject(StratumError.OTHER, 'bad-nonce', 'nonce must be 8 hex characters');
+    }
+    if (versionBits !== undefined && (typeof versionBits !== 'string' || !HEX8.test(versionBits))) {
+      return reject(StratumError.OTHER, 'bad-version-bits', 'version bits must be 8 hex characters');
+    }
+
+    const found = book.lookup(submit.jobId);
+    if (!found) return reject(StratumError.JOB_NOT_FOUND, 'unknown-job', 'job not found');
+    if (found.stale) return reject(StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job');
+    const job = preparedJob(found.job);
+
+    const time = Number.parseInt(ntime, 16);
+    if (time < job.ntime) return reject(StratumError.OTHER, 'bad-ntime', 'ntime is earlier than the job');
+    if (time > job.ntime + this.#ntimeWindowS) {
+      return reject(StratumError.OTHER, 'bad-ntime', `ntime is more than ${this.#ntimeWindowS} s after the job`);
+    }
+
+    // BIP310: version = (job_version & ~mask) | (version_bits & mask); bits outside the mask are an error.
+    let version = job.version;
+    if (versionBits !== undefined) {
+      const bits = Number.parseInt(versionBits, 16) >>> 0;
+      if ((bits & ~this.#versionMask) >>> 0 !== 0) {
+        return reject(StratumError.OTHER, 'bad-version-bits', 'version bits outside the negotiated mask');
+      }
+      version = ((job.version & ~this.#versionMask) | (bits & this.#versionMask)) >>> 0;
+    }
+
+    // The key covers every input to the header this miner controls, so the
+    // same nonce with other version bits is a different share.
+    const key = `${submit.jobId}\u0000${extranonce2.toLowerCase()}:${ntime.toLowerCase()}:${nonce.toLowerCase()}:${version}`;
+    if (this.#seen.has(key)) return reject(StratumError.DUPLICATE_SHARE, 'duplicate', 'duplicate share');
+    this.#seen.add(key);
+    trim(this.#seen, this.#duplicateWindow);
+
+    return {
+      ok: true,
+      request: { job: found.job, extranonce1: this.#extranonce1, extranonce2, ntime, nonce, version },
+      difficulty: this.#jobDifficulty.get(submit.jobId) ?? this.#difficulty,
+      key,
+    };
+  }
+
+  /** Undo the duplicate record of a share that could not be hashed. */
+  forget(pre: PrecheckPass): void {
+    this.#seen.delete(pre.key);
+  }
+
+  /**
+   * The verdict once the hash is known: below the miner's target is error 23
+   * (unless it is a block candidate, which is always kept); otherwise
+   * accepted, with whether it also meets the pool's target and the network's.
+   */
+  judge(pre: PrecheckPass, result: HashResult, poolDifficulty: number): ShareVerdict {
+    const hash = result.hash.toLowerCase();
+    if (!result.block && hash > this.#targetHex(pre.difficulty)) {
+      return {
+        ok: false,
+        code: StratumError.LOW_DIFFICULTY,
+        kind: 'low-difficulty',
+        reason: `low difficulty share (${formatDifficulty(result.difficulty)} < ${pre.difficulty})`,
+        difficulty: result.difficulty,
+        hash,
+      };
+    }
+    return {
+      ok: true,
+      difficulty: result.difficulty,
+      minerDifficulty: pre.difficulty,
+      meetsPool: hash <= this.#targetHex(poolDifficulty),
+      block: result.block,
+      hash,
+    };
+  }
+
+  #targetHex(difficulty: number): string {
+    let t = this.#targets.get(difficulty);
+    if (t === undefined) {
+      t = targetHex(targetForDifficulty(difficulty));
+      if (this.#targets.size >= 32) this.#targets.clear();
+      this.#targets.set(difficulty, t);
+    }
+    return t;
+  }
+}
+
+function formatDifficulty(d: number): string {
+  return Number.isFinite(d) ? Number(d.toPrecision(6)).toString() : String(d);
+}
