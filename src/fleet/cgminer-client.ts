@@ -1,0 +1,254 @@
+import { connect, type Socket } from 'node:net';
+import { OverloadError, PeerError, TimeoutError } from '../errors.js';
+import { isSuccessStatus, parseCgminerReply, replyStatus, type CgminerReply, type ReplyStatus } from './cgminer-reply.js';
+
+/**
+ * Client for the cgminer API (TCP 4028) as Avalon firmware serves it: one JSON
+ * request per TCP connection, the device replies and closes (the reply ends in
+ * a NUL). Commands to one device are serialised (a bounded queue), because the
+ * firmware's API thread handles one connection at a time. Reads that are safe
+ * to repeat are retried with capped, jittered backoff; writes never are.
+ */
+
+export interface CgminerClientOptions {
+  host: string;
+  port: number;
+  /** Give up connecting after this long, ms. Default 3000. */
+  connectTimeoutMs?: number;
+  /** Give up waiting for the reply (NUL or close) after this long, ms. Default 5000. */
+  replyTimeoutMs?: number;
+  /** Largest reply accepted, bytes; a bigger one is a PeerError. Default 1 MiB. */
+  maxReplyBytes?: number;
+  /** Extra attempts for idempotent reads after a timeout or peer error. Default 2. */
+  readRetries?: number;
+  /** Backoff before retry n: min(retryMaxMs, retryBaseMs * 2^n), full jitter. Defaults 200 / 2000 ms. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Commands waiting for this device beyond the one in flight. Default 16. */
+  maxQueue?: number;
+  /** Called once per command (after retries) with its outcome and latency, for metrics. */
+  onCommand?: (event: CommandEvent) => void;
+}
+
+export interface CommandEvent {
+  command: string;
+  ok: boolean;
+  /** Wall time from dequeue to outcome, retries included, ms. */
+  ms: number;
+  attempts: number;
+  /** The error code (SURPLUS_ERR_*) when not ok. */
+  code?: string;
+  /** The device closed without replying (counted ok only where the caller allows it). */
+  closedWithoutReply?: boolean;
+}
+
+export interface RequestOptions {
+  /** Safe to repeat: retried after timeouts and peer errors. */
+  idempotent?: boolean;
+  /** A close without any reply byte is an answer (Avalon softon, asic-rs PR #223). */
+  allowCloseWithoutReply?: boolean;
+}
+
+export interface CgminerAnswer {
+  /** Undefined when the device closed without a reply and that was allowed. */
+  reply?: CgminerReply;
+  status?: ReplyStatus;
+}
+
+/** The device answered STATUS E/F: it understood and refused. Code SURPLUS_ERR_PEER. */
+export class DeviceRefusedError extends PeerError {
+  constructor(
+    message: string,
+    readonly status: ReplyStatus,
+  ) {
+    super(message);
+  }
+}
+
+interface Raw {
+  bytes: Buffer;
+  closedWithoutReply: boolean;
+}
+
+export class CgminerClient {
+  readonly address: string;
+  private readonly opts: Required<Omit<CgminerClientOptions, 'onCommand'>> & Pick<CgminerClientOptions, 'onCommand'>;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Commands in flight or queued. */
+  private pending = 0;
+  private closed = false;
+  private readonly live = new Set<Socket>();
+  private readonly sleeps = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
+
+  constructor(options: CgminerClientOptions) {
+    this.opts = {
+      connectTimeoutMs: 3000,
+      replyTimeoutMs: 5000,
+      maxReplyBytes: 1 << 20,
+      readRetries: 2,
+      retryBaseMs: 200,
+      retryMaxMs: 2000,
+      maxQueue: 16,
+      ...options,
+    };
+    for (const k of ['connectTimeoutMs', 'replyTimeoutMs', 'maxReplyBytes', 'maxQueue'] as const) {
+      const v = this.opts[k];
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`CgminerClient: ${k} must be a positive number, got ${v}`);
+    }
+    if (!Number.isInteger(this.opts.readRetries) || this.opts.readRetries < 0) throw new RangeError('CgminerClient: readRetries must be an integer >= 0');
+    this.address = `${options.host}:${options.port}`;
+  }
+
+  /**
+   * Send `{"command":..,"parameter":..}` and return the parsed answer. Throws
+   * TimeoutError, PeerError (refused, reset, unreadable reply, no STATUS),
+   * DeviceRefusedError (STATUS E/F) or OverloadError (queue full).
+   */
+  request(command: string, parameter?: string, options: RequestOptions = {}): Promise<CgminerAnswer> {
+    if (this.closed) return Promise.reject(new PeerError(`${this.address}: client closed`));
+    if (this.pending > this.opts.maxQueue) {
+      return Promise.reject(new OverloadError(`${this.address}: ${this.pending - 1} commands already queued behind the one in flight (maxQueue ${this.opts.maxQueue})`));
+    }
+    this.pending++;
+    const run = this.tail
+      .then(() => this.runWithRetries(command, parameter, options))
+      .finally(() => {
+        this.pending--;
+      });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Abort the command in flight and everything queued; later requests fail at once. */
+  close(): void {
+    this.closed = true;
+    for (const s of this.live) s.destroy();
+    for (const s of this.sleeps) {
+      clearTimeout(s.timer);
+      s.reject(new PeerError(`${this.address}: client closed`));
+    }
+    this.sleeps.clear();
+  }
+
+  private async runWithRetries(command: string, parameter: string | undefined, options: RequestOptions): Promise<CgminerAnswer> {
+    const started = performance.now();
+    const retries = options.idempotent ? this.opts.readRetries : 0;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      try {
+        if (this.closed) throw new PeerError(`${this.address}: client closed`);
+        const raw = await this.exchange(command, parameter);
+        const answer = this.interpret(command, raw, options);
+        this.report({ command, ok: true, ms: performance.now() - started, attempts, closedWithoutReply: raw.closedWithoutReply });
+        return answer;
+      } catch (err) {
+        const retryable = !(err instanceof DeviceRefusedError) && (err instanceof TimeoutError || err instanceof PeerError) && !this.closed;
+        if (!retryable || attempts > retries) {
+          const code = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'UNKNOWN';
+          this.report({ command, ok: false, ms: performance.now() - started, attempts, code });
+          throw err;
+        }
+        const cap = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (attempts - 1));
+        await this.sleep(Math.random() * cap);
+      }
+    }
+  }
+
+  private interpret(command: string, raw: Raw, options: RequestOptions): CgminerAnswer {
+    if (raw.closedWithoutReply) {
+      if (options.allowCloseWithoutReply) return {};
+      throw new PeerError(`${this.address}: closed the connection without replying to "${command}"`);
+    }
+    const parsed = parseCgminerReply(raw.bytes);
+    if (!parsed.ok) throw new PeerError(`${this.address}: unreadable reply to "${command}": ${parsed.reason}`);
+    const status = replyStatus(parsed.reply.body);
+    if (!status) throw new PeerError(`${this.address}: reply to "${command}" has no STATUS`);
+    if (!isSuccessStatus(status)) {
+      const msg = status.msg ?? '(no message)';
+      throw new DeviceRefusedError(`${this.address}: "${command}" refused: STATUS ${status.status}${status.code === undefined ? '' : `/${status.code}`} ${JSON.stringify(msg)}`, status);
+    }
+    return { reply: parsed.reply, status };
+  }
+
+  /** One connection, one request, read until NUL or close. */
+  private exchange(command: string, parameter: string | undefined): Promise<Raw> {
+    return new Promise<Raw>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let connected = false;
+      let done = false;
+      const socket = connect({ host: this.opts.host, port: this.opts.port });
+      this.live.add(socket);
+      const finish = (err: Error | undefined, raw?: Raw): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.live.delete(socket);
+        socket.destroy();
+        if (err) reject(err);
+        else resolve(raw!);
+      };
+      let timer = setTimeout(() => finish(new TimeoutError(`${this.address}: connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+      socket.on('connect', () => {
+        connected = true;
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => finish(new TimeoutError(`${this.address}: no reply to "${command}" within ${this.opts.replyTimeoutMs} ms`)),
+          this.opts.replyTimeoutMs,
+        );
+        const req = parameter === undefined ? { command } : { command, parameter };
+        // No half-close: some cgminer builds read the request with one recv() and a
+        // FIN before the reply is not something every firmware has been tested with.
+        socket.write(JSON.stringify(req));
+      });
+      socket.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.opts.maxReplyBytes) {
+          finish(new PeerError(`${this.address}: reply to "${command}" exceeds ${this.opts.maxReplyBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+        // The firmware's reply ends with a NUL (send_result writes strlen+1 bytes).
+        if (chunk.includes(0)) finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: false });
+      });
+      socket.on('end', () => finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: size === 0 }));
+      socket.on('close', () => {
+        if (this.closed) finish(new PeerError(`${this.address}: client closed`));
+        else finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: size === 0 });
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (!connected) {
+          const why = err.code === 'ECONNREFUSED' ? 'connection refused' : `cannot connect (${err.code ?? err.message})`;
+          finish(new PeerError(`${this.address}: ${why}`, { cause: err }));
+        } else if (size === 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          // Reset right after the request: the same "closed without a reply" as a FIN.
+          finish(undefined, { bytes: Buffer.alloc(0), closedWithoutReply: true });
+        } else {
+          finish(new PeerError(`${this.address}: ${err.code ?? err.message} while reading the reply to "${command}"`, { cause: err }));
+        }
+      });
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.sleeps.delete(entry);
+          resolve();
+        }, ms),
+        reject,
+      };
+      this.sleeps.add(entry);
+    });
+  }
+
+  private report(event: CommandEvent): void {
+    try {
+      this.opts.onCommand?.(event);
+    } catch {
+      // A metrics hook must not turn a device answer into a failure.
+    }
+  }
+}
