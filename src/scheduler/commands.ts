@@ -1,0 +1,80 @@
+import type { FleetState } from './fleet-state.js';
+import type { Plan } from './policy.js';
+
+/**
+ * Plan -> ordered unit commands with issue times, pure. Shared by the live
+ * loop and `surplus simulate`, so the simulator exercises the same ordering
+ * and staggering as the site.
+ *
+ * Decreases go first, biggest saving first, staggered so the last is issued
+ * by the cut deadline (the stagger is compressed when there are too many).
+ * Increases wait until the decreases have taken effect (softoff lead), so
+ * the fleet never draws more than the old or new plan during the change.
+ */
+
+export type CommandAction = 'off' | 'on' | 'mode';
+
+export interface UnitCommand {
+  /** Index into `fleet.units` / `plan.targets`. */
+  index: number;
+  unitId: string;
+  worker: string;
+  action: CommandAction;
+  /** Target mode (index into the unit's sorted modes). */
+  mode: number;
+  /** Mode the unit had before (a softon must set the mode first when they differ). */
+  fromMode: number;
+  /** `stratum`: withhold (off) / release (on) instead of the device API. */
+  via: 'api' | 'stratum';
+  /** When to issue it, ms on the clock. */
+  atMs: number;
+  /** Part of a budget cut (must be issued by `plan.deadlineMs`). */
+  decrease: boolean;
+  /** Planned hashrate after the command, TH/s (for `expectHashrate`). */
+  ths: number;
+  reason: string;
+}
+
+export interface DispatchSettings {
+  commandStaggerMs: number;
+  cutDeadlineS: number;
+}
+
+/** Commands that realise `plan`, given the fleet state *before* it is committed. */
+export function buildCommands(plan: Plan, fleet: FleetState, settings: DispatchSettings): UnitCommand[] {
+  const dec: Array<{ cmd: UnitCommand; savedKw: number; leadMs: number }> = [];
+  const inc: UnitCommand[] = [];
+  plan.targets.forEach((t, i) => {
+    if (!t.changed) return;
+    const u = fleet.units[i]!;
+    const via = u.lever === 'api' && u.available ? 'api' : 'stratum';
+    const action: CommandAction = t.on === u.on ? 'mode' : t.on ? 'on' : 'off';
+    const oldKw = u.on ? u.modes[u.mode]!.kw : u.standbyKw;
+    const newKw = t.on ? u.modes[t.mode]!.kw : u.standbyKw;
+    const cmd: UnitCommand = { index: i, unitId: u.id, worker: u.worker, action, mode: t.mode, fromMode: u.mode, via, atMs: plan.atMs, decrease: newKw < oldKw, ths: t.ths, reason: t.reason };
+    if (cmd.decrease) dec.push({ cmd, savedKw: oldKw - newKw, leadMs: via === 'api' ? u.softoffDelayS * 1000 : 0 });
+    else inc.push(cmd);
+  });
+  dec.sort((a, b) => b.savedKw - a.savedKw || a.cmd.index - b.cmd.index);
+  let stagger = settings.commandStaggerMs;
+  if (plan.cut && dec.length > 1) {
+    // Issue the last cut command no later than the deadline, keeping a tenth of it as margin.
+    const window = settings.cutDeadlineS * 1000 * 0.9;
+    stagger = Math.min(stagger, window / (dec.length - 1));
+  }
+  const out: UnitCommand[] = [];
+  let t = plan.atMs;
+  let freedAtMs = plan.atMs;
+  dec.forEach((d, k) => {
+    d.cmd.atMs = plan.atMs + k * stagger;
+    freedAtMs = Math.max(freedAtMs, d.cmd.atMs + d.leadMs);
+    out.push(d.cmd);
+  });
+  if (dec.length > 0) t = freedAtMs + settings.commandStaggerMs;
+  inc.sort((a, b) => a.index - b.index);
+  inc.forEach((c, k) => {
+    c.atMs = t + k * settings.commandStaggerMs;
+    out.push(c);
+  });
+  return out;
+}

@@ -1,0 +1,154 @@
+import type { FleetConfig, MinerConfig, ModelConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+
+/**
+ * What the scheduler knows about each unit. The policy reads it (values in,
+ * values out); the loop is the only writer. Times are milliseconds on the
+ * injected clock.
+ */
+
+/** One work mode with its position in the model config (the device speaks config indices). */
+export interface UnitMode {
+  readonly name: string;
+  readonly kw: number;
+  readonly ths: number;
+  readonly workmode: number | undefined;
+  /** Index into the model's `modes` as configured (what `DevicePowerModel.setMode` takes). */
+  readonly configIndex: number;
+  /** J/TH = kW / (TH/s) * 1000; lower is better. */
+  readonly jPerTh: number;
+}
+
+/** How the scheduler can switch this unit. */
+export type Lever = 'api' | 'stratum';
+
+export interface FleetUnit {
+  readonly id: string;
+  readonly worker: string;
+  readonly model: string;
+  /** Sorted by efficiency, most efficient (lowest J/TH) first. Plan targets index this array. */
+  readonly modes: readonly UnitMode[];
+  readonly standbyKw: number;
+  readonly rampUpS: number;
+  readonly softoffDelayS: number;
+  readonly priority: number;
+  /** `stratum` units have no device API: off means withheld, on means released (mode not settable). */
+  readonly lever: Lever;
+  /** The API "host:port" from the fleet config, when there is one. */
+  readonly api: string | undefined;
+  /** Commanded state (what the loop last asked for). */
+  on: boolean;
+  /** Index into `modes` (selected mode, also while off). */
+  mode: number;
+  /** When `on` last changed; -Infinity when unknown (no min on/off constraint applies). */
+  sinceMs: number;
+  /** When `on` or `mode` last changed (a mode change restarts the ramp too). */
+  changedAtMs: number;
+  /** False while the API fails or the unit does not report: counted at worst-case draw. */
+  available: boolean;
+  /** Measured wall power, kW, from the last status read; undefined when not reported. */
+  measuredKw: number | undefined;
+  /** When `measuredKw` was read. */
+  measuredAtMs: number;
+}
+
+export interface FleetState {
+  readonly units: FleetUnit[];
+  readonly byId: ReadonlyMap<string, FleetUnit>;
+  readonly byWorker: ReadonlyMap<string, FleetUnit>;
+}
+
+/** Modes sorted by J/TH, ties by lower kW (a lower mode fits more budgets). */
+export function sortModes(model: ModelConfig): UnitMode[] {
+  return model.modes
+    .map((m, i) => ({ name: m.name, kw: m.kw, ths: m.ths, workmode: m.workmode, configIndex: i, jPerTh: (m.kw / m.ths) * 1000 }))
+    .sort((a, b) => a.jPerTh - b.jPerTh || a.kw - b.kw);
+}
+
+/** Index (into sorted modes) of the highest-kW mode: what a unit runs when nobody sets its mode. */
+export function topModeIndex(modes: readonly UnitMode[]): number {
+  let best = 0;
+  for (let i = 1; i < modes.length; i++) if (modes[i]!.kw > modes[best]!.kw) best = i;
+  return best;
+}
+
+export interface InitialUnitState {
+  on: boolean;
+  /** Index into the *sorted* modes; defaults to the top mode. */
+  mode?: number;
+}
+
+/**
+ * Builds the fleet from the resolved config. Units start in `initial` (by
+ * default: on in the top mode, as miners usually are when a proxy starts) with
+ * unknown `since`, so no minimum on/off time holds them at start.
+ */
+export function createFleetState(
+  fleet: Pick<FleetConfig, 'models' | 'miners'>,
+  initial: (miner: MinerConfig) => InitialUnitState = () => ({ on: true }),
+): FleetState {
+  const units: FleetUnit[] = [];
+  const byId = new Map<string, FleetUnit>();
+  const byWorker = new Map<string, FleetUnit>();
+  const sortedByModel = new Map<string, UnitMode[]>();
+  fleet.miners.forEach((m, i) => {
+    const model = fleet.models[m.model];
+    if (!model) throw new ConfigError(`fleet.miners[${i}].model: unknown model "${m.model}"; allowed: ${Object.keys(fleet.models).join(', ')}`);
+    if (byId.has(m.id)) throw new ConfigError(`fleet.miners[${i}].id: duplicate id "${m.id}"`);
+    if (byWorker.has(m.worker)) throw new ConfigError(`fleet.miners[${i}].worker: duplicate worker "${m.worker}"`);
+    let modes = sortedByModel.get(m.model);
+    if (!modes) {
+      modes = sortModes(model);
+      sortedByModel.set(m.model, modes);
+    }
+    const init = initial(m);
+    const lever: Lever = m.api ? 'api' : 'stratum';
+    const unit: FleetUnit = {
+      id: m.id,
+      worker: m.worker,
+      model: m.model,
+      modes,
+      standbyKw: model.standbyKw,
+      rampUpS: model.rampUpS,
+      softoffDelayS: model.softoffDelayS,
+      priority: m.priority,
+      lever,
+      api: m.api,
+      on: init.on,
+      // A Stratum-only unit cannot be told a mode: it runs whatever it runs, assume the top one.
+      mode: lever === 'stratum' ? topModeIndex(modes) : (init.mode ?? topModeIndex(modes)),
+      sinceMs: -Infinity,
+      changedAtMs: -Infinity,
+      available: true,
+      measuredKw: undefined,
+      measuredAtMs: -Infinity,
+    };
+    units.push(unit);
+    byId.set(unit.id, unit);
+    byWorker.set(unit.worker, unit);
+  });
+  return { units, byId, byWorker };
+}
+
+/** Worst-case draw of a unit we cannot see: its top mode, or more if it was measured higher. */
+export function worstCaseKw(u: FleetUnit): number {
+  let kw = u.modes[topModeIndex(u.modes)]!.kw;
+  if (u.measuredKw !== undefined && u.measuredKw > kw) kw = u.measuredKw;
+  return kw;
+}
+
+/**
+ * True when the unit's wall-power reading describes its commanded state: on,
+ * and past its ramp (a ramping unit reads low and would invite overshoot).
+ */
+export function measuredIsSteady(u: FleetUnit): boolean {
+  return u.on && u.measuredKw !== undefined && u.measuredAtMs >= u.changedAtMs + u.rampUpS * 1000;
+}
+
+/** Draw the policy counts for the unit as it stands: measured over nominal, worst case when unseen. */
+export function currentKw(u: FleetUnit): number {
+  if (!u.available) return worstCaseKw(u);
+  if (!u.on) return u.standbyKw;
+  if (measuredIsSteady(u)) return u.measuredKw!;
+  return u.modes[u.mode]!.kw;
+}

@@ -1,0 +1,196 @@
+import type { SchedulerConfig } from '../config/schema.js';
+import type { BudgetReading } from '../power/budget-source.js';
+import { guardBudget, type BudgetVerdict, type GuardOptions } from '../power/budget-guard.js';
+import { buildCommands, type UnitCommand } from './commands.js';
+import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import { plan, type Plan, type RampMemory } from './policy.js';
+
+/**
+ * The scheduler's state machine without I/O: budget verdict -> plan ->
+ * committed fleet state -> commands and decision records. The live loop
+ * (scheduler.ts) and the simulator drive it with their own clocks and device
+ * layers, so both run exactly this code.
+ */
+
+export interface Decision {
+  unitId: string;
+  worker: string;
+  /** "off" or the mode name. */
+  from: string;
+  to: string;
+  reason: string;
+  atMs: number;
+}
+
+export interface UnitSnapshot {
+  id: string;
+  worker: string;
+  state: 'on' | 'off';
+  mode: string;
+  /** Draw counted for the unit (measured when steady, nominal otherwise, worst case when unavailable). */
+  kw: number;
+  measured?: number;
+  available: boolean;
+  /** ISO time the unit last switched on/off; null when unknown. */
+  since: string | null;
+  reason: string;
+}
+
+export interface SchedulerSnapshot {
+  budget: { kw: number; status: BudgetVerdict['status']; source: string | null; reason: string };
+  plannedKw: number;
+  measuredKw: number;
+  plannedThs: number;
+  cut: boolean;
+  infeasible: boolean;
+  limitedBy: Plan['limitedBy'] | null;
+  atMs: number | null;
+  units: UnitSnapshot[];
+  decisions: Decision[];
+}
+
+export interface StepResult {
+  verdict: BudgetVerdict;
+  plan: Plan;
+  commands: UnitCommand[];
+}
+
+const modeLabel = (u: FleetUnit, on: boolean, mode: number): string => (on ? u.modes[mode]!.name : 'off');
+
+export class SchedulerCore {
+  private ramp: RampMemory | undefined;
+  private lastPlan: Plan | undefined;
+  private lastVerdict: BudgetVerdict | undefined;
+  private readonly decisions: Decision[] = [];
+  private readonly reasons: string[];
+  private dirty = true;
+
+  constructor(
+    readonly fleet: FleetState,
+    private readonly settings: SchedulerConfig,
+    private readonly guard: GuardOptions,
+    private readonly maxDecisions = 200,
+    private readonly onDecision?: (d: Decision) => void,
+  ) {
+    this.reasons = fleet.units.map(() => 'not planned yet');
+  }
+
+  verdict(reading: BudgetReading | undefined, nowMs: number): BudgetVerdict {
+    return guardBudget(reading, nowMs, this.guard);
+  }
+
+  /** True when a plan now could differ from the last one (budget, fleet or a min-time/ramp horizon). */
+  needsPlan(reading: BudgetReading | undefined, nowMs: number): boolean {
+    if (this.dirty || !this.lastPlan || !this.lastVerdict) return true;
+    const v = this.verdict(reading, nowMs);
+    if (v.kw !== this.lastVerdict.kw || v.status !== this.lastVerdict.status) return true;
+    return nowMs >= this.lastPlan.revisitAtMs;
+  }
+
+  /** Plans, commits the targets to the fleet state and returns the commands to issue. */
+  step(reading: BudgetReading | undefined, nowMs: number): StepResult {
+    const verdict = this.verdict(reading, nowMs);
+    const p = plan(verdict.kw, this.fleet, nowMs, this.settings, this.ramp);
+    const commands = p.changes > 0 ? buildCommands(p, this.fleet, this.settings) : [];
+    p.targets.forEach((t, i) => {
+      const u = this.fleet.units[i]!;
+      this.reasons[i] = t.reason;
+      if (!t.changed) return;
+      this.record({ unitId: u.id, worker: u.worker, from: modeLabel(u, u.on, u.mode), to: modeLabel(u, t.on, t.mode), reason: t.reason, atMs: nowMs });
+      if (t.on !== u.on) u.sinceMs = nowMs;
+      u.on = t.on;
+      u.mode = t.mode;
+      u.changedAtMs = nowMs;
+    });
+    this.ramp = p.ramp;
+    this.lastPlan = p;
+    this.lastVerdict = verdict;
+    this.dirty = false;
+    return { verdict, plan: p, commands };
+  }
+
+  /** A command or status read failed: count the unit at worst case until it reports again. */
+  markUnavailable(unitId: string, nowMs: number, why: string): boolean {
+    const u = this.fleet.byId.get(unitId);
+    if (!u || !u.available) return false;
+    u.available = false;
+    this.dirty = true;
+    const i = this.fleet.units.indexOf(u);
+    this.reasons[i] = `unavailable: ${why}`;
+    this.record({ unitId: u.id, worker: u.worker, from: modeLabel(u, u.on, u.mode), to: 'unavailable', reason: why, atMs: nowMs });
+    return true;
+  }
+
+  /**
+   * A status read succeeded. An unavailable unit comes back with the state it
+   * reports (softoff flag, workmode); measured wall power is recorded.
+   */
+  reportStatus(unitId: string, status: { on?: boolean; mode?: number; measuredKw?: number }, nowMs: number): { cameBack: boolean } {
+    const u = this.fleet.byId.get(unitId);
+    if (!u) return { cameBack: false };
+    let cameBack = false;
+    if (!u.available) {
+      cameBack = true;
+      u.available = true;
+      this.dirty = true;
+      if (status.on !== undefined && status.on !== u.on) {
+        u.on = status.on;
+        u.sinceMs = nowMs;
+        u.changedAtMs = nowMs;
+      }
+      if (status.mode !== undefined) u.mode = status.mode;
+      this.record({ unitId: u.id, worker: u.worker, from: 'unavailable', to: modeLabel(u, u.on, u.mode), reason: 'reporting again', atMs: nowMs });
+    }
+    if (status.measuredKw !== undefined) {
+      const before = currentKw(u);
+      u.measuredKw = status.measuredKw;
+      u.measuredAtMs = nowMs;
+      // Only a meaningful change of the counted draw justifies a re-plan.
+      if (Math.abs(currentKw(u) - before) > 0.05) this.dirty = true;
+    }
+    return { cameBack };
+  }
+
+  get lastPlanned(): Plan | undefined {
+    return this.lastPlan;
+  }
+
+  snapshot(reading: BudgetReading | undefined, nowMs: number): SchedulerSnapshot {
+    const v = this.verdict(reading, nowMs);
+    const p = this.lastPlan;
+    let measuredKw = 0;
+    const units = this.fleet.units.map((u, i): UnitSnapshot => {
+      if (u.measuredKw !== undefined) measuredKw += u.measuredKw;
+      const s: UnitSnapshot = {
+        id: u.id,
+        worker: u.worker,
+        state: u.on ? 'on' : 'off',
+        mode: u.modes[u.mode]!.name,
+        kw: currentKw(u),
+        available: u.available,
+        since: Number.isFinite(u.sinceMs) ? new Date(u.sinceMs).toISOString() : null,
+        reason: this.reasons[i]!,
+      };
+      if (u.measuredKw !== undefined) s.measured = u.measuredKw;
+      return s;
+    });
+    return {
+      budget: { kw: v.kw, status: v.status, source: v.source ?? null, reason: v.reason },
+      plannedKw: p?.plannedKw ?? 0,
+      measuredKw,
+      plannedThs: p?.plannedThs ?? 0,
+      cut: p?.cut ?? false,
+      infeasible: p?.infeasible ?? false,
+      limitedBy: p?.limitedBy ?? null,
+      atMs: p?.atMs ?? null,
+      units,
+      decisions: this.decisions.slice(),
+    };
+  }
+
+  private record(d: Decision): void {
+    this.decisions.push(d);
+    if (this.decisions.length > this.maxDecisions) this.decisions.splice(0, this.decisions.length - this.maxDecisions);
+    this.onDecision?.(d);
+  }
+}

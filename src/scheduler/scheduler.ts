@@ -1,0 +1,235 @@
+import type { Clock } from '../clock.js';
+import type { SchedulerConfig } from '../config/schema.js';
+import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js';
+import type { Logger } from '../observability/logger.js';
+import type { BudgetSource } from '../power/budget-source.js';
+import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
+import type { UnitCommand } from './commands.js';
+import type { FleetState, FleetUnit } from './fleet-state.js';
+import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
+
+/**
+ * The scheduler loop (issue 4): the thin I/O edge around SchedulerCore. It
+ * re-plans on every budget reading and on a tick, issues the plan's commands
+ * through each unit's DeviceApi at their staggered times (cuts first), falls
+ * back to the Stratum lever when a unit has no API or a command fails, and
+ * polls device status for measured power and availability.
+ */
+
+/** Timer functions, injectable so the loop runs under fake timers or simulated time. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+// Resolved at call time so vi.useFakeTimers() installed after import still applies.
+export const globalTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface SchedulerOptions {
+  clock: Clock;
+  logger: Logger;
+  settings: SchedulerConfig;
+  fleet: FleetState;
+  budget: BudgetSource;
+  guard: GuardOptions;
+  /** Builds the device client for a unit with an `api`; called once per unit. */
+  drivers: (unit: FleetUnit) => DeviceApi;
+  lever: StratumLever;
+  timers?: Timers;
+  /** Decisions kept for the snapshot. */
+  maxDecisions?: number;
+  /** Status reads in flight at once. */
+  pollConcurrency?: number;
+}
+
+export class Scheduler {
+  private readonly core: SchedulerCore;
+  private readonly timers: Timers;
+  private readonly apis = new Map<string, DeviceApi>();
+  private readonly withheld = new Set<string>();
+  private readonly pending = new Set<unknown>();
+  private readonly listeners = new Set<(d: Decision) => void>();
+  private tickHandle: unknown;
+  private running = false;
+  private polling = false;
+  private lastStatus: BudgetStatus | undefined;
+  private readonly onReading = (): void => {
+    this.replan('budget');
+  };
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.timers = opts.timers ?? globalTimers;
+    this.core = new SchedulerCore(opts.fleet, opts.settings, opts.guard, opts.maxDecisions ?? 200, (d) => {
+      for (const l of this.listeners) l(d);
+    });
+  }
+
+  /** Every decision (unit, from, to, reason, at) as it is made. */
+  onDecision(listener: (d: Decision) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.opts.budget.on('reading', this.onReading);
+    await this.opts.budget.start();
+    this.replan('start');
+    this.scheduleTick();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.opts.budget.off('reading', this.onReading);
+    if (this.tickHandle !== undefined) this.timers.clearTimeout(this.tickHandle);
+    for (const h of this.pending) this.timers.clearTimeout(h);
+    this.pending.clear();
+    await this.opts.budget.stop();
+    for (const api of this.apis.values()) api.close();
+    this.apis.clear();
+  }
+
+  snapshot(): SchedulerSnapshot {
+    return this.core.snapshot(this.opts.budget.latest(), this.opts.clock.now());
+  }
+
+  /** Plans now and schedules the resulting commands. Returns the step (undefined when stopped). */
+  replan(trigger: string): StepResult | undefined {
+    if (!this.running) return undefined;
+    const now = this.opts.clock.now();
+    const step = this.core.step(this.opts.budget.latest(), now);
+    const { verdict, plan, commands } = step;
+    if (verdict.status !== this.lastStatus) {
+      const log = verdict.status === 'live' ? this.opts.logger.info : this.opts.logger.warn;
+      log.call(this.opts.logger, { budgetStatus: verdict.status, kw: verdict.kw, source: verdict.source }, verdict.reason);
+      this.lastStatus = verdict.status;
+    }
+    if (plan.infeasible) this.opts.logger.warn({ budgetKw: plan.budgetKw, plannedKw: plan.plannedKw }, 'budget below the all-off draw: everything off');
+    if (commands.length > 0) {
+      this.opts.logger.info(
+        { trigger, budgetKw: plan.budgetKw, plannedKw: round(plan.plannedKw), plannedThs: round(plan.plannedThs), cut: plan.cut, commands: commands.length, limitedBy: plan.limitedBy },
+        plan.cut ? 'budget cut: shedding' : 'plan changed',
+      );
+    }
+    for (const c of commands) this.at(c.atMs, () => void this.execute(c));
+    return step;
+  }
+
+  /** Reads every API unit's status (bounded concurrency); failures mark units unavailable. */
+  async pollStatus(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const units = this.opts.fleet.units.filter((u) => u.lever === 'api');
+      const width = Math.max(1, this.opts.pollConcurrency ?? 32);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < units.length && this.running) await this.pollOne(units[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(width, units.length) }, worker));
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollOne(u: FleetUnit): Promise<void> {
+    let status: DeviceStatus;
+    try {
+      status = await this.api(u).readStatus();
+    } catch (err) {
+      if (this.core.markUnavailable(u.id, this.opts.clock.now(), `status read failed: ${(err as Error).message}`)) {
+        this.opts.logger.warn({ unit: u.id, err: (err as Error).message }, 'unit not reporting: counted at worst-case draw');
+      }
+      return;
+    }
+    const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
+    const { cameBack } = this.core.reportStatus(
+      u.id,
+      { on: !status.softOff, ...(mode !== undefined && mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },
+      this.opts.clock.now(),
+    );
+    if (cameBack) {
+      this.opts.logger.info({ unit: u.id }, 'unit reporting again');
+      this.release(u);
+    }
+  }
+
+  private scheduleTick(): void {
+    this.tickHandle = this.timers.setTimeout(() => {
+      if (!this.running) return;
+      void this.pollStatus().finally(() => {
+        if (!this.running) return;
+        if (this.core.needsPlan(this.opts.budget.latest(), this.opts.clock.now())) this.replan('tick');
+      });
+      this.scheduleTick();
+    }, this.opts.settings.tickS * 1000);
+  }
+
+  private at(atMs: number, fn: () => void): void {
+    const h = this.timers.setTimeout(() => {
+      this.pending.delete(h);
+      fn();
+    }, Math.max(0, atMs - this.opts.clock.now()));
+    this.pending.add(h);
+  }
+
+  private api(u: FleetUnit): DeviceApi {
+    let api = this.apis.get(u.id);
+    if (!api) {
+      api = this.opts.drivers(u);
+      this.apis.set(u.id, api);
+    }
+    return api;
+  }
+
+  private async execute(c: UnitCommand): Promise<void> {
+    if (!this.running) return;
+    const u = this.opts.fleet.units[c.index]!;
+    const lever = this.opts.lever;
+    const log = this.opts.logger;
+    if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
+    if (c.via === 'stratum') {
+      if (c.action === 'off') this.withhold(u, c.reason);
+      else if (c.action === 'on') this.release(u);
+      return;
+    }
+    // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
+    const atUnixS = Math.ceil((this.opts.clock.now() + u.softoffDelayS * 1000) / 1000);
+    const mode = u.modes[c.mode]!;
+    try {
+      const api = this.api(u);
+      if (c.action === 'off') await api.softOff(atUnixS);
+      else {
+        if (c.action === 'mode' || c.mode !== c.fromMode) await api.setWorkmode(mode.workmode ?? mode.configIndex);
+        if (c.action === 'on') await api.softOn(atUnixS);
+      }
+      log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
+      if (c.action === 'on') this.release(u);
+    } catch (err) {
+      log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
+      this.core.markUnavailable(u.id, this.opts.clock.now(), `${c.action} failed: ${(err as Error).message}`);
+      this.withhold(u, `${c.action} failed`);
+    }
+  }
+
+  private withhold(u: FleetUnit, why: string): void {
+    if (this.withheld.has(u.worker)) return;
+    this.withheld.add(u.worker);
+    this.opts.logger.info({ unit: u.id, worker: u.worker, why }, 'withholding jobs');
+    this.opts.lever.withhold(u.worker, this.opts.settings.withholdGraceS);
+  }
+
+  private release(u: FleetUnit): void {
+    if (!this.withheld.delete(u.worker)) return;
+    this.opts.logger.info({ unit: u.id, worker: u.worker }, 'releasing worker');
+    this.opts.lever.release(u.worker);
+  }
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+
