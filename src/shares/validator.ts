@@ -86,6 +86,21 @@ export function preparedJob(job: StratumJob): PreparedJob {
   return p;
 }
 
+/** Coinbase, merkle root and header of one share on a prepared job (no final hash). */
+export function buildShareHeader(
+  job: PreparedJob,
+  extranonce1: Buffer,
+  extranonce2: Buffer,
+  ntime: number,
+  nonce: number,
+  version: number,
+): { coinbase: Buffer; merkleRoot: Buffer; header: Buffer } {
+  const coinbase = Buffer.concat([job.coinb1, extranonce1, extranonce2, job.coinb2]);
+  const root = merkleRoot(sha256d(coinbase), job.branches);
+  const header = buildHeader({ version, prevHash: job.prevHash, merkleRoot: root, ntime, nbits: job.nbits, nonce });
+  return { coinbase, merkleRoot: root, header };
+}
+
 /** Hash one share on a prepared job. Extranonces as bytes; ntime, nonce and the final version as numbers. */
 export function explainPrepared(
   job: PreparedJob,
@@ -95,11 +110,9 @@ export function explainPrepared(
   nonce: number,
   version: number,
 ): ShareDetail {
-  const coinbase = Buffer.concat([job.coinb1, extranonce1, extranonce2, job.coinb2]);
-  const root = merkleRoot(sha256d(coinbase), job.branches);
-  const header = buildHeader({ version, prevHash: job.prevHash, merkleRoot: root, ntime, nbits: job.nbits, nonce });
-  const { hash, difficulty, block } = hashHeader(header, job.networkTargetBE);
-  return { hash, difficulty, block, coinbase, merkleRoot: root, header };
+  const built = buildShareHeader(job, extranonce1, extranonce2, ntime, nonce, version);
+  const { hash, difficulty, block } = hashHeader(built.header, job.networkTargetBE);
+  return { hash, difficulty, block, ...built };
 }
 
 /** As explainPrepared, returning only the HashResult contract. */

@@ -1,0 +1,7 @@
+/**
+ * Piscina worker entry: hashes one batch of shares. Imports only the pure
+ * validator code, so a worker starts fast and holds no proxy state.
+ */
+import { hashBatch } from './hash-batch.js';
+
+export default hashBatch;
