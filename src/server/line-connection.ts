@@ -1,0 +1,135 @@
+/**
+ * One Stratum peer over a socket: framing, JSON-RPC decode, ordered dispatch
+ * and bounded output. Used on both sides (miners' sessions, pool clients,
+ * simulated peers). The sink sees decoded messages strictly in arrival order;
+ * when it returns a promise (a submit being hashed), reading pauses until it
+ * settles, so a fast miner cannot grow an unbounded queue in front of us.
+ */
+import type { Socket } from 'node:net';
+import { LineFramer, type FrameEvent } from '../protocol/line-framer.js';
+import { decodeMessage, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
+
+export interface LineSink {
+  /** One decoded message. A returned promise holds back the next line until it settles. */
+  onMessage(msg: RpcMessage): void | Promise<void>;
+  /** A line that is not valid JSON-RPC (id set when it could be recovered), or an over-long line. */
+  onMalformed(reason: string, line: string, id?: RpcId): void;
+  /** The socket is gone; `reason` says why when we closed it. */
+  onClose(reason: string): void;
+}
+
+export interface LineConnectionOptions {
+  maxLineBytes: number;
+  /** Unsent output beyond this means the peer stopped reading: drop it. */
+  maxWriteBufferBytes: number;
+}
+
+export class LineConnection {
+  private readonly framer: LineFramer;
+  private readonly queue: FrameEvent[] = [];
+  private head = 0;
+  private busy = false;
+  private closedReason: string | undefined;
+  readonly remote: string;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly opts: LineConnectionOptions,
+    private readonly sink: LineSink,
+  ) {
+    this.framer = new LineFramer(opts.maxLineBytes);
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Every socket gets an 'error' listener (an unhandled one would crash the process).
+    socket.on('error', (err) => this.finish(`socket error: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    socket.on('close', () => this.finish('peer closed'));
+    socket.on('end', () => socket.end());
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Bytes written but not yet flushed to the kernel. */
+  get pendingWriteBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Queues one encoded line; returns false (and drops the peer) when its output buffer is over the cap. */
+  send(line: string): boolean {
+    if (this.closedReason !== undefined) return false;
+    if (this.socket.writableLength + line.length > this.opts.maxWriteBufferBytes) {
+      this.destroy(`write buffer over ${this.opts.maxWriteBufferBytes} bytes (peer stopped reading)`);
+      return false;
+    }
+    this.socket.write(line);
+    return true;
+  }
+
+  /** Flushes what was queued, then closes. */
+  end(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    this.socket.end();
+    this.sink.onClose(reason);
+  }
+
+  destroy(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    this.socket.destroy();
+    this.sink.onClose(reason);
+  }
+
+  private finish(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    this.socket.destroy();
+    this.sink.onClose(reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedReason !== undefined) return;
+    for (const ev of this.framer.push(chunk)) this.queue.push(ev);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (!this.busy && this.head < this.queue.length && this.closedReason === undefined) {
+      const ev = this.queue[this.head++]!;
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+      }
+      const pending = this.dispatch(ev);
+      if (pending) {
+        this.busy = true;
+        this.socket.pause();
+        pending
+          .catch((err: unknown) => this.destroy(`handler failed: ${(err as Error).message}`))
+          .finally(() => {
+            this.busy = false;
+            if (this.closedReason === undefined) {
+              this.socket.resume();
+              this.drain();
+            }
+          });
+      }
+    }
+  }
+
+  private dispatch(ev: FrameEvent): Promise<void> | undefined {
+    if (ev.kind === 'overflow') {
+      this.sink.onMalformed(ev.message, '');
+      return undefined;
+    }
+    const d = decodeMessage(ev.line);
+    if (!d.ok) {
+      this.sink.onMalformed(d.reason, ev.line, d.id);
+      return undefined;
+    }
+    const r = this.sink.onMessage(d.message);
+    return r instanceof Promise ? r : undefined;
+  }
+}
