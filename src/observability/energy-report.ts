@@ -1,0 +1,279 @@
+import { InputError } from '../errors.js';
+
+/**
+ * Energy report: how much of the offered surplus the site absorbed, per
+ * interval (hourly by default). A pure accumulator: samples in, rows out; no
+ * clock, no timers.
+ *
+ * Integration. Between two consecutive samples the budget b(t) and the drawn
+ * power p(t) are either
+ *  - `trapezoid` (default): linear between the two samples, which is the
+ *    right reading for a meter sampled periodically, or
+ *  - `step`: held at the first sample's value until the next sample (zero-order
+ *    hold), which is exact for a budget that changes only by setpoints.
+ * Each segment is split at interval boundaries (values interpolated at the
+ * boundary in trapezoid mode), so an interval receives exactly its part.
+ * Within a piece both functions are linear, so the integrals are exact:
+ *   offered  = ∫ b dt                      drawn = ∫ p dt
+ *   absorbed = ∫ min(p, b) dt              (surplus actually used)
+ *   excess   = drawn - absorbed = ∫ max(p - b, 0) dt  (drawn beyond the budget)
+ *   overBudgetS = time where p - b > toleranceKw
+ * Two samples further apart than `maxGapMs` are not integrated (the sampler
+ * stalled or the process slept): that time is missing, not guessed, and shows
+ * as `coveredS` below the interval length.
+ *
+ * `diffShares` is the difficulty-weighted count of shares accepted since the
+ * previous sample (an increment), credited to the interval holding `atMs`.
+ */
+export interface EnergySample {
+  atMs: number;
+  budgetKw: number;
+  drawnKw: number;
+  diffShares: number;
+}
+
+export interface EnergyInterval {
+  startMs: number;
+  endMs: number;
+  offeredKwh: number;
+  drawnKwh: number;
+  absorbedKwh: number;
+  /** absorbed / offered; null when nothing was offered. */
+  absorbedFraction: number | null;
+  excessKwh: number;
+  overBudgetS: number;
+  /** Seconds of this interval covered by integrated samples. */
+  coveredS: number;
+  diffShares: number;
+}
+
+export interface EnergyReportOptions {
+  /** Interval length, milliseconds (default one hour). Intervals are aligned to multiples of it since the epoch. */
+  intervalMs?: number;
+  integration?: 'trapezoid' | 'step';
+  /** Samples further apart than this are not integrated (default 5 minutes). */
+  maxGapMs?: number;
+  /** Draw above budget by more than this counts as over budget (default 0 kW). */
+  toleranceKw?: number;
+  /** Intervals kept; older ones are dropped (default 168, a week of hours). */
+  maxIntervals?: number;
+}
+
+const MS_PER_HOUR = 3_600_000;
+
+interface Point {
+  t: number;
+  b: number;
+  p: number;
+}
+
+function checkSample(s: EnergySample): void {
+  const fields: Array<[keyof EnergySample, number]> = [
+    ['atMs', s.atMs],
+    ['budgetKw', s.budgetKw],
+    ['drawnKw', s.drawnKw],
+    ['diffShares', s.diffShares],
+  ];
+  for (const [name, v] of fields) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`energy sample ${name} must be a finite number, got ${String(v)}`);
+    if (name !== 'atMs' && v < 0) throw new InputError(`energy sample ${name} must be >= 0, got ${v}`);
+  }
+}
+
+function positiveOption(name: string, v: number | undefined, dflt: number, allowZero = false): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new InputError(`energy report option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+  }
+  return v;
+}
+
+export class EnergyReport {
+  readonly intervalMs: number;
+  readonly integration: 'trapezoid' | 'step';
+  private readonly maxGapMs: number;
+  private readonly toleranceKw: number;
+  private readonly maxIntervals: number;
+  private readonly buckets = new Map<number, EnergyInterval>();
+  private last: Point | null = null;
+  /** Samples ignored because they were not later than the previous one. */
+  outOfOrder = 0;
+  /** Gaps longer than maxGapMs that were left unintegrated. */
+  gaps = 0;
+
+  constructor(options: EnergyReportOptions = {}) {
+    this.intervalMs = positiveOption('intervalMs', options.intervalMs, MS_PER_HOUR);
+    this.maxGapMs = positiveOption('maxGapMs', options.maxGapMs, 5 * 60_000);
+    this.toleranceKw = positiveOption('toleranceKw', options.toleranceKw, 0, true);
+    this.maxIntervals = Math.floor(positiveOption('maxIntervals', options.maxIntervals, 168));
+    const integration = options.integration ?? 'trapezoid';
+    if (integration !== 'trapezoid' && integration !== 'step') {
+      throw new InputError(`energy report option integration must be "trapezoid" or "step", got "${String(integration)}"`);
+    }
+    this.integration = integration;
+  }
+
+  /**
+   * Adds a sample. Returns false (and counts it) when `atMs` is not after the
+   * previous sample's, e.g. the wall clock stepped back; throws InputError on
+   * non-finite or negative values.
+   */
+  add(sample: EnergySample): boolean {
+    checkSample(sample);
+    const cur: Point = { t: sample.atMs, b: sample.budgetKw, p: sample.drawnKw };
+    const prev = this.last;
+    if (prev && cur.t <= prev.t) {
+      this.outOfOrder += 1;
+      return false;
+    }
+    if (prev) {
+      if (cur.t - prev.t > this.maxGapMs) this.gaps += 1;
+      else this.integrate(prev, cur);
+    }
+    this.bucket(cur.t).diffShares += sample.diffShares;
+    this.last = cur;
+    return true;
+  }
+
+  /** Intervals oldest first (copies). */
+  intervals(): EnergyInterval[] {
+    return [...this.buckets.values()].sort((a, b) => a.startMs - b.startMs).map((r) => ({ ...r, absorbedFraction: fraction(r) }));
+  }
+
+  /** Sums over the retained intervals. */
+  totals(): Omit<EnergyInterval, 'startMs' | 'endMs'> & { startMs: number | null; endMs: number | null } {
+    const rows = this.intervals();
+    const t = { offeredKwh: 0, drawnKwh: 0, absorbedKwh: 0, excessKwh: 0, overBudgetS: 0, coveredS: 0, diffShares: 0 };
+    for (const r of rows) {
+      t.offeredKwh += r.offeredKwh;
+      t.drawnKwh += r.drawnKwh;
+      t.absorbedKwh += r.absorbedKwh;
+      t.excessKwh += r.excessKwh;
+      t.overBudgetS += r.overBudgetS;
+      t.coveredS += r.coveredS;
+      t.diffShares += r.diffShares;
+    }
+    return {
+      ...t,
+      absorbedFraction: t.offeredKwh > 0 ? t.absorbedKwh / t.offeredKwh : null,
+      startMs: rows[0]?.startMs ?? null,
+      endMs: rows.at(-1)?.endMs ?? null,
+    };
+  }
+
+  private bucket(t: number): EnergyInterval {
+    const start = Math.floor(t / this.intervalMs) * this.intervalMs;
+    let row = this.buckets.get(start);
+    if (!row) {
+      row = {
+        startMs: start,
+        endMs: start + this.intervalMs,
+        offeredKwh: 0,
+        drawnKwh: 0,
+        absorbedKwh: 0,
+        absorbedFraction: null,
+        excessKwh: 0,
+        overBudgetS: 0,
+        coveredS: 0,
+        diffShares: 0,
+      };
+      this.buckets.set(start, row);
+      if (this.buckets.size > this.maxIntervals) {
+        const oldest = Math.min(...this.buckets.keys());
+        this.buckets.delete(oldest);
+      }
+    }
+    return row;
+  }
+
+  /** Integrates the segment prev -> cur, split at interval boundaries. */
+  private integrate(prev: Point, cur: Point): void {
+    const at = (t: number): Point => {
+      if (this.integration === 'step') return { t, b: prev.b, p: prev.p };
+      const x = (t - prev.t) / (cur.t - prev.t);
+      return { t, b: prev.b + (cur.b - prev.b) * x, p: prev.p + (cur.p - prev.p) * x };
+    };
+    let from = prev;
+    while (from.t < cur.t) {
+      const boundary = (Math.floor(from.t / this.intervalMs) + 1) * this.intervalMs;
+      const to = boundary < cur.t ? at(boundary) : this.integration === 'step' ? { t: cur.t, b: prev.b, p: prev.p } : cur;
+      this.addPiece(this.bucket(from.t), from, to);
+      from = to.t === cur.t ? cur : to;
+    }
+  }
+
+  private addPiece(row: EnergyInterval, a: Point, c: Point): void {
+    const dtS = (c.t - a.t) / 1000;
+    const dtH = dtS / 3600;
+    const offered = ((a.b + c.b) / 2) * dtH;
+    const drawn = ((a.p + c.p) / 2) * dtH;
+    // min(p, b) = b + min(p - b, 0); d = p - b is linear over the piece.
+    const absorbed = offered + integralOfNegativePart(a.p - a.b, c.p - c.b) * dtH;
+    row.offeredKwh += offered;
+    row.drawnKwh += drawn;
+    row.absorbedKwh += absorbed;
+    row.excessKwh += drawn - absorbed;
+    row.overBudgetS += fractionAbove(a.p - a.b - this.toleranceKw, c.p - c.b - this.toleranceKw) * dtS;
+    row.coveredS += dtS;
+  }
+}
+
+function fraction(r: EnergyInterval): number | null {
+  return r.offeredKwh > 0 ? r.absorbedKwh / r.offeredKwh : null;
+}
+
+/** ∫₀¹ min(d(x), 0) dx for d linear from d0 to d1. */
+export function integralOfNegativePart(d0: number, d1: number): number {
+  if (d0 >= 0 && d1 >= 0) return 0;
+  if (d0 <= 0 && d1 <= 0) return (d0 + d1) / 2;
+  const x = d0 / (d0 - d1); // where d crosses zero
+  return d0 < 0 ? (d0 * x) / 2 : (d1 * (1 - x)) / 2;
+}
+
+/** Fraction of [0, 1] where e(x) > 0, for e linear from e0 to e1. */
+export function fractionAbove(e0: number, e1: number): number {
+  if (e0 > 0 && e1 > 0) return 1;
+  if (e0 <= 0 && e1 <= 0) return 0;
+  const x = e0 / (e0 - e1);
+  return e0 > 0 ? x : 1 - x;
+}
+
+const CSV_COLUMNS = [
+  'start',
+  'end',
+  'offered_kwh',
+  'drawn_kwh',
+  'absorbed_kwh',
+  'absorbed_fraction',
+  'excess_kwh',
+  'over_budget_s',
+  'covered_s',
+  'diff_shares',
+] as const;
+
+function num(v: number | null, digits: number): string {
+  if (v === null) return '';
+  return String(Number(v.toFixed(digits)));
+}
+
+/** RFC 4180 CSV, one row per interval, ISO-8601 UTC times. */
+export function energyReportCsv(rows: readonly EnergyInterval[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of rows) {
+    lines.push(
+      [
+        new Date(r.startMs).toISOString(),
+        new Date(r.endMs).toISOString(),
+        num(r.offeredKwh, 6),
+        num(r.drawnKwh, 6),
+        num(r.absorbedKwh, 6),
+        num(r.absorbedFraction, 6),
+        num(r.excessKwh, 6),
+        num(r.overBudgetS, 3),
+        num(r.coveredS, 3),
+        num(r.diffShares, 3),
+      ].join(','),
+    );
+  }
+  return lines.join('\r\n') + '\r\n';
+}

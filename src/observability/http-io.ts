@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InputError } from '../errors.js';
+
+/** An HTTP-level refusal: status code plus a message safe to show the client. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...COMMON_HEADERS,
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+export function sendBody(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
+  sendJson(res, err.status, { error: err.message }, err.headers);
+}
+
+/**
+ * Reads a JSON request body of at most `maxBytes`. A declared or actual
+ * size above the cap is a 413 (and the connection closes, so the rest is never
+ * read); anything that is not JSON is a 400 naming the problem.
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new HttpError(415, `request body must be sent with content-type application/json, got "${type || '(none)'}"`, { connection: 'close' });
+  }
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBytes) throw new HttpError(413, `request body is limited to ${maxBytes} bytes`, { connection: 'close' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new HttpError(413, `request body is limited to ${maxBytes} bytes`, { connection: 'close' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'request body is empty; expected JSON like {"kw": 120, "ttlS": 300}');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Validates the body of PUT /api/budget; messages name the field and what is allowed. */
+export function parseBudgetBody(body: unknown): { kw: number; ttlS?: number } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InputError('body must be a JSON object like {"kw": 120, "ttlS": 300}');
+  }
+  const allowed = new Set(['kw', 'ttlS']);
+  for (const key of Object.keys(body)) {
+    if (!allowed.has(key)) throw new InputError(`unknown key "${key}"; allowed: kw, ttlS`);
+  }
+  const { kw, ttlS } = body as { kw?: unknown; ttlS?: unknown };
+  if (typeof kw !== 'number' || !Number.isFinite(kw) || kw < 0) {
+    throw new InputError(`kw must be a finite number >= 0 (kilowatts), got ${JSON.stringify(kw) ?? 'nothing'}`);
+  }
+  if (ttlS === undefined) return { kw };
+  if (typeof ttlS !== 'number' || !Number.isFinite(ttlS) || ttlS <= 0) {
+    throw new InputError(`ttlS must be a positive number of seconds, got ${JSON.stringify(ttlS)}`);
+  }
+  return { kw, ttlS };
+}

@@ -1,0 +1,169 @@
+/**
+ * What the operator surface (HTTP API, metrics, dashboard, energy report)
+ * reads. The proxy, scheduler and budget source are adapted to these narrow
+ * views at the composition root, so the surface never reaches into their
+ * internals and can be tested with a fake source producing real values.
+ *
+ * Units are in the names: kW, TH/s, milliseconds since the Unix epoch (`AtMs`).
+ * Counters named `...Total` or documented as cumulative only ever grow while
+ * the process lives.
+ */
+
+/** `live`: fresh values; `holding`: source silent, last value held; `failsafe`: held too long, fail-safe kW applies. */
+export type BudgetStatus = 'live' | 'holding' | 'failsafe';
+export const BUDGET_STATUSES: readonly BudgetStatus[] = ['live', 'holding', 'failsafe'];
+
+export interface BudgetView {
+  /** The budget the scheduler follows now, kW. */
+  kw: number;
+  status: BudgetStatus;
+  /** Which source feeds it: static, http, schedule, mqtt. */
+  source: string;
+  /** When the source last delivered a value; null if it never did. */
+  updatedAtMs: number | null;
+  /** When the current value stops being live (TTL); null when it does not expire. */
+  expiresAtMs: number | null;
+}
+
+export type PoolState = 'connecting' | 'up' | 'down';
+export const POOL_STATES: readonly PoolState[] = ['connecting', 'up', 'down'];
+
+export interface PoolView {
+  /** stratum+tcp://host:port (never carries credentials). */
+  url: string;
+  state: PoolState;
+  /** When the pool entered `state`. */
+  sinceMs: number;
+  /** Open upstream connections to this pool. */
+  connections: number;
+  /** Times surplus failed over away from this pool (cumulative). */
+  failovers: number;
+  /** True for the pool currently receiving shares. */
+  active: boolean;
+}
+
+/**
+ * A miner's state as the operator sees it. `hashing`: connected and working;
+ * `ramping`: switched on, not yet at full hashrate; `curtailed`: off by plan
+ * (soft-off or withheld); `disconnected`: expected but not connected;
+ * `fault`: the device reports a fault or cannot be reached.
+ */
+export type MinerState = 'hashing' | 'ramping' | 'curtailed' | 'disconnected' | 'fault' | 'unknown';
+export const MINER_STATES: readonly MinerState[] = ['hashing', 'ramping', 'curtailed', 'disconnected', 'fault', 'unknown'];
+
+export interface MinerView {
+  id: string;
+  worker: string;
+  state: MinerState;
+  /** Planned work mode name (eco, standard, super...), null when off. */
+  mode: string | null;
+  /** Measured (or, without a meter, modelled) wall power, kW. */
+  kw: number;
+  /** Hashrate estimated from accepted shares (or device-reported), TH/s. */
+  hashrateThs: number;
+  /** Cumulative shares from this miner by verdict. */
+  shares: { accepted: number; rejected: number; stale: number };
+  /** Current Stratum difficulty assigned to the miner. */
+  difficulty: number;
+  lastShareAtMs: number | null;
+}
+
+/** Cumulative counters of the share path, from the miner's submit to the pool's answer. */
+export interface ShareAccounting {
+  submitsReceived: number;
+  submitsAnswered: number;
+  accepted: number;
+  /** Rejections by reason (e.g. `low-difficulty`, `duplicate`, `job-not-found`, `stale`). */
+  rejected: Record<string, number>;
+  /** Sum of the difficulty of every accepted share (difficulty-weighted shares). */
+  acceptedDifficulty: number;
+  /** Shares that met the pool target and were sent upstream. */
+  forwarded: number;
+  poolAccepted: number;
+  poolRejected: number;
+  poolTimedOut: number;
+}
+
+export interface SchedulerView {
+  /** Cumulative scheduler actions by kind (softon, softoff, workmode, withhold, release...). */
+  decisions: Record<string, number>;
+  lastDecisionAtMs: number | null;
+  /** One line saying why the last plan looks the way it does. */
+  lastReason: string | null;
+}
+
+export interface CommandView {
+  /** Device commands sent, and how many failed (timeouts, refusals), cumulative. */
+  sent: number;
+  failed: number;
+  /** Latency of the most recent command, milliseconds; null before the first. */
+  lastLatencyMs: number | null;
+}
+
+export interface SiteStatus {
+  /** When this snapshot was taken. */
+  atMs: number;
+  budget: BudgetView;
+  /** Power the current plan intends to draw, kW. */
+  plannedKw: number;
+  /** Sum of measured (or modelled) miner draw, kW. */
+  measuredKw: number;
+  /** Fleet hashrate, TH/s. */
+  hashrateThs: number;
+  pools: PoolView[];
+  /** Miners per state; every state is present (0 when none). */
+  minersByState: Record<MinerState, number>;
+  shares: ShareAccounting;
+  scheduler: SchedulerView;
+  commands: CommandView;
+  /** Shares waiting for a hashing worker. */
+  hashQueueDepth: number;
+}
+
+/** What the operator surface reads, once per request or scrape. */
+export interface SiteStatusSource {
+  status(): SiteStatus;
+  miners(): MinerView[];
+}
+
+export interface BudgetSetting {
+  kw: number;
+  /** Seconds the value stays live before the source starts holding/fail-safe. */
+  ttlS?: number;
+}
+
+/** The HTTP budget source's setter, exposed as `PUT /api/budget`. */
+export interface BudgetControl {
+  get(): BudgetView;
+  /** Throws InputError (message names the field) on a value the source refuses. */
+  put(body: BudgetSetting): void;
+}
+
+/** Counts miners per state, with every state present. */
+export function countMinersByState(miners: readonly Pick<MinerView, 'state'>[]): Record<MinerState, number> {
+  const counts = Object.fromEntries(MINER_STATES.map((s) => [s, 0])) as Record<MinerState, number>;
+  for (const m of miners) counts[m.state] += 1;
+  return counts;
+}
+
+/** Total rejected shares over all reasons. */
+export function totalRejected(shares: Pick<ShareAccounting, 'rejected'>): number {
+  let n = 0;
+  for (const v of Object.values(shares.rejected)) n += v;
+  return n;
+}
+
+/** An all-zero accounting block, handy for sources that have not seen a share yet. */
+export function emptyShareAccounting(): ShareAccounting {
+  return {
+    submitsReceived: 0,
+    submitsAnswered: 0,
+    accepted: 0,
+    rejected: {},
+    acceptedDifficulty: 0,
+    forwarded: 0,
+    poolAccepted: 0,
+    poolRejected: 0,
+    poolTimedOut: 0,
+  };
+}

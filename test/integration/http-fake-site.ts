@@ -1,0 +1,107 @@
+import type { Clock } from '../../src/clock.js';
+import { InputError } from '../../src/errors.js';
+import {
+  countMinersByState,
+  type BudgetControl,
+  type BudgetView,
+  type MinerState,
+  type MinerView,
+  type SiteStatus,
+  type SiteStatusSource,
+} from '../../src/observability/snapshots.js';
+
+/**
+ * A small site whose values move with its clock: the budget follows a solar
+ * bump, miners switch on as it grows, shares accumulate at a rate set by the
+ * hashrate. Tests read these same values back through the HTTP surface.
+ */
+export class FakeSite implements SiteStatusSource, BudgetControl {
+  budget: BudgetView;
+  failed = 0;
+  decisions: Record<string, number> = { softon: 0, softoff: 0 };
+  private readonly t0: number;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly minerCount = 6,
+    readonly kwPerMiner = 3.5,
+  ) {
+    this.t0 = clock.now();
+    this.budget = { kw: 12, status: 'live', source: 'http', updatedAtMs: this.t0, expiresAtMs: null };
+  }
+
+  /** Seconds since start. */
+  private get s(): number {
+    return (this.clock.now() - this.t0) / 1000;
+  }
+
+  /** The budget wobbles around the operator's setpoint, like a cloudy sky over the panels. */
+  budgetKw(): number {
+    return Math.max(0, this.budget.kw * (1 + 0.25 * Math.sin(this.s / 3)));
+  }
+
+  miners(): MinerView[] {
+    const on = Math.min(this.minerCount, Math.floor(this.budgetKw() / this.kwPerMiner));
+    const out: MinerView[] = [];
+    for (let i = 0; i < this.minerCount; i++) {
+      const state: MinerState = i < on ? 'hashing' : i === this.minerCount - 1 ? 'fault' : 'curtailed';
+      const hashing = state === 'hashing';
+      const accepted = Math.floor(this.s * 2 * (i + 1));
+      out.push({
+        id: `m${i + 1}`,
+        worker: `site.rig${i + 1}`,
+        state,
+        mode: hashing ? 'normal' : null,
+        kw: hashing ? this.kwPerMiner * (0.97 + 0.01 * (i % 3)) : 0.05,
+        hashrateThs: hashing ? 200 : 0,
+        shares: { accepted, rejected: Math.floor(accepted / 50), stale: Math.floor(accepted / 200) },
+        difficulty: 16384 * (i + 1),
+        lastShareAtMs: accepted > 0 ? this.clock.now() - 500 : null,
+      });
+    }
+    return out;
+  }
+
+  status(): SiteStatus {
+    const miners = this.miners();
+    const accepted = miners.reduce((a, m) => a + m.shares.accepted, 0);
+    const rejected = miners.reduce((a, m) => a + m.shares.rejected, 0);
+    const hashing = miners.filter((m) => m.state === 'hashing');
+    return {
+      atMs: this.clock.now(),
+      budget: { ...this.budget, kw: this.budgetKw() },
+      plannedKw: hashing.length * this.kwPerMiner,
+      measuredKw: miners.reduce((a, m) => a + m.kw, 0),
+      hashrateThs: hashing.reduce((a, m) => a + m.hashrateThs, 0),
+      pools: [
+        { url: 'stratum+tcp://127.0.0.1:3334', state: 'up', sinceMs: this.t0, connections: 1, failovers: 2, active: true },
+        { url: 'stratum+tcp://127.0.0.1:3335', state: 'down', sinceMs: this.t0, connections: 0, failovers: 0, active: false },
+      ],
+      minersByState: countMinersByState(miners),
+      shares: {
+        submitsReceived: accepted + rejected,
+        submitsAnswered: accepted + rejected,
+        accepted,
+        rejected: { 'low-difficulty': Math.floor(rejected / 2), duplicate: rejected - Math.floor(rejected / 2) },
+        acceptedDifficulty: miners.reduce((a, m) => a + m.shares.accepted * m.difficulty, 0),
+        forwarded: Math.floor(accepted / 10),
+        poolAccepted: Math.floor(accepted / 10),
+        poolRejected: 0,
+        poolTimedOut: 1,
+      },
+      scheduler: { decisions: { ...this.decisions }, lastDecisionAtMs: this.t0, lastReason: 'budget allows ' + hashing.length + ' units' },
+      commands: { sent: 10, failed: this.failed, lastLatencyMs: 12 },
+      hashQueueDepth: 3,
+    };
+  }
+
+  get(): BudgetView {
+    return { ...this.budget };
+  }
+
+  put(body: { kw: number; ttlS?: number }): void {
+    if (body.kw > 10_000) throw new InputError(`kw must be <= 10000 (site limit), got ${body.kw}`);
+    const now = this.clock.now();
+    this.budget = { ...this.budget, kw: body.kw, updatedAtMs: now, expiresAtMs: body.ttlS ? now + body.ttlS * 1000 : null };
+  }
+}

@@ -1,0 +1,120 @@
+import { register as globalRegistry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { SiteMetrics } from '../../src/observability/metrics.js';
+import type { SiteStatus, SiteStatusSource } from '../../src/observability/snapshots.js';
+import { FakeSite } from '../integration/http-fake-site.js';
+
+/** The value of one sample line, e.g. value(text, 'surplus_pool_up{pool="x"}'). */
+function value(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}
+
+/** A source whose status the test edits directly. */
+function editable(site: FakeSite): SiteStatusSource & { edit(f: (s: SiteStatus) => void): void } {
+  let patch: (s: SiteStatus) => void = () => {};
+  return {
+    status: () => {
+      const s = site.status();
+      patch(s);
+      return s;
+    },
+    miners: () => site.miners(),
+    edit(f) {
+      patch = f;
+    },
+  };
+}
+
+describe('SiteMetrics', () => {
+  it('exposes gauges with the source values and units in the names', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const site = new FakeSite(clock);
+    const m = new SiteMetrics({ source: site, processMetrics: false });
+    const text = await m.render();
+    const s = site.status();
+    expect(value(text, 'surplus_budget_kw')).toBeCloseTo(s.budget.kw, 9);
+    expect(value(text, 'surplus_planned_kw')).toBeCloseTo(s.plannedKw, 9);
+    expect(value(text, 'surplus_measured_kw')).toBeCloseTo(s.measuredKw, 9);
+    expect(value(text, 'surplus_fleet_hashrate_ths')).toBe(s.hashrateThs);
+    expect(value(text, 'surplus_hash_queue_depth')).toBe(3);
+    expect(value(text, 'surplus_pool_up{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(1);
+    expect(value(text, 'surplus_pool_up{pool="stratum+tcp://127.0.0.1:3335"}')).toBe(0);
+    expect(value(text, 'surplus_budget_source_status{source="http",status="live"}')).toBe(1);
+    expect(value(text, 'surplus_budget_source_status{source="http",status="failsafe"}')).toBe(0);
+    expect(value(text, 'surplus_miners{state="hashing"}')).toBe(s.minersByState.hashing);
+    expect(value(text, 'surplus_miner_power_kw{miner="m1"}')).toBeCloseTo(site.miners()[0]!.kw, 9);
+    expect(text).toContain('# TYPE surplus_budget_kw gauge');
+  });
+
+  it('follows monotonic totals with real counters', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const site = new FakeSite(clock);
+    const m = new SiteMetrics({ source: site, processMetrics: false });
+    clock.advance(10_000);
+    let text = await m.render();
+    expect(text).toContain('# TYPE surplus_shares_total counter');
+    expect(text).toContain('# TYPE surplus_failovers_total counter');
+    expect(value(text, 'surplus_shares_total{result="accepted",reason=""}')).toBe(site.status().shares.accepted);
+    expect(value(text, 'surplus_failovers_total{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(2);
+    expect(value(text, 'surplus_pool_shares_total{result="timeout"}')).toBe(1);
+    clock.advance(5_000);
+    site.failed = 4;
+    site.decisions.softon = 3;
+    text = await m.render();
+    const s = site.status();
+    expect(value(text, 'surplus_shares_total{result="accepted",reason=""}')).toBe(s.shares.accepted);
+    expect(value(text, 'surplus_shares_total{result="rejected",reason="duplicate"}')).toBe(s.shares.rejected['duplicate']);
+    expect(value(text, 'surplus_shares_difficulty_total')).toBe(s.shares.acceptedDifficulty);
+    expect(value(text, 'surplus_device_command_failures_total')).toBe(4);
+    expect(value(text, 'surplus_scheduler_decisions_total{action="softon"}')).toBe(3);
+    expect(value(text, 'surplus_failovers_total{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(2);
+  });
+
+  it('keeps counting up when the source counter restarts from zero', async () => {
+    const clock = new ManualClock(0);
+    const src = editable(new FakeSite(clock));
+    const m = new SiteMetrics({ source: src, processMetrics: false });
+    src.edit((s) => void (s.shares.forwarded = 100));
+    expect(value(await m.render(), 'surplus_shares_forwarded_total')).toBe(100);
+    src.edit((s) => void (s.shares.forwarded = 7)); // e.g. the share path was rebuilt
+    expect(value(await m.render(), 'surplus_shares_forwarded_total')).toBe(107);
+    src.edit((s) => void (s.shares.forwarded = 10));
+    expect(value(await m.render(), 'surplus_shares_forwarded_total')).toBe(110);
+  });
+
+  it('drops label sets that disappeared from the snapshot', async () => {
+    const clock = new ManualClock(0);
+    const src = editable(new FakeSite(clock));
+    const m = new SiteMetrics({ source: src, processMetrics: false });
+    expect(await m.render()).toContain('surplus_pool_up{pool="stratum+tcp://127.0.0.1:3335"}');
+    src.edit((s) => void (s.pools = s.pools.slice(0, 1)));
+    expect(await m.render()).not.toContain('surplus_pool_up{pool="stratum+tcp://127.0.0.1:3335"}');
+  });
+
+  it('records event-fed command latency in a histogram', async () => {
+    const m = new SiteMetrics({ source: new FakeSite(new ManualClock(0)), processMetrics: false });
+    m.observeCommand('softoff', 0.02);
+    m.observeCommand('softoff', 0.3);
+    m.observeCommand('workmode', 12);
+    m.observeCommand('workmode', Number.NaN); // ignored, never throws into a driver
+    const text = await m.render();
+    expect(text).toContain('# TYPE surplus_device_command_seconds histogram');
+    expect(value(text, 'surplus_device_command_seconds_bucket{le="0.025",command="softoff"}')).toBe(1);
+    expect(value(text, 'surplus_device_command_seconds_bucket{le="0.5",command="softoff"}')).toBe(2);
+    expect(value(text, 'surplus_device_command_seconds_count{command="workmode"}')).toBe(1);
+  });
+
+  it('uses private registries: instances and the global registry never collide', async () => {
+    const a = new SiteMetrics({ source: new FakeSite(new ManualClock(0)) });
+    const b = new SiteMetrics({ source: new FakeSite(new ManualClock(0), 2) });
+    expect(globalRegistry.getSingleMetric('surplus_budget_kw')).toBeUndefined();
+    const [ta, tb] = [await a.render(), await b.render()];
+    expect(value(ta, 'surplus_miners{state="curtailed"}')).not.toBe(value(tb, 'surplus_miners{state="curtailed"}'));
+    expect(ta).toContain('process_cpu_seconds_total');
+    expect(a.contentType).toMatch(/^text\/plain/);
+  });
+});
