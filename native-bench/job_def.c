@@ -107,7 +107,7 @@ uint8_t *job_build_ctx(const job_def *jd, size_t *len) {
   size_t full = prefix_len / 64;
   size_t rest = total - full * 64;
   size_t tail_blocks = (rest + 9 + 63) / 64;
-  *len = SC_HEADER_BYTES + jd->branch_count * 32 + tail_blocks * 64;
+  *len = SC_HEADER_BYTES + jd->branch_count * 32 + tail_blocks * 64 + full * 64;
   uint8_t *ctx = calloc(1, *len);
   uint8_t *prefix = malloc(prefix_len + 1);
   memcpy(prefix, jd->coinb1, jd->coinb1_len);
@@ -126,6 +126,8 @@ uint8_t *job_build_ctx(const job_def *jd, size_t *len) {
   put_le32(ctx + 8, (uint32_t)jd->en2_len);
   put_le32(ctx + 12, (uint32_t)tail_blocks);
   put_le32(ctx + 16, (uint32_t)jd->branch_count);
+  put_le32(ctx + 20, (uint32_t)full);
+  put_le32(ctx + 56, (uint32_t)total);
   for (int i = 0; i < 8; i++) put_le32(ctx + 24 + 4 * i, st[i]);
   uint8_t *hdr = ctx + 64;
   /* mining.notify sends prevhash with each 4-byte word byte-swapped. */
@@ -146,6 +148,7 @@ uint8_t *job_build_ctx(const job_def *jd, size_t *len) {
   tail[rest] = 0x80;
   uint64_t bits = (uint64_t)total * 8;
   for (int k = 0; k < 8; k++) tail[tail_blocks * 64 - 1 - k] = (uint8_t)(bits >> (8 * k));
+  memcpy(tail + tail_blocks * 64, prefix, full * 64);
   free(prefix);
   return ctx;
 }

@@ -43,7 +43,10 @@ const char *sc_job_parse(const uint8_t *ctx, size_t len, sc_job *j) {
     return "job context tail_blocks must be 1..256";
   if ((size_t)j->en2_offset + j->en2_len > (size_t)j->tail_blocks * 64)
     return "job context extranonce2 slot lies outside the coinbase tail";
-  size_t need = SC_HEADER_BYTES + (size_t)j->branch_count * 32 + (size_t)j->tail_blocks * 64;
+  uint32_t prefix_blocks = rd_le32(ctx + 20);
+  if (prefix_blocks > SC_MAX_PREFIX_BLOCKS) return "job context prefix_blocks must be 0..1024";
+  size_t need = SC_HEADER_BYTES + (size_t)j->branch_count * 32 + (size_t)j->tail_blocks * 64 +
+                (size_t)prefix_blocks * 64;
   if (len != need) return "job context length does not match its counts";
   for (int i = 0; i < 8; i++) {
     j->midstate[i] = rd_le32(ctx + 24 + 4 * i);

@@ -11,10 +11,10 @@
  *   8   u32 en2_len      1..SC_MAX_EN2
  *   12  u32 tail_blocks  64-byte blocks in the padded coinbase tail
  *   16  u32 branch_count 0..SC_MAX_BRANCHES
- *   20  u32 reserved
- *   24  u32[8] midstate  SHA-256 state after the full 64-byte blocks of
- *                        coinb1 || extranonce1 (the IV when there are none)
- *   56  8 bytes reserved
+ *   20  u32 prefix_blocks full 64-byte blocks of coinb1 || extranonce1
+ *   24  u32[8] midstate  SHA-256 state after those blocks (the IV when none)
+ *   56  u32 coinbase_len total coinbase bytes
+ *   60  u32 reserved
  *   64  80-byte header template: prevhash (header order) at 4..36 and nbits
  *       at 72..76 are used; version, merkle root, ntime and nonce come per share
  *   144 32 bytes network target from nbits, as a little-endian 256-bit integer
@@ -22,6 +22,9 @@
  *   192 branch_count x 32 bytes merkle branches as sent by mining.notify
  *   ... tail_blocks x 64 bytes: the rest of coinb1 || extranonce1, a zeroed
  *       extranonce2 slot, coinb2 and SHA-256 padding for the whole coinbase
+ *   ... prefix_blocks x 64 bytes: the raw prefix blocks the midstate covers,
+ *       for implementations that cannot start from a midstate (node:crypto);
+ *       the C code never reads them
  *
  * Share record (SC_SHARE_STRIDE bytes each):
  *   0  u32 version (final header version after BIP310 rolling)
@@ -47,6 +50,7 @@
 #define SC_MAX_EN2 32
 #define SC_MAX_BRANCHES 32
 #define SC_MAX_TAIL_BLOCKS 256 /* 16 KiB of coinbase tail */
+#define SC_MAX_PREFIX_BLOCKS 1024
 #define SC_SHARE_STRIDE 48
 #define SC_RESULT_STRIDE 48
 #define SC_FLAG_BLOCK 1u

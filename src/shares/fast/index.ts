@@ -1,0 +1,108 @@
+/**
+ * One small API for batched share checks, whichever engine does the hashing:
+ *
+ *   native  the N-API addon (SHA-NI with two shares interleaved; portable C
+ *           when forced on a CPU without SHA extensions)
+ *   js      hand-written SHA-256 with a coinbase midstate (always available)
+ *   node    node:crypto, the baseline
+ *
+ * `auto` picks native when the addon loads and the CPU has SHA-NI, else js.
+ * The environment variable SURPLUS_HASH=auto|native|js|node forces a path
+ * (tests and benchmarks); forcing native when the addon is missing is a
+ * ConfigError rather than a silent fallback.
+ */
+import { ConfigError, InputError } from '../../errors.js';
+import { checkBatchArgs } from './layout.js';
+import { checkBatchJs } from './share-check-js.js';
+import { checkBatchNode } from './share-check-node.js';
+import { loadNativeAddon } from './native.js';
+
+export type HashPath = 'native' | 'js' | 'node';
+export type HashPathChoice = HashPath | 'auto';
+
+export interface ShareChecker {
+  readonly path: HashPath;
+  /** Why this path was chosen, for the startup log line and `surplus bench`. */
+  readonly reason: string;
+  /**
+   * Check `count` shares (48-byte records, see layout.ts) of one job context
+   * and write 48-byte results to `out`. Throws InputError on malformed sizes.
+   */
+  checkBatch(ctx: Uint8Array, shares: Uint8Array, count: number, out: Uint8Array): void;
+}
+
+export interface ShareCheckerOptions {
+  path?: HashPathChoice;
+  /** Override the addon location (tests use a missing file to prove the fallback). */
+  addonPath?: string;
+}
+
+const CHOICES: readonly HashPathChoice[] = ['auto', 'native', 'js', 'node'];
+
+/** Read SURPLUS_HASH; unset or empty means auto. */
+export function hashPathFromEnv(env: NodeJS.ProcessEnv = process.env): HashPathChoice {
+  const raw = env['SURPLUS_HASH'];
+  if (raw === undefined || raw === '') return 'auto';
+  if ((CHOICES as readonly string[]).includes(raw)) return raw as HashPathChoice;
+  throw new ConfigError(`SURPLUS_HASH must be one of ${CHOICES.join(', ')}; got ${JSON.stringify(raw)}`);
+}
+
+function guarded(
+  path: HashPath,
+  reason: string,
+  fn: (ctx: Uint8Array, shares: Uint8Array, count: number, out: Uint8Array) => void,
+): ShareChecker {
+  return {
+    path,
+    reason,
+    checkBatch(ctx, shares, count, out) {
+      const err = checkBatchArgs(ctx, shares, count, out);
+      if (err) throw new InputError(err);
+      fn(ctx, shares, count, out);
+    },
+  };
+}
+
+export function createShareChecker(opts: ShareCheckerOptions = {}): ShareChecker {
+  const choice = opts.path ?? hashPathFromEnv();
+  if (choice === 'js') return guarded('js', 'forced by SURPLUS_HASH=js', checkBatchJs);
+  if (choice === 'node') return guarded('node', 'forced by SURPLUS_HASH=node', checkBatchNode);
+  const loaded = loadNativeAddon(opts.addonPath);
+  if ('error' in loaded) {
+    if (choice === 'native') throw new ConfigError(`SURPLUS_HASH=native but the addon did not load: ${loaded.error}`);
+    return guarded('js', `native addon unavailable (${loaded.error})`, checkBatchJs);
+  }
+  const { addon } = loaded;
+  if (choice === 'auto' && !addon.shaNi) return guarded('js', 'CPU has no SHA-NI; pure JS is as fast as portable C', checkBatchJs);
+  return {
+    path: 'native',
+    reason: addon.shaNi ? 'native addon with SHA-NI' : 'native addon, portable C (forced; CPU has no SHA-NI)',
+    checkBatch(ctx, shares, count, out) {
+      try {
+        addon.checkBatch(ctx, shares, count, out);
+      } catch (err) {
+        throw new InputError((err as Error).message);
+      }
+    },
+  };
+}
+
+let shared: ShareChecker | undefined;
+
+/** The process-wide checker, chosen once from SURPLUS_HASH. */
+export function defaultShareChecker(): ShareChecker {
+  shared ??= createShareChecker();
+  return shared;
+}
+
+export {
+  RESULT_STRIDE,
+  SHARE_STRIDE,
+  buildJobContext,
+  contextExtranonce2Size,
+  resultDifficulty,
+  resultHashHex,
+  resultIsBlock,
+  writeShareRecord,
+  type JobContextInput,
+} from './layout.js';

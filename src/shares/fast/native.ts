@@ -1,0 +1,31 @@
+/**
+ * Loads the optional N-API addon built from native/ at install time. Any
+ * failure (not built, wrong ABI, missing file) is reported as a value so the
+ * caller can fall back to pure JS.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's exports (native/src/addon.c). */
+export interface NativeAddon {
+  /** impl 0 = best available (SHA-NI when present), 1 = portable C. */
+  checkBatch(ctx: Uint8Array, shares: Uint8Array, count: number, out: Uint8Array, impl?: 0 | 1): void;
+  readonly shaNi: boolean;
+}
+
+/** Where `npm install` (node-gyp rebuild -C native) leaves the addon; the same from src/ and dist/. */
+export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/surplus_hash.node', import.meta.url));
+
+const require = createRequire(import.meta.url);
+
+export function loadNativeAddon(path: string = DEFAULT_ADDON_PATH): { addon: NativeAddon } | { error: string } {
+  try {
+    const mod = require(path) as Partial<NativeAddon>;
+    if (typeof mod.checkBatch !== 'function' || typeof mod.shaNi !== 'boolean') {
+      return { error: `${path} does not export checkBatch and shaNi` };
+    }
+    return { addon: mod as NativeAddon };
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0] ?? 'unknown error' };
+  }
+}
