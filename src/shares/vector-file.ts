@@ -79,6 +79,7 @@ function difficulty(v: unknown, where: string, fallback: number): number {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (missing)';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
@@ -126,6 +127,8 @@ function parseVector(v: unknown, at: string, index: number): Vector {
   const id = v.id === undefined ? at || `vector ${index}` : str(v.id, name('id'));
   const sessionDifficulty = difficulty(v.session_difficulty, name('session_difficulty'), 1);
   if (v.notify !== undefined) {
+    const job = parseJob(v.notify, name('notify'));
+    const extranonce1 = hex(v.extranonce1, name('extranonce1'));
     const extranonce2Size = v.extranonce2_size;
     if (typeof extranonce2Size !== 'number' || !Number.isInteger(extranonce2Size) || extranonce2Size < 0 || extranonce2Size > 32) {
       throw new InputError(`${name('extranonce2_size')} must be an integer from 0 to 32, got ${describe(extranonce2Size)}`);
@@ -133,8 +136,8 @@ function parseVector(v: unknown, at: string, index: number): Vector {
     return {
       form: 'share',
       id,
-      job: parseJob(v.notify, name('notify')),
-      extranonce1: hex(v.extranonce1, name('extranonce1')),
+      job,
+      extranonce1,
       extranonce2Size,
       submit: parseSubmit(v.submit, name('submit')),
       configureMask: v.configure_mask === undefined ? 0 : u32(v.configure_mask, name('configure_mask')),
