@@ -46,7 +46,8 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
     for (let i = 0; i < this.minerCount; i++) {
       const state: MinerState = i < on ? 'hashing' : i === this.minerCount - 1 ? 'fault' : 'curtailed';
       const hashing = state === 'hashing';
-      const accepted = Math.floor(this.s * 2 * (i + 1));
+      // Grows at a varying (always positive) rate, so the dashboard's shares/min chart has a shape.
+      const accepted = Math.floor((i + 1) * (2 * this.s + 3 * (1 - Math.cos(this.s / 5))));
       out.push({
         id: `m${i + 1}`,
         worker: `site.rig${i + 1}`,
