@@ -1,0 +1,31 @@
+import type { Clock } from '../clock.js';
+import type { BudgetConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { GuardOptions } from './budget-guard.js';
+import type { BudgetSource } from './budget-source.js';
+import { HttpBudgetSource } from './http-budget-source.js';
+import { MqttBudgetSource } from './mqtt-budget-source.js';
+import { ScheduleBudgetSource } from './schedule-budget-source.js';
+import { StaticBudgetSource } from './static-budget-source.js';
+
+/** The source named by `budget.source`, plus the guard options from the same section. */
+export async function createBudgetSource(cfg: BudgetConfig, clock: Clock, logger: Logger): Promise<{ source: BudgetSource; guard: GuardOptions }> {
+  const guard: GuardOptions = { holdLastS: cfg.holdLastS, failsafeKw: cfg.failsafeKw };
+  switch (cfg.source) {
+    case 'static':
+      return { source: new StaticBudgetSource(cfg.kw, cfg.ttlS, clock), guard };
+    case 'http':
+      return { source: new HttpBudgetSource(cfg.ttlS, cfg.initialKw, clock), guard };
+    case 'schedule':
+      return { source: await ScheduleBudgetSource.fromFile(cfg.file, { interpolation: cfg.interpolation, speed: cfg.speed, loop: cfg.loop, ttlS: cfg.ttlS }, clock), guard };
+    case 'mqtt':
+      return {
+        source: new MqttBudgetSource(
+          { url: cfg.url, topic: cfg.topic, ttlS: cfg.ttlS, ...(cfg.username !== undefined ? { username: cfg.username } : {}), ...(cfg.password !== undefined ? { password: cfg.password } : {}) },
+          clock,
+          logger,
+        ),
+        guard,
+      };
+  }
+}

@@ -1,0 +1,54 @@
+import type { Clock } from '../clock.js';
+import { InputError } from '../errors.js';
+import { BaseBudgetSource, type BudgetReading } from './budget-source.js';
+
+/** Largest budget accepted over HTTP, kW: a typo guard (1 GW), not a site limit. */
+export const MAX_HTTP_KW = 1_000_000;
+
+/**
+ * Budget set by an operator or an EMS through `PUT /api/budget` with
+ * `{ "kw": number, "ttlS"?: number }` (the HTTP server checks the bearer token
+ * and calls `put`). Each PUT is valid for `ttlS` (default from config); an
+ * EMS that stops sending lets the fail-safe take over.
+ */
+export class HttpBudgetSource extends BaseBudgetSource {
+  readonly name = 'http';
+  constructor(
+    private readonly defaultTtlS: number,
+    private readonly initialKw: number | undefined,
+    clock: Clock,
+  ) {
+    super(clock);
+  }
+
+  /** Validates a PUT body and publishes it. Throws InputError naming the field; nothing is changed then. */
+  put(body: unknown): BudgetReading {
+    const { kw, ttlS } = parseBudgetBody(body, this.defaultTtlS);
+    if (!this.running) throw new InputError('budget source "http" is not running');
+    return this.publish(kw, ttlS * 1000)!;
+  }
+
+  protected async onStart(): Promise<void> {
+    if (this.initialKw !== undefined) this.publish(this.initialKw, this.defaultTtlS * 1000);
+  }
+  protected async onStop(): Promise<void> {}
+}
+
+/** `{ "kw": number >= 0, "ttlS"?: number > 0 }`, no other keys. */
+export function parseBudgetBody(body: unknown, defaultTtlS: number): { kw: number; ttlS: number } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InputError('budget body must be a JSON object like { "kw": 120, "ttlS": 300 }');
+  }
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter((k) => k !== 'kw' && k !== 'ttlS');
+  if (unknown.length > 0) throw new InputError(`budget body: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; allowed: kw, ttlS`);
+  const kw = b['kw'];
+  if (typeof kw !== 'number' || !Number.isFinite(kw) || kw < 0 || kw > MAX_HTTP_KW) {
+    throw new InputError(`budget body: kw must be a number of kW in 0..${MAX_HTTP_KW}, got ${JSON.stringify(kw)}`);
+  }
+  const ttl = b['ttlS'];
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
+    throw new InputError(`budget body: ttlS must be a number of seconds > 0, got ${JSON.stringify(ttl)}`);
+  }
+  return { kw, ttlS: (ttl as number | undefined) ?? defaultTtlS };
+}

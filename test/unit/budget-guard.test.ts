@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { guardBudget } from '../../src/power/budget-guard.js';
+import type { BudgetReading } from '../../src/power/budget-source.js';
+
+const reading: BudgetReading = Object.freeze({ kw: 120, atMs: 1_000_000, ttlMs: 60_000, source: 'mqtt' });
+const opts = { holdLastS: 30, failsafeKw: 5 };
+
+describe('budget guard', () => {
+  it.each([
+    ['just produced', 1_000_000, 120, 'live', 1_060_000],
+    ['at the end of its TTL', 1_060_000, 120, 'live', 1_060_000],
+    ['past TTL: holding', 1_060_001, 120, 'holding', 1_090_000],
+    ['at the end of the hold', 1_090_000, 120, 'holding', 1_090_000],
+    ['past the hold: fail-safe', 1_090_001, 5, 'failsafe', Infinity],
+  ])('%s', (_, now, kw, status, changesAt) => {
+    const v = guardBudget(reading, now, opts);
+    expect(v).toMatchObject({ kw, status, source: 'mqtt', changesAtMs: changesAt });
+  });
+
+  it('explains itself', () => {
+    expect(guardBudget(reading, 1_070_000, opts).reason).toBe('mqtt silent for 70 s (TTL 60 s): holding 120 kW until the hold ends');
+    expect(guardBudget(reading, 1_200_000, opts).reason).toBe('mqtt silent for 200 s (TTL 60 s + hold 30 s): fail-safe 5 kW');
+  });
+
+  it('is in fail-safe before any reading', () => {
+    expect(guardBudget(undefined, 0, opts)).toMatchObject({ kw: 5, status: 'failsafe', source: undefined });
+  });
+
+  it('never expires a reading with an infinite TTL', () => {
+    expect(guardBudget({ ...reading, ttlMs: Infinity }, 1e15, opts).status).toBe('live');
+  });
+});
