@@ -12,7 +12,8 @@
  * ConfigError rather than a silent fallback.
  */
 import { ConfigError, InputError } from '../../errors.js';
-import { checkBatchArgs } from './layout.js';
+import type { PreparedJob } from '../validator.js';
+import { buildJobContext, checkBatchArgs } from './layout.js';
 import { checkBatchJs } from './share-check-js.js';
 import { checkBatchNode } from './share-check-node.js';
 import { loadNativeAddon } from './native.js';
@@ -85,6 +86,23 @@ export function createShareChecker(opts: ShareCheckerOptions = {}): ShareChecker
       }
     },
   };
+}
+
+/**
+ * The job context for one prepared job and one miner session (its full
+ * extranonce1 and extranonce2 size): build it once and reuse it for every
+ * share of that job and session.
+ */
+export function jobContextFor(job: PreparedJob, extranonce1: Uint8Array, extranonce2Size: number): Uint8Array {
+  return buildJobContext({
+    coinb1: job.coinb1,
+    extranonce1,
+    extranonce2Size,
+    coinb2: job.coinb2,
+    branches: job.branches,
+    prevHash: job.prevHash,
+    nbits: job.nbits,
+  });
 }
 
 let shared: ShareChecker | undefined;

@@ -35,8 +35,13 @@ function expand(w: Int32Array): void {
   }
 }
 
-/** 64 rounds on state `h`; `wk` holds W[t] + K[t]. */
-function rounds(h: Int32Array, wk: Int32Array): void {
+/**
+ * 64 rounds on state `h` with the expanded schedule `w`. Eight rounds per
+ * iteration with the working variables renamed instead of shifted (round i
+ * adds into the variable that plays h, then into d), so V8 keeps them all in
+ * registers and moves nothing.
+ */
+function rounds(h: Int32Array, w: Int32Array): void {
   let a = h[0]!;
   let b = h[1]!;
   let c = h[2]!;
@@ -45,19 +50,31 @@ function rounds(h: Int32Array, wk: Int32Array): void {
   let f = h[5]!;
   let g = h[6]!;
   let hh = h[7]!;
-  for (let t = 0; t < 64; t++) {
-    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (hh + s1 + ((e & f) ^ (~e & g)) + wk[t]!) | 0;
-    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    hh = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
+  for (let t = 0; t < 64; t += 8) {
+    hh = (hh + ((((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + ((e & f) ^ (~e & g)) + w[t + 0]! + K[t + 0]!)) | 0;
+    d = (d + hh) | 0;
+    hh = (hh + ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c)))) | 0;
+    g = (g + ((((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7))) + ((d & e) ^ (~d & f)) + w[t + 1]! + K[t + 1]!)) | 0;
+    c = (c + g) | 0;
+    g = (g + ((((hh >>> 2) | (hh << 30)) ^ ((hh >>> 13) | (hh << 19)) ^ ((hh >>> 22) | (hh << 10))) + ((hh & a) ^ (hh & b) ^ (a & b)))) | 0;
+    f = (f + ((((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7))) + ((c & d) ^ (~c & e)) + w[t + 2]! + K[t + 2]!)) | 0;
+    b = (b + f) | 0;
+    f = (f + ((((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10))) + ((g & hh) ^ (g & a) ^ (hh & a)))) | 0;
+    e = (e + ((((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7))) + ((b & c) ^ (~b & d)) + w[t + 3]! + K[t + 3]!)) | 0;
+    a = (a + e) | 0;
+    e = (e + ((((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10))) + ((f & g) ^ (f & hh) ^ (g & hh)))) | 0;
+    d = (d + ((((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7))) + ((a & b) ^ (~a & c)) + w[t + 4]! + K[t + 4]!)) | 0;
+    hh = (hh + d) | 0;
+    d = (d + ((((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10))) + ((e & f) ^ (e & g) ^ (f & g)))) | 0;
+    c = (c + ((((hh >>> 6) | (hh << 26)) ^ ((hh >>> 11) | (hh << 21)) ^ ((hh >>> 25) | (hh << 7))) + ((hh & a) ^ (~hh & b)) + w[t + 5]! + K[t + 5]!)) | 0;
+    g = (g + c) | 0;
+    c = (c + ((((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10))) + ((d & e) ^ (d & f) ^ (e & f)))) | 0;
+    b = (b + ((((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7))) + ((g & hh) ^ (~g & a)) + w[t + 6]! + K[t + 6]!)) | 0;
+    f = (f + b) | 0;
+    b = (b + ((((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10))) + ((c & d) ^ (c & e) ^ (d & e)))) | 0;
+    a = (a + ((((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7))) + ((f & g) ^ (~f & hh)) + w[t + 7]! + K[t + 7]!)) | 0;
+    e = (e + a) | 0;
+    a = (a + ((((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10))) + ((b & c) ^ (b & d) ^ (c & d)))) | 0;
   }
   h[0] = (h[0]! + a) | 0;
   h[1] = (h[1]! + b) | 0;
@@ -69,10 +86,9 @@ function rounds(h: Int32Array, wk: Int32Array): void {
   h[7] = (h[7]! + hh) | 0;
 }
 
-/** One compression: `w` is a 64-word scratch whose first 16 words hold the block (it is overwritten). */
+/** One compression: `w` is a 64-word scratch whose first 16 words hold the block (the rest is overwritten). */
 export function compress(h: Int32Array, w: Int32Array): void {
   expand(w);
-  for (let t = 0; t < 64; t++) w[t] = (w[t]! + K[t]!) | 0;
   rounds(h, w);
 }
 
@@ -91,13 +107,12 @@ export function compressBlocks(h: Int32Array, bytes: Uint8Array, offset: number,
   }
 }
 
-/** W+K of the padding block that follows a 64-byte message (0x80, zeros, length 512). */
-const PAD64_WK = (() => {
+/** The schedule of the padding block that follows a 64-byte message (0x80, zeros, length 512). */
+const PAD64_W = (() => {
   const w = new Int32Array(64);
   w[0] = 0x80000000 | 0;
   w[15] = 512;
   expand(w);
-  for (let t = 0; t < 64; t++) w[t] = (w[t]! + K[t]!) | 0;
   return w;
 })();
 
@@ -131,7 +146,7 @@ export function merkleStepWords(root: Int32Array, branch: Int32Array, bo: number
   }
   resetToIv(st);
   compress(st, w);
-  rounds(st, PAD64_WK);
+  rounds(st, PAD64_W);
   hash32Words(st, root, w);
 }
 
@@ -171,7 +186,7 @@ export function sha256d64(data: Uint8Array): Uint8Array {
   const st = Int32Array.from(SHA256_IV);
   const w = new Int32Array(64);
   compressBlocks(st, data, 0, 1);
-  rounds(st, PAD64_WK);
+  rounds(st, PAD64_W);
   const out = new Int32Array(8);
   hash32Words(st, out, w);
   const bytes = new Uint8Array(32);
