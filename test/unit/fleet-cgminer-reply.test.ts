@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSuccessStatus, parseCgminerReply, replyStatus, type JsonObject } from '../../src/fleet/cgminer-reply.js';
 
@@ -188,5 +189,55 @@ describe('replyStatus / isSuccessStatus', () => {
     const s = replyStatus(body('{"STATUS":[{"STATUS":"E","Code":120,"Msg":"ASC 0 set failed: bad"}]}'))!;
     expect(isSuccessStatus(s)).toBe(false);
     expect(s.msg).toBe('ASC 0 set failed: bad');
+  });
+});
+
+describe('parseCgminerReply properties (fast-check)', () => {
+  it('never throws on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom('{', '}', '[', ']', ',', ':', '"', 'n', 'a', 'i', 'f', '1', '-', ' ', '\0', '|', '=') })), (s) => {
+        const r = parseCgminerReply(s);
+        expect(typeof r.ok).toBe('boolean');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('round-trips any JSON object with STATUS, with a NUL, at any top-level whitespace', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.constantFrom('', '\n', '  \n'), (extra, ws) => {
+        const obj = { ...extra, STATUS: [{ STATUS: 'S', Code: 9 }] };
+        const r = parseCgminerReply(`${ws}${JSON.stringify(obj)}${ws}\0`);
+        expect(r.ok).toBe(true);
+        // JSON.parse, not obj: -0 and __proto__ are normalised the same way on both sides.
+        if (r.ok) expect(r.reply.body).toEqual(JSON.parse(JSON.stringify(obj)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('bare non-finite tokens become numbers only where they replace a value; strings are untouched', () => {
+    const token = fc.constantFrom<[string, number]>(['inf', Infinity], ['-inf', -Infinity], ['nan', NaN]);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.string(), fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string()), fc.boolean(), token), { maxLength: 8 }), (fields) => {
+        const parts: string[] = [];
+        const want: Record<string, unknown> = {};
+        fields.forEach(([value, orig, swap, [tok, num]], i) => {
+          const key = `k${i}:${value}`;
+          if (swap && typeof orig === 'number') {
+            parts.push(`${JSON.stringify(key)}:${tok}`);
+            want[key] = num;
+          } else {
+            parts.push(`${JSON.stringify(key)}:${JSON.stringify(orig)}`);
+            want[key] = JSON.parse(JSON.stringify(orig));
+          }
+        });
+        const r = parseCgminerReply(`{"STATUS":[{"STATUS":"S"}],${parts.join(',')}}\0`);
+        expect(r.ok).toBe(true);
+        if (!r.ok) return;
+        for (const [k, v] of Object.entries(want)) expect(r.reply.body[k]).toEqual(v);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
