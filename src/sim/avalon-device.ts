@@ -1,5 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
+import { DeviceApiServer, type ApiAction, type DeviceApiServerOptions } from './device-api-server.js';
 import { DevicePowerModel, type DeviceModelParams, type DeviceSample } from './device-model.js';
 import {
   devsReply,
@@ -54,20 +54,15 @@ export interface AvalonSimOptions {
 
 export type ChangeListener = (sample: DeviceSample, device: AvalonSimDevice) => void;
 
-const MAX_HANG_MS = 60_000;
-
 export class AvalonSimDevice {
   readonly id: string;
   readonly model: DevicePowerModel;
   /** Requests answered (or swallowed by a fault), by command. */
   readonly requestCounts = new Map<string, number>();
   private readonly opts: AvalonSimOptions;
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly server: DeviceApiServer;
   private readonly listeners = new Set<ChangeListener>();
   private readonly bootMs: number;
-  private boundPort = 0;
-  private listening = false;
   private fault: SimFault;
   private last: DeviceSample;
   private hashThS = 0;
@@ -84,25 +79,28 @@ export class AvalonSimDevice {
     this.model = new DevicePowerModel(opts.params, opts.initial ?? { on: true, modeIndex: 0 }, now);
     this.last = this.model.sample(now);
     this.integratedThs = this.last.ths;
-    this.server = createServer((socket) => this.onConnection(socket));
-    this.server.on('error', () => undefined);
+    const serverOpts: DeviceApiServerOptions = {};
+    if (opts.host !== undefined) serverOpts.host = opts.host;
+    if (opts.requestTimeoutMs !== undefined) serverOpts.requestTimeoutMs = opts.requestTimeoutMs;
+    if (opts.maxRequestBytes !== undefined) serverOpts.maxRequestBytes = opts.maxRequestBytes;
+    this.server = new DeviceApiServer((req) => this.answer(req), serverOpts);
   }
 
   /** Create the device and start listening (unless the fault is `refuse`). */
   static async start(opts: AvalonSimOptions): Promise<AvalonSimDevice> {
     const dev = new AvalonSimDevice(opts);
-    if (dev.fault !== 'refuse') await dev.listen(opts.port ?? 0);
-    else dev.boundPort = opts.port ?? 0;
+    if (dev.fault !== 'refuse') await dev.server.listen(opts.port ?? 0);
+    else dev.server.reservePort(opts.port ?? 0);
     return dev;
   }
 
   get port(): number {
-    return this.boundPort;
+    return this.server.port;
   }
 
   /** "host:port" for the driver (`fleet.miners[].api`). */
   get address(): string {
-    return `${this.opts.host ?? '127.0.0.1'}:${this.boundPort}`;
+    return `${this.opts.host ?? '127.0.0.1'}:${this.server.port}`;
   }
 
   /** Current output at `clock.now()`. */
@@ -133,87 +131,25 @@ export class AvalonSimDevice {
     return this.model.nextChangeMs(this.opts.clock.now(), rampStepMs);
   }
 
+  /** Switch fault injection at run time; `refuse` stops listening, leaving it listens on the same port again. */
   async setFault(fault: SimFault): Promise<void> {
-    const was = this.fault;
     this.fault = fault;
-    if (fault === 'refuse' && this.listening) {
-      this.listening = false;
-      await new Promise<void>((r) => this.server.close(() => r()));
-    } else if (fault !== 'refuse' && was === 'refuse' && !this.listening) {
-      await this.listen(this.boundPort);
-    }
+    if (fault === 'refuse') await this.server.stopListening();
+    else await this.server.listen();
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
     this.listeners.clear();
-    if (this.listening) {
-      this.listening = false;
-      await new Promise<void>((r) => this.server.close(() => r()));
-    }
+    await this.server.close();
   }
 
-  private listen(port: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', onError);
-        const a = this.server.address();
-        if (a && typeof a !== 'string') this.boundPort = a.port;
-        this.listening = true;
-        resolve();
-      });
-    });
-  }
-
-  private onConnection(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      this.sockets.delete(socket);
-    });
-    let timer = setTimeout(() => socket.destroy(), this.opts.requestTimeoutMs ?? 5000);
-    timer.unref();
-    let buf = '';
-    let handled = false;
-    socket.on('data', (chunk: Buffer) => {
-      if (handled) return;
-      buf += chunk.toString('utf8');
-      if (buf.length > (this.opts.maxRequestBytes ?? 4096)) {
-        socket.destroy();
-        return;
-      }
-      const start = buf.trimStart();
-      let req: unknown;
-      if (start.startsWith('{')) {
-        try {
-          req = JSON.parse(buf);
-        } catch {
-          return; // incomplete: wait for more
-        }
-      }
-      handled = true;
-      clearTimeout(timer);
-      this.answer(socket, req);
-      if (!socket.destroyed && !socket.writableEnded) {
-        timer = setTimeout(() => socket.destroy(), MAX_HANG_MS);
-        timer.unref();
-      }
-    });
-  }
-
-  private answer(socket: Socket, req: unknown): void {
+  private answer(req: unknown): ApiAction {
     const now = this.opts.clock.now();
     const whenS = Math.floor((now - this.bootMs) / 1000);
     const command = isRequest(req) ? req.command : undefined;
     this.requestCounts.set(command ?? '(invalid)', (this.requestCounts.get(command ?? '(invalid)') ?? 0) + 1);
-    if (this.fault === 'hang') return;
-    if (this.fault === 'close') {
-      socket.end();
-      return;
-    }
+    if (this.fault === 'hang') return { kind: 'hang' };
+    if (this.fault === 'close') return { kind: 'close' };
     this.integrate(now); // close the average's interval before a command changes the output
     let reply: string | undefined;
     if (command === undefined) {
@@ -223,12 +159,8 @@ export class AvalonSimDevice {
       reply = this.dispatch(command, parameter, now, whenS);
       this.tick();
     }
-    if (reply === undefined) {
-      socket.end();
-      return;
-    }
-    const prefix = this.fault === 'garbage' ? ',"id":1}' : '';
-    socket.end(Buffer.concat([Buffer.from(prefix + reply, 'utf8'), Buffer.from([0])]));
+    if (reply === undefined) return { kind: 'close' };
+    return { kind: 'reply', text: this.fault === 'garbage' ? `,"id":1}${reply}` : reply };
   }
 
   /** The reply text, or undefined to close without replying. */

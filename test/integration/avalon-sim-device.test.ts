@@ -109,6 +109,37 @@ describe('simulated Avalon driven by the real driver over loopback', () => {
   });
 });
 
+describe('DeviceApiServer framing (through the simulated device)', () => {
+  async function rawExchange(port: number, parts: string[]): Promise<{ text: string; closed: 'end' | 'reset' }> {
+    const { connect } = await import('node:net');
+    return new Promise((resolve) => {
+      let out = '';
+      const s = connect(port, '127.0.0.1', async () => {
+        for (const p of parts) {
+          s.write(p);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      });
+      s.on('data', (c) => (out += c.toString()));
+      s.on('end', () => resolve({ text: out, closed: 'end' }));
+      s.on('error', () => resolve({ text: out, closed: 'reset' }));
+    });
+  }
+
+  it('a request split across packets is answered once complete', async () => {
+    const { device } = await sim();
+    const r = await rawExchange(device.port, ['{"command":', '"ascset","parameter":"0,softoff,1:17', '53434821"}']);
+    expect(r.text).toBe('{"STATUS":[{"STATUS":"I","When":0,"Code":118,"Msg":"ASC 0 set info: success softoff:1753434821","Description":"cgminer 4.11.1"}],"id":1}\0');
+  });
+
+  it('an oversized request is dropped without an answer', async () => {
+    const { device } = await sim({ maxRequestBytes: 64 });
+    const r = await rawExchange(device.port, ['{"command":"estats","parameter":"' + 'x'.repeat(100)]);
+    expect(r.text).toBe('');
+    expect(device.requestCounts.size).toBe(0);
+  });
+});
+
 describe('SimDeviceFleet', () => {
   it('runs many devices on one clock; tick reports changes; totals follow the commands', async () => {
     const clock = new ManualClock(T0);
