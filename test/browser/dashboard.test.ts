@@ -7,6 +7,21 @@ import { FakeSite } from '../integration/http-fake-site.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
+// The page.evaluate callbacks run in Chromium; this project compiles without the DOM lib,
+// so the few page globals they touch are declared here, scoped to this module.
+interface PageElement {
+  textContent: string | null;
+  className: string;
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+declare const window: unknown;
+declare const document: {
+  querySelectorAll(selector: string): Iterable<PageElement> & { length: number };
+  getElementById(id: string): PageElement | null;
+};
+
 /** Real time, except while the test back-fills two minutes of history. */
 class SettableClock implements Clock {
   fixedMs: number | null = null;
@@ -60,7 +75,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       type Chart = { data: Array<Array<number | null>>; axes: Array<{ label?: string }> };
       const d = (window as unknown as { surplusDashboard: { charts: Record<string, Chart>; points: unknown[] } }).surplusDashboard;
       const series = (c: Chart) => c.data.slice(1).map((ys) => ys.filter((y) => typeof y === 'number').length);
-      const inked = [...document.querySelectorAll<HTMLCanvasElement>('.uplot canvas')].map((cv) => {
+      const inked = [...document.querySelectorAll('.uplot canvas')].map((cv) => {
         const px = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
         let n = 0;
         for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
