@@ -9,7 +9,8 @@ import type { Plan } from './policy.js';
  * Decreases go first, biggest saving first, staggered so the last is issued
  * by the cut deadline (the stagger is compressed when there are too many).
  * Increases wait until the decreases have taken effect (softoff lead), so
- * the fleet never draws more than the old or new plan during the change.
+ * the fleet never draws more than the old or new plan during the change
+ * (softoff lead plus up to a second: the Avalon takes whole-second times).
  */
 
 export type CommandAction = 'off' | 'on' | 'mode';
@@ -52,7 +53,7 @@ export function buildCommands(plan: Plan, fleet: FleetState, settings: DispatchS
     const oldKw = u.on ? u.modes[u.mode]!.kw : u.standbyKw;
     const newKw = t.on ? u.modes[t.mode]!.kw : u.standbyKw;
     const cmd: UnitCommand = { index: i, unitId: u.id, worker: u.worker, action, mode: t.mode, fromMode: u.mode, via, atMs: plan.atMs, decrease: newKw < oldKw, ths: t.ths, reason: t.reason };
-    if (cmd.decrease) dec.push({ cmd, savedKw: oldKw - newKw, leadMs: via === 'api' ? u.softoffDelayS * 1000 : 0 });
+    if (cmd.decrease) dec.push({ cmd, savedKw: oldKw - newKw, leadMs: via === 'api' ? u.softoffDelayS * 1000 + 1000 : 0 });
     else inc.push(cmd);
   });
   dec.sort((a, b) => b.savedKw - a.savedKw || a.cmd.index - b.cmd.index);

@@ -249,26 +249,32 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     }
   }
 
-  let planned = base;
   let limitedBy: PlanLimit = 'fleet';
   if (!infeasible) {
     const skip = new Uint8Array(n);
     for (let i = 0; i < n; i++) if (!units[i]!.available || mustOff[i]) skip[i] = 1;
-    for (const g of orderedGroups(units, level, skip, scale)) {
-      const s = g.step;
-      for (const list of [g.sticky, g.others]) {
-        for (const i of list) {
-          if (level[i] !== s.from) continue;
-          if (planned + s.dkw <= limit + EPS) {
-            level[i] = s.to;
-            planned += s.dkw;
-          } else if (limitedBy === 'fleet') {
-            limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
-          }
+    limitedBy = greedy(units, level, skip, scale, limit, base, budgetKw, ceiling).limitedBy;
+    if (!cut) {
+      // Greedy from scratch is not always better than what runs now (knapsack): also try
+      // only adding to the current state, and keep that when it hashes at least as much.
+      const inc = new Int16Array(n).fill(-1);
+      let incBase = 0;
+      for (let i = 0; i < n; i++) {
+        const u = units[i]!;
+        if (!u.available) incBase += worstCaseKw(u);
+        else if (u.on) {
+          inc[i] = u.mode;
+          incBase += u.modes[u.mode]!.kw * scale[i]!;
+        } else incBase += u.standbyKw;
+      }
+      if (incBase <= limit + EPS) {
+        const added = greedy(units, inc, skip, scale, limit, incBase, budgetKw, ceiling);
+        if (sumThs(units, inc) >= sumThs(units, level) - EPS) {
+          level.set(inc);
+          limitedBy = added.limitedBy;
         }
       }
     }
-    planned = fill(units, level, mustOff, scale, limit, planned);
   }
 
   const targets: UnitTarget[] = new Array(n);
@@ -323,12 +329,49 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   };
 }
 
+function sumThs(units: readonly FleetUnit[], level: Int16Array): number {
+  let t = 0;
+  for (let i = 0; i < units.length; i++) if (level[i]! >= 0 && units[i]!.available) t += units[i]!.modes[level[i]!]!.ths;
+  return t;
+}
+
+/** Hull pass then fill pass from `level` (mutated); returns the planned draw and what stopped it. */
+function greedy(
+  units: readonly FleetUnit[],
+  level: Int16Array,
+  skip: Uint8Array,
+  scale: Float64Array,
+  limit: number,
+  base: number,
+  budgetKw: number,
+  ceiling: number,
+): { planned: number; limitedBy: PlanLimit } {
+  let planned = base;
+  let limitedBy: PlanLimit = 'fleet';
+  for (const g of orderedGroups(units, level, skip, scale)) {
+    const s = g.step;
+    for (let pass = 0; pass < 2; pass++) {
+      const list = pass === 0 ? g.sticky : g.others;
+      for (const i of list) {
+        if (level[i] !== s.from) continue;
+        if (planned + s.dkw <= limit + EPS) {
+          level[i] = s.to;
+          planned += s.dkw;
+        } else if (limitedBy === 'fleet') {
+          limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+        }
+      }
+    }
+  }
+  return { planned: fill(units, level, skip, scale, limit, planned), limitedBy };
+}
+
 /**
  * Puts what the hull pass left to use: each round takes the most efficient
  * single-unit change (TH/s gained per kW added) that fits, e.g. an off unit in
  * its eco mode. A few rounds suffice: what is left is below one unit's step.
  */
-function fill(units: readonly FleetUnit[], level: Int16Array, mustOff: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
+function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
   for (let round = 0; round < 4; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
@@ -338,7 +381,7 @@ function fill(units: readonly FleetUnit[], level: Int16Array, mustOff: Uint8Arra
     let bestDkw = 0;
     for (let i = 0; i < units.length; i++) {
       const u = units[i]!;
-      if (!u.available || mustOff[i]) continue;
+      if (skip[i]) continue;
       const l = level[i]!;
       const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
       const ths0 = l < 0 ? 0 : u.modes[l]!.ths;

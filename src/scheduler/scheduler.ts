@@ -53,6 +53,7 @@ export class Scheduler {
   private readonly pending = new Set<unknown>();
   private readonly listeners = new Set<(d: Decision) => void>();
   private tickHandle: unknown;
+  private guardHandle: unknown;
   private running = false;
   private polling = false;
   private lastStatus: BudgetStatus | undefined;
@@ -87,6 +88,7 @@ export class Scheduler {
     this.running = false;
     this.opts.budget.off('reading', this.onReading);
     if (this.tickHandle !== undefined) this.timers.clearTimeout(this.tickHandle);
+    if (this.guardHandle !== undefined) this.timers.clearTimeout(this.guardHandle);
     for (const h of this.pending) this.timers.clearTimeout(h);
     this.pending.clear();
     await this.opts.budget.stop();
@@ -117,6 +119,7 @@ export class Scheduler {
       );
     }
     for (const c of commands) this.at(c.atMs, () => void this.execute(c));
+    this.watchGuard(verdict.changesAtMs);
     return step;
   }
 
@@ -168,6 +171,20 @@ export class Scheduler {
       });
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
+  }
+
+  /** Re-plan the moment the budget verdict changes by itself (TTL expiry, end of hold), not a tick later. */
+  private watchGuard(changesAtMs: number): void {
+    if (this.guardHandle !== undefined) this.timers.clearTimeout(this.guardHandle);
+    this.guardHandle = undefined;
+    if (!Number.isFinite(changesAtMs)) return;
+    const delay = Math.max(0, changesAtMs + 1 - this.opts.clock.now());
+    // Timers cap at ~24.8 days; a longer TTL is caught by the tick.
+    if (delay > 2 ** 31 - 1) return;
+    this.guardHandle = this.timers.setTimeout(() => {
+      this.guardHandle = undefined;
+      this.replan('budget-guard');
+    }, delay);
   }
 
   private at(atMs: number, fn: () => void): void {

@@ -1,0 +1,206 @@
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { schedulerSchema } from '../../src/config/schema.js';
+import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/control.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
+import type { FleetUnit } from '../../src/scheduler/fleet-state.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { fleetOf, type UnitSpec } from './scheduler-fixtures.js';
+
+interface Call {
+  unit: string;
+  call: string;
+  arg?: number;
+  atMs: number;
+}
+
+/** A DeviceApi that records every call with the (fake) time; `fail` makes a call reject. */
+class FakeApi implements DeviceApi {
+  fail = new Set<string>();
+  wallPowerW: number | undefined;
+  constructor(
+    private readonly unit: FleetUnit,
+    private readonly calls: Call[],
+  ) {}
+  private rec(call: string, arg?: number): Promise<void> {
+    this.calls.push({ unit: this.unit.id, call, ...(arg !== undefined ? { arg } : {}), atMs: Date.now() });
+    return this.fail.has(call) ? Promise.reject(new Error(`${call} refused`)) : Promise.resolve();
+  }
+  softOff(atUnixS: number): Promise<void> {
+    return this.rec('softOff', atUnixS);
+  }
+  softOn(atUnixS: number): Promise<void> {
+    return this.rec('softOn', atUnixS);
+  }
+  setWorkmode(mode: number): Promise<void> {
+    return this.rec('setWorkmode', mode);
+  }
+  async readStatus(): Promise<DeviceStatus> {
+    if (this.fail.has('readStatus')) throw new Error('no answer');
+    return { softOff: false, state: 'working', ...(this.wallPowerW !== undefined ? { wallPowerW: this.wallPowerW } : {}) };
+  }
+  close(): void {}
+}
+
+class FakeLever implements StratumLever {
+  events: string[] = [];
+  withhold(worker: string, graceS: number): void {
+    this.events.push(`withhold ${worker} ${graceS}`);
+  }
+  release(worker: string): void {
+    this.events.push(`release ${worker}`);
+  }
+  expectHashrate(worker: string, ths: number): void {
+    this.events.push(`expect ${worker} ${ths}`);
+  }
+  isConnected(): boolean {
+    return true;
+  }
+}
+
+const T0 = Date.parse('2026-06-01T10:00:00Z');
+
+function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS = 300, initialKw = 1000) {
+  const calls: Call[] = [];
+  const apis = new Map<string, FakeApi>();
+  const lever = new FakeLever();
+  const logLines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const fleet = fleetOf(specs);
+  const budget = new HttpBudgetSource(ttlS, initialKw, { now: () => Date.now() });
+  const scheduler = new Scheduler({
+    clock: { now: () => Date.now() },
+    logger: createLogger({ level: 'info', destination }),
+    settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, ...settings }),
+    fleet,
+    budget,
+    guard: { holdLastS: 5, failsafeKw: 0 },
+    drivers: (u) => {
+      const api = new FakeApi(u, calls);
+      apis.set(u.id, api);
+      return api;
+    },
+    lever,
+  });
+  return { calls, apis, lever, fleet, budget, scheduler, logLines };
+}
+
+describe('scheduler loop (fake timers, fake device APIs)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(T0);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('issues every command of a cut within the deadline, cut commands first, even with a long stagger', async () => {
+    const s = setup(Array.from({ length: 20 }, () => ({})), { commandStaggerMs: 1000, cutDeadlineS: 10 });
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.calls).toEqual([]); // 1000 kW: all 20 stay on
+    const cutAt = Date.now();
+    s.budget.put({ kw: 50 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    const offs = s.calls.filter((c) => c.call === 'softOff');
+    expect(offs.length).toBeGreaterThanOrEqual(14);
+    for (const c of offs) expect(c.atMs - cutAt).toBeLessThanOrEqual(10_000);
+    // Avalon wants the softoff time a few seconds ahead: the model's softoffDelayS (5 s).
+    for (const c of offs) expect(c.arg! * 1000 - c.atMs).toBeGreaterThanOrEqual(5000);
+    const snap = s.scheduler.snapshot();
+    expect(snap.plannedKw).toBeLessThanOrEqual(50);
+    expect(snap.budget).toMatchObject({ kw: 50, status: 'live', source: 'http' });
+    expect(snap.decisions.at(-1)).toMatchObject({ to: expect.any(String), reason: expect.stringMatching(/budget cut to 50 kW|to fit 50 kW/) });
+    await s.scheduler.stop();
+  });
+
+  it('sends decreases before increases and waits for the softoff to take effect', async () => {
+    // old (3.25 kW) + avalon in eco (6.5 kW) under a 9.8 kW budget: nothing to change.
+    const s = setup([{ model: 'old' }, { model: 'avalon-a1566ha', mode: 1 }], {}, 300, 9.8);
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.calls).toEqual([]);
+    const cutAt = Date.now();
+    // 7.5 kW: the old unit goes (decrease) and the avalon moves up to standard (increase): 7.3 + 0.1 standby.
+    s.budget.put({ kw: 7.5 });
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(s.calls.map((c) => `${c.unit} ${c.call}`)).toEqual(['u0 softOff', 'u1 setWorkmode']);
+    const [off, up] = s.calls;
+    expect(off!.atMs).toBe(cutAt);
+    expect(up!.atMs).toBeGreaterThanOrEqual(off!.arg! * 1000);
+    await s.scheduler.stop();
+  });
+
+  it('falls back to StratumLever.withhold when a command fails, and marks the unit unavailable', async () => {
+    const s = setup([{}, {}], { withholdGraceS: 30 });
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(5000); // first status poll creates the clients
+    s.apis.get('u0')!.fail.add('softOff');
+    s.apis.get('u1')!.fail.add('softOff');
+    s.budget.put({ kw: 0.3 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.lever.events).toContain('withhold site.u0 30');
+    expect(s.lever.events).toContain('withhold site.u1 30');
+    const snap = s.scheduler.snapshot();
+    expect(snap.units.map((u) => u.available)).toEqual([false, false]);
+    expect(snap.units[0]!.reason).toMatch(/unavailable: off failed: softOff refused/);
+    expect(s.logLines.some((l) => l['msg'] === 'device command failed: Stratum fail-safe' && l['unit'] === 'u0')).toBe(true);
+    // The unit reports again: released, available.
+    s.apis.get('u0')!.fail.clear();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(s.lever.events).toContain('release site.u0');
+    expect(s.scheduler.snapshot().units[0]!.available).toBe(true);
+    await s.scheduler.stop();
+  });
+
+  it('marks a unit that stops reporting unavailable, counted at worst case', async () => {
+    const s = setup([{ mode: 1 }]);
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(10);
+    s.apis.get('u0')!.fail.add('readStatus');
+    await vi.advanceTimersByTimeAsync(5000);
+    const u = s.scheduler.snapshot().units[0]!;
+    expect(u).toMatchObject({ available: false, kw: 8.1 });
+  });
+
+  it('uses withhold/release for a unit without an API', async () => {
+    const s = setup([{ api: false }]);
+    await s.scheduler.start();
+    s.budget.put({ kw: 1 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.lever.events).toEqual(['withhold site.u0 30']);
+    await vi.advanceTimersByTimeAsync(1000);
+    s.budget.put({ kw: 100 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.lever.events.slice(1)).toEqual(['expect site.u0 480', 'release site.u0']);
+    expect(s.calls).toEqual([]);
+    await s.scheduler.stop();
+  });
+
+  it('holds a silent source past its TTL, then applies the fail-safe, and logs both', async () => {
+    const s = setup([{}], {}, 10);
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(12_000);
+    expect(s.scheduler.snapshot().budget.status).toBe('holding');
+    expect(s.calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(3_100); // TTL 10 s + hold 5 s: applied at once, not at the next tick
+    expect(s.scheduler.snapshot().budget).toMatchObject({ status: 'failsafe', kw: 0 });
+    expect(s.calls.map((c) => c.call)).toEqual(['softOff']);
+    const statuses = s.logLines.filter((l) => 'budgetStatus' in l).map((l) => l['budgetStatus']);
+    expect(statuses).toEqual(['live', 'holding', 'failsafe']);
+    await s.scheduler.stop();
+  });
+
+  it('tells the proxy the planned hashrate when it changes', async () => {
+    const s = setup([{ on: false }]);
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.lever.events).toContain('expect site.u0 480');
+    expect(s.calls.map((c) => c.call)).toEqual(['softOn']);
+    await s.scheduler.stop();
+  });
+});
