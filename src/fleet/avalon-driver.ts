@@ -28,6 +28,17 @@ export class AvalonDriver implements DeviceApi {
   readonly client: CgminerClient;
   private readonly workmodeStyle: 'set' | 'bare';
 
+  /**
+   * Driver for a `fleet.miners[].api` address: "host:port" or "[v6]:port".
+   * `options` carries timeouts and the metrics hook.
+   */
+  static fromAddress(api: string, options: Omit<AvalonDriverOptions, 'host' | 'port'> = {}): AvalonDriver {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(api);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new InputError(`device api address must be "host:port" with port 1..65535, got ${JSON.stringify(api)}`);
+    return new AvalonDriver({ ...options, host: m[1] ?? m[2]!, port });
+  }
+
   constructor(options: AvalonDriverOptions) {
     this.client = new CgminerClient(options);
     this.workmodeStyle = options.workmodeStyle ?? 'set';

@@ -225,3 +225,18 @@ describe('AvalonDriver against replayed captures (loopback)', () => {
     expect(got).toEqual(Buffer.concat([fixtureBytes(`${Q}/ascset_softoff.json`), Buffer.from([0])]));
   });
 });
+
+describe('AvalonDriver.fromAddress', () => {
+  it('parses host:port and [v6]:port and talks to that address', async () => {
+    device = await startReplayDevice(() => ({ kind: 'reply', file: `${Q}/ascset_softon.json` }));
+    driver = AvalonDriver.fromAddress(`127.0.0.1:${device.port}`, { replyTimeoutMs: 500 });
+    expect(driver.address).toBe(`127.0.0.1:${device.port}`);
+    await driver.softOn(1753434757);
+    expect(AvalonDriver.fromAddress('[::1]:4028').address).toBe('[::1]:4028');
+  });
+  it('rejects a malformed address with a message naming what is allowed', () => {
+    for (const bad of ['miner-1', 'miner-1:0', 'miner-1:70000', 'a b:4028']) {
+      expect(() => AvalonDriver.fromAddress(bad)).toThrow(`device api address must be "host:port" with port 1..65535, got ${JSON.stringify(bad)}`);
+    }
+  });
+});
