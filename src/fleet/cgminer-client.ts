@@ -96,7 +96,7 @@ export class CgminerClient {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`CgminerClient: ${k} must be a positive number, got ${v}`);
     }
     if (!Number.isInteger(this.opts.readRetries) || this.opts.readRetries < 0) throw new RangeError('CgminerClient: readRetries must be an integer >= 0');
-    this.address = options.host.includes(":") ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
+    this.address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   }
 
   /**
