@@ -183,7 +183,7 @@ describe('AvalonDriver against replayed captures (loopback)', () => {
   });
 
   it('a full queue is an OverloadError, not unbounded growth', async () => {
-    const { driver } = await setup(() => ({ kind: 'hang' }), { maxQueue: 1, replyTimeoutMs: 200 });
+    const { driver } = await setup(() => ({ kind: 'hang' }), { maxQueue: 1, replyTimeoutMs: 100 });
     const first = driver.softOff(1753434821).catch((e: unknown) => e);
     const second = driver.softOff(1753434822).catch((e: unknown) => e);
     await expect(driver.softOff(1753434823)).rejects.toBeInstanceOf(OverloadError);

@@ -212,7 +212,7 @@ describe('parseCgminerReply properties (fast-check)', () => {
         // JSON.parse, not obj: -0 and __proto__ are normalised the same way on both sides.
         if (r.ok) expect(r.reply.body).toEqual(JSON.parse(JSON.stringify(obj)));
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -237,7 +237,7 @@ describe('parseCgminerReply properties (fast-check)', () => {
         if (!r.ok) return;
         for (const [k, v] of Object.entries(want)) expect(r.reply.body[k]).toEqual(v);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });
