@@ -180,6 +180,7 @@ export class CgminerClient {
       let done = false;
       const socket = connect({ host: this.opts.host, port: this.opts.port });
       this.live.add(socket);
+      let timer = setTimeout(() => finish(new TimeoutError(`${this.address}: connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
       const finish = (err: Error | undefined, raw?: Raw): void => {
         if (done) return;
         done = true;
@@ -189,7 +190,6 @@ export class CgminerClient {
         if (err) reject(err);
         else resolve(raw!);
       };
-      let timer = setTimeout(() => finish(new TimeoutError(`${this.address}: connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
       socket.on('connect', () => {
         connected = true;
         clearTimeout(timer);
