@@ -107,6 +107,7 @@ export class DevicePowerModel {
   /** Select a work mode now; while working this restarts the ramp (see the module doc). */
   setMode(modeIndex: number, nowMs: number): void {
     this.checkMode(modeIndex);
+    if (!Number.isFinite(nowMs)) throw new RangeError(`DevicePowerModel: nowMs must be finite, got ${nowMs}`);
     this.fold(nowMs);
     this.events.push({ kind: 'mode', atMs: nowMs, seq: this.seq++, modeIndex });
     this.sortEvents();
@@ -183,6 +184,7 @@ export class DevicePowerModel {
   }
 
   private schedule(kind: 'off' | 'on', atMs: number, nowMs: number): void {
+    if (!Number.isFinite(atMs) || !Number.isFinite(nowMs)) throw new RangeError(`DevicePowerModel: soft${kind} times must be finite, got atMs ${atMs}, nowMs ${nowMs}`);
     this.fold(nowMs);
     // One slot per kind: a command of the same kind that has not happened yet is replaced.
     this.events = this.events.filter((e) => !(e.kind === kind && e.atMs > nowMs));

@@ -203,6 +203,8 @@ describe('DevicePowerModel', () => {
     const m = new DevicePowerModel(params, { on: true, modeIndex: 0 }, T0);
     expect(() => m.setMode(3, T0)).toThrow(/modeIndex 3 is not in 0\.\.2/);
     expect(() => new DevicePowerModel(params, { on: true, modeIndex: -1 }, T0)).toThrow(RangeError);
+    expect(() => m.softOff(NaN, T0)).toThrow('DevicePowerModel: softoff times must be finite, got atMs NaN, nowMs ' + T0);
+    expect(() => m.setMode(1, Infinity)).toThrow(RangeError);
   });
 
   it('rampUpS 0 reaches full output at the softon time', () => {
