@@ -6,14 +6,14 @@
  * the job's ntime and version. Share 0 is the esp-miner 13-branch vector.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../../errors.js';
 import { parseHex, parseU32 } from '../hex.js';
 import { prevhashFromNotify } from '../validator.js';
 import type { StratumJob } from '../types.js';
 import { RESULT_STRIDE, SHARE_STRIDE, buildJobContext, writeShareRecord } from './layout.js';
+import { repoFile } from './native.js';
 
-export const DEFAULT_BENCH_JOB = fileURLToPath(new URL('../../../native-bench/job.json', import.meta.url));
+export const DEFAULT_BENCH_JOB = repoFile('native-bench/job.json');
 
 export interface BenchJob {
   source: string;

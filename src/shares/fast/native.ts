@@ -3,7 +3,9 @@
  * failure (not built, wrong ABI, missing file) is reported as a value so the
  * caller can fall back to pure JS.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The addon's exports (native/src/addon.c). */
@@ -13,8 +15,20 @@ export interface NativeAddon {
   readonly shaNi: boolean;
 }
 
-/** Where `npm install` (node-gyp rebuild -C native) leaves the addon; the same from src/ and dist/. */
-export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/surplus_hash.node', import.meta.url));
+/**
+ * A file of the repository: relative to this module (the same from src/ and
+ * dist/), else relative to the working directory (benchmarks compiled to a
+ * scratch outDir run from the repo root).
+ */
+export function repoFile(rel: string): string {
+  const here = fileURLToPath(new URL(`../../../${rel}`, import.meta.url));
+  if (existsSync(here)) return here;
+  const cwd = resolve(rel);
+  return existsSync(cwd) ? cwd : here;
+}
+
+/** Where `npm install` (node-gyp rebuild -C native) leaves the addon. */
+export const DEFAULT_ADDON_PATH = repoFile('native/build/Release/surplus_hash.node');
 
 const require = createRequire(import.meta.url);
 

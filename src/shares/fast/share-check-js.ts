@@ -7,7 +7,8 @@
  * inside the loop.
  */
 import { CTX, RESULT_FLAG_BLOCK, RESULT_STRIDE, SHARE_STRIDE, readU32 } from './layout.js';
-import { compress, hash32Words, merkleStepWords, resetToIv, wordsToBytes } from './sha256-js.js';
+import { merkleStepWords, resetToIv, wordsToBytes } from './sha256-js.js';
+import { compressHeaderTail, compressWords, sha256Words32 } from './sha256-unrolled.js';
 
 interface JsJob {
   en2Offset: number;
@@ -66,7 +67,7 @@ function jsJob(ctx: Uint8Array): JsJob {
 
 const st = new Int32Array(8);
 const root = new Int32Array(8);
-const w = new Int32Array(64);
+const w = new Int32Array(16);
 
 /**
  * Check `count` shares of one job context; results go to `out` (48 bytes each).
@@ -86,29 +87,19 @@ export function checkBatchJs(ctx: Uint8Array, shares: Uint8Array, count: number,
       tw[wi] = (tw[wi]! & ~(0xff << shift)) | (shares[rec + 16 + k]! << shift);
     }
     st.set(j.midstate);
-    for (let blk = 0; blk < j.tailBlocks; blk++) {
-      for (let t = 0; t < 16; t++) w[t] = tw[16 * blk + t]!;
-      compress(st, w);
-    }
-    hash32Words(st, root, w);
-    for (let k = 0; k < j.branchCount; k++) merkleStepWords(root, j.branchWords, 8 * k, st, w);
+    for (let blk = 0; blk < j.tailBlocks; blk++) compressWords(st, tw, 16 * blk);
+    sha256Words32(st, root);
+    for (let k = 0; k < j.branchCount; k++) merkleStepWords(root, j.branchWords, 8 * k, st);
     // Header block 1: version, prevhash, merkle root words 0..6 (fields are little-endian u32s).
     // The record stores u32s little-endian, exactly the header bytes; read them as message words.
     w[0] = beWord(shares, rec);
     for (let i = 0; i < 8; i++) w[1 + i] = j.prevWords[i]!;
     for (let i = 0; i < 7; i++) w[9 + i] = root[i]!;
     resetToIv(st);
-    compress(st, w);
+    compressWords(st, w, 0);
     // Block 2: root word 7, ntime, nbits, nonce, then padding for an 80-byte message.
-    w[0] = root[7]!;
-    w[1] = beWord(shares, rec + 4);
-    w[2] = j.nbitsWord;
-    w[3] = beWord(shares, rec + 8);
-    w[4] = 0x80000000 | 0;
-    for (let i = 5; i < 15; i++) w[i] = 0;
-    w[15] = 640;
-    compress(st, w);
-    hash32Words(st, root, w);
+    compressHeaderTail(st, root[7]!, beWord(shares, rec + 4), j.nbitsWord, beWord(shares, rec + 8));
+    sha256Words32(st, root);
     writeResult(root, j.target, out, view, n * RESULT_STRIDE);
   }
 }
