@@ -141,6 +141,17 @@ export class SimMiner {
     }
   }
 
+  /** Stop hashing but stay connected (answers to earlier submits still arrive). */
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Every submit answered (or the connection gone). */
+  get settled(): boolean {
+    return this.stats.answered === this.stats.submitted || !this.connected;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

@@ -1,0 +1,177 @@
+/**
+ * Composition root of the proxy: the miners' server, the upstream manager,
+ * the share hasher, the ledger and the fail-safe lever, wired together.
+ * start() / close(); snapshot() and workers() are plain objects for the
+ * operator surface (HTTP API, metrics, dashboard).
+ */
+import type { ResolvedConfig } from './config/load.js';
+import { systemClock, type Clock } from './clock.js';
+import { silentLogger, type Logger } from './observability/logger.js';
+import type { StratumLever } from './fleet/control.js';
+import type { ShareHasher } from './shares/types.js';
+import { createHashPool } from './shares/hash-pool.js';
+import { MinerServer } from './server/miner-server.js';
+import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
+import { WorkerLever } from './server/worker-lever.js';
+import { BIP320_MASK, UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
+
+export interface ProxyDeps {
+  logger?: Logger;
+  /** Share hasher; default: a worker-thread pool sized by config `shares`. */
+  hasher?: ShareHasher;
+  clock?: Clock;
+  /** Jitter source for backoff (tests pass a fixed one). */
+  random?: () => number;
+}
+
+export interface ProxySnapshot {
+  atMs: number;
+  port: number;
+  minersConnected: number;
+  /** Subscribed and authorized. */
+  minersReady: number;
+  upstreamConnections: number;
+  activePool: string;
+  pools: PoolStatus[];
+  shares: ShareCounters;
+  /** Σdiff·2^32/Δt over the last 5 minutes, all workers. */
+  hashrateThs: number;
+  hashQueueDepth: number;
+  malformedLines: number;
+  refusedConnections: number;
+}
+
+export interface WorkerSnapshot {
+  worker: string;
+  connections: number;
+  difficulty: number | null;
+  withheld: boolean;
+  shares: ShareCounters;
+  hashrateThs: number;
+  lastShareAtMs: number | null;
+}
+
+function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}
+
+export class Proxy {
+  readonly lever: StratumLever;
+  private readonly workerLever: WorkerLever;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly hasher: ShareHasher;
+  private readonly ownsHasher: boolean;
+  private readonly ledger = new ShareLedger();
+  private readonly upstream: UpstreamManager;
+  private readonly server: MinerServer;
+  private port = 0;
+  private malformedLines = 0;
+  private started = false;
+
+  constructor(
+    readonly config: ResolvedConfig,
+    deps: ProxyDeps = {},
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.logger = deps.logger ?? silentLogger();
+    this.ownsHasher = deps.hasher === undefined;
+    this.hasher =
+      deps.hasher ?? createHashPool({ threads: config.shares.hashThreads, batchSize: config.shares.batchSize, maxQueue: config.shares.maxQueue });
+    this.upstream = new UpstreamManager({
+      pools: config.pools,
+      upstream: config.upstream,
+      maxLineBytes: config.limits.maxLineBytes,
+      maxWriteBufferBytes: config.limits.maxWriteBufferBytes,
+      clock: this.clock,
+      logger: this.logger,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    let lever: WorkerLever | undefined;
+    this.server = new MinerServer(
+      {
+        config,
+        clock: this.clock,
+        logger: this.logger,
+        hasher: this.hasher,
+        ledger: this.ledger,
+        acquire: (m, sid) => this.upstream.acquire(m, sid),
+        release: (m) => this.upstream.release(m),
+        poolVersionMask: () => BIP320_MASK,
+        isWithheld: (w) => lever!.isWithheld(w),
+        plannedDifficulty: (w) => lever!.plannedDifficulty(w),
+        malformed: () => void this.malformedLines++,
+      },
+      { tick: (now) => lever!.tick(now) },
+    );
+    lever = new WorkerLever(this.server, () => this.clock.now(), {
+      targetSharesPerMinute: config.difficulty.targetSharesPerMinute,
+      staggerMs: config.scheduler.commandStaggerMs,
+    });
+    this.workerLever = lever;
+    this.lever = lever;
+  }
+
+  /** Listens for miners (config `listen`) and starts connecting to the first pool. */
+  async start(): Promise<{ port: number }> {
+    if (this.started) return { port: this.port };
+    this.started = true;
+    const { host, port } = splitHostPort(this.config.listen);
+    this.upstream.start();
+    this.port = await this.server.listen(host, port);
+    this.logger.info({ listen: `${host}:${this.port}`, pools: this.config.pools.map((p) => p.url) }, 'surplus proxy listening');
+    return { port: this.port };
+  }
+
+  async close(): Promise<void> {
+    this.workerLever.close();
+    await this.server.close();
+    await this.upstream.close();
+    if (this.ownsHasher) await this.hasher.close();
+  }
+
+  snapshot(): ProxySnapshot {
+    const now = this.clock.now();
+    const totals = this.ledger.totals(now);
+    let ready = 0;
+    for (const s of this.server.sessions) if (s.ready) ready++;
+    const pools = this.upstream.status();
+    return {
+      atMs: now,
+      port: this.port,
+      minersConnected: this.server.sessions.size,
+      minersReady: ready,
+      upstreamConnections: this.upstream.channelsOpen(),
+      activePool: pools[this.upstream.activeIndex]?.url ?? '',
+      pools,
+      shares: totals.counters,
+      hashrateThs: totals.hashesPerSecond / 1e12,
+      hashQueueDepth: this.hasher.queueDepth,
+      malformedLines: this.malformedLines,
+      refusedConnections: this.server.refusedConnections,
+    };
+  }
+
+  workers(): WorkerSnapshot[] {
+    const now = this.clock.now();
+    const names = new Set([...this.ledger.workerNames(), ...this.workerLever.withheldWorkerNames()]);
+    for (const s of this.server.sessions) if (s.worker) names.add(s.worker);
+    const out: WorkerSnapshot[] = [];
+    for (const worker of [...names].sort()) {
+      const sessions = [...this.server.sessionsOf(worker)];
+      const w = this.ledger.worker(worker, now);
+      out.push({
+        worker,
+        connections: sessions.length,
+        difficulty: sessions[0]?.difficulty ?? null,
+        withheld: this.workerLever.isWithheld(worker),
+        shares: w?.counters ?? emptyCounters(),
+        hashrateThs: (w?.hashesPerSecond ?? 0) / 1e12,
+        lastShareAtMs: w?.lastShareAtMs ?? null,
+      });
+    }
+    return out;
+  }
+}
+

@@ -1,0 +1,133 @@
+/**
+ * Share accounting per worker and in total. Counters only grow; snapshots
+ * are plain objects. The invariants the tests check:
+ *   submitsReceived = submitsAnswered (+ in flight)
+ *   accepted + Σ rejected = submitsAnswered
+ *   forwarded = poolAccepted + poolRejected + poolTimedOut + poolLost (+ pending)
+ */
+
+export interface ShareCounters {
+  submitsReceived: number;
+  submitsAnswered: number;
+  accepted: number;
+  /** By reason: low-difficulty, duplicate, unknown-job, stale-job, bad-params, not-subscribed, unauthorized, overloaded... */
+  rejected: Record<string, number>;
+  /** Σ difficulty each accepted share was judged at (difficulty-weighted shares). */
+  acceptedDifficulty: number;
+  /** Accepted shares that also met the pool's target and were sent upstream. */
+  forwarded: number;
+  poolAccepted: number;
+  poolRejected: number;
+  poolTimedOut: number;
+  /** Forwarded, then the upstream connection closed before it answered. */
+  poolLost: number;
+  blocks: number;
+}
+
+export function emptyCounters(): ShareCounters {
+  return {
+    submitsReceived: 0, submitsAnswered: 0, accepted: 0, rejected: {}, acceptedDifficulty: 0,
+    forwarded: 0, poolAccepted: 0, poolRejected: 0, poolTimedOut: 0, poolLost: 0, blocks: 0,
+  };
+}
+
+const BUCKET_MS = 10_000;
+const BUCKETS = 30; // 5 minutes
+
+/** Difficulty-weighted hashrate over the last 5 minutes: Σdiff·2^32/Δt. */
+export class HashrateMeter {
+  private readonly sums = new Float64Array(BUCKETS);
+  private readonly stamps = new Float64Array(BUCKETS).fill(-1);
+  private firstMs = -1;
+
+  add(difficulty: number, nowMs: number): void {
+    if (this.firstMs < 0) this.firstMs = nowMs;
+    const b = Math.floor(nowMs / BUCKET_MS);
+    const i = b % BUCKETS;
+    if (this.stamps[i] !== b) {
+      this.stamps[i] = b;
+      this.sums[i] = 0;
+    }
+    this.sums[i] = this.sums[i]! + difficulty;
+  }
+
+  /** Hashes per second. */
+  rate(nowMs: number): number {
+    if (this.firstMs < 0) return 0;
+    const b = Math.floor(nowMs / BUCKET_MS);
+    let sum = 0;
+    for (let i = 0; i < BUCKETS; i++) if (this.stamps[i]! > b - BUCKETS) sum += this.sums[i]!;
+    const spanMs = Math.min(nowMs - this.firstMs, BUCKETS * BUCKET_MS);
+    return spanMs <= 0 ? 0 : (sum * 2 ** 32) / (spanMs / 1000);
+  }
+}
+
+export class ShareLedger {
+  readonly total = emptyCounters();
+  private readonly byWorker = new Map<string, { c: ShareCounters; meter: HashrateMeter; lastShareAtMs: number | null }>();
+  private readonly meter = new HashrateMeter();
+
+  private w(worker: string): { c: ShareCounters; meter: HashrateMeter; lastShareAtMs: number | null } {
+    let e = this.byWorker.get(worker);
+    if (!e) {
+      e = { c: emptyCounters(), meter: new HashrateMeter(), lastShareAtMs: null };
+      this.byWorker.set(worker, e);
+    }
+    return e;
+  }
+
+  private both(worker: string, f: (c: ShareCounters) => void): void {
+    f(this.total);
+    f(this.w(worker).c);
+  }
+
+  received(worker: string): void {
+    this.both(worker, (c) => c.submitsReceived++);
+  }
+
+  accepted(worker: string, judgedAt: number, nowMs: number, block: boolean): void {
+    this.both(worker, (c) => {
+      c.submitsAnswered++;
+      c.accepted++;
+      c.acceptedDifficulty += judgedAt;
+      if (block) c.blocks++;
+    });
+    const e = this.w(worker);
+    e.meter.add(judgedAt, nowMs);
+    e.lastShareAtMs = nowMs;
+    this.meter.add(judgedAt, nowMs);
+  }
+
+  rejected(worker: string, reason: string): void {
+    this.both(worker, (c) => {
+      c.submitsAnswered++;
+      c.rejected[reason] = (c.rejected[reason] ?? 0) + 1;
+    });
+  }
+
+  forwarded(worker: string): void {
+    this.both(worker, (c) => c.forwarded++);
+  }
+
+  poolAnswer(worker: string, outcome: 'accepted' | 'rejected' | 'timeout' | 'lost'): void {
+    this.both(worker, (c) => {
+      if (outcome === 'accepted') c.poolAccepted++;
+      else if (outcome === 'rejected') c.poolRejected++;
+      else if (outcome === 'timeout') c.poolTimedOut++;
+      else c.poolLost++;
+    });
+  }
+
+  workerNames(): string[] {
+    return [...this.byWorker.keys()];
+  }
+
+  worker(worker: string, nowMs: number): { counters: ShareCounters; hashesPerSecond: number; lastShareAtMs: number | null } | undefined {
+    const e = this.byWorker.get(worker);
+    return e && { counters: structuredClone(e.c), hashesPerSecond: e.meter.rate(nowMs), lastShareAtMs: e.lastShareAtMs };
+  }
+
+  totals(nowMs: number): { counters: ShareCounters; hashesPerSecond: number } {
+    return { counters: structuredClone(this.total), hashesPerSecond: this.meter.rate(nowMs) };
+  }
+}

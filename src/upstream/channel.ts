@@ -1,0 +1,213 @@
+/**
+ * One upstream connection shared by many miners: it carves per-miner
+ * extranonce prefixes out of the pool's extranonce2, turns each upstream job
+ * into one miner job (serialised once, written to every member) and forwards
+ * shares with prefix ‖ miner extranonce2 under the pool account.
+ */
+import { encodeNotification } from '../protocol/json-rpc.js';
+import { notifyParams } from '../protocol/guards.js';
+import type { StratumJob } from '../shares/types.js';
+import { carveLayout, ExtranonceAllocator, type CarveLayout } from '../server/extranonce-allocator.js';
+import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './pool-client.js';
+
+/** A job as miners see it: proxy-issued id, wire line ready to write. */
+export interface MinerJob {
+  job: StratumJob;
+  line: string;
+}
+
+/** Where a miner-facing job came from: the upstream connection, its job id and the pool difficulty then. */
+export interface JobOrigin {
+  channel: Channel;
+  upstreamJobId: string;
+  poolDifficulty: number;
+}
+
+/** Keyed by the job object the miner's JobBook hands back in a precheck pass. */
+export const jobOrigins = new WeakMap<StratumJob, JobOrigin>();
+
+export interface Slot {
+  channel: Channel;
+  prefix: number;
+  prefixHex: string;
+  /** The miner's extranonce1: upstream extranonce1 ‖ prefix. */
+  extranonce1: string;
+  extranonce2Size: number;
+}
+
+/** What a channel needs from a miner session. */
+export interface ChannelMember {
+  /** The slot changed (pool set_extranonce, failover, fallback); previous jobs are void. */
+  moveTo(slot: Slot): void;
+  /** The slot is gone and no other is available yet; keep the miner connected without jobs. */
+  orphan(reason: string): void;
+  deliverJob(job: MinerJob): void;
+  /** The pool's difficulty or version mask changed. */
+  upstreamChanged(): void;
+}
+
+export interface ChannelHooks {
+  nextJobId(): string;
+  closed(channel: Channel, reason: string, members: ChannelMember[]): void;
+  /** Members that no longer fit after a re-carve (set_extranonce shrank the space). */
+  displaced(channel: Channel, members: ChannelMember[]): void;
+}
+
+export class Channel implements PoolClientEvents {
+  private allocator: ExtranonceAllocator | undefined;
+  private readonly members = new Map<ChannelMember, number>();
+  current: MinerJob | undefined;
+  closedReason: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly poolIndex: number,
+    readonly client: PoolClient,
+    private readonly carve: { minerExtranonce2Size: number; maxMinersPerConnection: number },
+    private readonly hooks: ChannelHooks,
+  ) {}
+
+  get session(): PoolSession {
+    return this.client.session;
+  }
+
+  get layout(): CarveLayout | undefined {
+    return this.allocator?.layout;
+  }
+
+  get memberCount(): number {
+    return this.members.size;
+  }
+
+  get free(): number {
+    return this.closedReason === undefined && this.allocator ? this.allocator.free : 0;
+  }
+
+  get versionMask(): number {
+    return this.session.versionMask;
+  }
+
+  get difficulty(): number {
+    return this.session.difficulty;
+  }
+
+  /** Connects, passes the pool's handshake gate and carves the extranonce space. */
+  async open(): Promise<void> {
+    const s = await this.client.open(this);
+    const layout = carveLayout(s.extranonce2Size, this.carve.minerExtranonce2Size, this.carve.maxMinersPerConnection);
+    if (typeof layout === 'string') {
+      this.client.close(layout);
+      throw new Error(layout);
+    }
+    this.allocator = new ExtranonceAllocator(layout);
+    if (s.job) this.current = this.translate(s.job);
+  }
+
+  take(member: ChannelMember, preferredPrefix?: number): Slot | undefined {
+    if (!this.allocator || this.closedReason !== undefined) return undefined;
+    const prefix = this.allocator.allocate(preferredPrefix);
+    if (prefix === undefined) return undefined;
+    this.members.set(member, prefix);
+    return this.slot(prefix);
+  }
+
+  release(member: ChannelMember): void {
+    const p = this.members.get(member);
+    if (p === undefined) return;
+    this.members.delete(member);
+    this.allocator?.release(p);
+  }
+
+  has(member: ChannelMember): boolean {
+    return this.members.has(member);
+  }
+
+  memberList(): ChannelMember[] {
+    return [...this.members.keys()];
+  }
+
+  private slot(prefix: number): Slot {
+    const a = this.allocator!;
+    const prefixHex = a.prefixHex(prefix);
+    return { channel: this, prefix, prefixHex, extranonce1: this.session.extranonce1 + prefixHex, extranonce2Size: a.layout.minerExtranonce2Size };
+  }
+
+  /** The same upstream job under a fresh miner-facing id (a per-miner difficulty change). */
+  alias(base: StratumJob, cleanJobs: boolean): MinerJob {
+    const origin = jobOrigins.get(base);
+    const job: StratumJob = { ...base, jobId: this.hooks.nextJobId(), cleanJobs };
+    if (origin) jobOrigins.set(job, origin);
+    return { job, line: encodeNotification('mining.notify', notifyParams(job)) };
+  }
+
+  /** Registers another object for the same job (the copy a JobBook stores). */
+  static sameOrigin(copy: StratumJob, of: StratumJob): void {
+    const o = jobOrigins.get(of);
+    if (o) jobOrigins.set(copy, o);
+  }
+
+  private translate(up: StratumJob): MinerJob {
+    const job: StratumJob = { ...up, jobId: this.hooks.nextJobId() };
+    jobOrigins.set(job, { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty });
+    return { job, line: encodeNotification('mining.notify', notifyParams(job)) };
+  }
+
+  /** Forwards one share under the pool account: extranonce2 = prefix ‖ miner extranonce2. */
+  submit(origin: JobOrigin, prefixHex: string, minerExtranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<SubmitAnswer> {
+    const params: unknown[] = [this.poolUser, origin.upstreamJobId, prefixHex + minerExtranonce2, ntime, nonce];
+    if (versionBits !== undefined) params.push(versionBits);
+    return this.client.submit(params);
+  }
+
+  poolUser = '';
+
+  close(reason: string): void {
+    this.client.close(reason);
+  }
+
+  // ---- PoolClientEvents (after the gate)
+
+  onJob(up: StratumJob): void {
+    const mj = this.translate(up);
+    this.current = mj;
+    for (const m of this.members.keys()) m.deliverJob(mj);
+  }
+
+  onDifficulty(): void {
+    for (const m of this.members.keys()) m.upstreamChanged();
+  }
+
+  onVersionMask(): void {
+    for (const m of this.members.keys()) m.upstreamChanged();
+  }
+
+  /** Pool changed our extranonce: re-carve and move every member (they get set_extranonce or reconnect). */
+  onExtranonce(_en1: string, size: number): void {
+    const layout = carveLayout(size, this.carve.minerExtranonce2Size, this.carve.maxMinersPerConnection);
+    if (typeof layout === 'string') {
+      this.close(`after set_extranonce: ${layout}`);
+      return;
+    }
+    const old = [...this.members];
+    this.members.clear();
+    this.allocator = new ExtranonceAllocator(layout);
+    this.current = undefined; // jobs built for the old extranonce are void; the pool sends a new one
+    const displaced: ChannelMember[] = [];
+    for (const [m, prefix] of old) {
+      const p = this.allocator.allocate(prefix);
+      if (p === undefined) displaced.push(m);
+      else {
+        this.members.set(m, p);
+        m.moveTo(this.slot(p));
+      }
+    }
+    if (displaced.length > 0) this.hooks.displaced(this, displaced);
+  }
+
+  onClose(reason: string): void {
+    this.closedReason = reason;
+    const members = [...this.members.keys()];
+    this.members.clear();
+    this.hooks.closed(this, reason, members);
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * The pool side: an ordered pool list with failover, per-pool counters and
+ * jittered backoff; the upstream connections (channels) on the active pool,
+ * opened as miners need extranonce space; a stable-for-a-while probe before
+ * falling back to a higher-priority pool. Miners never disconnect because of
+ * a pool change: their sessions are moved to a slot on the new pool.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../observability/logger.js';
+import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
+import { PeerError } from '../errors.js';
+import { backoffDelayMs } from './backoff.js';
+import { Channel, type ChannelMember, type Slot } from './channel.js';
+import { PoolClient } from './pool-client.js';
+import { expectedScriptHex } from './payout-guard.js';
+
+/** BIP320: the version bits free for rolling; asked of every pool. */
+export const BIP320_MASK = 0x1fffe000;
+
+export type PoolState = 'connecting' | 'up' | 'down';
+
+export interface PoolStatus {
+  url: string;
+  user: string;
+  state: PoolState;
+  sinceMs: number;
+  active: boolean;
+  /** Open upstream connections (the fallback probe included). */
+  connections: number;
+  connectAttempts: number;
+  connectFailures: number;
+  disconnects: number;
+  /** Times surplus failed over away from this pool. */
+  failovers: number;
+  lastError: string | null;
+}
+
+interface PoolRuntime {
+  cfg: PoolConfig;
+  status: PoolStatus;
+  failStreak: number;
+  nextAttemptAtMs: number;
+  payoutScript: string | undefined;
+}
+
+interface Waiter {
+  member: ChannelMember;
+  resume: { channelId: number; prefix: number } | undefined;
+  resolve(slot: Slot): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface UpstreamManagerOptions {
+  pools: readonly PoolConfig[];
+  upstream: UpstreamConfig;
+  maxLineBytes: number;
+  maxWriteBufferBytes: number;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+}
+
+export class UpstreamManager {
+  private readonly pools: PoolRuntime[];
+  private active = 0;
+  private channels: Channel[] = [];
+  private readonly homes = new Map<ChannelMember, Channel>();
+  private readonly orphans = new Set<ChannelMember>();
+  private waiters: Waiter[] = [];
+  private opening = 0;
+  private probe: { index: number; channel: Channel | undefined; upSinceMs: number } | undefined;
+  private readonly resumable = new Map<string, { channelId: number; prefix: number }>();
+  private channelSeq = 0;
+  private jobSeq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly random: () => number;
+
+  constructor(private readonly o: UpstreamManagerOptions) {
+    this.random = o.random ?? Math.random;
+    const now = o.clock.now();
+    this.pools = o.pools.map((cfg) => ({
+      cfg,
+      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, lastError: null },
+      failStreak: 0,
+      nextAttemptAtMs: 0,
+      payoutScript: cfg.expectedPayout ? expectedScriptHex(cfg.expectedPayout) : undefined,
+    }));
+  }
+
+  get activeIndex(): number {
+    return this.active;
+  }
+
+  /** Starts connecting to the first pool and the maintenance timer. */
+  start(): void {
+    const u = this.o.upstream;
+    const every = Math.max(50, Math.min(1000, (u.fallbackStableS * 1000) / 4, u.backoffInitialMs));
+    this.timer = setInterval(() => this.maintain(), every);
+    this.timer.unref();
+    this.pump();
+  }
+
+  status(): PoolStatus[] {
+    return this.pools.map((p, i) => ({
+      ...p.status,
+      active: i === this.active,
+      connections:
+        (i === this.active ? this.channels.length : 0) + (this.probe?.index === i && this.probe.channel ? 1 : 0),
+    }));
+  }
+
+  channelsOpen(): number {
+    return this.channels.length;
+  }
+
+  /** A slot for a new miner; waits for upstream capacity up to the handshake timeout. */
+  acquire(member: ChannelMember, resumeSessionId?: string): Promise<{ slot: Slot; sessionId: string }> {
+    const resume = resumeSessionId ? this.resumable.get(resumeSessionId) : undefined;
+    return new Promise<Slot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new PeerError(`no upstream pool capacity within ${this.o.upstream.handshakeTimeoutS} s`));
+      }, this.o.upstream.handshakeTimeoutS * 1000);
+      const waiter: Waiter = { member, resume, resolve, reject, timer };
+      this.waiters.push(waiter);
+      this.pump();
+    }).then((slot) => {
+      const sessionId = resumeSessionId && resume ? resumeSessionId : randomBytes(4).toString('hex');
+      this.remember(sessionId, slot);
+      return { slot, sessionId };
+    });
+  }
+
+  private remember(sessionId: string, slot: Slot): void {
+    this.resumable.delete(sessionId);
+    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix });
+    if (this.resumable.size > 100_000) this.resumable.delete(this.resumable.keys().next().value as string);
+  }
+
+  release(member: ChannelMember): void {
+    this.orphans.delete(member);
+    this.waiters = this.waiters.filter((w) => {
+      if (w.member !== member) return true;
+      clearTimeout(w.timer);
+      w.reject(new PeerError('miner left'));
+      return false;
+    });
+    const home = this.homes.get(member);
+    this.homes.delete(member);
+    home?.release(member);
+    if (home && home.poolIndex !== this.active && home.memberCount === 0) home.close('no miners left after fallback');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new PeerError('proxy closing'));
+    }
+    this.waiters = [];
+    for (const ch of [...this.channels, ...this.homes.values()]) ch.close('proxy closing');
+    this.probe?.channel?.close('proxy closing');
+    this.channels = [];
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private freeSlot(member: ChannelMember, resume?: { channelId: number; prefix: number }): Slot | undefined {
+    if (resume) {
+      const ch = this.channels.find((c) => c.id === resume.channelId);
+      const s = ch?.take(member, resume.prefix);
+      if (s) return s;
+    }
+    for (const ch of this.channels) {
+      const s = ch.take(member);
+      if (s) return s;
+    }
+    return undefined;
+  }
+
+  /** Hand out free slots, then open another connection if miners still wait. */
+  private pump(): void {
+    if (this.closed) return;
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      const slot = this.freeSlot(w.member, w.resume);
+      if (!slot) break;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      this.homes.set(w.member, slot.channel);
+      w.resolve(slot);
+    }
+    for (const m of [...this.orphans]) {
+      const slot = this.freeSlot(m);
+      if (!slot) break;
+      this.orphans.delete(m);
+      const old = this.homes.get(m);
+      if (old && old !== slot.channel) {
+        old.release(m);
+        if (old.memberCount === 0 && old.poolIndex !== this.active) old.close('all miners moved to another pool');
+      }
+      this.homes.set(m, slot.channel);
+      m.moveTo(slot);
+    }
+    const demand = this.waiters.length + this.orphans.size;
+    const wantOpen = (demand > 0 || this.channels.length === 0) && this.opening === 0;
+    const pool = this.pools[this.active]!;
+    if (wantOpen && this.o.clock.now() >= pool.nextAttemptAtMs) this.openChannel(this.active);
+  }
+
+  private newChannel(index: number): Channel {
+    const p = this.pools[index]!;
+    const u = this.o.upstream;
+    const client = new PoolClient({
+      url: p.cfg.url,
+      user: p.cfg.user,
+      password: p.cfg.password,
+      versionRollingMask: BIP320_MASK,
+      handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
+      requestTimeoutMs: u.requestTimeoutS * 1000,
+      silenceTimeoutMs: u.silenceTimeoutS * 1000,
+      maxLineBytes: this.o.maxLineBytes,
+      maxWriteBufferBytes: this.o.maxWriteBufferBytes,
+      ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript } : {}),
+      clock: this.o.clock,
+      logger: this.o.logger,
+    });
+    const ch = new Channel(++this.channelSeq, index, client, { minerExtranonce2Size: u.minerExtranonce2Size, maxMinersPerConnection: u.maxMinersPerConnection }, {
+      nextJobId: () => (++this.jobSeq).toString(16),
+      closed: (c, reason, members) => this.onChannelClosed(c, reason, members),
+      displaced: (_c, members) => {
+        for (const m of members) {
+          this.homes.delete(m);
+          this.orphans.add(m);
+          m.orphan('extranonce space shrank');
+        }
+        this.pump();
+      },
+    });
+    ch.poolUser = p.cfg.user;
+    return ch;
+  }
+
+  private setState(p: PoolRuntime, state: PoolState): void {
+    if (p.status.state !== state) {
+      p.status.state = state;
+      p.status.sinceMs = this.o.clock.now();
+    }
+  }
+
+  private failed(p: PoolRuntime, err: unknown): void {
+    p.status.connectFailures++;
+    p.status.lastError = (err as Error).message;
+    p.nextAttemptAtMs = this.o.clock.now() + backoffDelayMs(p.failStreak, { initialMs: this.o.upstream.backoffInitialMs, maxMs: this.o.upstream.backoffMaxMs }, this.random());
+    p.failStreak++;
+  }
+
+  private openChannel(index: number): void {
+    const p = this.pools[index]!;
+    const ch = this.newChannel(index);
+    this.opening++;
+    p.status.connectAttempts++;
+    if (this.channels.length === 0) this.setState(p, 'connecting');
+    ch.open().then(
+      () => {
+        this.opening--;
+        if (this.closed || index !== this.active) return void ch.close('pool no longer active');
+        p.failStreak = 0;
+        this.setState(p, 'up');
+        this.channels.push(ch);
+        this.o.logger.info({ pool: p.cfg.url, channel: ch.id, extranonce2Size: ch.session.extranonce2Size, capacity: ch.layout?.capacity }, 'upstream connection ready');
+        this.pump();
+      },
+      (err: unknown) => {
+        this.opening--;
+        this.failed(p, err);
+        this.o.logger.warn({ pool: p.cfg.url, err: (err as Error).message }, 'upstream connection failed');
+        if (this.closed || index !== this.active) return;
+        if (this.channels.length === 0) {
+          this.setState(p, 'down');
+          this.failover();
+        }
+      },
+    );
+  }
+
+  private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {
+    const p = this.pools[ch.poolIndex]!;
+    this.o.logger.warn({ pool: p.cfg.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
+    if (this.probe?.channel === ch) {
+      this.probe = undefined;
+      this.failed(p, new Error(reason));
+      return;
+    }
+    const wasActive = this.channels.includes(ch);
+    this.channels = this.channels.filter((c) => c !== ch);
+    if (wasActive) p.status.disconnects++;
+    for (const m of members) {
+      if (this.homes.get(m) === ch) this.homes.delete(m);
+      this.orphans.add(m);
+      m.orphan(`upstream connection lost: ${reason}`);
+    }
+    if (this.closed) return;
+    if (wasActive && this.channels.length === 0) {
+      // The active pool is gone (closed or silent): fail over at once rather than
+      // leave the miners idle while we retry it; it comes back via the fallback probe.
+      this.setState(p, 'down');
+      p.failStreak++;
+      p.nextAttemptAtMs = this.o.clock.now() + this.o.upstream.backoffInitialMs;
+      this.failover();
+    } else this.pump();
+  }
+
+  /** Move to the next pool in order (wrapping), then connect there. */
+  private failover(): void {
+    if (this.pools.length > 1) {
+      this.pools[this.active]!.status.failovers++;
+      this.active = (this.active + 1) % this.pools.length;
+      this.o.logger.warn({ pool: this.pools[this.active]!.cfg.url }, 'failing over');
+    }
+    this.pump();
+  }
+
+  private maintain(): void {
+    if (this.closed) return;
+    const now = this.o.clock.now();
+    this.pump();
+    if (this.active === 0) return;
+    if (this.probe) {
+      const ch = this.probe.channel;
+      if (ch && ch.closedReason === undefined && now - this.probe.upSinceMs >= this.o.upstream.fallbackStableS * 1000) this.fallBackTo(this.probe.index, ch);
+      return;
+    }
+    for (let i = 0; i < this.active; i++) {
+      const p = this.pools[i]!;
+      if (now < p.nextAttemptAtMs) continue;
+      const ch = this.newChannel(i);
+      const probe = { index: i, channel: undefined as Channel | undefined, upSinceMs: now };
+      this.probe = probe;
+      p.status.connectAttempts++;
+      ch.open().then(
+        () => {
+          if (this.closed || this.probe !== probe) return void ch.close('probe no longer needed');
+          probe.channel = ch;
+          probe.upSinceMs = this.o.clock.now();
+          p.failStreak = 0;
+          this.setState(p, 'up');
+        },
+        (err: unknown) => {
+          if (this.probe === probe) this.probe = undefined;
+          this.failed(p, err);
+          this.setState(p, 'down');
+        },
+      );
+      return;
+    }
+  }
+
+  /** The higher-priority pool has been up for fallbackStableS: move every miner there. */
+  private fallBackTo(index: number, ch: Channel): void {
+    const from = this.pools[this.active]!;
+    this.o.logger.info({ from: from.cfg.url, to: this.pools[index]!.cfg.url }, 'falling back to higher-priority pool');
+    this.probe = undefined;
+    const old = this.channels;
+    this.active = index;
+    this.channels = [ch];
+    for (const c of old) {
+      // Miners keep hashing on the old pool until they get a slot on the new one.
+      for (const m of c.memberList()) this.orphans.add(m);
+      if (c.memberCount === 0) c.close('fallback');
+    }
+    this.setState(from, 'down');
+    this.pump();
+  }
+}

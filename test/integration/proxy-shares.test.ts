@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+function stopAll(miners: SimMiner[]): void {
+  for (const m of miners) m.stop();
+}
+
+describe('proxy: miners → surplus → pool over loopback', () => {
+  it('validates every share, forwards only those meeting the pool target, and the counts balance', async () => {
+    const [pool] = (await startPools(1)) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool]));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 4, { versionRollingMask: 0x1fffe000 });
+    cleanup.push(() => stopAll(miners));
+
+    await waitFor(() => pool.stats.accepted >= 6, 15_000, 'pool accepts forwarded shares');
+    for (const m of miners) m.pause();
+    await waitFor(() => miners.every((m) => m.settled), 5000, 'miners to get every answer');
+    await waitFor(() => {
+      const s = proxy.snapshot().shares;
+      return s.submitsAnswered === s.submitsReceived && s.forwarded === s.poolAccepted + s.poolRejected + s.poolTimedOut + s.poolLost;
+    }, 5000, 'in-flight shares to settle');
+
+    const snap = proxy.snapshot();
+    const s = snap.shares;
+    const minerSubmits = miners.reduce((n, m) => n + m.stats.submitted, 0);
+    const minerAnswered = miners.reduce((n, m) => n + m.stats.answered, 0);
+    const minerAccepted = miners.reduce((n, m) => n + m.stats.accepted, 0);
+    // Every submit the miners sent reached the proxy and was answered exactly once.
+    expect(s.submitsReceived).toBe(minerSubmits);
+    expect(minerAnswered).toBe(minerSubmits);
+    expect(miners.every((m) => m.stats.unexpectedReplies === 0)).toBe(true);
+    expect(s.accepted).toBe(minerAccepted);
+    const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
+    expect(s.accepted + rejected).toBe(s.submitsAnswered);
+    // Miners hash honestly at their difficulty: nothing rejected.
+    expect(rejected).toBe(0);
+    // Only shares meeting the pool target (5x the miners') went upstream, and the pool's own validation accepted all.
+    expect(s.forwarded).toBeLessThan(s.accepted);
+    expect(s.forwarded).toBe(pool.stats.submits);
+    expect(pool.stats.accepted).toBe(s.forwarded);
+    expect(s.poolAccepted).toBe(s.forwarded);
+    expect(pool.stats.rejected).toEqual({});
+    expect(pool.stats.byUser).toEqual({ farm0: s.forwarded });
+    // Four miners share one upstream connection.
+    expect(snap.upstreamConnections).toBe(1);
+    expect(pool.connectionCount).toBe(1);
+    expect(s.acceptedDifficulty).toBeCloseTo(s.accepted * MINER_DIFF, 12);
+    const workers = proxy.workers();
+    expect(workers.map((w) => w.worker)).toEqual(['rig0', 'rig1', 'rig2', 'rig3']);
+    expect(workers.reduce((n, w) => n + w.shares.accepted, 0)).toBe(s.accepted);
+    expect(workers.every((w) => w.hashrateThs > 0)).toBe(true);
+  });
+
+  it('opens a second upstream connection when maxMinersPerConnection is reached', async () => {
+    const [pool] = (await startPools(1)) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool], { upstream: { maxMinersPerConnection: 2 } }));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 3);
+    cleanup.push(() => stopAll(miners));
+    expect(pool.connectionCount).toBe(2);
+    expect(proxy.snapshot().upstreamConnections).toBe(2);
+    const en1 = miners.map((m) => m.extranonce.extranonce1);
+    expect(new Set(en1).size).toBe(3);
+    await waitFor(() => Object.keys(pool.stats.byUser).length > 0 && pool.stats.accepted >= 4, 15_000, 'shares on both connections');
+    await sleep(100);
+    expect(pool.stats.rejected).toEqual({});
+  });
+
+  it('opens a second upstream connection when the extranonce prefixes run out', async () => {
+    // Pool extranonce2 of 4 bytes: 1 prefix byte would allow 256, so use 3 → one miner per connection.
+    const [pool] = (await startPools(1, { extranonce2Size: 3 })) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool]));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 2);
+    cleanup.push(() => stopAll(miners));
+    expect(pool.connectionCount).toBe(2);
+    expect(miners.map((m) => m.extranonce.extranonce2Size)).toEqual([3, 3]);
+    await waitFor(() => pool.stats.accepted >= 3, 15_000, 'pool accepts');
+    expect(pool.stats.rejected).toEqual({});
+  });
+});
