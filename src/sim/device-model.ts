@@ -104,6 +104,18 @@ export class DevicePowerModel {
     this.lastOnAt = Math.max(atMs, nowMs);
   }
 
+  /**
+   * Drop a pending (not yet effective at `nowMs`) softoff or softon. Not a
+   * firmware command: for simulators that model other levers with this model
+   * (e.g. a Stratum withhold released before its grace ran out).
+   */
+  cancel(kind: 'softOff' | 'softOn', nowMs: number): void {
+    if (!Number.isFinite(nowMs)) throw new RangeError(`DevicePowerModel: nowMs must be finite, got ${nowMs}`);
+    this.fold(nowMs);
+    const k: EventKind = kind === 'softOff' ? 'off' : 'on';
+    this.events = this.events.filter((e) => !(e.kind === k && e.atMs > nowMs));
+  }
+
   /** Select a work mode now; while working this restarts the ramp (see the module doc). */
   setMode(modeIndex: number, nowMs: number): void {
     this.checkMode(modeIndex);

@@ -199,6 +199,18 @@ describe('DevicePowerModel', () => {
     expect(m.sample(last + 35_000).phase).toBe('working');
   });
 
+  it('cancel drops a pending softoff (the unit keeps working, nothing left to wait for)', () => {
+    const m = new DevicePowerModel(params, { on: true, modeIndex: 1 }, T0);
+    m.softOff(T0 + 30_000, T0);
+    expect(m.sample(T0 + 1000).phase).toBe('stopping');
+    m.cancel('softOff', T0 + 1000);
+    expect(m.sample(T0 + 60_000)).toEqual({ phase: 'working', kw: 7.3, ths: 440, modeIndex: 1 });
+    expect(m.nextChangeMs(T0 + 1000)).toBeUndefined();
+    m.softOff(T0 + 2000, T0 + 2000);
+    m.cancel('softOff', T0 + 3000); // already effective: stays off
+    expect(m.sample(T0 + 3000).phase).toBe('standby');
+  });
+
   it('rejects an unknown mode index with a message naming the range', () => {
     const m = new DevicePowerModel(params, { on: true, modeIndex: 0 }, T0);
     expect(() => m.setMode(3, T0)).toThrow(/modeIndex 3 is not in 0\.\.2/);
