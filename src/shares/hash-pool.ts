@@ -16,6 +16,7 @@ import { Piscina } from 'piscina';
 import { ConfigError, InputError, OverloadError, ProxyError } from '../errors.js';
 import { compiledSibling } from '../worker-path.js';
 import type { HashRequest, HashResult, ShareHasher, StratumJob } from './types.js';
+import { checkVersion } from './validator.js';
 import { encodeBatch, resultAt, type HashBatchResult, type HashBatchTask } from './hash-batch.js';
 
 export interface HashPoolOptions {
@@ -117,6 +118,11 @@ class WorkerHashPool implements HashPool {
 
   hash(req: HashRequest): Promise<HashResult> {
     if (this.#closed) return Promise.reject(new ProxyError('SURPLUS_ERR_CLOSED', 'hash pool is closed'));
+    try {
+      checkVersion(req.version);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     if (this.queueDepth >= this.#maxQueue) {
       return Promise.reject(new OverloadError(`share hash queue is full (${this.#maxQueue} shares)`));
     }

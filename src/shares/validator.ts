@@ -11,6 +11,7 @@
  * nbits, ntime and nonce are big-endian hex written little-endian.
  */
 import type { HashRequest, HashResult, StratumJob } from './types.js';
+import { InputError } from '../errors.js';
 import { parseHex, parseU32 } from './hex.js';
 import { sha256d } from './sha256.js';
 import { merkleRoot } from './merkle.js';
@@ -130,6 +131,7 @@ export function hashPrepared(
 
 /** Validate a full HashRequest in-process, with every intermediate value. */
 export function explainShare(req: HashRequest): ShareDetail {
+  checkVersion(req.version);
   return explainPrepared(
     preparedJob(req.job),
     parseHex(req.extranonce1, 'extranonce1'),
@@ -138,6 +140,13 @@ export function explainShare(req: HashRequest): ShareDetail {
     parseU32(req.nonce, 'nonce'),
     req.version,
   );
+}
+
+/** The final header version must be a u32 (BIP310 rolling happens before, in the policy). */
+export function checkVersion(version: number): void {
+  if (!Number.isInteger(version) || version < 0 || version > 0xffffffff) {
+    throw new InputError(`version must be an integer in [0, 2^32), got ${version}`);
+  }
 }
 
 /** Validate a full HashRequest in-process (the reference the worker pool must agree with). */

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { compiledSibling } from '../../src/worker-path.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHashPool, type HashPool } from '../../src/shares/hash-pool.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
@@ -110,6 +112,7 @@ describe('hash pool (real worker threads)', () => {
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(InputError);
     expect(String((results[1] as PromiseRejectedResult).reason.message)).toMatch(/nonce/);
     expect(results[2]).toEqual({ status: 'fulfilled', value: validateShare(b!) });
+    await expect(pool.hash({ ...a!, version: -1 })).rejects.toBeInstanceOf(InputError);
   });
 
   it('close() ends the workers and later shares are refused', async () => {
@@ -120,6 +123,13 @@ describe('hash pool (real worker threads)', () => {
     await p.close();
     expect(p.workers).toBe(0);
     await expect(p.hash(req)).rejects.toMatchObject({ code: 'SURPLUS_ERR_CLOSED' });
+  });
+
+  it('resolves the compiled worker from src/ (vitest) and from dist/ alike', () => {
+    const worker = fileURLToPath(new URL('../../dist/shares/hash-worker.js', import.meta.url));
+    expect(compiledSibling('./hash-worker.ts', new URL('../../src/shares/hash-pool.ts', import.meta.url).href)).toBe(worker);
+    expect(compiledSibling('./hash-worker.ts', new URL('../../dist/shares/hash-pool.js', import.meta.url).href)).toBe(worker);
+    expect(existsSync(worker)).toBe(true);
   });
 
   it('rejects bad options by name', () => {
