@@ -15,7 +15,7 @@ import { LenientJsonError, LenientJsonReader, setKey, type JsonObject, type Json
 
 export type { JsonObject, JsonValue } from './lenient-json.js';
 
-export type ReplyRepair = Repair | 'garbage-prefix' | 'leading-fragment' | 'concatenated' | 'trailing-garbage';
+export type ReplyRepair = Repair | 'garbage-prefix' | 'leading-fragment' | 'concatenated' | 'trailing-garbage' | 'text-glued';
 
 export interface CgminerReply {
   form: 'json' | 'text';
@@ -115,17 +115,17 @@ const TEXT_SECTION_ALIASES: Record<string, string> = { ASC: 'DEVS', PGA: 'DEVS',
  * A section starts with its name (`SUMMARY`) or `NAME=index` (`STATS=0`, `ASC=0`).
  * Values may contain `,` inside `[...]` (the Avalon `MM ID0` string), so pairs
  * are split only outside brackets. A `|` inside a value cannot be told from a
- * separator (the ascset help text); such text is split, as on the device.
+ * separator; pieces that cannot start a section are glued back (textSections).
  */
 function parseText(text: string): ParseResult {
   const body: JsonObject = {};
-  const sections = text.split('|').filter((s) => s.length > 0);
-  for (const section of sections) {
-    const pairs = splitOutsideBrackets(section);
+  const repairs: ReplyRepair[] = [];
+  for (const section of textSections(text)) {
+    if (section.glued) repairs.push('text-glued');
+    const pairs = splitOutsideBrackets(section.text);
     const first = pairs[0] ?? '';
     const eq = first.indexOf('=');
     const rawName = eq < 0 ? first : first.slice(0, eq);
-    if (!/^[A-Z][A-Z0-9 ]*$/.test(rawName)) return { ok: false, reason: `text reply section without a name: ${JSON.stringify(section.slice(0, 40))}` };
     const name = TEXT_SECTION_ALIASES[rawName] ?? rawName;
     const obj: JsonObject = {};
     for (const pair of eq < 0 ? pairs.slice(1) : pairs) {
@@ -138,7 +138,31 @@ function parseText(text: string): ParseResult {
     else setKey(body, name, [obj]);
   }
   if (!hasStatus(body)) return { ok: false, reason: 'text reply has no STATUS section' };
-  return { ok: true, reply: { form: 'text', body, repairs: [] } };
+  return { ok: true, reply: { form: 'text', body, repairs: [...new Set(repairs)] } };
+}
+
+const SECTION_START = /^[A-Z][A-Z0-9 ]*(?:[=,]|$)/;
+
+/**
+ * Split at `|`, then glue back pieces that cannot start a section: a `|`
+ * inside a value (the Avalon ascset help list "help|voltage|fan-spd|...")
+ * is indistinguishable from a separator, but the piece after it starts with
+ * a lowercase word or a `,` instead of a section name.
+ */
+function textSections(text: string): Array<{ text: string; glued: boolean }> {
+  const out: Array<{ text: string; glued: boolean }> = [];
+  const pieces = text.split('|');
+  while (pieces.length > 0 && pieces[pieces.length - 1] === '') pieces.pop();
+  for (const piece of pieces) {
+    const last = out[out.length - 1];
+    if (last && !SECTION_START.test(piece)) {
+      last.text += `|${piece}`;
+      last.glued = true;
+    } else {
+      out.push({ text: piece, glued: false });
+    }
+  }
+  return out;
 }
 
 function splitOutsideBrackets(s: string): string[] {

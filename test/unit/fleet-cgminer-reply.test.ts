@@ -170,6 +170,24 @@ describe('parseCgminerReply plain-text form', () => {
   });
 });
 
+describe('parseCgminerReply plain-text form, | inside a value', () => {
+  it('glues the ascset help list back into Msg', () => {
+    const raw =
+      'STATUS=I,When=1753431291,Code=118,Msg=ASC 0 set info: help|voltage|fan-spd|softon|softoff|time|,Description=cgminer 4.11.1|\0';
+    const r = parseCgminerReply(raw);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.reply.body).toEqual({
+      STATUS: [{ STATUS: 'I', When: 1753431291, Code: 118, Msg: 'ASC 0 set info: help|voltage|fan-spd|softon|softoff|time|', Description: 'cgminer 4.11.1' }],
+    });
+    expect(r.reply.repairs).toEqual(['text-glued']);
+  });
+  it('a text reply without STATUS is a reason', () => {
+    expect(parseCgminerReply('STATUSX')).toEqual({ ok: false, reason: 'no JSON object in reply starting "STATUSX"' });
+    expect(parseCgminerReply('STATUS=S|')).toMatchObject({ ok: true });
+  });
+});
+
 describe('replyStatus / isSuccessStatus', () => {
   const cases: Array<[string, string, boolean, number]> = [
     ['avalon-q-25052801/ascset_softoff.json', 'I', true, 118],
