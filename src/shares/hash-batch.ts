@@ -11,6 +11,7 @@ import { parseHex, parseU32 } from './hex.js';
 import { sha256d } from './sha256.js';
 import { buildShareHeader, prepareJob, type PreparedJob } from './validator.js';
 import { difficultyOfHash } from './target.js';
+import { RESULT_STRIDE, SHARE_STRIDE, defaultShareChecker, jobContextFor, writeShareRecord } from './fast/index.js';
 
 export interface HashBatchTask {
   jobs: Array<{ key: number; job: StratumJob }>;
@@ -79,13 +80,59 @@ function jobFor(entry: { key: number; job: StratumJob }): PreparedJob {
   return p;
 }
 
-/** Hash every share of a task (runs inside a worker thread; pure apart from the job cache). */
+/**
+ * Job contexts of the fast path (src/shares/fast): one per job, miner
+ * extranonce1 and extranonce2 size, holding the coinbase prefix midstate, so
+ * shares of the same job and session skip the prefix's full blocks.
+ */
+const CTX_CACHE = 256;
+const ctxCache = new Map<string, Uint8Array | null>();
+
+function contextFor(jobKey: number, job: PreparedJob, extranonce1: string, en2Size: number): Uint8Array | null {
+  const key = `${jobKey}/${extranonce1}/${en2Size}`;
+  let ctx = ctxCache.get(key);
+  if (ctx === undefined) {
+    try {
+      ctx = jobContextFor(job, parseHex(extranonce1, 'extranonce1'), en2Size);
+    } catch {
+      ctx = null; // outside the fast path's bounds (e.g. extranonce2 > 32 bytes): hash this one the slow way
+    }
+    if (ctxCache.size >= CTX_CACHE) ctxCache.delete(ctxCache.keys().next().value as string);
+    ctxCache.set(key, ctx);
+  }
+  return ctx;
+}
+
+/** The share core's own path (node:crypto), for shares the fast path cannot take. */
+function hashSlow(job: PreparedJob, task: HashBatchTask, i: number, out: Uint8Array): { difficulty: number; block: boolean } {
+  const { header } = buildShareHeader(
+    job,
+    parseHex(task.hex[4 * i], 'extranonce1'),
+    parseHex(task.hex[4 * i + 1], 'extranonce2'),
+    parseU32(task.hex[4 * i + 2], 'ntime'),
+    parseU32(task.hex[4 * i + 3], 'nonce'),
+    task.version[i]!,
+  );
+  const hashLE = sha256d(header);
+  for (let b = 0; b < 32; b++) out[b] = hashLE[31 - b]!;
+  return { difficulty: difficultyOfHash(hashLE), block: Buffer.compare(out, job.networkTargetBE) <= 0 };
+}
+
+/**
+ * Hash every share of a task (runs inside a worker thread; pure apart from
+ * the caches). Runs of consecutive shares on the same job context go to the
+ * fast checker as one batch of fixed-size records.
+ */
 export function hashBatch(task: HashBatchTask): HashBatchResult {
   const n = task.version.length;
   const hashes = Buffer.alloc(32 * n);
   const difficulty = new Float64Array(n);
   const block = new Uint8Array(n);
   let errors: Array<string | null> | null = null;
+  const fail = (i: number, err: unknown): void => {
+    errors ??= new Array<string | null>(n).fill(null);
+    errors[i] = (err as Error).message;
+  };
   const prepared: Array<PreparedJob | string> = task.jobs.map((j) => {
     try {
       return jobFor(j);
@@ -93,28 +140,59 @@ export function hashBatch(task: HashBatchTask): HashBatchResult {
       return (err as Error).message;
     }
   });
+  const checker = defaultShareChecker();
+  const records = new Uint8Array(n * SHARE_STRIDE);
+  const results = new Uint8Array(n * RESULT_STRIDE);
+  const slotShare = new Int32Array(n);
+  let slots = 0;
+  let runStart = 0;
+  let runCtx: Uint8Array | null = null;
+  const flush = (): void => {
+    if (runCtx !== null && slots > runStart) {
+      checker.checkBatch(
+        runCtx,
+        records.subarray(runStart * SHARE_STRIDE, slots * SHARE_STRIDE),
+        slots - runStart,
+        results.subarray(runStart * RESULT_STRIDE, slots * RESULT_STRIDE),
+      );
+    }
+    runStart = slots;
+  };
   for (let i = 0; i < n; i++) {
     try {
-      const job = prepared[task.jobIndex[i]!];
+      const jobIdx = task.jobIndex[i]!;
+      const job = prepared[jobIdx];
       if (job === undefined) throw new Error(`share ${i} refers to a missing job`);
       if (typeof job === 'string') throw new Error(job);
-      const { header } = buildShareHeader(
-        job,
-        parseHex(task.hex[4 * i], 'extranonce1'),
-        parseHex(task.hex[4 * i + 1], 'extranonce2'),
-        parseU32(task.hex[4 * i + 2], 'ntime'),
-        parseU32(task.hex[4 * i + 3], 'nonce'),
-        task.version[i]!,
-      );
-      const hashLE = sha256d(header);
-      const out = hashes.subarray(32 * i, 32 * i + 32);
-      for (let b = 0; b < 32; b++) out[b] = hashLE[31 - b]!;
-      difficulty[i] = difficultyOfHash(hashLE);
-      block[i] = Buffer.compare(out, job.networkTargetBE) <= 0 ? 1 : 0;
+      const extranonce2 = parseHex(task.hex[4 * i + 1], 'extranonce2');
+      const ntime = parseU32(task.hex[4 * i + 2], 'ntime');
+      const nonce = parseU32(task.hex[4 * i + 3], 'nonce');
+      const ctx = extranonce2.length === 0 ? null : contextFor(task.jobs[jobIdx]!.key, job, task.hex[4 * i]!, extranonce2.length);
+      if (ctx === null) {
+        const r = hashSlow(job, task, i, hashes.subarray(32 * i, 32 * i + 32));
+        difficulty[i] = r.difficulty;
+        block[i] = r.block ? 1 : 0;
+        continue;
+      }
+      if (ctx !== runCtx) {
+        flush();
+        runCtx = ctx;
+      }
+      writeShareRecord(records, slots, extranonce2, ntime, nonce, task.version[i]!);
+      slotShare[slots++] = i;
     } catch (err) {
-      errors ??= new Array<string | null>(n).fill(null);
-      errors[i] = (err as Error).message;
+      fail(i, err);
     }
+  }
+  flush();
+  const view = new DataView(results.buffer, results.byteOffset, results.byteLength);
+  for (let s = 0; s < slots; s++) {
+    const i = slotShare[s]!;
+    const r = s * RESULT_STRIDE;
+    // Results hold the hash in internal byte order; the contract is display order.
+    for (let b = 0; b < 32; b++) hashes[32 * i + b] = results[r + 31 - b]!;
+    difficulty[i] = view.getFloat64(r + 32, true);
+    block[i] = results[r + 40]! & 1;
   }
   return { hashes, difficulty, block, errors };
 }
