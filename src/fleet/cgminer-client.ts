@@ -165,7 +165,8 @@ export class CgminerClient {
     const status = replyStatus(parsed.reply.body);
     if (!status) throw new PeerError(`${this.address}: reply to "${command}" has no STATUS`);
     if (!isSuccessStatus(status)) {
-      const msg = status.msg ?? '(no message)';
+      // Bounded: the message ends up in logs and decisions.
+      const msg = (status.msg ?? '(no message)').slice(0, 200);
       throw new DeviceRefusedError(`${this.address}: "${command}" refused: STATUS ${status.status}${status.code === undefined ? '' : `/${status.code}`} ${JSON.stringify(msg)}`, status);
     }
     return { reply: parsed.reply, status };
