@@ -13,7 +13,7 @@ import { createHashPool } from './shares/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
 import { WorkerLever } from './server/worker-lever.js';
-import { BIP320_MASK, UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
+import { UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
 
 export interface ProxyDeps {
   logger?: Logger;
@@ -98,7 +98,7 @@ export class Proxy {
         ledger: this.ledger,
         acquire: (m, sid) => this.upstream.acquire(m, sid),
         release: (m) => this.upstream.release(m),
-        poolVersionMask: () => BIP320_MASK,
+        poolVersionMask: () => this.upstream.versionMask(),
         isWithheld: (w) => lever!.isWithheld(w),
         plannedDifficulty: (w) => lever!.plannedDifficulty(w),
         malformed: () => void this.malformedLines++,

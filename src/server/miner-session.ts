@@ -50,6 +50,8 @@ export class MinerSession implements LineSink, ChannelMember {
   private subscribing = false;
   private extranonceSubscribed = false;
   private minerMask: number | undefined;
+  /** The mask the miner was last told (configure result or set_version_mask). */
+  private announcedMask = 0;
   private floors: { suggested?: number; minimum?: number } = {};
   private share: MinerShareState | undefined;
   private book: JobBook;
@@ -168,6 +170,7 @@ export class MinerSession implements LineSink, ChannelMember {
       });
       this.subscribed = true;
       this.line.send(encodeResult(id, [[['mining.set_difficulty', sessionId], ['mining.notify', sessionId]], slot.extranonce1, slot.extranonce2Size]));
+      this.syncVersionMask();
       this.startWork();
     } catch (err) {
       this.error(id, StratumError.OTHER, (err as Error).message);
@@ -203,6 +206,7 @@ export class MinerSession implements LineSink, ChannelMember {
     if (out.versionMask !== undefined) {
       const asked = g.value.options['version-rolling.mask'];
       this.minerMask = asked === undefined ? 0xffffffff : parseInt(String(asked), 16) >>> 0;
+      this.announcedMask = out.versionMask;
       this.share?.setVersionMask(this.agreedMask());
     }
     if (out.minimumDifficulty !== undefined) this.floors.minimum = out.minimumDifficulty;
@@ -289,7 +293,6 @@ export class MinerSession implements LineSink, ChannelMember {
 
   moveTo(slot: Slot): void {
     const changed = !this.slot || this.slot.extranonce1 !== slot.extranonce1 || this.slot.extranonce2Size !== slot.extranonce2Size;
-    const oldMask = this.agreedMask();
     this.slot = slot;
     if (!this.subscribed || !this.share) return;
     this.book.invalidateAll();
@@ -302,9 +305,7 @@ export class MinerSession implements LineSink, ChannelMember {
       this.share.setExtranonce(slot.extranonce1, slot.extranonce2Size);
       this.line.send(encodeNotification('mining.set_extranonce', [slot.extranonce1, slot.extranonce2Size]));
     }
-    const mask = this.agreedMask();
-    this.share.setVersionMask(mask);
-    if (mask !== oldMask && this.minerMask !== undefined) this.line.send(encodeNotification('mining.set_version_mask', [hex32(mask)]));
+    this.syncVersionMask();
     this.jobsSent = 0;
     this.startWork();
   }
@@ -316,12 +317,18 @@ export class MinerSession implements LineSink, ChannelMember {
   }
 
   upstreamChanged(): void {
+    this.syncVersionMask();
+    this.retargetNow();
+  }
+
+  /** BIP310 mining.set_version_mask when the upstream's mask (and so ours) changed. */
+  private syncVersionMask(): void {
     const mask = this.agreedMask();
-    if (this.share && this.minerMask !== undefined && mask !== this.share.versionMask) {
-      this.share.setVersionMask(mask);
+    this.share?.setVersionMask(mask);
+    if (this.minerMask !== undefined && mask !== this.announcedMask) {
+      this.announcedMask = mask;
       this.line.send(encodeNotification('mining.set_version_mask', [hex32(mask)]));
     }
-    this.retargetNow();
   }
 
   // ------------------------------------------------------------ lever

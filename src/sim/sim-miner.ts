@@ -51,6 +51,8 @@ export interface SimMinerStats {
   reconnectsAsked: number;
   messages: string[];
   hashes: number;
+  /** The BIP310 mask in force (configure result, then set_version_mask). */
+  versionMask: number;
 }
 
 export class SimMiner {
@@ -74,7 +76,7 @@ export class SimMiner {
   extranonceSubscribed = false;
   readonly stats: SimMinerStats = {
     submitted: 0, answered: 0, accepted: 0, rejected: {}, unexpectedReplies: 0, jobs: 0, cleanJobs: 0,
-    lastJobAtMs: 0, lastJobId: '', difficulty: 1, extranonceChanges: 0, reconnectsAsked: 0, messages: [], hashes: 0,
+    lastJobAtMs: 0, lastJobId: '', difficulty: 1, extranonceChanges: 0, reconnectsAsked: 0, messages: [], hashes: 0, versionMask: 0,
   };
   onClose: ((reason: string) => void) | undefined;
 
@@ -116,6 +118,7 @@ export class SimMiner {
       const r = await this.request('mining.configure', [['version-rolling'], { 'version-rolling.mask': hex32(this.o.versionRollingMask), 'version-rolling.min-bit-count': 2 }]);
       const g = guardConfigureResult(r.result);
       if (g.ok && g.value.versionRolling) this.versionMask = g.value.mask;
+      this.stats.versionMask = this.versionMask;
     }
     const sub = await this.request('mining.subscribe', [this.o.userAgent ?? 'sim-miner/1.0']);
     if (sub.error) throw new Error(`subscribe refused: ${sub.error.message}`);
@@ -261,8 +264,13 @@ export class SimMiner {
         this.stats.extranonceChanges++;
         return;
       }
-      case 'mining.set_version_mask':
+      case 'mining.set_version_mask': {
+        const mask = typeof m.params[0] === 'string' ? parseInt(m.params[0], 16) >>> 0 : 0;
+        this.versionMask = (mask & (this.o.versionRollingMask ?? 0)) >>> 0;
+        this.header = undefined;
+        this.stats.versionMask = this.versionMask;
         return;
+      }
       case 'client.show_message':
         this.stats.messages.push(String(m.params[0]));
         return;

@@ -30,6 +30,8 @@ export interface SimPoolOptions {
   /** Accept only these users (default: any non-empty user). */
   users?: string[];
   jobHistory?: number;
+  /** First extranonce1 counter value (default random). */
+  extranonce1Start?: number;
 }
 
 export type SimRejectReason = 'not-subscribed' | 'unauthorized' | 'job-not-found' | 'stale' | 'bad-params' | 'duplicate' | 'bad-version-bits' | 'low-difficulty';
@@ -65,10 +67,10 @@ export class SimPool {
   private readonly factory: SimJobFactory;
   private current: StratumJob | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private en1Counter = 0;
+  private en1Counter: number;
   private muted = false;
   private portInUse: number;
-  private readonly o: Required<Omit<SimPoolOptions, 'users' | 'payoutScript' | 'nbits'>> & Pick<SimPoolOptions, 'users' | 'payoutScript' | 'nbits'>;
+  private readonly o: Required<Omit<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'extranonce1Start'>> & Pick<SimPoolOptions, 'users' | 'payoutScript' | 'nbits'>;
   readonly stats: SimPoolStats = { connectionsTotal: 0, submits: 0, accepted: 0, acceptedDifficulty: 0, blocks: 0, rejected: {}, byUser: {} };
 
   constructor(opts: SimPoolOptions = {}) {
@@ -84,6 +86,8 @@ export class SimPool {
       ...opts,
     };
     this.portInUse = this.o.port;
+    // Distinct pools hand out distinct extranonce1 values, as real ones do.
+    this.en1Counter = opts.extranonce1Start ?? Math.floor(Math.random() * 0xffff) * 0x100;
     const jobSettings: ConstructorParameters<typeof SimJobFactory>[0] = { extranonceBytes: this.o.extranonce1Size + this.o.extranonce2Size };
     if (this.o.payoutScript !== undefined) jobSettings.payoutScript = this.o.payoutScript;
     if (this.o.nbits !== undefined) jobSettings.nbits = this.o.nbits;

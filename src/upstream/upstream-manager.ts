@@ -112,6 +112,11 @@ export class UpstreamManager {
     }));
   }
 
+  /** The version mask miners will most likely get: the active pool's, BIP320 before it is known. */
+  versionMask(): number {
+    return this.channels[0]?.versionMask ?? BIP320_MASK;
+  }
+
   channelsOpen(): number {
     return this.channels.length;
   }
@@ -298,7 +303,10 @@ export class UpstreamManager {
     }
     const wasActive = this.channels.includes(ch);
     this.channels = this.channels.filter((c) => c !== ch);
-    if (wasActive) p.status.disconnects++;
+    if (wasActive) {
+      p.status.disconnects++;
+      p.status.lastError = reason;
+    }
     for (const m of members) {
       if (this.homes.get(m) === ch) this.homes.delete(m);
       this.orphans.add(m);

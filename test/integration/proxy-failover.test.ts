@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Proxy, SimMiner, SimPool, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+describe('proxy: pool failover and fallback', () => {
+  it('keeps miners connected through a primary outage, mines on the backup, then falls back', async () => {
+    const [primary, backup] = (await startPools(2)) as [SimPool, SimPool];
+    cleanup.push(() => primary.stop(), () => backup.stop());
+    const proxy = new Proxy(testConfig([primary, backup]));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 2);
+    cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
+
+    await waitFor(() => primary.stats.accepted >= 2, 10_000, 'shares on the primary');
+    expect(proxy.snapshot().activePool).toBe(primary.url);
+    const before = miners.map((m) => ({ clean: m.stats.cleanJobs, en1: m.extranonce.extranonce1 }));
+
+    await primary.stop();
+    await waitFor(() => backup.stats.accepted >= 2, 10_000, 'shares on the backup');
+    const snap = proxy.snapshot();
+    expect(snap.activePool).toBe(backup.url);
+    expect(snap.pools[0]).toMatchObject({ url: primary.url, state: 'down', failovers: 1 });
+    expect(snap.pools[1]).toMatchObject({ url: backup.url, state: 'up', active: true });
+    miners.forEach((m, i) => {
+      // Same TCP connection all along: no reconnect was asked, the new extranonce came by set_extranonce.
+      expect(m.connected).toBe(true);
+      expect(m.stats.reconnectsAsked).toBe(0);
+      expect(m.stats.extranonceChanges).toBeGreaterThanOrEqual(1);
+      expect(m.extranonce.extranonce1).not.toBe(before[i]!.en1);
+      expect(m.stats.cleanJobs).toBeGreaterThan(before[i]!.clean);
+    });
+    expect(backup.stats.rejected).toEqual({});
+
+    // The primary comes back; after fallbackStableS (1 s here) surplus moves everyone back.
+    await primary.start();
+    const primaryBefore = primary.stats.accepted;
+    await waitFor(() => proxy.snapshot().activePool === primary.url, 10_000, 'fallback to the primary');
+    await waitFor(() => primary.stats.accepted >= primaryBefore + 2, 10_000, 'shares on the primary again');
+    expect(miners.every((m) => m.connected && m.stats.reconnectsAsked === 0)).toBe(true);
+    expect(primary.stats.rejected).toEqual({});
+    await waitFor(() => backup.connectionCount === 0, 5000, 'backup connection closed after fallback');
+    const s = proxy.snapshot().shares;
+    expect(Object.keys(s.rejected).filter((k) => k !== 'stale-job')).toEqual([]);
+  });
+
+  it('fails over when the pool goes silent (liveness watchdog)', async () => {
+    // Live pools send a job every 200 ms here, so 0.5 s of silence means a hung pool.
+    const [primary, backup] = (await startPools(2, { jobIntervalMs: 200 })) as [SimPool, SimPool];
+    cleanup.push(() => primary.stop(), () => backup.stop());
+    const proxy = new Proxy(testConfig([primary, backup], { upstream: { silenceTimeoutS: 0.5, fallbackStableS: 60 } }));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 1);
+    cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
+    await waitFor(() => primary.stats.accepted >= 1, 10_000, 'share on the primary');
+    primary.mute(true);
+    await waitFor(() => proxy.snapshot().activePool === backup.url, 5000, 'failover after silence');
+    await waitFor(() => backup.stats.accepted >= 1, 10_000, 'share on the backup');
+    expect(miners[0]!.connected).toBe(true);
+    expect(proxy.snapshot().pools[0]!.lastError ?? '').toMatch(/silent|handshake/);
+  });
+});
