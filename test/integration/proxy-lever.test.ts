@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Proxy, SimPool, startMiners, startPools, testConfig, waitFor, sleep } from './proxy-harness.js';
+import { RawClient } from './proxy-raw-client.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+describe('proxy: the Stratum fail-safe lever', () => {
+  it('withholds jobs, disconnects after the grace period, refuses reconnection until released', async () => {
+    const [pool] = (await startPools(1)) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool]));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const [m] = await startMiners(port, 1, { worker: 'unit-7', followReconnect: false });
+    cleanup.push(() => m!.stop());
+    expect(proxy.lever.isConnected('unit-7')).toBe(true);
+    expect(proxy.lever.isConnected('unit-8')).toBe(false);
+
+    proxy.lever.withhold('unit-7', 1);
+    const jobs = m!.stats.jobs;
+    pool.newJob(true);
+    await sleep(300);
+    expect(m!.stats.jobs).toBe(jobs); // no new work while withheld
+    expect(m!.connected).toBe(true); // still inside the grace period
+    await waitFor(() => !m!.connected, 4000, 'disconnect after grace');
+    expect(proxy.lever.isConnected('unit-7')).toBe(false);
+
+    // Reconnecting while withheld: authorize is refused and the connection closed.
+    const c = await RawClient.open(port);
+    cleanup.push(() => c.close());
+    await c.call(1, 'mining.subscribe', []);
+    const auth = await c.call(2, 'mining.authorize', ['unit-7', 'x']);
+    expect(auth.error?.[0]).toBe(24);
+    await waitFor(() => c.closed, 2000, 'refused connection closed');
+    expect(proxy.workers().find((w) => w.worker === 'unit-7')?.withheld).toBe(true);
+
+    // Released: the next connection gets the current job with clean_jobs.
+    proxy.lever.release('unit-7');
+    const c2 = await RawClient.open(port);
+    cleanup.push(() => c2.close());
+    await c2.call(1, 'mining.subscribe', []);
+    expect((await c2.call(2, 'mining.authorize', ['unit-7', 'x'])).result).toBe(true);
+    const [n] = await c2.waitFor('mining.notify');
+    expect(n!.params![8]).toBe(true);
+    expect(proxy.lever.isConnected('unit-7')).toBe(true);
+  });
+
+  it('expectHashrate retargets difficulty ahead of the shares (set_difficulty, then a clean job)', async () => {
+    const [pool] = (await startPools(1, { difficulty: 1e6 })) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool], { difficulty: { initial: 1, min: 1e-6, max: 1e9, targetSharesPerMinute: 8 } }));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const c = await RawClient.open(port);
+    cleanup.push(() => c.close());
+    await c.call(1, 'mining.subscribe', []);
+    await c.call(2, 'mining.authorize', ['unit-1', 'x']);
+    await c.waitFor('mining.notify');
+    expect(c.notifications('mining.set_difficulty')[0]!.params).toEqual([1]);
+    proxy.lever.expectHashrate('unit-1', 440);
+    const diffs = await c.waitFor('mining.set_difficulty', 2);
+    // 440 TH/s at 8 shares/min: 440e12 / 2^32 · 7.5 s ≈ 768,000.
+    expect(diffs[1]!.params![0]).toBeCloseTo((440e12 / 2 ** 32) * 7.5, -1);
+    const notifies = await c.waitFor('mining.notify', 2);
+    const last = notifies[1]!;
+    expect(last.params![8]).toBe(true);
+    expect(c.messages.indexOf(diffs[1]!)).toBeLessThan(c.messages.indexOf(last));
+    expect(proxy.workers().find((w) => w.worker === 'unit-1')?.difficulty).toBeCloseTo(diffs[1]!.params![0] as number);
+  });
+});

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Proxy, SimPool, SimMiner, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { RawClient } from './proxy-raw-client.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+async function setup(poolOpts = {}, overrides: Record<string, unknown> = {}): Promise<{ pool: SimPool; proxy: Proxy; port: number }> {
+  const [pool] = (await startPools(1, poolOpts)) as [SimPool];
+  cleanup.push(() => pool.stop());
+  const proxy = new Proxy(testConfig([pool], overrides));
+  cleanup.push(() => proxy.close());
+  const { port } = await proxy.start();
+  return { pool, proxy, port };
+}
+
+async function raw(port: number): Promise<RawClient> {
+  const c = await RawClient.open(port);
+  cleanup.push(() => c.close());
+  return c;
+}
+
+describe('proxy: what miners send', () => {
+  it('answers malformed, oversized and unknown input, and never crashes', async () => {
+    const { proxy, port } = await setup({}, { limits: { maxMalformedLines: 4, maxLineBytes: 1024 } });
+    const c = await raw(port);
+    // Submit before subscribe → 25; unknown method with an id → 20; params not an array → 20 with the id.
+    expect((await c.call(1, 'mining.submit', ['w', 'j', '00000000', '00000000', '00000000'])).error?.[0]).toBe(25);
+    expect((await c.call(2, 'mining.frobnicate', [])).error).toEqual([20, 'unknown method mining.frobnicate', null]);
+    c.send({ id: 3, method: 'mining.subscribe', params: { agent: 'x' } });
+    expect((await c.reply(3)).error?.[1]).toMatch(/params must be an array/);
+    // Subscribe works, then a submit before authorize → 24.
+    const sub = await c.call(4, 'mining.subscribe', ['raw/1.0']);
+    expect(sub.error).toBeNull();
+    expect((await c.call(5, 'mining.submit', ['w', 'j', '00000000', '00000000', '00000000'])).error?.[0]).toBe(24);
+    // A guard error names the parameter.
+    expect((await c.call(6, 'mining.authorize', [42])).error?.[1]).toBe('mining.authorize params[0] (worker) must be a string');
+    // An over-long line is rejected without killing the connection (strike 2), and garbage JSON (strike 3).
+    c.write('{"id":7,"method":"mining.authorize","params":["' + 'x'.repeat(5000) + '"]}\n');
+    c.write('this is not json\n');
+    expect((await c.call(8, 'mining.authorize', ['rig-raw', 'x'])).result).toBe(true);
+    await c.waitFor('mining.notify');
+    expect(c.closed).toBe(false);
+    expect(proxy.snapshot().malformedLines).toBe(3);
+    // A fourth strike disconnects.
+    c.write('{{{\n');
+    await waitFor(() => c.closed, 3000, 'disconnect after strikes');
+    // The proxy still serves others.
+    const m = await startMiners(port, 1);
+    cleanup.push(() => m[0]!.stop());
+    await waitFor(() => m[0]!.stats.accepted >= 1, 10_000, 'a share after the bad client');
+    const s = proxy.snapshot().shares;
+    expect(s.rejected['not-subscribed']).toBe(1);
+    expect(s.rejected['unauthorized']).toBe(1);
+  });
+
+  it('rejects bad shares one by one without disconnecting (stale, duplicate, low difficulty, bad params)', async () => {
+    const { pool, proxy, port } = await setup();
+    const c = await raw(port);
+    const sub = await c.call(1, 'mining.subscribe', []);
+    const [, , en2size] = sub.result as [unknown, string, number];
+    await c.call(2, 'mining.authorize', ['rig-x', 'x']);
+    const [notify] = await c.waitFor('mining.notify');
+    const jobId = notify!.params![0] as string;
+    const ntime = notify!.params![7] as string;
+    const en2 = '00'.repeat(en2size);
+    // Difficulty 2e-6 means 1 in ~500k hashes: nonce 0 is (overwhelmingly likely) low difficulty.
+    const low = await c.call(3, 'mining.submit', ['rig-x', jobId, en2, ntime, '00000000']);
+    expect(low.error?.[0]).toBe(23);
+    expect((await c.call(4, 'mining.submit', ['rig-x', jobId, en2, ntime, '00000000'])).error?.[0]).toBe(22);
+    expect((await c.call(5, 'mining.submit', ['rig-x', 'ffff', en2, ntime, '00000000'])).error?.[0]).toBe(21);
+    expect((await c.call(6, 'mining.submit', ['rig-x', jobId, en2 + '00', ntime, '00000000'])).error?.[1]).toBe(`mining.submit params[2] (extranonce2) must be ${en2size * 2} hex characters`);
+    expect((await c.call(7, 'mining.submit', ['someone-else', jobId, en2, ntime, '00000001'])).error?.[0]).toBe(24);
+    pool.newJob(true);
+    await c.waitFor('mining.notify', 2);
+    expect((await c.call(8, 'mining.submit', ['rig-x', jobId, en2, ntime, '00000002'])).error).toEqual([21, 'stale job', null]);
+    expect(c.closed).toBe(false);
+    const s = proxy.snapshot().shares;
+    expect(s).toMatchObject({ submitsReceived: 6, submitsAnswered: 6, accepted: 0, forwarded: 0 });
+    expect(s.rejected).toEqual({ 'low-difficulty': 1, duplicate: 1, 'unknown-job': 1, 'bad-params': 1, unauthorized: 1, 'stale-job': 1 });
+    expect(pool.stats.submits).toBe(0);
+  });
+
+  it('negotiates version rolling as miner mask ∧ pool mask and rejects bits outside it', async () => {
+    const { pool, port } = await setup({ versionMask: 0x00ffe000, difficulty: 4e-6 });
+    const c = await raw(port);
+    // The first miner may configure before any upstream is known; warm one up to get the pool's mask.
+    await waitFor(() => pool.connectionCount === 1, 3000, 'upstream');
+    await sleep(50);
+    const conf = await c.call(1, 'mining.configure', [['version-rolling'], { 'version-rolling.mask': '1fffe000', 'version-rolling.min-bit-count': 2 }]);
+    expect(conf.result).toEqual({ 'version-rolling': true, 'version-rolling.mask': '00ffe000' });
+    await c.call(2, 'mining.subscribe', []);
+    await c.call(3, 'mining.authorize', ['rig-v', 'x']);
+    const [notify] = await c.waitFor('mining.notify');
+    const p = notify!.params!;
+    const bad = await c.call(4, 'mining.submit', ['rig-v', p[0], '00000000', p[7], '00000000', '1f000000']);
+    expect(bad.error).toEqual([20, 'version bits outside the negotiated mask', null]);
+
+    // A hashing miner rolling inside the agreed mask gets its shares accepted by the pool.
+    const [m] = await startMiners(port, 1, { versionRollingMask: 0x1fffe000 });
+    cleanup.push(() => m!.stop());
+    expect(m!.stats.versionMask).toBe(0x00ffe000);
+    await waitFor(() => pool.stats.accepted >= 2, 10_000, 'rolled shares accepted upstream');
+    expect(pool.stats.rejected).toEqual({});
+  });
+
+  it('re-carves on mining.set_extranonce from the pool: set_extranonce to subscribers, reconnect to the others', async () => {
+    const { pool, proxy, port } = await setup({ difficulty: 4e-6 });
+    const [sub] = await startMiners(port, 1);
+    const [plain] = await startMiners(port, 1, { extranonceSubscribe: false, worker: 'plain' });
+    cleanup.push(() => sub!.stop(), () => plain!.stop());
+    await waitFor(() => pool.stats.accepted >= 1, 10_000, 'first shares');
+    const before = sub!.extranonce.extranonce1;
+    pool.rotateExtranonce();
+    await waitFor(() => sub!.stats.extranonceChanges === 1, 3000, 'set_extranonce to the subscribed miner');
+    expect(sub!.extranonce.extranonce1).not.toBe(before);
+    expect(sub!.extranonce.extranonce1.slice(-2)).toBe(before.slice(-2)); // same per-miner prefix, new upstream part
+    await waitFor(() => plain!.stats.reconnectsAsked === 1, 3000, 'client.reconnect to the other');
+    await waitFor(() => plain!.connected && plain!.stats.jobs > 0, 5000, 'the other miner back');
+    const accepted = pool.stats.accepted;
+    await waitFor(() => pool.stats.accepted >= accepted + 3, 10_000, 'shares after the re-carve');
+    expect(pool.stats.rejected).toEqual({});
+    expect(proxy.snapshot().upstreamConnections).toBe(1);
+  });
+
+  it('resumes the extranonce prefix for a known session id', async () => {
+    const { port } = await setup();
+    const a = await raw(port);
+    const r1 = (await a.call(1, 'mining.subscribe', ['x'])).result as [[string, string][], string, number];
+    const sessionId = r1[0][0]![1];
+    a.close();
+    await sleep(100);
+    const b = await raw(port);
+    const r2 = (await b.call(1, 'mining.subscribe', ['x', sessionId])).result as [[string, string][], string, number];
+    expect(r2[1]).toBe(r1[1]);
+    expect(r2[0][0]![1]).toBe(sessionId);
+  });
+});
+
+export { SimMiner };
