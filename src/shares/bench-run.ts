@@ -9,7 +9,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { PeerError } from '../errors.js';
-import { loadBenchJob } from './fast/bench-job.js';
+import { loadBenchJob, resultsChecksum } from './fast/bench-job.js';
+import { defaultShareChecker, resultDifficulty, resultHashHex, resultIsBlock } from './fast/index.js';
 import { createHashPool } from './hash-pool.js';
 import { validateShare } from './validator.js';
 import type { HashRequest, HashResult } from './types.js';
@@ -110,6 +111,83 @@ export async function measurePool(
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       tasks,
       meanBatch: (after.shares - before.shares) / Math.max(tasks, 1),
+      verified,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+export interface RecordsRun {
+  threads: number;
+  /** Shares per task. */
+  batch: number;
+  shares: number;
+  seconds: number;
+  sharesPerSecond: number;
+  cpuSeconds: number;
+  /** The hashing engine the workers use (SURPLUS_HASH, else native when it loads with SHA-NI, else js). */
+  engine: string;
+  /** XOR of the first batch's hashes; share_bench prints the same number for the same shares. */
+  checksum: string;
+  verified: number;
+}
+
+/**
+ * The pool's binary path (HashPool.checkRecords): batches of pre-encoded
+ * share records of the bench job kept in flight on every worker for
+ * `seconds`. This is the hashing capacity of the pool, the number compared
+ * with the native reference; `measurePool` is the per-share API on top.
+ */
+export async function measurePoolRecords(opts: { threads: number; batch?: number; seconds?: number; jobFile?: string }): Promise<RecordsRun> {
+  const bj = loadBenchJob(opts.jobFile);
+  const batch = opts.batch ?? 4096;
+  const seconds = opts.seconds ?? 2;
+  const lanes = opts.threads * 2;
+  const batches = Array.from({ length: lanes * 2 }, (_, k) => bj.shares(k * batch, batch));
+  const pool = createHashPool({ threads: opts.threads, maxQueue: batch * lanes });
+  try {
+    const first = await pool.checkRecords(bj.ctx, batches[0]!, batch);
+    if (resultHashHex(first, 0) !== bj.expectShare0.hash) {
+      throw new PeerError(`bench self-check failed: share 0 hashed to ${resultHashHex(first, 0)}, expected ${bj.expectShare0.hash}`);
+    }
+    const version = Number.parseInt(bj.job.version, 16);
+    let verified = 0;
+    for (let i = 0; i < batch; i += Math.max(1, Math.floor(batch / 50))) {
+      const { extranonce2, nonce } = bj.shareHex(i);
+      const want = validateShare({ job: bj.job, extranonce1: bj.extranonce1, extranonce2, ntime: bj.job.ntime, nonce, version });
+      const got = { hash: resultHashHex(first, i), difficulty: resultDifficulty(first, i), block: resultIsBlock(first, i) };
+      if (!sameResult(got, want)) throw new PeerError(`hash pool record ${i} differs from the in-process validator: ${got.hash} vs ${want.hash}`);
+      verified++;
+    }
+    const burst = async (ms: number): Promise<number> => {
+      const end = performance.now() + ms;
+      let done = 0;
+      await Promise.all(
+        Array.from({ length: lanes }, async (_, lane) => {
+          for (let k = lane; performance.now() < end; k += lanes) {
+            await pool.checkRecords(bj.ctx, batches[k % batches.length]!, batch);
+            done += batch;
+          }
+        }),
+      );
+      return done;
+    };
+    await burst(300); // warm-up: JIT, worker caches
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const done = await burst(seconds * 1000);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      threads: opts.threads,
+      batch,
+      shares: done,
+      seconds: elapsed,
+      sharesPerSecond: done / elapsed,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      engine: defaultShareChecker().path,
+      checksum: resultsChecksum(first, Math.min(batch, bj.checksumShares)),
       verified,
     };
   } finally {

@@ -33,6 +33,23 @@ export interface HashBatchResult {
   errors: Array<string | null> | null;
 }
 
+/**
+ * A task of pre-encoded share records (src/shares/fast/layout.ts) on one job
+ * context: the pool's binary path, with no per-share strings or objects.
+ */
+export interface RecordsTask {
+  ctx: Uint8Array;
+  shares: Uint8Array;
+  count: number;
+}
+
+/** Worker side of the binary path: 48-byte result records for `count` shares. */
+export function checkRecords(task: RecordsTask): Uint8Array {
+  const out = new Uint8Array(task.count * RESULT_STRIDE);
+  defaultShareChecker().checkBatch(task.ctx, task.shares, task.count, out);
+  return out;
+}
+
 /** Pack requests into one task; `keyOf` gives each job object its stable key. */
 export function encodeBatch(reqs: readonly HashRequest[], keyOf: (job: StratumJob) => number): HashBatchTask {
   const jobs: HashBatchTask['jobs'] = [];

@@ -17,7 +17,7 @@ import { ConfigError, InputError, OverloadError, ProxyError } from '../errors.js
 import { compiledSibling } from '../worker-path.js';
 import type { HashRequest, HashResult, ShareHasher, StratumJob } from './types.js';
 import { checkVersion } from './validator.js';
-import { encodeBatch, resultAt, type HashBatchResult, type HashBatchTask } from './hash-batch.js';
+import { encodeBatch, resultAt, type HashBatchResult, type HashBatchTask, type RecordsTask } from './hash-batch.js';
 
 export interface HashPoolOptions {
   /** Worker threads; 0 or absent = one per core (as config `shares.hashThreads`). */
@@ -47,6 +47,13 @@ export interface HashPool extends ShareHasher {
   readonly workers: number;
   /** Tasks (batches) and shares sent to workers so far: shares / tasks is the mean batch size. */
   readonly stats: { readonly tasks: number; readonly shares: number };
+  /**
+   * Check `count` pre-encoded share records of one job context (layouts in
+   * src/shares/fast/layout.ts) as a single task and resolve with their
+   * 48-byte result records. The binary path for callers that already hold
+   * shares as bytes; bounded by `maxQueue` like `hash`.
+   */
+  checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number): Promise<Uint8Array>;
 }
 
 interface Pending {
@@ -110,6 +117,26 @@ class WorkerHashPool implements HashPool {
 
   get stats(): { tasks: number; shares: number } {
     return { tasks: this.#tasks, shares: this.#shares };
+  }
+
+  checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number): Promise<Uint8Array> {
+    if (this.#closed) return Promise.reject(new ProxyError('SURPLUS_ERR_CLOSED', 'hash pool is closed'));
+    if (!Number.isInteger(count) || count < 0) return Promise.reject(new InputError(`count must be a non-negative integer, got ${count}`));
+    if (this.queueDepth + count > this.#maxQueue) {
+      return Promise.reject(new OverloadError(`share hash queue is full (${this.#maxQueue} shares)`));
+    }
+    this.#inflightTasks++;
+    this.#inflightShares += count;
+    this.#tasks++;
+    this.#shares += count;
+    const task: RecordsTask = { ctx, shares, count };
+    // The pool is typed for its default export; the named export takes and returns other types.
+    const run = this.#piscina.run(task as unknown as HashBatchTask, { name: 'checkRecords' }) as Promise<unknown>;
+    return (run as Promise<Uint8Array>).finally(() => {
+      this.#inflightTasks--;
+      this.#inflightShares -= count;
+      if (!this.#closed) this.#flush();
+    });
   }
 
   get queueDepth(): number {

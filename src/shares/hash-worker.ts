@@ -5,3 +5,5 @@
 import { hashBatch } from './hash-batch.js';
 
 export default hashBatch;
+/** Binary batches of share records (HashPool.checkRecords), run by name. */
+export { checkRecords } from './hash-batch.js';
