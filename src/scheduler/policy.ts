@@ -73,6 +73,12 @@ export interface Plan {
 }
 
 const EPS = 1e-9;
+/**
+ * A plan built from the current state (only adding, or only shedding) is kept
+ * when it hashes within this share of the plan built from scratch: fewer
+ * switches for a negligible loss.
+ */
+const KEEP_TOLERANCE = 0.005;
 
 /** One step along a unit's hull; units with the same model, start and scale share it. */
 interface Step {
@@ -103,9 +109,9 @@ function scaleOf(u: FleetUnit): number {
 
 const allModes = new WeakMap<readonly unknown[], readonly number[]>();
 const SINGLE: (readonly number[])[] = [];
-/** Modes a unit may be put in: any, or only the one it runs when its mode cannot be set. */
-function allowedModes(u: FleetUnit): readonly number[] {
-  if (u.lever === 'stratum') return (SINGLE[u.mode] ??= [u.mode]);
+/** Modes a unit may be put in: any, or only the one it runs when its mode cannot or should not change. */
+function allowedModes(u: FleetUnit, pinned: number): readonly number[] {
+  if (u.lever === 'stratum' || pinned) return (SINGLE[u.mode] ??= [u.mode]);
   let all = allModes.get(u.modes);
   if (!all) {
     all = u.modes.map((_, i) => i);
@@ -157,7 +163,7 @@ function hull(u: FleetUnit, start: number, allowed: readonly number[], scale: nu
  * greedy takes them: steeper first; within a group running units first, then
  * priority, then fleet order.
  */
-function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, scale: Float64Array): StepGroup[] {
+function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array): StepGroup[] {
   const hulls = new Map<readonly unknown[], Map<number, StepGroup[]>>();
   const groups: StepGroup[] = [];
   let anyPriority = false;
@@ -165,12 +171,12 @@ function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uin
     if (skip[i]) continue;
     const u = units[i]!;
     if (u.priority !== 0) anyPriority = true;
-    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (u.lever === 'stratum' ? u.mode + 1 : 0);
+    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (u.lever === 'stratum' || pinned[i] ? u.mode + 1 : 0);
     let byKey = hulls.get(u.modes);
     if (!byKey) hulls.set(u.modes, (byKey = new Map()));
     let gs = byKey.get(key);
     if (!gs) {
-      gs = hull(u, level[i]!, allowedModes(u), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
+      gs = hull(u, level[i]!, allowedModes(u, pinned[i]!), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
       byKey.set(key, gs);
       groups.push(...gs);
     }
@@ -216,12 +222,17 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const dtMs = prev ? Math.max(0, nowMs - prev.atMs) : settings.tickS * 1000;
   const ceiling = Math.max(prev?.ceilingKw ?? current, current) + (settings.rampKwPerMin * dtMs) / 60_000;
   const addLimit = Math.min(budgetKw - settings.hysteresisKw, ceiling);
-  const limit = cut ? budgetKw : Math.min(budgetKw, Math.max(current, addLimit));
+  // A cut aims at the bottom of the hysteresis band, so the next small drop of a
+  // falling budget (afternoon sun) does not force another cut at once.
+  const limit = cut ? Math.max(Math.min(budgetKw, fixedKw), budgetKw - settings.hysteresisKw) : Math.min(budgetKw, Math.max(current, addLimit));
 
   // Levels: -1 off, else index into sorted modes.
   const level = new Int16Array(n).fill(-1);
   const mustOn = new Uint8Array(n);
   const mustOff = new Uint8Array(n);
+  // A running unit keeps its mode for minOnS after a change (each change restarts its
+  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner.
+  const pinned = new Uint8Array(n);
   let revisitAtMs = Infinity;
   let base = 0;
   for (let i = 0; i < n; i++) {
@@ -232,8 +243,12 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     }
     if (u.on && nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
     if (!u.on && nowMs - u.sinceMs < minOffMs) mustOff[i] = 1;
+    if (!cut && u.on && nowMs - u.changedAtMs < minOnMs) {
+      pinned[i] = 1;
+      revisitAtMs = Math.min(revisitAtMs, u.changedAtMs + minOnMs);
+    }
     if (mustOn[i] && !infeasible) {
-      level[i] = lowestKwMode(u, allowedModes(u));
+      level[i] = lowestKwMode(u, allowedModes(u, pinned[i]!));
       base += u.modes[level[i]!]!.kw * scale[i]!;
     } else base += u.standbyKw;
   }
@@ -253,8 +268,11 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (!infeasible) {
     const skip = new Uint8Array(n);
     for (let i = 0; i < n; i++) if (!units[i]!.available || mustOff[i]) skip[i] = 1;
-    limitedBy = greedy(units, level, skip, scale, limit, base, budgetKw, ceiling).limitedBy;
-    if (!cut) {
+    limitedBy = greedy(units, level, skip, pinned, scale, limit, base, budgetKw, ceiling).limitedBy;
+    if (cut) {
+      const shed = shedFromCurrent(units, mustOn, relaxed, skip, pinned, scale, limit);
+      if (shed && sumThs(units, shed) >= sumThs(units, level) * (1 - KEEP_TOLERANCE)) level.set(shed);
+    } else {
       // Greedy from scratch is not always better than what runs now (knapsack): also try
       // only adding to the current state, and keep that when it hashes at least as much.
       const inc = new Int16Array(n).fill(-1);
@@ -268,8 +286,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         } else incBase += u.standbyKw;
       }
       if (incBase <= limit + EPS) {
-        const added = greedy(units, inc, skip, scale, limit, incBase, budgetKw, ceiling);
-        if (sumThs(units, inc) >= sumThs(units, level) - EPS) {
+        const added = greedy(units, inc, skip, pinned, scale, limit, incBase, budgetKw, ceiling);
+        if (sumThs(units, inc) >= sumThs(units, level) * (1 - KEEP_TOLERANCE)) {
           level.set(inc);
           limitedBy = added.limitedBy;
         }
@@ -329,6 +347,53 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   };
 }
 
+/**
+ * The cut built from what runs now: whole units off, least efficient (J/TH at
+ * their current mode, standby included) first, until the draw fits; then the
+ * fill pass uses what is left. Undefined when minimum on-times forbid it.
+ */
+function shedFromCurrent(
+  units: readonly FleetUnit[],
+  mustOn: Uint8Array,
+  relaxed: boolean,
+  skip: Uint8Array,
+  pinned: Uint8Array,
+  scale: Float64Array,
+  limit: number,
+): Int16Array | undefined {
+  const n = units.length;
+  const level = new Int16Array(n).fill(-1);
+  const running: number[] = [];
+  const cost = new Float64Array(n);
+  let planned = 0;
+  for (let i = 0; i < n; i++) {
+    const u = units[i]!;
+    if (!u.available) {
+      planned += worstCaseKw(u);
+      continue;
+    }
+    if (!u.on) {
+      planned += u.standbyKw;
+      continue;
+    }
+    const m = u.modes[u.mode]!;
+    level[i] = u.mode;
+    planned += m.kw * scale[i]!;
+    cost[i] = (m.kw * scale[i]! - u.standbyKw) / m.ths;
+    if (relaxed || !mustOn[i]) running.push(i);
+  }
+  running.sort((a, b) => cost[b]! - cost[a]! || units[a]!.priority - units[b]!.priority || b - a);
+  for (const i of running) {
+    if (planned <= limit + EPS) break;
+    const u = units[i]!;
+    planned -= u.modes[level[i]!]!.kw * scale[i]! - u.standbyKw;
+    level[i] = -1;
+  }
+  if (planned > limit + EPS) return undefined;
+  fill(units, level, skip, pinned, scale, limit, planned);
+  return level;
+}
+
 function sumThs(units: readonly FleetUnit[], level: Int16Array): number {
   let t = 0;
   for (let i = 0; i < units.length; i++) if (level[i]! >= 0 && units[i]!.available) t += units[i]!.modes[level[i]!]!.ths;
@@ -340,6 +405,7 @@ function greedy(
   units: readonly FleetUnit[],
   level: Int16Array,
   skip: Uint8Array,
+  pinned: Uint8Array,
   scale: Float64Array,
   limit: number,
   base: number,
@@ -348,7 +414,7 @@ function greedy(
 ): { planned: number; limitedBy: PlanLimit } {
   let planned = base;
   let limitedBy: PlanLimit = 'fleet';
-  for (const g of orderedGroups(units, level, skip, scale)) {
+  for (const g of orderedGroups(units, level, skip, pinned, scale)) {
     const s = g.step;
     for (let pass = 0; pass < 2; pass++) {
       const list = pass === 0 ? g.sticky : g.others;
@@ -363,7 +429,7 @@ function greedy(
       }
     }
   }
-  return { planned: fill(units, level, skip, scale, limit, planned), limitedBy };
+  return { planned: fill(units, level, skip, pinned, scale, limit, planned), limitedBy };
 }
 
 /**
@@ -371,7 +437,7 @@ function greedy(
  * single-unit change (TH/s gained per kW added) that fits, e.g. an off unit in
  * its eco mode. A few rounds suffice: what is left is below one unit's step.
  */
-function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
+function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
   for (let round = 0; round < 4; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
@@ -385,7 +451,7 @@ function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, 
       const l = level[i]!;
       const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
       const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
-      for (const j of allowedModes(u)) {
+      for (const j of allowedModes(u, pinned[i]!)) {
         if (j === l) continue;
         const m = u.modes[j]!;
         const dkw = m.kw * scale[i]! - kw0;

@@ -1,0 +1,115 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
+import type { MinerConfig } from '../config/schema.js';
+import { InputError } from '../errors.js';
+import { parseTrace } from '../power/trace-parse.js';
+import { simulate, type SimulationResult } from '../sim/simulator.js';
+import { renderSvg } from '../sim/simulator-plot.js';
+import { formatReport } from '../sim/simulator-report.js';
+import { parseArgs } from './args.js';
+
+/**
+ * `surplus simulate` (issue 8): how well would this fleet follow this surplus
+ * trace? Same config schema and the same scheduler core as `surplus start`,
+ * simulated devices, no sockets.
+ */
+
+const SPEC = {
+  trace: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+  plot: { type: 'string' },
+  units: { type: 'number' },
+  model: { type: 'string' },
+  'site-kw': { type: 'number' },
+  'step-s': { type: 'number' },
+} as const;
+
+/** Simulate needs no pool: a fleet-only config gets a placeholder so the one schema still applies. */
+const PLACEHOLDER_POOL = { url: 'stratum+tcp://127.0.0.1:3333', user: 'simulate' };
+
+export interface SimulateArgs {
+  trace: string;
+  config?: string;
+  units?: number;
+  model?: string;
+  siteKw?: number;
+  stepS?: number;
+}
+
+async function loadConfig(file: string | undefined): Promise<ResolvedConfig> {
+  const raw = file ? await loadConfigFile(file) : {};
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('pools' in raw)) {
+    return resolveConfig({ ...(raw as Record<string, unknown>), pools: [PLACEHOLDER_POOL] });
+  }
+  return resolveConfig(raw);
+}
+
+function syntheticMiners(count: number, model: string): MinerConfig[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `sim-${String(i + 1).padStart(4, '0')}`,
+    worker: `sim.${i + 1}`,
+    model,
+    api: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:4028`,
+    priority: 0,
+  }));
+}
+
+/** Runs a simulation from files; exported for tests. */
+export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string }> {
+  const cfg = await loadConfig(a.config);
+  let miners = cfg.fleet.miners;
+  if (a.units !== undefined) {
+    if (!Number.isInteger(a.units) || a.units < 1 || a.units > 100_000) throw new InputError(`option --units must be an integer in 1..100000, got ${a.units}`);
+    const model = a.model ?? 'avalon-a1566ha';
+    if (!cfg.fleet.models[model]) throw new InputError(`option --model: unknown model "${model}"; allowed: ${Object.keys(cfg.fleet.models).join(', ')}`);
+    miners = syntheticMiners(a.units, model);
+  } else if (a.model !== undefined) throw new InputError('option --model needs --units N');
+  if (miners.length === 0) throw new InputError('no units to simulate: give --config with fleet.miners or --units N [--model M]');
+  const stepS = a.stepS ?? 1;
+  if (!(stepS > 0 && stepS <= 60)) throw new InputError(`option --step-s must be in (0, 60] seconds, got ${stepS}`);
+  if (a.siteKw !== undefined && !(a.siteKw > 0)) throw new InputError(`option --site-kw must be > 0, got ${a.siteKw}`);
+  let text: string;
+  try {
+    text = await readFile(a.trace, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read trace ${a.trace}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const trace = parseTrace(text, a.trace, a.siteKw !== undefined ? { siteKw: a.siteKw } : {});
+  const b = cfg.budget;
+  const result = simulate({
+    trace,
+    fleet: { models: cfg.fleet.models, miners },
+    scheduler: cfg.scheduler,
+    guard: { holdLastS: b?.holdLastS ?? 60, failsafeKw: b?.failsafeKw ?? 0 },
+    readingTtlS: b?.ttlS ?? 300,
+    stepS,
+    series,
+  });
+  const models = [...new Set(miners.map((m) => m.model))].join(', ');
+  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})` };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(args, SPEC);
+  if (positional.length > 0) throw new InputError(`unexpected argument "${positional[0]}"; the trace is given with --trace FILE`);
+  const trace = flags['trace'];
+  if (typeof trace !== 'string') throw new InputError('option --trace FILE is required');
+  const plot = flags['plot'] as string | undefined;
+  if (plot !== undefined) {
+    if (/\.png$/i.test(plot)) throw new InputError('--plot: PNG output is not supported, use .svg');
+    if (!/\.svg$/i.test(plot)) throw new InputError(`--plot: file name must end in .svg, got "${plot}"`);
+  }
+  const opt = <T>(k: string): T | undefined => flags[k] as T | undefined;
+  const a: SimulateArgs = { trace };
+  if (opt<string>('config') !== undefined) a.config = opt<string>('config')!;
+  if (opt<number>('units') !== undefined) a.units = opt<number>('units')!;
+  if (opt<string>('model') !== undefined) a.model = opt<string>('model')!;
+  if (opt<number>('site-kw') !== undefined) a.siteKw = opt<number>('site-kw')!;
+  if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
+  const { report, series, title } = await runSimulation(a, plot !== undefined);
+  if (plot !== undefined) await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`));
+  process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
+  return 0;
+}

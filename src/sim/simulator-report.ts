@@ -1,0 +1,44 @@
+import type { PeriodStats, SimulationReport } from './simulator.js';
+
+/** The human-readable form of a simulation report (the JSON form is the report itself). */
+
+const f = (x: number, d = 1): string => x.toFixed(d);
+
+export function formatReport(r: SimulationReport, title: string): string {
+  const lines: string[] = [];
+  lines.push(`surplus simulate: ${title}`);
+  lines.push(`  ${r.units} units, ${f(r.hours, 2)} h from ${r.startIso}, step ${r.stepS} s, ${r.plans} plans, ${r.commands} commands, ran in ${f(r.runMs / 1000, 2)} s`);
+  lines.push('');
+  const rows: Array<[string, string]> = [
+    ['surplus offered', `${f(r.offeredKwh)} kWh`],
+    ['energy drawn', `${f(r.drawnKwh)} kWh`],
+    ['share absorbed', `${f(r.absorbedPct, 2)} %`],
+    ['drawn above budget', `${f(r.aboveBudgetKwh, 3)} kWh`],
+    ['time above budget', `${f(r.timeAbovePct, 3)} % (longest ${f(r.longestAboveS, 0)} s)`],
+    ['largest overshoot', `${f(r.maxOvershootKw, 2)} kW (at a cut's first instant); after deadline + device delay: ${f(r.overshootAfterDeadlineKw, 2)} kW`],
+    ['standby above budget', `${f(r.standbyAboveBudgetKwh, 1)} kWh (all-off floor ${f(r.standbyFloorKw, 1)} kW, unavoidable)`],
+    ['on/off cycles per unit', `mean ${f(r.cyclesPerUnit.mean, 2)}, max ${r.cyclesPerUnit.max}`],
+    ['mode changes per unit', `mean ${f(r.modeChangesPerUnit.mean, 2)}, max ${r.modeChangesPerUnit.max}`],
+    ['hashrate-hours', `${f(r.hashPhH, 2)} PH·h`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(w)}  ${v}`);
+  lines.push('');
+  const head = ['hour', 'offered kWh', 'drawn kWh', 'absorbed %', 'above kWh', 'above %', 'max over kW', 'PH·h', 'cycles', 'modes'];
+  const cells = (h: PeriodStats & { hour: number }): string[] => [
+    String(h.hour).padStart(2, '0'),
+    f(h.offeredKwh),
+    f(h.drawnKwh),
+    h.offeredKwh > 0 ? f(h.absorbedPct, 2) : '-',
+    f(h.aboveBudgetKwh, 3),
+    f(h.timeAbovePct, 2),
+    f(h.maxOvershootKw, 2),
+    f(h.hashPhH, 2),
+    String(h.cycles),
+    String(h.modeChanges),
+  ];
+  const table = [head, ...r.perHour.map(cells)];
+  const widths = head.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  for (const row of table) lines.push('  ' + row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+  return lines.join('\n');
+}
