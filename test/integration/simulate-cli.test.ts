@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run as runInProcess } from '../../src/commands/simulate.js';
+import { ProxyError } from '../../src/errors.js';
+
+/** `surplus simulate` as a user runs it: the built CLI (npm test builds dist/ first), real files. */
+const run = promisify(execFile);
+const CLI = join(process.cwd(), 'dist', 'cli.js');
+let dir: string;
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'simulate', ...args], { cwd: process.cwd() });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'surplus-simulate-'));
+  const rows = Array.from({ length: 120 }, (_, m) => `${m},${m < 60 ? 40 : 12}`);
+  await writeFile(join(dir, 'two-hours.csv'), `minute,kw\n${rows.join('\n')}\n`);
+  await writeFile(join(dir, 'fleet.yaml'), 'fleet:\n  miners:\n    - { id: a, worker: s.a, model: avalon-a1566ha, api: "10.0.0.1:4028" }\n    - { id: b, worker: s.b, model: generic }\n');
+  await writeFile(join(dir, 'bad.csv'), 'minute,kw\n0,10\n1,ten\n');
+});
+
+describe('surplus simulate (CLI)', () => {
+  it('reads a fleet-only config (no pools), prints JSON and writes an SVG plot', async () => {
+    const plot = join(dir, 'day.svg');
+    const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--config', join(dir, 'fleet.yaml'), '--json', '--plot', plot]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ units: 2, hours: 2, stepS: 1 });
+    expect(report['offeredKwh']).toBeCloseTo(40 + 12, 6);
+    expect(report['perHour']).toHaveLength(2);
+    const svg = await readFile(plot, 'utf8');
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('budget (surplus)');
+  });
+
+  it('scales a pv_frac trace by --site-kw and synthesises --units of a model, as a table', async () => {
+    const r = await cli(['--trace', 'config/traces/cloudy-day-pv-frac.csv', '--site-kw', '500', '--units', '40', '--model', 'avalon-a1566ha', '--step-s', '5']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/40 units, 24\.00 h/);
+    expect(r.stdout).toMatch(/share absorbed\s+\d+\.\d\d %/);
+    expect(r.stdout).toMatch(/\n\s+23\s/);
+  });
+
+  it('exits 2 with the file and line of a bad trace row', async () => {
+    const r = await cli(['--trace', join(dir, 'bad.csv'), '--units', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^surplus: .*bad\.csv line 3: kw must be a number >= 0, got "ten"\n$/);
+  });
+
+  // The same command in-process (no spawn per case): every bad input is a ProxyError naming what is wrong.
+  it.each([
+    [['--units', '3'], /option --trace FILE is required/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--plot', 'x.png'], /PNG output is not supported, use \.svg/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--model', 'nope'], /unknown model "nope"; allowed: avalon-a1566ha, generic/],
+    [['--trace', 'config/traces/cloudy-day-pv-frac.csv', '--units', '3'], /column pv_frac needs the site peak in kW \(--site-kw KW\)/],
+    [['--trace', 'config/traces/clear-day.csv'], /no units to simulate/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--speed', '2'], /unknown option --speed/],
+    [['--trace', 'nope.csv', '--units', '3'], /cannot read trace nope\.csv: ENOENT/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--step-s', '0'], /--step-s must be in \(0, 60\] seconds, got 0/],
+  ])('rejects %j', async (args, message) => {
+    const err = await runInProcess(args).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ProxyError);
+    expect((err as Error).message).toMatch(message);
+  });
+});
