@@ -51,6 +51,7 @@ export class Scheduler {
   private readonly apis = new Map<string, DeviceApi>();
   private readonly withheld = new Set<string>();
   private readonly pending = new Set<unknown>();
+  private readonly unitTimers = new Map<number, unknown>();
   private readonly listeners = new Set<(d: Decision) => void>();
   private tickHandle: unknown;
   private guardHandle: unknown;
@@ -91,6 +92,7 @@ export class Scheduler {
     if (this.guardHandle !== undefined) this.timers.clearTimeout(this.guardHandle);
     for (const h of this.pending) this.timers.clearTimeout(h);
     this.pending.clear();
+    this.unitTimers.clear();
     await this.opts.budget.stop();
     for (const api of this.apis.values()) api.close();
     this.apis.clear();
@@ -118,7 +120,19 @@ export class Scheduler {
         plan.cut ? 'budget cut: shedding' : 'plan changed',
       );
     }
-    for (const c of commands) this.at(c.atMs, () => void this.execute(c));
+    for (const c of commands) {
+      // A newer plan supersedes the unit's command that has not been issued yet.
+      const stale = this.unitTimers.get(c.index);
+      if (stale !== undefined) {
+        this.timers.clearTimeout(stale);
+        this.pending.delete(stale);
+      }
+      const h = this.at(c.atMs, () => {
+        this.unitTimers.delete(c.index);
+        void this.execute(c);
+      });
+      this.unitTimers.set(c.index, h);
+    }
     this.watchGuard(verdict.changesAtMs);
     return step;
   }
@@ -187,12 +201,13 @@ export class Scheduler {
     }, delay);
   }
 
-  private at(atMs: number, fn: () => void): void {
+  private at(atMs: number, fn: () => void): unknown {
     const h = this.timers.setTimeout(() => {
       this.pending.delete(h);
       fn();
     }, Math.max(0, atMs - this.opts.clock.now()));
     this.pending.add(h);
+    return h;
   }
 
   private api(u: FleetUnit): DeviceApi {

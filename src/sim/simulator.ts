@@ -181,6 +181,9 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     const { commands: cmds } = core.step(reading, t);
     plans++;
     if (cmds.length > 0) {
+      // A newer plan supersedes a unit's commands that have not been issued yet (as in the live loop).
+      const touched = new Set(cmds.map((c) => c.index));
+      queue = queue.filter((c) => !touched.has(c.index));
       queue.push(...cmds);
       queue.sort((a, b) => a.atMs - b.atMs);
     }
@@ -234,7 +237,7 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       const te = Math.min(tr, nextTick, tq);
       if (te > t) break;
       if (te === tr) {
-        if (reading && pts[nextReading]!.kw < reading.kw) lastDropMs = tr;
+        if (!reading || pts[nextReading]!.kw < reading.kw) lastDropMs = tr;
         reading = Object.freeze({ kw: pts[nextReading]!.kw, atMs: tr, ttlMs, source: 'trace' });
         nextReading++;
         plan(tr);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
 import { BUILTIN_MODELS } from '../../src/fleet/models.js';
@@ -91,6 +92,23 @@ describe('simulate', () => {
     expect(at(4)).toBeGreaterThan(8);
     expect(at(7)).toBeCloseTo(3 * 0.15, 9);
     expect(at(35)).toBeGreaterThan(8);
+  });
+
+  it('property: on random traces and fleets, nothing is drawn above the budget once a cut deadline plus the device delay has passed', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 120, noNaN: true }), { minLength: 3, maxLength: 25 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.record({ minOnS: fc.constantFrom(0, 120), minOffS: fc.constantFrom(0, 120), hysteresisKw: fc.constantFrom(0, 5), commandStaggerMs: fc.constantFrom(0, 500, 3000), rampKwPerMin: fc.constantFrom(20, 500) }),
+        fc.boolean(),
+        (kws, units, sched, initialOn) => {
+          const csv = `minute,kw\n${kws.map((kw, m) => `${m},${kw.toFixed(2)}`).join('\n')}\n`;
+          const { report } = simulate({ ...options(csv, units, { initialOn, series: false, stepS: 1 }, sched), fleet: { models: BUILTIN_MODELS, miners: miners(units).map((m, i) => (i % 3 === 2 ? { ...m, model: 'generic' } : m)) } });
+          expect(report.overshootAfterDeadlineKw).toBe(0);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('formats a table and an SVG with axes and a legend', () => {
