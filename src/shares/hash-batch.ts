@@ -11,7 +11,8 @@ import { parseHex, parseU32 } from './hex.js';
 import { sha256d } from './sha256.js';
 import { buildShareHeader, prepareJob, type PreparedJob } from './validator.js';
 import { difficultyOfHash } from './target.js';
-import { RESULT_STRIDE, SHARE_STRIDE, defaultShareChecker, jobContextFor, writeShareRecord } from './fast/index.js';
+import { RESULT_STRIDE, SHARE_STRIDE, defaultShareChecker, jobContextFor } from './fast/index.js';
+import { writeShareRecordHex } from './fast/hex-record.js';
 
 export interface HashBatchTask {
   jobs: Array<{ key: number; job: StratumJob }>;
@@ -175,17 +176,31 @@ export function hashBatch(task: HashBatchTask): HashBatchResult {
     }
     runStart = slots;
   };
+  // The context of the previous share, reused while job and extranonce1 repeat (the common case).
+  let lastJob = -1;
+  let lastEn1: string | undefined;
+  let lastEn2Len = -1;
+  let lastCtx: Uint8Array | null = null;
   for (let i = 0; i < n; i++) {
     try {
       const jobIdx = task.jobIndex[i]!;
       const job = prepared[jobIdx];
       if (job === undefined) throw new Error(`share ${i} refers to a missing job`);
       if (typeof job === 'string') throw new Error(job);
-      const extranonce2 = parseHex(task.hex[4 * i + 1], 'extranonce2');
-      const ntime = parseU32(task.hex[4 * i + 2], 'ntime');
-      const nonce = parseU32(task.hex[4 * i + 3], 'nonce');
-      const ctx = extranonce2.length === 0 ? null : contextFor(task.jobs[jobIdx]!.key, job, task.hex[4 * i]!, extranonce2.length);
+      const en1 = task.hex[4 * i];
+      const en2Len = writeShareRecordHex(records, slots, task.hex[4 * i + 1], task.hex[4 * i + 2], task.hex[4 * i + 3], task.version[i]!);
+      let ctx: Uint8Array | null = null;
+      if (en2Len > 0 && en1 !== undefined) {
+        if (jobIdx !== lastJob || en1 !== lastEn1 || en2Len !== lastEn2Len) {
+          lastCtx = contextFor(task.jobs[jobIdx]!.key, job, en1, en2Len);
+          lastJob = jobIdx;
+          lastEn1 = en1;
+          lastEn2Len = en2Len;
+        }
+        ctx = lastCtx;
+      }
       if (ctx === null) {
+        // Malformed hex (parseHex names the field) or outside the fast path's bounds.
         const r = hashSlow(job, task, i, hashes.subarray(32 * i, 32 * i + 32));
         difficulty[i] = r.difficulty;
         block[i] = r.block ? 1 : 0;
@@ -195,7 +210,6 @@ export function hashBatch(task: HashBatchTask): HashBatchResult {
         flush();
         runCtx = ctx;
       }
-      writeShareRecord(records, slots, extranonce2, ntime, nonce, task.version[i]!);
       slotShare[slots++] = i;
     } catch (err) {
       fail(i, err);
