@@ -1,0 +1,124 @@
+import { measuredIsSteady, type FleetUnit } from './fleet-state.js';
+
+/**
+ * Each unit's options reduced to the upper concave hull of (kW, TH/s): the
+ * steps the greedy policy takes in order of TH/s gained per kW. Pure.
+ */
+
+export const EPS = 1e-9;
+
+/** One step along a unit's hull; units with the same model, start and scale share it. */
+export interface Step {
+  from: number;
+  to: number;
+  dkw: number;
+  dths: number;
+  slope: number;
+}
+
+/** The units that may take one step, sticky (already running) first. */
+export interface StepGroup {
+  step: Step;
+  sticky: number[];
+  others: number[];
+}
+
+/**
+ * Measured scale, quantised to 0.5 %: meters are not more precise than that,
+ * and it keeps the number of distinct hulls small so 10,000 units plan in a
+ * few milliseconds (bench/scheduler-plan.bench.ts).
+ */
+export function scaleOf(u: FleetUnit): number {
+  if (!measuredIsSteady(u)) return 1;
+  const s = u.measuredKw! / u.modes[u.mode]!.kw;
+  return Math.round((s < 0.5 ? 0.5 : s > 2 ? 2 : s) * 200) / 200;
+}
+
+const allModes = new WeakMap<readonly unknown[], readonly number[]>();
+const SINGLE: (readonly number[])[] = [];
+/** Modes a unit may be put in: any, or only the one it runs when its mode cannot or should not change. */
+export function allowedModes(u: FleetUnit, pinned: number): readonly number[] {
+  if (u.lever === 'stratum' || pinned) return (SINGLE[u.mode] ??= [u.mode]);
+  let all = allModes.get(u.modes);
+  if (!all) {
+    all = u.modes.map((_, i) => i);
+    allModes.set(u.modes, all);
+  }
+  return all;
+}
+
+export function lowestKwMode(u: FleetUnit, allowed: readonly number[]): number {
+  let best = allowed[0]!;
+  for (const j of allowed) if (u.modes[j]!.kw < u.modes[best]!.kw) best = j;
+  return best;
+}
+
+/** Upper concave hull from `start` (level -1 = off) over the allowed modes: the steps worth taking, in order. */
+export function hull(u: FleetUnit, start: number, allowed: readonly number[], scale: number): Step[] {
+  const out: Step[] = [];
+  let level = start;
+  let kw = level < 0 ? u.standbyKw : u.modes[level]!.kw * scale;
+  let ths = level < 0 ? 0 : u.modes[level]!.ths;
+  for (;;) {
+    let best = -1;
+    let bestSlope = 0;
+    let bestKw = 0;
+    for (const j of allowed) {
+      const m = u.modes[j]!;
+      const dk = m.kw * scale - kw;
+      const dt = m.ths - ths;
+      if (dk <= EPS || dt <= 0) continue;
+      const slope = dt / dk;
+      // Equal slopes: prefer the smaller step, it fits more budgets.
+      if (slope > bestSlope + EPS || (Math.abs(slope - bestSlope) <= EPS && best >= 0 && m.kw < bestKw)) {
+        best = j;
+        bestSlope = slope;
+        bestKw = m.kw;
+      }
+    }
+    if (best < 0) return out;
+    const m = u.modes[best]!;
+    out.push({ from: level, to: best, dkw: m.kw * scale - kw, dths: m.ths - ths, slope: bestSlope });
+    level = best;
+    kw = m.kw * scale;
+    ths = m.ths;
+  }
+}
+
+/**
+ * Steps of every plannable unit, grouped by identical hull, in the order the
+ * greedy takes them: steeper first; within a group running units first, then
+ * priority, then fleet order.
+ */
+export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array): StepGroup[] {
+  const hulls = new Map<readonly unknown[], Map<number, StepGroup[]>>();
+  const groups: StepGroup[] = [];
+  let anyPriority = false;
+  for (let i = 0; i < units.length; i++) {
+    if (skip[i]) continue;
+    const u = units[i]!;
+    if (u.priority !== 0) anyPriority = true;
+    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (u.lever === 'stratum' || pinned[i] ? u.mode + 1 : 0);
+    let byKey = hulls.get(u.modes);
+    if (!byKey) hulls.set(u.modes, (byKey = new Map()));
+    let gs = byKey.get(key);
+    if (!gs) {
+      gs = hull(u, level[i]!, allowedModes(u, pinned[i]!), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
+      byKey.set(key, gs);
+      groups.push(...gs);
+    }
+    for (const g of gs) {
+      // Sticky: the unit already runs at this step's target (or at all, for a step from off).
+      if (u.on && (g.step.from < 0 || u.mode === g.step.to)) g.sticky.push(i);
+      else g.others.push(i);
+    }
+  }
+  if (anyPriority) {
+    const byPriority = (a: number, b: number): number => units[b]!.priority - units[a]!.priority || a - b;
+    for (const g of groups) {
+      g.sticky.sort(byPriority);
+      g.others.sort(byPriority);
+    }
+  }
+  return groups.sort((a, b) => b.step.slope - a.step.slope);
+}
