@@ -3,6 +3,9 @@ import { createHashPool, type HashPool } from '../../src/shares/hash-pool.js';
 import { loadBenchJob } from '../../src/shares/fast/bench-job.js';
 import { RESULT_STRIDE, createShareChecker, resultHashHex } from '../../src/shares/fast/index.js';
 import { OverloadError } from '../../src/errors.js';
+import { encodeBatch, hashBatch, resultAt } from '../../src/shares/hash-batch.js';
+import { validateShare } from '../../src/shares/validator.js';
+import type { HashRequest } from '../../src/shares/types.js';
 
 // Real worker threads (loaded from dist/, see src/worker-path.ts).
 describe('hash pool binary path (checkRecords)', () => {
@@ -32,5 +35,36 @@ describe('hash pool binary path (checkRecords)', () => {
     const ok = await pool.checkRecords(bj.ctx, bj.shares(0, 2), 2);
     expect(resultHashHex(ok, 0)).toBe(bj.expectShare0.hash);
     expect(pool.queueDepth).toBe(0);
+  });
+});
+
+describe('hashBatch on the fast path', () => {
+  it('mixes fast records, slow-path shares and per-share errors in one task, each matching the validator', () => {
+    const bj = loadBenchJob();
+    const version = Number.parseInt(bj.job.version, 16);
+    const req = (i: number, over: Partial<HashRequest> = {}): HashRequest => ({
+      job: bj.job,
+      extranonce1: bj.extranonce1,
+      ntime: bj.job.ntime,
+      version,
+      ...bj.shareHex(i),
+      ...over,
+    });
+    const reqs = [
+      req(0),
+      req(1, { extranonce2: 'zz00000000000000' }), // not hex: an error for this share only
+      req(2, { extranonce2: 'ab'.repeat(40) }), // 40 bytes: beyond the fast path, hashed the slow way
+      req(3, { extranonce1: '0badbeef' }), // another session: another job context
+      req(4, { nonce: '123' }),
+      req(5),
+    ];
+    const res = hashBatch(encodeBatch(reqs, () => 7));
+    expect(res.errors?.[1]).toMatch(/extranonce2 must contain only hex digits/);
+    expect(res.errors?.[4]).toMatch(/nonce must be 8 hex characters/);
+    for (const i of [0, 2, 3, 5]) {
+      expect(res.errors?.[i] ?? null).toBeNull();
+      expect(resultAt(res, i)).toEqual(validateShare(reqs[i]!));
+    }
+    expect(resultAt(res, 0).hash).toBe(bj.expectShare0.hash);
   });
 });
