@@ -39,6 +39,8 @@ export interface ProxySnapshot {
   hashQueueDepth: number;
   malformedLines: number;
   refusedConnections: number;
+  /** Upstream jobs handed to miners; time for one upstream connection's hand-out (translate, serialise once, write to each miner), ms. */
+  jobFanout: { jobs: number; lastMs: number; maxMs: number; lastMembers: number };
 }
 
 export interface WorkerSnapshot {
@@ -150,6 +152,7 @@ export class Proxy {
       hashQueueDepth: this.hasher.queueDepth,
       malformedLines: this.malformedLines,
       refusedConnections: this.server.refusedConnections,
+      jobFanout: { ...this.upstream.fanout },
     };
   }
 

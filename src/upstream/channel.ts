@@ -4,6 +4,7 @@
  * into one miner job (serialised once, written to every member) and forwards
  * shares with prefix ‖ miner extranonce2 under the pool account.
  */
+import { performance } from 'node:perf_hooks';
 import { encodeNotification } from '../protocol/json-rpc.js';
 import { notifyParams } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
@@ -51,6 +52,8 @@ export interface ChannelHooks {
   closed(channel: Channel, reason: string, members: ChannelMember[]): void;
   /** Members that no longer fit after a re-carve (set_extranonce shrank the space). */
   displaced(channel: Channel, members: ChannelMember[]): void;
+  /** Time to hand one upstream job to every member (translate, serialise once, write many), ms. */
+  fannedOut?(ms: number, members: number): void;
 }
 
 export class Channel implements PoolClientEvents {
@@ -168,9 +171,11 @@ export class Channel implements PoolClientEvents {
   // ---- PoolClientEvents (after the gate)
 
   onJob(up: StratumJob): void {
+    const t0 = performance.now();
     const mj = this.translate(up);
     this.current = mj;
     for (const m of this.members.keys()) m.deliverJob(mj);
+    this.hooks.fannedOut?.(performance.now() - t0, this.members.size);
   }
 
   onDifficulty(): void {

@@ -73,6 +73,8 @@ export class UpstreamManager {
   private probe: { index: number; channel: Channel | undefined; upSinceMs: number } | undefined;
   private readonly resumable = new Map<string, { channelId: number; prefix: number }>();
   private channelSeq = 0;
+  /** Upstream jobs handed to miners and how long the last/slowest hand-out took (proxy side only). */
+  readonly fanout = { jobs: 0, lastMs: 0, maxMs: 0, lastMembers: 0 };
   private jobSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -236,6 +238,13 @@ export class UpstreamManager {
     });
     const ch = new Channel(++this.channelSeq, index, client, { minerExtranonce2Size: u.minerExtranonce2Size, maxMinersPerConnection: u.maxMinersPerConnection }, {
       nextJobId: () => (++this.jobSeq).toString(16),
+      fannedOut: (ms, members) => {
+        const f = this.fanout;
+        f.jobs++;
+        f.lastMs = ms;
+        f.maxMs = Math.max(f.maxMs, ms);
+        f.lastMembers = members;
+      },
       closed: (c, reason, members) => this.onChannelClosed(c, reason, members),
       displaced: (_c, members) => {
         for (const m of members) {
