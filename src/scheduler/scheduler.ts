@@ -7,8 +7,6 @@ import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import type { UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
-import { loadFleetState, saveFleetState } from './state-file.js';
-import { applyState, captureState, type StateStore } from './state-store.js';
 
 /**
  * The scheduler loop (issue 4): the thin I/O edge around SchedulerCore. It
@@ -45,8 +43,6 @@ export interface SchedulerOptions {
   maxDecisions?: number;
   /** Status reads in flight at once. */
   pollConcurrency?: number;
-  /** Config `stateFile`: restore on start, save after every change (issue 7). */
-  stateStore?: StateStore;
 }
 
 export class Scheduler {
@@ -62,9 +58,6 @@ export class Scheduler {
   private running = false;
   private polling = false;
   private lastStatus: BudgetStatus | undefined;
-  private saving: Promise<void> | undefined;
-  private saveAgain = false;
-  private readonly lastCommands = new Map<string, { action: string; atMs: number }>();
   private readonly onReading = (): void => {
     this.replan('budget');
   };
@@ -85,7 +78,6 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.restore();
     this.opts.budget.on('reading', this.onReading);
     await this.opts.budget.start();
     this.replan('start');
@@ -102,38 +94,8 @@ export class Scheduler {
     this.pending.clear();
     this.unitTimers.clear();
     await this.opts.budget.stop();
-    if (this.opts.stateFile) {
-      await this.saving;
-      await this.persist();
-    }
     for (const api of this.apis.values()) api.close();
     this.apis.clear();
-    await this.opts.stateStore?.flush();
-  }
-
-  /**
-   * Restores persisted unit state before the first plan: a unit that was off
-   * stays off since its recorded time (minOffS and the ramp still apply) and
-   * its fail-safe is re-asserted, since the new process's lever and the
-   * device may not know about it.
-   */
-  private async restore(): Promise<void> {
-    const store = this.opts.stateStore;
-    if (!store) return;
-    const state = await store.load();
-    if (!state) return;
-    const r = applyState(this.opts.fleet, state, this.opts.clock.now());
-    this.opts.logger.info({ restored: r.restored.length, off: r.off.length, skipped: r.skipped }, 'scheduler state restored');
-    for (const id of r.off) {
-      const u = this.opts.fleet.byId.get(id)!;
-      if (u.lever === 'stratum') this.withhold(u, 'off before restart');
-      else void this.execute({ index: this.opts.fleet.units.indexOf(u), unitId: u.id, worker: u.worker, action: 'off', mode: u.mode, fromMode: u.mode, via: 'api', atMs: this.opts.clock.now(), decrease: true, ths: 0, reason: 'off before restart' });
-    }
-  }
-
-  private persist(): void {
-    const store = this.opts.stateStore;
-    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.lastCommands));
   }
 
   snapshot(): SchedulerSnapshot {
@@ -172,7 +134,6 @@ export class Scheduler {
       this.unitTimers.set(c.index, h);
     }
     this.watchGuard(verdict.changesAtMs);
-    if (commands.length > 0) this.persist();
     return step;
   }
 
@@ -212,7 +173,6 @@ export class Scheduler {
     if (cameBack) {
       this.opts.logger.info({ unit: u.id }, 'unit reporting again');
       this.release(u);
-      this.persist();
     }
   }
 
@@ -225,30 +185,6 @@ export class Scheduler {
       });
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
-  }
-
-  /** One write at a time; changes during a write are saved right after it. */
-  private requestSave(): void {
-    if (!this.opts.stateFile) return;
-    if (this.saving) {
-      this.saveAgain = true;
-      return;
-    }
-    this.saving = this.persist().finally(() => {
-      this.saving = undefined;
-      if (this.saveAgain && this.running) {
-        this.saveAgain = false;
-        this.requestSave();
-      }
-    });
-  }
-
-  private async persist(): Promise<void> {
-    try {
-      await saveFleetState(this.opts.stateFile!, this.opts.fleet, this.opts.clock.now());
-    } catch (err) {
-      this.opts.logger.warn({ stateFile: this.opts.stateFile, err: (err as Error).message }, 'could not save scheduler state');
-    }
   }
 
   /** Re-plan the moment the budget verdict changes by itself (TTL expiry, end of hold), not a tick later. */
@@ -288,7 +224,6 @@ export class Scheduler {
     const u = this.opts.fleet.units[c.index]!;
     const lever = this.opts.lever;
     const log = this.opts.logger;
-    this.lastCommands.set(u.id, { action: `${c.via}:${c.action}`, atMs: this.opts.clock.now() });
     if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
     if (c.via === 'stratum') {
       if (c.action === 'off') this.withhold(u, c.reason);
