@@ -7,6 +7,7 @@ import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import type { UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
+import { applyState, captureState, type StateStore } from './state-store.js';
 
 /**
  * The scheduler loop (issue 4): the thin I/O edge around SchedulerCore. It
@@ -43,6 +44,8 @@ export interface SchedulerOptions {
   maxDecisions?: number;
   /** Status reads in flight at once. */
   pollConcurrency?: number;
+  /** Config `stateFile` (issue 7): restored before the first plan, saved after every change. */
+  stateStore?: StateStore;
 }
 
 export class Scheduler {
@@ -58,6 +61,7 @@ export class Scheduler {
   private running = false;
   private polling = false;
   private lastStatus: BudgetStatus | undefined;
+  private readonly lastCommands = new Map<string, { action: string; atMs: number }>();
   private readonly onReading = (): void => {
     this.replan('budget');
   };
@@ -78,6 +82,7 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    await this.restore();
     this.opts.budget.on('reading', this.onReading);
     await this.opts.budget.start();
     this.replan('start');
@@ -96,6 +101,33 @@ export class Scheduler {
     await this.opts.budget.stop();
     for (const api of this.apis.values()) api.close();
     this.apis.clear();
+    await this.opts.stateStore?.flush();
+  }
+
+  /**
+   * Restores persisted unit state before the first plan: a unit that was off
+   * stays off since its recorded time (minOffS and the ramp still apply), and
+   * its lever is re-asserted, since neither this process's Stratum side nor a
+   * device that rebooted remembers it.
+   */
+  private async restore(): Promise<void> {
+    const store = this.opts.stateStore;
+    if (!store) return;
+    const state = await store.load();
+    if (!state) return;
+    const now = this.opts.clock.now();
+    const r = applyState(this.opts.fleet, state, now);
+    this.opts.logger.info({ restored: r.restored.length, off: r.off.length, skipped: r.skipped }, 'scheduler state restored');
+    for (const id of r.off) {
+      const u = this.opts.fleet.byId.get(id)!;
+      const index = this.opts.fleet.units.indexOf(u);
+      void this.execute({ index, unitId: u.id, worker: u.worker, action: 'off', mode: u.mode, fromMode: u.mode, via: u.lever, atMs: now, decrease: true, ths: 0, reason: 'off before restart' });
+    }
+  }
+
+  private persist(): void {
+    const store = this.opts.stateStore;
+    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.lastCommands));
   }
 
   snapshot(): SchedulerSnapshot {
@@ -134,6 +166,7 @@ export class Scheduler {
       this.unitTimers.set(c.index, h);
     }
     this.watchGuard(verdict.changesAtMs);
+    if (plan.changes > 0) this.persist();
     return step;
   }
 
@@ -173,6 +206,7 @@ export class Scheduler {
     if (cameBack) {
       this.opts.logger.info({ unit: u.id }, 'unit reporting again');
       this.release(u);
+      this.persist();
     }
   }
 
@@ -224,6 +258,7 @@ export class Scheduler {
     const u = this.opts.fleet.units[c.index]!;
     const lever = this.opts.lever;
     const log = this.opts.logger;
+    this.lastCommands.set(u.id, { action: c.action, atMs: this.opts.clock.now() });
     if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
     if (c.via === 'stratum') {
       if (c.action === 'off') this.withhold(u, c.reason);

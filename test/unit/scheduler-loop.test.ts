@@ -1,3 +1,6 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { schedulerSchema } from '../../src/config/schema.js';
@@ -6,6 +9,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import type { FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { StateStore } from '../../src/scheduler/state-store.js';
 import { fleetOf, type UnitSpec } from './scheduler-fixtures.js';
 
 interface Call {
@@ -61,7 +65,7 @@ class FakeLever implements StratumLever {
 
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 
-function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS = 300, initialKw = 1000) {
+function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS = 300, initialKw = 1000, stateStore?: StateStore) {
   const calls: Call[] = [];
   const apis = new Map<string, FakeApi>();
   const lever = new FakeLever();
@@ -87,6 +91,7 @@ function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS =
       return api;
     },
     lever,
+    ...(stateStore ? { stateStore } : {}),
   });
   return { calls, apis, lever, fleet, budget, scheduler, logLines };
 }
@@ -202,5 +207,27 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     expect(s.lever.events).toContain('expect site.u0 480');
     expect(s.calls.map((c) => c.call)).toEqual(['softOn']);
     await s.scheduler.stop();
+  });
+
+  it('persists the commanded state and keeps minimum off-times across a restart', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'surplus-state-')), 'state.json');
+    const a = setup([{}, {}], { minOffS: 300 }, 300, 1000, new StateStore(file, createLogger({ level: 'silent' })));
+    await a.scheduler.start();
+    a.budget.put({ kw: 9 }); // one unit must go
+    await vi.advanceTimersByTimeAsync(100);
+    await a.scheduler.stop();
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { units: Array<{ id: string; on: boolean; sinceMs: number | null }> };
+    expect(saved.units.map((u) => u.on).sort()).toEqual([false, true]);
+    const offId = saved.units.find((u) => !u.on)!.id;
+    await vi.advanceTimersByTimeAsync(60_000);
+    const b = setup([{}, {}], { minOffS: 300 }, 300, 1000, new StateStore(file, createLogger({ level: 'silent' })));
+    await b.scheduler.start();
+    await vi.advanceTimersByTimeAsync(100);
+    const unit = b.scheduler.snapshot().units.find((u) => u.id === offId)!;
+    expect(unit.state).toBe('off');
+    // Its softoff is re-asserted: the device may have rebooted since.
+    expect(b.calls.filter((c) => c.unit === offId).map((c) => c.call)).toEqual(['softOff']);
+    expect(unit.reason).toMatch(/^held off: minimum off-time, 2[34]\d s left$/);
+    await b.scheduler.stop();
   });
 });
