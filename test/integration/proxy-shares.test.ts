@@ -21,7 +21,7 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     const miners = await startMiners(port, 4, { versionRollingMask: 0x1fffe000 });
     cleanup.push(() => stopAll(miners));
 
-    await waitFor(() => pool.stats.accepted >= 6, 15_000, 'pool accepts forwarded shares');
+    await waitFor(() => pool.stats.accepted >= 4, 15_000, 'pool accepts forwarded shares');
     for (const m of miners) m.pause();
     await waitFor(() => miners.every((m) => m.settled), 5000, 'miners to get every answer');
     await waitFor(() => {
@@ -61,7 +61,7 @@ describe('proxy: miners → surplus → pool over loopback', () => {
   });
 
   it('opens a second upstream connection when maxMinersPerConnection is reached', async () => {
-    const [pool] = (await startPools(1)) as [SimPool];
+    const [pool] = (await startPools(1, { difficulty: 4e-6 })) as [SimPool];
     cleanup.push(() => pool.stop());
     const proxy = new Proxy(testConfig([pool], { upstream: { maxMinersPerConnection: 2 } }));
     cleanup.push(() => proxy.close());
@@ -90,5 +90,27 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     expect(miners.map((m) => m.extranonce.extranonce2Size)).toEqual([3, 3]);
     await waitFor(() => pool.stats.accepted >= 3, 15_000, 'pool accepts');
     expect(pool.stats.rejected).toEqual({});
+  });
+
+  it('forwards block candidates at once even when they miss the pool target', async () => {
+    // Network target from nbits 0x1f00ffff is difficulty 2^-16 ≈ 1.5e-5: some shares are "blocks";
+    // the pool's own target (difficulty 1) is out of reach for these miners.
+    const [pool] = (await startPools(1, { difficulty: 1, nbits: '1f00ffff' })) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool]));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 2);
+    cleanup.push(() => stopAll(miners));
+    await waitFor(() => pool.stats.blocks >= 2, 15_000, 'block candidates at the pool');
+    for (const m of miners) m.pause();
+    await waitFor(() => miners.every((m) => m.settled), 5000, 'answers');
+    await waitFor(() => proxy.snapshot().shares.poolAccepted === proxy.snapshot().shares.forwarded, 3000, 'pool answers');
+    const s = proxy.snapshot().shares;
+    expect(s.blocks).toBeGreaterThanOrEqual(2);
+    expect(s.forwarded).toBe(s.blocks);
+    expect(pool.stats.accepted).toBe(s.forwarded);
+    expect(pool.stats.blocks).toBe(s.forwarded);
+    expect(s.accepted).toBeGreaterThan(s.blocks);
   });
 });

@@ -1,0 +1,137 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { PeerError, TimeoutError } from '../../src/errors.js';
+import { PoolClient, type PoolClientEvents } from '../../src/upstream/pool-client.js';
+import { SimPool } from '../../src/sim/sim-pool.js';
+import { SIM_PAYOUT_SCRIPT } from '../../src/sim/sim-jobs.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+type Handler = (req: { id: number; method: string; params: unknown[] }, reply: (obj: unknown) => void, sock: Socket) => void;
+
+/** A pool that answers by script, to drive the client into corners. */
+async function scriptedPool(handler: Handler): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('error', () => undefined);
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        handler(JSON.parse(line), (obj) => sock.write(JSON.stringify(obj) + '\n'), sock);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return `stratum+tcp://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+const NOTIFY = ['j1', 'a'.repeat(64), '01000000', 'ffffffff', [], '20000000', '1d00ffff', '5f5e1000', true];
+
+function client(url: string, extra: Partial<ConstructorParameters<typeof PoolClient>[0]> = {}): PoolClient {
+  const c = new PoolClient({
+    url, user: 'farm', password: 'x', versionRollingMask: 0x1fffe000,
+    handshakeTimeoutMs: 1000, requestTimeoutMs: 300, silenceTimeoutMs: 5000,
+    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger: silentLogger(), ...extra,
+  });
+  cleanup.push(() => c.close('test over'));
+  return c;
+}
+
+function events(): PoolClientEvents & { jobs: string[]; closes: string[] } {
+  const jobs: string[] = [];
+  const closes: string[] = [];
+  return { jobs, closes, onJob: (j) => void jobs.push(j.jobId), onDifficulty: () => undefined, onExtranonce: () => undefined, onVersionMask: () => undefined, onClose: (r) => void closes.push(r) };
+}
+
+const standard: Handler = (req, reply) => {
+  if (req.method === 'mining.configure') reply({ id: req.id, result: { 'version-rolling': true, 'version-rolling.mask': '00ffe000' }, error: null });
+  else if (req.method === 'mining.subscribe') reply({ id: req.id, result: [[], 'cafe0001', 8], error: null });
+  else if (req.method === 'mining.authorize') {
+    // A job before the authorize answer: held back by the gate, kept as the session's job.
+    reply({ id: null, method: 'mining.notify', params: NOTIFY });
+    reply({ id: req.id, result: true, error: null });
+  } else if (req.method === 'mining.submit') {
+    if ((req.params[4] as string) === 'deadbeef') reply({ id: req.id, result: null, error: [23, 'Low difficulty share', null] });
+    else if ((req.params[4] as string) === '00000001') reply({ id: req.id, result: true, error: null });
+    // any other nonce: never answered
+  } else reply({ id: req.id, result: true, error: null });
+};
+
+describe('PoolClient', () => {
+  it('passes the handshake gate, then submits with answers, errors and timeouts', async () => {
+    const c = client(await scriptedPool(standard));
+    const ev = events();
+    const s = await c.open(ev);
+    expect(s).toMatchObject({ extranonce1: 'cafe0001', extranonce2Size: 8, versionMask: 0x00ffe000 });
+    expect(s.job?.jobId).toBe('j1');
+    expect(ev.jobs).toEqual([]); // the early job was not emitted before the gate
+    expect(await c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000001'])).toEqual({ accepted: true, error: null });
+    expect(await c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', 'deadbeef'])).toEqual({ accepted: false, error: { code: 23, message: 'Low difficulty share' } });
+    await expect(c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000002'])).rejects.toBeInstanceOf(TimeoutError);
+    expect(c.pendingCount).toBe(0);
+  });
+
+  it('rejects the open when the pool refuses authorize, naming the user', async () => {
+    const url = await scriptedPool((req, reply) => {
+      if (req.method === 'mining.authorize') reply({ id: req.id, result: false, error: [24, 'unknown user', null] });
+      else standard(req, reply, undefined as unknown as Socket);
+    });
+    await expect(client(url).open(events())).rejects.toThrow(/refused mining.authorize for farm: unknown user/);
+  });
+
+  it('times out a handshake the pool never answers', async () => {
+    const url = await scriptedPool(() => undefined);
+    await expect(client(url, { handshakeTimeoutMs: 200 }).open(events())).rejects.toThrow(/did not finish the handshake within 200 ms/);
+  });
+
+  it('fails pending requests when the pool closes', async () => {
+    let victim: Socket | undefined;
+    const url = await scriptedPool((req, reply, sock) => {
+      if (req.method === 'mining.submit') victim = sock;
+      else standard(req, reply, sock);
+    });
+    const c = client(url);
+    const ev = events();
+    await c.open(ev);
+    const p = c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000009']);
+    await new Promise((r) => setTimeout(r, 50));
+    victim!.destroy();
+    await expect(p).rejects.toBeInstanceOf(PeerError);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ev.closes.length).toBe(1);
+  });
+
+  it('drops a pool whose coinbase does not pay the expected script (payout guard)', async () => {
+    const pool = new SimPool({ payoutScript: '0014' + '11'.repeat(20) });
+    await pool.start();
+    cleanup.push(() => pool.stop());
+    const c = client(pool.url, { expectedPayoutScript: SIM_PAYOUT_SCRIPT });
+    // The first job arrives right after authorize: the guard closes the connection during or just after the gate.
+    const ev = events();
+    const outcome = await c.open(ev).then(
+      () => new Promise<string>((r) => setTimeout(() => r(ev.closes[0] ?? 'still open'), 100)),
+      (e: Error) => e.message,
+    );
+    expect(outcome).toMatch(/payout guard|closed during the handshake|closed before answering/);
+    expect(c.isReady).toBe(false);
+    const ok = client(pool.url, { expectedPayoutScript: '0014' + '11'.repeat(20) });
+    await ok.open(events());
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ok.isReady).toBe(true);
+  });
+});
