@@ -27,7 +27,8 @@ export class DeviceTelemetry {
 
   constructor(
     private readonly clock: Clock,
-    private readonly observer?: CommandObserver,
+    /** Settable after construction: the metrics may be built after the drivers. */
+    public observer?: CommandObserver,
   ) {}
 
   /** A DeviceApi that behaves exactly like `api` and reports to this telemetry. */

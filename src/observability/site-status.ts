@@ -28,10 +28,10 @@ export interface WorkerShareView {
 
 /** What the adapter needs from the proxy; the composition root implements it over the real proxy. */
 export interface ProxyStatusView {
-  pools(): PoolView[];
-  shares(): ShareAccounting;
-  worker(worker: string): WorkerShareView | undefined;
-  hashQueueDepth(): number;
+  /** Pools, share totals and the hash queue, read once per snapshot. */
+  overview(): { pools: PoolView[]; shares: ShareAccounting; hashQueueDepth: number };
+  /** Every worker the proxy knows, by worker name (read once per snapshot). */
+  workers(): ReadonlyMap<string, WorkerShareView>;
 }
 
 export interface SiteStatusParts {
@@ -62,6 +62,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
     const snap = this.parts.scheduler?.snapshot();
     const miners = this.minersFrom(snap);
     const reading = this.parts.budgetSource?.latest();
+    const proxy = this.parts.proxy.overview();
     const budget = snap
       ? {
           kw: snap.budget.kw,
@@ -77,22 +78,23 @@ export class SiteStatusAdapter implements SiteStatusSource {
       plannedKw: snap?.plannedKw ?? miners.reduce((a, m) => a + m.kw, 0),
       measuredKw: miners.reduce((a, m) => a + m.kw, 0),
       hashrateThs: miners.reduce((a, m) => a + m.hashrateThs, 0),
-      pools: this.parts.proxy.pools(),
+      pools: proxy.pools,
       minersByState: countMinersByState(miners),
-      shares: { ...emptyShareAccounting(), ...this.parts.proxy.shares() },
+      shares: { ...emptyShareAccounting(), ...proxy.shares },
       scheduler: this.parts.tally?.view() ?? { decisions: {}, lastDecisionAtMs: null, lastReason: null },
       commands: this.parts.telemetry?.view() ?? { sent: 0, failed: 0, lastLatencyMs: null },
-      hashQueueDepth: this.parts.proxy.hashQueueDepth(),
+      hashQueueDepth: proxy.hashQueueDepth,
     };
   }
 
   private minersFrom(snap: SchedulerSnapshot | undefined): MinerView[] {
     const units = new Map<string, UnitSnapshot>();
     for (const u of snap?.units ?? []) units.set(u.id, u);
+    const workers = this.parts.proxy.workers();
     return this.parts.miners.map((m) => {
       const unit = units.get(m.id);
       const reading = this.parts.telemetry?.reading(m.id);
-      const w = this.parts.proxy.worker(m.worker);
+      const w = workers.get(m.worker);
       let stale = 0;
       let rejected = 0;
       for (const [reason, n] of Object.entries(w?.rejected ?? {})) {

@@ -52,10 +52,12 @@ describe('SiteStatusAdapter', () => {
       'w.e': { accepted: 0, rejected: {}, hashesPerSecond: 0, lastShareAtMs: null, difficulty: null, connected: false },
     };
     const proxy: ProxyStatusView = {
-      pools: () => [{ url: 'stratum+tcp://127.0.0.1:1', state: 'up', sinceMs: 0, connections: 1, failovers: 0, active: true }],
-      shares: () => ({ ...emptyShareAccounting(), accepted: 91, rejected: { duplicate: 2, 'stale-job': 3 } }),
-      worker: (w) => workers[w],
-      hashQueueDepth: () => 4,
+      overview: () => ({
+        pools: [{ url: 'stratum+tcp://127.0.0.1:1', state: 'up', sinceMs: 0, connections: 1, failovers: 0, active: true }],
+        shares: { ...emptyShareAccounting(), accepted: 91, rejected: { duplicate: 2, 'stale-job': 3 } },
+        hashQueueDepth: 4,
+      }),
+      workers: () => new Map(Object.entries(workers)),
     };
     const tally = new DecisionTally();
     tally.add({ from: 'super', to: 'off', reason: 'cloud', atMs: 998_000 });
@@ -89,10 +91,8 @@ describe('SiteStatusAdapter', () => {
     const adapter = new SiteStatusAdapter({
       clock: new ManualClock(5),
       proxy: {
-        pools: () => [],
-        shares: () => emptyShareAccounting(),
-        worker: () => ({ accepted: 3, rejected: {}, hashesPerSecond: 2e12, lastShareAtMs: 4, difficulty: 8, connected: true }),
-        hashQueueDepth: () => 0,
+        overview: () => ({ pools: [], shares: emptyShareAccounting(), hashQueueDepth: 0 }),
+        workers: () => new Map([['w.x', { accepted: 3, rejected: {}, hashesPerSecond: 2e12, lastShareAtMs: 4, difficulty: 8, connected: true }]]),
       },
       miners: [{ id: 'x', worker: 'w.x' }],
     });
