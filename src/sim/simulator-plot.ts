@@ -12,7 +12,7 @@ export interface PlotSeries {
 
 const W = 960;
 const H = 420;
-const M = { left: 70, right: 20, top: 40, bottom: 50 };
+const M = { left: 70, right: 30, top: 40, bottom: 50 };
 
 function niceStep(range: number, target: number): number {
   const raw = range / target;
