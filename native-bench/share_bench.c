@@ -158,9 +158,16 @@ typedef struct {
   const sc_job *job;
   uint8_t *shares, *out;
   double seconds;
+  double cpu_seconds; /* this thread's CPU time: steadier than wall time on a busy machine */
   uint64_t done;
   pthread_barrier_t *start;
 } worker_t;
+
+static double thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -171,7 +178,7 @@ static double now_s(void) {
 static void *worker_main(void *arg) {
   worker_t *w = arg;
   pthread_barrier_wait(w->start);
-  double t0 = now_s();
+  double t0 = now_s(), c0 = thread_cpu_s();
   uint64_t done = 0;
   /* Check the clock once per batch so timing costs nothing measurable. */
   do {
@@ -179,26 +186,30 @@ static void *worker_main(void *arg) {
     done += BATCH;
   } while (now_s() - t0 < w->seconds);
   w->seconds = now_s() - t0;
+  w->cpu_seconds = thread_cpu_s() - c0;
   w->done = done;
   return NULL;
 }
 
 static double measure(impl_t impl, const ossl_job *oj, const sc_job *job, uint8_t **shares, int threads,
-                      double seconds) {
+                      double seconds, double *per_cpu_s) {
   pthread_t tid[16];
   worker_t w[16];
   pthread_barrier_t start;
   pthread_barrier_init(&start, NULL, (unsigned)threads);
   for (int t = 0; t < threads; t++) {
-    w[t] = (worker_t){impl, oj, job, shares[t], malloc(BATCH * SC_RESULT_STRIDE), seconds, 0, &start};
+    w[t] = (worker_t){impl, oj, job, shares[t], malloc(BATCH * SC_RESULT_STRIDE), seconds, 0, 0, &start};
     pthread_create(&tid[t], NULL, worker_main, &w[t]);
   }
-  double rate = 0;
+  double rate = 0, cpu = 0, done = 0;
   for (int t = 0; t < threads; t++) {
     pthread_join(tid[t], NULL);
     rate += (double)w[t].done / w[t].seconds;
+    cpu += w[t].cpu_seconds;
+    done += (double)w[t].done;
     free(w[t].out);
   }
+  *per_cpu_s = cpu > 0 ? done / cpu : 0;
   pthread_barrier_destroy(&start);
   return rate;
 }
@@ -306,13 +317,13 @@ int main(int argc, char **argv) {
 
   char cpu[128];
   cpu_model(cpu, sizeof cpu);
-  double rates[3][17] = {{0}};
+  double rates[3][17] = {{0}}, per_cpu[3][17] = {{0}};
   double best = 0;
   const char *best_name = "";
   int best_threads = 0;
   for (int k = 0; k < n_impls; k++) {
     for (int t = 1; t <= max_threads; t *= 2) {
-      rates[k][t] = measure(impls[k], &oj, &job, shares, t, seconds);
+      rates[k][t] = measure(impls[k], &oj, &job, shares, t, seconds, &per_cpu[k][t]);
       if (rates[k][t] > best) { best = rates[k][t]; best_name = impl_names[impls[k]]; best_threads = t; }
       if (t * 2 > max_threads && t != max_threads) t = max_threads / 2; /* always include max_threads */
     }
@@ -327,8 +338,8 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n_impls; k++)
       for (int t = 1; t <= max_threads; t++)
         if (rates[k][t] > 0) {
-          printf("%s{\"impl\":\"%s\",\"threads\":%d,\"sharesPerSec\":%.0f}", first ? "" : ",", impl_names[impls[k]], t,
-                 rates[k][t]);
+          printf("%s{\"impl\":\"%s\",\"threads\":%d,\"sharesPerSec\":%.0f,\"sharesPerCpuSec\":%.0f}", first ? "" : ",",
+                 impl_names[impls[k]], t, rates[k][t], per_cpu[k][t]);
           first = 0;
         }
     printf("],\"best\":{\"impl\":\"%s\",\"threads\":%d,\"sharesPerSec\":%.0f}}\n", best_name, best_threads, best);
@@ -341,7 +352,8 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n_impls; k++)
       for (int t = 1; t <= max_threads; t++)
         if (rates[k][t] > 0)
-          printf("%-9s %2d thread%s %12.0f shares/s\n", impl_names[impls[k]], t, t > 1 ? "s" : " ", rates[k][t]);
+          printf("%-9s %2d thread%s %12.0f shares/s %12.0f per CPU-s\n", impl_names[impls[k]], t, t > 1 ? "s" : " ",
+                 rates[k][t], per_cpu[k][t]);
     printf("best: %s on %d thread%s, %.0f shares/s\n", best_name, best_threads, best_threads > 1 ? "s" : "", best);
   }
   for (int t = 0; t < max_threads; t++) free(shares[t]);
