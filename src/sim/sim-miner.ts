@@ -20,8 +20,10 @@ export interface SimMinerOptions {
   port: number;
   worker: string;
   password?: string;
-  /** Hash budget per second of wall time (ignored when a fleet drives step()). */
+  /** Hash budget per second of wall time (ignored when a fleet drives step()). Default 100,000. */
   hashesPerSecond?: number;
+  /** Instead of a hash budget: aim at this many shares per second at the current difficulty. */
+  sharesPerSecond?: number;
   /** Ask for BIP310 version rolling with this mask (0 = no). */
   versionRollingMask?: number;
   /** Send mining.extranonce.subscribe (default true). */
@@ -138,10 +140,16 @@ export class SimMiner {
       this.timer = setInterval(() => {
         const now = Date.now();
         // No catching up after a stall: a CPU miner that falls behind just hashes less.
-        this.step(Math.round((Math.min(now - this.lastTick, 50) / 1000) * (this.o.hashesPerSecond ?? 100_000)));
+        this.step(Math.round((Math.min(now - this.lastTick, 50) / 1000) * this.hashRate()));
         this.lastTick = now;
       }, 20);
     }
+  }
+
+  /** Hashes per second: the fixed budget, or what `sharesPerSecond` needs at the current difficulty. */
+  hashRate(): number {
+    if (this.o.sharesPerSecond !== undefined) return this.o.sharesPerSecond * this.stats.difficulty * 2 ** 32;
+    return this.o.hashesPerSecond ?? 100_000;
   }
 
   /** Stop hashing but stay connected (answers to earlier submits still arrive). */
