@@ -322,10 +322,11 @@ int main(int argc, char **argv) {
   const char *best_name = "";
   int best_threads = 0;
   for (int k = 0; k < n_impls; k++) {
-    for (int t = 1; t <= max_threads; t *= 2) {
+    /* 1, 2, 4, ... threads, always ending with max_threads */
+    for (int t = 1;; t = t * 2 < max_threads ? t * 2 : max_threads) {
       rates[k][t] = measure(impls[k], &oj, &job, shares, t, seconds, &per_cpu[k][t]);
       if (rates[k][t] > best) { best = rates[k][t]; best_name = impl_names[impls[k]]; best_threads = t; }
-      if (t * 2 > max_threads && t != max_threads) t = max_threads / 2; /* always include max_threads */
+      if (t == max_threads) break;
     }
   }
 
