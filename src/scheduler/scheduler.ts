@@ -166,6 +166,7 @@ export class Scheduler {
       this.unitTimers.set(c.index, h);
     }
     this.watchGuard(verdict.changesAtMs);
+    this.releaseRecovered();
     if (plan.changes > 0) this.persist();
     return step;
   }
@@ -204,8 +205,9 @@ export class Scheduler {
       this.opts.clock.now(),
     );
     if (cameBack) {
+      // Not released here: a unit whose softoff failed reports itself on, and the
+      // next plan (due now: the fleet changed) decides whether it may hash again.
       this.opts.logger.info({ unit: u.id }, 'unit reporting again');
-      this.release(u);
       this.persist();
     }
   }
@@ -219,6 +221,16 @@ export class Scheduler {
       });
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
+  }
+
+  /** Withheld API units that report again and are planned on, with no command pending, may hash again. */
+  private releaseRecovered(): void {
+    for (const worker of this.withheld) {
+      const u = this.opts.fleet.byWorker.get(worker);
+      if (!u || u.lever !== 'api' || !u.available || !u.on) continue;
+      if (this.unitTimers.has(this.opts.fleet.units.indexOf(u))) continue;
+      this.release(u);
+    }
   }
 
   /** Re-plan the moment the budget verdict changes by itself (TTL expiry, end of hold), not a tick later. */

@@ -154,11 +154,18 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     expect(snap.units.map((u) => u.available)).toEqual([false, false]);
     expect(snap.units[0]!.reason).toMatch(/unavailable: off failed: softOff refused/);
     expect(s.logLines.some((l) => l['msg'] === 'device command failed: Stratum fail-safe' && l['unit'] === 'u0')).toBe(true);
-    // The unit reports again: released, available.
+    // The unit reports again (as on: its softoff never happened). It stays withheld: the
+    // re-plan still wants it off, and this time the softoff goes through.
     s.apis.get('u0')!.fail.clear();
+    s.calls.length = 0;
     await vi.advanceTimersByTimeAsync(5000);
+    expect(s.scheduler.snapshot().units[0]).toMatchObject({ available: true, state: 'off' });
+    expect(s.calls.filter((c) => c.unit === 'u0').map((c) => c.call)).toEqual(['softOff']);
+    expect(s.lever.events).not.toContain('release site.u0');
+    // When the budget allows it again, the softon succeeds and the worker is released.
+    s.budget.put({ kw: 100 });
+    await vi.advanceTimersByTimeAsync(1000);
     expect(s.lever.events).toContain('release site.u0');
-    expect(s.scheduler.snapshot().units[0]!.available).toBe(true);
     await s.scheduler.stop();
   });
 
