@@ -109,7 +109,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const addLimit = Math.min(budgetKw - settings.hysteresisKw, ceiling);
   // A cut aims at the bottom of the hysteresis band, so the next small drop of a
   // falling budget (afternoon sun) does not force another cut at once.
-  const limit = cut ? Math.max(Math.min(budgetKw, fixedKw), budgetKw - settings.hysteresisKw) : Math.min(budgetKw, Math.max(current, addLimit));
+  const bandBottom = budgetKw - settings.hysteresisKw;
+  const limit = cut ? (bandBottom >= fixedKw ? bandBottom : budgetKw) : Math.min(budgetKw, Math.max(current, addLimit));
 
   // Levels: -1 off, else index into sorted modes.
   const level = new Int16Array(n).fill(-1);
