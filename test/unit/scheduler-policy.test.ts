@@ -82,6 +82,14 @@ describe('policy: examples', () => {
     expect(q.changes).toBe(0);
   });
 
+  it('aims a cut at the bottom of the hysteresis band, so the next small drop needs no new cut', () => {
+    const f = fleetOf([{ mode: 0 }, { mode: 0 }, { mode: 0 }]); // 3 x 7.3 kW
+    const p = plan(20, f, T0, { ...SETTINGS, hysteresisKw: 3 });
+    expect(p.cut).toBe(true);
+    expect(p.plannedKw).toBeLessThanOrEqual(17);
+    expect(p.plannedKw).toBeGreaterThan(17 - 8.1);
+  });
+
   it('keeps a unit inside its minimum on-time through a cut when others can be shed instead', () => {
     const f = fleetOf([{}, {}]);
     f.units[1]!.sinceMs = T0 - 10_000;
