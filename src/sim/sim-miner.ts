@@ -92,8 +92,28 @@ export class SimMiner {
     return { extranonce1: this.extranonce1, extranonce2Size: this.extranonce2Size };
   }
 
-  /** Connects and performs configure/subscribe/authorize; rejects with the error the proxy sent. */
-  async start(): Promise<void> {
+  private starting: Promise<void> | undefined;
+
+  /**
+   * Connects and performs configure/subscribe/authorize; rejects with the error
+   * the proxy sent. Idempotent while connected or connecting (a driver's own
+   * reconnect loop and client.reconnect may both call it).
+   */
+  start(): Promise<void> {
+    if (this.connected && this.line && !this.line.closed) return Promise.resolve();
+    this.starting ??= this.connectAndHandshake()
+      .catch((err: unknown) => {
+        // A refused handshake leaves nothing half-open: the next start() connects afresh.
+        this.line?.destroy(`handshake failed: ${(err as Error).message}`);
+        throw err;
+      })
+      .finally(() => {
+        this.starting = undefined;
+      });
+    return this.starting;
+  }
+
+  private async connectAndHandshake(): Promise<void> {
     this.stopped = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
