@@ -17,7 +17,7 @@ import { ConfigError, InputError } from '../errors.js';
 import type { StratumLever } from '../fleet/control.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { ScheduleBudgetSource } from '../power/schedule-budget-source.js';
-import { parseTrace, traceSpanMs } from '../power/trace-parse.js';
+import { parseTrace, traceSpanMs, type TracePoint } from '../power/trace-parse.js';
 import { SimDeviceFleet } from '../sim/device-fleet.js';
 import { SimMiner } from '../sim/sim-miner.js';
 import { SimPool } from '../sim/sim-pool.js';
@@ -30,6 +30,7 @@ const demoSchema = z.strictObject({
   dayLengthS: z.number().positive().default(300),
   trace: z.string().min(1).default('demo-solar-day.csv'),
   traceStartsAt: z.string().regex(/^\d{1,2}:\d{2}$/, { message: 'must be "HH:MM"' }).default('05:00'),
+  startAt: z.string().regex(/^\d{1,2}:\d{2}$/, { message: 'must be "HH:MM"' }).default('07:00'),
   peakFraction: z.number().positive().max(1.5).default(0.9),
   hashesPerSecond: z.number().positive().max(1e6).default(1000),
   poolDifficulty: z.number().positive().default(0.000002),
@@ -52,6 +53,21 @@ export interface DemoOptions {
   httpListen?: string;
   logger?: Logger;
   sampleIntervalMs?: number;
+}
+
+const minutesOf = (hhmm: string): number => {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  return h * 60 + m;
+};
+
+/** The looped trace started `offsetMs` in: the points from there on, then the earlier ones one span later. */
+export function rotateTrace(points: readonly TracePoint[], offsetMs: number): TracePoint[] {
+  const span = traceSpanMs(points);
+  const first = points[0]!.tMs;
+  const off = ((offsetMs % span) + span) % span;
+  const later = points.filter((p) => p.tMs - first >= off).map((p) => ({ tMs: p.tMs - first - off, kw: p.kw }));
+  const earlier = points.filter((p) => p.tMs - first < off).map((p) => ({ tMs: p.tMs - first + span - off, kw: p.kw }));
+  return [...later, ...earlier];
 }
 
 function describe(err: z.ZodError, file: string): string {
@@ -104,6 +120,11 @@ export class Demo {
       throw new ConfigError(`${file}: demo.trace: cannot read ${tracePath}: ${e.code ?? e.message}`);
     }), tracePath, { siteKw: settings.miners * top.kw * settings.peakFraction });
     const speed = traceSpanMs(trace.points) / (settings.dayLengthS * 1000);
+    const offsetMin = minutesOf(settings.startAt) - minutesOf(settings.traceStartsAt);
+    if (offsetMin < 0 || offsetMin * 60_000 >= traceSpanMs(trace.points)) {
+      throw new InputError(`demo.startAt ${settings.startAt} is outside the trace (it starts at ${settings.traceStartsAt} and lasts ${traceSpanMs(trace.points) / 60_000} minutes)`);
+    }
+    const replay = { ...trace, points: rotateTrace(trace.points, offsetMin * 60_000) };
 
     const clock = systemClock;
     const pool = new SimPool({ difficulty: settings.poolDifficulty, jobIntervalMs: 30_000 });
@@ -114,7 +135,7 @@ export class Demo {
       await pool.stop();
     };
     let site: Site;
-    const budget = new ScheduleBudgetSource(trace, { interpolation: 'linear', speed, loop: true, ttlS: 30, pollMs: 250 }, clock);
+    const budget = new ScheduleBudgetSource(replay, { interpolation: 'linear', speed, loop: true, ttlS: 30, pollMs: 250 }, clock);
     const topIndex = model.modes.indexOf(top);
     let config: ResolvedConfig;
     try {
@@ -192,8 +213,7 @@ export class Demo {
   /** Trace clock time (HH:MM) the budget is replaying now. */
   traceClock(): string {
     const t = this.budget.traceTimeAt(Date.now());
-    const [h, m] = this.settings.traceStartsAt.split(':').map(Number) as [number, number];
-    const minutes = Math.floor(h * 60 + m + (t ?? 0) / 60_000) % (24 * 60);
+    const minutes = Math.floor(minutesOf(this.settings.startAt) + (t ?? 0) / 60_000) % (24 * 60);
     return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
   }
 
