@@ -13,6 +13,7 @@ import { encodeNotification } from './protocol/json-rpc.js';
 import { createHashPool } from './shares/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
+import { shareBalance, type ShareBalance } from './server/share-balance.js';
 import { WorkerLever } from './server/worker-lever.js';
 import { UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
 
@@ -42,6 +43,10 @@ export interface ProxySnapshot {
   refusedConnections: number;
   /** Upstream jobs handed to miners; time for one upstream connection's hand-out (translate, serialise once, write to each miner), ms. */
   jobFanout: { jobs: number; lastMs: number; maxMs: number; lastMembers: number };
+  /** Σ pools[].payoutMismatches: jobs refused by the payout guard (surplus_payout_mismatch_total). */
+  payoutMismatches: number;
+  /** Whether the share books balance right now (issue 7). */
+  accounting: ShareBalance;
 }
 
 export interface WorkerSnapshot {
@@ -159,6 +164,8 @@ export class Proxy {
       malformedLines: this.malformedLines,
       refusedConnections: this.server.refusedConnections,
       jobFanout: { ...this.upstream.fanout },
+      payoutMismatches: pools.reduce((a, p) => a + p.payoutMismatches, 0),
+      accounting: shareBalance(totals.counters, this.upstream.pendingRequests(), this.server.sessions.size),
     };
   }
 

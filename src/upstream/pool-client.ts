@@ -51,6 +51,8 @@ export interface PoolClientOptions {
   maxPending?: number;
   /** Output script (hex) the coinbase must mostly pay; jobs that do not are refused and the pool dropped. */
   expectedPayoutScript?: string;
+  /** Told about every job that fails the payout guard (issue 7: counted as surplus_payout_mismatch_total). */
+  onPayoutMismatch?: (reason: string) => void;
   clock: Clock;
   logger: Logger;
 }
@@ -210,6 +212,7 @@ export class PoolClient {
         if (this.opts.expectedPayoutScript) {
           const v = checkPayout(g.value, (this.session.extranonce1.length >> 1) + this.session.extranonce2Size, this.opts.expectedPayoutScript);
           if (!v.ok) {
+            this.opts.onPayoutMismatch?.(v.reason);
             log.error({ pool: this.opts.url, reason: v.reason }, 'pool job fails the payout guard; dropping the pool');
             this.close(`payout guard: ${v.reason}`);
             return;

@@ -15,6 +15,9 @@ import { Channel, type ChannelMember, type Slot } from './channel.js';
 import { PoolClient } from './pool-client.js';
 import { expectedScriptHex } from './payout-guard.js';
 
+/** Upstream connections opened at the same time while miners wait for slots. */
+const MAX_PARALLEL_OPENS = 4;
+
 /** BIP320: the version bits free for rolling; asked of every pool. */
 export const BIP320_MASK = 0x1fffe000;
 
@@ -33,6 +36,8 @@ export interface PoolStatus {
   disconnects: number;
   /** Times surplus failed over away from this pool. */
   failovers: number;
+  /** Jobs whose coinbase failed the payout guard (never handed to miners; the pool is dropped). */
+  payoutMismatches: number;
   lastError: string | null;
 }
 
@@ -85,7 +90,7 @@ export class UpstreamManager {
     const now = o.clock.now();
     this.pools = o.pools.map((cfg) => ({
       cfg,
-      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, lastError: null },
+      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null },
       failStreak: 0,
       nextAttemptAtMs: 0,
       payoutScript: cfg.expectedPayout ? expectedScriptHex(cfg.expectedPayout) : undefined,
@@ -121,6 +126,15 @@ export class UpstreamManager {
 
   channelsOpen(): number {
     return this.channels.length;
+  }
+
+  /** Requests (after the handshake: submits) waiting for a pool's answer on every open connection (issue 7 accounting). */
+  pendingRequests(): number {
+    const open = new Set<Channel>([...this.channels, ...this.homes.values()]);
+    if (this.probe?.channel) open.add(this.probe.channel);
+    let n = 0;
+    for (const ch of open) n += ch.client.pendingCount;
+    return n;
   }
 
   /** A slot for a new miner; waits for upstream capacity up to the handshake timeout. */
@@ -214,9 +228,14 @@ export class UpstreamManager {
       m.moveTo(slot);
     }
     const demand = this.waiters.length + this.orphans.size;
-    const wantOpen = (demand > 0 || this.channels.length === 0) && this.opening === 0;
     const pool = this.pools[this.active]!;
-    if (wantOpen && this.o.clock.now() >= pool.nextAttemptAtMs) this.openChannel(this.active);
+    if (this.o.clock.now() < pool.nextAttemptAtMs) return;
+    // Open enough connections for the miners waiting (a burst of 1,000 connects
+    // should not queue behind one handshake at a time), a few at once, and keep
+    // one open even with no miners so the first one does not wait.
+    const perChannel = this.channels[0]?.layout?.capacity ?? this.o.upstream.maxMinersPerConnection;
+    const wanted = Math.max(this.channels.length === 0 ? 1 : 0, Math.ceil(demand / perChannel));
+    for (let n = Math.min(wanted, MAX_PARALLEL_OPENS) - this.opening; n > 0; n--) this.openChannel(this.active);
   }
 
   private newChannel(index: number): Channel {
@@ -232,7 +251,7 @@ export class UpstreamManager {
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
       maxLineBytes: this.o.maxLineBytes,
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,
-      ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript } : {}),
+      ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript, onPayoutMismatch: () => void p.status.payoutMismatches++ } : {}),
       clock: this.o.clock,
       logger: this.o.logger,
     });
