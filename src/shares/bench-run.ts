@@ -144,7 +144,14 @@ export async function measurePoolRecords(opts: { threads: number; batch?: number
   const batch = opts.batch ?? 4096;
   const seconds = opts.seconds ?? 2;
   const lanes = opts.threads * 2;
-  const batches = Array.from({ length: lanes * 2 }, (_, k) => bj.shares(k * batch, batch));
+  // Records and results in shared memory: the workers read and write them in place.
+  const shared = (bytes: Uint8Array): Uint8Array => {
+    const view = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    view.set(bytes);
+    return view;
+  };
+  const batches = Array.from({ length: lanes * 2 }, (_, k) => shared(bj.shares(k * batch, batch)));
+  const outs = Array.from({ length: lanes }, () => new Uint8Array(new SharedArrayBuffer(batch * 48)));
   const pool = createHashPool({ threads: opts.threads, maxQueue: batch * lanes });
   try {
     const first = await pool.checkRecords(bj.ctx, batches[0]!, batch);
@@ -166,7 +173,7 @@ export async function measurePoolRecords(opts: { threads: number; batch?: number
       await Promise.all(
         Array.from({ length: lanes }, async (_, lane) => {
           for (let k = lane; performance.now() < end; k += lanes) {
-            await pool.checkRecords(bj.ctx, batches[k % batches.length]!, batch);
+            await pool.checkRecords(bj.ctx, batches[k % batches.length]!, batch, outs[lane]);
             done += batch;
           }
         }),

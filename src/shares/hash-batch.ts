@@ -37,18 +37,22 @@ export interface HashBatchResult {
 /**
  * A task of pre-encoded share records (src/shares/fast/layout.ts) on one job
  * context: the pool's binary path, with no per-share strings or objects.
+ * With `out` backed by a SharedArrayBuffer the worker writes the results in
+ * place and returns nothing, so neither side copies or allocates per task.
  */
 export interface RecordsTask {
   ctx: Uint8Array;
   shares: Uint8Array;
   count: number;
+  out?: Uint8Array;
 }
 
 /** Worker side of the binary path: 48-byte result records for `count` shares. */
-export function checkRecords(task: RecordsTask): Uint8Array {
-  const out = new Uint8Array(task.count * RESULT_STRIDE);
+export function checkRecords(task: RecordsTask): Uint8Array | null {
+  const shared = task.out !== undefined && task.out.buffer instanceof SharedArrayBuffer;
+  const out = shared ? task.out! : new Uint8Array(task.count * RESULT_STRIDE);
   defaultShareChecker().checkBatch(task.ctx, task.shares, task.count, out);
-  return out;
+  return shared ? null : out;
 }
 
 /** Pack requests into one task; `keyOf` gives each job object its stable key. */

@@ -51,9 +51,11 @@ export interface HashPool extends ShareHasher {
    * Check `count` pre-encoded share records of one job context (layouts in
    * src/shares/fast/layout.ts) as a single task and resolve with their
    * 48-byte result records. The binary path for callers that already hold
-   * shares as bytes; bounded by `maxQueue` like `hash`.
+   * shares as bytes; bounded by `maxQueue` like `hash`. When `out` is given
+   * the results land there (zero-copy when `shares` and `out` are backed by
+   * SharedArrayBuffers; do not touch `out` until the promise settles).
    */
-  checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number): Promise<Uint8Array>;
+  checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number, out?: Uint8Array): Promise<Uint8Array>;
 }
 
 interface Pending {
@@ -119,9 +121,12 @@ class WorkerHashPool implements HashPool {
     return { tasks: this.#tasks, shares: this.#shares };
   }
 
-  checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number): Promise<Uint8Array> {
+  checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number, out?: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new ProxyError('SURPLUS_ERR_CLOSED', 'hash pool is closed'));
     if (!Number.isInteger(count) || count < 0) return Promise.reject(new InputError(`count must be a non-negative integer, got ${count}`));
+    if (out !== undefined && out.length < count * 48) {
+      return Promise.reject(new InputError(`out must hold ${count} 48-byte results, got ${out.length} bytes`));
+    }
     if (this.queueDepth + count > this.#maxQueue) {
       return Promise.reject(new OverloadError(`share hash queue is full (${this.#maxQueue} shares)`));
     }
@@ -129,14 +134,21 @@ class WorkerHashPool implements HashPool {
     this.#inflightShares += count;
     this.#tasks++;
     this.#shares += count;
-    const task: RecordsTask = { ctx, shares, count };
+    const task: RecordsTask = out === undefined ? { ctx, shares, count } : { ctx, shares, count, out };
     // The pool is typed for its default export; the named export takes and returns other types.
     const run = this.#piscina.run(task as unknown as HashBatchTask, { name: 'checkRecords' }) as Promise<unknown>;
-    return (run as Promise<Uint8Array>).finally(() => {
-      this.#inflightTasks--;
-      this.#inflightShares -= count;
-      if (!this.#closed) this.#flush();
-    });
+    return (run as Promise<Uint8Array | null>)
+      .then((res) => {
+        if (res === null) return out!; // written in place through shared memory
+        if (out === undefined) return res;
+        out.set(res.subarray(0, count * 48));
+        return out;
+      })
+      .finally(() => {
+        this.#inflightTasks--;
+        this.#inflightShares -= count;
+        if (!this.#closed) this.#flush();
+      });
   }
 
   get queueDepth(): number {

@@ -29,6 +29,20 @@ describe('hash pool binary path (checkRecords)', () => {
     expect(resultHashHex(first, 0)).toBe(bj.expectShare0.hash);
   });
 
+  it('writes into a caller buffer: in place through shared memory, copied otherwise', async () => {
+    const n = 10;
+    const want = await pool.checkRecords(bj.ctx, bj.shares(0, n), n);
+    const sharedShares = new Uint8Array(new SharedArrayBuffer(n * 48));
+    sharedShares.set(bj.shares(0, n));
+    const sharedOut = new Uint8Array(new SharedArrayBuffer(n * RESULT_STRIDE));
+    expect(await pool.checkRecords(bj.ctx, sharedShares, n, sharedOut)).toBe(sharedOut);
+    expect(Buffer.from(sharedOut).equals(Buffer.from(want))).toBe(true);
+    const plainOut = new Uint8Array(n * RESULT_STRIDE);
+    expect(await pool.checkRecords(bj.ctx, bj.shares(0, n), n, plainOut)).toBe(plainOut);
+    expect(Buffer.from(plainOut).equals(Buffer.from(want))).toBe(true);
+    await expect(pool.checkRecords(bj.ctx, bj.shares(0, n), n, new Uint8Array(47))).rejects.toThrow(/out must hold 10/);
+  });
+
   it('is bounded by maxQueue and rejects a malformed context without killing the worker', async () => {
     await expect(pool.checkRecords(bj.ctx, bj.shares(0, 601), 601)).rejects.toBeInstanceOf(OverloadError);
     await expect(pool.checkRecords(bj.ctx.subarray(0, 100), bj.shares(0, 1), 1)).rejects.toThrow(/192-byte header/);
