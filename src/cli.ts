@@ -35,7 +35,7 @@ const COMMANDS: Record<string, Command> = {
   },
   simulate: {
     summary: 'simulate a fleet following a surplus-power trace, fast, with no sockets',
-    usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--json] [--plot FILE.svg|FILE.png]',
+    usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--step-s S] [--json] [--plot FILE.svg]',
     load: () => import('./commands/simulate.js'),
   },
 };
