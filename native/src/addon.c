@@ -49,11 +49,14 @@ static napi_value check_batch(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[0], "ctx", &ctx, &ctx_len) || !get_bytes(env, argv[1], "shares", &shares, &shares_len) ||
       !get_bytes(env, argv[3], "out", &out, &out_len))
     return NULL;
-  int64_t count = -1;
-  if (napi_get_value_int64(env, argv[2], &count) != napi_ok || count < 0) {
+  double count_d = -1;
+  /* Range first: casting an out-of-range double to an integer is undefined. */
+  if (napi_get_value_double(env, argv[2], &count_d) != napi_ok || !(count_d >= 0) || count_d > 1e12 ||
+      count_d != (double)(int64_t)count_d) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "count must be a non-negative integer");
     return NULL;
   }
+  int64_t count = (int64_t)count_d;
   if ((uint64_t)count * SC_SHARE_STRIDE > shares_len || (uint64_t)count * SC_RESULT_STRIDE > out_len) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
                            "count exceeds shares.length / 48 or out.length / 48");

@@ -115,26 +115,35 @@ static void hash32(const uint32_t msg[8], uint32_t out[8]) {
 /* The second block of a 64-byte message is all padding (length 512 bits). */
 static const uint32_t pad64[16] = {0x80000000u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 512};
 
+static inline void wr_le32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
 void sc_write_result(const uint32_t h[8], const sc_job *job, uint8_t *out) {
   uint32_t le[8];
   for (int i = 0; i < 8; i++) {
+    /* Hash bytes are the digest words big-endian; le[i] is the same 4 bytes
+     * read as a little-endian word, since the hash compares as an LE integer. */
     le[i] = bswap32(h[i]);
-    memcpy(out + 4 * i, &le[i], 4); /* little-endian host: bytes of h[i] big-endian */
+    wr_le32(out + 4 * i, le[i]);
   }
-  /* Horner from the top word; src/shares/fast/share-check.ts does the same
-   * arithmetic so both produce identical doubles. */
+  /* Horner from the top word; src/shares/fast/share-check-js.ts and the share
+   * core's difficultyOfHash do the same arithmetic, so all produce identical doubles. */
   double v = 0;
   for (int i = 7; i >= 0; i--) v = v * 4294967296.0 + (double)le[i];
   double diff = 65535.0 * 0x1p208 / v;
-  memcpy(out + 32, &diff, 8);
+  uint64_t bits;
+  memcpy(&bits, &diff, 8);
+  wr_le32(out + 32, (uint32_t)bits);
+  wr_le32(out + 36, (uint32_t)(bits >> 32));
   uint32_t flags = 0, i = 8;
   while (i-- > 0) {
     if (le[i] != job->target_le[i]) break;
   }
   /* i wraps to UINT32_MAX when every word is equal: hash == target counts */
   if (i == UINT32_MAX || le[i] < job->target_le[i]) flags |= SC_FLAG_BLOCK;
-  memcpy(out + 40, &flags, 4);
-  memset(out + 44, 0, 4);
+  wr_le32(out + 40, flags);
+  wr_le32(out + 44, 0);
 }
 
 void sc_check_portable(const sc_job *job, const uint8_t *shares, size_t count, uint8_t *out) {
