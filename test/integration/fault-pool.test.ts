@@ -1,0 +1,111 @@
+/**
+ * Faults on the pool side (issue 7), over loopback: the pool closing the
+ * socket while submits wait for it, a pool that stops answering (submits
+ * time out and are counted; failover), every pool down (miners stay
+ * connected and resume), and a pool whose coinbase pays someone else (the
+ * payout guard keeps its jobs from every miner and fails over). Every test
+ * ends with the share books balanced.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { expectBalanced } from './fault-accounting.js';
+import { SIM_PAYOUT_SCRIPT } from '../../src/sim/sim-jobs.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+async function rig(n: number, overrides: Record<string, unknown> = {}, poolOpts = {}) {
+  const pools = await startPools(n, poolOpts);
+  cleanup.push(() => Promise.all(pools.map((p) => p.stop())));
+  const proxy = new Proxy(testConfig(pools, overrides));
+  cleanup.push(() => proxy.close());
+  const { port } = await proxy.start();
+  const miners = await startMiners(port, 3);
+  cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
+  return { pools, proxy, port, miners };
+}
+
+/** Stops the miners and waits until every submit and every forwarded share is settled. */
+async function settle(proxy: Proxy, miners: SimMiner[]): Promise<void> {
+  for (const m of miners) m.stop();
+  await waitFor(() => proxy.snapshot().minersConnected === 0, 5000, 'miners gone');
+  await waitFor(() => proxy.snapshot().accounting.poolPending === 0, 8000, 'pool answers or timeouts');
+}
+
+describe('fault: pools', () => {
+  it('pool closes the socket while submits wait for it: they are counted lost, miners stay, the backup takes over', async () => {
+    const { pools, proxy, miners } = await rig(2, { upstream: { requestTimeoutS: 10, silenceTimeoutS: 10 } }, { difficulty: MINER_DIFF });
+    const [primary, backup] = pools as [SimPool, SimPool];
+    await waitFor(() => primary.stats.accepted >= 2, 10_000, 'shares on the primary');
+    primary.mute(true); // answers stop: forwarded shares pile up in the pending map
+    await waitFor(() => proxy.snapshot().accounting.poolPending >= 2, 10_000, 'submits waiting on the pool');
+    const pending = proxy.snapshot().accounting.poolPending;
+    await primary.stop(); // ... and the socket closes under them
+    await waitFor(() => backup.stats.accepted >= 2, 10_000, 'shares on the backup');
+    const s = proxy.snapshot();
+    expect(s.shares.poolLost).toBeGreaterThanOrEqual(pending);
+    expect(s.activePool).toBe(backup.url);
+    expect(miners.every((m) => m.connected)).toBe(true);
+    await settle(proxy, miners);
+    expectBalanced(proxy.snapshot(), { pools });
+  });
+
+  it('pool stops answering: submits time out and are counted, the watchdog fails over', async () => {
+    // Pool target = miner target: every accepted share is forwarded, so some are in flight when it hangs.
+    const { pools, proxy, miners } = await rig(2, { upstream: { requestTimeoutS: 0.5, silenceTimeoutS: 3, fallbackStableS: 60 } }, { jobIntervalMs: 200, difficulty: MINER_DIFF });
+    const [primary, backup] = pools as [SimPool, SimPool];
+    await waitFor(() => primary.stats.accepted >= 2, 10_000, 'shares on the primary');
+    primary.mute(true);
+    await waitFor(() => proxy.snapshot().shares.poolTimedOut >= 1, 10_000, 'a submit timing out');
+    await waitFor(() => proxy.snapshot().activePool === backup.url, 10_000, 'failover on silence');
+    await waitFor(() => backup.stats.accepted >= 2, 10_000, 'shares on the backup');
+    expect(miners.every((m) => m.connected)).toBe(true);
+    expect(proxy.snapshot().pools[0]!.failovers).toBeGreaterThanOrEqual(1);
+    await settle(proxy, miners);
+    expectBalanced(proxy.snapshot());
+  });
+
+  it('all pools down: miners stay connected and resume when a pool returns', async () => {
+    const { pools, proxy, miners } = await rig(2);
+    const [primary, backup] = pools as [SimPool, SimPool];
+    await waitFor(() => primary.stats.accepted >= 1, 10_000, 'shares on the primary');
+    await Promise.all([primary.stop(), backup.stop()]);
+    await sleep(2000);
+    const down = proxy.snapshot();
+    expect(down.pools.every((p) => p.state !== 'up')).toBe(true);
+    expect(down.minersConnected).toBe(3);
+    expect(miners.every((m) => m.connected)).toBe(true);
+    const accepted = miners.map((m) => m.stats.accepted);
+    await primary.start();
+    await waitFor(() => primary.stats.accepted >= 3, 15_000, 'shares after the outage');
+    expect(miners.some((m, i) => m.stats.accepted > accepted[i]!)).toBe(true);
+    expect(miners.every((m) => m.connected)).toBe(true);
+    await settle(proxy, miners);
+    expectBalanced(proxy.snapshot());
+  });
+
+  it('payout guard: jobs paying another script never reach a miner; the pool is failed over and counted', async () => {
+    const thief = new SimPool({ difficulty: 1e-5, payoutScript: '0014' + '66'.repeat(20) });
+    await thief.start();
+    const [honest] = (await startPools(1)) as [SimPool];
+    cleanup.push(() => thief.stop(), () => honest.stop());
+    const cfg = testConfig([thief, honest]);
+    const proxy = new Proxy({ ...cfg, pools: cfg.pools.map((p) => ({ ...p, expectedPayout: SIM_PAYOUT_SCRIPT })) });
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 2);
+    cleanup.push(() => miners.forEach((m) => m.stop()));
+    await waitFor(() => honest.stats.accepted >= 2, 15_000, 'shares on the honest pool');
+    const s = proxy.snapshot();
+    expect(s.payoutMismatches).toBeGreaterThanOrEqual(1);
+    expect(s.pools[0]!.payoutMismatches).toBe(s.payoutMismatches);
+    expect(s.activePool).toBe(honest.url);
+    // Nothing was ever mined for the thief: it saw no share.
+    expect(thief.stats.submits).toBe(0);
+    await settle(proxy, miners);
+    expectBalanced(proxy.snapshot(), { pools: [honest] });
+  });
+});
