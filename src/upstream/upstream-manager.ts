@@ -10,10 +10,9 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
 import { PeerError } from '../errors.js';
-import { backoffDelayMs } from './backoff.js';
 import { Channel, type ChannelMember, type Slot } from './channel.js';
 import { PoolClient } from './pool-client.js';
-import { expectedScriptHex } from './payout-guard.js';
+import { PoolList, type PoolStatus } from './pool-list.js';
 
 /** Upstream connections opened at the same time while miners wait for slots. */
 const MAX_PARALLEL_OPENS = 4;
@@ -21,33 +20,7 @@ const MAX_PARALLEL_OPENS = 4;
 /** BIP320: the version bits free for rolling; asked of every pool. */
 export const BIP320_MASK = 0x1fffe000;
 
-export type PoolState = 'connecting' | 'up' | 'down';
-
-export interface PoolStatus {
-  url: string;
-  user: string;
-  state: PoolState;
-  sinceMs: number;
-  active: boolean;
-  /** Open upstream connections (the fallback probe included). */
-  connections: number;
-  connectAttempts: number;
-  connectFailures: number;
-  disconnects: number;
-  /** Times surplus failed over away from this pool. */
-  failovers: number;
-  /** Jobs whose coinbase failed the payout guard (never handed to miners; the pool is dropped). */
-  payoutMismatches: number;
-  lastError: string | null;
-}
-
-interface PoolRuntime {
-  cfg: PoolConfig;
-  status: PoolStatus;
-  failStreak: number;
-  nextAttemptAtMs: number;
-  payoutScript: string | undefined;
-}
+export type { PoolState, PoolStatus } from './pool-list.js';
 
 interface Waiter {
   member: ChannelMember;
@@ -68,8 +41,7 @@ export interface UpstreamManagerOptions {
 }
 
 export class UpstreamManager {
-  private readonly pools: PoolRuntime[];
-  private active = 0;
+  private readonly pools: PoolList;
   private channels: Channel[] = [];
   private readonly homes = new Map<ChannelMember, Channel>();
   private readonly orphans = new Set<ChannelMember>();
@@ -83,18 +55,13 @@ export class UpstreamManager {
   private jobSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly random: () => number;
 
   constructor(private readonly o: UpstreamManagerOptions) {
-    this.random = o.random ?? Math.random;
-    const now = o.clock.now();
-    this.pools = o.pools.map((cfg) => ({
-      cfg,
-      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null },
-      failStreak: 0,
-      nextAttemptAtMs: 0,
-      payoutScript: cfg.expectedPayout ? expectedScriptHex(cfg.expectedPayout) : undefined,
-    }));
+    this.pools = new PoolList(o.pools, { initialMs: o.upstream.backoffInitialMs, maxMs: o.upstream.backoffMaxMs }, o.clock, o.random ?? Math.random);
+  }
+
+  private get active(): number {
+    return this.pools.active;
   }
 
   get activeIndex(): number {
@@ -111,12 +78,7 @@ export class UpstreamManager {
   }
 
   status(): PoolStatus[] {
-    return this.pools.map((p, i) => ({
-      ...p.status,
-      active: i === this.active,
-      connections:
-        (i === this.active ? this.channels.length : 0) + (this.probe?.index === i && this.probe.channel ? 1 : 0),
-    }));
+    return this.pools.status((i) => (i === this.active ? this.channels.length : 0) + (this.probe?.index === i && this.probe.channel ? 1 : 0));
   }
 
   /** The version mask miners will most likely get: the active pool's, BIP320 before it is known. */
@@ -228,8 +190,7 @@ export class UpstreamManager {
       m.moveTo(slot);
     }
     const demand = this.waiters.length + this.orphans.size;
-    const pool = this.pools[this.active]!;
-    if (this.o.clock.now() < pool.nextAttemptAtMs) return;
+    if (!this.pools.ready(this.active)) return;
     // Open enough connections for the miners waiting (a burst of 1,000 connects
     // should not queue behind one handshake at a time), a few at once, and keep
     // one open even with no miners so the first one does not wait.
@@ -239,7 +200,7 @@ export class UpstreamManager {
   }
 
   private newChannel(index: number): Channel {
-    const p = this.pools[index]!;
+    const p = this.pools.entry(index);
     const u = this.o.upstream;
     const client = new PoolClient({
       url: p.cfg.url,
@@ -278,43 +239,28 @@ export class UpstreamManager {
     return ch;
   }
 
-  private setState(p: PoolRuntime, state: PoolState): void {
-    if (p.status.state !== state) {
-      p.status.state = state;
-      p.status.sinceMs = this.o.clock.now();
-    }
-  }
-
-  private failed(p: PoolRuntime, err: unknown): void {
-    p.status.connectFailures++;
-    p.status.lastError = (err as Error).message;
-    p.nextAttemptAtMs = this.o.clock.now() + backoffDelayMs(p.failStreak, { initialMs: this.o.upstream.backoffInitialMs, maxMs: this.o.upstream.backoffMaxMs }, this.random());
-    p.failStreak++;
-  }
-
   private openChannel(index: number): void {
-    const p = this.pools[index]!;
+    const url = this.pools.entry(index).cfg.url;
     const ch = this.newChannel(index);
     this.opening++;
-    p.status.connectAttempts++;
-    if (this.channels.length === 0) this.setState(p, 'connecting');
+    this.pools.attempt(index);
+    if (this.channels.length === 0) this.pools.setState(index, 'connecting');
     ch.open().then(
       () => {
         this.opening--;
         if (this.closed || index !== this.active) return void ch.close('pool no longer active');
-        p.failStreak = 0;
-        this.setState(p, 'up');
+        this.pools.succeeded(index);
         this.channels.push(ch);
-        this.o.logger.info({ pool: p.cfg.url, channel: ch.id, extranonce2Size: ch.session.extranonce2Size, capacity: ch.layout?.capacity }, 'upstream connection ready');
+        this.o.logger.info({ pool: url, channel: ch.id, extranonce2Size: ch.session.extranonce2Size, capacity: ch.layout?.capacity }, 'upstream connection ready');
         this.pump();
       },
       (err: unknown) => {
         this.opening--;
-        this.failed(p, err);
-        this.o.logger.warn({ pool: p.cfg.url, err: (err as Error).message }, 'upstream connection failed');
+        this.pools.failed(index, (err as Error).message);
+        this.o.logger.warn({ pool: url, err: (err as Error).message }, 'upstream connection failed');
         if (this.closed || index !== this.active) return;
         if (this.channels.length === 0) {
-          this.setState(p, 'down');
+          this.pools.setState(index, 'down');
           this.failover();
         }
       },
@@ -322,19 +268,17 @@ export class UpstreamManager {
   }
 
   private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {
-    const p = this.pools[ch.poolIndex]!;
-    this.o.logger.warn({ pool: p.cfg.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
+    const index = ch.poolIndex;
+    this.o.logger.warn({ pool: this.pools.entry(index).cfg.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
     if (this.probe?.channel === ch) {
       this.probe = undefined;
-      this.failed(p, new Error(reason));
+      this.pools.failed(index, reason);
+      this.pools.setState(index, 'down');
       return;
     }
     const wasActive = this.channels.includes(ch);
     this.channels = this.channels.filter((c) => c !== ch);
-    if (wasActive) {
-      p.status.disconnects++;
-      p.status.lastError = reason;
-    }
+    if (wasActive) this.pools.disconnected(index, reason);
     for (const m of members) {
       if (this.homes.get(m) === ch) this.homes.delete(m);
       this.orphans.add(m);
@@ -344,23 +288,20 @@ export class UpstreamManager {
     if (wasActive && this.channels.length === 0) {
       // The active pool is gone (closed or silent): fail over at once rather than
       // leave the miners idle while we retry it; it comes back via the fallback probe.
-      this.setState(p, 'down');
-      p.failStreak++;
-      p.nextAttemptAtMs = this.o.clock.now() + this.o.upstream.backoffInitialMs;
+      this.pools.lost(index);
       this.failover();
     } else this.pump();
   }
 
   /** Move to the next pool in order (wrapping), then connect there. */
   private failover(): void {
-    if (this.pools.length > 1) {
-      this.pools[this.active]!.status.failovers++;
-      this.active = (this.active + 1) % this.pools.length;
-      this.o.logger.warn({ pool: this.pools[this.active]!.cfg.url }, 'failing over');
-    }
+    const before = this.active;
+    const now = this.pools.failover();
+    if (now !== before) this.o.logger.warn({ from: this.pools.entry(before).cfg.url, to: this.pools.entry(now).cfg.url }, 'failing over');
     this.pump();
   }
 
+  /** Probe higher-priority pools; fall back once one has been up for fallbackStableS. */
   private maintain(): void {
     if (this.closed) return;
     const now = this.o.clock.now();
@@ -372,24 +313,23 @@ export class UpstreamManager {
       return;
     }
     for (let i = 0; i < this.active; i++) {
-      const p = this.pools[i]!;
-      if (now < p.nextAttemptAtMs) continue;
-      const ch = this.newChannel(i);
-      const probe = { index: i, channel: undefined as Channel | undefined, upSinceMs: now };
+      if (!this.pools.ready(i)) continue;
+      const index = i;
+      const ch = this.newChannel(index);
+      const probe = { index, channel: undefined as Channel | undefined, upSinceMs: now };
       this.probe = probe;
-      p.status.connectAttempts++;
+      this.pools.attempt(index);
       ch.open().then(
         () => {
           if (this.closed || this.probe !== probe) return void ch.close('probe no longer needed');
           probe.channel = ch;
           probe.upSinceMs = this.o.clock.now();
-          p.failStreak = 0;
-          this.setState(p, 'up');
+          this.pools.succeeded(index);
         },
         (err: unknown) => {
           if (this.probe === probe) this.probe = undefined;
-          this.failed(p, err);
-          this.setState(p, 'down');
+          this.pools.failed(index, (err as Error).message);
+          this.pools.setState(index, 'down');
         },
       );
       return;
@@ -398,18 +338,19 @@ export class UpstreamManager {
 
   /** The higher-priority pool has been up for fallbackStableS: move every miner there. */
   private fallBackTo(index: number, ch: Channel): void {
-    const from = this.pools[this.active]!;
-    this.o.logger.info({ from: from.cfg.url, to: this.pools[index]!.cfg.url }, 'falling back to higher-priority pool');
+    const from = this.active;
+    this.o.logger.info({ from: this.pools.entry(from).cfg.url, to: this.pools.entry(index).cfg.url }, 'falling back to higher-priority pool');
     this.probe = undefined;
     const old = this.channels;
-    this.active = index;
+    this.pools.setActive(index);
     this.channels = [ch];
     for (const c of old) {
       // Miners keep hashing on the old pool until they get a slot on the new one.
       for (const m of c.memberList()) this.orphans.add(m);
       if (c.memberCount === 0) c.close('fallback');
     }
-    this.setState(from, 'down');
+    // Standby: its remaining connections close as their miners move over.
+    this.pools.setState(from, 'down');
     this.pump();
   }
 }
