@@ -17,6 +17,7 @@ import type { ShareHasher } from '../shares/types.js';
 import { Channel, jobOrigins, type ChannelMember, type MinerJob, type Slot } from '../upstream/channel.js';
 import { clampDifficulty, recordShare, retarget, startVardiff, type VardiffSettings, type VardiffState } from '../vardiff/vardiff.js';
 import { negotiateConfigure } from './configure.js';
+import { MinerLimits } from './miner-limits.js';
 import type { LineConnection, LineSink } from './line-connection.js';
 import type { ShareLedger } from './worker-stats.js';
 
@@ -60,8 +61,7 @@ export class MinerSession implements LineSink, ChannelMember {
   private jobsSent = 0;
   private withheld = false;
   private strikes = 0;
-  private invalidTimes: number[] = [];
-  private rateWindow = { startMs: 0, count: 0 };
+  private readonly limits: MinerLimits;
   private closedFlag = false;
   readonly connectedAtMs: number;
 
@@ -69,6 +69,7 @@ export class MinerSession implements LineSink, ChannelMember {
     const d = hub.config.difficulty;
     this.vdCfg = { targetSharesPerMinute: d.targetSharesPerMinute, retargetS: d.retargetS, min: d.min, max: d.max };
     this.book = new JobBook({ history: hub.config.shares.jobHistory });
+    this.limits = new MinerLimits(hub.config.limits);
     this.connectedAtMs = hub.clock.now();
   }
 
@@ -359,14 +360,12 @@ export class MinerSession implements LineSink, ChannelMember {
   }
 
   private noteInvalid(): void {
-    const now = this.hub.clock.now();
-    const { banInvalidShares, banWindowS } = this.hub.config.limits;
-    this.invalidTimes.push(now);
-    if (this.invalidTimes.length > banInvalidShares) this.invalidTimes.shift();
-    if (this.invalidTimes.length >= banInvalidShares && now - this.invalidTimes[0]! <= banWindowS * 1000) {
+    if (this.limits.noteInvalid(this.hub.clock.now())) {
+      const { banInvalidShares, banWindowS } = this.hub.config.limits;
       this.close(`${banInvalidShares} invalid shares within ${banWindowS} s`);
     }
   }
+
 
   private async onSubmit(id: RpcId, params: unknown[]): Promise<void> {
     const ledger = this.hub.ledger;
@@ -377,9 +376,7 @@ export class MinerSession implements LineSink, ChannelMember {
     const g = guardSubmit(params, this.slot.extranonce2Size);
     if (!g.ok) return this.reject(id, worker, StratumError.OTHER, 'bad-params', g.message, true);
     if (!this.workers.has(g.value.worker)) return this.reject(id, worker, StratumError.UNAUTHORIZED_WORKER, 'unauthorized', `worker ${g.value.worker} is not authorized on this connection`, false);
-    const now = this.hub.clock.now();
-    if (now - this.rateWindow.startMs >= 1000) this.rateWindow = { startMs: now, count: 0 };
-    if (++this.rateWindow.count > this.hub.config.limits.maxSubmitsPerSecond) return this.reject(id, worker, StratumError.OTHER, 'rate-limited', 'too many submits per second', false);
+    if (!this.limits.allowSubmit(this.hub.clock.now())) return this.reject(id, worker, StratumError.OTHER, 'rate-limited', 'too many submits per second', false);
     const pre = this.share.precheck(g.value, this.book);
     if (!pre.ok) return this.reject(id, worker, pre.code, pre.kind, pre.reason, pre.kind !== 'stale-job');
     const origin = jobOrigins.get(pre.request.job);

@@ -1,0 +1,42 @@
+/**
+ * Per-connection abuse limits (pure; time is an argument): a submit rate cap
+ * per one-second window, and a ban when `banInvalidShares` invalid shares fall
+ * within `banWindowS` (a ring of their times, so it is O(1) per share and
+ * never bans on one bad share).
+ */
+export interface MinerLimitSettings {
+  maxSubmitsPerSecond: number;
+  banInvalidShares: number;
+  banWindowS: number;
+}
+
+export class MinerLimits {
+  private windowStartMs = -Infinity;
+  private windowCount = 0;
+  private readonly invalid: Float64Array;
+  private invalidCount = 0;
+
+  constructor(private readonly s: MinerLimitSettings) {
+    this.invalid = new Float64Array(Math.max(1, s.banInvalidShares));
+  }
+
+  /** False when this submit is over the per-second cap. */
+  allowSubmit(nowMs: number): boolean {
+    if (nowMs - this.windowStartMs >= 1000) {
+      this.windowStartMs = nowMs;
+      this.windowCount = 0;
+    }
+    return ++this.windowCount <= this.s.maxSubmitsPerSecond;
+  }
+
+  /** Records one invalid share; true when the miner should now be banned. */
+  noteInvalid(nowMs: number): boolean {
+    const n = this.invalid.length;
+    this.invalid[this.invalidCount % n] = nowMs;
+    this.invalidCount++;
+    if (this.invalidCount < this.s.banInvalidShares) return false;
+    // The oldest of the last banInvalidShares entries sits right after the newest.
+    const oldest = this.invalid[this.invalidCount % n]!;
+    return nowMs - oldest <= this.s.banWindowS * 1000;
+  }
+}
