@@ -7,17 +7,17 @@
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { OverloadError, TimeoutError } from '../errors.js';
 import { StratumError } from '../protocol/error-codes.js';
 import { encodeError, encodeNotification, encodeResult, truncateForLog, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
 import { guardAuthorize, guardConfigure, guardExtranonceSubscribe, guardSubmit, guardSubscribe, guardSuggestDifficulty, hex32 } from '../protocol/guards.js';
 import { JobBook } from '../shares/job-book.js';
 import { MinerShareState } from '../shares/share-policy.js';
 import type { ShareHasher } from '../shares/types.js';
-import { Channel, jobOrigins, type ChannelMember, type MinerJob, type Slot } from '../upstream/channel.js';
+import { Channel, type ChannelMember, type MinerJob, type Slot } from '../upstream/channel.js';
 import { clampDifficulty, recordShare, retarget, startVardiff, type VardiffSettings, type VardiffState } from '../vardiff/vardiff.js';
 import { negotiateConfigure } from './configure.js';
 import { MinerLimits } from './miner-limits.js';
+import { processShare } from './share-path.js';
 import type { LineConnection, LineSink } from './line-connection.js';
 import type { ShareLedger } from './worker-stats.js';
 
@@ -366,7 +366,6 @@ export class MinerSession implements LineSink, ChannelMember {
     }
   }
 
-
   private async onSubmit(id: RpcId, params: unknown[]): Promise<void> {
     const ledger = this.hub.ledger;
     const worker = this.accountName(params);
@@ -377,34 +376,25 @@ export class MinerSession implements LineSink, ChannelMember {
     if (!g.ok) return this.reject(id, worker, StratumError.OTHER, 'bad-params', g.message, true);
     if (!this.workers.has(g.value.worker)) return this.reject(id, worker, StratumError.UNAUTHORIZED_WORKER, 'unauthorized', `worker ${g.value.worker} is not authorized on this connection`, false);
     if (!this.limits.allowSubmit(this.hub.clock.now())) return this.reject(id, worker, StratumError.OTHER, 'rate-limited', 'too many submits per second', false);
-    const pre = this.share.precheck(g.value, this.book);
-    if (!pre.ok) return this.reject(id, worker, pre.code, pre.kind, pre.reason, pre.kind !== 'stale-job');
-    const origin = jobOrigins.get(pre.request.job);
-    const slot = this.slot;
-    if (!origin || origin.channel !== slot.channel) return this.reject(id, worker, StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job', false);
-    let result;
-    try {
-      result = await this.hub.hasher.hash(pre.request);
-    } catch (err) {
-      this.share.forget(pre);
-      if (err instanceof OverloadError) return this.reject(id, worker, StratumError.OTHER, 'overloaded', 'proxy overloaded; share not checked, send again', false);
-      this.hub.logger.error({ worker, err: (err as Error).message }, 'share hashing failed');
-      return this.reject(id, worker, StratumError.OTHER, 'hash-failed', 'share could not be checked', false);
-    }
-    const verdict = this.share.judge(pre, result, origin.poolDifficulty);
-    if (!verdict.ok) return this.reject(id, worker, verdict.code, verdict.kind, verdict.reason, true);
-    if (this.closedFlag) return void ledger.rejected(worker, 'disconnected');
-    this.line.send(encodeResult(id, true));
-    ledger.accepted(worker, verdict.minerDifficulty, this.hub.clock.now(), verdict.block);
-    if (this.vd) this.vd = recordShare(this.vd, verdict.minerDifficulty);
-    if (verdict.meetsPool || verdict.block) {
-      if (verdict.block) this.hub.logger.info({ worker, hash: verdict.hash }, 'block candidate: forwarding at once');
-      ledger.forwarded(worker);
-      origin.channel.submit(origin, slot.prefixHex, g.value.extranonce2, g.value.ntime, g.value.nonce, g.value.versionBits).then(
-        (a) => ledger.poolAnswer(worker, a.accepted ? 'accepted' : 'rejected'),
-        (err: unknown) => ledger.poolAnswer(worker, err instanceof TimeoutError ? 'timeout' : 'lost'),
-      );
-    }
+    const share = this.share;
+    await processShare(
+      {
+        hasher: this.hub.hasher,
+        ledger,
+        logger: this.hub.logger,
+        share,
+        book: this.book,
+        slot: this.slot,
+        nowMs: () => this.hub.clock.now(),
+        reject: (code, kind, message, invalid) => this.reject(id, worker, code, kind, message, invalid),
+        accept: () => void this.line.send(encodeResult(id, true)),
+        counted: (d) => {
+          if (this.vd) this.vd = recordShare(this.vd, d);
+        },
+      },
+      worker,
+      g.value,
+    );
     this.retargetNow();
   }
 }

@@ -1,0 +1,63 @@
+/**
+ * The path of one well-formed submit from an authorized miner: precheck (job,
+ * duplicate, ntime, BIP310 bits), hash on the worker pool, judge, answer, and
+ * forward what meets the pool's target (or is a block candidate) on the
+ * upstream connection the job came from, as prefix ‖ miner extranonce2.
+ */
+import { OverloadError, TimeoutError } from '../errors.js';
+import { StratumError } from '../protocol/error-codes.js';
+import type { SubmitParams } from '../protocol/guards.js';
+import type { JobBook } from '../shares/job-book.js';
+import type { MinerShareState } from '../shares/share-policy.js';
+import type { ShareHasher } from '../shares/types.js';
+import { jobOrigins, type Slot } from '../upstream/channel.js';
+import type { Logger } from '../observability/logger.js';
+import type { ShareLedger } from './worker-stats.js';
+
+export interface ShareScope {
+  readonly hasher: ShareHasher;
+  readonly ledger: ShareLedger;
+  readonly logger: Logger;
+  readonly share: MinerShareState;
+  readonly book: JobBook;
+  /** The slot the miner holds now; a job from another upstream connection is stale. */
+  readonly slot: Slot;
+  nowMs(): number;
+  /** Answer with a Stratum error; `invalid` counts toward the ban. */
+  reject(code: number, kind: string, message: string, invalid: boolean): void;
+  /** Answer `true`. */
+  accept(): void;
+  /** Feed vardiff with the difficulty the share was judged at. */
+  counted(judgedAt: number): void;
+}
+
+export async function processShare(s: ShareScope, worker: string, submit: SubmitParams): Promise<void> {
+  const pre = s.share.precheck(submit, s.book);
+  if (!pre.ok) return s.reject(pre.code, pre.kind, pre.reason, pre.kind !== 'stale-job');
+  const origin = jobOrigins.get(pre.request.job);
+  const slot = s.slot;
+  if (!origin || origin.channel !== slot.channel) return s.reject(StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job', false);
+  let result;
+  try {
+    result = await s.hasher.hash(pre.request);
+  } catch (err) {
+    s.share.forget(pre);
+    if (err instanceof OverloadError) return s.reject(StratumError.OTHER, 'overloaded', 'proxy overloaded; share not checked, send again', false);
+    s.logger.error({ worker, err: (err as Error).message }, 'share hashing failed');
+    return s.reject(StratumError.OTHER, 'hash-failed', 'share could not be checked', false);
+  }
+  const verdict = s.share.judge(pre, result, origin.poolDifficulty);
+  if (!verdict.ok) return s.reject(verdict.code, verdict.kind, verdict.reason, true);
+  // Answered even if the miner left meanwhile: the work is valid and still goes upstream.
+  s.accept();
+  s.ledger.accepted(worker, verdict.minerDifficulty, s.nowMs(), verdict.block);
+  s.counted(verdict.minerDifficulty);
+  if (verdict.meetsPool || verdict.block) {
+    if (verdict.block) s.logger.info({ worker, hash: verdict.hash }, 'block candidate: forwarding at once');
+    s.ledger.forwarded(worker);
+    origin.channel.submit(origin, slot.prefixHex, submit.extranonce2, submit.ntime, submit.nonce, submit.versionBits).then(
+      (a) => s.ledger.poolAnswer(worker, a.accepted ? 'accepted' : 'rejected'),
+      (err: unknown) => s.ledger.poolAnswer(worker, err instanceof TimeoutError ? 'timeout' : 'lost'),
+    );
+  }
+}
