@@ -62,13 +62,23 @@ export class HashrateMeter {
   }
 }
 
+/** The row that collects workers beyond ShareLedger's cap. */
+export const OTHER_WORKERS = '(other workers)';
+
 export class ShareLedger {
   readonly total = emptyCounters();
   private readonly byWorker = new Map<string, { c: ShareCounters; meter: HashrateMeter; lastShareAtMs: number | null }>();
   private readonly meter = new HashrateMeter();
 
+  /** Worker names are chosen by miners: past `maxWorkers` distinct names, the rest share one row. */
+  constructor(private readonly maxWorkers = 10_000) {}
+
   private w(worker: string): { c: ShareCounters; meter: HashrateMeter; lastShareAtMs: number | null } {
     let e = this.byWorker.get(worker);
+    if (!e && this.byWorker.size >= this.maxWorkers) {
+      worker = OTHER_WORKERS;
+      e = this.byWorker.get(worker);
+    }
     if (!e) {
       e = { c: emptyCounters(), meter: new HashrateMeter(), lastShareAtMs: null };
       this.byWorker.set(worker, e);

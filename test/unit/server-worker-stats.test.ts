@@ -34,4 +34,15 @@ describe('ShareLedger', () => {
     t.accepted = 99;
     expect(l.totals(2000).counters.accepted).toBe(2);
   });
+
+  it('bounds the per-worker table (names come from miners)', () => {
+    const l = new ShareLedger(2);
+    for (const w of ['a', 'b', 'c', 'd']) {
+      l.received(w);
+      l.rejected(w, 'low-difficulty');
+    }
+    expect(l.workerNames()).toEqual(['a', 'b', '(other workers)']);
+    expect(l.worker('(other workers)', 0)!.counters.submitsReceived).toBe(2);
+    expect(l.totals(0).counters.submitsReceived).toBe(4);
+  });
 });
