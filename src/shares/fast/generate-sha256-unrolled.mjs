@@ -4,6 +4,8 @@
 // registers; typed-array loads and stores do not). Words known in advance
 // (padding, the padding block of a 64-byte message, the IV) are folded into
 // literals here, so each specialised variant only computes what varies.
+// Ch and Maj use the one-op-shorter forms g ^ (e & (f ^ g)) and
+// (a & b) | (c & (a | b)).
 // Run: node src/shares/fast/generate-sha256-unrolled.mjs > src/shares/fast/sha256-unrolled.ts
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -59,9 +61,9 @@ function body(words, stateIn) {
     const r = (i) => n[(i - t + 64) % 8];
     const [A, B, C, D, E, F, G, Hh] = [0, 1, 2, 3, 4, 5, 6, 7].map(r);
     const wk = typeof w[slot] === 'number' ? `${i32(w[slot] + K[t])}` : `${w[slot]} + ${i32(K[t])}`;
-    L.push(`  ${Hh} = (${Hh} + (((${E} >>> 6) | (${E} << 26)) ^ ((${E} >>> 11) | (${E} << 21)) ^ ((${E} >>> 25) | (${E} << 7))) + ((${E} & ${F}) ^ (~${E} & ${G})) + ${wk}) | 0;`);
+    L.push(`  ${Hh} = (${Hh} + (((${E} >>> 6) | (${E} << 26)) ^ ((${E} >>> 11) | (${E} << 21)) ^ ((${E} >>> 25) | (${E} << 7))) + (${G} ^ (${E} & (${F} ^ ${G}))) + ${wk}) | 0;`);
     L.push(`  ${D} = (${D} + ${Hh}) | 0;`);
-    L.push(`  ${Hh} = (${Hh} + (((${A} >>> 2) | (${A} << 30)) ^ ((${A} >>> 13) | (${A} << 19)) ^ ((${A} >>> 22) | (${A} << 10))) + ((${A} & ${B}) ^ (${A} & ${C}) ^ (${B} & ${C}))) | 0;`);
+    L.push(`  ${Hh} = (${Hh} + (((${A} >>> 2) | (${A} << 30)) ^ ((${A} >>> 13) | (${A} << 19)) ^ ((${A} >>> 22) | (${A} << 10))) + ((${A} & ${B}) | (${C} & (${A} | ${B})))) | 0;`);
   }
   return { lines: L, names: n };
 }
