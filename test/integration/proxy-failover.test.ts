@@ -65,4 +65,25 @@ describe('proxy: pool failover and fallback', () => {
     expect(miners[0]!.connected).toBe(true);
     expect(proxy.snapshot().pools[0]!.lastError ?? '').toMatch(/silent|handshake/);
   });
+
+  it('counts forwarded shares the pool never answers as timeouts, and the books still balance', async () => {
+    const [pool] = (await startPools(1, { difficulty: 4e-6 })) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool], { upstream: { requestTimeoutS: 0.3, silenceTimeoutS: 30 } }));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const miners = await startMiners(port, 2);
+    cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
+    await waitFor(() => pool.stats.accepted >= 1, 10_000, 'a share accepted');
+    pool.mute(true); // hung pool: socket open, no answers
+    await waitFor(() => proxy.snapshot().shares.poolTimedOut >= 2, 10_000, 'submits timing out');
+    for (const m of miners) m.pause();
+    await waitFor(() => miners.every((m) => m.settled) && proxy.snapshot().accounting.poolPending === 0, 5000, 'settled');
+    const snap = proxy.snapshot();
+    const s = snap.shares;
+    expect(s.forwarded).toBe(s.poolAccepted + s.poolRejected + s.poolTimedOut + s.poolLost);
+    expect(snap.accounting.balanced).toBe(true);
+    // Miners were answered by the proxy's own validation, not left waiting for the pool.
+    expect(miners.every((m) => m.stats.answered === m.stats.submitted && m.connected)).toBe(true);
+  });
 });
