@@ -16,6 +16,16 @@ import { buildHeader } from '../src/shares/header.js';
 import { targetBytes, targetForDifficulty } from '../src/shares/target.js';
 import type { StratumJob } from '../src/shares/types.js';
 
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export const ELD_RES_MS = 2;
+/** Event-loop delay in ms from a monitorEventLoopDelay value (ns; it records whole timer intervals, so the resolution is subtracted). */
+export const eldMs = (ns: number): number => +Math.max(0, ns / 1e6 - ELD_RES_MS).toFixed(2);
+
 /** ~4 sha256d per share. */
 export const LOAD_MINER_DIFF = 1e-9;
 
@@ -45,6 +55,8 @@ export class LoadMiner {
     private readonly onAnswer: (ms: number, ok: boolean) => void,
     /** Reconnect this long after a close; undefined = stay closed. */
     private readonly reconnectMs?: number,
+    /** Send mining.extranonce.subscribe (a failover then moves the miner by set_extranonce instead of a reconnect). */
+    private readonly extranonceSubscribe = false,
   ) {}
 
   /** Connects; resolves at the first job (or, with reconnect, when the first attempt ends either way). */
@@ -61,7 +73,8 @@ export class LoadMiner {
         for (const ev of this.framer.push(d)) if (ev.kind === 'line') this.onLine(ev.line, resolve);
       });
       s.on('connect', () => {
-        s.write(`{"id":1,"method":"mining.subscribe","params":["load/1"]}\n{"id":2,"method":"mining.authorize","params":["${this.worker}","x"]}\n`);
+        const xs = this.extranonceSubscribe ? '{"id":3,"method":"mining.extranonce.subscribe","params":[]}\n' : '';
+        s.write(`{"id":1,"method":"mining.subscribe","params":["load/1"]}\n${xs}{"id":2,"method":"mining.authorize","params":["${this.worker}","x"]}\n`);
       });
       s.on('close', () => {
         this.ready = false;

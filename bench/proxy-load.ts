@@ -22,19 +22,13 @@ import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config/load.js';
 import { Proxy } from '../src/proxy.js';
 import { SimPool } from '../src/sim/sim-pool.js';
-import { LoadMiner, LOAD_MINER_DIFF as MINER_DIFF } from './proxy-load-miner.js';
+import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF as MINER_DIFF, pct } from './proxy-load-miner.js';
 
 const POOL_DIFF = 1e-8; // one share in ten goes upstream
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-export function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
 // ------------------------------------------------------------------ child: pool + load miners
@@ -153,9 +147,6 @@ function next<T>(cp: ChildProcess, kind: string): Promise<T> {
 }
 
 const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-export const ELD_RES_MS = 2;
-/** Event-loop delay in ms from a monitorEventLoopDelay value (ns, whole interval). */
-export const eldMs = (ns: number): number => +Math.max(0, ns / 1e6 - ELD_RES_MS).toFixed(2);
 
 async function main(): Promise<void> {
   const miners = arg('miners', 1000);

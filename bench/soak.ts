@@ -1,0 +1,222 @@
+/**
+ * Soak run (issue 7), not part of the test suite: 2,000 simulated miners for
+ * 10 minutes through surplus, with the scheduler following a budget that
+ * swings every minute (curtailed miners are withheld, disconnected after the
+ * grace period, refused while curtailed, and reconnect by themselves), and a
+ * pool failover in the middle (the primary stops for a minute, then comes
+ * back and surplus falls back to it). Miners and pools run in a forked child;
+ * the proxy and the scheduler are alone in this process.
+ *
+ * Every 30 s it prints RSS, heap, event-loop delay p99 over the interval,
+ * miners connected/ready, accepted shares/s and whether the share books
+ * balance; at the end it stops the miners, waits for every answer, and checks
+ * the books settled exactly.
+ *
+ *   npx tsc -p tsconfig.json --outDir /tmp/surplus-rel-bench && ln -sfn $PWD/node_modules /tmp/surplus-rel-bench/node_modules
+ *   node /tmp/surplus-rel-bench/bench/soak.js [--miners 2000] [--minutes 10] [--rate 1000]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { resolveConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/observability/logger.js';
+import { HttpBudgetSource } from '../src/power/http-budget-source.js';
+import { Proxy } from '../src/proxy.js';
+import { createFleetState } from '../src/scheduler/fleet-state.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { SimPool } from '../src/sim/sim-pool.js';
+import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF, pct } from './proxy-load-miner.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const POOL_DIFF = 1e-8;
+
+async function child(): Promise<void> {
+  const send = (m: unknown): void => void process.send!(m);
+  const primary = new SimPool({ difficulty: POOL_DIFF, extranonce2Size: 8, jobIntervalMs: 30_000 });
+  const backup = new SimPool({ difficulty: POOL_DIFF, extranonce2Size: 8, jobIntervalMs: 30_000 });
+  send({ kind: 'pools', ports: [await primary.start(), await backup.start()] });
+  let miners: LoadMiner[] = [];
+  let answered = 0;
+  let lat: number[] = [];
+  const onAnswer = (ms: number): void => {
+    answered++;
+    if (lat.length < 200_000) lat.push(ms);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  process.on('message', async (m: { kind: string; port?: number; miners?: number; rate?: number }) => {
+    if (m.kind === 'start') {
+      for (let i = 0; i < m.miners!; i += 200) {
+        const batch = Array.from({ length: Math.min(200, m.miners! - i) }, (_, k) => new LoadMiner(`site.u${i + k}`, onAnswer, 5000, (i + k) % 2 === 0));
+        await Promise.all(batch.map((x) => x.open(m.port!)));
+        miners.push(...batch);
+      }
+      // Shares at `rate` per second over the miners that have work; one tick every 10 ms.
+      let cursor = 0;
+      let owed = 0;
+      timer = setInterval(() => {
+        owed += m.rate! / 100;
+        for (let tries = 0; owed >= 1 && tries < miners.length; tries++) {
+          const x = miners[cursor]!;
+          cursor = (cursor + 1) % miners.length;
+          if (x.submit()) owed--;
+        }
+        owed = Math.min(owed, m.rate!); // no catching up after a period without ready miners
+      }, 10);
+      send({ kind: 'started' });
+    } else if (m.kind === 'sample') {
+      const ready = miners.filter((x) => x.ready).length;
+      send({ kind: 'sample', ready, answered, latP99: pct(lat, 99) });
+      lat = [];
+    } else if (m.kind === 'primary-down') {
+      await primary.stop();
+      send({ kind: 'ok' });
+    } else if (m.kind === 'primary-up') {
+      await primary.start();
+      send({ kind: 'ok' });
+    } else if (m.kind === 'stop') {
+      if (timer) clearInterval(timer);
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const x of miners) x.close();
+      const unanswered = miners.reduce((n, x) => n + x.unanswered, 0);
+      const connects = miners.reduce((n, x) => n + x.connects, 0);
+      send({ kind: 'stopped', unanswered, connects, pools: [primary.stats, backup.stats] });
+      miners = [];
+      await primary.stop();
+      await backup.stop();
+      process.exit(0);
+    }
+  });
+}
+
+function next<T>(cp: ChildProcess, kind: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { kind: string }): void => {
+      if (m.kind === kind) {
+        cp.off('message', on);
+        resolve(m as T);
+      }
+    };
+    cp.on('message', on);
+  });
+}
+
+const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const n = arg('miners', 2000);
+  const minutes = arg('minutes', 10);
+  const rate = arg('rate', 1000);
+  const sampleS = arg('sample', 30);
+  const cp = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: 'inherit' });
+  const { ports } = await next<{ ports: [number, number] }>(cp, 'pools');
+  const config = resolveConfig({
+    listen: '127.0.0.1:0',
+    pools: ports.map((p, i) => ({ url: `stratum+tcp://127.0.0.1:${p}`, user: `soak${i}` })),
+    difficulty: { initial: LOAD_MINER_DIFF, min: LOAD_MINER_DIFF, max: LOAD_MINER_DIFF },
+    upstream: { maxMinersPerConnection: 100, silenceTimeoutS: 90, fallbackStableS: 20, requestTimeoutS: 10 },
+    shares: { hashThreads: 1 },
+    limits: { maxConnectionsPerIp: n + 100, maxSubmitsPerSecond: 1000 },
+    scheduler: { tickS: 5, minOnS: 0, minOffS: 0, withholdGraceS: 10, commandStaggerMs: 2, rampKwPerMin: 1e6 },
+    fleet: { miners: Array.from({ length: n }, (_, i) => ({ id: `u${i}`, worker: `site.u${i}`, model: 'generic' })) },
+    log: { level: 'warn' },
+  });
+  const proxy = new Proxy(config);
+  const { port } = await proxy.start();
+  const fleetKw = n * 3.5;
+  const budget = new HttpBudgetSource(3600, fleetKw, { now: () => Date.now() });
+  const scheduler = new Scheduler({
+    clock: { now: () => Date.now() },
+    logger: silentLogger(),
+    settings: config.scheduler,
+    fleet: createFleetState(config.fleet),
+    budget,
+    guard: { holdLastS: 60, failsafeKw: 0 },
+    drivers: () => {
+      throw new Error('Stratum-only fleet: no device API');
+    },
+    lever: proxy.lever,
+  });
+  await scheduler.start();
+  cp.send({ kind: 'start', port, miners: n, rate });
+  await next(cp, 'started');
+
+  const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
+  eld.enable();
+  const t0 = Date.now();
+  const endAt = t0 + minutes * 60_000;
+  const rows: string[] = [];
+  const rssSeries: number[] = [];
+  let eldP99Max = 0;
+  let lastAccepted = proxy.snapshot().shares.accepted;
+  let lastT = t0;
+  let unbalancedSamples = 0;
+  let failoverDone = false;
+  let fallbackDone = false;
+  let budgetStep = 0;
+  console.log('  t(s)   RSS MiB  heap MiB  ELD p99 ms  miners conn/ready  withheld  accepted/s  miner p99 ms  pool     balanced');
+  while (Date.now() < endAt) {
+    await sleep(1000);
+    const el = Date.now() - t0;
+    // Budget swings every minute: 100 % → 40 % → 70 % → 25 % → ... of the fleet's draw.
+    const step = Math.floor(el / 60_000);
+    if (step !== budgetStep) {
+      budgetStep = step;
+      const frac = [1, 0.4, 0.7, 0.25, 0.9, 0.5][step % 6]!;
+      budget.put({ kw: Math.round(fleetKw * frac) });
+    }
+    // A pool outage in the middle: the primary is down from 45 % to 55 % of the run.
+    if (!failoverDone && el >= minutes * 60_000 * 0.45) {
+      failoverDone = true;
+      cp.send({ kind: 'primary-down' });
+      await next(cp, 'ok');
+    }
+    if (failoverDone && !fallbackDone && el >= minutes * 60_000 * 0.55) {
+      fallbackDone = true;
+      cp.send({ kind: 'primary-up' });
+      await next(cp, 'ok');
+    }
+    if (el % (sampleS * 1000) < 1000 || Date.now() >= endAt) {
+      cp.send({ kind: 'sample' });
+      const cs = await next<{ ready: number; latP99: number }>(cp, 'sample');
+      const s = proxy.snapshot();
+      const mem = process.memoryUsage();
+      const p99 = eldMs(eld.percentile(99));
+      eldP99Max = Math.max(eldP99Max, p99);
+      eld.reset();
+      const now = Date.now();
+      const accPerS = (s.shares.accepted - lastAccepted) / ((now - lastT) / 1000);
+      lastAccepted = s.shares.accepted;
+      lastT = now;
+      if (!s.accounting.balanced) unbalancedSamples++;
+      rssSeries.push(mem.rss);
+      const withheld = scheduler.snapshot().units.filter((u) => u.state === 'off').length;
+      const row = `${String(Math.round(el / 1000)).padStart(6)}  ${mib(mem.rss).padStart(8)}  ${mib(mem.heapUsed).padStart(8)}  ${p99.toFixed(2).padStart(10)}  ${`${s.minersConnected}/${s.minersReady}`.padStart(17)}  ${String(withheld).padStart(8)}  ${accPerS.toFixed(0).padStart(10)}  ${cs.latP99.toFixed(1).padStart(12)}  ${s.activePool.slice(-5).padStart(7)}  ${s.accounting.balanced ? 'yes' : `NO ${s.accounting.problems.join('; ')}`}`;
+      rows.push(row);
+      console.log(row);
+    }
+  }
+  eld.disable();
+  await scheduler.stop();
+  cp.send({ kind: 'stop' });
+  const stopped = await next<{ unanswered: number; connects: number; pools: SimPool['stats'][] }>(cp, 'stopped');
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && (proxy.snapshot().minersConnected > 0 || proxy.snapshot().accounting.poolPending > 0)) await sleep(200);
+  const end = proxy.snapshot();
+  await proxy.close();
+  const c = end.shares;
+  const settled = end.accounting.balanced && c.submitsReceived === c.submitsAnswered && end.accounting.poolPending === 0;
+  console.log(`\nran ${minutes} min with ${n} miners (${stopped.connects} connects in all: curtailment disconnects and reconnects), offered ${rate} shares/s`);
+  console.log(`RSS: first sample ${mib(rssSeries[0]!)} MiB, max ${mib(Math.max(...rssSeries))} MiB, last ${mib(rssSeries.at(-1)!)} MiB; event-loop delay p99 worst interval ${eldP99Max.toFixed(2)} ms`);
+  console.log(`pools: ${end.pools.map((p) => `${p.url.slice(-5)} failovers ${p.failovers} disconnects ${p.disconnects}`).join(', ')}; active at end ${end.activePool.slice(-5)}`);
+  console.log(`books: received ${c.submitsReceived} = answered ${c.submitsAnswered}; accepted ${c.accepted} + rejected ${JSON.stringify(c.rejected)}; forwarded ${c.forwarded} = pool accepted ${c.poolAccepted} + rejected ${c.poolRejected} + timed out ${c.poolTimedOut} + lost ${c.poolLost}; pools saw ${stopped.pools.map((p) => p.submits).join(' + ')}`);
+  console.log(`samples unbalanced: ${unbalancedSamples}; settled at the end: ${settled ? 'yes' : `NO ${end.accounting.problems.join('; ')}`}; miner-side submits left unanswered by a closed connection: ${stopped.unanswered}`);
+  process.exitCode = settled && unbalancedSamples === 0 ? 0 : 1;
+}
+
+if (process.argv.includes('--child')) await child();
+else await main();
