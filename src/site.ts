@@ -22,6 +22,7 @@ import { HttpBudgetSource } from './power/http-budget-source.js';
 import { Proxy } from './proxy.js';
 import { createFleetState, type FleetUnit, type InitialUnitState } from './scheduler/fleet-state.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { StateStore } from './scheduler/state-store.js';
 
 export interface SiteOptions {
   config: ResolvedConfig;
@@ -111,6 +112,8 @@ export class Site {
           guard,
           drivers: (u) => telemetry.wrap(u.id, drivers(u)),
           lever: options.wrapLever ? options.wrapLever(proxy.lever) : proxy.lever,
+          // Issue 7: a restart resumes the plan instead of switching curtailed units back on.
+          ...(config.stateFile ? { stateStore: new StateStore(config.stateFile, logger.child({ part: 'state' })) } : {}),
         });
         scheduler.onDecision((d) => tally.add(d));
         await scheduler.start();
