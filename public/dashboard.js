@@ -15,6 +15,8 @@
   const $ = (id) => document.getElementById(id);
   const fmt = (v, digits) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
   const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
+  /** Counts and difficulties span 1e-9 (CPU test miners) to 1e15: three significant digits below 1000. */
+  const fmtNum = (v) => (!Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 || v === 0 ? fmtInt(v) : Number(v.toPrecision(3)).toString());
   const fmtThs = (v) => (!Number.isFinite(v) ? '–' : v >= 1000 ? (v / 1000).toFixed(2) + ' PH/s' : v.toFixed(1) + ' TH/s');
   function ago(ms) {
     if (ms === null || ms === undefined) return 'never';
@@ -161,7 +163,7 @@
       cell(tr, fmtInt(m.shares.accepted), 'num');
       cell(tr, fmtInt(m.shares.rejected), 'num');
       cell(tr, fmtInt(m.shares.stale), 'num');
-      cell(tr, m.difficulty >= 1 ? fmtInt(m.difficulty) : String(m.difficulty), 'num');
+      cell(tr, fmtNum(m.difficulty), 'num');
       cell(tr, ago(m.lastShareAtMs));
       return tr;
     }));
@@ -176,7 +178,7 @@
       cell(tr, fmt(i.drawnKwh, 2), 'num');
       cell(tr, i.absorbedFraction === null ? '–' : fmt(100 * i.absorbedFraction, 1) + ' %', 'num');
       cell(tr, fmt(i.overBudgetS, 0) + ' s', 'num');
-      cell(tr, fmtInt(i.diffShares), 'num');
+      cell(tr, fmtNum(i.diffShares), 'num');
       return tr;
     }));
   }
