@@ -14,12 +14,12 @@ import { systemClock } from '../clock.js';
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { ModelConfig } from '../config/schema.js';
 import { ConfigError, InputError } from '../errors.js';
-import type { StratumLever } from '../fleet/control.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { ScheduleBudgetSource } from '../power/schedule-budget-source.js';
 import { parseTrace, traceSpanMs, type TracePoint } from '../power/trace-parse.js';
 import { SimDeviceFleet } from '../sim/device-fleet.js';
-import { SimMiner } from '../sim/sim-miner.js';
+import type { SimMiner } from '../sim/sim-miner.js';
+import { DeviceMiners, scaledLever } from '../sim/sim-site.js';
 import { SimPool } from '../sim/sim-pool.js';
 import { Site } from '../site.js';
 import { parseArgs } from './args.js';
@@ -74,19 +74,9 @@ function describe(err: z.ZodError, file: string): string {
   return err.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  ');
 }
 
-/** Scales the scheduler's planned TH/s to the CPU rate the simulated miners really hash at. */
-function scaledLever(inner: StratumLever, hashesPerTh: number): StratumLever {
-  return {
-    withhold: (w, g) => inner.withhold(w, g),
-    release: (w) => inner.release(w),
-    expectHashrate: (w, ths) => inner.expectHashrate(w, (ths * hashesPerTh) / 1e12),
-    isConnected: (w) => inner.isConnected(w),
-  };
-}
-
 export class Demo {
   private closing = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly miners: SimMiner[];
 
   private constructor(
     readonly settings: DemoSettings,
@@ -95,8 +85,10 @@ export class Demo {
     readonly devices: SimDeviceFleet,
     readonly budget: ScheduleBudgetSource,
     readonly site: Site,
-    readonly miners: SimMiner[],
-  ) {}
+    private readonly driven: DeviceMiners,
+  ) {
+    this.miners = driven.miners;
+  }
 
   static async start(options: DemoOptions = {}): Promise<Demo> {
     const file = options.configFile ?? DEFAULT_DEMO_CONFIG;
@@ -165,49 +157,14 @@ export class Demo {
       await undo();
       throw err;
     }
-    const miners = config.fleet.miners.map((m) => new SimMiner({ host: '127.0.0.1', port: site.minerPort, worker: m.worker, external: true }));
-    const demo = new Demo(settings, config, pool, devices, budget, site, miners);
-    demo.run(top.ths);
-    return demo;
-  }
-
-  /** Connects the miners and hashes each at its device's current output. */
-  private run(topThs: number): void {
-    const byWorker = new Map(this.config.fleet.miners.map((m) => [m.worker, this.devices.get(m.id)!]));
-    for (const miner of this.miners) {
-      const connect = (): void => {
-        if (this.closing) return;
-        miner.start().catch(() => this.later(connect, 2000));
-      };
-      miner.onClose = () => this.later(connect, 2000);
-      connect();
-    }
-    let last = performance.now();
-    const carry = new Map<SimMiner, number>();
-    const drive = setInterval(() => {
-      const now = performance.now();
-      const dt = (now - last) / 1000;
-      last = now;
-      for (const miner of this.miners) {
-        const ths = byWorker.get(miner.o.worker)!.sample().ths;
-        const want = (carry.get(miner) ?? 0) + (this.settings.hashesPerSecond * ths * dt) / topThs;
-        const n = Math.floor(want);
-        carry.set(miner, want - n);
-        if (n > 0) miner.step(n);
-      }
-    }, 100);
-    drive.unref();
-    this.timers.add(drive);
-  }
-
-  private later(fn: () => void, ms: number): void {
-    if (this.closing) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    t.unref();
-    this.timers.add(t);
+    const driven = new DeviceMiners({
+      port: site.minerPort,
+      units: config.fleet.miners.map((m) => ({ worker: m.worker, device: devices.get(m.id)! })),
+      hashesPerSecond: settings.hashesPerSecond,
+      topThs: top.ths,
+    });
+    driven.start();
+    return new Demo(settings, config, pool, devices, budget, site, driven);
   }
 
   /** Trace clock time (HH:MM) the budget is replaying now. */
@@ -234,12 +191,7 @@ export class Demo {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    for (const m of this.miners) {
-      m.onClose = undefined;
-      m.stop();
-    }
+    this.driven.close();
     await this.site.close();
     await this.devices.close();
     await this.pool.stop();
