@@ -17,6 +17,7 @@ import { ConfigError, InputError, OverloadError, ProxyError } from '../errors.js
 import { compiledSibling } from '../worker-path.js';
 import type { HashRequest, HashResult, ShareHasher, StratumJob } from './types.js';
 import { checkVersion } from './validator.js';
+import { hashPathFromEnv } from './fast/index.js';
 import { encodeBatch, resultAt, type HashBatchResult, type HashBatchTask, type RecordsTask } from './hash-batch.js';
 
 export interface HashPoolOptions {
@@ -94,6 +95,8 @@ class WorkerHashPool implements HashPool {
   #shares = 0;
 
   constructor(opts: HashPoolOptions) {
+    // Workers pick their hashing engine from SURPLUS_HASH; a bad value fails here, not per batch.
+    hashPathFromEnv();
     this.threads = intOption(opts.threads, 'threads', 0, 0) || availableParallelism();
     this.batchSize = intOption(opts.batchSize, 'batchSize', 1, HASH_POOL_DEFAULTS.batchSize);
     // Job indexes travel as Uint16.

@@ -52,6 +52,19 @@ describe('hash pool binary path (checkRecords)', () => {
   });
 });
 
+describe('hash pool engine selection', () => {
+  it('refuses to start with a bad SURPLUS_HASH, naming the variable', () => {
+    const before = process.env['SURPLUS_HASH'];
+    process.env['SURPLUS_HASH'] = 'gpu';
+    try {
+      expect(() => createHashPool({ threads: 1 })).toThrow(/SURPLUS_HASH must be one of/);
+    } finally {
+      if (before === undefined) delete process.env['SURPLUS_HASH'];
+      else process.env['SURPLUS_HASH'] = before;
+    }
+  });
+});
+
 describe('hashBatch on the fast path', () => {
   it('mixes fast records, slow-path shares and per-share errors in one task, each matching the validator', () => {
     const bj = loadBenchJob();
