@@ -172,6 +172,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const server: Server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
     void handle(req, res);
   });
+  // An operator surface needs a handful of connections; a bound keeps a flood from exhausting descriptors.
+  server.maxConnections = 256;
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy(err);
