@@ -137,6 +137,13 @@
     const active = s.pools.find((q) => q.active) || s.pools[0];
     $('t-pool').textContent = active ? active.url.replace('stratum+tcp://', '') : 'none';
     $('t-pool-detail').textContent = active ? active.state + ' · pool accepted ' + fmtInt(s.shares.poolAccepted) : '';
+    const d = s.scheduler.decisions;
+    $('f-decisions').textContent = Object.keys(d).length === 0 ? 'none' : Object.entries(d).map(([k, v]) => k + ' ' + fmtInt(v)).join(' · ');
+    $('f-last').textContent = s.scheduler.lastReason ? s.scheduler.lastReason + ' (' + ago(s.scheduler.lastDecisionAtMs) + ')' : 'none yet';
+    const c = s.commands;
+    $('f-commands').textContent = 'sent ' + fmtInt(c.sent) + ' · failed ' + fmtInt(c.failed) + (c.lastLatencyMs === null ? '' : ' · last took ' + fmt(c.lastLatencyMs, 1) + ' ms');
+    const sh = s.shares;
+    $('f-sharepath').textContent = 'submits ' + fmtInt(sh.submitsReceived) + ' received, ' + fmtInt(sh.submitsAnswered) + ' answered · ' + fmtInt(sh.forwarded) + ' forwarded · pool accepted ' + fmtInt(sh.poolAccepted) + ', rejected ' + fmtInt(sh.poolRejected) + ', timed out ' + fmtInt(sh.poolTimedOut) + ' · hash queue ' + fmtInt(s.hashQueueDepth);
     fillBody($('pools'), s.pools.map((q) => {
       const tr = document.createElement('tr');
       cell(tr, q.url);

@@ -96,6 +96,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
         budgetTile: document.getElementById('t-budget')!.textContent,
         badge: document.getElementById('budget-badge')!.className,
         reportRows: document.querySelectorAll('#report tbody tr').length,
+        decisions: document.getElementById('f-decisions')!.textContent,
+        commands: document.getElementById('f-commands')!.textContent,
       };
     });
 
@@ -116,6 +118,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
     expect(seen.budgetTile).toMatch(/^\d+\.\d kW$/);
     expect(seen.badge).toBe('badge live');
     expect(seen.reportRows).toBeGreaterThan(0);
+    expect(seen.decisions).toBe('softon 0 · softoff 0');
+    expect(seen.commands).toBe('sent 10 · failed 0 · last took 12.0 ms');
 
     // It keeps polling: a budget change over the API shows up in the page.
     site.put({ kw: 30 });
