@@ -180,6 +180,10 @@ describe('operator HTTP API over a real socket', () => {
     expect(lib.status).toBe(200);
     expect(lib.text).toContain('uPlot');
     expect((await call('/dashboard.js')).status).toBe(200);
+    const head = await call('/index.html', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    expect(Number(head.headers.get('content-length'))).toBe(Buffer.byteLength(page.text));
   });
 
   it('answers unknown paths with 404 and wrong methods with 405, in JSON', async () => {
