@@ -63,7 +63,9 @@ describe('PUT /api/budget drives a real site', () => {
       budget: { source: 'http', initialKw: 0, ttlS: 60 },
       shares: { hashThreads: 1 },
       fleet: { models: { 'test-unit': MODEL }, miners },
-      scheduler: { tickS: 0.2, cutDeadlineS: 1, minOnS: 0, minOffS: 0, commandStaggerMs: 0, hysteresisKw: 0 },
+      // minOnS pins a unit's mode for a while after a change, as on a real site (with 0 the
+      // policy may flip modes every tick, restarting ramps, and the draw never settles).
+      scheduler: { tickS: 0.2, cutDeadlineS: 1, minOnS: 5, minOffS: 0, commandStaggerMs: 0, hysteresisKw: 0 },
     });
     site = await Site.start({ config, logger: silentLogger(), sampleIntervalMs: 200, initialUnitState: () => ({ on: false }) });
   });
