@@ -37,7 +37,7 @@ export interface ProxyStatusView {
 export interface SiteStatusParts {
   clock: Clock;
   proxy: ProxyStatusView;
-  /** Miners the site expects (from fleet.miners); workers seen only by the proxy are not listed. */
+  /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
   miners: ReadonlyArray<{ id: string; worker: string }>;
   scheduler?: { snapshot(): SchedulerSnapshot };
   budgetSource?: { latest(): BudgetReading | undefined };
@@ -91,7 +91,10 @@ export class SiteStatusAdapter implements SiteStatusSource {
     const units = new Map<string, UnitSnapshot>();
     for (const u of snap?.units ?? []) units.set(u.id, u);
     const workers = this.parts.proxy.workers();
-    return this.parts.miners.map((m) => {
+    const known = new Set(this.parts.miners.map((m) => m.worker));
+    // Workers the proxy serves that the fleet config does not list (a proxy-only site) still get a row.
+    const extra = [...workers.keys()].filter((w) => !known.has(w)).map((w) => ({ id: w, worker: w }));
+    return [...this.parts.miners, ...extra].map((m) => {
       const unit = units.get(m.id);
       const reading = this.parts.telemetry?.reading(m.id);
       const w = workers.get(m.worker);

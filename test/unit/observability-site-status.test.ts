@@ -101,4 +101,26 @@ describe('SiteStatusAdapter', () => {
     expect(s.hashrateThs).toBe(2);
     expect(adapter.miners()[0]!.state).toBe('hashing');
   });
+
+  it('lists workers the proxy serves that the fleet config does not name', () => {
+    const adapter = new SiteStatusAdapter({
+      clock: new ManualClock(5),
+      proxy: {
+        overview: () => ({ pools: [], shares: emptyShareAccounting(), hashQueueDepth: 0 }),
+        workers: () =>
+          new Map<string, WorkerShareView>([
+            ['bitaxe.1', { accepted: 7, rejected: { 'low-difficulty': 1 }, hashesPerSecond: 1.2e12, lastShareAtMs: 4, difficulty: 512, connected: true }],
+            ['bitaxe.2', { accepted: 0, rejected: {}, hashesPerSecond: 0, lastShareAtMs: null, difficulty: null, connected: false }],
+          ]),
+      },
+      miners: [],
+    });
+    const miners = adapter.miners();
+    expect(miners.map((m) => [m.id, m.worker, m.state])).toEqual([
+      ['bitaxe.1', 'bitaxe.1', 'hashing'],
+      ['bitaxe.2', 'bitaxe.2', 'disconnected'],
+    ]);
+    expect(miners[0]).toMatchObject({ hashrateThs: 1.2, shares: { accepted: 7, rejected: 1, stale: 0 }, difficulty: 512, kw: 0 });
+    expect(adapter.status().minersByState).toMatchObject({ hashing: 1, disconnected: 1 });
+  });
 });
