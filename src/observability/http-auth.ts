@@ -54,3 +54,46 @@ export function splitHostPort(listen: string): { host: string; port: number } {
   const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
   return { host, port: Number(listen.slice(i + 1)) };
 }
+
+/**
+ * Slows token guessing: after `maxFailures` wrong tokens from one address
+ * within `windowMs`, that address is refused (even with the right token) until
+ * the window since its first failure has passed. Tracks at most `maxAddresses`
+ * addresses, dropping the oldest, so a flood of sources cannot grow memory.
+ */
+export class FailureLimiter {
+  private readonly failures = new Map<string, { firstMs: number; count: number }>();
+
+  constructor(
+    private readonly maxFailures = 10,
+    private readonly windowMs = 60_000,
+    private readonly maxAddresses = 1024,
+  ) {}
+
+  /** Milliseconds until `address` may try again; 0 when it may try now. */
+  blockedForMs(address: string, nowMs: number): number {
+    const f = this.failures.get(address);
+    if (!f) return 0;
+    const left = f.firstMs + this.windowMs - nowMs;
+    if (left <= 0) {
+      this.failures.delete(address);
+      return 0;
+    }
+    return f.count >= this.maxFailures ? left : 0;
+  }
+
+  fail(address: string, nowMs: number): void {
+    const f = this.failures.get(address);
+    if (f && nowMs - f.firstMs < this.windowMs) {
+      f.count += 1;
+      return;
+    }
+    this.failures.delete(address);
+    this.failures.set(address, { firstMs: nowMs, count: 1 });
+    if (this.failures.size > this.maxAddresses) this.failures.delete(this.failures.keys().next().value!);
+  }
+
+  succeed(address: string): void {
+    this.failures.delete(address);
+  }
+}

@@ -5,7 +5,7 @@ import { ConfigError, InputError } from '../errors.js';
 import { loadDashboardAssets, type Asset } from './dashboard-assets.js';
 import { energyReportCsv, type EnergyReport } from './energy-report.js';
 import type { HistoryRing } from './history.js';
-import { BearerAuth, isLoopbackHost, splitHostPort } from './http-auth.js';
+import { BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from './http-auth.js';
 import { HttpError, parseBudgetBody, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { SiteMetrics } from './metrics.js';
@@ -66,23 +66,32 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const log = options.logger ?? silentLogger();
   const clock = options.clock ?? systemClock;
   const auth = new BearerAuth(options.token);
+  const limiter = new FailureLimiter();
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const assets = await loadDashboardAssets(options.publicDir);
   const startedAtMs = clock.now();
 
   const putBudget: Handler = async (req, res) => {
     if (!auth.configured) throw new HttpError(403, 'control endpoints are disabled: configure http.token to enable PUT /api/budget', { connection: 'close' });
+    const remote = req.socket.remoteAddress ?? '?';
+    const waitMs = limiter.blockedForMs(remote, clock.now());
+    if (waitMs > 0) {
+      const retryS = Math.ceil(waitMs / 1000);
+      throw new HttpError(429, `too many wrong tokens from this address; retry in ${retryS} s`, { 'retry-after': String(retryS), connection: 'close' });
+    }
     if (!auth.check(req.headers.authorization)) {
-      log.warn({ remote: req.socket.remoteAddress, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
+      limiter.fail(remote, clock.now());
+      log.warn({ remote, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
       throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <http.token>)', {
         'www-authenticate': 'Bearer realm="surplus"',
         connection: 'close',
       });
     }
+    limiter.succeed(remote);
     if (!options.budget) throw new HttpError(409, 'the budget is not set over HTTP on this site (budget.source is not "http")');
     const setting = parseBudgetBody(await readJsonBody(req, maxBodyBytes));
     options.budget.put(setting);
-    log.info({ kw: setting.kw, ttlS: setting.ttlS, remote: req.socket.remoteAddress }, 'budget set over HTTP');
+    log.info({ kw: setting.kw, ttlS: setting.ttlS, remote }, 'budget set over HTTP');
     sendJson(res, 200, options.budget.get());
   };
 

@@ -243,6 +243,26 @@ describe('operator HTTP API start-up rules', () => {
     }
   });
 
+  it('answers 429 after repeated wrong tokens, even to the right one, until the window passes', async () => {
+    const clock = new ManualClock(0);
+    const opts = base();
+    const server = await startHttpServer({ ...opts, budget: opts.source, token: TOKEN, listen: '127.0.0.1:0', clock });
+    const put = (token: string) =>
+      fetch(`${server.url}/api/budget`, { method: 'PUT', body: '{"kw":3}', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+    try {
+      for (let i = 0; i < 10; i++) expect((await put('guess-' + i)).status).toBe(401);
+      const blocked = await put(TOKEN);
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers.get('retry-after')).toBe('60');
+      expect(opts.source.get().kw).toBe(12);
+      clock.advance(60_000);
+      expect((await put(TOKEN)).status).toBe(200);
+      expect(opts.source.get().kw).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('answers 409 to PUT when the budget does not come over HTTP', async () => {
     const server = await startHttpServer({ ...base(), token: TOKEN, listen: '127.0.0.1:0' });
     try {

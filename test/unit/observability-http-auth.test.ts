@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BearerAuth, isLoopbackHost, splitHostPort } from '../../src/observability/http-auth.js';
+import { BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from '../../src/observability/http-auth.js';
 
 describe('isLoopbackHost', () => {
   it.each([
@@ -53,5 +53,33 @@ describe('BearerAuth', () => {
     expect(none.check('Bearer ')).toBe(false);
     expect(none.check('Bearer anything')).toBe(false);
     expect(none.check(undefined)).toBe(false);
+  });
+});
+
+describe('FailureLimiter', () => {
+  it('blocks an address after maxFailures within the window, until the window ends', () => {
+    const l = new FailureLimiter(3, 60_000);
+    for (let i = 0; i < 3; i++) {
+      expect(l.blockedForMs('a', 1000 + i)).toBe(0);
+      l.fail('a', 1000 + i);
+    }
+    expect(l.blockedForMs('a', 2000)).toBe(59_000);
+    expect(l.blockedForMs('b', 2000)).toBe(0);
+    expect(l.blockedForMs('a', 61_000)).toBe(0);
+    l.fail('a', 61_000); // a new window
+    expect(l.blockedForMs('a', 61_001)).toBe(0);
+  });
+
+  it('forgets an address on success and bounds the addresses it tracks', () => {
+    const l = new FailureLimiter(1, 60_000, 2);
+    l.fail('a', 0);
+    expect(l.blockedForMs('a', 1)).toBeGreaterThan(0);
+    l.succeed('a');
+    expect(l.blockedForMs('a', 1)).toBe(0);
+    l.fail('x', 0);
+    l.fail('y', 0);
+    l.fail('z', 0); // evicts x, the oldest
+    expect(l.blockedForMs('x', 1)).toBe(0);
+    expect(l.blockedForMs('z', 1)).toBeGreaterThan(0);
   });
 });
