@@ -92,6 +92,10 @@
     state.charts.power.setData([xs, p.map((q) => q.budgetKw), p.map((q) => q.plannedKw), p.map((q) => q.measuredKw)]);
     state.charts.hashrate.setData([xs, p.map((q) => q.hashrateThs)]);
     state.charts.shares.setData([xs, rates(p, 'sharesAccepted'), rates(p, 'sharesRejected')]);
+    // While the pointer is elsewhere, the legends show the latest values.
+    for (const chart of Object.values(state.charts)) {
+      if (!(chart.cursor.left >= 0) && xs.length > 0) chart.setLegend({ idx: xs.length - 1 });
+    }
   }
 
   // ---- tables and tiles -----------------------------------------------------
