@@ -81,7 +81,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
       pools: proxy.pools,
       minersByState: countMinersByState(miners),
       shares: { ...emptyShareAccounting(), ...proxy.shares },
-      scheduler: this.parts.tally?.view() ?? { decisions: {}, lastDecisionAtMs: null, lastReason: null },
+      scheduler: this.parts.tally?.view() ?? { decisions: {}, lastDecisionAtMs: null, lastReason: null, recent: [] },
       commands: this.parts.telemetry?.view() ?? { sent: 0, failed: 0, lastLatencyMs: null },
       hashQueueDepth: proxy.hashQueueDepth,
     };
@@ -116,6 +116,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
         shares: { accepted: w?.accepted ?? 0, rejected, stale },
         difficulty: w?.difficulty ?? 0,
         lastShareAtMs: w?.lastShareAtMs ?? null,
+        ...(unit ? { reason: unit.reason } : {}),
       };
     });
   }

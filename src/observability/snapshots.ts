@@ -66,6 +66,8 @@ export interface MinerView {
   /** Current Stratum difficulty assigned to the miner. */
   difficulty: number;
   lastShareAtMs: number | null;
+  /** Why the scheduler has this unit in its current state (absent for units it does not plan). */
+  reason?: string;
 }
 
 /** Cumulative counters of the share path, from the miner's submit to the pool's answer. */
@@ -90,6 +92,17 @@ export interface SchedulerView {
   lastDecisionAtMs: number | null;
   /** One line saying why the last plan looks the way it does. */
   lastReason: string | null;
+  /** The most recent decisions, newest last: which unit went from what to what, and why. */
+  recent: RecentDecision[];
+}
+
+export interface RecentDecision {
+  unitId: string;
+  /** "off", "unavailable" or a mode name. */
+  from: string;
+  to: string;
+  reason: string;
+  atMs: number;
 }
 
 export interface CommandView {

@@ -90,7 +90,7 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
         poolRejected: 0,
         poolTimedOut: 1,
       },
-      scheduler: { decisions: { ...this.decisions }, lastDecisionAtMs: this.t0, lastReason: 'budget allows ' + hashing.length + ' units' },
+      scheduler: { decisions: { ...this.decisions }, lastDecisionAtMs: this.t0, lastReason: 'budget allows ' + hashing.length + ' units', recent: [] },
       commands: { sent: 10, failed: this.failed, lastLatencyMs: 12 },
       hashQueueDepth: 3,
     };

@@ -89,4 +89,16 @@ describe('DecisionTally', () => {
     expect(v.lastDecisionAtMs).toBe(12);
     expect(v.lastReason).toBe('eco -> off: cloud');
   });
+
+  it('keeps a bounded list of recent decisions with their reasons', () => {
+    const tally = new DecisionTally(2);
+    tally.add({ unitId: 'a', from: 'off', to: 'eco', reason: 'budget grew', atMs: 10 });
+    tally.add({ unitId: 'b', from: 'off', to: 'eco', reason: 'budget grew', atMs: 11 });
+    tally.add({ unitId: 'a', from: 'eco', to: 'off', reason: 'cloud', atMs: 12 });
+    expect(tally.view().recent).toEqual([
+      { unitId: 'b', from: 'off', to: 'eco', reason: 'budget grew', atMs: 11 },
+      { unitId: 'a', from: 'eco', to: 'off', reason: 'cloud', atMs: 12 },
+    ]);
+    expect(tally.view().decisions).toMatchObject({ on: 2, off: 1 });
+  });
 });

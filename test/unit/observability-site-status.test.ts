@@ -75,6 +75,7 @@ describe('SiteStatusAdapter', () => {
     expect(miners.map((m) => m.state)).toEqual(['hashing', 'ramping', 'curtailed', 'fault', 'disconnected']);
     expect(miners[0]).toMatchObject({ kw: 7.9, hashrateThs: 470, mode: 'super', shares: { accepted: 90, rejected: 2, stale: 3 }, difficulty: 0.001 });
     expect(miners[2]).toMatchObject({ kw: 0.15, mode: null, hashrateThs: 0 });
+    expect(miners[0]!.reason).toBe('test'); // the scheduler's reason for the unit's state
 
     const s = adapter.status();
     expect(s.budget).toEqual({ kw: 20, status: 'holding', source: 'http', updatedAtMs: 900_000, expiresAtMs: 960_000 });
@@ -84,6 +85,7 @@ describe('SiteStatusAdapter', () => {
     expect(s.minersByState).toMatchObject({ hashing: 1, ramping: 1, curtailed: 1, fault: 1, disconnected: 1 });
     expect(s.shares.accepted).toBe(91);
     expect(s.scheduler.decisions['off']).toBe(1);
+    expect(s.scheduler.recent).toEqual([{ unitId: '', from: 'super', to: 'off', reason: 'cloud', atMs: 998_000 }]);
     expect(s.hashQueueDepth).toBe(4);
   });
 
