@@ -44,6 +44,12 @@ export interface FleetUnit {
   sinceMs: number;
   /** When `on` or `mode` last changed (a mode change restarts the ramp too). */
   changedAtMs: number;
+  /**
+   * When the device itself sees that change, set by the loop: a softon takes effect
+   * at a whole second softoffDelayS ahead of its issue, and increases are issued after
+   * a cut's softoffs, so the ramp starts later than the plan. Undefined: at `changedAtMs`.
+   */
+  rampFromMs?: number;
   /** False while the API fails or the unit does not report: counted at worst-case draw. */
   available: boolean;
   /** Measured wall power, kW, from the last status read; undefined when not reported. */
@@ -142,7 +148,7 @@ export function worstCaseKw(u: FleetUnit): number {
  * and past its ramp (a ramping unit reads low and would invite overshoot).
  */
 export function measuredIsSteady(u: FleetUnit): boolean {
-  return u.on && u.measuredKw !== undefined && u.measuredAtMs >= u.changedAtMs + u.rampUpS * 1000;
+  return u.on && u.measuredKw !== undefined && u.measuredAtMs >= Math.max(u.changedAtMs, u.rampFromMs ?? -Infinity) + u.rampUpS * 1000;
 }
 
 /** Draw the policy counts for the unit as it stands: measured over nominal, worst case when unseen. */

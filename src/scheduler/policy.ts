@@ -26,7 +26,7 @@ export interface PolicySettings {
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
   cutDeadlineS: number;
-  /** Used as the ramp interval of the first plan (no memory yet). */
+  /** The ramp interval of the first plan (no memory yet) and the most ramp credit any plan gets. */
   tickS: number;
 }
 
@@ -104,7 +104,10 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
   const cut = current > budgetKw + EPS;
   const infeasible = fixedKw > budgetKw + EPS;
-  const dtMs = prev ? Math.max(0, nowMs - prev.atMs) : settings.tickS * 1000;
+  // Ramp credit accrues at most one tick per plan: the loop re-plans every tick while the
+  // ramp is the limit, so a longer gap is a quiet spell, and crediting all of it would let
+  // a budget step after minutes of calm switch the whole fleet on at once.
+  const dtMs = Math.min(prev ? Math.max(0, nowMs - prev.atMs) : Infinity, settings.tickS * 1000);
   const ceiling = Math.max(prev?.ceilingKw ?? current, current) + (settings.rampKwPerMin * dtMs) / 60_000;
   const addLimit = Math.min(budgetKw - settings.hysteresisKw, ceiling);
   // A cut aims at the bottom of the hysteresis band, so the next small drop of a

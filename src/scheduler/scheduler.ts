@@ -54,7 +54,8 @@ export class Scheduler {
   private readonly apis = new Map<string, DeviceApi>();
   private readonly withheld = new Set<string>();
   private readonly pending = new Set<unknown>();
-  private readonly unitTimers = new Map<number, unknown>();
+  /** Per unit index: the command waiting for its issue time, and its timer. */
+  private readonly unitTimers = new Map<number, { handle: unknown; command: UnitCommand }>();
   private readonly listeners = new Set<(d: Decision) => void>();
   private tickHandle: unknown;
   private guardHandle: unknown;
@@ -152,18 +153,28 @@ export class Scheduler {
         plan.cut ? 'budget cut: shedding' : 'plan changed',
       );
     }
-    for (const c of commands) {
+    for (const planned of commands) {
       // A newer plan supersedes the unit's command that has not been issued yet.
+      let c = planned;
       const stale = this.unitTimers.get(c.index);
       if (stale !== undefined) {
-        this.timers.clearTimeout(stale);
-        this.pending.delete(stale);
+        this.timers.clearTimeout(stale.handle);
+        this.pending.delete(stale.handle);
+        c = supersede(stale.command, c);
       }
-      const h = this.at(c.atMs, () => {
-        this.unitTimers.delete(c.index);
-        void this.execute(c);
+      const command = c;
+      // Until the command takes effect and the unit has ramped, its wall-power reading
+      // (standby, or part of a ramp) is not its steady draw (measuredIsSteady): the ramp
+      // starts when the device sees the command; execute() moves it again if issued late.
+      if (command.action !== 'off') {
+        const u = this.opts.fleet.units[command.index]!;
+        u.rampFromMs = effectiveAtMs(command, u, command.atMs);
+      }
+      const h = this.at(command.atMs, () => {
+        this.unitTimers.delete(command.index);
+        void this.execute(command);
       });
-      this.unitTimers.set(c.index, h);
+      this.unitTimers.set(command.index, { handle: h, command });
     }
     this.watchGuard(verdict.changesAtMs);
     this.releaseRecovered();
@@ -278,7 +289,7 @@ export class Scheduler {
       return;
     }
     // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
-    const atUnixS = Math.ceil((this.opts.clock.now() + u.softoffDelayS * 1000) / 1000);
+    const atUnixS = aheadUnixS(this.opts.clock.now(), u);
     const mode = u.modes[c.mode]!;
     try {
       const api = this.api(u);
@@ -288,6 +299,9 @@ export class Scheduler {
         if (c.action === 'on') await api.softOn(atUnixS);
       }
       log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
+      // A workmode change applies before the device answers; a softon at the second it names.
+      // (A newer command already waiting for this unit has set its own time.)
+      if (c.action !== 'off' && !this.unitTimers.has(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : this.opts.clock.now();
       if (c.action === 'on') this.release(u);
     } catch (err) {
       log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
@@ -312,3 +326,23 @@ export class Scheduler {
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
+/** The whole Unix second, softoffDelayS ahead, that a softoff/softon issued at `nowMs` names. */
+const aheadUnixS = (nowMs: number, u: FleetUnit): number => Math.ceil((nowMs + u.softoffDelayS * 1000) / 1000);
+
+/** When a command issued at `issuedAtMs` changes the unit: a softon at its named second, anything else at once. */
+function effectiveAtMs(c: UnitCommand, u: FleetUnit, issuedAtMs: number): number {
+  return c.action === 'on' && c.via === 'api' ? aheadUnixS(issuedAtMs, u) * 1000 : issuedAtMs;
+}
+
+/**
+ * The command that replaces `stale` (planned, never issued) with `next`. `next`
+ * was built against the fleet state `stale` committed, which the device never
+ * reached: when `stale` was a softon and `next` only changes the mode, dropping
+ * `stale` would leave the unit off while the plan counts it on (and its
+ * standby reading would then be taken as its steady draw), so the softon is
+ * kept, in the new mode.
+ */
+export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {
+  if (stale.action === 'on' && next.action === 'mode') return { ...next, action: 'on', fromMode: stale.fromMode };
+  return next;
+}
