@@ -47,6 +47,8 @@ export class DeviceMiners {
   private readonly devices = new Map<SimMiner, AvalonSimDevice>();
   private readonly carry = new Map<SimMiner, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private drive: NodeJS.Timeout | undefined;
+  private started = false;
   private closing = false;
 
   constructor(private readonly o: DeviceMinersOptions) {
@@ -58,8 +60,10 @@ export class DeviceMiners {
     });
   }
 
-  /** Connects every miner (reconnecting on close or refusal) and starts hashing. */
+  /** Connects every miner (reconnecting on close or refusal) and starts hashing. Once. */
   start(): void {
+    if (this.started || this.closing) return;
+    this.started = true;
     const reconnectMs = this.o.reconnectMs ?? 2000;
     for (const miner of this.miners) {
       const connect = (): void => {
@@ -70,7 +74,7 @@ export class DeviceMiners {
       connect();
     }
     let last = performance.now();
-    const drive = setInterval(() => {
+    this.drive = setInterval(() => {
       const now = performance.now();
       const dt = (now - last) / 1000;
       last = now;
@@ -82,8 +86,13 @@ export class DeviceMiners {
         if (n > 0) miner.step(n);
       }
     }, this.o.driveMs ?? 100);
-    drive.unref();
-    this.timers.add(drive);
+    this.drive.unref();
+  }
+
+  /** Stops hashing; the miners stay connected, so answers to their submits still arrive. */
+  pause(): void {
+    if (this.drive) clearInterval(this.drive);
+    this.drive = undefined;
   }
 
   /** The device a miner follows. */
@@ -95,6 +104,7 @@ export class DeviceMiners {
   close(): void {
     if (this.closing) return;
     this.closing = true;
+    this.pause();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const m of this.miners) {
