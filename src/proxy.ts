@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from './observability/logger.js';
 import type { StratumLever } from './fleet/control.js';
 import type { ShareHasher } from './shares/types.js';
 import { encodeNotification } from './protocol/json-rpc.js';
+import { defaultShareChecker } from './shares/fast/index.js';
 import { createHashPool } from './shares/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
@@ -128,7 +129,11 @@ export class Proxy {
     const { host, port } = splitHostPort(this.config.listen);
     this.upstream.start();
     this.port = await this.server.listen(host, port);
-    this.logger.info({ listen: `${host}:${this.port}`, pools: this.config.pools.map((p) => p.url) }, 'surplus proxy listening');
+    const engine = defaultShareChecker();
+    this.logger.info(
+      { listen: `${host}:${this.port}`, pools: this.config.pools.map((p) => p.url), hashEngine: engine.path, hashEngineReason: engine.reason },
+      'surplus proxy listening',
+    );
     return { port: this.port };
   }
 
