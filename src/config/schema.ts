@@ -179,6 +179,14 @@ export const schedulerSchema = z.strictObject({
   rampKwPerMin: positive.default(500),
   /** Don't add load unless at least this much headroom remains, kW. */
   hysteresisKw: nonNegative.default(0),
+  /**
+   * At an unchanged budget, swap units for more efficient ones (or re-shuffle
+   * modes) only when that hashes at least this much more on the units it
+   * touches, percent (each switch restarts a ramp).
+   */
+  swapMinGainPct: nonNegative.default(3),
+  /** At most one such swap round per this many seconds. */
+  swapIntervalS: nonNegative.default(300),
   /** Spacing between commands to different units, milliseconds. */
   commandStaggerMs: nonNegative.default(20),
   /** Stratum fail-safe: seconds without jobs before a curtailed miner is disconnected. */

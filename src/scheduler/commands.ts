@@ -1,5 +1,6 @@
 import type { FleetState } from './fleet-state.js';
 import type { Plan } from './policy.js';
+import type { Decision } from './scheduler-core.js';
 
 /**
  * Plan -> ordered unit commands with issue times, pure. Shared by the live
@@ -34,6 +35,8 @@ export interface UnitCommand {
   /** Planned hashrate after the command, TH/s (for `expectHashrate`). */
   ths: number;
   reason: string;
+  /** The plan decisions this command realises (settled when it is issued, superseded or fails). */
+  decisions?: Decision[];
 }
 
 export interface DispatchSettings {
@@ -78,4 +81,23 @@ export function buildCommands(plan: Plan, fleet: FleetState, settings: DispatchS
     out.push(c);
   });
   return out;
+}
+
+/**
+ * The command that replaces `stale` (planned, never issued) with `next`, and
+ * whether it still carries `stale`'s effect. `next` was built against the
+ * fleet state `stale` committed, which the device never reached: when `stale`
+ * was a softon and `next` only changes the mode, issuing `next` alone would
+ * leave the unit off while the plan counts it on (a lost softon, seen in the
+ * demo as more "on" decisions than softon commands), so the softon is kept,
+ * in the new mode, and no earlier than it was due. Otherwise `stale` is
+ * superseded: its decisions are settled as such by the caller.
+ */
+export function supersedeCommand(stale: UnitCommand, next: UnitCommand): { command: UnitCommand; carried: boolean } {
+  if (stale.action === 'on' && next.action === 'mode') {
+    // Not before the softon's own time: it waited for the softoffs of its plan to take effect.
+    const atMs = Math.max(stale.atMs, next.atMs);
+    return { command: { ...next, action: 'on', fromMode: stale.fromMode, atMs, decisions: [...(stale.decisions ?? []), ...(next.decisions ?? [])] }, carried: true };
+  }
+  return { command: next, carried: false };
 }

@@ -3,79 +3,11 @@ import { EPS, allowedModes, orderedGroups } from './policy-hull.js';
 import type { PlanLimit } from './policy.js';
 
 /**
- * The candidate plans the policy compares: greedy over hull steps plus a fill
- * pass, and a cut built by shedding from the current state. Pure; they write
- * levels (-1 off, else a sorted-mode index) into the arrays they are given.
+ * Adding load: greedy over hull steps plus a fill pass, from any starting
+ * levels (the current state to grow it, all-off to plan from scratch). Pure;
+ * they write levels (-1 off, else a sorted-mode index) into the arrays they
+ * are given. Cuts are in policy-shed.ts.
  */
-
-/**
- * The cut built from what runs now: whole units off, least efficient (J/TH at
- * their current mode, standby included) first, until the draw fits; then the
- * fill pass uses what is left. Undefined when minimum on-times forbid it.
- */
-export function shedFromCurrent(
-  units: readonly FleetUnit[],
-  mustOn: Uint8Array,
-  relaxed: boolean,
-  skip: Uint8Array,
-  pinned: Uint8Array,
-  scale: Float64Array,
-  limit: number,
-): Int16Array | undefined {
-  const n = units.length;
-  const level = new Int16Array(n).fill(-1);
-  const running: number[] = [];
-  const cost = new Float64Array(n);
-  let planned = 0;
-  for (let i = 0; i < n; i++) {
-    const u = units[i]!;
-    if (!u.available) {
-      planned += worstCaseKw(u);
-      continue;
-    }
-    if (!u.on) {
-      planned += u.standbyKw;
-      continue;
-    }
-    const m = u.modes[u.mode]!;
-    level[i] = u.mode;
-    planned += m.kw * scale[i]!;
-    cost[i] = (m.kw * scale[i]! - u.standbyKw) / m.ths;
-    if (relaxed || !mustOn[i]) running.push(i);
-  }
-  for (const i of byCostDesc(running, cost, units)) {
-    if (planned <= limit + EPS) break;
-    const u = units[i]!;
-    planned -= u.modes[level[i]!]!.kw * scale[i]! - u.standbyKw;
-    level[i] = -1;
-  }
-  if (planned > limit + EPS) return undefined;
-  fill(units, level, skip, pinned, scale, limit, planned);
-  return level;
-}
-
-/**
- * Units by cost (kW per TH/s) descending, then lower priority, then later in
- * the fleet. Bucketed by cost: a fleet has few distinct (model, mode, scale)
- * costs, so this is linear where a comparator sort of 10,000 units is not.
- */
-function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[]): number[] {
-  const buckets = new Map<number, number[]>();
-  for (const i of idx) {
-    const c = cost[i]!;
-    let b = buckets.get(c);
-    if (!b) buckets.set(c, (b = []));
-    b.push(i);
-  }
-  const out: number[] = [];
-  for (const c of [...buckets.keys()].sort((a, b) => b - a)) {
-    const b = buckets.get(c)!;
-    b.reverse();
-    if (b.some((i) => units[i]!.priority !== 0)) b.sort((x, y) => units[x]!.priority - units[y]!.priority || y - x);
-    for (const i of b) out.push(i);
-  }
-  return out;
-}
 
 export function sumThs(units: readonly FleetUnit[], level: Int16Array): number {
   let t = 0;
@@ -94,6 +26,7 @@ export function greedy(
   base: number,
   budgetKw: number,
   ceiling: number,
+  upOnly = false,
 ): { planned: number; limitedBy: PlanLimit } {
   let planned = base;
   let limitedBy: PlanLimit = 'fleet';
@@ -112,15 +45,27 @@ export function greedy(
       }
     }
   }
-  return { planned: fill(units, level, skip, pinned, scale, limit, planned), limitedBy };
+  return { planned: fill(units, level, skip, pinned, scale, limit, planned, upOnly), limitedBy };
 }
 
 /**
  * Puts what the hull pass left to use: each round takes the most efficient
  * single-unit change (TH/s gained per kW added) that fits, e.g. an off unit in
  * its eco mode. A few rounds suffice: what is left is below one unit's step.
+ * `upOnly` (growing the running fleet): never a mode of lower kW, even one
+ * that hashes more (an operator expects no unit to step down while the
+ * budget rises).
  */
-export function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
+export function fill(
+  units: readonly FleetUnit[],
+  level: Int16Array,
+  skip: Uint8Array,
+  pinned: Uint8Array,
+  scale: Float64Array,
+  limit: number,
+  planned: number,
+  upOnly = false,
+): number {
   for (let round = 0; round < 4; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
@@ -139,7 +84,7 @@ export function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8
         const m = u.modes[j]!;
         const dkw = m.kw * scale[i]! - kw0;
         const dths = m.ths - ths0;
-        if (dths <= 0 || dkw > rem + EPS) continue;
+        if (dths <= 0 || dkw > rem + EPS || (upOnly && dkw < -EPS)) continue;
         const score = dkw <= EPS ? Infinity : dths / dkw;
         if (score > bestScore) {
           bestScore = score;
@@ -154,4 +99,51 @@ export function fill(units: readonly FleetUnit[], level: Int16Array, skip: Uint8
     planned += bestDkw;
   }
   return planned;
+}
+
+/**
+ * The plan built from scratch over the units free to move (available, past
+ * their minimum on/off time and mode hold; the others stay as `grown` has
+ * them), when it hashes at least `minGainPct` more than `grown` on the units
+ * where the two differ. Undefined otherwise: the swaps would not pay for the
+ * ramps they restart.
+ */
+export function rebalanced(
+  units: readonly FleetUnit[],
+  grown: Int16Array,
+  skip: Uint8Array,
+  mustOn: Uint8Array,
+  pinned: Uint8Array,
+  scale: Float64Array,
+  limit: number,
+  budgetKw: number,
+  ceiling: number,
+  minGainPct: number,
+): Int16Array | undefined {
+  const n = units.length;
+  const level = new Int16Array(n).fill(-1);
+  const fixed = new Uint8Array(n);
+  let base = 0;
+  for (let i = 0; i < n; i++) {
+    const u = units[i]!;
+    if (!u.available) {
+      fixed[i] = 1;
+      base += worstCaseKw(u);
+    } else if (skip[i] || mustOn[i] || pinned[i]) {
+      fixed[i] = 1;
+      level[i] = grown[i]!;
+      base += level[i]! < 0 ? u.standbyKw : u.modes[level[i]!]!.kw * scale[i]!;
+    } else base += u.standbyKw;
+  }
+  if (base > limit + EPS) return undefined;
+  greedy(units, level, fixed, pinned, scale, limit, base, budgetKw, ceiling);
+  let before = 0;
+  let after = 0;
+  for (let i = 0; i < n; i++) {
+    if (level[i] === grown[i] || !units[i]!.available) continue;
+    if (grown[i]! >= 0) before += units[i]!.modes[grown[i]!]!.ths;
+    if (level[i]! >= 0) after += units[i]!.modes[level[i]!]!.ths;
+  }
+  if (!(after > before + EPS) || after < before * (1 + minGainPct / 100)) return undefined;
+  return sumThs(units, level) > sumThs(units, grown) ? level : undefined;
 }

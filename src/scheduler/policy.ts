@@ -1,20 +1,33 @@
 import { currentKw, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
-import { greedy, shedFromCurrent, sumThs } from './policy-candidates.js';
-import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
+import { greedy, rebalanced } from './policy-candidates.js';
+import { EPS, scaleOf } from './policy-hull.js';
+import { shed } from './policy-shed.js';
 
 /**
- * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, ramp
+ * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
  * memory) -> plan. No clock, no timers, no logger.
  *
  * Maximising hashrate under a power cap with a few discrete modes per unit is
  * a multiple-choice knapsack. We use the classic greedy on marginal
  * efficiency: each unit's options (off at standby, then its modes) are reduced
  * to their upper concave hull in (kW, TH/s); the hull's segments are taken in
- * order of TH/s gained per kW added while they fit. That restores the most
- * efficient units first and, read backwards, sheds the least efficient first.
- * A fill pass then tries off-hull modes (e.g. "eco") in what is left, which is
- * how a unit ends up in a lower mode to fit. Ties go to units already running
- * (no churn between identical units), then priority, then fleet order.
+ * order of TH/s gained per kW added while they fit, then a fill pass tries
+ * off-hull modes (e.g. "eco") in what is left.
+ *
+ * Stability beats a slightly better plan (issue 4 follow-up): every switch
+ * restarts a unit's boards (tens of seconds at near-full power without
+ * hashing) and wears the hardware. So the plan moves with the budget:
+ * - budget cut (the draw is above the budget): only shedding, least
+ *   efficient whole units first (policy-shed.ts); nothing goes on or up;
+ * - budget down, still fitting: nothing changes;
+ * - budget up: only adding to what runs (greedy from the current state);
+ *   nothing goes off or down;
+ * - budget unchanged: adding too, and a rebalance towards the plan built
+ *   from scratch (swapping units or re-shuffling modes) only when it hashes
+ *   `swapMinGainPct` more on the units it touches, every touched unit is past
+ *   its minimum on/off time and mode hold, and the last rebalance is at least
+ *   `swapIntervalS` old.
+ * Ties go to units already running, then priority, then fleet order.
  */
 
 export interface PolicySettings {
@@ -28,14 +41,28 @@ export interface PolicySettings {
   cutDeadlineS: number;
   /** The ramp interval of the first plan (no memory yet) and the most ramp credit any plan gets. */
   tickS: number;
+  /** A rebalance must gain at least this share of the touched units' hashrate, percent. Default 3. */
+  swapMinGainPct?: number;
+  /** At most one rebalance per this many seconds. Default 300. */
+  swapIntervalS?: number;
 }
 
-/** Carried from one plan to the next so the ramp limit is a rate, not a per-call step. */
+export const DEFAULT_SWAP_MIN_GAIN_PCT = 3;
+export const DEFAULT_SWAP_INTERVAL_S = 300;
+
+/** Carried from one plan to the next: the ramp limit is a rate, the budget's direction a difference. */
 export interface RampMemory {
   atMs: number;
   /** Highest draw the ramp allowed at `atMs`. */
   ceilingKw: number;
+  /** The budget this plan was made for (absent: the next budget counts as unchanged). */
+  budgetKw?: number;
+  /** When the last rebalance was made. */
+  swapAtMs?: number;
 }
+
+/** How the budget moved since the previous plan. */
+export type BudgetTrend = 'up' | 'down' | 'flat';
 
 export interface UnitTarget {
   on: boolean;
@@ -63,6 +90,10 @@ export interface Plan {
   deadlineMs: number | undefined;
   /** Even all-off (standby + unavailable at worst case) exceeds the budget: everything is off. */
   infeasible: boolean;
+  /** How the budget moved since the previous plan (what the plan was allowed to do). */
+  trend: BudgetTrend;
+  /** This plan rebalances (swaps units or re-shuffles modes) at an unchanged budget. */
+  rebalance: boolean;
   /** What stopped further increases. */
   limitedBy: PlanLimit;
   /** Aligned with `fleet.units`. */
@@ -70,16 +101,9 @@ export interface Plan {
   /** Number of targets with `changed`. */
   changes: number;
   ramp: RampMemory;
-  /** Re-planning before this time with unchanged inputs gives the same plan (min-times, ramp). */
+  /** Re-planning before this time with unchanged inputs gives the same plan (min-times, ramp, rebalance interval). */
   revisitAtMs: number;
 }
-
-/**
- * A plan built from the current state (only adding, or only shedding) is kept
- * when it hashes within this share of the plan built from scratch: fewer
- * switches for a negligible loss.
- */
-const KEEP_TOLERANCE = 0.005;
 
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
@@ -104,6 +128,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
   const cut = current > budgetKw + EPS;
   const infeasible = fixedKw > budgetKw + EPS;
+  const trend: BudgetTrend =
+    prev?.budgetKw === undefined ? 'flat' : budgetKw > prev.budgetKw + EPS ? 'up' : budgetKw < prev.budgetKw - EPS ? 'down' : 'flat';
   // Ramp credit accrues at most one tick per plan: the loop re-plans every tick while the
   // ramp is the limit, so a longer gap is a quiet spell, and crediting all of it would let
   // a budget step after minutes of calm switch the whole fleet on at once.
@@ -115,70 +141,59 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const bandBottom = budgetKw - settings.hysteresisKw;
   const limit = cut ? (bandBottom >= fixedKw ? bandBottom : budgetKw) : Math.min(budgetKw, Math.max(current, addLimit));
 
-  // Levels: -1 off, else index into sorted modes.
+  // Levels: -1 off, else index into sorted modes. Start from what runs now.
   const level = new Int16Array(n).fill(-1);
   const mustOn = new Uint8Array(n);
   const mustOff = new Uint8Array(n);
   // A running unit keeps its mode for minOnS after a change (each change restarts its
   // boards, ~rampUpS of lost hashrate); only a cut may change it sooner.
   const pinned = new Uint8Array(n);
+  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
+  const skip = new Uint8Array(n);
   let revisitAtMs = Infinity;
+  // The current state in the plan's own terms (nominal kW times the quantised measured scale).
   let base = 0;
   for (let i = 0; i < n; i++) {
     const u = units[i]!;
     if (!u.available) {
+      skip[i] = 1;
       base += worstCaseKw(u);
       continue;
     }
+    if (u.on) level[i] = u.mode;
+    base += u.on ? u.modes[u.mode]!.kw * scale[i]! : u.standbyKw;
     if (u.on && nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
-    if (!u.on && nowMs - u.sinceMs < minOffMs) mustOff[i] = 1;
+    if (!u.on && nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
     if (!cut && u.on && nowMs - u.changedAtMs < minOnMs) {
       pinned[i] = 1;
       revisitAtMs = Math.min(revisitAtMs, u.changedAtMs + minOnMs);
     }
-    if (mustOn[i] && !infeasible) {
-      level[i] = lowestKwMode(u, allowedModes(u, pinned[i]!));
-      base += u.modes[level[i]!]!.kw * scale[i]!;
-    } else base += u.standbyKw;
-  }
-  // Minimum on-times yield to a cut only when they must (they would keep the draw above budget).
-  let relaxed = false;
-  if (infeasible || base > limit + EPS) {
-    relaxed = true;
-    base = 0;
-    for (let i = 0; i < n; i++) {
-      const u = units[i]!;
-      level[i] = -1;
-      base += u.available ? u.standbyKw : worstCaseKw(u);
-    }
   }
 
-  let limitedBy: PlanLimit = 'fleet';
-  if (!infeasible) {
-    const skip = new Uint8Array(n);
-    for (let i = 0; i < n; i++) if (!units[i]!.available || mustOff[i]) skip[i] = 1;
-    limitedBy = greedy(units, level, skip, pinned, scale, limit, base, budgetKw, ceiling).limitedBy;
-    if (cut) {
-      const shed = shedFromCurrent(units, mustOn, relaxed, skip, pinned, scale, limit);
-      if (shed && sumThs(units, shed) >= sumThs(units, level) * (1 - KEEP_TOLERANCE)) level.set(shed);
-    } else {
-      // Greedy from scratch is not always better than what runs now (knapsack): also try
-      // only adding to the current state, and keep that when it hashes at least as much.
-      const inc = new Int16Array(n).fill(-1);
-      let incBase = 0;
-      for (let i = 0; i < n; i++) {
-        const u = units[i]!;
-        if (!u.available) incBase += worstCaseKw(u);
-        else if (u.on) {
-          inc[i] = u.mode;
-          incBase += u.modes[u.mode]!.kw * scale[i]!;
-        } else incBase += u.standbyKw;
-      }
-      if (incBase <= limit + EPS) {
-        const added = greedy(units, inc, skip, pinned, scale, limit, incBase, budgetKw, ceiling);
-        if (sumThs(units, inc) >= sumThs(units, level) * (1 - KEEP_TOLERANCE)) {
-          level.set(inc);
-          limitedBy = added.limitedBy;
+  let limitedBy: PlanLimit = 'budget';
+  let relaxed = false;
+  let rebalance = false;
+  let swapAtMs = prev?.swapAtMs;
+  if (infeasible) {
+    for (let i = 0; i < n; i++) level[i] = -1;
+  } else if (cut) {
+    relaxed = shed(units, level, base, skip, mustOn, scale, limit).relaxed;
+  } else if (trend === 'down') {
+    // Nothing goes on while the budget falls; the next plan at a steady budget may add.
+    if (limit - current > EPS) revisitAtMs = nowMs;
+  } else {
+    limitedBy = greedy(units, level, skip, pinned, scale, limit, base, budgetKw, ceiling, true).limitedBy;
+    if (trend === 'flat') {
+      const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
+      const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
+      if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
+      else {
+        const better = rebalanced(units, level, skip, mustOn, pinned, scale, limit, budgetKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT);
+        if (better) {
+          level.set(better);
+          rebalance = true;
+          swapAtMs = nowMs;
+          revisitAtMs = Math.min(revisitAtMs, nowMs + intervalMs);
         }
       }
     }
@@ -201,7 +216,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const kw = on ? u.modes[l]!.kw * scale[i]! : u.standbyKw;
       const ths = on ? u.modes[l]!.ths : 0;
       const changed = on !== u.on || (on && mode !== u.mode);
-      t = { on, mode, kw, ths, changed, reason: changed ? reasonFor(u, on, mode, cut, relaxed, infeasible, budgetKw) : 'unchanged' };
+      t = { on, mode, kw, ths, changed, reason: changed ? reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw) : 'unchanged' };
       if (!changed && mustOn[i] && !relaxed) {
         const until = u.sinceMs + minOnMs;
         revisitAtMs = Math.min(revisitAtMs, until);
@@ -219,6 +234,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
   const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw);
+  const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw };
+  if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   return {
     atMs: nowMs,
     budgetKw,
@@ -228,23 +245,26 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     cut,
     deadlineMs: cut ? nowMs + settings.cutDeadlineS * 1000 : undefined,
     infeasible,
-    limitedBy: infeasible ? 'budget' : limitedBy,
+    trend,
+    rebalance,
+    limitedBy: infeasible || cut ? 'budget' : limitedBy,
     targets,
     changes,
-    ramp: { atMs: nowMs, ceilingKw: ceilingOut },
+    ramp: memory,
     revisitAtMs,
   };
 }
 
-function reasonFor(u: FleetUnit, on: boolean, mode: number, cut: boolean, relaxed: boolean, infeasible: boolean, budgetKw: number): string {
+function reasonFor(u: FleetUnit, on: boolean, mode: number, cut: boolean, relaxed: boolean, infeasible: boolean, rebalance: boolean, budgetKw: number): string {
   if (infeasible) return `off: even all-off exceeds the ${fmt(budgetKw)} kW budget`;
   if (!on) {
     const j = fmt(u.modes[u.mode]!.jPerTh);
     if (cut) return `shed: ${j} J/TH, least efficient, budget cut to ${fmt(budgetKw)} kW${relaxed ? ' (overrides minimum on-time)' : ''}`;
-    return `shed: ${j} J/TH, replaced by more efficient units`;
+    return `shed: ${j} J/TH, swapped for more efficient units`;
   }
   const m = u.modes[mode]!;
-  if (!u.on) return `restored in ${m.name}: ${fmt(m.jPerTh)} J/TH, most efficient first`;
+  if (!u.on) return rebalance ? `swapped in, ${m.name}: ${fmt(m.jPerTh)} J/TH` : `restored in ${m.name}: ${fmt(m.jPerTh)} J/TH, most efficient first`;
   const from = u.modes[u.mode]!;
+  if (rebalance) return `mode ${from.name} -> ${m.name}: rebalanced within ${fmt(budgetKw)} kW`;
   return m.kw < from.kw ? `mode ${from.name} -> ${m.name} to fit ${fmt(budgetKw)} kW` : `mode ${from.name} -> ${m.name}: more hashrate within ${fmt(budgetKw)} kW`;
 }

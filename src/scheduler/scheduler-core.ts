@@ -12,6 +12,14 @@ import { plan, type Plan, type RampMemory } from './policy.js';
  * layers, so both run exactly this code.
  */
 
+/**
+ * What became of a plan decision's command: every decision ends as a command
+ * issued, a command superseded by a newer plan before its issue time, a
+ * fail-safe (the device command failed: the unit is withheld on the Stratum
+ * side instead), or cancelled because the scheduler stopped first.
+ */
+export type DecisionOutcome = 'pending' | 'issued' | 'superseded' | 'failsafe' | 'cancelled';
+
 export interface Decision {
   unitId: string;
   worker: string;
@@ -20,6 +28,20 @@ export interface Decision {
   to: string;
   reason: string;
   atMs: number;
+  /** Plan decisions only (not availability changes): what became of the command. */
+  outcome?: DecisionOutcome;
+  /** Why, for a superseded or fail-safe outcome. */
+  outcomeNote?: string;
+}
+
+/** Plan decisions by outcome, cumulative; `decided` = the sum of the others. */
+export interface DecisionOutcomes {
+  decided: number;
+  pending: number;
+  issued: number;
+  superseded: number;
+  failsafe: number;
+  cancelled: number;
 }
 
 export interface UnitSnapshot {
@@ -47,6 +69,8 @@ export interface SchedulerSnapshot {
   atMs: number | null;
   units: UnitSnapshot[];
   decisions: Decision[];
+  /** Plan decisions by outcome (optional for hand-built snapshots). */
+  outcomes?: DecisionOutcomes;
 }
 
 export interface StepResult {
@@ -63,6 +87,7 @@ export class SchedulerCore {
   private lastVerdict: BudgetVerdict | undefined;
   private readonly decisions: Decision[] = [];
   private readonly reasons: string[];
+  private readonly tally: DecisionOutcomes = { decided: 0, pending: 0, issued: 0, superseded: 0, failsafe: 0, cancelled: 0 };
   private dirty = true;
 
   constructor(
@@ -92,11 +117,17 @@ export class SchedulerCore {
     const verdict = this.verdict(reading, nowMs);
     const p = plan(verdict.kw, this.fleet, nowMs, this.settings, this.ramp);
     const commands = p.changes > 0 ? buildCommands(p, this.fleet, this.settings) : [];
+    const byIndex = new Map(commands.map((c) => [c.index, c]));
     p.targets.forEach((t, i) => {
       const u = this.fleet.units[i]!;
       this.reasons[i] = t.reason;
       if (!t.changed) return;
-      this.record({ unitId: u.id, worker: u.worker, from: modeLabel(u, u.on, u.mode), to: modeLabel(u, t.on, t.mode), reason: t.reason, atMs: nowMs });
+      const d: Decision = { unitId: u.id, worker: u.worker, from: modeLabel(u, u.on, u.mode), to: modeLabel(u, t.on, t.mode), reason: t.reason, atMs: nowMs, outcome: 'pending' };
+      this.tally.decided++;
+      this.tally.pending++;
+      const c = byIndex.get(i);
+      if (c) c.decisions = [d];
+      this.record(d);
       if (t.on !== u.on) u.sinceMs = nowMs;
       u.on = t.on;
       u.mode = t.mode;
@@ -107,6 +138,25 @@ export class SchedulerCore {
     this.lastVerdict = verdict;
     this.dirty = false;
     return { verdict, plan: p, commands };
+  }
+
+  /**
+   * Settles the decisions `c` realises (once each): issued, superseded by a
+   * newer plan's command, fail-safe, or cancelled.
+   */
+  settle(c: UnitCommand, outcome: Exclude<DecisionOutcome, 'pending'>, note?: string): void {
+    for (const d of c.decisions ?? []) {
+      if (d.outcome !== 'pending') continue;
+      d.outcome = outcome;
+      if (note !== undefined) d.outcomeNote = note;
+      this.tally.pending--;
+      this.tally[outcome]++;
+    }
+  }
+
+  /** Plan decisions by outcome so far. */
+  get outcomes(): DecisionOutcomes {
+    return { ...this.tally };
   }
 
   /** A command or status read failed: count the unit at worst case until it reports again. */
@@ -184,7 +234,8 @@ export class SchedulerCore {
       limitedBy: p?.limitedBy ?? null,
       atMs: p?.atMs ?? null,
       units,
-      decisions: this.decisions.slice(),
+      decisions: this.decisions.map((d) => ({ ...d })),
+      outcomes: this.outcomes,
     };
   }
 

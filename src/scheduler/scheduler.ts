@@ -4,7 +4,7 @@ import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js'
 import type { Logger } from '../observability/logger.js';
 import type { BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
-import type { UnitCommand } from './commands.js';
+import { supersedeCommand, type UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
 import { applyState, captureState, type StateStore } from './state-store.js';
@@ -62,6 +62,7 @@ export class Scheduler {
   private running = false;
   private polling = false;
   private lastStatus: BudgetStatus | undefined;
+  private lastInfeasible = false;
   private readonly lastCommands = new Map<string, { action: string; atMs: number }>();
   private readonly onReading = (): void => {
     this.replan('budget');
@@ -98,6 +99,7 @@ export class Scheduler {
     if (this.guardHandle !== undefined) this.timers.clearTimeout(this.guardHandle);
     for (const h of this.pending) this.timers.clearTimeout(h);
     this.pending.clear();
+    for (const { command } of this.unitTimers.values()) this.core.settle(command, 'cancelled', 'scheduler stopped before its issue time');
     this.unitTimers.clear();
     await this.opts.budget.stop();
     for (const api of this.apis.values()) api.close();
@@ -146,23 +148,32 @@ export class Scheduler {
       log.call(this.opts.logger, { budgetStatus: verdict.status, kw: verdict.kw, source: verdict.source }, verdict.reason);
       this.lastStatus = verdict.status;
     }
-    if (plan.infeasible) this.opts.logger.warn({ budgetKw: plan.budgetKw, plannedKw: plan.plannedKw }, 'budget below the all-off draw: everything off');
+    // Logged when it starts and when it ends, not on every re-plan (a schedule source re-plans every 250 ms).
+    if (plan.infeasible !== this.lastInfeasible) {
+      this.lastInfeasible = plan.infeasible;
+      if (plan.infeasible) this.opts.logger.warn({ budgetKw: plan.budgetKw, plannedKw: round(plan.plannedKw) }, 'budget below the all-off draw: everything off');
+      else this.opts.logger.info({ budgetKw: plan.budgetKw }, 'budget above the all-off draw again');
+    }
     if (commands.length > 0) {
       this.opts.logger.info(
         { trigger, budgetKw: plan.budgetKw, plannedKw: round(plan.plannedKw), plannedThs: round(plan.plannedThs), cut: plan.cut, commands: commands.length, limitedBy: plan.limitedBy },
         plan.cut ? 'budget cut: shedding' : 'plan changed',
       );
     }
-    for (const planned of commands) {
+    for (const next of commands) {
       // A newer plan supersedes the unit's command that has not been issued yet.
-      let c = planned;
-      const stale = this.unitTimers.get(c.index);
+      let command = next;
+      const stale = this.unitTimers.get(next.index);
       if (stale !== undefined) {
         this.timers.clearTimeout(stale.handle);
         this.pending.delete(stale.handle);
-        c = supersede(stale.command, c);
+        const merged = supersedeCommand(stale.command, next);
+        command = merged.command;
+        if (!merged.carried) {
+          this.core.settle(stale.command, 'superseded', `by ${next.action} before its issue time`);
+          this.opts.logger.debug({ unit: next.unitId, was: stale.command.action, now: next.action }, 'pending command superseded');
+        }
       }
-      const command = c;
       // Until the command takes effect and the unit has ramped, its wall-power reading
       // (standby, or part of a ramp) is not its steady draw (measuredIsSteady): the ramp
       // starts when the device sees the command; execute() moves it again if issued late.
@@ -170,11 +181,12 @@ export class Scheduler {
         const u = this.opts.fleet.units[command.index]!;
         u.rampFromMs = effectiveAtMs(command, u, command.atMs);
       }
-      const h = this.at(command.atMs, () => {
-        this.unitTimers.delete(command.index);
-        void this.execute(command);
+      const c = command;
+      const h = this.at(c.atMs, () => {
+        this.unitTimers.delete(c.index);
+        void this.execute(c);
       });
-      this.unitTimers.set(command.index, { handle: h, command });
+      this.unitTimers.set(c.index, { handle: h, command: c });
     }
     this.watchGuard(verdict.changesAtMs);
     this.releaseRecovered();
@@ -277,7 +289,10 @@ export class Scheduler {
   }
 
   private async execute(c: UnitCommand): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) {
+      this.core.settle(c, 'cancelled', 'scheduler stopped');
+      return;
+    }
     const u = this.opts.fleet.units[c.index]!;
     const lever = this.opts.lever;
     const log = this.opts.logger;
@@ -286,6 +301,7 @@ export class Scheduler {
     if (c.via === 'stratum') {
       if (c.action === 'off') this.withhold(u, c.reason);
       else if (c.action === 'on') this.release(u);
+      this.core.settle(c, 'issued');
       return;
     }
     // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
@@ -299,12 +315,14 @@ export class Scheduler {
         if (c.action === 'on') await api.softOn(atUnixS);
       }
       log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
+      this.core.settle(c, 'issued');
       // A workmode change applies before the device answers; a softon at the second it names.
       // (A newer command already waiting for this unit has set its own time.)
       if (c.action !== 'off' && !this.unitTimers.has(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : this.opts.clock.now();
       if (c.action === 'on') this.release(u);
     } catch (err) {
       log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
+      this.core.settle(c, 'failsafe', `${c.action} failed: ${(err as Error).message}; withheld on the Stratum side`);
       this.core.markUnavailable(u.id, this.opts.clock.now(), `${c.action} failed: ${(err as Error).message}`);
       this.withhold(u, `${c.action} failed`);
     }
@@ -334,15 +352,7 @@ function effectiveAtMs(c: UnitCommand, u: FleetUnit, issuedAtMs: number): number
   return c.action === 'on' && c.via === 'api' ? aheadUnixS(issuedAtMs, u) * 1000 : issuedAtMs;
 }
 
-/**
- * The command that replaces `stale` (planned, never issued) with `next`. `next`
- * was built against the fleet state `stale` committed, which the device never
- * reached: when `stale` was a softon and `next` only changes the mode, dropping
- * `stale` would leave the unit off while the plan counts it on (and its
- * standby reading would then be taken as its steady draw), so the softon is
- * kept, in the new mode.
- */
+/** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
 export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {
-  if (stale.action === 'on' && next.action === 'mode') return { ...next, action: 'on', fromMode: stale.fromMode };
-  return next;
+  return supersedeCommand(stale, next).command;
 }

@@ -19,6 +19,9 @@ export function formatReport(r: SimulationReport, title: string): string {
     ['standby above budget', `${f(r.standbyAboveBudgetKwh, 1)} kWh (all-off floor ${f(r.standbyFloorKw, 1)} kW, unavoidable)`],
     ['on/off cycles per unit', `mean ${f(r.cyclesPerUnit.mean, 2)}, max ${r.cyclesPerUnit.max}`],
     ['mode changes per unit', `mean ${f(r.modeChangesPerUnit.mean, 2)}, max ${r.modeChangesPerUnit.max}`],
+    ['switches per unit', `mean ${f(r.switchesPerUnit.mean, 2)}, max ${r.switchesPerUnit.max} (on, off and mode commands)`],
+    ['against the budget', `${r.againstTrend} switches (off/down while it rose, on/up while it fell)`],
+    ['decisions', `${r.decisions.decided}: ${r.decisions.issued} issued, ${r.decisions.superseded} superseded, ${r.decisions.pending} pending at the end`],
     ['hashrate-hours', `${f(r.hashPhH, 2)} PH·h`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -3,9 +3,9 @@ import type { FleetConfig, SchedulerConfig } from '../config/schema.js';
 import type { GuardOptions } from '../power/budget-guard.js';
 import type { BudgetReading } from '../power/budget-source.js';
 import { traceSpanMs, traceValueAt, type Trace } from '../power/trace-parse.js';
-import type { UnitCommand } from '../scheduler/commands.js';
+import { supersedeCommand, type UnitCommand } from '../scheduler/commands.js';
 import { createFleetState } from '../scheduler/fleet-state.js';
-import { SchedulerCore } from '../scheduler/scheduler-core.js';
+import { SchedulerCore, type DecisionOutcomes } from '../scheduler/scheduler-core.js';
 import { DevicePowerModel } from './device-model.js';
 
 /**
@@ -71,6 +71,16 @@ export interface SimulationReport extends PeriodStats {
   longestAboveS: number;
   cyclesPerUnit: { mean: number; max: number };
   modeChangesPerUnit: { mean: number; max: number };
+  /** Churn: every on, off and mode command applied, per unit. */
+  switchesPerUnit: { mean: number; max: number };
+  /**
+   * Churn against the budget's direction: units switched off or moved to a
+   * lower mode by a plan made on a rising budget, or switched on or moved up
+   * on a falling one (each restarts a ramp the budget did not ask for).
+   */
+  againstTrend: number;
+  /** Plan decisions by what became of their commands (issued, superseded by a newer plan, ...). */
+  decisions: DecisionOutcomes;
   plans: number;
   commands: number;
   /** Wall time of the simulation, ms. */
@@ -138,6 +148,9 @@ export function simulate(opts: SimulateOptions): SimulationResult {
   );
   const cycles = new Int32Array(n);
   const modeChanges = new Int32Array(n);
+  const switches = new Int32Array(n);
+  let againstTrend = 0;
+  let lastBudgetKw: number | undefined;
   const core = new SchedulerCore(fleet, opts.scheduler, opts.guard, 50);
 
   // Trace readings as a source would deliver them: one per row, stamped at the row's time.
@@ -178,13 +191,29 @@ export function simulate(opts: SimulateOptions): SimulationResult {
 
   const plan = (t: number): void => {
     clock.set(t);
-    const { commands: cmds } = core.step(reading, t);
+    const { verdict, commands: cmds } = core.step(reading, t);
     plans++;
+    const rising = lastBudgetKw !== undefined && verdict.kw > lastBudgetKw;
+    const falling = lastBudgetKw !== undefined && verdict.kw < lastBudgetKw;
+    lastBudgetKw = verdict.kw;
+    for (const c of cmds) {
+      const u = fleet.units[c.index]!;
+      const down = c.action === 'off' || (c.action === 'mode' && u.modes[c.mode]!.kw < u.modes[c.fromMode]!.kw);
+      const up = c.action === 'on' || (c.action === 'mode' && u.modes[c.mode]!.kw > u.modes[c.fromMode]!.kw);
+      if ((rising && down) || (falling && up)) againstTrend++;
+    }
     if (cmds.length > 0) {
-      // A newer plan supersedes a unit's commands that have not been issued yet (as in the live loop).
-      const touched = new Set(cmds.map((c) => c.index));
-      queue = queue.filter((c) => !touched.has(c.index));
-      queue.push(...cmds);
+      // A newer plan supersedes a unit's command that has not been issued yet (as in the live loop).
+      const next = new Map(cmds.map((c) => [c.index, c]));
+      queue = queue.filter((stale) => {
+        const c = next.get(stale.index);
+        if (!c) return true;
+        const merged = supersedeCommand(stale, c);
+        if (!merged.carried) core.settle(stale, 'superseded', `by ${c.action} before its issue time`);
+        next.set(c.index, merged.command);
+        return false;
+      });
+      queue.push(...next.values());
       queue.sort((a, b) => a.atMs - b.atMs);
     }
   };
@@ -218,6 +247,8 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       period(at).modeChanges++;
       all.modeChanges++;
     }
+    switches[c.index]!++;
+    core.settle(c, 'issued');
     commands++;
     active.add(c.index);
   };
@@ -318,6 +349,9 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     longestAboveS: longest,
     cyclesPerUnit: meanMax(cycles),
     modeChangesPerUnit: meanMax(modeChanges),
+    switchesPerUnit: meanMax(switches),
+    againstTrend,
+    decisions: core.outcomes,
     plans,
     commands,
     runMs: performance.now() - wall0,

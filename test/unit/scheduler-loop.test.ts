@@ -123,20 +123,85 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     await s.scheduler.stop();
   });
 
-  it('sends decreases before increases and waits for the softoff to take effect', async () => {
-    // old (3.25 kW) + avalon in eco (6.5 kW) under a 9.8 kW budget: nothing to change.
-    const s = setup([{ model: 'old' }, { model: 'avalon-a1566ha', mode: 1 }], {}, 300, 9.8);
+  it('swaps at a steady budget: decreases first, the increase once the softoff has taken effect', async () => {
+    // An old unit (3.25 kW, 95 TH/s) runs, an avalon is off; 7.6 kW fits the avalon in standard alone.
+    const s = setup([{ model: 'old' }, { on: false }], {}, 300, 7.6);
     await s.scheduler.start();
-    await vi.advanceTimersByTimeAsync(100);
-    expect(s.calls).toEqual([]);
-    const cutAt = Date.now();
-    // 7.5 kW: the old unit goes (decrease) and the avalon moves up to standard (increase): 7.3 + 0.1 standby.
-    s.budget.put({ kw: 7.5 });
     await vi.advanceTimersByTimeAsync(20_000);
-    expect(s.calls.map((c) => `${c.unit} ${c.call}`)).toEqual(['u0 softOff', 'u1 setWorkmode']);
-    const [off, up] = s.calls;
-    expect(off!.atMs).toBe(cutAt);
-    expect(up!.atMs).toBeGreaterThanOrEqual(off!.arg! * 1000);
+    expect(s.calls.map((c) => `${c.unit} ${c.call}`)).toEqual(['u0 softOff', 'u1 setWorkmode', 'u1 softOn']);
+    const [off, , on] = s.calls;
+    expect(off!.atMs).toBe(T0);
+    expect(on!.atMs).toBeGreaterThanOrEqual(off!.arg! * 1000);
+    expect(s.scheduler.snapshot().decisions.map((d) => d.reason)).toEqual([expect.stringMatching(/^shed: 34\.21 J\/TH, swapped for more efficient units/), expect.stringMatching(/^swapped in, standard/)]);
+    await s.scheduler.stop();
+  });
+
+  describe('every decision ends as a command issued, superseded or a fail-safe', () => {
+    it('keeps a waiting softon that a newer plan turns into a mode change (it used to be lost), still after the softoff', async () => {
+      const s = setup([{ model: 'old' }, { on: false }], {}, 300, 7.6);
+      await s.scheduler.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(s.calls.map((c) => `${c.unit} ${c.call}`)).toEqual(['u0 softOff']);
+      // Before u1's softon is issued, the budget rises: u1 (planned on in standard) goes up to super.
+      s.budget.put({ kw: 8.5 });
+      await vi.advanceTimersByTimeAsync(20_000);
+      // u1's device is still in super (its mode before the plan), so the softon alone does it.
+      const u1 = s.calls.filter((c) => c.unit === 'u1');
+      expect(u1.map((c) => c.call)).toEqual(['softOn']);
+      expect(u1[0]!.atMs).toBeGreaterThanOrEqual(s.calls[0]!.arg! * 1000);
+      expect(s.fleet.units[1]).toMatchObject({ on: true, mode: 2 });
+      const snap = s.scheduler.snapshot();
+      expect(snap.outcomes).toEqual({ decided: 3, pending: 0, issued: 3, superseded: 0, failsafe: 0, cancelled: 0 });
+      expect(snap.decisions.map((d) => `${d.unitId} ${d.from}->${d.to} ${d.outcome}`)).toEqual(['u0 normal->off issued', 'u1 off->standard issued', 'u1 standard->super issued']);
+      await s.scheduler.stop();
+    });
+
+    it('records a waiting softon that a cut replaces as superseded, and a command still waiting at stop as cancelled', async () => {
+      const s = setup([{ model: 'old' }, { on: false }], {}, 300, 7.6);
+      await s.scheduler.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      s.budget.put({ kw: 6 }); // below the planned 7.4 kW, and no room for u1 even in eco: shed before its softon went out
+      await vi.advanceTimersByTimeAsync(20_000);
+      let snap = s.scheduler.snapshot();
+      expect(snap.decisions.map((d) => `${d.unitId} ${d.to} ${d.outcome}`)).toEqual(['u0 off issued', 'u1 standard superseded', 'u1 off issued']);
+      expect(snap.decisions[1]!.outcomeNote).toBe('by off before its issue time');
+      expect(s.calls.filter((c) => c.call === 'softOn')).toEqual([]);
+      // The budget comes back and the scheduler stops before the softon is issued: cancelled, not lost.
+      s.budget.put({ kw: 7.6 });
+      await s.scheduler.stop();
+      snap = s.scheduler.snapshot();
+      expect(snap.decisions.at(-1)).toMatchObject({ unitId: 'u1', from: 'off', outcome: 'cancelled' });
+      expect(snap.outcomes).toEqual({ decided: 4, pending: 0, issued: 2, superseded: 1, failsafe: 0, cancelled: 1 });
+    });
+
+    it('counts a failed device command as a fail-safe', async () => {
+      const s = setup([{}], {}, 300, 100);
+      await s.scheduler.start();
+      await vi.advanceTimersByTimeAsync(5000);
+      s.apis.get('u0')!.fail.add('softOff');
+      s.budget.put({ kw: 1 });
+      await vi.advanceTimersByTimeAsync(1000);
+      const d = s.scheduler.snapshot().decisions.find((x) => x.to === 'off')!;
+      expect(d.outcome).toBe('failsafe');
+      expect(d.outcomeNote).toMatch(/off failed: softOff refused; withheld/);
+      await s.scheduler.stop();
+    });
+  });
+
+  it('logs an infeasible budget once when it starts and once when it ends, not on every re-plan', async () => {
+    const s = setup([{}, {}], {}, 300, 100);
+    await s.scheduler.start();
+    for (const kw of [0.1, 0.2, 0.05, 0.1]) {
+      s.budget.put({ kw });
+      await vi.advanceTimersByTimeAsync(250);
+    }
+    await vi.advanceTimersByTimeAsync(20_000); // ticks re-plan too
+    s.budget.put({ kw: 100 });
+    await vi.advanceTimersByTimeAsync(250);
+    s.budget.put({ kw: 90 });
+    await vi.advanceTimersByTimeAsync(250);
+    const msgs = s.logLines.map((l) => l['msg']).filter((m) => typeof m === 'string' && m.startsWith('budget above') || m === 'budget below the all-off draw: everything off');
+    expect(msgs).toEqual(['budget below the all-off draw: everything off', 'budget above the all-off draw again']);
     await s.scheduler.stop();
   });
 

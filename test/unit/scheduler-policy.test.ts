@@ -156,6 +156,83 @@ describe('policy: examples', () => {
   });
 });
 
+describe('policy: stability (issue 4 follow-up)', () => {
+  const memory = (budgetKw: number, atMs = T0 - 5_000) => ({ atMs, ceilingKw: 1e9, budgetKw });
+
+  it('on a budget increase adds a unit rather than stepping a running one down', () => {
+    // u0 in super (8.1 kW), u1 off: from 9 kW to 14.7 kW. From scratch both would run in
+    // standard (14.6 kW, 880 TH/s); growing keeps u0 and adds u1 in eco (14.6 kW, 870 TH/s).
+    const f = fleetOf([{ mode: 2 }, { on: false }]);
+    const p = plan(14.7, f, T0, SETTINGS, memory(9));
+    expect(p.trend).toBe('up');
+    expect(p.targets[0]!.changed).toBe(false);
+    expect(p.targets[1]).toMatchObject({ on: true, changed: true });
+    expect(modeName(f, 1, p.targets[1]!.mode)).toBe('eco');
+  });
+
+  it('on a budget decrease that still fits changes nothing, and asks to look again at once', () => {
+    const f = fleetOf([{ mode: 0 }, { on: false }]);
+    const p = plan(20, f, T0, SETTINGS, memory(30));
+    expect(p.trend).toBe('down');
+    expect(p.changes).toBe(0);
+    expect(p.revisitAtMs).toBe(T0);
+    // The next plan at the same budget may add again.
+    const q = plan(20, f, T0 + 5_000, SETTINGS, p.ramp);
+    expect(q.trend).toBe('flat');
+    expect(q.targets[1]!.on).toBe(true);
+  });
+
+  it('meets a small cut with one mode step down instead of a unit off', () => {
+    const f = fleetOf([{ mode: 2 }, { mode: 2 }, { mode: 2 }]); // 24.3 kW
+    const p = plan(23.8, f, T0, SETTINGS, memory(24.5));
+    expect(p.cut).toBe(true);
+    expect(p.changes).toBe(1);
+    const t = p.targets.find((x) => x.changed)!;
+    expect(t.on).toBe(true);
+    expect(f.units[0]!.modes[t.mode]!.name).toBe('standard');
+    expect(p.plannedKw).toBeCloseTo(23.5, 9);
+  });
+
+  it('never switches a unit on or up in a cut, even where it would hash more', () => {
+    // old in normal (3.25) + avalon in eco (6.5) = 9.75 kW; cut to 7.5. Dropping the old unit
+    // and moving the avalon up to standard (7.4 kW) would hash more, but is not a cut's move.
+    const f = fleetOf([{ model: 'old' }, { mode: 1 }]);
+    const p = plan(7.5, f, T0, SETTINGS, memory(9.8));
+    expect(p.targets[0]!.on).toBe(false);
+    expect(p.targets[1]!.changed).toBe(false);
+  });
+
+  it('at a steady budget swaps units only for a material gain, with all of them past their minimum times, once per interval', () => {
+    // Two old units (2 x 3.25 kW, 190 TH/s) and an avalon off; 7.6 kW fits the avalon in standard alone.
+    const settings = { ...SETTINGS, minOnS: 300, minOffS: 300, swapMinGainPct: 3, swapIntervalS: 600 };
+    const f = fleetOf([{ model: 'old' }, { model: 'old' }, { on: false }]);
+    f.units[0]!.sinceMs = f.units[0]!.changedAtMs = T0 - 100_000; // inside its minimum on-time
+    const held = plan(7.6, f, T0, settings, memory(7.6));
+    expect(held.changes).toBe(0);
+    expect(held.revisitAtMs).toBe(T0 + 200_000);
+    const later = T0 + 200_000;
+    const p = plan(7.6, f, later, settings, held.ramp);
+    expect(p.rebalance).toBe(true);
+    expect(p.targets.map((t) => t.on)).toEqual([false, false, true]);
+    expect(p.targets[0]!.reason).toMatch(/swapped for more efficient units/);
+    expect(p.ramp.swapAtMs).toBe(later);
+    // A second swap waits for the interval.
+    const g = fleetOf([{ model: 'old' }, { model: 'old' }, { on: false }]);
+    const q = plan(7.6, g, later + 60_000, settings, p.ramp);
+    expect(q.changes).toBe(0);
+    expect(q.revisitAtMs).toBe(later + 600_000);
+  });
+
+  it('does not re-shuffle modes of identical units for a fraction of a percent', () => {
+    // Three avalons in super and one off at a steady 31.5 kW: the fourth comes on in eco; from
+    // scratch, re-shuffling modes would hash about 1 % more on the units it touches, below 3 %.
+    const f = fleetOf([{ mode: 2 }, { mode: 2 }, { mode: 2 }, { on: false }]);
+    const p = plan(31.5, f, T0, SETTINGS, memory(31.5));
+    expect(p.rebalance).toBe(false);
+    expect(p.targets.slice(0, 3).every((t) => !t.changed)).toBe(true);
+  });
+});
+
 // ---------------------------------------------------------------- properties
 
 const arbModel: fc.Arbitrary<ModelConfig> = fc
@@ -224,6 +301,67 @@ describe('policy: properties', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  // Fleets like the demo's (A1566-class units with three modes, some older ones) under a budget
+  // that wanders in small steps, as a sunrise with clouds does: where swaps and mode flips showed.
+  const arbSiteFleet = fc.array(fc.record({ model: fc.constantFrom('avalon-a1566ha', 'avalon-a1566ha', 'old', 'generic'), on: fc.boolean(), mode: fc.nat(2) }), { minLength: 2, maxLength: 30 });
+  const arbWalk = fc.record({
+    startKw: fc.double({ min: 0, max: 200, noNaN: true }),
+    steps: fc.array(fc.record({ dtS: fc.integer({ min: 1, max: 90 }), dKw: fc.double({ min: -12, max: 12, noNaN: true }) }), { minLength: 5, maxLength: 60 }),
+  });
+
+  it('moves with the budget: on an increase no unit goes off or down, on a decrease none goes on or up', () => {
+    fc.assert(
+      fc.property(arbSiteFleet, arbSettings, arbWalk, (specs, settings, walk) => {
+        const fleet = fleetOf(specs.map((x) => ({ model: x.model, on: x.on, mode: x.model === 'avalon-a1566ha' ? x.mode : x.mode % 2 })).map((x) => (x.model === 'generic' ? { model: x.model, on: x.on } : x)));
+        const core = new SchedulerCore(fleet, schedulerSchema.parse({ ...settings, swapIntervalS: 60 }), { holdLastS: 0, failsafeKw: 0 });
+        let now = T0;
+        let kw = walk.startKw;
+        let last: number | undefined;
+        for (const step of walk.steps) {
+          now += step.dtS * 1000;
+          kw = Math.max(0, kw + step.dKw);
+          const before = fleet.units.map((u) => ({ on: u.on, kw: u.modes[u.mode]!.kw }));
+          const { plan: p } = core.step({ kw, atMs: now, ttlMs: Infinity, source: 'test' }, now);
+          p.targets.forEach((t, i) => {
+            if (!t.changed) return;
+            const b = before[i]!;
+            const mkw = fleet.units[i]!.modes[t.mode]!.kw;
+            const down = !t.on || (b.on && mkw < b.kw - 1e-12);
+            const up = (t.on && !b.on) || (b.on && t.on && mkw > b.kw + 1e-12);
+            if (last !== undefined && kw > last + 1e-9 && !p.cut) expect(down, `unit ${i} off/down on a rise to ${kw} kW`).toBe(false);
+            if (last !== undefined && kw < last - 1e-9) expect(up, `unit ${i} on/up on a fall to ${kw} kW`).toBe(false);
+          });
+          last = kw;
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('at a constant budget settles: after the ramp, the minimum times and a few swap intervals, nothing switches', () => {
+    fc.assert(
+      fc.property(arbSiteFleet, arbSettings, fc.double({ min: 0, max: 250, noNaN: true }), (specs, settings, kw) => {
+        const fleet = fleetOf(specs.map((x) => (x.model === 'generic' ? { model: x.model, on: x.on } : { model: x.model, on: x.on, mode: x.model === 'old' ? x.mode % 2 : x.mode })));
+        const core = new SchedulerCore(fleet, schedulerSchema.parse({ ...settings, swapIntervalS: 120 }), { holdLastS: 0, failsafeKw: 0 });
+        const reading = { kw, atMs: T0, ttlMs: Infinity, source: 'test' };
+        let lastChangeAtMs = T0;
+        let thsAtChange = -Infinity;
+        // Two hours of 5 s ticks, re-planning when the loop would (needsPlan).
+        for (let now = T0; now <= T0 + 7_200_000; now += 5_000) {
+          if (!core.needsPlan(reading, now)) continue;
+          const { plan: p } = core.step(reading, now);
+          if (p.changes === 0) continue;
+          // After the first cut, every change at a constant budget hashes more than the last: no cycles.
+          if (!p.cut && !p.infeasible) expect(p.plannedThs).toBeGreaterThan(thsAtChange);
+          thsAtChange = p.cut ? -Infinity : p.plannedThs;
+          lastChangeAtMs = now;
+        }
+        expect(lastChangeAtMs - T0).toBeLessThan(3_600_000);
+      }),
+      { numRuns: 80 },
     );
   });
 

@@ -111,6 +111,24 @@ describe('simulate', () => {
     );
   });
 
+  it('churn: a sunrise switches nothing off and nothing down; a steady budget settles; every decision is issued or superseded', () => {
+    // Budget rising 1.5 kW a minute for an hour (a sunrise), with the demo's old trouble setting: minOnS 0.
+    const rise = simulate(options(rows(60, (m) => 1.5 * m), 12, {}, { minOnS: 0, minOffS: 0 }));
+    expect(rise.report.againstTrend).toBe(0);
+    expect(rise.report.cyclesPerUnit.max).toBe(0);
+    expect(rise.report.switchesPerUnit.mean).toBeGreaterThan(0.5);
+    // A unit comes on once and steps up at most twice (eco -> standard -> super).
+    expect(rise.report.switchesPerUnit.max).toBeLessThanOrEqual(3);
+    const d = rise.report.decisions;
+    expect(d.decided).toBe(d.issued + d.superseded + d.pending);
+    expect(d.decided).toBeGreaterThan(0);
+    // A steady budget: switches only while filling up, then none.
+    const steady = simulate(options(flat(60, 120), 12, { initialOn: true }, { minOnS: 0, minOffS: 0 }));
+    const early = simulate(options(flat(60, 20), 12, { initialOn: true }, { minOnS: 0, minOffS: 0 }));
+    expect(steady.report.commands).toBe(early.report.commands);
+    expect(steady.report.perHour[1]!.cycles + steady.report.perHour[1]!.modeChanges).toBe(0);
+  });
+
   it('formats a table and an SVG with axes and a legend', () => {
     const { report, series } = simulate(options(flat(20, 120), 3));
     const text = formatReport(report, 't.csv, 3 units');

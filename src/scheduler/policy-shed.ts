@@ -1,0 +1,137 @@
+import type { FleetUnit } from './fleet-state.js';
+import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
+
+/**
+ * A budget cut, pure: shed from what runs now until the draw fits, and never
+ * switch a unit on or move one to a mode of higher kW (issue 4 follow-up: on
+ * a decrease an operator expects only units going down). Whole units go
+ * first, least efficient first: one command frees a whole unit's draw, where
+ * stepping modes down frees a tenth of it per restarted unit. What the last
+ * shed unit overshot is then handed back to the shed units, each at most up
+ * to the mode it ran before, so a small cut ends as one mode step down rather
+ * than one unit off.
+ */
+
+export interface ShedResult {
+  /** Levels (-1 off, else a sorted-mode index), aligned with `units`. */
+  level: Int16Array;
+  planned: number;
+  /** Units inside their minimum on-time had to be switched off to fit. */
+  relaxed: boolean;
+}
+
+/**
+ * `level` holds the current levels (unavailable units included, at their
+ * counted draw in `planned`); `skip` marks units the plan may not touch.
+ */
+export function shed(
+  units: readonly FleetUnit[],
+  level: Int16Array,
+  planned: number,
+  skip: Uint8Array,
+  mustOn: Uint8Array,
+  scale: Float64Array,
+  limit: number,
+): ShedResult {
+  const n = units.length;
+  const before = level.slice();
+  const kwAt = (i: number, l: number): number => (l < 0 ? units[i]!.standbyKw : units[i]!.modes[l]!.kw * scale[i]!);
+  const cost = new Float64Array(n);
+  const free: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = level[i]!;
+    if (skip[i] || l < 0) continue;
+    const u = units[i]!;
+    cost[i] = (kwAt(i, l) - u.standbyKw) / u.modes[l]!.ths;
+    (mustOn[i] ? held : free).push(i);
+  }
+  const off = (list: number[]): void => {
+    for (const i of byCostDesc(list, cost, units)) {
+      if (planned <= limit + EPS) return;
+      planned -= kwAt(i, level[i]!) - units[i]!.standbyKw;
+      level[i] = -1;
+    }
+  };
+  off(free);
+  let relaxed = false;
+  if (planned > limit + EPS) {
+    // Units inside their minimum on-time stay on in their lowest mode if that suffices...
+    for (const i of held) {
+      const low = lowestKwMode(units[i]!, allowedModes(units[i]!, 0));
+      planned -= kwAt(i, level[i]!) - kwAt(i, low);
+      level[i] = low;
+    }
+    // ...and are switched off only when it does not (a cut is a hard deadline).
+    if (planned > limit + EPS) {
+      relaxed = true;
+      off(held);
+    }
+  }
+  planned = giveBack(units, level, before, skip, scale, limit, planned);
+  return { level, planned, relaxed };
+}
+
+/**
+ * Hands the room left under `limit` back to units this cut lowered, best
+ * TH/s per kW first, each at most to the kW it drew before the cut.
+ */
+function giveBack(units: readonly FleetUnit[], level: Int16Array, before: Int16Array, skip: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
+  for (let round = 0; round < 8; round++) {
+    const rem = limit - planned;
+    if (rem <= EPS) break;
+    let bestUnit = -1;
+    let bestMode = -1;
+    let bestScore = 0;
+    let bestDkw = 0;
+    for (let i = 0; i < units.length; i++) {
+      const l = level[i]!;
+      const b = before[i]!;
+      if (skip[i] || l === b || b < 0) continue;
+      const u = units[i]!;
+      const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
+      const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
+      const cap = u.modes[b]!.kw * scale[i]! + EPS;
+      for (const j of allowedModes(u, 0)) {
+        const m = u.modes[j]!;
+        const dkw = m.kw * scale[i]! - kw0;
+        const dths = m.ths - ths0;
+        if (j === l || dths <= 0 || dkw > rem + EPS || m.kw * scale[i]! > cap) continue;
+        const score = dkw <= EPS ? Infinity : dths / dkw;
+        if (score > bestScore) {
+          bestScore = score;
+          bestUnit = i;
+          bestMode = j;
+          bestDkw = dkw;
+        }
+      }
+    }
+    if (bestUnit < 0) break;
+    level[bestUnit] = bestMode;
+    planned += bestDkw;
+  }
+  return planned;
+}
+
+/**
+ * Units by cost (kW per TH/s) descending, then lower priority, then later in
+ * the fleet. Bucketed by cost: a fleet has few distinct (model, mode, scale)
+ * costs, so this is linear where a comparator sort of 10,000 units is not.
+ */
+function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[]): number[] {
+  const buckets = new Map<number, number[]>();
+  for (const i of idx) {
+    const c = cost[i]!;
+    let b = buckets.get(c);
+    if (!b) buckets.set(c, (b = []));
+    b.push(i);
+  }
+  const out: number[] = [];
+  for (const c of [...buckets.keys()].sort((a, b) => b - a)) {
+    const b = buckets.get(c)!;
+    b.reverse();
+    if (b.some((i) => units[i]!.priority !== 0)) b.sort((x, y) => units[x]!.priority - units[y]!.priority || y - x);
+    for (const i of b) out.push(i);
+  }
+  return out;
+}
