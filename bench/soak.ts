@@ -13,11 +13,13 @@
  * the books settled exactly.
  *
  *   npx tsc -p tsconfig.json --outDir /tmp/surplus-rel-bench && ln -sfn $PWD/node_modules /tmp/surplus-rel-bench/node_modules
- *   node /tmp/surplus-rel-bench/bench/soak.js [--miners 2000] [--minutes 10] [--rate 1000]
+ *   node /tmp/surplus-rel-bench/bench/soak.js [--miners 2000] [--minutes 10] [--rate 1000] [--sample 30] [--dup-window 4096]
+ *   (leak hunting: node --expose-gc ... --heap-dir DIR: a full GC before each sample, heap snapshots)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { resolveConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { HttpBudgetSource } from '../src/power/http-budget-source.js';
@@ -112,6 +114,9 @@ async function main(): Promise<void> {
   const minutes = arg('minutes', 10);
   const rate = arg('rate', 1000);
   const sampleS = arg('sample', 30);
+  // Leak hunting: --heap-dir DIR writes a heap snapshot at every sample (use with node --expose-gc).
+  const hd = process.argv.indexOf('--heap-dir');
+  const heapDir = hd >= 0 ? process.argv[hd + 1] : undefined;
   const cp = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: 'inherit' });
   const { ports } = await next<{ ports: [number, number] }>(cp, 'pools');
   const config = resolveConfig({
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
     pools: ports.map((p, i) => ({ url: `stratum+tcp://127.0.0.1:${p}`, user: `soak${i}` })),
     difficulty: { initial: LOAD_MINER_DIFF, min: LOAD_MINER_DIFF, max: LOAD_MINER_DIFF },
     upstream: { maxMinersPerConnection: 100, silenceTimeoutS: 90, fallbackStableS: 20, requestTimeoutS: 10 },
-    shares: { hashThreads: 1 },
+    shares: { hashThreads: 1, duplicateWindow: arg('dup-window', 4096) },
     limits: { maxConnectionsPerIp: n + 100, maxSubmitsPerSecond: 1000 },
     scheduler: { tickS: 5, minOnS: 0, minOffS: 0, withholdGraceS: 10, commandStaggerMs: 2, rampKwPerMin: 1e6 },
     fleet: { miners: Array.from({ length: n }, (_, i) => ({ id: `u${i}`, worker: `site.u${i}`, model: 'generic' })) },
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
   let failoverDone = false;
   let fallbackDone = false;
   let budgetStep = 0;
-  console.log('  t(s)   RSS MiB  heap MiB  ELD p99 ms  miners conn/ready  withheld  accepted/s  miner p99 ms  pool     balanced');
+  console.log('  t(s)   RSS MiB  heap MiB  ext MiB  ELD p99 ms  miners conn/ready  withheld  accepted/s  miner p99 ms  pool     balanced');
   while (Date.now() < endAt) {
     await sleep(1000);
     const el = Date.now() - t0;
@@ -184,6 +189,9 @@ async function main(): Promise<void> {
       cp.send({ kind: 'sample' });
       const cs = await next<{ ready: number; latP99: number }>(cp, 'sample');
       const s = proxy.snapshot();
+      // With --expose-gc, measure what is really retained (heap after a full GC) next to RSS.
+      (globalThis as { gc?: () => void }).gc?.();
+      if (heapDir) writeHeapSnapshot(`${heapDir}/soak-${String(Math.round(el / 1000)).padStart(5, '0')}.heapsnapshot`);
       const mem = process.memoryUsage();
       const p99 = eldMs(eld.percentile(99));
       eldP99Max = Math.max(eldP99Max, p99);
@@ -195,7 +203,7 @@ async function main(): Promise<void> {
       if (!s.accounting.balanced) unbalancedSamples++;
       rssSeries.push(mem.rss);
       const withheld = scheduler.snapshot().units.filter((u) => u.state === 'off').length;
-      const row = `${String(Math.round(el / 1000)).padStart(6)}  ${mib(mem.rss).padStart(8)}  ${mib(mem.heapUsed).padStart(8)}  ${p99.toFixed(2).padStart(10)}  ${`${s.minersConnected}/${s.minersReady}`.padStart(17)}  ${String(withheld).padStart(8)}  ${accPerS.toFixed(0).padStart(10)}  ${cs.latP99.toFixed(1).padStart(12)}  ${s.activePool.slice(-5).padStart(7)}  ${s.accounting.balanced ? 'yes' : `NO ${s.accounting.problems.join('; ')}`}`;
+      const row = `${String(Math.round(el / 1000)).padStart(6)}  ${mib(mem.rss).padStart(8)}  ${mib(mem.heapUsed).padStart(8)}  ${mib(mem.external).padStart(7)}  ${p99.toFixed(2).padStart(10)}  ${`${s.minersConnected}/${s.minersReady}`.padStart(17)}  ${String(withheld).padStart(8)}  ${accPerS.toFixed(0).padStart(10)}  ${cs.latP99.toFixed(1).padStart(12)}  ${s.activePool.slice(-5).padStart(7)}  ${s.accounting.balanced ? 'yes' : `NO ${s.accounting.problems.join('; ')}`}`;
       rows.push(row);
       console.log(row);
     }
