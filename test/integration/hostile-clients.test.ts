@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Proxy, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
 import { RawClient } from './proxy-raw-client.js';
 import { expectBalanced } from './fault-accounting.js';
+import { classifyLine, expectsAnswer, fuzzLine, xorshift } from '../../bench/fuzz-corpus.js';
 
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -128,6 +129,28 @@ describe('hostile clients', () => {
     honest.stop();
     await waitFor(() => proxy.snapshot().minersConnected === 0, 3000, 'honest miner gone');
     await waitFor(() => proxy.snapshot().accounting.poolPending === 0, 5000, 'pool answers');
+    expectBalanced(proxy.snapshot());
+  });
+
+  it('answers every fuzz line that carries an id exactly once, and keeps the connection (session-level fuzz)', async () => {
+    const { proxy, port } = await setup({ maxMalformedLines: 1e9, banInvalidShares: 1e9, maxSubmitsPerSecond: 1e9 });
+    const c = await handshaken(port, 'fuzz');
+    const before = c.messages.filter((m) => m.method === undefined).length;
+    const r = xorshift(7);
+    let owed = 0;
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const line = fuzzLine(r);
+      const seen = Buffer.from(line, 'utf8').toString('utf8').replace(/\r$/, '');
+      if (seen.trim() !== '' && expectsAnswer(classifyLine(seen))) owed++;
+      lines.push(line);
+    }
+    c.write(lines.join('\n') + '\n');
+    const answers = (): number => c.messages.filter((m) => m.method === undefined).length - before;
+    await waitFor(() => answers() >= owed || c.closed, 10_000, `${owed} answers`);
+    await sleep(200); // a double answer would show up now
+    expect(answers()).toBe(owed);
+    expect(c.closed).toBe(false);
     expectBalanced(proxy.snapshot());
   });
 
