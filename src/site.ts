@@ -47,9 +47,18 @@ export function proxyStatusView(proxy: Proxy): ProxyStatusView {
     overview: () => {
       const s = proxy.snapshot();
       return {
-        pools: s.pools.map((p) => ({ url: p.url, state: p.state, sinceMs: p.sinceMs, connections: p.connections, failovers: p.failovers, active: p.active })),
+        pools: s.pools.map((p) => ({
+          url: p.url,
+          state: p.state,
+          sinceMs: p.sinceMs,
+          connections: p.connections,
+          failovers: p.failovers,
+          active: p.active,
+          payoutMismatches: p.payoutMismatches,
+        })),
         shares: s.shares,
         hashQueueDepth: s.hashQueueDepth,
+        accounting: s.accounting,
       };
     },
     workers: () => {

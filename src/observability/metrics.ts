@@ -130,6 +130,12 @@ export class SiteMetrics {
     counter('surplus_failovers_total', 'Failovers away from each pool.', ['pool'], (f, s) => {
       for (const p of s.status.pools) f.follow({ pool: p.url }, p.failovers);
     });
+    counter('surplus_payout_mismatch_total', 'Upstream jobs refused because their coinbase did not pay the expected payout (alert on any increase).', ['pool'], (f, s) => {
+      for (const p of s.status.pools) f.follow({ pool: p.url }, p.payoutMismatches ?? 0);
+    });
+    gauge('surplus_accounting_balanced', '1 while the share books balance (every submit answered, every forwarded share settled or pending).', [], (g, s) => {
+      if (s.status.accounting) g.set(s.status.accounting.balanced ? 1 : 0);
+    });
     counter('surplus_scheduler_decisions_total', 'Scheduler actions by kind.', ['action'], (f, s) => {
       for (const [action, n] of Object.entries(s.status.scheduler.decisions)) f.follow({ action }, n);
     });

@@ -6,6 +6,7 @@ import type { DeviceTelemetry } from './device-telemetry.js';
 import {
   countMinersByState,
   emptyShareAccounting,
+  type AccountingView,
   type BudgetStatus,
   type MinerState,
   type MinerView,
@@ -29,7 +30,7 @@ export interface WorkerShareView {
 /** What the adapter needs from the proxy; the composition root implements it over the real proxy. */
 export interface ProxyStatusView {
   /** Pools, share totals and the hash queue, read once per snapshot. */
-  overview(): { pools: PoolView[]; shares: ShareAccounting; hashQueueDepth: number };
+  overview(): { pools: PoolView[]; shares: ShareAccounting; hashQueueDepth: number; accounting?: AccountingView };
   /** Every worker the proxy knows, by worker name (read once per snapshot). */
   workers(): ReadonlyMap<string, WorkerShareView>;
 }
@@ -84,6 +85,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
       scheduler: this.parts.tally?.view() ?? { decisions: {}, lastDecisionAtMs: null, lastReason: null, recent: [] },
       commands: this.parts.telemetry?.view() ?? { sent: 0, failed: 0, lastLatencyMs: null },
       hashQueueDepth: proxy.hashQueueDepth,
+      ...(proxy.accounting ? { accounting: proxy.accounting } : {}),
     };
   }
 

@@ -40,6 +40,18 @@ export interface PoolView {
   failovers: number;
   /** True for the pool currently receiving shares. */
   active: boolean;
+  /** Jobs refused by the coinbase payout guard (cumulative; the pool was failed over). */
+  payoutMismatches?: number;
+}
+
+/** Whether the share books balance right now (issue 7); `problems` names any share that went missing. */
+export interface AccountingView {
+  balanced: boolean;
+  problems: string[];
+  /** Submits received and not yet answered (being hashed). */
+  submitsInFlight: number;
+  /** Forwarded shares the pools have not answered yet. */
+  poolPending: number;
 }
 
 /**
@@ -131,6 +143,8 @@ export interface SiteStatus {
   commands: CommandView;
   /** Shares waiting for a hashing worker. */
   hashQueueDepth: number;
+  /** Present when the proxy reports its balance check. */
+  accounting?: AccountingView;
 }
 
 /** What the operator surface reads, once per request or scrape. */

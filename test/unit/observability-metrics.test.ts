@@ -74,6 +74,21 @@ describe('SiteMetrics', () => {
     expect(value(text, 'surplus_failovers_total{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(2);
   });
 
+  it('counts payout-guard refusals per pool and says whether the share books balance', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const src = editable(new FakeSite(clock));
+    const m = new SiteMetrics({ source: src, processMetrics: false });
+    src.edit((s) => {
+      s.pools[1]!.payoutMismatches = 3;
+      s.accounting = { balanced: false, problems: ['forwarded 5 != ...'], submitsInFlight: 0, poolPending: 0 };
+    });
+    const text = await m.render();
+    expect(text).toContain('# TYPE surplus_payout_mismatch_total counter');
+    expect(value(text, 'surplus_payout_mismatch_total{pool="stratum+tcp://127.0.0.1:3335"}')).toBe(3);
+    expect(value(text, 'surplus_payout_mismatch_total{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(0);
+    expect(value(text, 'surplus_accounting_balanced')).toBe(0);
+  });
+
   it('keeps counting up when the source counter restarts from zero', async () => {
     const clock = new ManualClock(0);
     const src = editable(new FakeSite(clock));
