@@ -99,5 +99,7 @@ export function supersedeCommand(stale: UnitCommand, next: UnitCommand): { comma
     const atMs = Math.max(stale.atMs, next.atMs);
     return { command: { ...next, action: 'on', fromMode: stale.fromMode, atMs, decisions: [...(stale.decisions ?? []), ...(next.decisions ?? [])] }, carried: true };
   }
-  return { command: next, carried: false };
+  // The device never saw `stale`: it still has stale.fromMode selected, so a softon must select
+  // next.mode from there (and a unit left off keeps stale.fromMode, see the callers).
+  return { command: { ...next, fromMode: stale.fromMode }, carried: false };
 }

@@ -169,6 +169,8 @@ export class Scheduler {
         this.pending.delete(stale.handle);
         const merged = supersedeCommand(stale.command, next);
         command = merged.command;
+        // Off, the unit keeps the mode its device still has selected (what its next softon starts from).
+        if (command.action === 'off') this.opts.fleet.units[command.index]!.mode = command.fromMode;
         if (!merged.carried) {
           this.core.settle(stale.command, 'superseded', `by ${next.action} before its issue time`);
           this.opts.logger.debug({ unit: next.unitId, was: stale.command.action, now: next.action }, 'pending command superseded');

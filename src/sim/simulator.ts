@@ -210,6 +210,7 @@ export function simulate(opts: SimulateOptions): SimulationResult {
         if (!c) return true;
         const merged = supersedeCommand(stale, c);
         if (!merged.carried) core.settle(stale, 'superseded', `by ${c.action} before its issue time`);
+        if (merged.command.action === 'off') fleet.units[c.index]!.mode = merged.command.fromMode;
         next.set(c.index, merged.command);
         return false;
       });

@@ -42,12 +42,12 @@ const cmd = (action: UnitCommand['action'], mode: number, fromMode: number): Uni
 
 describe('supersede', () => {
   it.each([
-    // A softon not yet sent, then a mode change: still a softon, from the mode the device has.
+    // The device is as before `stale` (off for a softon, on otherwise), in stale.fromMode.
     { stale: cmd('on', 0, 2), next: cmd('mode', 2, 0), action: 'on', fromMode: 2 },
-    { stale: cmd('on', 0, 0), next: cmd('off', 0, 0), action: 'off', fromMode: 0 },
+    { stale: cmd('on', 0, 2), next: cmd('off', 0, 0), action: 'off', fromMode: 2 },
     { stale: cmd('off', 2, 2), next: cmd('on', 0, 2), action: 'on', fromMode: 2 },
-    { stale: cmd('mode', 0, 2), next: cmd('mode', 1, 0), action: 'mode', fromMode: 0 },
-    { stale: cmd('mode', 0, 2), next: cmd('off', 0, 0), action: 'off', fromMode: 0 },
+    { stale: cmd('mode', 0, 2), next: cmd('mode', 1, 0), action: 'mode', fromMode: 2 },
+    { stale: cmd('mode', 0, 2), next: cmd('off', 0, 0), action: 'off', fromMode: 2 },
   ])('$stale.action, then $next.action -> $action', ({ stale, next, action, fromMode }) => {
     const r = supersede(stale, next);
     expect(r.action).toBe(action);
@@ -113,6 +113,48 @@ describe('scheduler loop: a softon waiting for a cut to take effect', () => {
     expect(measuredIsSteady(u1)).toBe(false);
     u1.measuredAtMs += 1;
     expect(measuredIsSteady(u1)).toBe(true);
+    await s.stop();
+  });
+
+  it('starts a unit in the planned mode after its softon was cancelled by a cut (the device kept its old mode)', async () => {
+    const calls: string[] = [];
+    const api = (id: string): DeviceApi => ({
+      softOff: async () => void calls.push(`${id} softOff`),
+      softOn: async () => void calls.push(`${id} softOn`),
+      setWorkmode: async (m) => void calls.push(`${id} workmode ${m}`),
+      readStatus: async (): Promise<DeviceStatus> => ({ softOff: false, state: 'working' }),
+      close: () => undefined,
+    });
+    const lever: StratumLever = { withhold: () => undefined, release: () => undefined, expectHashrate: () => undefined, isConnected: () => true };
+    // As above: the swap plans u1 on in standard, its softon (and workmode 1) waiting for u0's softoff lead.
+    const fleet = fleetOf([{ model: 'old' }, { on: false, mode: 2 }]);
+    const budget = new HttpBudgetSource(300, 7.6, { now: () => Date.now() });
+    const s = new Scheduler({
+      clock: { now: () => Date.now() },
+      logger: silentLogger(),
+      settings: schedulerSchema.parse({ tickS: 60, minOnS: 0, minOffS: 0, rampKwPerMin: 1e9, hysteresisKw: 0, commandStaggerMs: 20 }),
+      fleet,
+      budget,
+      guard: { holdLastS: 60, failsafeKw: 0 },
+      drivers: (u) => api(u.id),
+      lever,
+    });
+    await s.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    // A cut before the softon is issued: u1 off again, its device never left super.
+    budget.put({ kw: 1 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(fleet.units[1]!.on).toBe(false);
+    expect(fleet.units[1]!.modes[fleet.units[1]!.mode]!.name).toBe('super');
+    // Room again: u1 on in standard must select standard first, or it would run in super (8.1 kW, not 7.3).
+    budget.put({ kw: 7.6 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    const u1 = fleet.units[1]!;
+    expect(u1.on).toBe(true);
+    const planned = u1.modes[u1.mode]!;
+    const last = calls.filter((c) => c.startsWith('u1')).slice(-2);
+    expect(last).toEqual([`u1 workmode ${planned.workmode}`, 'u1 softOn']);
+    expect(planned.name).not.toBe('super');
     await s.stop();
   });
 });
