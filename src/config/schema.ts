@@ -66,7 +66,7 @@ export const difficultySchema = z
 export const sharesSchema = z.strictObject({
   /** Accept ntime in [job ntime, job ntime + ntimeWindowS]. */
   ntimeWindowS: positive.default(7000),
-  /** Submissions remembered per miner for duplicate detection. */
+  /** Most shares one miner may submit on one job; each is remembered for duplicate detection while the job is live (beyond it: error 20, counted as job-share-cap). */
   duplicateWindow: z.number().int().min(16).default(4096),
   /** Upstream jobs remembered (older jobs answer "job not found"). */
   jobHistory: z.number().int().min(2).default(16),

@@ -33,7 +33,8 @@ export interface ShareScope {
 
 export async function processShare(s: ShareScope, worker: string, submit: SubmitParams): Promise<void> {
   const pre = s.share.precheck(submit, s.book);
-  if (!pre.ok) return s.reject(pre.code, pre.kind, pre.reason, pre.kind !== 'stale-job');
+  // A stale job or a full per-job share cap is not the miner's fault: neither counts toward the ban.
+  if (!pre.ok) return s.reject(pre.code, pre.kind, pre.reason, pre.kind !== 'stale-job' && pre.kind !== 'job-share-cap');
   const origin = jobOrigins.get(pre.request.job);
   const slot = s.slot;
   if (!origin || origin.channel !== slot.channel) return s.reject(StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job', false);
@@ -41,7 +42,7 @@ export async function processShare(s: ShareScope, worker: string, submit: Submit
   try {
     result = await s.hasher.hash(pre.request);
   } catch (err) {
-    s.share.forget(pre);
+    s.share.forget(pre, s.book);
     if (err instanceof OverloadError) return s.reject(StratumError.OTHER, 'overloaded', 'proxy overloaded; share not checked, send again', false);
     s.logger.error({ worker, err: (err as Error).message }, 'share hashing failed');
     return s.reject(StratumError.OTHER, 'hash-failed', 'share could not be checked', false);

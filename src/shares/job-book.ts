@@ -8,15 +8,33 @@ export interface JobLookup {
   stale: boolean;
 }
 
+/** What `recordShare` found: a first submission, a resubmission, or a job that already holds its cap of shares. */
+export type ShareRecord = 'new' | 'duplicate' | 'full' | 'no-job';
+
+interface Entry {
+  job: StratumJob;
+  stale: boolean;
+  /**
+   * Keys of the shares submitted on this job, created on the first share.
+   * A duplicate can only happen within a job that is still live here: once
+   * the job leaves the book (or goes stale) every submit on it is refused as
+   * unknown/stale before the duplicate check, so its keys die with it. This
+   * bounds duplicate memory by live jobs × shares per job, not by a global
+   * window that outlives the jobs it covers.
+   */
+  seen: Set<string> | undefined;
+}
+
 /**
- * The last N jobs of one upstream connection (config `shares.jobHistory`).
- * Jobs superseded by a clean_jobs notify stay in the book, marked stale, so
- * a late share is told "stale job" rather than "job not found" and the two
- * are counted apart; jobs older than the history window are unknown.
+ * The last N jobs sent to one miner (config `shares.jobHistory`), with the
+ * keys of the shares submitted on each (duplicate detection, Stratum error
+ * 22). Jobs superseded by a clean_jobs notify stay in the book, marked
+ * stale, so a late share is told "stale job" rather than "job not found" and
+ * the two are counted apart; jobs older than the history window are unknown.
  */
 export class JobBook {
   readonly #history: number;
-  readonly #jobs = new Map<string, JobLookup>();
+  readonly #jobs = new Map<string, Entry>();
   #current: StratumJob | undefined;
 
   constructor(opts: { history: number }) {
@@ -32,20 +50,52 @@ export class JobBook {
    */
   add(job: StratumJob): void {
     preparedJob(job);
-    if (job.cleanJobs) for (const entry of this.#jobs.values()) entry.stale = true;
-    // A re-sent job id moves to the newest position.
-    this.#jobs.delete(job.jobId);
-    this.#jobs.set(job.jobId, { job, stale: false });
-    while (this.#jobs.size > this.#history) {
-      const oldest = this.#jobs.keys().next().value as string;
-      this.#jobs.delete(oldest);
+    const jobs = this.#jobs;
+    if (job.cleanJobs) {
+      for (const entry of jobs.values()) {
+        entry.stale = true;
+        entry.seen = undefined; // stale shares are refused before the duplicate check
+      }
     }
+    // A re-sent job id moves to the newest position; the same id is the same
+    // work, so the shares already seen on it stay duplicates.
+    const before = jobs.get(job.jobId);
+    if (before !== undefined) jobs.delete(job.jobId);
+    jobs.set(job.jobId, { job, stale: false, seen: before?.seen });
+    if (jobs.size > this.#history) jobs.delete(jobs.keys().next().value as string);
     this.#current = job;
   }
 
   lookup(jobId: string): JobLookup | undefined {
     const entry = this.#jobs.get(jobId);
     return entry && { job: entry.job, stale: entry.stale };
+  }
+
+  /**
+   * Notes a share key on a live job: 'new' (now recorded), 'duplicate'
+   * (already recorded), 'full' (the job already holds `max` keys: refuse the
+   * share rather than forget older keys, which would let a duplicate through)
+   * or 'no-job' (not in the book or stale).
+   */
+  recordShare(jobId: string, key: string, max: number): ShareRecord {
+    const entry = this.#jobs.get(jobId);
+    if (entry === undefined || entry.stale) return 'no-job';
+    let seen = entry.seen;
+    if (seen === undefined) entry.seen = seen = new Set();
+    else if (seen.has(key)) return 'duplicate';
+    else if (seen.size >= max) return 'full';
+    seen.add(key);
+    return 'new';
+  }
+
+  /** Forgets a recorded key (a share that could not be hashed may be sent again). */
+  forgetShare(jobId: string, key: string): void {
+    this.#jobs.get(jobId)?.seen?.delete(key);
+  }
+
+  /** Share keys held for one job (0 when it is gone or stale). */
+  sharesOn(jobId: string): number {
+    return this.#jobs.get(jobId)?.seen?.size ?? 0;
   }
 
   /** The newest job, the one a newly connected miner should get. */
@@ -55,7 +105,10 @@ export class JobBook {
 
   /** Mark every job stale, e.g. when the upstream connection is lost and its jobs can no longer be submitted. */
   invalidateAll(): void {
-    for (const entry of this.#jobs.values()) entry.stale = true;
+    for (const entry of this.#jobs.values()) {
+      entry.stale = true;
+      entry.seen = undefined;
+    }
     this.#current = undefined;
   }
 

@@ -9,7 +9,7 @@
  *   if (!pre.ok) reply(pre.code, pre.reason);
  *   else hasher.hash(pre.request).then(
  *     (r) => miner.judge(pre, r, poolDifficulty),   // low difficulty, pool target, block
- *     (e) => { miner.forget(pre); reply(20, 'overloaded') });
+ *     (e) => { miner.forget(pre, book); reply(20, 'overloaded') });
  */
 import { StratumError, type StratumErrorCode } from '../protocol/error-codes.js';
 import type { HashRequest, HashResult, SubmitParams } from './types.js';
@@ -27,6 +27,7 @@ export type RejectKind =
   | 'unknown-job'
   | 'stale-job'
   | 'duplicate'
+  | 'job-share-cap'
   | 'low-difficulty';
 
 export interface ShareRejection {
@@ -45,7 +46,7 @@ export interface PrecheckPass {
   request: HashRequest;
   /** The difficulty this miner must meet on this job (the one in force when the job was sent). */
   difficulty: number;
-  /** Duplicate-window key, already recorded. */
+  /** Duplicate key, already recorded on the job in the book. */
   key: string;
 }
 
@@ -74,7 +75,11 @@ export interface MinerShareOptions {
   versionMask?: number;
   /** ntime accepted in [job ntime, job ntime + ntimeWindowS] (config `shares.ntimeWindowS`). */
   ntimeWindowS: number;
-  /** Submissions remembered for duplicate detection (config `shares.duplicateWindow`). */
+  /**
+   * Most shares one miner may submit on one job (config `shares.duplicateWindow`):
+   * every share on a live job is remembered for duplicate detection, so the
+   * bound is per job; more are refused with error 20 and counted as 'job-share-cap'.
+   */
   duplicateWindow: number;
   /** Jobs whose send-time difficulty is remembered (default 64); older ones are judged at the current difficulty. */
   jobMemory?: number;
@@ -88,9 +93,28 @@ function reject(code: StratumErrorCode, kind: RejectKind, reason: string): Share
   return { ok: false, code, kind, reason };
 }
 
-/** Evict the oldest entries of an insertion-ordered collection down to `max`. */
-function trim(coll: Set<string> | Map<string, unknown>, max: number): void {
+/** Evict the oldest entries of an insertion-ordered map down to `max`. */
+function trim(coll: Map<string, unknown>, max: number): void {
   while (coll.size > max) coll.delete(coll.keys().next().value as string);
+}
+
+const keyUnits: number[] = [];
+
+/**
+ * The duplicate key of a share within its job: ntime ‖ nonce ‖ version ‖
+ * extranonce2 as 16-bit code units in one flat string (8 units, a 32-byte
+ * heap string, for a 4-byte extranonce2), instead of the ~70-character hex
+ * text. It covers every header input the miner controls (the extranonce1 is
+ * fixed per job), so the same nonce with other version bits is another
+ * share. Hex case does not matter: the numbers are compared, not the text.
+ * Within one job the extranonce2 length is fixed, so the units are unambiguous.
+ */
+export function shareKey(extranonce2: string, ntime: number, nonce: number, version: number): string {
+  const u = keyUnits;
+  u.length = 0;
+  u.push(ntime >>> 16, ntime & 0xffff, nonce >>> 16, nonce & 0xffff, version >>> 16, version & 0xffff);
+  for (let i = 0; i < extranonce2.length; i += 4) u.push(Number.parseInt(extranonce2.slice(i, i + 4), 16));
+  return String.fromCharCode.apply(null, u);
 }
 
 export class MinerShareState {
@@ -102,7 +126,6 @@ export class MinerShareState {
   readonly #jobMemory: number;
   #difficulty: number;
   readonly #jobDifficulty = new Map<string, number>();
-  readonly #seen = new Set<string>();
   readonly #targets = new Map<number, string>();
 
   constructor(opts: MinerShareOptions) {
@@ -118,7 +141,7 @@ export class MinerShareState {
       throw new RangeError(`extranonce2Size must be a non-negative integer, got ${opts.extranonce2Size}`);
     }
     if (!Number.isInteger(opts.duplicateWindow) || opts.duplicateWindow < 1) {
-      throw new RangeError(`duplicateWindow must be an integer >= 1, got ${opts.duplicateWindow}`);
+      throw new RangeError(`duplicateWindow (shares per job) must be an integer >= 1, got ${opts.duplicateWindow}`);
     }
     this.#targetHex(this.#difficulty); // validates it
   }
@@ -162,10 +185,10 @@ export class MinerShareState {
 
   /**
    * Everything that can be decided without hashing. On success the share's
-   * duplicate key is recorded right away, so a resubmission that arrives
-   * while the first copy is still being hashed is already a duplicate; call
-   * `forget` if the share then cannot be hashed (queue full), so the miner
-   * may send it again.
+   * duplicate key is recorded on its job in `book` right away, so a
+   * resubmission that arrives while the first copy is still being hashed is
+   * already a duplicate; call `forget` if the share then cannot be hashed
+   * (queue full), so the miner may send it again.
    */
   precheck(submit: SubmitParams, book: JobBook): ShareRejection | PrecheckPass {
     const { extranonce2, ntime, nonce, versionBits } = submit;
@@ -207,12 +230,12 @@ export class MinerShareState {
       version = ((job.version & ~this.#versionMask) | (bits & this.#versionMask)) >>> 0;
     }
 
-    // The key covers every input to the header this miner controls, so the
-    // same nonce with other version bits is a different share.
-    const key = `${submit.jobId}\u0000${extranonce2.toLowerCase()}:${ntime.toLowerCase()}:${nonce.toLowerCase()}:${version}`;
-    if (this.#seen.has(key)) return reject(StratumError.DUPLICATE_SHARE, 'duplicate', 'duplicate share');
-    this.#seen.add(key);
-    trim(this.#seen, this.#duplicateWindow);
+    const key = shareKey(extranonce2, time, Number.parseInt(nonce, 16), version);
+    const rec = book.recordShare(submit.jobId, key, this.#duplicateWindow);
+    if (rec === 'duplicate') return reject(StratumError.DUPLICATE_SHARE, 'duplicate', 'duplicate share');
+    if (rec === 'full') {
+      return reject(StratumError.OTHER, 'job-share-cap', `more than ${this.#duplicateWindow} shares on one job; wait for the next job`);
+    }
 
     return {
       ok: true,
@@ -222,9 +245,9 @@ export class MinerShareState {
     };
   }
 
-  /** Undo the duplicate record of a share that could not be hashed. */
-  forget(pre: PrecheckPass): void {
-    this.#seen.delete(pre.key);
+  /** Undo the duplicate record of a share that could not be hashed (`book`: the one given to precheck). */
+  forget(pre: PrecheckPass, book: JobBook): void {
+    book.forgetShare(pre.request.job.jobId, pre.key);
   }
 
   /**

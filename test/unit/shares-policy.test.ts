@@ -120,16 +120,82 @@ describe('MinerShareState + JobBook', () => {
     expect(miner.precheck({ ...BITAXE.submit, nonce: BITAXE.submit.nonce.toUpperCase() }, book)).toMatchObject({ code: 22 });
     expect(miner.precheck({ ...BITAXE.submit, versionBits: '00004000' }, book).ok).toBe(true);
     // forget(): a share that could not be hashed may be sent again.
-    miner.forget(first as PrecheckPass);
+    miner.forget(first as PrecheckPass, book);
     expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
   });
 
-  it('the duplicate window is bounded and evicts the oldest', () => {
+  it('the same nonce with other version bits, another ntime or another extranonce2 is not a duplicate', () => {
+    const { book, miner } = setup(BITAXE);
+    const s = BITAXE.submit;
+    expect(miner.precheck(s, book).ok).toBe(true);
+    expect(miner.precheck({ ...s, versionBits: '00004000' }, book).ok).toBe(true);
+    expect(miner.precheck({ ...s, versionBits: '00006000' }, book).ok).toBe(true);
+    expect(miner.precheck({ ...s, ntime: plusSeconds(s.ntime, 1) }, book).ok).toBe(true);
+    expect(miner.precheck({ ...s, extranonce2: flipBit(s.extranonce2, 0) }, book).ok).toBe(true);
+    // Each of them, sent again (any hex case), is.
+    expect(miner.precheck({ ...s, versionBits: '00004000' }, book)).toMatchObject({ code: 22 });
+    expect(miner.precheck({ ...s, extranonce2: flipBit(s.extranonce2, 0).toUpperCase() }, book)).toMatchObject({ code: 22 });
+    expect(book.sharesOn(BITAXE.job.jobId)).toBe(5);
+  });
+
+  it('duplicates are per job: the same share on another live job is not a duplicate', () => {
+    const { book, miner } = setup(BITAXE);
+    book.add(otherJob(BITAXE, '2', false));
+    miner.noteJobSent('2', BITAXE.sessionDifficulty);
+    expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2' }, book).ok).toBe(true);
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2' }, book)).toMatchObject({ code: 22 });
+  });
+
+  it('share keys are dropped with their job: out of the history, stale after clean_jobs, or all invalidated', () => {
+    const { book, miner } = setup(BITAXE, { history: 3 });
+    expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
+    expect(book.sharesOn('1')).toBe(1);
+    book.add(otherJob(BITAXE, '2', false));
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2' }, book).ok).toBe(true);
+    book.add(otherJob(BITAXE, '3', false));
+    book.add(otherJob(BITAXE, '5', false)); // job 1 leaves the book (2, 3, 5 left), and its keys with it
+    expect(book.sharesOn('1')).toBe(0);
+    expect(miner.precheck(BITAXE.submit, book)).toMatchObject({ code: 21, kind: 'unknown-job' });
+    expect(book.sharesOn('2')).toBe(1);
+    book.add(otherJob(BITAXE, '3', true)); // re-sent with clean_jobs: job 2 is stale, its keys are gone
+    expect(book.sharesOn('2')).toBe(0);
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2' }, book)).toMatchObject({ code: 21, kind: 'stale-job' });
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '3' }, book).ok).toBe(true);
+    book.invalidateAll();
+    expect(book.sharesOn('3')).toBe(0);
+    // A re-sent job id is the same work: its keys stay.
+    const again = setup(BITAXE);
+    expect(again.miner.precheck(BITAXE.submit, again.book).ok).toBe(true);
+    again.book.add(BITAXE.job);
+    expect(again.miner.precheck(BITAXE.submit, again.book)).toMatchObject({ code: 22 });
+  });
+
+  it('shares per job are capped (20, job-share-cap, older keys kept) and the cap is per job', () => {
     const { book, miner } = setup(BITAXE, { duplicateWindow: 16 });
     const nonces = Array.from({ length: 17 }, (_, i) => hex8(i));
-    for (const nonce of nonces) expect(miner.precheck({ ...BITAXE.submit, nonce }, book).ok).toBe(true);
-    expect(miner.precheck({ ...BITAXE.submit, nonce: nonces[16]! }, book)).toMatchObject({ code: 22 });
-    expect(miner.precheck({ ...BITAXE.submit, nonce: nonces[0]! }, book).ok).toBe(true); // evicted
+    const passes = nonces.slice(0, 16).map((nonce) => miner.precheck({ ...BITAXE.submit, nonce }, book));
+    expect(passes.every((p) => p.ok)).toBe(true);
+    expect(miner.precheck({ ...BITAXE.submit, nonce: nonces[16]! }, book)).toMatchObject({ ok: false, code: 20, kind: 'job-share-cap' });
+    // Nothing was evicted to make room: an early share sent again is still a duplicate.
+    expect(miner.precheck({ ...BITAXE.submit, nonce: nonces[0]! }, book)).toMatchObject({ code: 22 });
+    expect(book.sharesOn('1')).toBe(16);
+    // forget() frees a place; a new job has its own cap.
+    miner.forget(passes[5] as PrecheckPass, book);
+    expect(miner.precheck({ ...BITAXE.submit, nonce: nonces[16]! }, book).ok).toBe(true);
+    expect(miner.precheck({ ...BITAXE.submit, nonce: nonces[5]! }, book)).toMatchObject({ kind: 'job-share-cap' });
+    book.add(otherJob(BITAXE, '2', false));
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2', nonce: nonces[16]! }, book).ok).toBe(true);
+  });
+
+  it('forget frees the key on its job only', () => {
+    const { book, miner } = setup(BITAXE);
+    const pre = miner.precheck(BITAXE.submit, book) as PrecheckPass;
+    expect(book.sharesOn('1')).toBe(1);
+    miner.forget(pre, book);
+    expect(book.sharesOn('1')).toBe(0);
+    miner.forget(pre, book); // twice is harmless
+    expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
   });
 
   it('old-difficulty grace: a share on an older job is judged at the difficulty that job was sent with', () => {
