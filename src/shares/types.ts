@@ -49,14 +49,7 @@ export interface ShareHasher {
 
 /**
  * One `mining.submit`, params in wire order: worker, job_id, extranonce2,
- * ntime, nonce and, with BIP310 version rolling, version_bits. Hex as sent.
+ * ntime, nonce and, with BIP310 version rolling, version_bits. Defined once,
+ * by the protocol guard that produces it.
  */
-export interface SubmitParams {
-  worker: string;
-  jobId: string;
-  extranonce2: string;
-  ntime: string;
-  nonce: string;
-  /** BIP310: the rolled bits, big-endian hex; only bits inside the negotiated mask may be set. */
-  versionBits?: string;
-}
+export type { SubmitParams } from '../protocol/guards.js';
