@@ -70,7 +70,10 @@ export class LoadMiner {
       s.setNoDelay(true);
       s.on('error', (err) => (this.reconnectMs === undefined ? reject(err) : undefined));
       s.on('data', (d: Buffer) => {
-        for (const ev of this.framer.push(d)) if (ev.kind === 'line') this.onLine(ev.line, resolve);
+        // Stamp arrival before any parsing: one process reads every miner's
+        // socket, so the work done per line delays the next socket's stamp.
+        const at = performance.now() + performance.timeOrigin;
+        for (const ev of this.framer.push(d)) if (ev.kind === 'line') this.onLine(ev.line, resolve, at);
       });
       s.on('connect', () => {
         const xs = this.extranonceSubscribe ? '{"id":3,"method":"mining.extranonce.subscribe","params":[]}\n' : '';
@@ -88,13 +91,13 @@ export class LoadMiner {
     });
   }
 
-  private onLine(line: string, first: () => void): void {
+  private onLine(line: string, first: () => void, at: number): void {
     const m = JSON.parse(line) as { id: number | null; method?: string; params?: unknown[]; result?: unknown; error?: unknown };
     if (m.method === 'mining.notify') {
       const p = m.params!;
       this.job = { jobId: p[0] as string, prevhash: p[1] as string, coinb1: p[2] as string, coinb2: p[3] as string, merkleBranch: p[4] as string[], version: p[5] as string, nbits: p[6] as string, ntime: p[7] as string, cleanJobs: p[8] as boolean };
-      this.prep = preparedJob(this.job);
-      if (this.job.cleanJobs) this.cleanAt = performance.now() + performance.timeOrigin;
+      this.prep = undefined; // parsed at the first submit on it, not on the fan-out's clock
+      if (this.job.cleanJobs) this.cleanAt = at;
       if (!this.ready) {
         this.ready = true;
         first();
@@ -120,8 +123,8 @@ export class LoadMiner {
   /** Finds one share (a few sha256d at this difficulty) and submits it; false when not ready. */
   submit(): boolean {
     const job = this.job;
-    const prep = this.prep;
-    if (!this.ready || !job || !prep || !this.socket) return false;
+    if (!this.ready || !job || !this.socket) return false;
+    const prep = (this.prep ??= preparedJob(job));
     for (;;) {
       this.en2++;
       const en2 = (this.en2 >>> 0).toString(16).padStart(this.en2Size * 2, '0').slice(-this.en2Size * 2);

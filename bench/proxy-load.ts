@@ -109,6 +109,7 @@ async function child(): Promise<void> {
       // New block jobs with the fleet quiet; per-miner arrival delay after the pool wrote the job.
       const delays: number[] = [];
       const lasts: number[] = [];
+      const proxyLasts: number[] = [];
       let reached = 0;
       for (let j = 0; j < m.jobs!; j++) {
         const t0 = performance.now() + performance.timeOrigin;
@@ -119,9 +120,20 @@ async function child(): Promise<void> {
         reached = got.length;
         delays.push(...got);
         lasts.push(Math.max(...got));
+        // The proxy's own side: when it issued the last write of this job (same clock base, other process).
+        const ack = new Promise<{ endAtMs: number }>((resolve) => {
+          const on = (x: { kind: string; endAtMs: number }): void => {
+            if (x.kind !== 'proxy-fanout') return;
+            process.off('message', on);
+            resolve(x);
+          };
+          process.on('message', on);
+        });
+        send({ kind: 'job-done' });
+        proxyLasts.push((await ack).endAtMs - t0);
         await new Promise((r) => setTimeout(r, 300));
       }
-      send({ kind: 'fanout', p50: pct(delays, 50), p99: pct(delays, 99), lastP50: pct(lasts, 50), lastMax: Math.max(...lasts), reached, jobs: m.jobs });
+      send({ kind: 'fanout', p50: pct(delays, 50), p99: pct(delays, 99), lastP50: pct(lasts, 50), lastMax: Math.max(...lasts), proxyLastP50: pct(proxyLasts, 50), proxyLastMax: Math.max(...proxyLasts), reached, jobs: m.jobs });
     } else if (m.kind === 'stop') {
       for (const x of miners) x.close();
       send({ kind: 'stopped', pool: pool.stats });
@@ -174,7 +186,8 @@ async function main(): Promise<void> {
   cp.send({ kind: 'start', port, miners });
   const ready = await next<{ connected: number; ms: number }>(cp, 'ready');
   await new Promise((r) => setTimeout(r, 1000));
-  const rssConnected = process.memoryUsage().rss;
+  const memConnected = process.memoryUsage();
+  const rssConnected = memConnected.rss;
 
   // The histogram records whole timer intervals: subtract the resolution to get the delay.
   const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
@@ -186,8 +199,15 @@ async function main(): Promise<void> {
   const load = (await next<{ r: PhaseResult }>(cp, 'load')).r;
   const s1 = proxy.snapshot();
   eld.disable();
+  const f0 = proxy.snapshot().jobFanout;
+  const onJobDone = (m: { kind: string }): void => {
+    if (m.kind === 'job-done') cp.send({ kind: 'proxy-fanout', endAtMs: proxy.snapshot().jobFanout.lastEndAtMs });
+  };
+  cp.on('message', onJobDone);
   cp.send({ kind: 'fanout', jobs });
-  const fan = await next<{ p50: number; p99: number; lastP50: number; lastMax: number; reached: number; jobs: number }>(cp, 'fanout');
+  const fan = await next<{ p50: number; p99: number; lastP50: number; lastMax: number; proxyLastP50: number; proxyLastMax: number; reached: number; jobs: number }>(cp, 'fanout');
+  cp.off('message', onJobDone);
+  const f1 = proxy.snapshot().jobFanout;
   clearInterval(sampler);
   const snap = proxy.snapshot();
   cp.send({ kind: 'stop' });
@@ -207,9 +227,19 @@ async function main(): Promise<void> {
     submitLatencyMs: { p50: +load.latP50.toFixed(2), p99: +load.latP99.toFixed(2), max: +load.latMax.toFixed(1) },
     baselineDirectToPoolMs: { p50: +base.latP50.toFixed(2), p99: +base.latP99.toFixed(2), miners: Math.min(miners, 1000) },
     proxyAddsP99Ms: +(load.latP99 - base.latP99).toFixed(2),
+    // Client side: pool writes the job -> each miner socket's data event in the (single-threaded) miners' process.
     fanoutMs: { perMinerP50: +fan.p50.toFixed(2), perMinerP99: +fan.p99.toFixed(2), lastMinerP50: +fan.lastP50.toFixed(2), lastMinerMax: +fan.lastMax.toFixed(2), reached: fan.reached, jobs: fan.jobs },
-    proxyFanoutPerUpstreamMs: snap.jobFanout,
+    // Proxy side: pool writes the job -> the proxy issued its last miner write (the data is then in that miner's kernel buffer),
+    // and the proxy's own busy time handing one job to all N miners (sum over its upstream connections), per miner.
+    proxyFanoutMs: {
+      lastWriteP50: +fan.proxyLastP50.toFixed(2),
+      lastWriteMax: +fan.proxyLastMax.toFixed(2),
+      busyPerJob: +((f1.totalMs - f0.totalMs) / fan.jobs).toFixed(2),
+      busyPerMinerUs: +(((f1.totalMs - f0.totalMs) / fan.jobs / miners) * 1000).toFixed(2),
+    },
+    proxyFanoutPerUpstreamMs: { jobs: snap.jobFanout.jobs, lastMs: +snap.jobFanout.lastMs.toFixed(2), maxMs: +snap.jobFanout.maxMs.toFixed(2), lastMembers: snap.jobFanout.lastMembers },
     rssMiB: { idle: +mib(rssIdle), connected: +mib(rssConnected), peak: +mib(Math.max(rssPeak, rssConnected)) },
+    connectedMiB: { heapUsed: +mib(memConnected.heapUsed), heapTotal: +mib(memConnected.heapTotal), external: +mib(memConnected.external), arrayBuffers: +mib(memConnected.arrayBuffers) },
     eventLoopDelayMs: { p50: eldMs(eld.percentile(50)), p99: eldMs(eld.percentile(99)), max: eldMs(eld.max) },
     accounting: { ...end.accounting, received: end.shares.submitsReceived, answered: end.shares.submitsAnswered, forwarded: end.shares.forwarded, poolAccepted: end.shares.poolAccepted, poolSaw: pool.submits },
   };

@@ -42,8 +42,12 @@ export interface ProxySnapshot {
   hashQueueDepth: number;
   malformedLines: number;
   refusedConnections: number;
-  /** Upstream jobs handed to miners; time for one upstream connection's hand-out (translate, serialise once, write to each miner), ms. */
-  jobFanout: { jobs: number; lastMs: number; maxMs: number; lastMembers: number };
+  /**
+   * Upstream jobs handed to miners; time for one upstream connection's
+   * hand-out (translate, serialise once, write to each miner), ms; wall-clock
+   * time the latest hand-out's last write was issued.
+   */
+  jobFanout: { jobs: number; lastMs: number; maxMs: number; totalMs: number; lastMembers: number; lastEndAtMs: number };
   /** Σ pools[].payoutMismatches: jobs refused by the payout guard (surplus_payout_mismatch_total). */
   payoutMismatches: number;
   /** Whether the share books balance right now (issue 7). */

@@ -56,8 +56,13 @@ export class LineConnection {
     return this.socket.writableLength;
   }
 
-  /** Queues one encoded line; returns false (and drops the peer) when its output buffer is over the cap. */
-  send(line: string): boolean {
+  /**
+   * Queues one encoded line; returns false (and drops the peer) when its
+   * output buffer is over the cap. A Buffer (a job fanned out to many miners)
+   * is written as is, with no per-socket encoding; the socket only holds it
+   * if the kernel did not take it at once.
+   */
+  send(line: string | Buffer): boolean {
     if (this.closedReason !== undefined) return false;
     if (this.socket.writableLength + line.length > this.opts.maxWriteBufferBytes) {
       this.destroy(`write buffer over ${this.opts.maxWriteBufferBytes} bytes (peer stopped reading)`);

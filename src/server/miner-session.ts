@@ -167,6 +167,8 @@ export class MinerSession implements LineSink, ChannelMember {
         versionMask: this.agreedMask(),
         ntimeWindowS: cfg.shares.ntimeWindowS,
         duplicateWindow: cfg.shares.duplicateWindow,
+        // A job older than the book is unknown anyway: remembering its difficulty longer only costs memory.
+        jobMemory: cfg.shares.jobHistory,
         difficulty: this.difficulty,
       });
       this.subscribed = true;

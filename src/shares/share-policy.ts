@@ -100,6 +100,9 @@ function trim(coll: Map<string, unknown>, max: number): void {
 
 const keyUnits: number[] = [];
 
+/** Target hex by difficulty, shared by every miner (most run at a handful of difficulties), bounded. */
+const targetCache = new Map<number, string>();
+
 /**
  * The duplicate key of a share within its job: ntime ‖ nonce ‖ version ‖
  * extranonce2 as 16-bit code units in one flat string (8 units, a 32-byte
@@ -126,7 +129,6 @@ export class MinerShareState {
   readonly #jobMemory: number;
   #difficulty: number;
   readonly #jobDifficulty = new Map<string, number>();
-  readonly #targets = new Map<number, string>();
 
   constructor(opts: MinerShareOptions) {
     this.#extranonce1 = opts.extranonce1;
@@ -170,11 +172,18 @@ export class MinerShareState {
    * may still be submitting work found under the earlier send.
    */
   noteJobSent(jobId: string, difficulty: number): void {
-    this.#targetHex(difficulty);
-    const before = this.#jobDifficulty.get(jobId);
-    this.#jobDifficulty.delete(jobId);
-    this.#jobDifficulty.set(jobId, before === undefined ? difficulty : Math.min(before, difficulty));
-    trim(this.#jobDifficulty, this.#jobMemory);
+    // Called once per miner per job on the fan-out path: a new id is one Map
+    // insert (plus evicting the oldest past jobMemory), nothing else.
+    if (difficulty !== this.#difficulty) this.#targetHex(difficulty); // validates it
+    const m = this.#jobDifficulty;
+    const before = m.get(jobId);
+    if (before === undefined) {
+      m.set(jobId, difficulty);
+      if (m.size > this.#jobMemory) trim(m, this.#jobMemory);
+    } else {
+      m.delete(jobId);
+      m.set(jobId, Math.min(before, difficulty));
+    }
     this.#difficulty = difficulty;
   }
 
@@ -278,11 +287,11 @@ export class MinerShareState {
   }
 
   #targetHex(difficulty: number): string {
-    let t = this.#targets.get(difficulty);
+    let t = targetCache.get(difficulty);
     if (t === undefined) {
       t = targetHex(targetForDifficulty(difficulty));
-      if (this.#targets.size >= 32) this.#targets.clear();
-      this.#targets.set(difficulty, t);
+      if (targetCache.size >= 256) targetCache.clear();
+      targetCache.set(difficulty, t);
     }
     return t;
   }

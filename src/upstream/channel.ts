@@ -11,10 +11,18 @@ import type { StratumJob } from '../shares/types.js';
 import { carveLayout, ExtranonceAllocator, type CarveLayout } from '../server/extranonce-allocator.js';
 import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './pool-client.js';
 
-/** A job as miners see it: proxy-issued id, wire line ready to write. */
+/**
+ * A job as miners see it: proxy-issued id, and the notify line serialised
+ * once into one Buffer that is written as is to every miner socket (no
+ * per-miner JSON or UTF-8 encoding on the fan-out path).
+ */
 export interface MinerJob {
   job: StratumJob;
-  line: string;
+  line: Buffer;
+}
+
+function notifyLine(job: StratumJob): Buffer {
+  return Buffer.from(encodeNotification('mining.notify', notifyParams(job)));
 }
 
 /** Where a miner-facing job came from: the upstream connection, its job id and the pool difficulty then. */
@@ -52,8 +60,11 @@ export interface ChannelHooks {
   closed(channel: Channel, reason: string, members: ChannelMember[]): void;
   /** Members that no longer fit after a re-carve (set_extranonce shrank the space). */
   displaced(channel: Channel, members: ChannelMember[]): void;
-  /** Time to hand one upstream job to every member (translate, serialise once, write many), ms. */
-  fannedOut?(ms: number, members: number): void;
+  /**
+   * Time to hand one upstream job to every member (translate, serialise once,
+   * write many), ms, and when the last write was issued (performance.now()).
+   */
+  fannedOut?(ms: number, members: number, endedAt: number): void;
 }
 
 export class Channel implements PoolClientEvents {
@@ -140,7 +151,7 @@ export class Channel implements PoolClientEvents {
     const origin = jobOrigins.get(base);
     const job: StratumJob = { ...base, jobId: this.hooks.nextJobId(), cleanJobs };
     if (origin) jobOrigins.set(job, origin);
-    return { job, line: encodeNotification('mining.notify', notifyParams(job)) };
+    return { job, line: notifyLine(job) };
   }
 
   /** Registers another object for the same job (the copy a JobBook stores). */
@@ -152,7 +163,7 @@ export class Channel implements PoolClientEvents {
   private translate(up: StratumJob): MinerJob {
     const job: StratumJob = { ...up, jobId: this.hooks.nextJobId() };
     jobOrigins.set(job, { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty });
-    return { job, line: encodeNotification('mining.notify', notifyParams(job)) };
+    return { job, line: notifyLine(job) };
   }
 
   /** Forwards one share under the pool account: extranonce2 = prefix ‖ miner extranonce2. */
@@ -175,7 +186,8 @@ export class Channel implements PoolClientEvents {
     const mj = this.translate(up);
     this.current = mj;
     for (const m of this.members.keys()) m.deliverJob(mj);
-    this.hooks.fannedOut?.(performance.now() - t0, this.members.size);
+    const t1 = performance.now();
+    this.hooks.fannedOut?.(t1 - t0, this.members.size, t1);
   }
 
   onDifficulty(): void {

@@ -50,8 +50,13 @@ export class UpstreamManager {
   private probe: { index: number; channel: Channel | undefined; upSinceMs: number } | undefined;
   private readonly resumable = new Map<string, { channelId: number; prefix: number }>();
   private channelSeq = 0;
-  /** Upstream jobs handed to miners and how long the last/slowest hand-out took (proxy side only). */
-  readonly fanout = { jobs: 0, lastMs: 0, maxMs: 0, lastMembers: 0 };
+  /**
+   * Upstream jobs handed to miners and how long the last/slowest/all hand-outs
+   * took (proxy side only); `lastEndAtMs`: wall-clock time (performance.timeOrigin
+   * based, ms) the last write of the latest hand-out was issued, so a bench can
+   * tell the proxy's share of a fan-out from the reading client's.
+   */
+  readonly fanout = { jobs: 0, lastMs: 0, maxMs: 0, totalMs: 0, lastMembers: 0, lastEndAtMs: 0 };
   private jobSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -218,10 +223,12 @@ export class UpstreamManager {
     });
     const ch = new Channel(++this.channelSeq, index, client, { minerExtranonce2Size: u.minerExtranonce2Size, maxMinersPerConnection: u.maxMinersPerConnection }, {
       nextJobId: () => (++this.jobSeq).toString(16),
-      fannedOut: (ms, members) => {
+      fannedOut: (ms, members, endedAt) => {
         const f = this.fanout;
+        f.lastEndAtMs = performance.timeOrigin + endedAt;
         f.jobs++;
         f.lastMs = ms;
+        f.totalMs += ms;
         f.maxMs = Math.max(f.maxMs, ms);
         f.lastMembers = members;
       },
