@@ -193,7 +193,11 @@ async function main(): Promise<void> {
   const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
   eld.enable();
   let rssPeak = 0;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 250);
+  let atPeak = process.memoryUsage();
+  const sampler = setInterval(() => {
+    const u = process.memoryUsage();
+    if (u.rss > rssPeak) [rssPeak, atPeak] = [u.rss, u];
+  }, 250);
   const s0 = proxy.snapshot();
   cp.send({ kind: 'load', rate, seconds });
   const load = (await next<{ r: PhaseResult }>(cp, 'load')).r;
@@ -239,7 +243,9 @@ async function main(): Promise<void> {
     },
     proxyFanoutPerUpstreamMs: { jobs: snap.jobFanout.jobs, lastMs: +snap.jobFanout.lastMs.toFixed(2), maxMs: +snap.jobFanout.maxMs.toFixed(2), lastMembers: snap.jobFanout.lastMembers },
     rssMiB: { idle: +mib(rssIdle), connected: +mib(rssConnected), peak: +mib(Math.max(rssPeak, rssConnected)) },
+    // Where the RSS sits: V8 heap of the main thread (the hash worker's heap is in RSS only) and off-heap buffers.
     connectedMiB: { heapUsed: +mib(memConnected.heapUsed), heapTotal: +mib(memConnected.heapTotal), external: +mib(memConnected.external), arrayBuffers: +mib(memConnected.arrayBuffers) },
+    atPeakMiB: { heapUsed: +mib(atPeak.heapUsed), heapTotal: +mib(atPeak.heapTotal), external: +mib(atPeak.external), arrayBuffers: +mib(atPeak.arrayBuffers) },
     eventLoopDelayMs: { p50: eldMs(eld.percentile(50)), p99: eldMs(eld.percentile(99)), max: eldMs(eld.max) },
     accounting: { ...end.accounting, received: end.shares.submitsReceived, answered: end.shares.submitsAnswered, forwarded: end.shares.forwarded, poolAccepted: end.shares.poolAccepted, poolSaw: pool.submits },
   };

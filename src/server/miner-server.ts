@@ -76,7 +76,8 @@ export class MinerServer {
     }
     this.perIp.set(ip, n + 1);
     this.sockets.add(socket);
-    socket.once('close', () => {
+    // 'on', not 'once': a socket closes once, and once() costs a wrapper object and a bound function per miner.
+    socket.on('close', () => {
       this.sockets.delete(socket);
       const left = (this.perIp.get(ip) ?? 1) - 1;
       if (left <= 0) this.perIp.delete(ip);

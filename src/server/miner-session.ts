@@ -240,7 +240,7 @@ export class MinerSession implements LineSink, ChannelMember {
 
   private sendJob(mj: MinerJob, forceClean: boolean): void {
     if (!this.ready || this.withheld || !this.share || !this.slot) return;
-    const sent = forceClean && !mj.job.cleanJobs ? this.slot.channel.alias(mj.job, true) : mj;
+    const sent = forceClean && !mj.job.cleanJobs ? this.slot.channel.cleanCopy(mj.job) : mj;
     this.book.add(sent.job);
     this.share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;

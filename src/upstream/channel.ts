@@ -154,6 +154,22 @@ export class Channel implements PoolClientEvents {
     return { job, line: notifyLine(job) };
   }
 
+  /**
+   * The current job as a clean job, for miners that join (or come back)
+   * while it is current: one alias per upstream job, shared by every such
+   * miner (its line, parsed form and origin exist once), instead of one copy
+   * per miner in a reconnect storm. The notify carries nothing per miner.
+   */
+  cleanCopy(base: StratumJob): MinerJob {
+    const c = this.cleanAlias;
+    if (c !== undefined && c.base === base) return c.copy;
+    const copy = this.alias(base, true);
+    this.cleanAlias = { base, copy };
+    return copy;
+  }
+
+  private cleanAlias: { base: StratumJob; copy: MinerJob } | undefined;
+
   /** Registers another object for the same job (the copy a JobBook stores). */
   static sameOrigin(copy: StratumJob, of: StratumJob): void {
     const o = jobOrigins.get(of);
