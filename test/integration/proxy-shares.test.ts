@@ -21,7 +21,8 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     const miners = await startMiners(port, 4, { versionRollingMask: 0x1fffe000 });
     cleanup.push(() => stopAll(miners));
 
-    await waitFor(() => pool.stats.accepted >= 4, 15_000, 'pool accepts forwarded shares');
+    // Every miner must have had a share accepted before the per-worker hashrate is checked below.
+    await waitFor(() => pool.stats.accepted >= 4 && miners.every((m) => m.stats.accepted > 0), 15_000, 'pool accepts forwarded shares from every miner');
     for (const m of miners) m.pause();
     await waitFor(() => miners.every((m) => m.settled), 5000, 'miners to get every answer');
     await waitFor(() => {
