@@ -240,7 +240,12 @@ export class MinerSession implements LineSink, ChannelMember {
 
   private sendJob(mj: MinerJob, forceClean: boolean): void {
     if (!this.ready || this.withheld || !this.share || !this.slot) return;
-    const sent = forceClean && !mj.job.cleanJobs ? this.slot.channel.cleanCopy(mj.job) : mj;
+    let sent = mj;
+    if (forceClean && !mj.job.cleanJobs) {
+      sent = this.slot.channel.cleanCopy(mj.job);
+      // Already had that copy (back from being withheld): a fresh id, so the work restarts under the difficulty in force now.
+      if (this.book.has(sent.job.jobId)) sent = this.slot.channel.alias(mj.job, true);
+    }
     this.book.add(sent.job);
     this.share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;

@@ -71,6 +71,11 @@ export class JobBook {
     return entry && { job: entry.job, stale: entry.stale };
   }
 
+  /** Whether this id was sent to the miner and is still in the book (stale or not). */
+  has(jobId: string): boolean {
+    return this.#jobs.has(jobId);
+  }
+
   /**
    * Notes a share key on a live job: 'new' (now recorded), 'duplicate'
    * (already recorded), 'full' (the job already holds `max` keys: refuse the

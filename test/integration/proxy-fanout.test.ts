@@ -55,4 +55,28 @@ describe('proxy: job fan-out over real sockets', () => {
     expect(proxy.snapshot().jobFanout).toMatchObject({ lastMembers: 3 });
     expect(proxy.snapshot().jobFanout.lastEndAtMs).toBeGreaterThan(0);
   });
+
+  it('a miner released within the grace period gets a fresh clean id, not the shared copy it already had', async () => {
+    const [pool] = (await startPools(1, {})) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool]));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const v = await miner(port, 'fan-v');
+    await v.waitFor('mining.notify');
+    pool.newJob(false); // the current job is not clean: joiners get the shared clean copy
+    await v.waitFor('mining.notify', 2);
+    const a = await miner(port, 'fan-w');
+    const [first] = await a.waitFor('mining.notify');
+    expect(first!.params![8]).toBe(true);
+    proxy.lever.withhold('fan-w', 60);
+    proxy.lever.release('fan-w');
+    const all = await a.waitFor('mining.notify', 2);
+    expect(all[1]!.params![8]).toBe(true);
+    expect(all[1]!.params![0]).not.toBe(first!.params![0]);
+    expect(all[1]!.params!.slice(1, 8)).toEqual(first!.params!.slice(1, 8));
+    // A newcomer still gets the shared copy.
+    const b = await miner(port, 'fan-x');
+    expect((await b.waitFor('mining.notify'))[0]!.params![0]).toBe(first!.params![0]);
+  });
 });
