@@ -47,11 +47,14 @@ export class JobBook {
   /**
    * Record a notify. Parses the job's hex once here (throws InputError naming
    * the field for a malformed job), so no share pays for it later.
+   * `supersedes` (default: the job's clean_jobs) marks every older job stale;
+   * false for a job the miner is told is clean only so it restarts work (a
+   * difficulty change), while work on older jobs stays valid here.
    */
-  add(job: StratumJob): void {
+  add(job: StratumJob, supersedes: boolean = job.cleanJobs): void {
     preparedJob(job);
     const jobs = this.#jobs;
-    if (job.cleanJobs) {
+    if (supersedes) {
       for (const entry of jobs.values()) {
         entry.stale = true;
         entry.seen = undefined; // stale shares are refused before the duplicate check

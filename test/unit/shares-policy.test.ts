@@ -188,6 +188,16 @@ describe('MinerShareState + JobBook', () => {
     expect(miner.precheck({ ...BITAXE.submit, jobId: '2', nonce: nonces[16]! }, book).ok).toBe(true);
   });
 
+  it('a job added with supersedes=false (a difficulty change) leaves older jobs live', () => {
+    const { book, miner } = setup(BITAXE);
+    book.add(otherJob(BITAXE, '2', true), false);
+    expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
+    expect(book.lookup('1')?.stale).toBe(false);
+    book.add(otherJob(BITAXE, '3', true));
+    expect(book.lookup('1')?.stale).toBe(true);
+    expect(book.lookup('2')?.stale).toBe(true);
+  });
+
   it('forget frees the key on its job only', () => {
     const { book, miner } = setup(BITAXE);
     const pre = miner.precheck(BITAXE.submit, book) as PrecheckPass;
