@@ -280,11 +280,13 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
       const ph = between(a, b);
       expect(ph.at(-1)!.poolAccepted, `pool accepted in phase +${a - tCut} ms`).toBeGreaterThan(ph[0]!.poolAccepted);
     }
-    // Throughout: every second from the first accepted share on, the proxy accepted more.
+    // Throughout: in every 2 s window from the first accepted share on, the proxy accepted more.
+    // (~20 units hash at ~1 share/s each; the window allows for a whole-process pause of a
+    // second or so when another test file shares the 2 cores, which stalls every miner at once.)
     const first = samples.find((s) => s.accepted > 0)!;
-    for (const s of samples.filter((x) => x.t >= first.t + 1000)) {
-      const secondAgo = samples.filter((x) => x.t <= s.t - 1000).at(-1)!;
-      expect(s.accepted, `accepted by +${s.t - tCut} ms`).toBeGreaterThan(secondAgo.accepted);
+    for (const s of samples.filter((x) => x.t >= first.t + 2000)) {
+      const windowAgo = samples.filter((x) => x.t <= s.t - 2000).at(-1)!;
+      expect(s.accepted, `accepted by +${s.t - tCut} ms`).toBeGreaterThan(windowAgo.accepted);
     }
     // A unit whose device output was zero at both ends of a sampling interval hashed nothing in it.
     let checked = 0;
@@ -299,7 +301,7 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
     }
     expect(checked).toBeGreaterThan(UNITS * 0.5 * 40);
     // The units left running after the cut kept submitting (~1/s each once retargeted, 1/4 s at the initial difficulty).
-    const settledCut = between(tUp - 2000, tUp);
+    const settledCut = between(tUp - 3000, tUp);
     const running = [...Array(UNITS).keys()].filter((u) => settledCut.every((s) => s.ths[u]! > 0));
     expect(running.length).toBeGreaterThan(10);
     const sent = running.reduce((n, u) => n + settledCut.at(-1)!.submitted[u]! - settledCut[0]!.submitted[u]!, 0);
