@@ -7,6 +7,7 @@ import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.
 import { validateShare } from '../../src/shares/validator.js';
 import { OverloadError, InputError } from '../../src/errors.js';
 import type { HashRequest, HashResult } from '../../src/shares/types.js';
+import { mulberry32 as rng } from '../support/prng.js';
 
 // Workers load dist/shares/hash-worker.js: `npm test` builds first (or run `npx tsc -p tsconfig.build.json`).
 const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
@@ -19,17 +20,6 @@ function requestOf(v: ShareVector): HashRequest {
   return { job: v.job, extranonce1: v.extranonce1, extranonce2: v.submit.extranonce2, ntime: v.submit.ntime, nonce: v.submit.nonce, version };
 }
 
-/** Deterministic pseudo-random (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
 function randomShares(count: number, seed: number): HashRequest[] {

@@ -21,6 +21,7 @@ import {
 import { DEFAULT_ADDON_PATH, loadNativeAddon } from '../../src/shares/fast/native.js';
 import { sha256, sha256d64, sha256d80 } from '../../src/shares/fast/sha256-js.js';
 import { loadBenchJob, resultsChecksum } from '../../src/shares/fast/bench-job.js';
+import { mulberry32 as prng } from '../support/prng.js';
 
 const text = readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8');
 const vectors = parseVectorFile(text);
@@ -51,17 +52,6 @@ function versionOf(v: ShareVector): number {
   return ((jobVersion & ~v.configureMask) | (bits & v.configureMask)) >>> 0;
 }
 
-/** Mulberry32: a tiny seeded PRNG so the random shares are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fast hash paths on the third-party vectors', () => {
   // npm install builds the addon when a compiler is present; when its file
