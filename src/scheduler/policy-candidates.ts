@@ -66,7 +66,25 @@ export function fill(
   planned: number,
   upOnly = false,
 ): number {
-  for (let round = 0; round < 4; round++) {
+  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowedModes(units[i]!, pinned[i]!).includes(j));
+}
+
+/**
+ * The single-unit greedy both fill passes share (growing here, giving back
+ * after a cut in policy-shed.ts): each round applies the one change of one
+ * unit to mode `j` with the most TH/s gained per kW added that fits under
+ * `limit` and that `allow(i, currentLevel, j, dkw)` accepts.
+ */
+export function bestMovesFill(
+  units: readonly FleetUnit[],
+  level: Int16Array,
+  scale: Float64Array,
+  limit: number,
+  planned: number,
+  rounds: number,
+  allow: (i: number, l: number, j: number, dkw: number) => boolean,
+): number {
+  for (let round = 0; round < rounds; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
     let bestUnit = -1;
@@ -75,16 +93,14 @@ export function fill(
     let bestDkw = 0;
     for (let i = 0; i < units.length; i++) {
       const u = units[i]!;
-      if (skip[i]) continue;
       const l = level[i]!;
       const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
       const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
-      for (const j of allowedModes(u, pinned[i]!)) {
-        if (j === l) continue;
+      for (let j = 0; j < u.modes.length; j++) {
         const m = u.modes[j]!;
         const dkw = m.kw * scale[i]! - kw0;
         const dths = m.ths - ths0;
-        if (dths <= 0 || dkw > rem + EPS || (upOnly && dkw < -EPS)) continue;
+        if (dths <= 0 || dkw > rem + EPS || !allow(i, l, j, dkw)) continue;
         const score = dkw <= EPS ? Infinity : dths / dkw;
         if (score > bestScore) {
           bestScore = score;

@@ -1,4 +1,5 @@
 import type { FleetUnit } from './fleet-state.js';
+import { bestMovesFill } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 
 /**
@@ -77,40 +78,12 @@ export function shed(
  * TH/s per kW first, each at most to the kW it drew before the cut.
  */
 function giveBack(units: readonly FleetUnit[], level: Int16Array, before: Int16Array, skip: Uint8Array, scale: Float64Array, limit: number, planned: number): number {
-  for (let round = 0; round < 8; round++) {
-    const rem = limit - planned;
-    if (rem <= EPS) break;
-    let bestUnit = -1;
-    let bestMode = -1;
-    let bestScore = 0;
-    let bestDkw = 0;
-    for (let i = 0; i < units.length; i++) {
-      const l = level[i]!;
-      const b = before[i]!;
-      if (skip[i] || l === b || b < 0) continue;
-      const u = units[i]!;
-      const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
-      const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
-      const cap = u.modes[b]!.kw * scale[i]! + EPS;
-      for (const j of allowedModes(u, 0)) {
-        const m = u.modes[j]!;
-        const dkw = m.kw * scale[i]! - kw0;
-        const dths = m.ths - ths0;
-        if (j === l || dths <= 0 || dkw > rem + EPS || m.kw * scale[i]! > cap) continue;
-        const score = dkw <= EPS ? Infinity : dths / dkw;
-        if (score > bestScore) {
-          bestScore = score;
-          bestUnit = i;
-          bestMode = j;
-          bestDkw = dkw;
-        }
-      }
-    }
-    if (bestUnit < 0) break;
-    level[bestUnit] = bestMode;
-    planned += bestDkw;
-  }
-  return planned;
+  return bestMovesFill(units, level, scale, limit, planned, 8, (i, l, j) => {
+    const b = before[i]!;
+    if (skip[i] || l === b || b < 0 || j === l) return false;
+    const u = units[i]!;
+    return u.modes[j]!.kw * scale[i]! <= u.modes[b]!.kw * scale[i]! + EPS;
+  });
 }
 
 /**
