@@ -188,8 +188,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     else socket.destroy(err);
   });
   await new Promise<void>((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException): void =>
-      reject(new ConfigError(`http.listen ${options.listen}: cannot listen (${err.code ?? err.message})`, { cause: err }));
+    const fail = (err: NodeJS.ErrnoException): void => {
+      const hint = err.code === 'EADDRINUSE' ? '; the port is taken: choose another with http.listen or --http host:port' : '';
+      reject(new ConfigError(`http.listen ${options.listen}: cannot listen (${err.code ?? err.message})${hint}`, { cause: err }));
+    };
     server.once('error', fail);
     server.listen(port, host, () => {
       server.off('error', fail);
