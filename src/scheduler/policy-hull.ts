@@ -88,7 +88,7 @@ export function hull(u: FleetUnit, start: number, allowed: readonly number[], sc
 /**
  * Steps of every plannable unit, grouped by identical hull, in the order the
  * greedy takes them: steeper first; within a group running units first, then
- * priority, then fleet order.
+ * priority, then (steps from off) longest off first, then fleet order.
  */
 export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array): StepGroup[] {
   const hulls = new Map<readonly unknown[], Map<number, StepGroup[]>>();
@@ -113,12 +113,31 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
       else g.others.push(i);
     }
   }
-  if (anyPriority) {
-    const byPriority = (a: number, b: number): number => units[b]!.priority - units[a]!.priority || a - b;
-    for (const g of groups) {
-      g.sticky.sort(byPriority);
-      g.others.sort(byPriority);
-    }
+  for (const g of groups) {
+    // Wear (switching cycles) spreads across equal units: a step from off restores the
+    // unit off longest first, and of the running ones keeps the most recently started
+    // (the one on longest is the first left out, as policy-shed.ts sheds it first).
+    const wear = g.step.from < 0;
+    if (anyPriority || (wear && sinceDiffers(units, g.others))) g.others.sort(restoreOrder(units, wear ? 1 : 0));
+    if (anyPriority || (wear && sinceDiffers(units, g.sticky))) g.sticky.sort(restoreOrder(units, wear ? -1 : 0));
   }
   return groups.sort((a, b) => b.step.slope - a.step.slope);
+}
+
+/** Whether the units' `sinceMs` differ: when they do not, the lists are already in order and need no sort. */
+export function sinceDiffers(units: readonly FleetUnit[], idx: readonly number[]): boolean {
+  if (idx.length < 2) return false;
+  const first = units[idx[0]!]!.sinceMs;
+  for (const i of idx) if (units[i]!.sinceMs !== first) return true;
+  return false;
+}
+
+/** -1, 0, 1 for `a` before, tied with, after `b`; safe for -Infinity (unknown), where `a - b` is NaN. */
+export function cmp(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Higher priority first, then `sinceMs` ascending (`dir` 1), descending (-1) or ignored (0), then fleet order. */
+function restoreOrder(units: readonly FleetUnit[], dir: number): (a: number, b: number) => number {
+  return (a, b) => units[b]!.priority - units[a]!.priority || dir * cmp(units[a]!.sinceMs, units[b]!.sinceMs) || a - b;
 }

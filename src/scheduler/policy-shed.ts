@@ -1,6 +1,6 @@
 import type { FleetUnit } from './fleet-state.js';
 import { bestMovesFill } from './policy-candidates.js';
-import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
+import { EPS, allowedModes, cmp, lowestKwMode, sinceDiffers } from './policy-hull.js';
 
 /**
  * A budget cut, pure: shed from what runs now until the draw fits, and never
@@ -87,8 +87,8 @@ function giveBack(units: readonly FleetUnit[], level: Int16Array, before: Int16A
 }
 
 /**
- * Units by cost (kW per TH/s) descending, then lower priority, then later in
- * the fleet. Bucketed by cost: a fleet has few distinct (model, mode, scale)
+ * Units by cost (kW per TH/s) descending, then lower priority, then on
+ * longest (smallest `sinceMs`), then later in the fleet. Bucketed by cost: a fleet has few distinct (model, mode, scale)
  * costs, so this is linear where a comparator sort of 10,000 units is not.
  */
 function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[]): number[] {
@@ -103,7 +103,9 @@ function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit
   for (const c of [...buckets.keys()].sort((a, b) => b - a)) {
     const b = buckets.get(c)!;
     b.reverse();
-    if (b.some((i) => units[i]!.priority !== 0)) b.sort((x, y) => units[x]!.priority - units[y]!.priority || y - x);
+    // Equal cost and priority: the unit on longest goes first, so switching wear spreads
+    // across identical units instead of cycling the last few in the fleet.
+    if (sinceDiffers(units, b) || b.some((i) => units[i]!.priority !== 0)) b.sort((x, y) => units[x]!.priority - units[y]!.priority || cmp(units[x]!.sinceMs, units[y]!.sinceMs) || y - x);
     for (const i of b) out.push(i);
   }
   return out;

@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../src/config/schema.js';
+import type { FleetState } from '../../src/scheduler/fleet-state.js';
+import { plan, type Plan, type RampMemory } from '../../src/scheduler/policy.js';
+import { SETTINGS, fleetOf } from './scheduler-fixtures.js';
+
+/**
+ * Switching wear spreads across identical units: among equally efficient
+ * candidates of equal priority a cut sheds the unit on longest and a restore
+ * starts the unit off longest, instead of always cycling the same few at the
+ * end (or start) of the fleet.
+ */
+
+const T0 = 1_700_000_000_000;
+// One mode, so a cut is only ever whole units off (no mode step handed back).
+const SINGLE: Record<string, ModelConfig> = {
+  single: { standbyKw: 0.1, modes: [{ name: 'only', kw: 3, ths: 200 }], rampUpS: 0, softoffDelayS: 5, nominal: true },
+};
+const STEP_KW = 3 - 0.1;
+
+/** What the scheduler loop does with a plan, reduced to the fields the policy reads. */
+function apply(f: FleetState, p: Plan, nowMs: number): void {
+  p.targets.forEach((t, i) => {
+    const u = f.units[i]!;
+    if (!t.changed) return;
+    if (t.on !== u.on) u.sinceMs = nowMs;
+    u.changedAtMs = nowMs;
+    u.on = t.on;
+    u.mode = t.mode;
+  });
+}
+
+const offIdx = (p: Plan): number[] => p.targets.flatMap((t, i) => (t.on ? [] : [i]));
+
+describe('policy: wear spreading across identical units', () => {
+  it('repeated one-unit cuts and restores shed a different unit each cycle, every unit once per round', () => {
+    const n = 6;
+    const f = fleetOf(Array.from({ length: n }, () => ({ model: 'single', on: true })), SINGLE);
+    const full = n * 3;
+    let now = T0;
+    let prev: RampMemory | undefined;
+    const shedOrder: number[] = [];
+    for (let cycle = 0; cycle < 2 * n; cycle++) {
+      now += 60_000;
+      const cut = plan(full - STEP_KW / 2, f, now, SETTINGS, prev);
+      expect(cut.cut).toBe(true);
+      const off = offIdx(cut);
+      expect(off).toHaveLength(1);
+      shedOrder.push(off[0]!);
+      apply(f, cut, now);
+      prev = cut.ramp;
+      now += 60_000;
+      const back = plan(full + 1, f, now, SETTINGS, prev);
+      expect(offIdx(back)).toEqual([]);
+      apply(f, back, now);
+      prev = back.ramp;
+    }
+    for (let c = 1; c < shedOrder.length; c++) expect(shedOrder[c]).not.toBe(shedOrder[c - 1]);
+    // Unknown start times tie by fleet order (last first); after that, on longest first.
+    expect(shedOrder.slice(0, n)).toEqual([5, 4, 3, 2, 1, 0]);
+    expect(shedOrder.slice(n)).toEqual(shedOrder.slice(0, n));
+  });
+
+  it('restores the unit off longest; unknown off-times first, in fleet order', () => {
+    const f = fleetOf(Array.from({ length: 5 }, () => ({ model: 'single', on: false })), SINGLE);
+    const since = [T0 - 10_000, T0 - 50_000, -Infinity, T0 - 30_000, T0 - 20_000];
+    since.forEach((s, i) => (f.units[i]!.sinceMs = s));
+    const on = (budget: number): number[] => plan(budget, f, T0, SETTINGS).targets.flatMap((t, i) => (t.on ? [i] : []));
+    const standby = 5 * 0.1;
+    expect(on(standby + STEP_KW)).toEqual([2]);
+    expect(on(standby + 2 * STEP_KW)).toEqual([1, 2]);
+    expect(on(standby + 3 * STEP_KW)).toEqual([1, 2, 3]);
+    expect(on(standby + 4 * STEP_KW)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('keeps priority ahead of wear: a lower-priority unit goes first even if on for less time', () => {
+    const f = fleetOf([{ model: 'single', priority: 1 }, { model: 'single', priority: 0 }], SINGLE);
+    f.units[0]!.sinceMs = T0 - 100_000;
+    f.units[1]!.sinceMs = T0 - 1_000;
+    expect(offIdx(plan(4, f, T0, SETTINGS))).toEqual([1]);
+  });
+
+  it('in a cut among identical units, each one shed was on at least as long as any one kept', () => {
+    const arbSince = fc.oneof(fc.constant(-Infinity), fc.integer({ min: -3_600_000, max: -1 }).map((d) => T0 + d));
+    fc.assert(
+      fc.property(fc.array(fc.record({ on: fc.boolean(), since: arbSince }), { minLength: 2, maxLength: 40 }), fc.double({ min: 0.05, max: 0.95, noNaN: true }), (specs, frac) => {
+        const f = fleetOf(specs.map((s) => ({ model: 'single', on: s.on })), SINGLE);
+        specs.forEach((s, i) => (f.units[i]!.sinceMs = s.since));
+        const running = specs.filter((s) => s.on).length;
+        const p = plan(specs.length * 0.1 + running * STEP_KW * frac, f, T0, SETTINGS);
+        if (!p.cut) return;
+        const shed = p.targets.flatMap((t, i) => (specs[i]!.on && !t.on ? [i] : []));
+        const kept = p.targets.flatMap((t, i) => (specs[i]!.on && t.on ? [i] : []));
+        expect(p.targets.every((t, i) => specs[i]!.on || !t.on)).toBe(true);
+        for (const s of shed) for (const k of kept) expect(f.units[s]!.sinceMs).toBeLessThanOrEqual(f.units[k]!.sinceMs);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
