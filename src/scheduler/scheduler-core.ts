@@ -173,13 +173,15 @@ export class SchedulerCore {
 
   /**
    * A status read succeeded. An unavailable unit comes back with the state it
-   * reports (softoff flag, workmode); measured wall power is recorded.
+   * reports (softoff flag, workmode), unless `holdUnavailable`; measured wall
+   * power is recorded.
    */
-  reportStatus(unitId: string, status: { on?: boolean; mode?: number; measuredKw?: number }, nowMs: number): { cameBack: boolean } {
+  reportStatus(unitId: string, status: { on?: boolean; mode?: number; measuredKw?: number }, nowMs: number, holdUnavailable = false): { cameBack: boolean } {
     const u = this.fleet.byId.get(unitId);
     if (!u) return { cameBack: false };
     let cameBack = false;
-    if (!u.available) {
+    // Held: the unit reports, but in a state the plan did not want (reconcile.ts); only its draw is taken.
+    if (!u.available && !holdUnavailable) {
       cameBack = true;
       u.available = true;
       this.dirty = true;
@@ -199,6 +201,13 @@ export class SchedulerCore {
       if (Math.abs(currentKw(u) - before) > 0.05) this.dirty = true;
     }
     return { cameBack };
+  }
+
+  /** Records what the loop found and did about a unit outside a plan (device state reconciliation). */
+  note(unitId: string, from: string, reason: string, nowMs: number): void {
+    const u = this.fleet.byId.get(unitId);
+    if (!u) return;
+    this.record({ unitId: u.id, worker: u.worker, from, to: u.available ? modeLabel(u, u.on, u.mode) : 'unavailable', reason, atMs: nowMs });
   }
 
   get lastPlanned(): Plan | undefined {

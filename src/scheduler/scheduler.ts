@@ -6,6 +6,7 @@ import type { BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
+import { mismatchOf, RECONCILE_DEFAULTS, reconcileStep, settledAtMs, type Mismatch, type ReconcileSettings, type ReconcileTrack } from './reconcile.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
 import { applyState, captureState, type StateStore } from './state-store.js';
 
@@ -46,6 +47,8 @@ export interface SchedulerOptions {
   pollConcurrency?: number;
   /** Config `stateFile` (issue 7): restored before the first plan, saved after every change. */
   stateStore?: StateStore;
+  /** Reported vs planned on/off state (reconcile.ts); defaults RECONCILE_DEFAULTS. */
+  reconcile?: Partial<ReconcileSettings>;
 }
 
 export class Scheduler {
@@ -64,12 +67,18 @@ export class Scheduler {
   private lastStatus: BudgetStatus | undefined;
   private lastInfeasible = false;
   private readonly lastCommands = new Map<string, { action: string; atMs: number }>();
+  private readonly indexById: ReadonlyMap<string, number>;
+  private readonly reconcile: ReconcileSettings;
+  /** Open reconciliation episodes by unit id: the device reports the opposite of the plan. */
+  private readonly tracks = new Map<string, ReconcileTrack>();
   private readonly onReading = (): void => {
     this.replan('budget');
   };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.timers = opts.timers ?? globalTimers;
+    this.indexById = new Map(opts.fleet.units.map((u, i) => [u.id, i]));
+    this.reconcile = { ...RECONCILE_DEFAULTS, ...opts.reconcile };
     this.core = new SchedulerCore(opts.fleet, opts.settings, opts.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
     });
@@ -183,6 +192,8 @@ export class Scheduler {
         const u = this.opts.fleet.units[command.index]!;
         u.rampFromMs = effectiveAtMs(command, u, command.atMs);
       }
+      // A new plan for the unit starts its reconciliation afresh.
+      this.tracks.delete(command.unitId);
       const c = command;
       const h = this.at(c.atMs, () => {
         this.unitTimers.delete(c.index);
@@ -223,17 +234,89 @@ export class Scheduler {
       }
       return;
     }
+    const held = this.reconcileUnit(u, status);
     const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
     const { cameBack } = this.core.reportStatus(
       u.id,
       { on: !status.softOff, ...(mode !== undefined && mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },
       this.opts.clock.now(),
+      held,
     );
     if (cameBack) {
       // Not released here: a unit whose softoff failed reports itself on, and the
       // next plan (due now: the fleet changed) decides whether it may hash again.
       this.opts.logger.info({ unit: u.id }, 'unit reporting again');
       this.persist();
+    }
+  }
+
+  /**
+   * Compares the report with the plan (reconcile.ts) and acts: re-sends the
+   * lost softon/softoff, gives up like a failing command when the retries are
+   * used up. A unit planned off that reports working is counted unavailable at
+   * once (worst case, at least its measured draw), never silently as off.
+   * Returns true while the unit must stay unavailable although it reports.
+   */
+  private reconcileUnit(u: FleetUnit, status: DeviceStatus): boolean {
+    const track = this.tracks.get(u.id);
+    // Unavailable for another reason (a failed command or read): it comes back with the state it reports.
+    if (!u.available && !track) return false;
+    const nowMs = this.opts.clock.now();
+    const settings = this.reconcile;
+    const r = reconcileStep(track, mismatchOf(u, status, settings.drawShare), {
+      nowMs,
+      settledAtMs: settledAtMs(u, this.lastCommands.get(u.id)?.atMs ?? -Infinity, settings.marginMs),
+      pending: this.unitTimers.has(this.indexById.get(u.id)!),
+    }, settings);
+    if (r.track) this.tracks.set(u.id, r.track);
+    else this.tracks.delete(u.id);
+    const log = this.opts.logger;
+    const reported = { softOff: status.softOff, state: status.state, ...(status.wallPowerW !== undefined ? { wallPowerW: status.wallPowerW } : {}) };
+    if (r.action === 'cleared') log.info({ unit: u.id, reported }, 'device reports its planned state again');
+    const t = r.track;
+    if (!t) return false;
+    const command = t.kind === 'reports-off' ? 'softon' : 'softoff';
+    if (r.firstConfirm) {
+      const reason = t.kind === 'reports-off' ? 'device reports off while planned on: re-sending softon' : 'device reports working while planned off: counted at its draw, re-sending softoff';
+      log.warn({ unit: u.id, reported }, reason);
+      // Under-counting is the dangerous side: a planned-off unit that draws counts at worst case from now on.
+      if (t.kind === 'reports-on') this.core.markUnavailable(u.id, nowMs, reason);
+      else this.core.note(u.id, 'off', reason, nowMs);
+    }
+    if (r.action === 'resend') void this.resend(u, t.kind, status);
+    if (r.action === 'give-up') {
+      const reported = t.kind === 'reports-off' ? 'off' : 'working';
+      const why = `device still reports ${reported} after ${t.retries} re-sent ${command}s`;
+      log.warn({ unit: u.id, retries: t.retries }, `${why}: unit unavailable, Stratum fail-safe`);
+      if (!this.core.markUnavailable(u.id, nowMs, why)) this.core.note(u.id, reported, `${why}: Stratum fail-safe`, nowMs);
+      this.withhold(u, why);
+    }
+    return !u.available;
+  }
+
+  /** Re-sends the command the device lost (and its workmode, when it came back in another one). */
+  private async resend(u: FleetUnit, kind: Mismatch, status: DeviceStatus): Promise<void> {
+    if (!this.running) return;
+    const nowMs = this.opts.clock.now();
+    const atUnixS = aheadUnixS(nowMs, u);
+    const action = kind === 'reports-off' ? 'on' : 'off';
+    this.lastCommands.set(u.id, { action, atMs: nowMs });
+    try {
+      const api = this.api(u);
+      if (action === 'off') await api.softOff(atUnixS);
+      else {
+        const m = u.modes[u.mode]!;
+        const workmode = m.workmode ?? m.configIndex;
+        if (status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
+        await api.softOn(atUnixS);
+        // Its draw ramps again from the softon's second (measuredIsSteady).
+        u.rampFromMs = atUnixS * 1000;
+      }
+      this.opts.logger.debug({ unit: u.id, action, retry: this.tracks.get(u.id)?.retries }, 'command re-sent');
+    } catch (err) {
+      this.opts.logger.warn({ unit: u.id, action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
+      this.core.markUnavailable(u.id, this.opts.clock.now(), `re-sent ${action} failed: ${(err as Error).message}`);
+      this.withhold(u, `re-sent ${action} failed`);
     }
   }
 
