@@ -1,0 +1,82 @@
+/**
+ * Reconciliation against the simulated Avalon over a real loopback socket:
+ * a unit switched off by the scheduler comes back working on its own (a
+ * reboot), is counted at worst case while it draws, gets its softoff
+ * re-sent, and is counted off again once it reports standby.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { schedulerSchema } from '../../src/config/schema.js';
+import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
+import type { StratumLever } from '../../src/fleet/control.js';
+import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
+import { createFleetState } from '../../src/scheduler/fleet-state.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { AvalonSimDevice } from '../../src/sim/avalon-device.js';
+
+// A 1 s softoff lead and no ramp keep the real-time wait to a few seconds.
+const MODEL = { ...BUILTIN_MODELS['avalon-a1566ha']!, softoffDelayS: 1, rampUpS: 0 };
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+describe('reconcile: simulated Avalon reboots into working while planned off', () => {
+  it('counts it at worst case, re-sends the softoff, and counts it off once it obeys', async () => {
+    const dev = await AvalonSimDevice.start({ id: 'a', params: MODEL, clock: systemClock, initial: { on: true, modeIndex: 2 } });
+    cleanup.push(() => dev.close());
+    const lever: string[] = [];
+    const stratum: StratumLever = { withhold: (w) => void lever.push(`withhold ${w}`), release: (w) => void lever.push(`release ${w}`), expectHashrate: () => undefined, isConnected: () => true };
+    const budget = new HttpBudgetSource(3600, 100, systemClock);
+    const fleet = createFleetState({ models: { avalon: MODEL }, miners: [{ id: 'a', worker: 'site.a', model: 'avalon', priority: 0, api: dev.address }] });
+    const scheduler = new Scheduler({
+      clock: systemClock,
+      logger: silentLogger(),
+      // Polls are driven by hand (tick 1 h): deterministic, no timers racing the test.
+      settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, tickS: 3600 }),
+      fleet,
+      budget,
+      guard: { holdLastS: 60, failsafeKw: 0 },
+      drivers: (u) => AvalonDriver.fromAddress(u.api!, { replyTimeoutMs: 500, connectTimeoutMs: 500, readRetries: 0 }),
+      lever: stratum,
+      reconcile: { marginMs: 0 },
+    });
+    await scheduler.start();
+    cleanup.push(() => scheduler.stop());
+    const u = fleet.units[0]!;
+
+    budget.put({ kw: 1 });
+    await until(() => dev.sample().phase === 'standby');
+    expect(dev.sample().phase).toBe('standby');
+    await scheduler.pollStatus();
+    expect(u).toMatchObject({ on: false, available: true });
+    const sentBefore = dev.requestCounts.get('ascset') ?? 0;
+
+    // The reboot: the device comes back working without being told.
+    dev.model.softOn(Date.now(), Date.now());
+    await until(() => dev.sample().phase === 'working');
+    await until(() => Date.now() >= u.changedAtMs + 2500, 3000); // past softoffDelayS + 1 s since the softoff was issued
+    await scheduler.pollStatus();
+    expect(u.available).toBe(true); // one poll is not enough
+    await scheduler.pollStatus();
+    expect(u.available).toBe(false);
+    expect(scheduler.snapshot().units[0]!.kw).toBeGreaterThanOrEqual(8.1);
+    await until(() => (dev.requestCounts.get('ascset') ?? 0) > sentBefore);
+    expect(dev.requestCounts.get('ascset')).toBe(sentBefore + 1);
+
+    await until(() => dev.sample().phase === 'standby');
+    await scheduler.pollStatus();
+    expect(u).toMatchObject({ on: false, available: true });
+    expect(scheduler.snapshot().units[0]!.kw).toBeLessThan(1);
+    expect(lever).not.toContain('withhold site.a');
+  });
+});
