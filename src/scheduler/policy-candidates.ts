@@ -102,7 +102,7 @@ export function bestMovesFill(
         const dths = m.ths - ths0;
         if (dths <= 0 || dkw > rem + EPS || !allow(i, l, j, dkw)) continue;
         const score = dkw <= EPS ? Infinity : dths / dkw;
-        if (score > bestScore) {
+        if (score > bestScore || (score === bestScore && l < 0 && bestUnit >= 0 && level[bestUnit]! < 0 && wearFirst(u, units[bestUnit]!))) {
           bestScore = score;
           bestUnit = i;
           bestMode = j;
@@ -162,4 +162,15 @@ export function rebalanced(
   }
   if (!(after > before + EPS) || after < before * (1 + minGainPct / 100)) return undefined;
   return sumThs(units, level) > sumThs(units, grown) ? level : undefined;
+}
+
+/**
+ * Of two equally good moves from off, the one that spreads switching wear: a
+ * running unit (no cycle at all), of two running units the one switched on
+ * last (policy-shed.ts turns the one on longest off), of two off units the one
+ * off longest. Unknown times (-Infinity) compare equal: fleet order stands.
+ */
+function wearFirst(a: FleetUnit, b: FleetUnit): boolean {
+  if (a.on !== b.on) return a.on;
+  return a.on ? a.sinceMs > b.sinceMs : a.sinceMs < b.sinceMs;
 }

@@ -31,6 +31,7 @@ function apply(f: FleetState, p: Plan, nowMs: number): void {
   });
 }
 
+const modeName = (f: FleetState, mode: number): string => f.units[0]!.modes[mode]!.name;
 const offIdx = (p: Plan): number[] => p.targets.flatMap((t, i) => (t.on ? [] : [i]));
 
 describe('policy: wear spreading across identical units', () => {
@@ -60,6 +61,37 @@ describe('policy: wear spreading across identical units', () => {
     // Unknown start times tie by fleet order (last first); after that, on longest first.
     expect(shedOrder.slice(0, n)).toEqual([5, 4, 3, 2, 1, 0]);
     expect(shedOrder.slice(n)).toEqual(shedOrder.slice(0, n));
+  });
+
+  it('with three-mode A1566HA units, cuts that end in a mode step down still rotate the unit that goes off', () => {
+    const n = 5;
+    const f = fleetOf(Array.from({ length: n }, () => ({ on: true, mode: 0 })));
+    const unitKw = f.units[0]!.modes[0]!.kw;
+    const ecoKw = f.units[0]!.modes.find((m) => m.name === 'eco')!.kw;
+    const standbyKw = f.units[0]!.standbyKw;
+    const full = n * unitKw;
+    let now = T0;
+    let prev: RampMemory | undefined;
+    const shedOrder: number[] = [];
+    for (let cycle = 0; cycle < 2 * n; cycle++) {
+      now += 60_000;
+      // Two units off, then one handed back in eco (room for eco from standby, not for standard).
+      const cut = plan(full - 2 * unitKw + ecoKw + standbyKw + 0.01, f, now, SETTINGS, prev);
+      const off = offIdx(cut);
+      expect(off).toHaveLength(1);
+      expect(cut.targets.filter((t) => t.on && modeName(f, t.mode) === 'eco')).toHaveLength(1);
+      shedOrder.push(off[0]!);
+      apply(f, cut, now);
+      prev = cut.ramp;
+      now += 60_000;
+      // Room for all in standard, not for one in super (the next cut starts from the same state).
+      const back = plan(full + 0.5, f, now, SETTINGS, prev);
+      expect(back.targets.every((t) => t.on && t.mode === 0)).toBe(true);
+      apply(f, back, now);
+      prev = back.ramp;
+    }
+    for (let c = 1; c < shedOrder.length; c++) expect(shedOrder[c]).not.toBe(shedOrder[c - 1]);
+    expect(new Set(shedOrder.slice(0, n)).size).toBe(n);
   });
 
   it('restores the unit off longest; unknown off-times first, in fleet order', () => {
