@@ -49,6 +49,13 @@ export async function processShare(s: ShareScope, worker: string, submit: Submit
   }
   const verdict = s.share.judge(pre, result, origin.poolDifficulty);
   if (!verdict.ok) return s.reject(verdict.code, verdict.kind, verdict.reason, true);
+  // A clean_jobs (or a failover) that arrived while the share was hashing makes it stale now:
+  // say so to the miner rather than forward work the pool will refuse. A block candidate
+  // still goes up, since only the pool can tell whether its block is still worth anything.
+  const still = s.book.lookup(submit.jobId);
+  if (!verdict.block && (!still || still.stale || s.slot.channel !== origin.channel)) {
+    return s.reject(StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job', false);
+  }
   // Answered even if the miner left meanwhile: the work is valid and still goes upstream.
   s.accept();
   s.ledger.accepted(worker, verdict.minerDifficulty, s.nowMs(), verdict.block);
