@@ -120,9 +120,13 @@ describe('proxy: what miners send', () => {
     expect(sub!.extranonce.extranonce1.slice(-2)).toBe(before.slice(-2)); // same per-miner prefix, new upstream part
     await waitFor(() => plain!.stats.reconnectsAsked === 1, 3000, 'client.reconnect to the other');
     await waitFor(() => plain!.connected && plain!.stats.jobs > 0, 5000, 'the other miner back');
+    // A share already on its way upstream when the pool rotated can only be stale at the pool
+    // (the network race every proxy has); after the re-carve nothing at all may be refused.
+    expect(Object.keys(pool.stats.rejected).filter((r) => r !== 'stale')).toEqual([]);
+    const rejectedBefore = Object.values(pool.stats.rejected).reduce((a, b) => a + b, 0);
     const accepted = pool.stats.accepted;
     await waitFor(() => pool.stats.accepted >= accepted + 3, 10_000, 'shares after the re-carve');
-    expect(pool.stats.rejected).toEqual({});
+    expect(Object.values(pool.stats.rejected).reduce((a, b) => a + b, 0)).toBe(rejectedBefore);
     expect(proxy.snapshot().upstreamConnections).toBe(1);
   });
 
