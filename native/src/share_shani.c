@@ -22,18 +22,8 @@ typedef struct {
   __m128i abef, cdgh; /* the register layout sha256rnds2 works on */
 } hs;
 
-static const uint32_t K4[64] __attribute__((aligned(16))) = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
-#define KV(i) _mm_load_si128((const __m128i *)(K4 + 4 * (i)))
+/* The round constants are share_core.c's sc_k (defined 16-byte aligned). */
+#define KV(i) _mm_load_si128((const __m128i *)(sc_k + 4 * (i)))
 
 /* Message words are big-endian: this mask byte-swaps each 32-bit lane. */
 #define BSWAP_MASK _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3)
@@ -162,8 +152,8 @@ static TGT void make_consts(const sc_job *j, consts *c) {
     w[t] = w[t - 16] + s0 + w[t - 7] + s1;
   }
   for (int g = 0; g < 16; g++)
-    c->pad64_wk[g] = _mm_set_epi32((int)(w[4 * g + 3] + K4[4 * g + 3]), (int)(w[4 * g + 2] + K4[4 * g + 2]),
-                                   (int)(w[4 * g + 1] + K4[4 * g + 1]), (int)(w[4 * g] + K4[4 * g]));
+    c->pad64_wk[g] = _mm_set_epi32((int)(w[4 * g + 3] + sc_k[4 * g + 3]), (int)(w[4 * g + 2] + sc_k[4 * g + 2]),
+                                   (int)(w[4 * g + 1] + sc_k[4 * g + 1]), (int)(w[4 * g] + sc_k[4 * g]));
   c->pad32_2 = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
   c->pad32_3 = _mm_set_epi32(256, 0, 0, 0);
   const uint32_t *p = j->prev_words;
