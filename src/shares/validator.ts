@@ -116,19 +116,6 @@ export function explainPrepared(
   return { hash, difficulty, block, ...built };
 }
 
-/** As explainPrepared, returning only the HashResult contract. */
-export function hashPrepared(
-  job: PreparedJob,
-  extranonce1: Buffer,
-  extranonce2: Buffer,
-  ntime: number,
-  nonce: number,
-  version: number,
-): HashResult {
-  const { hash, difficulty, block } = explainPrepared(job, extranonce1, extranonce2, ntime, nonce, version);
-  return { hash, difficulty, block };
-}
-
 /** Validate a full HashRequest in-process, with every intermediate value. */
 export function explainShare(req: HashRequest): ShareDetail {
   checkVersion(req.version);

@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { parseHex, parseU32 } from '../hex.js';
-import { prevhashFromNotify } from '../validator.js';
+import { prepareJob } from '../validator.js';
 import type { StratumJob } from '../types.js';
-import { RESULT_STRIDE, SHARE_STRIDE, buildJobContext, writeShareRecord } from './layout.js';
+import { jobContextFor } from './index.js';
+import { RESULT_STRIDE, SHARE_STRIDE, writeShareRecord } from './layout.js';
 import { repoFile } from './native.js';
 
 export const DEFAULT_BENCH_JOB = repoFile('native-bench/job.json');
@@ -31,16 +32,9 @@ export interface BenchJob {
   shareHex(i: number): { extranonce2: string; nonce: string };
 }
 
-interface JobFile {
+/** job.json: the job's wire fields as in mining.notify, plus how to number the shares. */
+interface JobFile extends Omit<StratumJob, 'cleanJobs'> {
   source: string;
-  jobId: string;
-  prevhash: string;
-  coinb1: string;
-  coinb2: string;
-  merkleBranch: string[];
-  version: string;
-  nbits: string;
-  ntime: string;
   extranonce1: string;
   extranonce2Size: number;
   extranonce2Start: string;
@@ -65,15 +59,8 @@ export function loadBenchJob(path: string = DEFAULT_BENCH_JOB): BenchJob {
     ntime: f.ntime,
     cleanJobs: true,
   };
-  const ctx = buildJobContext({
-    coinb1: parseHex(f.coinb1, 'coinb1'),
-    extranonce1: parseHex(f.extranonce1, 'extranonce1'),
-    extranonce2Size: f.extranonce2Size,
-    coinb2: parseHex(f.coinb2, 'coinb2'),
-    branches: f.merkleBranch.map((b, i) => parseHex(b, `merkleBranch[${i}]`, 32)),
-    prevHash: prevhashFromNotify(parseHex(f.prevhash, 'prevhash', 32)),
-    nbits: parseU32(f.nbits, 'nbits'),
-  });
+  // The same prepared form and context the hash workers build, so the bench measures their path.
+  const ctx = jobContextFor(prepareJob(job), parseHex(f.extranonce1, 'extranonce1'), f.extranonce2Size);
   const version = parseU32(f.version, 'version');
   const ntime = parseU32(f.ntime, 'ntime');
   const en2 = (i: number): Uint8Array => {
