@@ -26,11 +26,8 @@ import { createFleetState } from '../src/scheduler/fleet-state.js';
 import type { Decision } from '../src/scheduler/scheduler-core.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { SimDeviceFleet } from '../src/sim/device-fleet.js';
+import { arg, sleep } from './bench-util.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 const UNITS = arg('units', 600);
 const RAMP_KW_PER_MIN = arg('ramp-kw-per-min', 60_000);
 // 0: every command of a plan at once, the dispatch floor of the loop, driver and devices.
@@ -86,8 +83,6 @@ function timed(unit: string, inner: DeviceApi): DeviceApi {
 }
 
 const quiet: StratumLever = { withhold: () => undefined, release: () => undefined, expectHashrate: () => undefined, isConnected: () => true };
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;

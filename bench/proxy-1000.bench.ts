@@ -13,17 +13,13 @@ import { resolveConfig } from '../src/config/load.js';
 import { Proxy } from '../src/proxy.js';
 import { SimPool } from '../src/sim/sim-pool.js';
 import { SimMinerFleet } from '../src/sim/sim-miner-fleet.js';
+import { arg } from './bench-util.js';
 
 type Msg =
   | { kind: 'pool'; port: number }
   | { kind: 'ready'; connected: number; ms: number }
   | { kind: 'fanout'; ms: number; reached: number }
   | { kind: 'totals'; totals: ReturnType<SimMinerFleet['totals']>; pool: SimPool['stats'] };
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 
 const MINER_DIFF = 1e-7; // ~430 hashes per share: the fleet finds shares cheaply
 const POOL_DIFF = 1e-6; // one share in ten goes upstream

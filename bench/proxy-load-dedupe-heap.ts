@@ -14,11 +14,7 @@
 import { JobBook } from '../src/shares/job-book.js';
 import { MinerShareState } from '../src/shares/share-policy.js';
 import type { StratumJob } from '../src/shares/types.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { arg } from './bench-util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');

@@ -13,11 +13,7 @@ import { fork } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pct } from './proxy-load-miner.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { arg } from './bench-util.js';
 
 async function child(port: number, n: number): Promise<void> {
   const socks: Socket[] = [];

@@ -16,20 +16,16 @@
  *   node /tmp/surplus-rel-bench/bench/proxy-load.js --miners 10000 --rate 2000 --seconds 30
  *   (bench/proxy-load.sh raises the fd limit and runs 1,000 and 10,000)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config/load.js';
 import { Proxy } from '../src/proxy.js';
 import { SimPool } from '../src/sim/sim-pool.js';
 import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF as MINER_DIFF, pct } from './proxy-load-miner.js';
+import { arg, next, mib } from './bench-util.js';
 
 const POOL_DIFF = 1e-8; // one share in ten goes upstream
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 
 // ------------------------------------------------------------------ child: pool + load miners
 
@@ -145,20 +141,6 @@ async function child(): Promise<void> {
 }
 
 // ------------------------------------------------------------------ parent: the proxy
-
-function next<T>(cp: ChildProcess, kind: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: { kind: string }): void => {
-      if (m.kind === kind) {
-        cp.off('message', on);
-        resolve(m as T);
-      }
-    };
-    cp.on('message', on);
-  });
-}
-
-const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 
 async function main(): Promise<void> {
   const miners = arg('miners', 1000);

@@ -16,7 +16,7 @@
  *   node /tmp/surplus-rel-bench/bench/soak.js [--miners 2000] [--minutes 10] [--rate 1000] [--sample 30] [--dup-window 4096]
  *   (leak hunting: node --expose-gc ... --heap-dir DIR: a full GC before each sample, heap snapshots)
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
@@ -28,11 +28,7 @@ import { createFleetState } from '../src/scheduler/fleet-state.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { SimPool } from '../src/sim/sim-pool.js';
 import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF, pct } from './proxy-load-miner.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { arg, next, mib, sleep } from './bench-util.js';
 
 const POOL_DIFF = 1e-8;
 
@@ -93,21 +89,6 @@ async function child(): Promise<void> {
     }
   });
 }
-
-function next<T>(cp: ChildProcess, kind: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: { kind: string }): void => {
-      if (m.kind === kind) {
-        cp.off('message', on);
-        resolve(m as T);
-      }
-    };
-    cp.on('message', on);
-  });
-}
-
-const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const n = arg('miners', 2000);
