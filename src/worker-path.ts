@@ -8,7 +8,12 @@ import { fileURLToPath } from 'node:url';
 export function compiledSibling(fileName: string, metaUrl: string): string {
   const here = fileURLToPath(new URL(fileName, metaUrl));
   if (/[\\/]src[\\/]/.test(here) && !metaUrl.endsWith('.js')) {
-    return here.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2').replace(/\.ts$/, '.js');
+    return toJs(here.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2'));
   }
-  return here.replace(/\.ts$/, '.js');
+  return toJs(here);
+}
+
+/** `.ts` compiles to `.js`, `.cts` to `.cjs`. */
+function toJs(path: string): string {
+  return path.replace(/\.(c?)ts$/, '.$1js');
 }

@@ -108,7 +108,7 @@ class WorkerHashPool implements HashPool {
     const perWorker = intOption(opts.concurrentTasksPerWorker, 'concurrentTasksPerWorker', 1, HASH_POOL_DEFAULTS.concurrentTasksPerWorker);
     this.#maxTasks = this.threads * perWorker;
     this.#piscina = new Piscina({
-      filename: compiledSibling('./hash-worker.ts', import.meta.url),
+      filename: compiledSibling('./hash-worker.cts', import.meta.url),
       minThreads: this.threads,
       maxThreads: this.threads,
       concurrentTasksPerWorker: perWorker,
