@@ -13,7 +13,7 @@ import { guardAuthorize, guardConfigure, guardExtranonceSubscribe, guardSubmit, 
 import { JobBook } from '../shares/job-book.js';
 import { MinerShareState } from '../shares/share-policy.js';
 import type { ShareHasher } from '../shares/types.js';
-import type { ChannelMember, MinerJob, Slot } from '../upstream/channel.js';
+import { jobOrigins, type ChannelMember, type MinerJob, type Slot } from '../upstream/channel.js';
 import { clampDifficulty, recordShare, retarget, startVardiff, type VardiffSettings, type VardiffState } from '../vardiff/vardiff.js';
 import { negotiateConfigure } from './configure.js';
 import { MinerLimits } from './miner-limits.js';
@@ -246,7 +246,7 @@ export class MinerSession implements LineSink, ChannelMember {
       // Already had that copy (back from being withheld): a fresh id, so the work restarts under the difficulty in force now.
       if (this.book.has(sent.job.jobId)) sent = this.slot.channel.alias(mj.job, true);
     }
-    this.book.add(sent.job);
+    this.book.add(sent.job, sent.job.cleanJobs, jobOrigins.get(sent.job));
     this.share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;
     this.line.send(sent.line);
@@ -266,7 +266,8 @@ export class MinerSession implements LineSink, ChannelMember {
     // In our book the alias does not supersede older jobs: work found on them is still
     // valid and is judged at the difficulty they were sent with.
     // (No copy of the job with cleanJobs false: that cost an object and a second parse per miner per retarget.)
-    this.book.add(alias.job, false);
+    // Same upstream work as the id it re-issues: a share sent under both is credited once.
+    this.book.add(alias.job, false, jobOrigins.get(alias.job));
     this.share.noteJobSent(alias.job.jobId, d);
     this.jobsSent++;
     this.line.send(alias.line);

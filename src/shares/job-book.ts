@@ -23,6 +23,8 @@ interface Entry {
    * window that outlives the jobs it covers.
    */
   seen: Set<string> | undefined;
+  /** The work this id carries (`add`'s `work`): live ids of one work share one `seen`. */
+  work: unknown;
 }
 
 /**
@@ -50,8 +52,12 @@ export class JobBook {
    * `supersedes` (default: the job's clean_jobs) marks every older job stale;
    * false for a job the miner is told is clean only so it restarts work (a
    * difficulty change), while work on older jobs stays valid here.
+   * `work` names the work the job carries when other ids may carry the same
+   * (a proxy re-issuing one upstream job under a fresh id at a new
+   * difficulty): every live id of one work shares one set of share keys, so
+   * a share sent again under the other id is a duplicate, not a second credit.
    */
-  add(job: StratumJob, supersedes: boolean = job.cleanJobs): void {
+  add(job: StratumJob, supersedes: boolean = job.cleanJobs, work?: unknown): void {
     preparedJob(job);
     const jobs = this.#jobs;
     if (supersedes) {
@@ -64,7 +70,16 @@ export class JobBook {
     // work, so the shares already seen on it stay duplicates.
     const before = jobs.get(job.jobId);
     if (before !== undefined) jobs.delete(job.jobId);
-    jobs.set(job.jobId, { job, stale: false, seen: before?.seen });
+    let seen = before?.seen;
+    if (work !== undefined && seen === undefined) {
+      for (const entry of jobs.values()) {
+        if (entry.work === work && !entry.stale) {
+          seen = entry.seen ??= new Set();
+          break;
+        }
+      }
+    }
+    jobs.set(job.jobId, { job, stale: false, seen, work: work ?? before?.work });
     if (jobs.size > this.#history) jobs.delete(jobs.keys().next().value as string);
     this.#current = job;
   }
@@ -101,7 +116,7 @@ export class JobBook {
     this.#jobs.get(jobId)?.seen?.delete(key);
   }
 
-  /** Share keys held for one job (0 when it is gone or stale). */
+  /** Share keys held for one job (0 when it is gone or stale; ids of one work count the same keys). */
   sharesOn(jobId: string): number {
     return this.#jobs.get(jobId)?.seen?.size ?? 0;
   }

@@ -27,6 +27,42 @@ describe('proxy: per-miner vardiff over real sockets', () => {
     expect(proxy.workers()[0]!.difficulty).toBe(m!.stats.difficulty);
   });
 
+  it('credits a share once: sent again under the job re-issued at a new difficulty, it is a duplicate (22)', async () => {
+    const [pool] = (await startPools(1, { difficulty: 1 })) as [SimPool];
+    cleanup.push(() => pool.stop());
+    // At 1e-9 about one hash in four is a share; a dozen a second is far above 1/min, so vardiff raises it.
+    const proxy = new Proxy(testConfig([pool], { difficulty: { initial: 1e-9, min: 1e-9, max: 1, targetSharesPerMinute: 1, retargetS: 1 } }));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const c = await RawClient.open(port);
+    cleanup.push(() => c.close());
+    const sub = await c.call(1, 'mining.subscribe', []);
+    const en2Size = (sub.result as [unknown, string, number])[2];
+    await c.call(2, 'mining.authorize', ['dup-w', 'x']);
+    const [first] = await c.waitFor('mining.notify');
+    const jobId = first!.params![0] as string;
+    const ntime = first!.params![7] as string;
+    const accepted: string[] = [];
+    let id = 10;
+    const t0 = Date.now();
+    for (let n = 0; c.notifications('mining.notify').length < 2 && n < 20_000 && Date.now() - t0 < 8000; n++) {
+      const nonce = n.toString(16).padStart(8, '0');
+      const r = await c.call(id++, 'mining.submit', ['dup-w', jobId, '00'.repeat(en2Size), ntime, nonce]);
+      if (r.result === true) accepted.push(nonce);
+    }
+    expect(accepted.length).toBeGreaterThan(0);
+    // The retarget: set_difficulty, then the same upstream job under a fresh id.
+    const [again] = await c.waitFor('mining.notify', 2, 1000).then((m) => m.slice(1));
+    const aliasId = again!.params![0] as string;
+    expect(aliasId).not.toBe(jobId);
+    expect(again!.params!.slice(1, 8)).toEqual(first!.params!.slice(1, 8));
+    // Every share already credited is refused as a duplicate (before its difficulty is even looked at).
+    for (const nonce of accepted) {
+      const dup = await c.call(id++, 'mining.submit', ['dup-w', aliasId, '00'.repeat(en2Size), ntime, nonce]);
+      expect(dup.error?.[0], `nonce ${nonce}`).toBe(22);
+    }
+  });
+
   it('honours mining.suggest_difficulty and BIP310 minimum-difficulty as floors, capped by the pool', async () => {
     const [pool] = (await startPools(1, { difficulty: 0.5 })) as [SimPool];
     cleanup.push(() => pool.stop());

@@ -147,6 +147,27 @@ describe('MinerShareState + JobBook', () => {
     expect(miner.precheck({ ...BITAXE.submit, jobId: '2' }, book)).toMatchObject({ code: 22 });
   });
 
+  it('ids of one work share their keys: a share sent again under a re-issued id is a duplicate (22), not a second credit', () => {
+    const { book, miner } = setup(BITAXE);
+    const work = {};
+    book.add(BITAXE.job, true, work);
+    expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
+    // The same upstream job re-issued under id 2 at another difficulty (supersedes=false).
+    book.add(otherJob(BITAXE, '2', true), false, work);
+    miner.noteJobSent('2', BITAXE.sessionDifficulty);
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2' }, book)).toMatchObject({ code: 22 });
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '2', nonce: flipBit(BITAXE.submit.nonce, 3) }, book).ok).toBe(true);
+    expect(miner.precheck({ ...BITAXE.submit, nonce: flipBit(BITAXE.submit.nonce, 3) }, book)).toMatchObject({ code: 22 });
+    expect(book.sharesOn('1')).toBe(2);
+    // Other work (another object) keeps its own keys.
+    book.add(otherJob(BITAXE, '3', false), false, {});
+    miner.noteJobSent('3', BITAXE.sessionDifficulty);
+    expect(miner.precheck({ ...BITAXE.submit, jobId: '3' }, book).ok).toBe(true);
+    // A clean job makes them stale; the same work sent again later starts afresh.
+    book.add(otherJob(BITAXE, '4', true), true, work);
+    expect(book.sharesOn('4')).toBe(0);
+  });
+
   it('share keys are dropped with their job: out of the history, stale after clean_jobs, or all invalidated', () => {
     const { book, miner } = setup(BITAXE, { history: 3 });
     expect(miner.precheck(BITAXE.submit, book).ok).toBe(true);
