@@ -6,6 +6,8 @@
  */
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { fdLimitWarning, softOpenFileLimit } from '../observability/fd-limit.js';
 import { createLogger } from '../observability/logger.js';
 import { Site } from '../site.js';
 import { parseArgs } from './args.js';
@@ -50,6 +52,15 @@ export async function startConfig(args: string[]): Promise<ResolvedConfig> {
   return resolveConfig(cfg);
 }
 
+/** The process's soft open-file limit (Linux; undefined elsewhere). */
+function openFileLimit(): number | undefined {
+  try {
+    return softOpenFileLimit(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resolves when the process is asked to stop (Ctrl-C, SIGTERM). */
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -69,6 +80,8 @@ export async function run(args: string[]): Promise<number> {
   // The site is the proxy plus, when configured, the budget source and
   // scheduler, and always the operator surface on http.listen.
   const site = await Site.start({ config, logger });
+  const fdWarning = fdLimitWarning(openFileLimit(), config.fleet.miners.length);
+  if (fdWarning) logger.warn(fdWarning);
   logger.info({ miners: config.listen, minerPort: site.minerPort, http: site.httpUrl, pools: config.pools.map((p) => p.url) }, 'surplus started');
   const sig = await untilSignal();
   logger.info({ signal: sig }, 'shutting down');
