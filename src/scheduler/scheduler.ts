@@ -1,14 +1,19 @@
 import type { Clock } from '../clock.js';
 import type { SchedulerConfig } from '../config/schema.js';
-import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js';
+import type { DeviceApi, StratumLever } from '../fleet/control.js';
 import type { Logger } from '../observability/logger.js';
 import type { BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
-import { mismatchOf, RECONCILE_DEFAULTS, reconcileStep, settledAtMs, type Mismatch, type ReconcileSettings, type ReconcileTrack } from './reconcile.js';
+import { DeviceCommander, effectiveAtMs } from './device-commander.js';
+import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
 import { applyState, captureState, type StateStore } from './state-store.js';
+import { StatusPoller } from './status-poller.js';
+import { globalTimers, type Timers } from './timers.js';
+
+export { globalTimers, type Timers } from './timers.js';
 
 /**
  * The scheduler loop (issue 4): the thin I/O edge around SchedulerCore. It
@@ -16,19 +21,12 @@ import { applyState, captureState, type StateStore } from './state-store.js';
  * through each unit's DeviceApi at their staggered times (cuts first), falls
  * back to the Stratum lever when a unit has no API or a command fails, and
  * polls device status for measured power and availability.
+ *
+ * The loop owns time: re-plans, the per-unit issue timers, the tick and the
+ * budget-guard wake-up. Issuing commands is DeviceCommander's part
+ * (device-commander.ts), reading and reconciling status StatusPoller's
+ * (status-poller.ts).
  */
-
-/** Timer functions, injectable so the loop runs under fake timers or simulated time. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-// Resolved at call time so vi.useFakeTimers() installed after import still applies.
-export const globalTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -54,8 +52,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly core: SchedulerCore;
   private readonly timers: Timers;
-  private readonly apis = new Map<string, DeviceApi>();
-  private readonly withheld = new Set<string>();
+  private readonly commander: DeviceCommander;
+  private readonly poller: StatusPoller;
   private readonly pending = new Set<unknown>();
   /** Per unit index: the command waiting for its issue time, and its timer. */
   private readonly unitTimers = new Map<number, { handle: unknown; command: UnitCommand }>();
@@ -63,24 +61,42 @@ export class Scheduler {
   private tickHandle: unknown;
   private guardHandle: unknown;
   private running = false;
-  private polling = false;
   private lastStatus: BudgetStatus | undefined;
   private lastInfeasible = false;
-  private readonly lastCommands = new Map<string, { action: string; atMs: number }>();
-  private readonly indexById: ReadonlyMap<string, number>;
-  private readonly reconcile: ReconcileSettings;
-  /** Open reconciliation episodes by unit id: the device reports the opposite of the plan. */
-  private readonly tracks = new Map<string, ReconcileTrack>();
   private readonly onReading = (): void => {
     this.replan('budget');
   };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.timers = opts.timers ?? globalTimers;
-    this.indexById = new Map(opts.fleet.units.map((u, i) => [u.id, i]));
-    this.reconcile = { ...RECONCILE_DEFAULTS, ...opts.reconcile };
     this.core = new SchedulerCore(opts.fleet, opts.settings, opts.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
+    });
+    const isRunning = (): boolean => this.running;
+    const isPending = (index: number): boolean => this.unitTimers.has(index);
+    const { clock, logger, fleet } = opts;
+    this.commander = new DeviceCommander({
+      clock,
+      logger,
+      fleet,
+      core: this.core,
+      lever: opts.lever,
+      drivers: opts.drivers,
+      withholdGraceS: opts.settings.withholdGraceS,
+      isRunning,
+      isPending,
+    });
+    this.poller = new StatusPoller({
+      clock,
+      logger,
+      fleet,
+      core: this.core,
+      commander: this.commander,
+      reconcile: { ...RECONCILE_DEFAULTS, ...opts.reconcile },
+      ...(opts.pollConcurrency === undefined ? {} : { pollConcurrency: opts.pollConcurrency }),
+      isRunning,
+      isPending,
+      persist: () => this.persist(),
     });
   }
 
@@ -111,8 +127,7 @@ export class Scheduler {
     for (const { command } of this.unitTimers.values()) this.core.settle(command, 'cancelled', 'scheduler stopped before its issue time');
     this.unitTimers.clear();
     await this.opts.budget.stop();
-    for (const api of this.apis.values()) api.close();
-    this.apis.clear();
+    this.commander.closeAll();
     await this.opts.stateStore?.flush();
   }
 
@@ -133,13 +148,13 @@ export class Scheduler {
     for (const id of r.off) {
       const u = this.opts.fleet.byId.get(id)!;
       const index = this.opts.fleet.units.indexOf(u);
-      void this.execute({ index, unitId: u.id, worker: u.worker, action: 'off', mode: u.mode, fromMode: u.mode, via: u.lever, atMs: now, decrease: true, ths: 0, reason: 'off before restart' });
+      void this.commander.execute({ index, unitId: u.id, worker: u.worker, action: 'off', mode: u.mode, fromMode: u.mode, via: u.lever, atMs: now, decrease: true, ths: 0, reason: 'off before restart' });
     }
   }
 
   private persist(): void {
     const store = this.opts.stateStore;
-    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.lastCommands));
+    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands));
   }
 
   snapshot(): SchedulerSnapshot {
@@ -193,131 +208,23 @@ export class Scheduler {
         u.rampFromMs = effectiveAtMs(command, u, command.atMs);
       }
       // A new plan for the unit starts its reconciliation afresh.
-      this.tracks.delete(command.unitId);
+      this.poller.forget(command.unitId);
       const c = command;
       const h = this.at(c.atMs, () => {
         this.unitTimers.delete(c.index);
-        void this.execute(c);
+        void this.commander.execute(c);
       });
       this.unitTimers.set(c.index, { handle: h, command: c });
     }
     this.watchGuard(verdict.changesAtMs);
-    this.releaseRecovered();
+    this.commander.releaseRecovered();
     if (plan.changes > 0) this.persist();
     return step;
   }
 
   /** Reads every API unit's status (bounded concurrency); failures mark units unavailable. */
-  async pollStatus(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const units = this.opts.fleet.units.filter((u) => u.lever === 'api');
-      const width = Math.max(1, this.opts.pollConcurrency ?? 32);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < units.length && this.running) await this.pollOne(units[next++]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(width, units.length) }, worker));
-    } finally {
-      this.polling = false;
-    }
-  }
-
-  private async pollOne(u: FleetUnit): Promise<void> {
-    let status: DeviceStatus;
-    try {
-      status = await this.api(u).readStatus();
-    } catch (err) {
-      if (this.core.markUnavailable(u.id, this.opts.clock.now(), `status read failed: ${(err as Error).message}`)) {
-        this.opts.logger.warn({ unit: u.id, err: (err as Error).message }, 'unit not reporting: counted at worst-case draw');
-      }
-      return;
-    }
-    const held = this.reconcileUnit(u, status);
-    const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
-    const { cameBack } = this.core.reportStatus(
-      u.id,
-      { on: !status.softOff, ...(mode !== undefined && mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },
-      this.opts.clock.now(),
-      held,
-    );
-    if (cameBack) {
-      // Not released here: a unit whose softoff failed reports itself on, and the
-      // next plan (due now: the fleet changed) decides whether it may hash again.
-      this.opts.logger.info({ unit: u.id }, 'unit reporting again');
-      this.persist();
-    }
-  }
-
-  /**
-   * Compares the report with the plan (reconcile.ts) and acts: re-sends the
-   * lost softon/softoff, gives up like a failing command when the retries are
-   * used up. A unit planned off that reports working is counted unavailable at
-   * once (worst case, at least its measured draw), never silently as off.
-   * Returns true while the unit must stay unavailable although it reports.
-   */
-  private reconcileUnit(u: FleetUnit, status: DeviceStatus): boolean {
-    const track = this.tracks.get(u.id);
-    // Unavailable for another reason (a failed command or read): it comes back with the state it reports.
-    if (!u.available && !track) return false;
-    const nowMs = this.opts.clock.now();
-    const settings = this.reconcile;
-    const r = reconcileStep(track, mismatchOf(u, status, settings.drawShare), {
-      nowMs,
-      settledAtMs: settledAtMs(u, this.lastCommands.get(u.id)?.atMs ?? -Infinity, settings.marginMs),
-      pending: this.unitTimers.has(this.indexById.get(u.id)!),
-    }, settings);
-    if (r.track) this.tracks.set(u.id, r.track);
-    else this.tracks.delete(u.id);
-    const log = this.opts.logger;
-    const reported = { softOff: status.softOff, state: status.state, ...(status.wallPowerW !== undefined ? { wallPowerW: status.wallPowerW } : {}) };
-    if (r.action === 'cleared') log.info({ unit: u.id, reported }, 'device reports its planned state again');
-    const t = r.track;
-    if (!t) return false;
-    const command = t.kind === 'reports-off' ? 'softon' : 'softoff';
-    if (r.firstConfirm) {
-      const reason = t.kind === 'reports-off' ? 'device reports off while planned on: re-sending softon' : 'device reports working while planned off: counted at its draw, re-sending softoff';
-      log.warn({ unit: u.id, reported }, reason);
-      // Under-counting is the dangerous side: a planned-off unit that draws counts at worst case from now on.
-      if (t.kind === 'reports-on') this.core.markUnavailable(u.id, nowMs, reason);
-      else this.core.note(u.id, 'off', reason, nowMs);
-    }
-    if (r.action === 'resend') void this.resend(u, t.kind, status);
-    if (r.action === 'give-up') {
-      const reported = t.kind === 'reports-off' ? 'off' : 'working';
-      const why = `device still reports ${reported} after ${t.retries} re-sent ${command}s`;
-      log.warn({ unit: u.id, retries: t.retries }, `${why}: unit unavailable, Stratum fail-safe`);
-      if (!this.core.markUnavailable(u.id, nowMs, why)) this.core.note(u.id, reported, `${why}: Stratum fail-safe`, nowMs);
-      this.withhold(u, why);
-    }
-    return !u.available;
-  }
-
-  /** Re-sends the command the device lost (and its workmode, when it came back in another one). */
-  private async resend(u: FleetUnit, kind: Mismatch, status: DeviceStatus): Promise<void> {
-    if (!this.running) return;
-    const nowMs = this.opts.clock.now();
-    const atUnixS = aheadUnixS(nowMs, u);
-    const action = kind === 'reports-off' ? 'on' : 'off';
-    this.lastCommands.set(u.id, { action, atMs: nowMs });
-    try {
-      const api = this.api(u);
-      if (action === 'off') await api.softOff(atUnixS);
-      else {
-        const m = u.modes[u.mode]!;
-        const workmode = m.workmode ?? m.configIndex;
-        if (status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
-        await api.softOn(atUnixS);
-        // Its draw ramps again from the softon's second (measuredIsSteady).
-        u.rampFromMs = atUnixS * 1000;
-      }
-      this.opts.logger.debug({ unit: u.id, action, retry: this.tracks.get(u.id)?.retries }, 'command re-sent');
-    } catch (err) {
-      this.opts.logger.warn({ unit: u.id, action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
-      this.core.markUnavailable(u.id, this.opts.clock.now(), `re-sent ${action} failed: ${(err as Error).message}`);
-      this.withhold(u, `re-sent ${action} failed`);
-    }
+  pollStatus(): Promise<void> {
+    return this.poller.pollStatus();
   }
 
   private scheduleTick(): void {
@@ -329,16 +236,6 @@ export class Scheduler {
       });
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
-  }
-
-  /** Withheld API units that report again and are planned on, with no command pending, may hash again. */
-  private releaseRecovered(): void {
-    for (const worker of this.withheld) {
-      const u = this.opts.fleet.byWorker.get(worker);
-      if (!u || u.lever !== 'api' || !u.available || !u.on) continue;
-      if (this.unitTimers.has(this.opts.fleet.units.indexOf(u))) continue;
-      this.release(u);
-    }
   }
 
   /** Re-plan the moment the budget verdict changes by itself (TTL expiry, end of hold), not a tick later. */
@@ -363,79 +260,9 @@ export class Scheduler {
     this.pending.add(h);
     return h;
   }
-
-  private api(u: FleetUnit): DeviceApi {
-    let api = this.apis.get(u.id);
-    if (!api) {
-      api = this.opts.drivers(u);
-      this.apis.set(u.id, api);
-    }
-    return api;
-  }
-
-  private async execute(c: UnitCommand): Promise<void> {
-    if (!this.running) {
-      this.core.settle(c, 'cancelled', 'scheduler stopped');
-      return;
-    }
-    const u = this.opts.fleet.units[c.index]!;
-    const lever = this.opts.lever;
-    const log = this.opts.logger;
-    this.lastCommands.set(u.id, { action: c.action, atMs: this.opts.clock.now() });
-    if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
-    if (c.via === 'stratum') {
-      if (c.action === 'off') this.withhold(u, c.reason);
-      else if (c.action === 'on') this.release(u);
-      this.core.settle(c, 'issued');
-      return;
-    }
-    // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
-    const atUnixS = aheadUnixS(this.opts.clock.now(), u);
-    const mode = u.modes[c.mode]!;
-    try {
-      const api = this.api(u);
-      if (c.action === 'off') await api.softOff(atUnixS);
-      else {
-        if (c.action === 'mode' || c.mode !== c.fromMode) await api.setWorkmode(mode.workmode ?? mode.configIndex);
-        if (c.action === 'on') await api.softOn(atUnixS);
-      }
-      log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
-      this.core.settle(c, 'issued');
-      // A workmode change applies before the device answers; a softon at the second it names.
-      // (A newer command already waiting for this unit has set its own time.)
-      if (c.action !== 'off' && !this.unitTimers.has(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : this.opts.clock.now();
-      if (c.action === 'on') this.release(u);
-    } catch (err) {
-      log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
-      this.core.settle(c, 'failsafe', `${c.action} failed: ${(err as Error).message}; withheld on the Stratum side`);
-      this.core.markUnavailable(u.id, this.opts.clock.now(), `${c.action} failed: ${(err as Error).message}`);
-      this.withhold(u, `${c.action} failed`);
-    }
-  }
-
-  private withhold(u: FleetUnit, why: string): void {
-    if (this.withheld.has(u.worker)) return;
-    this.withheld.add(u.worker);
-    this.opts.logger.info({ unit: u.id, worker: u.worker, why }, 'withholding jobs');
-    this.opts.lever.withhold(u.worker, this.opts.settings.withholdGraceS);
-  }
-
-  private release(u: FleetUnit): void {
-    if (!this.withheld.delete(u.worker)) return;
-    this.opts.logger.info({ unit: u.id, worker: u.worker }, 'releasing worker');
-    this.opts.lever.release(u.worker);
-  }
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
-
-/** The whole Unix second, softoffDelayS ahead, that a softoff/softon issued at `nowMs` names. */
-const aheadUnixS = (nowMs: number, u: FleetUnit): number => Math.ceil((nowMs + u.softoffDelayS * 1000) / 1000);
-
-/** When a command issued at `issuedAtMs` changes the unit: a softon at its named second, anything else at once. */
-function effectiveAtMs(c: UnitCommand, u: FleetUnit, issuedAtMs: number): number {
-  return c.action === 'on' && c.via === 'api' ? aheadUnixS(issuedAtMs, u) * 1000 : issuedAtMs;
-}
 
 /** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
 export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {

@@ -1,0 +1,162 @@
+import type { Clock } from '../clock.js';
+import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js';
+import type { Logger } from '../observability/logger.js';
+import type { UnitCommand } from './commands.js';
+import type { FleetState, FleetUnit } from './fleet-state.js';
+import type { Mismatch } from './reconcile.js';
+import type { SchedulerCore } from './scheduler-core.js';
+
+/**
+ * The scheduler's hands: issues a unit's command through its DeviceApi (or the
+ * Stratum lever for units without one), re-sends what a device lost, and falls
+ * back to withholding the worker when a device command fails. Owns the device
+ * clients, the set of withheld workers and each unit's last command time.
+ */
+
+export interface DeviceCommanderOptions {
+  clock: Clock;
+  logger: Logger;
+  fleet: FleetState;
+  core: SchedulerCore;
+  lever: StratumLever;
+  /** Builds the device client for a unit with an `api`; called once per unit. */
+  drivers: (unit: FleetUnit) => DeviceApi;
+  /** Config `scheduler.withholdGraceS`. */
+  withholdGraceS: number;
+  /** False once the scheduler stopped: commands still due are cancelled. */
+  isRunning(): boolean;
+  /** True while a command for the unit at `index` waits for its issue time. */
+  isPending(index: number): boolean;
+}
+
+/** What the state file keeps of the last command per unit. */
+export interface LastCommand {
+  action: string;
+  atMs: number;
+}
+
+export class DeviceCommander {
+  private readonly apis = new Map<string, DeviceApi>();
+  private readonly withheld = new Set<string>();
+  /** Last command per unit id (state file, reconciliation's settle time). */
+  readonly lastCommands = new Map<string, LastCommand>();
+
+  constructor(private readonly opts: DeviceCommanderOptions) {}
+
+  /** The unit's device client, built on first use. */
+  api(u: FleetUnit): DeviceApi {
+    let api = this.apis.get(u.id);
+    if (!api) {
+      api = this.opts.drivers(u);
+      this.apis.set(u.id, api);
+    }
+    return api;
+  }
+
+  /** Closes every device client (scheduler stop). */
+  closeAll(): void {
+    for (const api of this.apis.values()) api.close();
+    this.apis.clear();
+  }
+
+  async execute(c: UnitCommand): Promise<void> {
+    const { core, clock, logger: log, lever } = this.opts;
+    if (!this.opts.isRunning()) {
+      core.settle(c, 'cancelled', 'scheduler stopped');
+      return;
+    }
+    const u = this.opts.fleet.units[c.index]!;
+    this.lastCommands.set(u.id, { action: c.action, atMs: clock.now() });
+    if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
+    if (c.via === 'stratum') {
+      if (c.action === 'off') this.withhold(u, c.reason);
+      else if (c.action === 'on') this.release(u);
+      core.settle(c, 'issued');
+      return;
+    }
+    // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
+    const atUnixS = aheadUnixS(clock.now(), u);
+    const mode = u.modes[c.mode]!;
+    try {
+      const api = this.api(u);
+      if (c.action === 'off') await api.softOff(atUnixS);
+      else {
+        if (c.action === 'mode' || c.mode !== c.fromMode) await api.setWorkmode(mode.workmode ?? mode.configIndex);
+        if (c.action === 'on') await api.softOn(atUnixS);
+      }
+      log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
+      core.settle(c, 'issued');
+      // A workmode change applies before the device answers; a softon at the second it names.
+      // (A newer command already waiting for this unit has set its own time.)
+      if (c.action !== 'off' && !this.opts.isPending(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : clock.now();
+      if (c.action === 'on') this.release(u);
+    } catch (err) {
+      log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
+      core.settle(c, 'failsafe', `${c.action} failed: ${(err as Error).message}; withheld on the Stratum side`);
+      core.markUnavailable(u.id, clock.now(), `${c.action} failed: ${(err as Error).message}`);
+      this.withhold(u, `${c.action} failed`);
+    }
+  }
+
+  /**
+   * Re-sends the command the device lost (and its workmode, when it came back
+   * in another one). `retries` reads the episode's retry count for the log.
+   */
+  async resend(u: FleetUnit, kind: Mismatch, status: DeviceStatus, retries: () => number | undefined): Promise<void> {
+    if (!this.opts.isRunning()) return;
+    const { clock, logger } = this.opts;
+    const nowMs = clock.now();
+    const atUnixS = aheadUnixS(nowMs, u);
+    const action = kind === 'reports-off' ? 'on' : 'off';
+    this.lastCommands.set(u.id, { action, atMs: nowMs });
+    try {
+      const api = this.api(u);
+      if (action === 'off') await api.softOff(atUnixS);
+      else {
+        const m = u.modes[u.mode]!;
+        const workmode = m.workmode ?? m.configIndex;
+        if (status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
+        await api.softOn(atUnixS);
+        // Its draw ramps again from the softon's second (measuredIsSteady).
+        u.rampFromMs = atUnixS * 1000;
+      }
+      logger.debug({ unit: u.id, action, retry: retries() }, 'command re-sent');
+    } catch (err) {
+      logger.warn({ unit: u.id, action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
+      this.opts.core.markUnavailable(u.id, clock.now(), `re-sent ${action} failed: ${(err as Error).message}`);
+      this.withhold(u, `re-sent ${action} failed`);
+    }
+  }
+
+  withhold(u: FleetUnit, why: string): void {
+    if (this.withheld.has(u.worker)) return;
+    this.withheld.add(u.worker);
+    this.opts.logger.info({ unit: u.id, worker: u.worker, why }, 'withholding jobs');
+    this.opts.lever.withhold(u.worker, this.opts.withholdGraceS);
+  }
+
+  release(u: FleetUnit): void {
+    if (!this.withheld.delete(u.worker)) return;
+    this.opts.logger.info({ unit: u.id, worker: u.worker }, 'releasing worker');
+    this.opts.lever.release(u.worker);
+  }
+
+  /** Withheld API units that report again and are planned on, with no command pending, may hash again. */
+  releaseRecovered(): void {
+    const fleet = this.opts.fleet;
+    for (const worker of this.withheld) {
+      const u = fleet.byWorker.get(worker);
+      if (!u || u.lever !== 'api' || !u.available || !u.on) continue;
+      if (this.opts.isPending(fleet.units.indexOf(u))) continue;
+      this.release(u);
+    }
+  }
+}
+
+/** The whole Unix second, softoffDelayS ahead, that a softoff/softon issued at `nowMs` names. */
+export const aheadUnixS = (nowMs: number, u: FleetUnit): number => Math.ceil((nowMs + u.softoffDelayS * 1000) / 1000);
+
+/** When a command issued at `issuedAtMs` changes the unit: a softon at its named second, anything else at once. */
+export function effectiveAtMs(c: UnitCommand, u: FleetUnit, issuedAtMs: number): number {
+  return c.action === 'on' && c.via === 'api' ? aheadUnixS(issuedAtMs, u) * 1000 : issuedAtMs;
+}

@@ -1,0 +1,134 @@
+import type { Clock } from '../clock.js';
+import type { DeviceStatus } from '../fleet/control.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeviceCommander } from './device-commander.js';
+import type { FleetState, FleetUnit } from './fleet-state.js';
+import { mismatchOf, reconcileStep, settledAtMs, type ReconcileSettings, type ReconcileTrack } from './reconcile.js';
+import type { SchedulerCore } from './scheduler-core.js';
+
+/**
+ * The scheduler's eyes: reads every API unit's status (bounded concurrency),
+ * feeds measured power and availability to the core, and reconciles what a
+ * device reports with the plan (reconcile.ts): re-sends a lost softon/softoff
+ * through the commander, gives up to the Stratum fail-safe when retries run out.
+ */
+
+export interface StatusPollerOptions {
+  clock: Clock;
+  logger: Logger;
+  fleet: FleetState;
+  core: SchedulerCore;
+  commander: DeviceCommander;
+  reconcile: ReconcileSettings;
+  /** Status reads in flight at once (default 32). */
+  pollConcurrency?: number;
+  isRunning(): boolean;
+  /** True while a command for the unit at `index` waits for its issue time. */
+  isPending(index: number): boolean;
+  /** Save the state file (a unit came back). */
+  persist(): void;
+}
+
+export class StatusPoller {
+  private polling = false;
+  private readonly indexById: ReadonlyMap<string, number>;
+  /** Open reconciliation episodes by unit id: the device reports the opposite of the plan. */
+  private readonly tracks = new Map<string, ReconcileTrack>();
+
+  constructor(private readonly opts: StatusPollerOptions) {
+    this.indexById = new Map(opts.fleet.units.map((u, i) => [u.id, i]));
+  }
+
+  /** A new plan for the unit starts its reconciliation afresh. */
+  forget(unitId: string): void {
+    this.tracks.delete(unitId);
+  }
+
+  /** Reads every API unit's status (bounded concurrency); failures mark units unavailable. */
+  async pollStatus(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const units = this.opts.fleet.units.filter((u) => u.lever === 'api');
+      const width = Math.max(1, this.opts.pollConcurrency ?? 32);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < units.length && this.opts.isRunning()) await this.pollOne(units[next++]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(width, units.length) }, worker));
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollOne(u: FleetUnit): Promise<void> {
+    const { core, clock, logger } = this.opts;
+    let status: DeviceStatus;
+    try {
+      status = await this.opts.commander.api(u).readStatus();
+    } catch (err) {
+      if (core.markUnavailable(u.id, clock.now(), `status read failed: ${(err as Error).message}`)) {
+        logger.warn({ unit: u.id, err: (err as Error).message }, 'unit not reporting: counted at worst-case draw');
+      }
+      return;
+    }
+    const held = this.reconcileUnit(u, status);
+    const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
+    const { cameBack } = core.reportStatus(
+      u.id,
+      { on: !status.softOff, ...(mode !== undefined && mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },
+      clock.now(),
+      held,
+    );
+    if (cameBack) {
+      // Not released here: a unit whose softoff failed reports itself on, and the
+      // next plan (due now: the fleet changed) decides whether it may hash again.
+      logger.info({ unit: u.id }, 'unit reporting again');
+      this.opts.persist();
+    }
+  }
+
+  /**
+   * Compares the report with the plan (reconcile.ts) and acts: re-sends the
+   * lost softon/softoff, gives up like a failing command when the retries are
+   * used up. A unit planned off that reports working is counted unavailable at
+   * once (worst case, at least its measured draw), never silently as off.
+   * Returns true while the unit must stay unavailable although it reports.
+   */
+  private reconcileUnit(u: FleetUnit, status: DeviceStatus): boolean {
+    const track = this.tracks.get(u.id);
+    // Unavailable for another reason (a failed command or read): it comes back with the state it reports.
+    if (!u.available && !track) return false;
+    const { core, commander, logger: log } = this.opts;
+    const nowMs = this.opts.clock.now();
+    const settings = this.opts.reconcile;
+    const r = reconcileStep(track, mismatchOf(u, status, settings.drawShare), {
+      nowMs,
+      settledAtMs: settledAtMs(u, commander.lastCommands.get(u.id)?.atMs ?? -Infinity, settings.marginMs),
+      pending: this.opts.isPending(this.indexById.get(u.id)!),
+    }, settings);
+    if (r.track) this.tracks.set(u.id, r.track);
+    else this.tracks.delete(u.id);
+    const reported = { softOff: status.softOff, state: status.state, ...(status.wallPowerW !== undefined ? { wallPowerW: status.wallPowerW } : {}) };
+    if (r.action === 'cleared') log.info({ unit: u.id, reported }, 'device reports its planned state again');
+    const t = r.track;
+    if (!t) return false;
+    const command = t.kind === 'reports-off' ? 'softon' : 'softoff';
+    if (r.firstConfirm) {
+      const reason = t.kind === 'reports-off' ? 'device reports off while planned on: re-sending softon' : 'device reports working while planned off: counted at its draw, re-sending softoff';
+      log.warn({ unit: u.id, reported }, reason);
+      // Under-counting is the dangerous side: a planned-off unit that draws counts at worst case from now on.
+      if (t.kind === 'reports-on') core.markUnavailable(u.id, nowMs, reason);
+      else core.note(u.id, 'off', reason, nowMs);
+    }
+    if (r.action === 'resend') void commander.resend(u, t.kind, status, () => this.tracks.get(u.id)?.retries);
+    if (r.action === 'give-up') {
+      const reported = t.kind === 'reports-off' ? 'off' : 'working';
+      const why = `device still reports ${reported} after ${t.retries} re-sent ${command}s`;
+      log.warn({ unit: u.id, retries: t.retries }, `${why}: unit unavailable, Stratum fail-safe`);
+      if (!core.markUnavailable(u.id, nowMs, why)) core.note(u.id, reported, `${why}: Stratum fail-safe`, nowMs);
+      commander.withhold(u, why);
+    }
+    return !u.available;
+  }
+}
