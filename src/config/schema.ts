@@ -30,6 +30,11 @@ export const poolSchema = z.strictObject({
   password: z.string().default('x'),
   /** Optional payout guard: the coinbase must pay this address or output script (hex). */
   expectedPayout: z.string().min(1).optional(),
+  /**
+   * Follow a `client.reconnect` that names another host (default off: only a
+   * new port on the same host is followed; otherwise surplus reconnects to this url).
+   */
+  allowRedirect: z.boolean().optional(),
 });
 
 export const upstreamSchema = z.strictObject({

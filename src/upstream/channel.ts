@@ -5,6 +5,7 @@
  * shares with prefix ‖ miner extranonce2 under the pool account.
  */
 import { performance } from 'node:perf_hooks';
+import { PeerError } from '../errors.js';
 import { encodeNotification } from '../protocol/json-rpc.js';
 import { notifyParams } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
@@ -19,6 +20,22 @@ import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './
 export interface MinerJob {
   job: StratumJob;
   line: Buffer;
+}
+
+/**
+ * How one upstream connection's extranonce2 is shared out. `carveLayout`
+ * serves pool sizes 3..12; two more cases real pools produce are handled here:
+ * 2 bytes (some altcoin and small pools) is passed through whole to a single
+ * miner per connection (2^16 coinbases, with version rolling ample for one
+ * ASIC), and 13..16 bytes leave the miner 8 and make the per-miner prefix
+ * longer, zero-padded (nothing needs more than 2^32 miners per connection).
+ */
+export function layoutFor(upstreamSize: number, wanted: number, maxMinersPerConnection: number): CarveLayout | string {
+  if (upstreamSize === 2) return { prefixBytes: 0, minerExtranonce2Size: 2, capacity: 1 };
+  if (upstreamSize > 12 && upstreamSize <= 16) {
+    return { prefixBytes: upstreamSize - 8, minerExtranonce2Size: 8, capacity: Math.min(2 ** 32, maxMinersPerConnection) };
+  }
+  return carveLayout(upstreamSize, wanted, maxMinersPerConnection);
 }
 
 function notifyLine(job: StratumJob): Buffer {
@@ -108,10 +125,10 @@ export class Channel implements PoolClientEvents {
   /** Connects, passes the pool's handshake gate and carves the extranonce space. */
   async open(): Promise<void> {
     const s = await this.client.open(this);
-    const layout = carveLayout(s.extranonce2Size, this.carve.minerExtranonce2Size, this.carve.maxMinersPerConnection);
+    const layout = layoutFor(s.extranonce2Size, this.carve.minerExtranonce2Size, this.carve.maxMinersPerConnection);
     if (typeof layout === 'string') {
       this.client.close(layout);
-      throw new Error(layout);
+      throw new PeerError(`pool ${this.client.url}: ${layout}`);
     }
     this.allocator = new ExtranonceAllocator(layout);
     if (s.job) this.current = this.translate(s.job);
@@ -216,7 +233,7 @@ export class Channel implements PoolClientEvents {
 
   /** Pool changed our extranonce: re-carve and move every member (they get set_extranonce or reconnect). */
   onExtranonce(_en1: string, size: number): void {
-    const layout = carveLayout(size, this.carve.minerExtranonce2Size, this.carve.maxMinersPerConnection);
+    const layout = layoutFor(size, this.carve.minerExtranonce2Size, this.carve.maxMinersPerConnection);
     if (typeof layout === 'string') {
       this.close(`after set_extranonce: ${layout}`);
       return;

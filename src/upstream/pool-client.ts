@@ -3,25 +3,22 @@
  * subscribe, extranonce.subscribe, authorize) must pass before anything is
  * forwarded; requests wait in a bounded pending map with timeouts; a
  * liveness watchdog closes a pool that went silent. The consumer sees jobs,
- * difficulty, extranonce and version-mask changes only after the gate.
+ * difficulty, extranonce and version-mask changes only after the gate; what
+ * the pool sends before it (many pools send set_difficulty and notify right
+ * after subscribe, before the authorize answer) is kept in `session`.
+ * Pool dialects are read by `pool-dialect.ts`.
  */
 import { connect as netConnect } from 'node:net';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../clock.js';
 import { OverloadError, PeerError, TimeoutError } from '../errors.js';
-import { encodeRequest, encodeResult, type RpcErrorValue, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
-import {
-  guardConfigureResult,
-  guardNotify,
-  guardSetDifficulty,
-  guardSetExtranonce,
-  guardSetVersionMask,
-  guardSubscribeResult,
-  hex32,
-} from '../protocol/guards.js';
+import { encodeError, encodeRequest, encodeResult, truncateForLog, type RpcErrorValue, type RpcMessage } from '../protocol/json-rpc.js';
+import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
 import { LineConnection } from '../server/line-connection.js';
 import { checkPayout } from './payout-guard.js';
+import { handlePoolMessage } from './pool-messages.js';
+import { authorizeVerdict, parseSubscribeResult, pendingKey, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
 
 export interface PoolEndpoint {
   host: string;
@@ -35,6 +32,27 @@ export function parsePoolUrl(url: string): PoolEndpoint {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+/** host and port → `stratum+tcp://host:port` (IPv6 in brackets). */
+export function poolUrl(e: PoolEndpoint): string {
+  return `stratum+tcp://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+/** What went wrong on one pool's wire, cumulative (shared by every connection to the pool). */
+export interface PoolProtocolCounters {
+  /** Lines that were not JSON-RPC, or longer than the line cap. */
+  malformedLines: number;
+  /** Messages with a known method whose params could not be used (a bad job, difficulty, ...). */
+  badMessages: number;
+  /** Answers to ids we never sent or that already timed out. */
+  unknownReplies: number;
+  /** `client.reconnect` requests. */
+  reconnectRequests: number;
+}
+
+export function newProtocolCounters(): PoolProtocolCounters {
+  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0 };
+}
+
 export interface PoolClientOptions {
   url: string;
   user: string;
@@ -43,6 +61,12 @@ export interface PoolClientOptions {
   /** BIP310 mask to ask the pool for (0 = do not negotiate version rolling). */
   versionRollingMask: number;
   handshakeTimeoutMs: number;
+  /**
+   * How long the gate waits for the answer to `mining.configure` (sent ahead of
+   * subscribe, not waited for in between); past it, mine without version
+   * rolling. Default min(3000, handshakeTimeoutMs / 3).
+   */
+  configureTimeoutMs?: number;
   requestTimeoutMs: number;
   silenceTimeoutMs: number;
   maxLineBytes: number;
@@ -53,6 +77,8 @@ export interface PoolClientOptions {
   expectedPayoutScript?: string;
   /** Told about every job that fails the payout guard (issue 7: counted as surplus_payout_mismatch_total). */
   onPayoutMismatch?: (reason: string) => void;
+  /** Where protocol trouble is counted (default: a private set). */
+  counters?: PoolProtocolCounters;
   clock: Clock;
   logger: Logger;
 }
@@ -80,6 +106,9 @@ export interface SubmitAnswer {
   error: RpcErrorValue | null;
 }
 
+/** How the BIP310 negotiation ended (the manager stops asking a pool that never answers). */
+export type ConfigureOutcome = 'granted' | 'refused' | 'timeout' | 'closed';
+
 interface Pending {
   method: string;
   resolve(msg: { result: unknown; error: RpcErrorValue | null }): void;
@@ -89,23 +118,36 @@ interface Pending {
 
 export class PoolClient {
   private conn: LineConnection | undefined;
-  private readonly pending = new Map<RpcId, Pending>();
+  private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private submitsPending = 0;
   private lastHeardMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private ready = false;
+  private subscribed = false;
   private closed = false;
   private events: PoolClientEvents | undefined;
+  readonly counters: PoolProtocolCounters;
   readonly session: PoolSession = { extranonce1: '', extranonce2Size: 0, versionMask: 0, difficulty: 1, job: undefined };
+  /** Set when the pool sent `client.reconnect` (the connection is then closed). */
+  reconnectAsk: ReconnectAsk | undefined;
+  configureOutcome: ConfigureOutcome | undefined;
 
-  constructor(private readonly opts: PoolClientOptions) {}
+  constructor(private readonly opts: PoolClientOptions) {
+    this.counters = opts.counters ?? newProtocolCounters();
+  }
 
   get isReady(): boolean {
     return this.ready && !this.closed;
   }
 
+  /** Shares sent and not yet answered (handshake requests left unanswered are not shares). */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.submitsPending;
+  }
+
+  get logger(): Logger {
+    return this.opts.logger;
   }
 
   /** Connects and passes the handshake gate; rejects (and cleans up) on any failure. */
@@ -118,7 +160,10 @@ export class PoolClient {
     });
     this.conn = new LineConnection(socket, { maxLineBytes: this.opts.maxLineBytes, maxWriteBufferBytes: this.opts.maxWriteBufferBytes }, {
       onMessage: (m) => this.onMessage(m),
-      onMalformed: (reason, line) => this.opts.logger.warn({ pool: this.opts.url, reason, line: line.slice(0, 200) }, 'malformed line from pool'),
+      onMalformed: (reason, line) => {
+        this.counters.malformedLines++;
+        this.opts.logger.warn({ pool: this.opts.url, reason, line: truncateForLog(line) }, 'malformed line from pool (ignored)');
+      },
       onClose: (reason) => this.onClosed(reason),
     });
     connected.catch(() => undefined); // also raced below; this only silences a late rejection
@@ -145,32 +190,58 @@ export class PoolClient {
   }
 
   private async handshake(): Promise<void> {
-    if (this.opts.versionRollingMask !== 0) {
-      // BIP310: ask first so the pool can answer before it sends jobs; a pool
-      // that does not know configure answers with an error, which is fine.
-      const r = await this.request('mining.configure', [['version-rolling'], { 'version-rolling.mask': hex32(this.opts.versionRollingMask), 'version-rolling.min-bit-count': 2 }], this.opts.handshakeTimeoutMs);
-      if (!r.error) {
-        const g = guardConfigureResult(r.result);
-        if (g.ok) this.session.versionMask = (g.value.mask & this.opts.versionRollingMask) >>> 0;
-      }
-    }
+    const log = this.opts.logger;
+    // BIP310: configure goes first on the wire so the pool knows about version
+    // rolling before it builds our first job, but the gate does not wait for it
+    // in between: a pool that does not know the method may answer late or never.
+    const configure = this.opts.versionRollingMask !== 0 ? this.negotiateVersionRolling() : undefined;
+    configure?.catch(() => undefined);
     const sub = await this.request('mining.subscribe', [this.opts.userAgent ?? 'surplus/0.1'], this.opts.handshakeTimeoutMs);
-    if (sub.error) throw new PeerError(`pool refused mining.subscribe: ${sub.error.message}`);
-    const g = guardSubscribeResult(sub.result);
+    if (sub.error) throw new PeerError(`pool refused mining.subscribe: ${sub.error.message} (code ${sub.error.code})`);
+    const g = parseSubscribeResult(sub.result);
     if (!g.ok) throw new PeerError(`pool sent a bad subscribe result: ${g.message}`);
     this.session.extranonce1 = g.value.extranonce1;
     this.session.extranonce2Size = g.value.extranonce2Size;
+    this.subscribed = true;
+    // A job that came before the subscribe answer could not be checked yet.
+    const early = this.session.job;
+    if (early && !this.payoutOk(early)) throw new PeerError(`pool ${this.opts.url} job fails the payout guard`);
     // Not every pool supports it; the answer does not matter, so don't wait for it.
     this.request('mining.extranonce.subscribe', [], this.opts.handshakeTimeoutMs).catch(() => undefined);
     const auth = await this.request('mining.authorize', [this.opts.user, this.opts.password], this.opts.handshakeTimeoutMs);
-    if (auth.error || auth.result !== true) throw new PeerError(`pool refused mining.authorize for ${this.opts.user}: ${auth.error?.message ?? 'result false'}`);
+    const v = authorizeVerdict(auth.result, auth.error);
+    if (!v.ok) throw new PeerError(`pool refused mining.authorize for ${this.opts.user}: ${v.reason}`);
+    if (v.nullResult) log.info({ pool: this.opts.url, user: this.opts.user }, 'pool answered mining.authorize with null and no error; taken as authorized');
+    if (configure) await configure;
+  }
+
+  /** Never rejects: every outcome but a granted mask means mining without version rolling. */
+  private async negotiateVersionRolling(): Promise<void> {
+    const timeoutMs = this.opts.configureTimeoutMs ?? Math.min(3000, this.opts.handshakeTimeoutMs / 3);
+    const params = [['version-rolling'], { 'version-rolling.mask': hex32(this.opts.versionRollingMask), 'version-rolling.min-bit-count': 2 }];
+    try {
+      const r = await this.request('mining.configure', params, timeoutMs);
+      const a = readConfigureResult(r.result, r.error);
+      const mask = (a.mask & this.opts.versionRollingMask) >>> 0;
+      this.session.versionMask = mask;
+      this.configureOutcome = mask !== 0 ? 'granted' : 'refused';
+      if (a.note) this.opts.logger.info({ pool: this.opts.url, note: a.note }, 'no version rolling with this pool');
+    } catch (err) {
+      this.configureOutcome = err instanceof TimeoutError ? 'timeout' : 'closed';
+      this.opts.logger.info({ pool: this.opts.url, err: (err as Error).message }, 'no answer to mining.configure; mining without version rolling');
+    }
   }
 
   /** Sends `mining.submit`; resolves with the pool's verdict, rejects with TimeoutError or PeerError. */
   async submit(params: unknown[]): Promise<SubmitAnswer> {
     if (!this.isReady) throw new PeerError(`pool ${this.opts.url} is not connected`);
-    const r = await this.request('mining.submit', params, this.opts.requestTimeoutMs);
-    return { accepted: r.error === null && r.result === true, error: r.error ?? (r.result === true ? null : { code: 20, message: 'pool answered false' }) };
+    this.submitsPending++;
+    try {
+      const r = await this.request('mining.submit', params, this.opts.requestTimeoutMs);
+      return submitVerdict(r.result, r.error);
+    } finally {
+      this.submitsPending--;
+    }
   }
 
   private request(method: string, params: unknown[], timeoutMs: number): Promise<{ result: unknown; error: RpcErrorValue | null }> {
@@ -197,64 +268,58 @@ export class PoolClient {
   private onMessage(m: RpcMessage): void {
     this.lastHeardMs = this.opts.clock.now();
     if (m.kind === 'response') {
-      const p = m.id === null ? undefined : this.pending.get(m.id);
-      if (!p) return; // a late answer after its timeout: already counted as a timeout
-      this.pending.delete(m.id!);
+      const key = pendingKey(m.id);
+      const p = key === undefined ? undefined : this.pending.get(key);
+      if (!p) {
+        // A late answer after its timeout (already counted as a timeout), or an id we never sent.
+        this.counters.unknownReplies++;
+        this.opts.logger.debug({ pool: this.opts.url, id: m.id }, 'answer to an unknown request id (ignored)');
+        return;
+      }
+      this.pending.delete(key!);
       clearTimeout(p.timer);
       p.resolve({ result: m.result, error: m.error });
       return;
     }
-    const log = this.opts.logger;
-    switch (m.method) {
-      case 'mining.notify': {
-        const g = guardNotify(m.params);
-        if (!g.ok) return void log.warn({ pool: this.opts.url, reason: g.message }, 'bad job from pool');
-        if (this.opts.expectedPayoutScript) {
-          const v = checkPayout(g.value, (this.session.extranonce1.length >> 1) + this.session.extranonce2Size, this.opts.expectedPayoutScript);
-          if (!v.ok) {
-            this.opts.onPayoutMismatch?.(v.reason);
-            log.error({ pool: this.opts.url, reason: v.reason }, 'pool job fails the payout guard; dropping the pool');
-            this.close(`payout guard: ${v.reason}`);
-            return;
-          }
-        }
-        this.session.job = g.value;
-        if (this.ready) this.events?.onJob(g.value);
-        return;
-      }
-      case 'mining.set_difficulty': {
-        const g = guardSetDifficulty(m.params);
-        if (!g.ok) return void log.warn({ pool: this.opts.url, reason: g.message }, 'bad difficulty from pool');
-        this.session.difficulty = g.value;
-        if (this.ready) this.events?.onDifficulty(g.value);
-        return;
-      }
-      case 'mining.set_extranonce': {
-        const g = guardSetExtranonce(m.params);
-        if (!g.ok) return void log.warn({ pool: this.opts.url, reason: g.message }, 'bad extranonce from pool');
-        this.session.extranonce1 = g.value.extranonce1;
-        this.session.extranonce2Size = g.value.extranonce2Size;
-        // Jobs before the change were built for the old extranonce; the pool follows with a clean job.
-        if (this.ready) this.events?.onExtranonce(g.value.extranonce1, g.value.extranonce2Size);
-        return;
-      }
-      case 'mining.set_version_mask': {
-        const g = guardSetVersionMask(m.params);
-        if (!g.ok) return void log.warn({ pool: this.opts.url, reason: g.message }, 'bad version mask from pool');
-        this.session.versionMask = (g.value & this.opts.versionRollingMask) >>> 0;
-        if (this.ready) this.events?.onVersionMask(this.session.versionMask);
-        return;
-      }
-      case 'client.reconnect':
-        this.close('pool asked to reconnect');
-        return;
-      case 'client.get_version':
-        if (m.kind === 'request') this.conn?.send(encodeResult(m.id, this.opts.userAgent ?? 'surplus/0.1'));
-        return;
-      default:
-        if (m.kind === 'request') this.conn?.send(JSON.stringify({ id: m.id, result: null, error: [20, `unsupported method ${m.method}`, null] }) + '\n');
-        log.debug({ pool: this.opts.url, method: m.method }, 'ignored message from pool');
-    }
+    handlePoolMessage(this, m);
+  }
+
+  // ---- used by pool-messages.ts (the notification/request handlers)
+
+  get url(): string {
+    return this.opts.url;
+  }
+
+  get userAgent(): string {
+    return this.opts.userAgent ?? 'surplus/0.1';
+  }
+
+  get emitting(): PoolClientEvents | undefined {
+    return this.ready ? this.events : undefined;
+  }
+
+  /** The payout guard; once the pool's extranonce is known. A failure closes the connection. */
+  payoutOk(job: StratumJob): boolean {
+    if (!this.opts.expectedPayoutScript || !this.subscribed) return true;
+    const v = checkPayout(job, (this.session.extranonce1.length >> 1) + this.session.extranonce2Size, this.opts.expectedPayoutScript);
+    if (v.ok) return true;
+    this.opts.onPayoutMismatch?.(v.reason);
+    this.opts.logger.error({ pool: this.opts.url, reason: v.reason }, 'pool job fails the payout guard; dropping the pool');
+    this.close(`payout guard: ${v.reason}`);
+    return false;
+  }
+
+  /** Granted version-rolling bits: what we asked for, narrowed by the pool. */
+  narrowMask(mask: number): number {
+    return (mask & this.opts.versionRollingMask) >>> 0;
+  }
+
+  answer(id: string | number, result: unknown): void {
+    this.conn?.send(encodeResult(id, result));
+  }
+
+  answerError(id: string | number, code: number, message: string): void {
+    this.conn?.send(encodeError(id, code, message));
   }
 
   private startWatchdog(): void {

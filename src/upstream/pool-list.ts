@@ -7,10 +7,15 @@ import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/schema.js';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
 import { expectedScriptHex } from './payout-guard.js';
+import { poolUrl, type PoolEndpoint, type PoolProtocolCounters } from './pool-client.js';
+
+/** A pool asking to reconnect more often than this within a minute is throttled by the backoff. */
+const RECONNECTS_BEFORE_BACKOFF = 2;
+const RECONNECT_WINDOW_MS = 60_000;
 
 export type PoolState = 'connecting' | 'up' | 'down';
 
-export interface PoolStatus {
+export interface PoolStatus extends PoolProtocolCounters {
   url: string;
   user: string;
   state: PoolState;
@@ -26,6 +31,8 @@ export interface PoolStatus {
   /** Jobs whose coinbase failed the payout guard (never handed to miners; the pool is dropped). */
   payoutMismatches: number;
   lastError: string | null;
+  /** Where a `client.reconnect` redirect sent us (null: the configured url). */
+  redirectedTo: string | null;
 }
 
 export interface PoolEntry {
@@ -35,6 +42,12 @@ export interface PoolEntry {
   readonly payoutScript: string | undefined;
   failStreak: number;
   nextAttemptAtMs: number;
+  /** Set by an allowed `client.reconnect` redirect; cleared when it fails. */
+  redirect: PoolEndpoint | undefined;
+  /** The pool never answered (or hung up on) BIP310 `mining.configure`: stop asking. */
+  skipConfigure: boolean;
+  /** When recent `client.reconnect` requests came (a pool asking in a loop is backed off). */
+  reconnectTimes: number[];
 }
 
 export class PoolList {
@@ -50,10 +63,13 @@ export class PoolList {
     const now = clock.now();
     this.entries = pools.map((cfg) => ({
       cfg,
-      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null },
+      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null, redirectedTo: null, malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0 },
       payoutScript: cfg.expectedPayout ? expectedScriptHex(cfg.expectedPayout) : undefined,
       failStreak: 0,
       nextAttemptAtMs: 0,
+      redirect: undefined,
+      skipConfigure: false,
+      reconnectTimes: [],
     }));
   }
 
@@ -67,6 +83,38 @@ export class PoolList {
 
   entry(i: number): PoolEntry {
     return this.entries[i]!;
+  }
+
+  /** The url to connect to: the configured one, or where an allowed redirect points. */
+  url(i: number): string {
+    const e = this.entries[i]!;
+    return e.redirect ? poolUrl(e.redirect) : e.cfg.url;
+  }
+
+  /**
+   * The pool asked us to reconnect (`client.reconnect`), to `target` (undefined:
+   * the configured url) after `waitMs`. Not a failure and not a reason to fail
+   * over; but a pool asking again and again within a minute gets the backoff.
+   * Returns the delay before the next attempt, ms.
+   */
+  reconnectAsked(i: number, target: PoolEndpoint | undefined, waitMs: number): number {
+    const e = this.entries[i]!;
+    const now = this.clock.now();
+    e.reconnectTimes = e.reconnectTimes.filter((t) => now - t < RECONNECT_WINDOW_MS);
+    e.reconnectTimes.push(now);
+    const excess = e.reconnectTimes.length - RECONNECTS_BEFORE_BACKOFF;
+    const delay = Math.max(waitMs, excess > 0 ? backoffDelayMs(excess - 1, this.backoff, this.random()) : 0);
+    e.redirect = target;
+    e.status.redirectedTo = target ? poolUrl(target) : null;
+    e.nextAttemptAtMs = Math.max(e.nextAttemptAtMs, now + delay);
+    return delay;
+  }
+
+  /** A redirect target failed: back to the configured url. */
+  clearRedirect(i: number): void {
+    const e = this.entries[i]!;
+    e.redirect = undefined;
+    e.status.redirectedTo = null;
   }
 
   /** Past its backoff delay. */

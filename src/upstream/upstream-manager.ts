@@ -11,7 +11,8 @@ import type { Logger } from '../observability/logger.js';
 import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
 import { PeerError } from '../errors.js';
 import { Channel, type ChannelMember, type Slot } from './channel.js';
-import { PoolClient } from './pool-client.js';
+import { parsePoolUrl, PoolClient, poolUrl, type PoolEndpoint } from './pool-client.js';
+import type { ReconnectAsk } from './pool-dialect.js';
 import { PoolList, type PoolStatus } from './pool-list.js';
 
 /** Upstream connections opened at the same time while miners wait for slots. */
@@ -208,16 +209,17 @@ export class UpstreamManager {
     const p = this.pools.entry(index);
     const u = this.o.upstream;
     const client = new PoolClient({
-      url: p.cfg.url,
+      url: this.pools.url(index),
       user: p.cfg.user,
       password: p.cfg.password,
-      versionRollingMask: BIP320_MASK,
+      versionRollingMask: p.skipConfigure ? 0 : BIP320_MASK,
       handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
       requestTimeoutMs: u.requestTimeoutS * 1000,
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
       maxLineBytes: this.o.maxLineBytes,
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,
       ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript, onPayoutMismatch: () => void p.status.payoutMismatches++ } : {}),
+      counters: p.status,
       clock: this.o.clock,
       logger: this.o.logger,
     });
@@ -247,14 +249,15 @@ export class UpstreamManager {
   }
 
   private openChannel(index: number): void {
-    const url = this.pools.entry(index).cfg.url;
     const ch = this.newChannel(index);
+    const url = ch.client.url;
     this.opening++;
     this.pools.attempt(index);
     if (this.channels.length === 0) this.pools.setState(index, 'connecting');
     ch.open().then(
       () => {
         this.opening--;
+        this.learnConfigure(index, ch);
         if (this.closed || index !== this.active) return void ch.close('pool no longer active');
         this.pools.succeeded(index);
         this.channels.push(ch);
@@ -263,9 +266,23 @@ export class UpstreamManager {
       },
       (err: unknown) => {
         this.opening--;
+        this.learnConfigure(index, ch);
+        if (this.closed) return;
+        const ask = ch.client.reconnectAsk;
+        if (ask) {
+          // Asked to reconnect during the handshake: not a failure of the pool.
+          this.followReconnect(index, ask);
+          return void (index === this.active && this.pump());
+        }
         this.pools.failed(index, (err as Error).message);
         this.o.logger.warn({ pool: url, err: (err as Error).message }, 'upstream connection failed');
-        if (this.closed || index !== this.active) return;
+        if (index !== this.active) return;
+        if (this.pools.entry(index).redirect) {
+          // The host a redirect sent us to does not work: back to the configured url (after the backoff), no failover yet.
+          this.pools.clearRedirect(index);
+          this.o.logger.warn({ pool: this.pools.entry(index).cfg.url, redirect: url }, 'redirect target failed; back to the configured pool url');
+          return;
+        }
         if (this.channels.length === 0) {
           this.pools.setState(index, 'down');
           this.failover();
@@ -274,25 +291,71 @@ export class UpstreamManager {
     );
   }
 
+  /**
+   * BIP310 configure: a pool that let it time out (or hung up before answering
+   * even subscribe) is not asked again, so later connections skip the wait.
+   */
+  private learnConfigure(index: number, ch: Channel): void {
+    const o = ch.client.configureOutcome;
+    const e = this.pools.entry(index);
+    if (e.skipConfigure || !(o === 'timeout' || (o === 'closed' && ch.session.extranonce1 === ''))) return;
+    e.skipConfigure = true;
+    this.o.logger.info({ pool: e.cfg.url, outcome: o }, 'pool does not answer mining.configure; not asking again (no version rolling)');
+  }
+
+  /**
+   * `client.reconnect`: reconnect to the same pool (ckpool, Braiins and others
+   * send it before a restart or to rebalance), never a failover. A new port on
+   * the same host is followed; another host only when the pool's config says
+   * `allowRedirect: true` (a pool, or whoever sits in the path to it, must not
+   * be able to send the farm's hashrate elsewhere), otherwise we reconnect to
+   * the configured url. The wait the pool asks for is honoured up to
+   * upstream.backoffMaxMs; a pool asking in a loop gets the backoff.
+   */
+  private followReconnect(index: number, ask: ReconnectAsk): void {
+    const e = this.pools.entry(index);
+    const configured = parsePoolUrl(e.cfg.url);
+    let target: PoolEndpoint | undefined = e.redirect;
+    if (ask.host !== undefined || ask.port !== undefined) {
+      const host = ask.host ?? (e.redirect ?? configured).host;
+      const wanted = { host, port: ask.port ?? (e.redirect ?? configured).port };
+      if (host.toLowerCase() === configured.host.toLowerCase() || e.cfg.allowRedirect === true) target = wanted;
+      else {
+        target = undefined;
+        this.o.logger.warn({ pool: e.cfg.url, asked: poolUrl(wanted) }, `pool asked to reconnect to another host; not followed (pools[${index}].allowRedirect is off), reconnecting to the configured url`);
+      }
+      if (target && target.host.toLowerCase() === configured.host.toLowerCase() && target.port === configured.port) target = undefined;
+    }
+    const waitMs = Math.min((ask.waitS ?? 0) * 1000, this.o.upstream.backoffMaxMs);
+    const delayMs = this.pools.reconnectAsked(index, target, waitMs);
+    this.o.logger.info({ pool: e.cfg.url, to: this.pools.url(index), delayMs }, 'reconnecting as the pool asked');
+  }
+
   private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {
     const index = ch.poolIndex;
-    this.o.logger.warn({ pool: this.pools.entry(index).cfg.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
+    this.o.logger.warn({ pool: ch.client.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
+    const ask = this.closed ? undefined : ch.client.reconnectAsk;
+    if (ask) this.followReconnect(index, ask);
     if (this.probe?.channel === ch) {
       this.probe = undefined;
+      if (ask) return;
       this.pools.failed(index, reason);
       this.pools.setState(index, 'down');
       return;
     }
     const wasActive = this.channels.includes(ch);
     this.channels = this.channels.filter((c) => c !== ch);
-    if (wasActive) this.pools.disconnected(index, reason);
+    if (wasActive && !ask) this.pools.disconnected(index, reason);
     for (const m of members) {
       if (this.homes.get(m) === ch) this.homes.delete(m);
       this.orphans.add(m);
       m.orphan(`upstream connection lost: ${reason}`);
     }
     if (this.closed) return;
-    if (wasActive && this.channels.length === 0) {
+    if (ask) {
+      if (wasActive && this.channels.length === 0) this.pools.setState(index, 'connecting');
+      this.pump();
+    } else if (wasActive && this.channels.length === 0) {
       // The active pool is gone (closed or silent): fail over at once rather than
       // leave the miners idle while we retry it; it comes back via the fallback probe.
       this.pools.lost(index);
@@ -328,6 +391,7 @@ export class UpstreamManager {
       this.pools.attempt(index);
       ch.open().then(
         () => {
+          this.learnConfigure(index, ch);
           if (this.closed || this.probe !== probe) return void ch.close('probe no longer needed');
           probe.channel = ch;
           probe.upSinceMs = this.o.clock.now();
@@ -335,7 +399,11 @@ export class UpstreamManager {
         },
         (err: unknown) => {
           if (this.probe === probe) this.probe = undefined;
+          this.learnConfigure(index, ch);
+          const ask = ch.client.reconnectAsk;
+          if (ask && !this.closed) return void this.followReconnect(index, ask);
           this.pools.failed(index, (err as Error).message);
+          if (this.pools.entry(index).redirect) this.pools.clearRedirect(index);
           this.pools.setState(index, 'down');
         },
       );

@@ -1,0 +1,119 @@
+/**
+ * What to do with each notification or request a pool sends (responses are
+ * the pool client's). A bad message is counted and logged and the
+ * connection kept: one malformed job must not cost the miners their pool.
+ * Every pool request that carries an id gets an answer (an error 20 for
+ * methods we do not know), never silence.
+ */
+import type { Logger } from '../observability/logger.js';
+import type { RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
+import { StratumError } from '../protocol/error-codes.js';
+import type { StratumJob } from '../shares/types.js';
+import {
+  parseNotify,
+  parseReconnect,
+  parseSetDifficulty,
+  parseSetExtranonce,
+  parseSetTarget,
+  parseSetVersionMask,
+  shown,
+  type Parsed,
+  type ReconnectAsk,
+} from './pool-dialect.js';
+import type { PoolClientEvents, PoolProtocolCounters, PoolSession } from './pool-client.js';
+
+/** The part of a pool client the handlers need. */
+export interface PoolWire {
+  readonly url: string;
+  readonly userAgent: string;
+  readonly logger: Logger;
+  readonly session: PoolSession;
+  readonly counters: PoolProtocolCounters;
+  /** The consumer, once the handshake gate has passed. */
+  readonly emitting: PoolClientEvents | undefined;
+  reconnectAsk: ReconnectAsk | undefined;
+  payoutOk(job: StratumJob): boolean;
+  narrowMask(mask: number): number;
+  answer(id: string | number, result: unknown): void;
+  answerError(id: string | number, code: number, message: string): void;
+  close(reason: string): void;
+}
+
+function usable<T>(c: PoolWire, g: Parsed<T>, what: string): g is { ok: true; value: T } {
+  if (g.ok) return true;
+  c.counters.badMessages++;
+  c.logger.warn({ pool: c.url, reason: g.message }, `bad ${what} from pool (ignored)`);
+  return false;
+}
+
+function setDifficulty(c: PoolWire, d: number): void {
+  c.session.difficulty = d;
+  c.emitting?.onDifficulty(d);
+}
+
+export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification): void {
+  const id = m.kind === 'request' ? m.id : undefined;
+  switch (m.method) {
+    case 'mining.notify': {
+      const g = parseNotify(m.params);
+      if (!usable(c, g, 'job') || !c.payoutOk(g.value)) return;
+      c.session.job = g.value;
+      c.emitting?.onJob(g.value);
+      return;
+    }
+    case 'mining.set_difficulty': {
+      const g = parseSetDifficulty(m.params);
+      if (usable(c, g, 'difficulty')) setDifficulty(c, g.value);
+      return;
+    }
+    case 'mining.set_target': {
+      // NiceHash and some altcoin pools send the share target instead of a difficulty.
+      const g = parseSetTarget(m.params);
+      if (usable(c, g, 'target')) setDifficulty(c, g.value);
+      return;
+    }
+    case 'mining.set_extranonce': {
+      const g = parseSetExtranonce(m.params);
+      if (!usable(c, g, 'extranonce')) return;
+      c.session.extranonce1 = g.value.extranonce1;
+      c.session.extranonce2Size = g.value.extranonce2Size;
+      // Jobs before the change were built for the old extranonce; the pool follows with a clean job.
+      c.emitting?.onExtranonce(g.value.extranonce1, g.value.extranonce2Size);
+      return;
+    }
+    case 'mining.set_version_mask': {
+      const g = parseSetVersionMask(m.params);
+      if (!usable(c, g, 'version mask')) return;
+      c.session.versionMask = c.narrowMask(g.value);
+      c.emitting?.onVersionMask(c.session.versionMask);
+      return;
+    }
+    case 'client.reconnect': {
+      // Where and when to reconnect is the upstream manager's decision (it
+      // only follows a redirect to another host when the config allows it).
+      const g = parseReconnect(m.params);
+      c.counters.reconnectRequests++;
+      const ask = usable(c, g, 'client.reconnect') ? g.value : {};
+      c.logger.info({ pool: c.url, ask }, 'pool asked us to reconnect');
+      if (id !== undefined) c.answer(id, true);
+      c.reconnectAsk = ask;
+      c.close(`pool asked to reconnect${ask.host || ask.port ? ` to ${ask.host ?? '(same host)'}:${ask.port ?? '(same port)'}` : ''}${ask.waitS ? ` after ${ask.waitS} s` : ''}`);
+      return;
+    }
+    case 'client.show_message': {
+      const text = typeof m.params[0] === 'string' ? m.params[0] : shown(m.params);
+      c.logger.info({ pool: c.url, message: text.slice(0, 500) }, 'message from pool');
+      if (id !== undefined) c.answer(id, true);
+      return;
+    }
+    case 'client.get_version':
+      if (id !== undefined) c.answer(id, c.userAgent);
+      return;
+    case 'mining.ping':
+      if (id !== undefined) c.answer(id, 'pong');
+      return;
+    default:
+      if (id !== undefined) c.answerError(id, StratumError.OTHER, `unsupported method ${m.method.slice(0, 64)}`);
+      c.logger.debug({ pool: c.url, method: m.method.slice(0, 64) }, 'ignored message from pool');
+  }
+}
