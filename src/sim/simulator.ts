@@ -7,6 +7,9 @@ import { supersedeCommand, type UnitCommand } from '../scheduler/commands.js';
 import { createFleetState } from '../scheduler/fleet-state.js';
 import { SchedulerCore, type DecisionOutcomes } from '../scheduler/scheduler-core.js';
 import { DevicePowerModel } from './device-model.js';
+import { EnergyLedger, type PeriodStats } from './simulator-ledger.js';
+
+export type { PeriodStats } from './simulator-ledger.js';
 
 /**
  * `surplus simulate` without sockets (issue 8): steps simulated time through
@@ -21,9 +24,10 @@ import { DevicePowerModel } from './device-model.js';
  * Budget below the standby floor (every unit off) cannot be met; that part is
  * reported apart and the rest is measured against max(budget, floor).
  *
- * Energy is integrated on a grid of `stepS` by left Riemann sums: exact for
- * the step-function budget and for softoff/softon steps (they fall on whole
- * seconds); a linear ramp is under-counted by half a step of its slope.
+ * Energy is integrated on a grid of `stepS` by left Riemann sums
+ * (simulator-ledger.ts): exact for the step-function budget and for
+ * softoff/softon steps (they fall on whole seconds); a linear ramp is
+ * under-counted by half a step of its slope.
  */
 
 export interface SimulateOptions {
@@ -41,20 +45,6 @@ export interface SimulateOptions {
   startMs?: number;
   /** Keep a per-minute series for plots. */
   series?: boolean;
-}
-
-export interface PeriodStats {
-  offeredKwh: number;
-  drawnKwh: number;
-  /** Energy drawn within the budget, as a share of the energy offered. */
-  absorbedPct: number;
-  aboveBudgetKwh: number;
-  timeAbovePct: number;
-  maxOvershootKw: number;
-  hashPhH: number;
-  /** On -> off transitions in the period, all units. */
-  cycles: number;
-  modeChanges: number;
 }
 
 export interface SimulationReport extends PeriodStats {
@@ -93,35 +83,6 @@ export interface SimulationResult {
   /** Per-minute samples (minutes from start, budget kW, drawn kW) when `series` was asked for. */
   series: { minute: number[]; budgetKw: number[]; drawnKw: number[] };
 }
-
-class Period {
-  offered = 0;
-  drawn = 0;
-  /** Drawn energy within the budget (the surplus actually used), kWh. */
-  within = 0;
-  above = 0;
-  aboveS = 0;
-  totalS = 0;
-  maxOver = 0;
-  hash = 0;
-  cycles = 0;
-  modeChanges = 0;
-  stats(): PeriodStats {
-    return {
-      offeredKwh: this.offered,
-      drawnKwh: this.drawn,
-      absorbedPct: this.offered > 0 ? (this.within / this.offered) * 100 : 0,
-      aboveBudgetKwh: this.above,
-      timeAbovePct: this.totalS > 0 ? (this.aboveS / this.totalS) * 100 : 0,
-      maxOvershootKw: this.maxOver,
-      hashPhH: this.hash,
-      cycles: this.cycles,
-      modeChanges: this.modeChanges,
-    };
-  }
-}
-
-const OVER_EPS = 1e-6;
 
 export function simulate(opts: SimulateOptions): SimulationResult {
   const wall0 = performance.now();
@@ -177,17 +138,10 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     totalThs += s.ths;
   });
 
-  const hourOf = (t: number): number => Math.floor((t - startMs) / 3_600_000);
-  const perHour: Period[] = [];
-  const period = (t: number): Period => (perHour[Math.min(hourOf(t), Math.ceil(spanMs / 3_600_000) - 1)] ??= new Period());
-  const all = new Period();
   const floorKw = fleet.units.reduce((a, u) => a + u.standbyKw, 0);
-  const effBudget = (b: number): number => Math.max(b, floorKw);
   const maxDelayS = fleet.units.reduce((a, u) => Math.max(a, u.softoffDelayS), 0);
   const graceMs = opts.scheduler.cutDeadlineS * 1000 + (maxDelayS + 1) * 1000 + stepMs;
-  let lastDropMs = -Infinity;
-  let standbyAbove = 0;
-  let lateOver = 0;
+  const ledger = new EnergyLedger({ startMs, spanMs, stepMs, floorKw, graceMs });
 
   const plan = (t: number): void => {
     clock.set(t);
@@ -241,12 +195,10 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     } else d.setMode(configMode, at);
     if (c.action === 'off') {
       cycles[c.index]!++;
-      period(at).cycles++;
-      all.cycles++;
+      ledger.cycle(at);
     } else if (c.action === 'mode') {
       modeChanges[c.index]!++;
-      period(at).modeChanges++;
-      all.modeChanges++;
+      ledger.modeChange(at);
     }
     switches[c.index]!++;
     core.settle(c, 'issued');
@@ -255,12 +207,6 @@ export function simulate(opts: SimulateOptions): SimulationResult {
   };
 
   const series = { minute: [] as number[], budgetKw: [] as number[], drawnKw: [] as number[] };
-  let prevT = startMs;
-  let prevKw = totalKw;
-  let prevThs = totalThs;
-  let prevBudget = budgetAt(startMs);
-  let stretch = 0;
-  let longest = 0;
   for (let t = startMs; t <= endMs; t += stepMs) {
     // Events up to t, in time order: readings, then ticks, then commands due.
     for (;;) {
@@ -269,7 +215,7 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       const te = Math.min(tr, nextTick, tq);
       if (te > t) break;
       if (te === tr) {
-        if (!reading || pts[nextReading]!.kw < reading.kw) lastDropMs = tr;
+        if (!reading || pts[nextReading]!.kw < reading.kw) ledger.budgetDropped(tr);
         reading = Object.freeze({ kw: pts[nextReading]!.kw, atMs: tr, ttlMs, source: 'trace' });
         nextReading++;
         plan(tr);
@@ -292,41 +238,12 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       if (devices[i]!.nextChangeMs(t) === undefined) active.delete(i);
     }
     const budget = budgetAt(t);
-    if (t > startMs) {
-      // Left Riemann sums: over [prevT, t) the draw and the budget are what they were at prevT.
-      const dtH = (t - prevT) / 3_600_000;
-      const p = period(prevT);
-      const eb = effBudget(prevBudget);
-      standbyAbove += Math.max(0, floorKw - prevBudget) * dtH;
-      for (const q of [p, all]) {
-        q.offered += prevBudget * dtH;
-        q.drawn += prevKw * dtH;
-        q.within += Math.min(prevKw, prevBudget) * dtH;
-        q.above += Math.max(0, prevKw - eb) * dtH;
-        q.hash += (prevThs / 1000) * dtH;
-        q.totalS += (t - prevT) / 1000;
-      }
-    }
-    const over = totalKw - effBudget(budget);
-    if (over > OVER_EPS && t - lastDropMs > graceMs) lateOver = Math.max(lateOver, over);
-    const p = period(t);
-    if (over > OVER_EPS && t < endMs) {
-      stretch += stepMs / 1000;
-      longest = Math.max(longest, stretch);
-      p.aboveS += stepMs / 1000;
-      all.aboveS += stepMs / 1000;
-      p.maxOver = Math.max(p.maxOver, over);
-      all.maxOver = Math.max(all.maxOver, over);
-    } else stretch = 0;
+    ledger.sample(t, budget, totalKw, totalThs);
     if (opts.series && (t - startMs) % 60_000 < stepMs) {
       series.minute.push((t - startMs) / 60_000);
       series.budgetKw.push(budget);
       series.drawnKw.push(totalKw);
     }
-    prevT = t;
-    prevKw = totalKw;
-    prevThs = totalThs;
-    prevBudget = budget;
   }
 
   const meanMax = (a: Int32Array): { mean: number; max: number } => {
@@ -338,16 +255,17 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     }
     return { mean: n > 0 ? sum / n : 0, max };
   };
+  const { standbyAboveBudgetKwh, overshootAfterDeadlineKw, longestAboveS, perHour, ...all } = ledger.totals();
   const report: SimulationReport = {
     units: n,
     standbyFloorKw: floorKw,
-    standbyAboveBudgetKwh: standbyAbove,
-    overshootAfterDeadlineKw: lateOver,
+    standbyAboveBudgetKwh,
+    overshootAfterDeadlineKw,
     hours: spanMs / 3_600_000,
     stepS: opts.stepS,
     startIso: new Date(startMs).toISOString(),
-    ...all.stats(),
-    longestAboveS: longest,
+    ...all,
+    longestAboveS,
     cyclesPerUnit: meanMax(cycles),
     modeChangesPerUnit: meanMax(modeChanges),
     switchesPerUnit: meanMax(switches),
@@ -356,7 +274,7 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     plans,
     commands,
     runMs: performance.now() - wall0,
-    perHour: Array.from({ length: Math.ceil(spanMs / 3_600_000) }, (_, h) => ({ hour: h, ...(perHour[h] ?? new Period()).stats() })),
+    perHour,
   };
   return { report, series };
 }
