@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
+import { parseBudgetPayload } from './budget-payload.js';
 import { BaseBudgetSource } from './budget-source.js';
 
 export interface MqttOptions {
@@ -13,19 +14,23 @@ export interface MqttOptions {
   connectWaitMs?: number;
 }
 
-/** Longest payload accepted on the budget topic; anything longer is not a number. */
-const MAX_PAYLOAD = 256;
-
 /**
- * Budget from an energy-management system over MQTT: payload a bare number
- * ("123.4") or JSON `{ "kw": 123.4 }`, kW. Bad payloads are counted and logged
- * (truncated), never applied. The client reconnects by itself; while it is
- * away the readings age out and the guard takes over.
+ * Budget from an energy-management system over MQTT. Payloads (budget-payload.ts):
+ * a bare number ("123.4", kW), a JSON string, `{ "kw": n }`, `{ "value": n,
+ * "unit": "kW" | "MW" | "W" }`, optionally with `"ttlS"`. A retained message is
+ * applied at subscribe like any other (MQTT says nothing of its age: publishers
+ * that retain should send `ttlS`). Bad payloads are counted and logged
+ * (truncated), never applied, and leave the last reading's TTL running.
+ * Negative values (a meter's import) apply 0 kW. The client reconnects by
+ * itself; while it is away the readings age out and the guard takes over.
  */
 export class MqttBudgetSource extends BaseBudgetSource {
   readonly name = 'mqtt';
   /** Payloads rejected since start. */
   rejected = 0;
+  /** Negative values applied as 0 kW since start. */
+  negatives = 0;
+  private inNegativeRun = false;
   private client: MqttClient | undefined;
 
   constructor(
@@ -69,32 +74,27 @@ export class MqttBudgetSource extends BaseBudgetSource {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const kw = parseMqttPayload(payload);
-    if (typeof kw === 'string') {
+    const v = parseBudgetPayload(payload);
+    if (!v.ok) {
       this.rejected++;
-      this.logger.warn({ topic, payload: payload.subarray(0, 64).toString('utf8'), rejected: this.rejected }, `mqtt budget source: ${kw}`);
+      this.logger.warn({ topic, payload: payload.subarray(0, 64).toString('utf8'), rejected: this.rejected }, `mqtt budget source: ${v.reason}`);
       return;
     }
-    this.publish(kw, this.opts.ttlS * 1000);
+    if (v.negative !== undefined) {
+      this.negatives++;
+      // Once per run of negatives: a meter at night would otherwise warn every message.
+      const level = this.inNegativeRun ? 'debug' : 'warn';
+      this.logger[level]({ topic, value: v.negative, negatives: this.negatives }, 'mqtt budget source: negative value (import), applied as 0 kW');
+    }
+    this.inNegativeRun = v.negative !== undefined;
+    this.publish(v.kw, (v.ttlS ?? this.opts.ttlS) * 1000);
   }
 }
 
-/** kW, or a message saying why the payload is not a budget. */
+/** kW, or a message saying why the payload is not a budget (kept for callers of the first version; see parseBudgetPayload). */
 export function parseMqttPayload(payload: Buffer): number | string {
-  if (payload.length > MAX_PAYLOAD) return `payload longer than ${MAX_PAYLOAD} bytes`;
-  const text = payload.toString('utf8').trim();
-  let value: unknown = text === '' ? NaN : Number(text);
-  if (typeof value === 'number' && Number.isNaN(value) && text.startsWith('{')) {
-    try {
-      const obj = JSON.parse(text) as unknown;
-      value = obj && typeof obj === 'object' && !Array.isArray(obj) ? (obj as Record<string, unknown>)['kw'] : undefined;
-    } catch {
-      return 'payload is neither a number nor JSON { "kw": n }';
-    }
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value)) return 'payload is neither a number nor JSON { "kw": n }';
-  if (value < 0) return `kw must be >= 0, got ${value}`;
-  return value;
+  const v = parseBudgetPayload(payload);
+  return v.ok ? v.kw : v.reason;
 }
 
 /** Drops credentials from a broker URL before it is logged. */

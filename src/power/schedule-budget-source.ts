@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
-import { InputError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { BaseBudgetSource } from './budget-source.js';
 import { parseTrace, traceSpanMs, traceValueAt, type Interpolation, type Trace } from './trace-parse.js';
+import { isValidTimeZone } from './trace-time.js';
 
 export interface ScheduleOptions {
   interpolation: Interpolation;
@@ -12,14 +13,19 @@ export interface ScheduleOptions {
   ttlS: number;
   /** How often the value is re-evaluated, ms of wall (clock) time. */
   pollMs?: number;
+  /** IANA zone of file timestamps written without an offset (`budget.timezone`); UTC without it. */
+  timeZone?: string | undefined;
 }
 
 /**
  * Budget from a forecast or a recorded day. Relative traces (minutes) start
  * when the source starts; absolute traces (timestamps) follow the clock at
- * speed 1, and are replayed from their first timestamp otherwise. Past the
- * end of a trace that does not loop the source falls silent, and the budget
- * guard's hold and fail-safe apply, as for any source that stops.
+ * speed 1, and are replayed from their first timestamp otherwise. Before the
+ * first point there is no reading (the guard's fail-safe applies). The last
+ * point's value lasts one more interval (the spacing before it); there a trace
+ * that does not loop ends: its readings' TTL is cut to end with it, so the
+ * guard holds the last value for `holdLastS` and then applies the fail-safe,
+ * as for any source that stops. A day-ahead schedule never runs on stale.
  */
 export class ScheduleBudgetSource extends BaseBudgetSource {
   readonly name: string;
@@ -27,6 +33,8 @@ export class ScheduleBudgetSource extends BaseBudgetSource {
   private startMs = 0;
   private lastKw: number | undefined;
   private lastAtMs = -Infinity;
+  /** What the parser accepted but changed (negative values, reordering): for the log. */
+  readonly warnings: readonly string[];
 
   constructor(
     private readonly trace: Trace,
@@ -36,27 +44,43 @@ export class ScheduleBudgetSource extends BaseBudgetSource {
   ) {
     super(clock);
     this.name = label;
+    this.warnings = trace.warnings ?? [];
   }
 
   static async fromFile(file: string, opts: ScheduleOptions, clock: Clock): Promise<ScheduleBudgetSource> {
+    if (opts.timeZone !== undefined && !isValidTimeZone(opts.timeZone)) {
+      throw new ConfigError(`budget.timezone: unknown time zone "${opts.timeZone}"; use an IANA name such as "Europe/Berlin" or "UTC"`);
+    }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
       throw new InputError(`budget.file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    return new ScheduleBudgetSource(parseTrace(text, file), opts, clock);
+    return new ScheduleBudgetSource(parseTrace(text, file, opts.timeZone !== undefined ? { timeZone: opts.timeZone } : {}), opts, clock);
   }
 
   /** Trace time (the points' time base) at clock time `nowMs`; undefined once a non-looping trace is over. */
   traceTimeAt(nowMs: number): number | undefined {
     const pts = this.trace.points;
     const first = pts[0]!.tMs;
-    const realTime = this.trace.timeBase === 'absolute' && this.opts.speed === 1 && !this.opts.loop;
-    let t = realTime ? nowMs : first + (nowMs - this.startMs) * this.opts.speed;
+    let t = this.realTime() ? nowMs : first + (nowMs - this.startMs) * this.opts.speed;
     if (this.opts.loop) t = first + ((t - first) % traceSpanMs(pts));
     else if (t >= first + traceSpanMs(pts)) return undefined;
     return t;
+  }
+
+  /** Clock time (ms) at which a non-looping trace ends; Infinity when it loops. */
+  endsAtMs(): number {
+    if (this.opts.loop) return Infinity;
+    const pts = this.trace.points;
+    const end = pts[0]!.tMs + traceSpanMs(pts);
+    return this.realTime() ? end : this.startMs + (end - pts[0]!.tMs) / this.opts.speed;
+  }
+
+  /** Absolute traces at speed 1 follow the clock itself. */
+  private realTime(): boolean {
+    return this.trace.timeBase === 'absolute' && this.opts.speed === 1 && !this.opts.loop;
   }
 
   protected async onStart(): Promise<void> {
@@ -83,7 +107,8 @@ export class ScheduleBudgetSource extends BaseBudgetSource {
     if (kw !== this.lastKw || now - this.lastAtMs >= ttlMs / 2) {
       this.lastKw = kw;
       this.lastAtMs = now;
-      this.publish(kw, ttlMs);
+      // No reading outlives the schedule: past its end the guard's hold and fail-safe take over.
+      this.publish(kw, Math.max(1, Math.min(ttlMs, Math.ceil(this.endsAtMs() - now))));
     }
   }
 }

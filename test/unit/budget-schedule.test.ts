@@ -39,11 +39,11 @@ describe('trace parsing', () => {
 
   it.each([
     ['minute,kw\n0,1\n1,abc\n', /^x\.csv line 3: kw must be a number >= 0, got "abc"$/],
-    ['minute,kw\n0,1\n1,-4\n', /^x\.csv line 3: kw must be a number >= 0, got "-4"$/],
-    ['minute,kw\n0,1\n\n0,2\n', /^x\.csv line 4: time must increase/],
+    ['minute,kw\n0,1\n1,NaN\n', /^x\.csv line 3: kw must be a number >= 0, got "NaN"$/], // negatives: 0 kW with a warning (budget-formats.test.ts)
+    ['minute,kw\n0,1\n\n0,2\n', /^x\.csv line 4: minute 0 appears twice \(also x\.csv line 2\) with different values/],
     ['minute,kw\n0,1\n1\n', /^x\.csv line 3: expected 2 columns like the header, got 1$/],
     ['time_s,power\n0,1\n', /^x\.csv line 1: header must name a time column/],
-    ['timestamp,kw\nyesterday,1\n', /^x\.csv line 2: timestamp must be an ISO 8601 time or unix seconds, got "yesterday"$/],
+    ['timestamp,kw\nyesterday,1\n', /^x\.csv line 2: timestamp must be an ISO 8601 time .*, unix seconds or unix milliseconds, got "yesterday"$/],
     ['minute,pv_frac\n0,0.5\n', /^x\.csv: column pv_frac needs the site peak in kW \(--site-kw KW\)$/],
     ['', /^x\.csv: empty trace/],
     ['minute,kw\n', /^x\.csv: no data rows$/],
