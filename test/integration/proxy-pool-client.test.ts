@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { PeerError, TimeoutError } from '../../src/errors.js';
@@ -40,12 +40,22 @@ async function scriptedPool(handler: Handler): Promise<string> {
   return `stratum+tcp://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
+/** Waits for a condition on real time; the deadline only bounds a hang (a loaded CI machine can stall for a second). */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const NOTIFY = ['j1', 'a'.repeat(64), '01000000', 'ffffffff', [], '20000000', '1d00ffff', '5f5e1000', true];
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof PoolClient>[0]> = {}): PoolClient {
   const c = new PoolClient({
     url, user: 'farm', password: 'x', versionRollingMask: 0x1fffe000,
-    handshakeTimeoutMs: 1000, requestTimeoutMs: 300, silenceTimeoutMs: 5000,
+    // Generous: on a loaded machine a loopback answer can take a second. Tests of the timeouts set their own.
+    handshakeTimeoutMs: 10_000, requestTimeoutMs: 10_000, silenceTimeoutMs: 30_000,
     maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger: silentLogger(), ...extra,
   });
   cleanup.push(() => c.close('test over'));
@@ -74,15 +84,27 @@ const standard: Handler = (req, reply) => {
 
 describe('PoolClient', () => {
   it('passes the handshake gate, then submits with answers, errors and timeouts', async () => {
-    const c = client(await scriptedPool(standard));
+    const c = client(await scriptedPool(standard), { requestTimeoutMs: 300 });
     const ev = events();
     const s = await c.open(ev);
     expect(s).toMatchObject({ extranonce1: 'cafe0001', extranonce2Size: 8, versionMask: 0x00ffe000 });
     expect(s.job?.jobId).toBe('j1');
     expect(ev.jobs).toEqual([]); // the early job was not emitted before the gate
-    expect(await c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000001'])).toEqual({ accepted: true, error: null });
-    expect(await c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', 'deadbeef'])).toEqual({ accepted: false, error: { code: 23, message: 'Low difficulty share' } });
-    await expect(c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000002'])).rejects.toBeInstanceOf(TimeoutError);
+    // The request timeout runs on fake time: the answered submits cannot time out however slow the
+    // machine is, and the unanswered one times out exactly when 300 ms have passed, not before.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      expect(await c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000001'])).toEqual({ accepted: true, error: null });
+      expect(await c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', 'deadbeef'])).toEqual({ accepted: false, error: { code: 23, message: 'Low difficulty share' } });
+      const never = c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000002']);
+      const outcome = never.then(() => 'answered', (e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(299);
+      expect(c.pendingCount).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await outcome).toBeInstanceOf(TimeoutError);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(c.pendingCount).toBe(0);
   });
 
@@ -109,10 +131,11 @@ describe('PoolClient', () => {
     const ev = events();
     await c.open(ev);
     const p = c.submit(['farm', 'j1', '00'.repeat(8), '5f5e1000', '00000009']);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => victim !== undefined, 'the submit at the pool');
     victim!.destroy();
     await expect(p).rejects.toBeInstanceOf(PeerError);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => ev.closes.length > 0, 'the close event');
+    await new Promise((r) => setTimeout(r, 20)); // a second close event would show up now
     expect(ev.closes.length).toBe(1);
   });
 
@@ -124,7 +147,11 @@ describe('PoolClient', () => {
     // The first job arrives right after authorize: the guard closes the connection during or just after the gate.
     const ev = events();
     const outcome = await c.open(ev).then(
-      () => new Promise<string>((r) => setTimeout(() => r(ev.closes[0] ?? 'still open'), 100)),
+      async () => {
+        // Opened: the guard must still close it when it sees the job (waited for, not assumed within 100 ms).
+        await until(() => ev.closes.length > 0, 'the payout guard to close the connection', 5000).catch(() => undefined);
+        return ev.closes[0] ?? 'still open';
+      },
       (e: Error) => e.message,
     );
     expect(outcome).toMatch(/payout guard|closed during the handshake|closed before answering/);
