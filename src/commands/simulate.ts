@@ -57,7 +57,7 @@ function syntheticMiners(count: number, model: string): MinerConfig[] {
 }
 
 /** Runs a simulation from files; exported for tests. */
-export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string }> {
+export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string; warnings: string[] }> {
   const cfg = await loadConfig(a.config);
   let miners = cfg.fleet.miners;
   if (a.units !== undefined) {
@@ -76,8 +76,9 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
   } catch (err) {
     throw new InputError(`cannot read trace ${a.trace}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const trace = parseTrace(text, a.trace, a.siteKw !== undefined ? { siteKw: a.siteKw } : {});
   const b = cfg.budget;
+  const timeZone = b?.source === 'schedule' ? b.timezone : undefined;
+  const trace = parseTrace(text, a.trace, { ...(a.siteKw !== undefined ? { siteKw: a.siteKw } : {}), ...(timeZone !== undefined ? { timeZone } : {}) });
   const result = simulate({
     trace,
     fleet: { models: cfg.fleet.models, miners },
@@ -88,7 +89,7 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
     series,
   });
   const models = [...new Set(miners.map((m) => m.model))].join(', ');
-  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})` };
+  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [] };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -108,7 +109,8 @@ export async function run(args: string[]): Promise<number> {
   if (opt<string>('model') !== undefined) a.model = opt<string>('model')!;
   if (opt<number>('site-kw') !== undefined) a.siteKw = opt<number>('site-kw')!;
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
-  const { report, series, title } = await runSimulation(a, plot !== undefined);
+  const { report, series, title, warnings } = await runSimulation(a, plot !== undefined);
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   if (plot !== undefined) await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`));
   process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
   return 0;

@@ -150,9 +150,11 @@ export const budgetSchema = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('http'), initialKw: nonNegative.optional(), ttlS: positive.default(300), holdLastS: nonNegative.default(60), failsafeKw: nonNegative.default(0) }),
   z.strictObject({
     source: z.literal('schedule'),
-    /** CSV (`minute,kw` or `timestamp,kw`) or JSON `[{ "t": ISO or minute, "kw": n }]`. */
+    /** CSV or JSON time series; accepted formats in README "Budget sources" (src/power/trace-parse.ts). */
     file: z.string().min(1),
     interpolation: z.enum(['step', 'linear']).default('step'),
+    /** IANA time zone (e.g. "Europe/Berlin") of file timestamps written without an offset; without it they are UTC. */
+    timezone: z.string().min(1).optional(),
     /** Replay speed: 60 means one trace minute per wall second (demo). */
     speed: positive.default(1),
     /** Loop the trace (demo). */

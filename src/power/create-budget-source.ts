@@ -16,8 +16,22 @@ export async function createBudgetSource(cfg: BudgetConfig, clock: Clock, logger
       return { source: new StaticBudgetSource(cfg.kw, cfg.ttlS, clock), guard };
     case 'http':
       return { source: new HttpBudgetSource(cfg.ttlS, cfg.initialKw, clock), guard };
-    case 'schedule':
-      return { source: await ScheduleBudgetSource.fromFile(cfg.file, { interpolation: cfg.interpolation, speed: cfg.speed, loop: cfg.loop, ttlS: cfg.ttlS }, clock), guard };
+    case 'schedule': {
+      const source = await ScheduleBudgetSource.fromFile(
+        cfg.file,
+        { interpolation: cfg.interpolation, speed: cfg.speed, loop: cfg.loop, ttlS: cfg.ttlS, timeZone: cfg.timezone },
+        clock,
+      );
+      for (const w of source.warnings) logger.warn({ file: cfg.file }, `budget schedule: ${w}`);
+      const span = source.realTimeWindow();
+      const now = clock.now();
+      if (span && span.toMs <= now) {
+        logger.warn({ file: cfg.file, endedAt: new Date(span.toMs).toISOString() }, 'budget schedule: the file ended before now; no reading, the fail-safe budget applies');
+      } else if (span && span.fromMs > now) {
+        logger.info({ file: cfg.file, startsAt: new Date(span.fromMs).toISOString() }, 'budget schedule: the file starts later; the fail-safe budget applies until then');
+      }
+      return { source, guard };
+    }
     case 'mqtt':
       return {
         source: new MqttBudgetSource(

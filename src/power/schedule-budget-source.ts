@@ -78,6 +78,11 @@ export class ScheduleBudgetSource extends BaseBudgetSource {
     return this.realTime() ? end : this.startMs + (end - pts[0]!.tMs) / this.opts.speed;
   }
 
+  /** For a trace that follows the clock (absolute, speed 1, no loop): the clock times it covers. */
+  realTimeWindow(): { fromMs: number; toMs: number } | undefined {
+    return this.realTime() ? { fromMs: this.trace.points[0]!.tMs, toMs: this.endsAtMs() } : undefined;
+  }
+
   /** Absolute traces at speed 1 follow the clock itself. */
   private realTime(): boolean {
     return this.trace.timeBase === 'absolute' && this.opts.speed === 1 && !this.opts.loop;
