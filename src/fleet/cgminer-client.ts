@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { OverloadError, PeerError, TimeoutError } from '../errors.js';
-import { isSuccessStatus, parseCgminerReply, replyStatus, type CgminerReply, type ReplyStatus } from './cgminer-reply.js';
+import { isSuccessStatus, joinedPart, parseCgminerReply, replyStatus, type CgminerReply, type ReplyStatus } from './cgminer-reply.js';
 
 /**
  * Client for the cgminer API (TCP 4028) as Avalon firmware serves it: one JSON
@@ -17,6 +17,12 @@ export interface CgminerClientOptions {
   connectTimeoutMs?: number;
   /** Give up waiting for the reply (NUL or close) after this long, ms. Default 5000. */
   replyTimeoutMs?: number;
+  /**
+   * A reply that arrived without its NUL on a connection the device keeps open
+   * is accepted once nothing more came for this long and it parses whole, ms.
+   * Default 500.
+   */
+  settleMs?: number;
   /** Largest reply accepted, bytes; a bigger one is a PeerError. Default 1 MiB. */
   maxReplyBytes?: number;
   /** Extra attempts for idempotent reads after a timeout or peer error. Default 2. */
@@ -55,7 +61,7 @@ export interface CgminerAnswer {
   status?: ReplyStatus;
 }
 
-/** The device answered STATUS E/F: it understood and refused. Code SURPLUS_ERR_PEER. */
+/** The device answered STATUS E/F (or W): it understood and refused. Code SURPLUS_ERR_PEER. */
 export class DeviceRefusedError extends PeerError {
   constructor(
     message: string,
@@ -63,6 +69,21 @@ export class DeviceRefusedError extends PeerError {
   ) {
     super(message);
   }
+}
+
+/**
+ * The device's API refused this host the command (cgminer MSG_ACCDENY, Code 45,
+ * "Access denied to '<cmd>' command"): a configuration problem on the miner,
+ * not a fault to retry. Writes (`ascset`) need the W: prefix in api-allow.
+ */
+export class DeviceAccessDeniedError extends DeviceRefusedError {}
+
+/** cgminer api.c MSG_ACCDENY. */
+const ACCESS_DENIED_CODE = 45;
+
+/** True for a STATUS that is cgminer's access-denied answer. */
+export function isAccessDenied(s: ReplyStatus): boolean {
+  return s.code === ACCESS_DENIED_CODE || /access denied|not privileged|permission denied/i.test(s.msg ?? '');
 }
 
 interface Raw {
@@ -84,6 +105,7 @@ export class CgminerClient {
     this.opts = {
       connectTimeoutMs: 3000,
       replyTimeoutMs: 5000,
+      settleMs: 500,
       maxReplyBytes: 1 << 20,
       readRetries: 2,
       retryBaseMs: 200,
@@ -91,7 +113,7 @@ export class CgminerClient {
       maxQueue: 16,
       ...options,
     };
-    for (const k of ['connectTimeoutMs', 'replyTimeoutMs', 'maxReplyBytes', 'maxQueue'] as const) {
+    for (const k of ['connectTimeoutMs', 'replyTimeoutMs', 'settleMs', 'maxReplyBytes', 'maxQueue'] as const) {
       const v = this.opts[k];
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`CgminerClient: ${k} must be a positive number, got ${v}`);
     }
@@ -102,7 +124,8 @@ export class CgminerClient {
   /**
    * Send `{"command":..,"parameter":..}` and return the parsed answer. Throws
    * TimeoutError, PeerError (refused, reset, unreadable reply, no STATUS),
-   * DeviceRefusedError (STATUS E/F) or OverloadError (queue full).
+   * DeviceRefusedError (STATUS E/F/W), DeviceAccessDeniedError (the miner's
+   * api-allow does not let this host run the command) or OverloadError (queue full).
    */
   request(command: string, parameter?: string, options: RequestOptions = {}): Promise<CgminerAnswer> {
     if (this.closed) return Promise.reject(new PeerError(`${this.address}: client closed`));
@@ -158,21 +181,36 @@ export class CgminerClient {
   private interpret(command: string, raw: Raw, options: RequestOptions): CgminerAnswer {
     if (raw.closedWithoutReply) {
       if (options.allowCloseWithoutReply) return {};
-      throw new PeerError(`${this.address}: closed the connection without replying to "${command}"`);
+      // cgminer closes a connection from a host outside api-allow without a word (api.c
+      // check_connect); for a read that is the likeliest cause, so the message says so.
+      const hint = options.idempotent ? ` (a miner whose api-allow does not list this host closes every connection this way: check the miner's API settings)` : '';
+      throw new PeerError(`${this.address}: closed the connection without replying to "${command}"${hint}`);
     }
     const parsed = parseCgminerReply(raw.bytes);
     if (!parsed.ok) throw new PeerError(`${this.address}: unreadable reply to "${command}": ${parsed.reason}`);
-    const status = replyStatus(parsed.reply.body);
-    if (!status) throw new PeerError(`${this.address}: reply to "${command}" has no STATUS`);
+    const body = joinedPart(parsed.reply.body, command);
+    const status = body && replyStatus(body);
+    if (!body || !status) throw new PeerError(`${this.address}: reply to "${command}" has no STATUS`);
+    const reply = body === parsed.reply.body ? parsed.reply : { ...parsed.reply, body };
     if (!isSuccessStatus(status)) {
       // Bounded: the message ends up in logs and decisions.
       const msg = (status.msg ?? '(no message)').slice(0, 200);
-      throw new DeviceRefusedError(`${this.address}: "${command}" refused: STATUS ${status.status}${status.code === undefined ? '' : `/${status.code}`} ${JSON.stringify(msg)}`, status);
+      const what = `STATUS ${status.status}${status.code === undefined ? '' : `/${status.code}`} ${JSON.stringify(msg)}`;
+      if (isAccessDenied(status)) {
+        const need = command === 'ascset' ? 'write access (api-allow W:<this host>, e.g. W:192.168.1.10/32)' : 'api-allow to list this host';
+        throw new DeviceAccessDeniedError(`${this.address}: "${command}" refused: access denied (${what}); the miner's API settings need ${need}`, status);
+      }
+      throw new DeviceRefusedError(`${this.address}: "${command}" refused: ${what}`, status);
     }
-    return { reply: parsed.reply, status };
+    return { reply, status };
   }
 
-  /** One connection, one request, read until NUL or close. */
+  /**
+   * One connection, one request, read until NUL or close. Every path ends in
+   * finish(), which destroys the socket: the connect timeout bounds a black-holed
+   * SYN, the reply timeout (from connect, not reset by data) bounds a device that
+   * accepts and never answers, a half-open peer and one that trickles bytes.
+   */
   private exchange(command: string, parameter: string | undefined): Promise<Raw> {
     return new Promise<Raw>((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -182,10 +220,12 @@ export class CgminerClient {
       const socket = connect({ host: this.opts.host, port: this.opts.port });
       this.live.add(socket);
       let timer = setTimeout(() => finish(new TimeoutError(`${this.address}: connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+      let settle: NodeJS.Timeout | undefined;
       const finish = (err: Error | undefined, raw?: Raw): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearTimeout(settle);
         this.live.delete(socket);
         socket.destroy();
         if (err) reject(err);
@@ -211,7 +251,18 @@ export class CgminerClient {
         }
         chunks.push(chunk);
         // The firmware's reply ends with a NUL (send_result writes strlen+1 bytes).
-        if (chunk.includes(0)) finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: false });
+        if (chunk.includes(0)) {
+          finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: false });
+          return;
+        }
+        // No NUL yet: a firmware that neither sends one nor closes would cost the whole
+        // reply timeout, so a reply that stopped growing and parses whole is taken.
+        clearTimeout(settle);
+        settle = setTimeout(() => {
+          const bytes = Buffer.concat(chunks);
+          const parsed = parseCgminerReply(bytes);
+          if (parsed.ok && joinedPart(parsed.reply.body, command) !== undefined) finish(undefined, { bytes, closedWithoutReply: false });
+        }, this.opts.settleMs);
       });
       socket.on('end', () => finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: size === 0 }));
       socket.on('close', () => {
@@ -222,9 +273,11 @@ export class CgminerClient {
         if (!connected) {
           const why = err.code === 'ECONNREFUSED' ? 'connection refused' : `cannot connect (${err.code ?? err.message})`;
           finish(new PeerError(`${this.address}: ${why}`, { cause: err }));
-        } else if (size === 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-          // Reset right after the request: the same "closed without a reply" as a FIN.
-          finish(undefined, { bytes: Buffer.alloc(0), closedWithoutReply: true });
+        } else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+          // Reset right after the request: the same "closed without a reply" as a FIN. A reset
+          // after some bytes (a device closing with our request unread sends RST, not FIN) ends
+          // the reply like a FIN does; the parser decides whether it is whole.
+          finish(undefined, { bytes: Buffer.concat(chunks), closedWithoutReply: size === 0 });
         } else {
           finish(new PeerError(`${this.address}: ${err.code ?? err.message} while reading the reply to "${command}"`, { cause: err }));
         }

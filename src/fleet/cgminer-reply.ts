@@ -6,11 +6,15 @@ import { LenientJsonError, LenientJsonReader, setKey, type JsonObject, type Json
  * reason, never an exception.
  *
  * Framing: the firmware's send_result() writes strlen+1 bytes, so every reply
- * ends in a NUL; stripped here with any trailing whitespace. Known damage
+ * ends in a NUL: the reply is what comes before the first NUL, and anything
+ * after it is garbage (noted, ignored). Known damage
  * (test/fixtures/avalon/SOURCES.md): replies beginning with a `,"id":1}`
  * fragment, objects concatenated as `}{`, bare `inf`/`nan` values, trailing
- * commas. The plain-text form (`STATUS=S,When=..|SECTION,Key=value|`) is
- * accepted too.
+ * commas. A joined command (`estats+version`) answers
+ * `{"estats":[{STATUS..}],"version":[{STATUS..}],"id":1}`, and some builds
+ * send the parts as separate `}{`-joined objects: those are merged into one
+ * body (see joinedPart). The plain-text form
+ * (`STATUS=S,When=..|SECTION,Key=value|`) is accepted too.
  */
 
 export type { JsonObject, JsonValue } from './lenient-json.js';
@@ -48,10 +52,15 @@ export function stripFraming(text: string): string {
 export function parseCgminerReply(raw: Uint8Array | string): ParseResult {
   const decoded = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   if (decoded.length > MAX_REPLY_CHARS) return { ok: false, reason: `reply longer than ${MAX_REPLY_CHARS} characters` };
-  const text = stripFraming(decoded);
-  if (text.length === 0) return { ok: false, reason: 'empty reply' };
-  if (/^STATUS=/.test(text)) return parseText(text);
-  return parseJson(text);
+  const framed = decoded.replace(/^[\s\0]+/, '');
+  // The reply ends at its NUL terminator; bytes after it are not part of it.
+  const nul = framed.indexOf('\0');
+  const text = stripFraming(nul < 0 ? framed : framed.slice(0, nul));
+  const afterNul = nul >= 0 && /[^\s\0]/.test(framed.slice(nul));
+  if (text.length === 0) return { ok: false, reason: afterNul ? 'empty reply (only bytes after the NUL terminator)' : 'empty reply' };
+  const result = /^STATUS=/.test(text) ? parseText(text) : parseJson(text);
+  if (result.ok && afterNul && !result.reply.repairs.includes('trailing-garbage')) result.reply.repairs.push('trailing-garbage');
+  return result;
 }
 
 function parseJson(text: string): ParseResult {
@@ -97,14 +106,47 @@ function parseJson(text: string): ParseResult {
     if (next < 0) break;
     reader.pos = next;
   }
-  const body = objects.find(hasStatus) ?? objects[0];
+  const body = objects.find(hasStatus) ?? mergeJoined(objects) ?? objects[0];
   if (!body) return { ok: false, reason: failure ?? `no JSON object in reply starting ${JSON.stringify(text.slice(0, 40))}` };
-  if (!hasStatus(body) && failure) return { ok: false, reason: failure };
+  if (!hasStatus(body) && !isJoinedWrapper(body) && failure) return { ok: false, reason: failure };
   return { ok: true, reply: { form: 'json', body, repairs: [...reader.repairs, ...extra] } };
 }
 
 function hasStatus(o: JsonObject): boolean {
-  return Array.isArray(o['STATUS']);
+  return statusEntry(o) !== undefined;
+}
+
+/** `{"estats":[{"STATUS":..}]}`: one part of a joined command's reply. */
+function isJoinedWrapper(o: JsonObject): boolean {
+  return Object.entries(o).some(([k, v]) => k !== 'id' && joinedPartOf(v) !== undefined);
+}
+
+/** Objects of a joined reply sent as `}{`-concatenated parts, merged (the first of a repeated key wins). */
+function mergeJoined(objects: JsonObject[]): JsonObject | undefined {
+  const parts = objects.filter(isJoinedWrapper);
+  if (parts.length === 0) return undefined;
+  const merged: JsonObject = {};
+  for (const part of parts) for (const [k, v] of Object.entries(part)) if (!Object.hasOwn(merged, k)) setKey(merged, k, v);
+  return merged;
+}
+
+function joinedPartOf(v: JsonValue | undefined): JsonObject | undefined {
+  const first = Array.isArray(v) ? v[0] : undefined;
+  return isObject(first) && hasStatus(first) ? first : undefined;
+}
+
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The reply to `command` inside a body: the body itself when it carries
+ * STATUS, else its joined-command part (`{"estats":[{STATUS..}]}`, the shape
+ * of `estats+version`). Undefined when neither is there.
+ */
+export function joinedPart(body: JsonObject, command: string): JsonObject | undefined {
+  if (hasStatus(body)) return body;
+  return joinedPartOf(body[command]);
 }
 
 /** Plain-text section names that the JSON form calls differently. */
@@ -189,20 +231,33 @@ function textValue(v: string): JsonValue {
   return v;
 }
 
+/** `STATUS: [{..}]` as cgminer sends it, or a bare `STATUS: {..}` object. */
+function statusEntry(body: JsonObject): JsonObject | undefined {
+  const list = body['STATUS'];
+  const first = Array.isArray(list) ? list[0] : list;
+  if (!isObject(first) || typeof first['STATUS'] !== 'string') return undefined;
+  return first;
+}
+
+/** A number, or the text of one (`"Code":"14"` from a firmware that quotes everything). */
+function numeric(v: JsonValue | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
 /** The first STATUS entry, or undefined when the reply has none. */
 export function replyStatus(body: JsonObject): ReplyStatus | undefined {
-  const list = body['STATUS'];
-  const first = Array.isArray(list) ? list[0] : undefined;
-  if (!first || typeof first !== 'object' || Array.isArray(first)) return undefined;
-  const status = first['STATUS'];
-  if (typeof status !== 'string') return undefined;
-  const out: ReplyStatus = { status };
-  const code = first['Code'];
-  if (typeof code === 'number') out.code = code;
+  const first = statusEntry(body);
+  if (!first) return undefined;
+  // Trimmed and upper-cased: "s" or "S " would otherwise read as a refusal.
+  const out: ReplyStatus = { status: (first['STATUS'] as string).trim().toUpperCase() };
+  const code = numeric(first['Code']);
+  if (code !== undefined) out.code = code;
   const msg = first['Msg'];
   if (typeof msg === 'string') out.msg = msg;
-  const when = first['When'];
-  if (typeof when === 'number') out.when = when;
+  const when = numeric(first['When']);
+  if (when !== undefined) out.when = when;
   return out;
 }
 

@@ -7,8 +7,10 @@
  * recognised only where a value is expected, so strings are never touched.
  *
  * Tolerated, each noted in `repairs`: bare non-finite numbers (cgminer prints
- * doubles with `%f`, which yields `inf`/`nan`), trailing commas, a missing
- * comma between members. Pure: values in, values out; errors are values.
+ * doubles with `%f`, which yields `inf`/`nan`; glibc may add a payload as in
+ * `-nan(0x8000)`, MSVC builds print `1.#INF`/`-1.#IND`), trailing commas, a
+ * missing comma between members or elements (`"STATS":[{..}{..}]`), raw
+ * control characters inside strings. Pure: values in, values out; errors are values.
  */
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
@@ -34,6 +36,10 @@ export const MAX_DEPTH = 32;
 const NUMBER = /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
 const WORD = /[+-]?[A-Za-z_][A-Za-z0-9_]*/y;
 const WS = /[ \t\r\n]*/y;
+/** glibc's `nan(<chars>)` payload after a non-finite word. */
+const NAN_PAYLOAD = /\([0-9A-Za-z_]*\)/y;
+/** MSVC's printf spellings after the digits: `1.#INF`, `1.#QNAN`, `-1.#IND`, `1.#SNAN`. */
+const MSVC_NON_FINITE = /#(INF|QNAN|SNAN|IND)[0-9]*/y;
 
 const NON_FINITE: Record<string, number> = {
   inf: Infinity,
@@ -192,6 +198,14 @@ export class LenientJsonReader {
     // A word wins when it is longer: "-inf" must not be read as a failed "-".
     if (num && (!word || num[0].length >= word[0].length)) {
       this.pos += num[0].length;
+      MSVC_NON_FINITE.lastIndex = this.pos;
+      const msvc = MSVC_NON_FINITE.exec(this.text);
+      if (msvc) {
+        this.pos += msvc[0].length;
+        this.repairs.add('non-finite-number');
+        if (msvc[1] === 'INF') return num[0].startsWith('-') ? -Infinity : Infinity;
+        return NaN;
+      }
       return Number(num[0]);
     }
     if (word) {
@@ -208,6 +222,11 @@ export class LenientJsonReader {
         throw new LenientJsonError(`unexpected word ${JSON.stringify(w.slice(0, 20))}`, this.pos);
       }
       this.pos += w.length;
+      if (typeof value === 'number' && Number.isNaN(value)) {
+        NAN_PAYLOAD.lastIndex = this.pos;
+        const payload = NAN_PAYLOAD.exec(this.text);
+        if (payload) this.pos += payload[0].length;
+      }
       return value;
     }
     throw new LenientJsonError(`unexpected character ${JSON.stringify(this.text[this.pos])}`, this.pos);
