@@ -30,24 +30,52 @@ afterAll(async () => {
 
 let topicSeq = 0;
 
-/** Publishes and waits for the source to emit (or 300 ms when it should stay silent). */
-async function publishAndWait(source: BudgetSource, topic: string, payload: string): Promise<void> {
-  const got = new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 300);
-    source.on('reading', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
+/** Exposes whether the source is running, so the harness knows whether a reading can still come. */
+class ProbedMqttSource extends MqttBudgetSource {
+  get isRunning(): boolean {
+    return this.running;
+  }
+}
+
+/** Waits for a condition on real time; the deadline only bounds a hang (broker delivery on a loaded machine can take a second). */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Publishes a payload the source must apply, and waits until it has emitted a reading for it. */
+async function publishReading(source: BudgetSource, topic: string, payload: string): Promise<void> {
+  let got = false;
+  const onReading = (): void => void (got = true);
+  source.on('reading', onReading);
+  try {
+    await publisher.publishAsync(topic, payload, { qos: 1 });
+    await until(() => got, `a reading for ${JSON.stringify(payload)}`);
+  } finally {
+    source.off('reading', onReading);
+  }
+}
+
+/** Publishes a payload the source must refuse, and waits until it has counted the refusal. */
+async function publishRejected(source: MqttBudgetSource, topic: string, payload: string): Promise<void> {
+  const before = source.rejected;
   await publisher.publishAsync(topic, payload, { qos: 1 });
-  await got;
+  await until(() => source.rejected > before, `the refusal of ${JSON.stringify(payload)}`);
 }
 
 budgetSourceContract('mqtt', async () => {
   const clock = new ManualClock();
   const topic = `site/budget/${++topicSeq}`;
-  const source = new MqttBudgetSource({ url, topic, ttlS: 120 }, clock, silentLogger());
-  return { source, clock, dynamic: true, produce: (kw) => publishAndWait(source, topic, String(kw)) };
+  const source = new ProbedMqttSource({ url, topic, ttlS: 120 }, clock, silentLogger());
+  const produce = async (kw: number): Promise<void> => {
+    // A stopped source has left the broker: nothing can arrive, so "could have been emitted" is now.
+    if (!source.isRunning) return void (await publisher.publishAsync(topic, String(kw), { qos: 1 }));
+    await publishReading(source, topic, String(kw));
+  };
+  return { source, clock, dynamic: true, produce };
 });
 
 describe('mqtt budget source against an in-process aedes broker', () => {
@@ -55,13 +83,13 @@ describe('mqtt budget source against an in-process aedes broker', () => {
     const topic = `site/budget/${++topicSeq}`;
     const s = new MqttBudgetSource({ url, topic, ttlS: 30 }, new ManualClock(), silentLogger());
     await s.start();
-    await publishAndWait(s, topic, '{"kw": 250.5}');
+    await publishReading(s, topic, '{"kw": 250.5}');
     expect(s.latest()).toMatchObject({ kw: 250.5, ttlMs: 30_000, source: 'mqtt' });
-    await publishAndWait(s, topic, 'lots');
-    await publishAndWait(s, topic, '{"kw": "lots"}');
+    await publishRejected(s, topic, 'lots');
+    await publishRejected(s, topic, '{"kw": "lots"}');
     expect(s.rejected).toBe(2);
     expect(s.latest()!.kw).toBe(250.5);
-    await publishAndWait(s, topic, ' 80 ');
+    await publishReading(s, topic, ' 80 ');
     expect(s.latest()!.kw).toBe(80);
     await s.stop();
   });
