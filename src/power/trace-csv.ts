@@ -71,12 +71,14 @@ function splitLine(line: string, sep: string, where: string): Row {
     if (i >= line.length) break;
     i++; // the separator
   }
-  // Spreadsheets pad rows with empty trailing cells; they carry nothing.
-  while (cells.length > 1 && cells.at(-1) === '' && !quoted.at(-1)) {
-    cells.pop();
-    quoted.pop();
-  }
   return { cells, quoted };
+}
+
+/** Cells up to the last non-empty one: spreadsheets pad rows with empty trailing cells. */
+function significant(row: Row): number {
+  let n = row.cells.length;
+  while (n > 1 && row.cells[n - 1] === '' && !row.quoted[n - 1]) n--;
+  return n;
 }
 
 function headerColumns(row: Row, line: string, where: string): Columns | undefined {
@@ -90,7 +92,7 @@ function headerColumns(row: Row, line: string, where: string): Columns | undefin
   if (ti === undefined || vi === undefined) throw new InputError(headerMessage(where, line));
   const timeName = row.cells[ti]!;
   const valueName = row.cells[vi]!;
-  return { ti, vi, timeName, valueName, kind: timeKindOf(timeName)!, unit: valueUnitOf(valueName)!, width: row.cells.length };
+  return { ti, vi, timeName, valueName, kind: timeKindOf(timeName)!, unit: valueUnitOf(valueName)!, width: significant(row) };
 }
 
 function headerMessage(where: string, line: string): string {
@@ -99,7 +101,7 @@ function headerMessage(where: string, line: string): string {
 
 /** No header: two cells, a time and a number (kW). */
 function headerless(row: Row, decimalComma: boolean): Columns | undefined {
-  if (row.cells.length !== 2) return undefined;
+  if (significant(row) !== 2) return undefined;
   const t = parseTimeCell(row.cells[0]!, 'auto', { decimalComma });
   if (!t.ok || !Number.isFinite(parseDecimal(row.cells[1]!, decimalComma || row.quoted[1]))) return undefined;
   return { ti: 0, vi: 1, timeName: 'column 1 (time)', valueName: 'column 2 (kW)', kind: 'auto', unit: 'kW', width: 2 };
@@ -132,10 +134,10 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
       if (!cols) throw new InputError(headerMessage(where, line.trim()));
     }
     const row = splitLine(line, sep, where);
-    const needed = Math.max(cols.ti, cols.vi) + 1;
-    if (row.cells.length > cols.width || row.cells.length < needed) {
-      const hint = row.cells.length > cols.width && sep === ',' ? ' (a decimal comma needs ";" or tab as the separator)' : '';
-      throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${row.cells.length}${hint}`);
+    const width = significant(row);
+    if (width > cols.width || row.cells.length <= Math.max(cols.ti, cols.vi)) {
+      const hint = width > cols.width && sep === ',' ? ' (a decimal comma needs ";" or tab as the separator)' : '';
+      throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${width}${hint}`);
     }
     const t = parseTimeCell(row.cells[cols.ti]!, cols.kind, { timeZone: opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
     if (!t.ok) throw new InputError(`${where}: ${cols.timeName} ${t.reason}`);

@@ -1,0 +1,382 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { ConfigError, InputError } from '../../src/errors.js';
+import { parseBudgetBody as parseHttpIoBody } from '../../src/observability/http-io.js';
+import { guardBudget } from '../../src/power/budget-guard.js';
+import { parseBudgetPayload } from '../../src/power/budget-payload.js';
+import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
+import { ScheduleBudgetSource, type ScheduleOptions } from '../../src/power/schedule-budget-source.js';
+import { parseTrace, traceValueAt, type TraceOptions } from '../../src/power/trace-parse.js';
+
+/**
+ * Every input form the budget sources accept, and every refusal with its
+ * message (README, "Budget sources"). One row per form: a new publisher or
+ * export format is a new row here.
+ */
+
+const T = (iso: string): number => Date.parse(iso);
+const H10 = T('2026-06-01T10:00:00Z');
+const MIN = 60_000;
+
+const pts = (...pairs: [number, number][]) => pairs.map(([tMs, kw]) => ({ tMs, kw }));
+
+describe('CSV schedules: accepted forms', () => {
+  it.each<[string, string, TraceOptions, 'relative' | 'absolute', { tMs: number; kw: number }[]]>([
+    ['minute,kw', 'minute,kw\n0,10\n1,12.5\n', {}, 'relative', pts([0, 10], [MIN, 12.5])],
+    ['column names in any case', 'Minute,KW\n0,10\n', {}, 'relative', pts([0, 10])],
+    ['timestamp,kW (ISO, Z)', 'timestamp,kW\n2026-06-01T10:00:00Z,5\n', {}, 'absolute', pts([H10, 5])],
+    ['time,power_kw with minutes', 'time,power_kw\n0,1\n15,2\n', {}, 'relative', pts([0, 1], [15 * MIN, 2])],
+    ['datetime;surplus_kw with decimal comma', 'datetime;surplus_kw\n2026-06-01 10:00;12,5\n', {}, 'absolute', pts([H10, 12.5])],
+    ['tab separated', 'timestamp\tkw\n2026-06-01T10:00:00Z\t7.5\n', {}, 'absolute', pts([H10, 7.5])],
+    ['tab separated with decimal comma', 'minute\tkw\n0\t7,5\n', {}, 'relative', pts([0, 7.5])],
+    ['MW column scaled x1000', 'timestamp,MW\n2026-06-01T10:00Z,0.3\n', {}, 'absolute', pts([H10, 300])],
+    ['mw in lower case', 'minute,mw\n0,1.25\n', {}, 'relative', pts([0, 1250])],
+    ['W column scaled /1000', 'timestamp,W\n2026-06-01T10:00Z,12500\n', {}, 'absolute', pts([H10, 12.5])],
+    ['power_w', 'minute,power_w\n0,500\n', {}, 'relative', pts([0, 0.5])],
+    ['pv_frac scaled by the site peak', 'minute,pv_frac\n0,0.5\n', { siteKw: 4000 }, 'relative', pts([0, 2000])],
+    ['spreadsheet headers with units in brackets', 'Timestamp (UTC);Power [kW]\n2026-06-01 10:00;3\n', {}, 'absolute', pts([H10, 3])],
+    ['BOM, CRLF, comments, blank and separator-only lines', '\uFEFF# site 7\r\nminute;kw\r\n\r\n;;\r\n# night\r\n0;1\r\n1;2\r\n', {}, 'relative', pts([0, 1], [MIN, 2])],
+    ['old Mac CR line ends', 'minute,kw\r0,1\r1,2\r', {}, 'relative', pts([0, 1], [MIN, 2])],
+    ['quoted fields', '"timestamp","kw"\n"2026-06-01 10:00:00","12.5"\n', {}, 'absolute', pts([H10, 12.5])],
+    ['a quoted decimal comma in a comma file', 'minute,kw\n0,"12,5"\n', {}, 'relative', pts([0, 12.5])],
+    ['quotes escaped by doubling', 'minute,kw,note\n0,1,"say ""hi"", twice"\n', {}, 'relative', pts([0, 1])],
+    ['unknown extra columns are ignored', 'timestamp,kw,quality\n2026-06-01T10:00Z,4,good\n', {}, 'absolute', pts([H10, 4])],
+    ['trailing empty cells (spreadsheet padding)', 'minute;kw;;\n0;4;;\n', {}, 'relative', pts([0, 4])],
+    ['no header, ISO times', '2026-06-01T10:00:00Z,5\n2026-06-01T10:15:00Z,6\n', {}, 'absolute', pts([H10, 5], [H10 + 15 * MIN, 6])],
+    ['no header, minutes', '0,5\n30,6\n', {}, 'relative', pts([0, 5], [30 * MIN, 6])],
+    ['no header, ; and decimal comma', '2026-06-01 10:00;5,5\n', {}, 'absolute', pts([H10, 5.5])],
+    ['no header, unix seconds', '1780308000,5\n', {}, 'absolute', pts([1_780_308_000_000, 5])],
+    ['unix seconds in a timestamp column', 'timestamp,kw\n1780308060,6\n', {}, 'absolute', pts([1_780_308_060_000, 6])],
+    ['unix milliseconds', 'timestamp,kw\n1780308060000,6\n', {}, 'absolute', pts([1_780_308_060_000, 6])],
+    ['ISO without seconds', 'timestamp,kw\n2026-06-01T10:00Z,1\n', {}, 'absolute', pts([H10, 1])],
+    ['ISO with milliseconds', 'timestamp,kw\n2026-06-01T10:00:00.250Z,1\n', {}, 'absolute', pts([H10 + 250, 1])],
+    ['ISO with an offset +09:00', 'timestamp,kw\n2026-06-01T19:00:00+09:00,1\n', {}, 'absolute', pts([H10, 1])],
+    ['ISO with an offset -0530', 'timestamp,kw\n2026-06-01T04:30:00-0530,1\n', {}, 'absolute', pts([H10, 1])],
+    ['ISO with a space and "UTC"', 'timestamp,kw\n2026-06-01 10:00:00 UTC,1\n', {}, 'absolute', pts([H10, 1])],
+    ['no offset is UTC, not the host zone', 'timestamp,kw\n2026-06-01T10:00:00,1\n', {}, 'absolute', pts([H10, 1])],
+    ['day.month.year (European spreadsheets)', 'datetime;kw\n01.06.2026 10:00;1\n', {}, 'absolute', pts([H10, 1])],
+    ['no offset with timeZone: wall time there (CEST)', 'timestamp,kw\n2026-06-01 12:00,1\n', { timeZone: 'Europe/Berlin' }, 'absolute', pts([H10, 1])],
+    ['no offset with timeZone: wall time there (CET)', 'timestamp,kw\n2026-01-15 11:00,1\n', { timeZone: 'Europe/Berlin' }, 'absolute', pts([T('2026-01-15T10:00:00Z'), 1])],
+    ['an offset in the file wins over timeZone', 'timestamp,kw\n2026-06-01T10:00:00Z,1\n', { timeZone: 'Asia/Tokyo' }, 'absolute', pts([H10, 1])],
+    ['timeZone does not touch minutes', 'minute,kw\n5,1\n', { timeZone: 'Asia/Tokyo' }, 'relative', pts([5 * MIN, 1])],
+    ['minutes with a decimal comma', 'minute;kw\n0,5;1\n', {}, 'relative', pts([30_000, 1])],
+    ['an explicit +sign and exponent', 'minute,kw\n0,+1.5e2\n', {}, 'relative', pts([0, 150])],
+  ])('%s', (_, text, opts, timeBase, points) => {
+    const t = parseTrace(text, 'f.csv', opts);
+    expect(t.timeBase).toBe(timeBase);
+    expect(t.points).toEqual(points);
+    expect(t.warnings).toBeUndefined();
+  });
+});
+
+describe('CSV schedules: accepted with a warning', () => {
+  it.each<[string, string, { tMs: number; kw: number }[], RegExp]>([
+    ['rows out of order are sorted', 'minute,kw\n2,3\n0,1\n1,2\n', pts([0, 1], [MIN, 2], [2 * MIN, 3]), /^f\.csv: rows are not in time order; they were sorted$/],
+    ['an exact repeat is dropped', 'minute,kw\n0,1\n1,2\n1,2\n', pts([0, 1], [MIN, 2]), /^f\.csv: 1 row repeats an earlier time with the same value; ignored$/],
+    [
+      'negative values (a net meter importing) are 0 kW',
+      'minute,kw\n0,5\n1,-4\n2,-0.2\n',
+      pts([0, 5], [MIN, 0], [2 * MIN, 0]),
+      /^f\.csv: 2 negative values taken as 0 kW \(a surplus is never below 0\); first at f\.csv line 3 \(-4\)$/,
+    ],
+  ])('%s', (_, text, points, warning) => {
+    const t = parseTrace(text, 'f.csv');
+    expect(t.points).toEqual(points);
+    expect(t.warnings).toHaveLength(1);
+    expect(t.warnings![0]).toMatch(warning);
+  });
+
+  it('takes the first of a wall time that occurs twice (DST ends), and says so', () => {
+    const t = parseTrace('timestamp,kw\n2026-10-25 02:30,1\n', 'f.csv', { timeZone: 'Europe/Berlin' });
+    expect(t.points).toEqual(pts([T('2026-10-25T00:30:00Z'), 1]));
+    expect(t.warnings![0]).toMatch(/^f\.csv line 2: "2026-10-25 02:30" occurs twice in Europe\/Berlin .* write the offset to choose$/);
+  });
+});
+
+describe('CSV schedules: refused with the line and what is allowed', () => {
+  it.each<[string, string, RegExp, TraceOptions?]>([
+    ['NaN', 'minute,kw\n0,1\n1,NaN\n', /^f\.csv line 3: kw must be a number >= 0, got "NaN"$/],
+    ['an empty value cell', 'minute,kw\n0,1\n1,\n', /^f\.csv line 3: kw is empty; expected a number >= 0$/],
+    ['a missing value cell', 'minute,kw\n0,1\n1\n', /^f\.csv line 3: expected 2 columns like the header, got 1$/],
+    ['an empty quoted value cell', 'minute,kw\n0,""\n', /^f\.csv line 2: kw is empty; expected a number >= 0$/],
+    ['an empty time cell', 'timestamp;kw\n;5\n', /^f\.csv line 2: timestamp is empty; expected an ISO 8601 time/],
+    ['Infinity', 'minute,kw\n0,Infinity\n', /^f\.csv line 2: kw must be a number >= 0, got "Infinity"$/],
+    ['hex', 'minute,kw\n0,0x10\n', /^f\.csv line 2: kw must be a number >= 0, got "0x10"$/],
+    ['thousands separators', 'minute;kw\n0;1.234,5\n', /^f\.csv line 2: kw must be a number >= 0, got "1\.234,5"$/],
+    ['a decimal comma in a comma file', 'minute,kw\n0,12,5\n', /^f\.csv line 2: expected 2 columns like the header, got 3 \(a decimal comma needs ";" or tab as the separator\)$/],
+    ['an unclosed quote', 'minute,kw\n0,"12\n', /^f\.csv line 2: a quoted field is not closed/],
+    ['text after a closing quote', 'minute,kw\n0,"12"x\n', /^f\.csv line 2: text after a closing quote; expected the separator ","$/],
+    ['an unknown header', 'time_s,power\n0,1\n', /^f\.csv line 1: header must name a time column \(minute, minutes, t, time, .*\) and a value column \(kw, value, .*, any case\), got "time_s,power"; without a header each row is time,kW$/],
+    ['a header without a value column', 'timestamp,power\n2026-06-01T10:00Z,1\n', /^f\.csv line 1: header must name a time column/],
+    ['two value columns', 'timestamp,kw,mw\n2026-06-01T10:00Z,1,2\n', /^f\.csv line 1: header has 2 value columns \(kw, mw\); keep one$/],
+    ['two time columns', 'minute,timestamp,kw\n0,2026-06-01T10:00Z,1\n', /^f\.csv line 1: header has 2 time columns \(minute, timestamp\); keep one$/],
+    ['a headerless row with three cells', '0,1,2\n', /^f\.csv line 1: header must name a time column/],
+    ['a date without a time', 'timestamp,kw\n2026-06-01,1\n', /^f\.csv line 2: timestamp "2026-06-01" is a date without a time of day; write 2026-06-01T00:00:00Z$/],
+    ['a time of day without a date', 'time,kw\n10:00,1\n', /^f\.csv line 2: time "10:00" is a time of day without a date; use a full date and time, or minutes/],
+    ['slashed dates', 'timestamp,kw\n06/01/2026 10:00,1\n', /^f\.csv line 2: timestamp "06\/01\/2026 10:00": day\/month order with slashes is ambiguous; use ISO 8601/],
+    ['an impossible date', 'timestamp,kw\n2026-02-30T10:00Z,1\n', /^f\.csv line 2: timestamp "2026-02-30T10:00Z" is not a valid date and time/],
+    ['an offset beyond 14 h', 'timestamp,kw\n2026-06-01T10:00+15:00,1\n', /^f\.csv line 2: timestamp "2026-06-01T10:00\+15:00": offset \+15:00 must be Z or \+hh:mm within ±14:00$/],
+    ['an ISO time in a minute column', 'minute,kw\n2026-06-01T10:00Z,1\n', /^f\.csv line 2: minute must be a number of minutes >= 0, got "2026-06-01T10:00Z"$/],
+    ['a negative minute', 'minute,kw\n-1,1\n', /^f\.csv line 2: minute must be a number of minutes >= 0, got "-1"$/],
+    [
+      'one time with two values',
+      'timestamp,kw\n2026-06-01T10:00Z,1\n2026-06-01T12:00+02:00,2\n',
+      /^f\.csv line 3: time 2026-06-01T10:00:00\.000Z appears twice \(also f\.csv line 2\) with different values \(1 and 2 kW\); each time may appear once$/,
+    ],
+    ['minutes mixed with timestamps', 'time,kw\n0,1\n2026-06-01T10:00Z,2\n', /^f\.csv line 3: mixes absolute times with the minutes of f\.csv line 2; use one kind per file$/],
+    ['a W file labelled kW (1 GW guard)', 'minute,kw\n0,4180000\n', /^f\.csv line 2: kw 4180000 is 4180000 kW, above 1000000 kW \(1 GW\): if the values are watts, name the column or key "w" or "power_w"$/],
+    ['pv_frac above 1.5', 'minute,pv_frac\n0,2\n', /^f\.csv line 2: pv_frac must be a fraction of the site peak \(0\.\.1\.5\), got 2$/, { siteKw: 10 }],
+    ['pv_frac without the site peak', 'minute,pv_frac\n0,0.5\n', /^f\.csv: column pv_frac needs the site peak in kW \(--site-kw KW\)$/],
+    ['a wall time that does not exist (DST starts)', 'timestamp,kw\n2026-03-29 02:30,1\n', /^f\.csv line 2: timestamp "2026-03-29 02:30" does not exist in Europe\/Berlin .*; write the offset$/, { timeZone: 'Europe/Berlin' }],
+    ['only comments', '# nothing\n\n', /^f\.csv: empty trace/],
+    ['a header and no rows', 'minute,kw\n', /^f\.csv: no data rows$/],
+  ])('%s', (_, text, message, opts) => {
+    expect(() => parseTrace(text, 'f.csv', opts)).toThrow(InputError);
+    expect(() => parseTrace(text, 'f.csv', opts)).toThrow(message);
+  });
+});
+
+describe('JSON schedules', () => {
+  it.each<[string, string, TraceOptions, { tMs: number; kw: number }[]]>([
+    ['[{ t: minute, kw }]', '[{"t":0,"kw":1},{"t":2,"kw":3}]', {}, pts([0, 1], [2 * MIN, 3])],
+    ['{ points: [...] }', '{"points":[{"t":0,"kw":1}]}', {}, pts([0, 1])],
+    ['{ data: [...] } with metadata', '{"site":"x","data":[{"t":0,"kw":1}]}', {}, pts([0, 1])],
+    ['pairs [[t, kW]]', '[["2026-06-01T10:00:00Z",5],["2026-06-01T10:15:00Z",6]]', {}, pts([H10, 5], [H10 + 15 * MIN, 6])],
+    ['pairs with a top-level unit', '{"unit":"MW","points":[[0,1.5]]}', {}, pts([0, 1500])],
+    ['time / value', '[{"time":"2026-06-01T10:00Z","value":4}]', {}, pts([H10, 4])],
+    ['timestamp (unix s) / power_kw', '[{"timestamp":1780308000,"power_kw":4}]', {}, pts([1_780_308_000_000, 4])],
+    ['start (unix ms) / kw', '[{"start":1780308000000,"kw":4}]', {}, pts([1_780_308_000_000, 4])],
+    ['value with a unit per point', '[{"t":0,"value":2,"unit":"MW"},{"t":1,"value":500,"unit":"W"}]', {}, pts([0, 2000], [MIN, 0.5])],
+    ['a unit that agrees with the key', '[{"t":0,"kw":2,"unit":"kW"}]', {}, pts([0, 2])],
+    ['a key in W', '[{"t":0,"w":2500}]', {}, pts([0, 2.5])],
+    ['numbers as strings', '[{"t":"0","kw":"2.5"}]', {}, pts([0, 2.5])],
+    ['extra keys per point are ignored', '[{"t":0,"kw":1,"end":15,"quality":"ok"}]', {}, pts([0, 1])],
+    ['pv_frac', '[{"minute":0,"pv_frac":0.25}]', { siteKw: 400 }, pts([0, 100])],
+    ['a BOM before the JSON', '\uFEFF[{"t":0,"kw":1}]', {}, pts([0, 1])],
+    ['local time with timeZone', '[{"time":"2026-06-01T19:00","kw":1}]', { timeZone: 'Asia/Tokyo' }, pts([H10, 1])],
+  ])('accepts %s', (_, text, opts, points) => {
+    expect(parseTrace(text, 'f.json', opts).points).toEqual(points);
+  });
+
+  it('takes a negative value as 0 with a warning, and sorts', () => {
+    const t = parseTrace('[{"t":1,"kw":-3},{"t":0,"kw":2}]', 'f.json');
+    expect(t.points).toEqual(pts([0, 2], [MIN, 0]));
+    expect(t.warnings).toEqual(['f.json: rows are not in time order; they were sorted', 'f.json: 1 negative value taken as 0 kW (a surplus is never below 0); first at f.json [0] (-3)']);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['not JSON', '[1,', /^f\.json: not valid JSON/],
+    ['an object without points', '{"kw":1}', /^f\.json: JSON trace must be an array of points like .* or an object \{ "points": \[\.\.\.\] \}$/],
+    ['a scalar element', '[1]', /^f\.json \[0\]: must be an object like \{ "t": 0, "kw": 100 \} or a pair \[t, kW\]$/],
+    ['a pair of three', '[[0,1,2]]', /^f\.json \[0\]: a pair must be \[time, kW\], got 3 elements$/],
+    ['a null value', '[{"t":0,"kw":null}]', /^f\.json \[0\]\.kw: is empty; expected a number >= 0$/],
+    ['a boolean value', '{"points":[{"t":0,"kw":true}]}', /^f\.json points\[0\]\.kw: must be a number >= 0, got true$/],
+    ['a non-numeric string', '[{"t":0,"kw":1},{"t":1,"kw":"x"}]', /^f\.json \[1\]\.kw: must be a number >= 0, got "x"$/],
+    ['no time key', '[{"kw":1}]', /^f\.json \[0\]: needs a time key \(minute, .*\) and a value key \(kw, .*\)$/],
+    ['two value keys', '[{"t":0,"kw":1,"value":2}]', /^f\.json \[0\]: has 2 value keys \(kw, value\); keep one$/],
+    ['an object as time', '[{"t":{},"kw":1}]', /^f\.json \[0\]\.t: must be a number of minutes, unix seconds or milliseconds, or an ISO 8601 time, got \{\}$/],
+    ['a unknown unit', '[{"t":0,"value":1,"unit":"GW"}]', /^f\.json \[0\]\.unit: must be "kW", "MW" or "W", got "GW"$/],
+    ['a unit against the key', '[{"t":0,"kw":1,"unit":"MW"}]', /^f\.json \[0\]\.unit: "MW" contradicts the key kw \(kW\)/],
+    ['a bad top-level unit', '{"unit":"kWh","points":[[0,1]]}', /^f\.json: unit must be "kW", "MW" or "W", got "kWh"$/],
+    ['one time with two values', '[{"t":0,"kw":1},{"t":0,"kw":2}]', /^f\.json \[1\]: minute 0 appears twice \(also f\.json \[0\]\)/],
+    ['an empty array', '[]', /^f\.json: no data rows$/],
+  ])('refuses %s', (_, text, message) => {
+    expect(() => parseTrace(text, 'f.json')).toThrow(InputError);
+    expect(() => parseTrace(text, 'f.json')).toThrow(message);
+  });
+});
+
+describe('MQTT payloads', () => {
+  it.each<[string, string | Buffer, { kw: number; ttlS?: number; negative?: number }]>([
+    ['a bare number', '12.5', { kw: 12.5 }],
+    ['a bare number with spaces and a newline', ' 80 \n', { kw: 80 }],
+    ['an exponent', '1e3', { kw: 1000 }],
+    ['zero', '0', { kw: 0 }],
+    ['a JSON string', '"12.5"', { kw: 12.5 }],
+    ['{ kw }', '{"kw": 5}', { kw: 5 }],
+    ['{ kw } as a numeric string', '{"kw":"5"}', { kw: 5 }],
+    ['{ value } (kW)', '{"value": 7}', { kw: 7 }],
+    ['{ value, unit: kW }', '{"value": 7, "unit": "kW"}', { kw: 7 }],
+    ['{ value, unit: MW }', '{"value": 2.5, "unit": "MW"}', { kw: 2500 }],
+    ['{ value, unit: W }', '{"value": 1500, "unit": "W"}', { kw: 1.5 }],
+    ['a unit in any case', '{"value": 1, "unit": "mw"}', { kw: 1000 }],
+    ['{ kw, ttlS }', '{"kw": 5, "ttlS": 30}', { kw: 5, ttlS: 30 }],
+    ['{ power_kw, timestamp } (timestamp ignored)', '{"power_kw": 3, "timestamp": "2026-06-01T10:00:00Z"}', { kw: 3 }],
+    ['{ mw }', '{"mw": 0.3}', { kw: 300 }],
+    ['a BOM', Buffer.from('\uFEFF42'), { kw: 42 }],
+    ['a negative number (a meter importing): 0 kW', '-2', { kw: 0, negative: -2 }],
+    ['a negative in W', '{"value": -500, "unit": "W"}', { kw: 0, negative: -500 }],
+  ])('accepts %s', (_, payload, expected) => {
+    expect(parseBudgetPayload(typeof payload === 'string' ? Buffer.from(payload) : payload)).toEqual({ ok: true, ...expected });
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['empty', '', /^empty payload; expected a number of kW \(12\.5\), a JSON string/],
+    ['a word', 'lots', /^payload "lots" is neither a number nor JSON; expected /],
+    ['NaN', 'NaN', /^payload "NaN" is neither a number nor JSON/],
+    ['Infinity', 'Infinity', /^payload "Infinity" is neither a number nor JSON/],
+    ['hex', '0x10', /^payload "0x10" is neither a number nor JSON/],
+    ['a decimal comma', '12,5', /^payload "12,5" is neither a number nor JSON/],
+    ['broken JSON', '{"kw":', /^payload "\{\\"kw\\":" is neither a number nor JSON/],
+    ['a JSON array', '[1]', /^payload is JSON array; expected /],
+    ['JSON null', 'null', /^payload is JSON null; expected /],
+    ['JSON true', 'true', /^payload is JSON boolean; expected /],
+    ['a non-numeric JSON string', '"abc"', /^payload is a JSON string "abc", not a number; expected /],
+    ['an empty object', '{}', /^JSON object without a value key; expected /],
+    ['an unknown key', '{"kw": 5, "foo": 1}', /^unknown key "foo"; allowed: one of kw, value, .*, then unit, ttlS \(t, ts, time, timestamp are ignored\)$/],
+    ['pv_frac', '{"pv_frac": 0.5}', /^unknown key "pv_frac"/],
+    ['two value keys', '{"kw": 1, "mw": 1}', /^two value keys, "kw" and "mw"; send one$/],
+    ['a unit against the key', '{"kw": 5, "unit": "MW"}', /^unit "MW" contradicts the key "kw" \(kW\); send "value" with a unit/],
+    ['an unknown unit', '{"value": 5, "unit": "GW"}', /^unit must be "kW", "MW" or "W", got "GW"$/],
+    ['a null value', '{"kw": null}', /^kw must be a number \(or a numeric string\), got null$/],
+    ['a word as value', '{"value": "lots"}', /^value must be a number \(or a numeric string\), got "lots"$/],
+    ['ttlS 0', '{"kw": 5, "ttlS": 0}', /^ttlS must be a number of seconds > 0, got 0$/],
+    ['ttlS text', '{"kw": 5, "ttlS": "soon"}', /^ttlS must be a number of seconds > 0, got "soon"$/],
+    ['a number too large for a double', '1e400', /^kw must be a finite number, got Infinity$/],
+    ['an unknown key beside value and unit', '{"value": 2, "unit": "MW", "x": 0}', /^unknown key "x"/],
+    ['over 1 GW (typo guard)', '{"value": 2000, "unit": "MW"}', /^value 2000 MW is above 1000000 kW \(1 GW\); check the unit$/],
+    ['longer than 256 bytes', '9'.repeat(300), /^payload longer than 256 bytes$/],
+  ])('refuses %s', (_, payload, message) => {
+    const v = parseBudgetPayload(Buffer.from(payload));
+    expect(v.ok).toBe(false);
+    expect(!v.ok && v.reason).toMatch(message);
+  });
+});
+
+describe('HTTP PUT /api/budget bodies (both validators: the server and the source)', () => {
+  const source = async (): Promise<HttpBudgetSource> => {
+    const s = new HttpBudgetSource(300, undefined, new ManualClock());
+    await s.start();
+    s.put({ kw: 50 });
+    return s;
+  };
+
+  it.each<[string, unknown, RegExp, RegExp]>([
+    ['a negative kw', { kw: -1 }, /^kw must be a finite number >= 0 \(kilowatts\), got -1$/, /kw must be a number of kW in 0\.\.1000000, got -1/],
+    ['NaN', { kw: NaN }, /^kw must be a finite number >= 0/, /kw must be a number of kW/],
+    ['Infinity', { kw: Infinity }, /^kw must be a finite number >= 0/, /kw must be a number of kW/],
+    ['a string', { kw: '12' }, /^kw must be a finite number >= 0 \(kilowatts\), got "12"$/, /kw must be a number of kW in 0\.\.1000000, got "12"/],
+    ['no kw', {}, /^kw must be a finite number >= 0 \(kilowatts\), got nothing$/, /kw must be a number of kW/],
+    ['an unknown key', { kw: 5, watts: 5 }, /^unknown key "watts"; allowed: kw, ttlS$/, /unknown key watts; allowed: kw, ttlS/],
+    ['a negative ttlS', { kw: 5, ttlS: -3 }, /^ttlS must be a positive number of seconds, got -3$/, /ttlS must be a number of seconds > 0, got -3/],
+    ['a string ttlS', { kw: 5, ttlS: '60' }, /^ttlS must be a positive number of seconds, got "60"$/, /ttlS must be a number of seconds > 0, got "60"/],
+    ['an array', [5], /^body must be a JSON object/, /must be a JSON object/],
+  ])('refuses %s, naming the field, and keeps the last budget', async (_, body, serverMessage, sourceMessage) => {
+    expect(() => parseHttpIoBody(body)).toThrow(serverMessage);
+    const s = await source();
+    expect(() => s.put(body)).toThrow(InputError);
+    expect(() => s.put(body)).toThrow(sourceMessage);
+    expect(s.latest()!.kw).toBe(50);
+  });
+
+  it('accepts { kw } and { kw, ttlS }', async () => {
+    const s = await source();
+    expect(s.put(parseHttpIoBody({ kw: 0 }))).toMatchObject({ kw: 0, ttlMs: 300_000 });
+    expect(s.put(parseHttpIoBody({ kw: 12.5, ttlS: 30 }))).toMatchObject({ kw: 12.5, ttlMs: 30_000 });
+  });
+});
+
+describe('schedule semantics', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const OPTS: ScheduleOptions = { interpolation: 'step', speed: 1, loop: false, ttlS: 3600 };
+  const guard = { holdLastS: 60, failsafeKw: 5 };
+
+  /** Advances the clock and the poll timer together, one second at a time. */
+  const run = (clock: ManualClock, seconds: number): void => {
+    for (let i = 0; i < seconds; i++) {
+      clock.advance(1000);
+      vi.advanceTimersByTime(1000);
+    }
+  };
+
+  it('a day-ahead schedule that has ended: its reading expires at the end, then hold, then the fail-safe', async () => {
+    // Points 10:00 and 10:15: the last value lasts one interval, to 10:30.
+    const trace = parseTrace('timestamp,kw\n2026-06-01T10:00Z,100\n2026-06-01T10:15Z,80\n', 'd.csv');
+    const clock = new ManualClock(H10 + 29 * MIN);
+    const s = new ScheduleBudgetSource(trace, OPTS, clock);
+    await s.start();
+    // The TTL is 1 h, but the reading ends with the schedule, 60 s from now.
+    expect(s.latest()).toMatchObject({ kw: 80, atMs: H10 + 29 * MIN, ttlMs: 60_000 });
+    run(clock, 60);
+    expect(guardBudget(s.latest(), clock.now(), guard)).toMatchObject({ kw: 80, status: 'live' });
+    run(clock, 1);
+    expect(s.traceTimeAt(clock.now())).toBeUndefined();
+    expect(guardBudget(s.latest(), clock.now(), guard)).toMatchObject({ kw: 80, status: 'holding' });
+    run(clock, 60);
+    expect(guardBudget(s.latest(), clock.now(), guard)).toMatchObject({ kw: 5, status: 'failsafe' });
+    await s.stop();
+  });
+
+  it('a schedule that ended before start gives no reading: the fail-safe applies', async () => {
+    const trace = parseTrace('timestamp,kw\n2026-06-01T10:00Z,100\n2026-06-01T10:15Z,80\n', 'd.csv');
+    const clock = new ManualClock(H10 + 24 * 60 * MIN);
+    const s = new ScheduleBudgetSource(trace, OPTS, clock);
+    await s.start();
+    expect(s.latest()).toBeUndefined();
+    expect(s.realTimeWindow()).toEqual({ fromMs: H10, toMs: H10 + 30 * MIN });
+    expect(guardBudget(s.latest(), clock.now(), guard)).toMatchObject({ kw: 5, status: 'failsafe' });
+    await s.stop();
+  });
+
+  it('before its first point a schedule gives no reading, and starts on time', async () => {
+    const trace = parseTrace('timestamp,kw\n2026-06-01T10:00Z,100\n2026-06-01T10:15Z,80\n', 'd.csv');
+    const clock = new ManualClock(H10 - 5_000);
+    const s = new ScheduleBudgetSource(trace, OPTS, clock);
+    await s.start();
+    expect(s.latest()).toBeUndefined();
+    run(clock, 5);
+    expect(s.latest()).toMatchObject({ kw: 100, atMs: H10 });
+    await s.stop();
+  });
+
+  it('a relative schedule at speed 60 ends after span / 60 of clock time', async () => {
+    const clock = new ManualClock(0);
+    const s = new ScheduleBudgetSource(parseTrace('minute,kw\n0,10\n1,20\n', 'r.csv'), { ...OPTS, speed: 60 }, clock);
+    await s.start();
+    expect(s.endsAtMs()).toBe(2000);
+    expect(s.latest()).toMatchObject({ kw: 10, ttlMs: 2000 });
+    run(clock, 1);
+    expect(s.latest()).toMatchObject({ kw: 20, atMs: 1000, ttlMs: 1000 });
+    await s.stop();
+  });
+
+  it('step and linear at the boundaries', () => {
+    const p = parseTrace('minute,kw\n0,0\n10,100\n20,40\n', 'b.csv').points;
+    const at = (m: number, i: 'step' | 'linear') => traceValueAt(p, m * MIN, i);
+    // Step: a point's value holds until the next point, which takes over exactly at its time.
+    expect([at(0, 'step'), at(9.999, 'step'), at(10, 'step'), at(19.999, 'step'), at(20, 'step'), at(29, 'step')]).toEqual([0, 0, 100, 100, 40, 40]);
+    // Linear: straight lines between points; after the last point its value.
+    expect([at(0, 'linear'), at(5, 'linear'), at(10, 'linear'), at(15, 'linear'), at(20, 'linear'), at(29, 'linear')]).toEqual([0, 50, 100, 70, 40, 40]);
+    expect(at(-0.001, 'step')).toBeUndefined();
+  });
+
+  it('reads budget.timezone from the options, and refuses an unknown zone naming the key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'surplus-formats-'));
+    const file = join(dir, 'day-ahead.csv');
+    await writeFile(file, 'minute,kw\n0,1\n');
+    await expect(ScheduleBudgetSource.fromFile(file, { ...OPTS, timeZone: 'Mars/Olympus' }, new ManualClock())).rejects.toThrow(ConfigError);
+    await expect(ScheduleBudgetSource.fromFile(file, { ...OPTS, timeZone: 'Mars/Olympus' }, new ManualClock())).rejects.toThrow(
+      'budget.timezone: unknown time zone "Mars/Olympus"; use an IANA name such as "Europe/Berlin" or "UTC"',
+    );
+  });
+
+  it('a German day-ahead export with budget.timezone Europe/Berlin', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'surplus-formats-'));
+    const file = join(dir, 'day-ahead.csv');
+    await writeFile(file, '\uFEFFZeitstempel;Leistung [kW]\r\n01.06.2026 12:00;120,5\r\n01.06.2026 12:15;-3\r\n');
+    // "Zeitstempel" is not an accepted name: the error lists the accepted ones.
+    await expect(ScheduleBudgetSource.fromFile(file, { ...OPTS, timeZone: 'Europe/Berlin' }, new ManualClock())).rejects.toThrow(/line 1: header must name a time column/);
+    await writeFile(file, '\uFEFFDatetime;Power [kW]\r\n01.06.2026 12:00;120,5\r\n01.06.2026 12:15;-3\r\n');
+    const clock = new ManualClock(H10 + 20 * MIN);
+    const s = await ScheduleBudgetSource.fromFile(file, { ...OPTS, timeZone: 'Europe/Berlin' }, clock);
+    expect(s.warnings).toEqual([expect.stringMatching(/1 negative value taken as 0 kW .* first at .*day-ahead\.csv line 3 \(-3\)$/)]);
+    await s.start();
+    expect(s.latest()).toMatchObject({ kw: 0, ttlMs: 10 * MIN });
+    await s.stop();
+  });
+});
