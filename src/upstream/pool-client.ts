@@ -17,25 +17,11 @@ import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
 import { LineConnection } from '../server/line-connection.js';
 import { checkPayout } from './payout-guard.js';
+import { parsePoolUrl } from './pool-endpoint.js';
 import { handlePoolMessage } from './pool-messages.js';
 import { authorizeVerdict, parseSubscribeResult, pendingKey, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
 
-export interface PoolEndpoint {
-  host: string;
-  port: number;
-}
-
-/** `stratum+tcp://host:port` → host and port (the schema already checked the form). */
-export function parsePoolUrl(url: string): PoolEndpoint {
-  const m = /^stratum\+tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/]+):(\d{1,5})$/.exec(url);
-  if (!m) throw new PeerError(`pool url must be stratum+tcp://host:port, got ${url}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
-
-/** host and port → `stratum+tcp://host:port` (IPv6 in brackets). */
-export function poolUrl(e: PoolEndpoint): string {
-  return `stratum+tcp://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
-}
+export { parsePoolUrl, poolUrl, type PoolEndpoint } from './pool-endpoint.js';
 
 /** What went wrong on one pool's wire, cumulative (shared by every connection to the pool). */
 export interface PoolProtocolCounters {

@@ -7,7 +7,8 @@ import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/schema.js';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
 import { expectedScriptHex } from './payout-guard.js';
-import { poolUrl, type PoolEndpoint, type PoolProtocolCounters } from './pool-client.js';
+import type { PoolProtocolCounters } from './pool-client.js';
+import { poolUrl, type PoolEndpoint } from './pool-endpoint.js';
 
 /** A pool asking to reconnect more often than this within a minute is throttled by the backoff. */
 const RECONNECTS_BEFORE_BACKOFF = 2;

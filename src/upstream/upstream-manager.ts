@@ -11,7 +11,8 @@ import type { Logger } from '../observability/logger.js';
 import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
 import { PeerError } from '../errors.js';
 import { Channel, type ChannelMember, type Slot } from './channel.js';
-import { parsePoolUrl, PoolClient, poolUrl, type PoolEndpoint } from './pool-client.js';
+import { PoolClient } from './pool-client.js';
+import { parsePoolUrl, poolUrl, reconnectTarget } from './pool-endpoint.js';
 import type { ReconnectAsk } from './pool-dialect.js';
 import { PoolList, type PoolStatus } from './pool-list.js';
 
@@ -314,22 +315,15 @@ export class UpstreamManager {
    */
   private followReconnect(index: number, ask: ReconnectAsk): void {
     const e = this.pools.entry(index);
-    const configured = parsePoolUrl(e.cfg.url);
-    let target: PoolEndpoint | undefined = e.redirect;
-    if (ask.host !== undefined || ask.port !== undefined) {
-      const host = ask.host ?? (e.redirect ?? configured).host;
-      const wanted = { host, port: ask.port ?? (e.redirect ?? configured).port };
-      if (host.toLowerCase() === configured.host.toLowerCase() || e.cfg.allowRedirect === true) target = wanted;
-      else {
-        target = undefined;
-        this.o.logger.warn({ pool: e.cfg.url, asked: poolUrl(wanted) }, `pool asked to reconnect to another host; not followed (pools[${index}].allowRedirect is off), reconnecting to the configured url`);
-      }
-      if (target && target.host.toLowerCase() === configured.host.toLowerCase() && target.port === configured.port) target = undefined;
+    const d = reconnectTarget(parsePoolUrl(e.cfg.url), e.redirect, ask, e.cfg.allowRedirect === true);
+    if (d.refused) {
+      this.o.logger.warn({ pool: e.cfg.url, asked: poolUrl(d.refused) }, `pool asked to reconnect to another host; not followed (pools[${index}].allowRedirect is off), reconnecting to the configured url`);
     }
     const waitMs = Math.min((ask.waitS ?? 0) * 1000, this.o.upstream.backoffMaxMs);
-    const delayMs = this.pools.reconnectAsked(index, target, waitMs);
+    const delayMs = this.pools.reconnectAsked(index, d.target, waitMs);
     this.o.logger.info({ pool: e.cfg.url, to: this.pools.url(index), delayMs }, 'reconnecting as the pool asked');
   }
+
 
   private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {
     const index = ch.poolIndex;
