@@ -9,6 +9,7 @@ export interface Msg {
   error?: [number, string, unknown] | null;
 }
 
+/** Waits default to 10 s: they only bound a hang (a loaded CI machine can stall for a second or more). */
 export class RawClient {
   readonly messages: Msg[] = [];
   closed = false;
@@ -45,7 +46,7 @@ export class RawClient {
     this.socket.write(JSON.stringify(obj) + '\n');
   }
 
-  async reply(id: number | string, timeoutMs = 3000): Promise<Msg> {
+  async reply(id: number | string, timeoutMs = 10_000): Promise<Msg> {
     const t0 = Date.now();
     for (;;) {
       const m = this.messages.find((x) => x.id === id && x.method === undefined);
@@ -64,7 +65,7 @@ export class RawClient {
     return this.messages.filter((m) => m.method === method);
   }
 
-  async waitFor(method: string, count = 1, timeoutMs = 3000): Promise<Msg[]> {
+  async waitFor(method: string, count = 1, timeoutMs = 10_000): Promise<Msg[]> {
     const t0 = Date.now();
     while (this.notifications(method).length < count) {
       if (Date.now() - t0 > timeoutMs) throw new Error(`no ${method}`);
