@@ -1,170 +1,149 @@
 import type { DeviceStatus } from './control.js';
 import type { JsonObject, JsonValue } from './cgminer-reply.js';
-import { kvNumber, kvNumbers, parseAvalonKv } from './avalon-kv.js';
+import { parseAvalonKv } from './avalon-kv.js';
+import { interpretModule, type DeviceState, type ModuleStats, type PowerLayout } from './avalon-module.js';
 
 /**
  * Avalon `estats` / `stats` / `litestats` replies -> device state. Pure.
- * Field meanings and their sources are in test/fixtures/avalon/SOURCES.md
- * ("Behaviours these captures show"); the numbers below refer to that list.
+ * The state of each module is one `MM ID<n>` string (avalon-module.ts). A
+ * controller may list several: MM ID0..n in one STATS entry (`MM Count`
+ * says how many), or one entry per chain (AVA100, AVA101). Each is a module
+ * with its own power supply, so the device's draw is the sum, and a sum with
+ * a module missing is not a measurement.
  */
 
-export type DeviceState = DeviceStatus['state'];
+export type { DeviceState, ModuleStats, PowerLayout } from './avalon-module.js';
 
-export interface AvalonStats {
-  /** Every `Key[value]` of the device-state string (MM ID0 [+ HBinfo]). */
-  fields: ReadonlyMap<string, string>;
-  /** Which STATS key held the state string (`MM ID0`, `MM ID0:Summary`). */
-  sourceKey: string;
-  /** Watts at the wall: WALLPOWER, else the 7th PS field (A1246 has no WALLPOWER) (3, 4). */
-  wallPowerW?: number;
-  wallPowerSource?: 'WALLPOWER' | 'PS[6]';
-  ps?: number[];
-  workmode?: number;
-  worklevel?: number;
-  /** SoftOFF[n]: 0 while mining, otherwise a soft-off reason (7). */
-  softOff?: number;
-  /** STATE[n] on the Q: 0 init, 1 work, 2 idle, 3 fault (8). */
-  stateCode?: number;
-  /** SYSTEMSTATU `Work: In Work, Hash Board: 3` split into its parts (8). */
-  systemStatus?: { work: string; hashBoards?: number };
-  state: DeviceState;
-  /** MPO: maximum power output, W; pyasic reports it as the wattage limit (9). */
-  mpoW?: number;
-  /** Current hashrate, TH/s: GHSspd, or GHSmm only when nothing current exists and the unit works (10). */
-  hashrateThs?: number;
-  hashrateSource?: 'GHSspd' | 'GHSmm' | 'idle';
-  /** GHSavg in TH/s: an average over uptime, never used to decide running/idle. */
-  averageThs?: number;
-  tMaxC?: number;
-  /** Fan1..FanN, rpm. */
-  fansRpm: number[];
-  /** SoftOffTime / SoftOnTime (Q), Unix seconds. */
-  softOffTime?: number;
-  softOnTime?: number;
+/**
+ * The device: the first module's fields at the top level (the unit itself on
+ * single-module models, which is every model since the A10), every module in
+ * `modules`, and the device-wide view in the `total*`/`device*` fields.
+ */
+export interface AvalonStats extends ModuleStats {
+  /** Every module found, the first one first. */
+  modules: ModuleStats[];
+  /** `MM Count` summed over the STATS entries that state it. */
+  moduleCount?: number;
+  /** Sum of every module's wall power; undefined unless every module (and every counted one) reported it. */
+  totalWallPowerW?: number;
+  /** Sum of the modules' current hashrates that are known. */
+  totalHashrateThs?: number;
+  /** Working if any module works; soft-off only if every module is. */
+  deviceState: DeviceState;
+  deviceSoftOff: boolean;
+  /** `Elapsed` of the first STATS entry: seconds since cgminer started (drops after a reboot). */
+  elapsedS?: number;
 }
 
 export type StatsResult = { ok: true; stats: AvalonStats } | { ok: false; reason: string };
 
 const STATE_KEY = /^MM ID(\d+)(:Summary)?$/;
-const WORK_STATES: Record<string, DeviceState> = { 'In Init': 'init', 'In Work': 'working', 'In Idle': 'idle', 'In Fault': 'fault' };
-const STATE_CODES: DeviceState[] = ['init', 'working', 'idle', 'fault'];
 
-/** Find the device-state string in a stats-type reply body and parse it. */
-export function parseAvalonStats(body: JsonObject): StatsResult {
-  const found = findStateString(body);
-  if (!found) return { ok: false, reason: 'no "MM ID<n>" device-state string in the STATS section' };
-  const fields = parseAvalonKv(found.value);
-  if (found.hbinfo !== undefined) {
-    for (const [k, v] of parseAvalonKv(found.hbinfo)) if (!fields.has(k)) fields.set(k, v);
-  }
-  if (fields.size === 0) return { ok: false, reason: `"${found.key}" holds no Key[value] items` };
-  return { ok: true, stats: interpret(fields, found.key) };
+interface Found {
+  key: string;
+  value: string;
+  id: number;
+  entry: number;
+  hbinfo?: string;
 }
 
-function findStateString(body: JsonObject): { key: string; value: string; hbinfo?: string } | undefined {
+/** Find the device-state strings in a stats-type reply body and parse them. */
+export function parseAvalonStats(body: JsonObject, layout: PowerLayout = {}): StatsResult {
   const list = body['STATS'];
-  if (!Array.isArray(list)) return undefined;
-  let best: { key: string; value: string; id: number; hbinfo?: string } | undefined;
-  for (const entry of list) {
-    if (!isObject(entry)) continue;
+  const entries = Array.isArray(list) ? list.filter(isObject) : [];
+  const found = findStateStrings(entries);
+  const first = found[0];
+  if (!first) return { ok: false, reason: 'no "MM ID<n>" device-state string in the STATS section' };
+  const modules: ModuleStats[] = [];
+  const dnas = new Set<string>();
+  const warnings: string[] = [];
+  for (const f of found) {
+    const fields = parseAvalonKv(f.value);
+    if (f.hbinfo !== undefined) {
+      for (const [k, v] of parseAvalonKv(f.hbinfo)) if (!fields.has(k)) fields.set(k, v);
+    }
+    if (fields.size === 0) {
+      if (f === first) return { ok: false, reason: `"${f.key}" holds no Key[value] items` };
+      warnings.push(`${f.key}: holds no Key[value] items, ignored`);
+      continue;
+    }
+    const m = interpretModule(fields, f.key, layout);
+    // The same module listed twice (its DNA repeats) is one module, not two draws.
+    if (m.dna !== undefined && dnas.has(m.dna)) continue;
+    if (m.dna !== undefined) dnas.add(m.dna);
+    modules.push(m);
+  }
+  return { ok: true, stats: aggregate(modules, entries, warnings) };
+}
+
+/** Every `MM ID<n>` string, ordered by module id then STATS entry; the first one per (entry, id). */
+function findStateStrings(entries: JsonObject[]): Found[] {
+  const out: Found[] = [];
+  entries.forEach((entry, index) => {
+    const seen = new Set<number>();
+    const mine: Found[] = [];
     for (const [key, value] of Object.entries(entry)) {
       const m = STATE_KEY.exec(key);
       if (!m || typeof value !== 'string') continue;
-      // Multi-module controllers list MM ID0..n; the lowest id is the unit itself.
       const id = Number(m[1]);
-      if (best && best.id <= id) continue;
-      best = { key, value, id };
-      const hb = entry['HBinfo'];
-      if (typeof hb === 'string') best.hbinfo = hb;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      mine.push({ key, value, id, entry: index });
     }
+    // HBinfo (the Q's per-chip arrays) belongs to the entry's lowest module.
+    const hb = entry['HBinfo'];
+    mine.sort((a, b) => a.id - b.id);
+    if (typeof hb === 'string' && mine[0]) mine[0].hbinfo = hb;
+    out.push(...mine);
+  });
+  return out.sort((a, b) => a.id - b.id || a.entry - b.entry);
+}
+
+function aggregate(modules: ModuleStats[], entries: JsonObject[], warnings: string[]): AvalonStats {
+  const first = modules[0]!;
+  const stats: AvalonStats = { ...first, warnings: [...first.warnings], modules, deviceState: first.state, deviceSoftOff: first.softOff !== undefined && first.softOff !== 0 };
+  for (const m of modules.slice(1)) stats.warnings.push(...m.warnings);
+  stats.warnings.push(...warnings);
+  // litestats has no Elapsed entry; the A1246's MM ID0 carries its own Elapsed[n].
+  const elapsed = entries[0]?.['Elapsed'];
+  const own = Number(first.fields.get('Elapsed') ?? NaN);
+  if (typeof elapsed === 'number' && Number.isFinite(elapsed)) stats.elapsedS = elapsed;
+  else if (Number.isFinite(own)) stats.elapsedS = own;
+  let counted: number | undefined;
+  for (const e of entries) {
+    const c = e['MM Count'];
+    if (typeof c === 'number' && Number.isInteger(c) && c >= 0) counted = (counted ?? 0) + c;
   }
-  if (!best) return undefined;
-  return best.hbinfo === undefined ? { key: best.key, value: best.value } : { key: best.key, value: best.value, hbinfo: best.hbinfo };
+  if (counted !== undefined) stats.moduleCount = counted;
+  const missing = counted !== undefined && counted > modules.length ? counted - modules.length : 0;
+  if (missing > 0) stats.warnings.push(`MM Count is ${counted} but ${modules.length} module state string(s) came: the device's draw is not fully measured`);
+  const walls = modules.map((m) => m.wallPowerW);
+  if (missing === 0 && walls.every((w): w is number => w !== undefined)) stats.totalWallPowerW = walls.reduce((a, w) => a + w, 0);
+  const rates = modules.map((m) => m.hashrateThs).filter((r): r is number => r !== undefined);
+  if (rates.length > 0) stats.totalHashrateThs = rates.reduce((a, r) => a + r, 0);
+  if (modules.length > 1) {
+    const states = new Set(modules.map((m) => m.state));
+    stats.deviceState = (['working', 'init', 'fault', 'idle'] as const).find((s) => states.has(s)) ?? 'unknown';
+    stats.deviceSoftOff = modules.every((m) => m.softOff !== undefined && m.softOff !== 0);
+  }
+  return stats;
 }
 
 function isObject(v: JsonValue | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function interpret(fields: Map<string, string>, sourceKey: string): AvalonStats {
-  const stats: AvalonStats = { fields, sourceKey, state: 'unknown', fansRpm: [] };
-  const ps = kvNumbers(fields.get('PS'));
-  if (ps) stats.ps = ps;
-  const wall = kvNumber(fields.get('WALLPOWER'));
-  if (wall !== undefined) {
-    stats.wallPowerW = wall;
-    stats.wallPowerSource = 'WALLPOWER';
-  } else if (ps && ps.length >= 7 && Number.isFinite(ps[6])) {
-    stats.wallPowerW = ps[6]!;
-    stats.wallPowerSource = 'PS[6]';
-  }
-  assign(stats, 'workmode', kvNumber(fields.get('WORKMODE')));
-  assign(stats, 'worklevel', kvNumber(fields.get('WORKLEVEL')));
-  assign(stats, 'softOff', kvNumber(fields.get('SoftOFF')));
-  assign(stats, 'stateCode', kvNumber(fields.get('STATE')));
-  assign(stats, 'mpoW', kvNumber(fields.get('MPO')));
-  assign(stats, 'tMaxC', kvNumber(fields.get('TMax')));
-  assign(stats, 'softOffTime', kvNumber(fields.get('SoftOffTime')));
-  assign(stats, 'softOnTime', kvNumber(fields.get('SoftOnTime')));
-  const sys = fields.get('SYSTEMSTATU');
-  if (sys !== undefined) stats.systemStatus = parseSystemStatus(sys);
-  stats.state = decideState(stats);
-
-  const avg = kvNumber(fields.get('GHSavg'));
-  if (avg !== undefined) stats.averageThs = avg / 1000;
-  const spd = kvNumber(fields.get('GHSspd'));
-  const mm = kvNumber(fields.get('GHSmm'));
-  if (spd !== undefined) {
-    stats.hashrateThs = spd / 1000;
-    stats.hashrateSource = 'GHSspd';
-  } else if (stats.state === 'idle') {
-    // GHSmm/GHSavg stay high on an idle unit (the Q capture): they say nothing about now.
-    stats.hashrateThs = 0;
-    stats.hashrateSource = 'idle';
-  } else if (mm !== undefined && stats.state === 'working') {
-    stats.hashrateThs = mm / 1000;
-    stats.hashrateSource = 'GHSmm';
-  }
-  for (let n = 1; ; n++) {
-    const rpm = fields.get(`Fan${n}`);
-    if (rpm === undefined) break;
-    const v = kvNumber(rpm);
-    stats.fansRpm.push(v === undefined ? NaN : v);
-  }
-  return stats;
-}
-
-function assign<K extends keyof AvalonStats>(stats: AvalonStats, key: K, value: AvalonStats[K] | undefined): void {
-  if (value !== undefined) stats[key] = value;
-}
-
-function parseSystemStatus(s: string): { work: string; hashBoards?: number } {
-  const work = /Work:\s*([^,\]]*)/.exec(s)?.[1]?.trim() ?? '';
-  const boards = /Hash Board:\s*(\d+)/.exec(s)?.[1];
-  return boards === undefined ? { work } : { work, hashBoards: Number(boards) };
-}
-
 /**
- * SYSTEMSTATU is the device's own word; STATE[n] (Q) next; then SoftOFF != 0
- * means idle. Never from hashrate averages (SOURCES.md 10).
+ * The contract view the scheduler uses: the whole device. Wall power only
+ * when measured for every module; otherwise absent, and the scheduler counts
+ * the unit at its model's nominal draw (the notes say why).
  */
-function decideState(s: AvalonStats): DeviceState {
-  const fromText = s.systemStatus ? WORK_STATES[s.systemStatus.work] : undefined;
-  if (fromText) return fromText;
-  if (s.stateCode !== undefined) {
-    const fromCode = STATE_CODES[s.stateCode];
-    if (fromCode) return fromCode;
-  }
-  if (s.softOff !== undefined && s.softOff !== 0) return 'idle';
-  return 'unknown';
-}
-
-/** The contract view the scheduler uses. */
 export function toDeviceStatus(s: AvalonStats): DeviceStatus {
-  const out: DeviceStatus = { softOff: s.softOff !== undefined && s.softOff !== 0, state: s.state };
-  if (s.wallPowerW !== undefined) out.wallPowerW = s.wallPowerW;
+  const out: DeviceStatus = { softOff: s.deviceSoftOff, state: s.deviceState };
+  if (s.totalWallPowerW !== undefined) out.wallPowerW = s.totalWallPowerW;
   if (s.workmode !== undefined) out.workmode = s.workmode;
-  if (s.hashrateThs !== undefined) out.hashrateThs = s.hashrateThs;
+  if (s.totalHashrateThs !== undefined) out.hashrateThs = s.totalHashrateThs;
+  if (s.warnings.length > 0) out.notes = [...s.warnings];
   return out;
 }
 

@@ -28,6 +28,13 @@ export interface DeviceStatus {
   state: 'init' | 'working' | 'idle' | 'fault' | 'unknown';
   /** Current hashrate (GHSspd / MHS 30s / MHS 5s), TH/s. */
   hashrateThs?: number;
+  /**
+   * What the report could not say, for the operator (e.g. no wall-power
+   * reading: the unit counts at its model's nominal draw). Absent when none.
+   */
+  notes?: string[];
+  /** Present (true) on the first report after the device restarted (its uptime went back). */
+  restarted?: true;
 }
 
 /** Implemented by device drivers (Avalon cgminer API on TCP 4028). */

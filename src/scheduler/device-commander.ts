@@ -115,7 +115,10 @@ export class DeviceCommander {
       else {
         const m = u.modes[u.mode]!;
         const workmode = m.workmode ?? m.configIndex;
-        if (status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
+        // A single-mode profile without a workmode does not manage the device's workmode (on the
+        // A10..A14 a change needs a reboot): whatever the device runs is left alone.
+        const managed = m.workmode !== undefined || u.modes.length > 1;
+        if (managed && status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
         await api.softOn(atUnixS);
         // Its draw ramps again from the softon's second (measuredIsSteady).
         u.rampFromMs = atUnixS * 1000;

@@ -34,6 +34,8 @@ export class StatusPoller {
   private readonly indexById: ReadonlyMap<string, number>;
   /** Open reconciliation episodes by unit id: the device reports the opposite of the plan. */
   private readonly tracks = new Map<string, ReconcileTrack>();
+  /** Per unit: the report notes already logged (digits masked), so a standing condition is logged once. */
+  private readonly noted = new Map<string, Set<string>>();
 
   constructor(private readonly opts: StatusPollerOptions) {
     this.indexById = new Map(opts.fleet.units.map((u, i) => [u.id, i]));
@@ -72,6 +74,7 @@ export class StatusPoller {
       }
       return;
     }
+    this.logNotes(u, status);
     const held = this.reconcileUnit(u, status);
     const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
     const { cameBack } = core.reportStatus(
@@ -85,6 +88,29 @@ export class StatusPoller {
       // next plan (due now: the fleet changed) decides whether it may hash again.
       logger.info({ unit: u.id }, 'unit reporting again');
       this.opts.persist();
+    }
+  }
+
+  /**
+   * Logs what the device report could not say (no wall-power reading: the unit
+   * counts at its nominal draw; a module missing) once per condition, and a
+   * restart every time: a rebooted Avalon may come back in another state.
+   */
+  private logNotes(u: FleetUnit, status: DeviceStatus): void {
+    if (status.restarted) this.opts.logger.warn({ unit: u.id, notes: status.notes }, 'device restarted since the previous status read');
+    const notes = status.notes ?? [];
+    if (notes.length === 0) {
+      this.noted.delete(u.id);
+      return;
+    }
+    let seen = this.noted.get(u.id);
+    if (!seen) this.noted.set(u.id, (seen = new Set()));
+    for (const note of notes) {
+      const key = note.replace(/\d+(\.\d+)?/g, '#');
+      // Bounded: a device cannot grow this by varying its texts.
+      if (seen.has(key) || seen.size >= 32) continue;
+      seen.add(key);
+      if (!status.restarted) this.opts.logger.warn({ unit: u.id, note }, 'device report incomplete');
     }
   }
 
