@@ -51,19 +51,21 @@ describe('hostile clients', () => {
   it('caps connections per IP, counts refusals, and frees the slot when one closes', async () => {
     const { proxy, port } = await setup({ maxConnectionsPerIp: 3 });
     const held = await Promise.all([raw(port), raw(port), raw(port)]);
-    await waitFor(() => proxy.snapshot().minersConnected === 3, 3000, '3 sessions');
+    await waitFor(() => proxy.snapshot().minersConnected === 3, 10_000, '3 sessions');
     const extra = await raw(port);
-    await waitFor(() => extra.closed, 3000, 'refusal of the 4th');
+    await waitFor(() => extra.closed, 10_000, 'refusal of the 4th');
     expect(proxy.snapshot().refusedConnections).toBe(1);
     held[0]!.close();
-    await waitFor(() => proxy.snapshot().minersConnected === 2, 3000, 'slot freed');
+    await waitFor(() => proxy.snapshot().minersConnected === 2, 10_000, 'slot freed');
     const again = await raw(port);
     expect((await again.call(1, 'mining.subscribe', [])).error).toBeNull();
     expect(again.closed).toBe(false);
   });
 
   it('drops connections that never finish the handshake (slowloris), keeps the ones that did', async () => {
-    const { proxy, port } = await setup({ handshakeTimeoutS: 0.5 });
+    // 2 s, not less: the patient client's own handshake has to finish inside it, and on a loaded
+    // machine three loopback round trips can take most of a second.
+    const { proxy, port } = await setup({ handshakeTimeoutS: 2 });
     const ok = await handshaken(port, 'patient');
     const silent = await raw(port);
     const slow = await raw(port);
@@ -72,7 +74,7 @@ describe('hostile clients', () => {
     // A byte every 200 ms, never a newline.
     const drip = setInterval(() => slow.write('{'), 200);
     cleanup.push(() => clearInterval(drip));
-    await waitFor(() => silent.closed && slow.closed && subscribedOnly.closed, 4000, 'handshake timeouts');
+    await waitFor(() => silent.closed && slow.closed && subscribedOnly.closed, 10_000, 'handshake timeouts');
     expect(ok.closed).toBe(false);
     expect(proxy.snapshot().minersReady).toBe(1);
   });
@@ -105,7 +107,7 @@ describe('hostile clients', () => {
       await sleep(5);
       dropped = proxy.snapshot().minersConnected === 1;
     }
-    await waitFor(() => proxy.snapshot().minersConnected === 1, 5000, 'deaf miner dropped');
+    await waitFor(() => proxy.snapshot().minersConnected === 1, 10_000, 'deaf miner dropped');
     const before = honest.accepted();
     await waitFor(() => honest.accepted() > before, 10_000, 'honest miner still served');
     // The process stayed small: the deaf miner's output was not kept.
@@ -122,13 +124,13 @@ describe('hostile clients', () => {
     await bad(11);
     expect(c.closed).toBe(false);
     await bad(12);
-    await waitFor(() => c.closed, 3000, 'ban after the third invalid share');
+    await waitFor(() => c.closed, 10_000, 'ban after the third invalid share');
     expect(proxy.snapshot().shares.rejected['bad-params']).toBe(3);
     const before = honest.accepted();
     await waitFor(() => honest.accepted() > before, 10_000, 'honest miner unaffected');
     honest.stop();
-    await waitFor(() => proxy.snapshot().minersConnected === 0, 3000, 'honest miner gone');
-    await waitFor(() => proxy.snapshot().accounting.poolPending === 0, 5000, 'pool answers');
+    await waitFor(() => proxy.snapshot().minersConnected === 0, 10_000, 'honest miner gone');
+    await waitFor(() => proxy.snapshot().accounting.poolPending === 0, 10_000, 'pool answers');
     expectBalanced(proxy.snapshot());
   });
 
