@@ -203,6 +203,15 @@ export function readConfigureResult(result: unknown, error: RpcErrorValue | null
 }
 
 /**
+ * `"error": ""`, `[]` or `{}` next to `"result": true` is a pool's way of
+ * writing "no error" (JSON-RPC wants null); the decoder has already turned
+ * it into a code-20 error with that text.
+ */
+function emptyError(e: RpcErrorValue): boolean {
+  return e.code === 20 && ['', '[]', '{}'].includes(e.message.trim());
+}
+
+/**
  * The pool's answer to `mining.authorize`. An error, or `false`, is a
  * refusal. `true` is the norm (ckpool, Braiins, public-pool). `null` with no
  * error is taken as accepted: in JSON-RPC a null error means success, a few
@@ -212,7 +221,7 @@ export function readConfigureResult(result: unknown, error: RpcErrorValue | null
  * shows what the pool sent.
  */
 export function authorizeVerdict(result: unknown, error: RpcErrorValue | null): { ok: true; nullResult: boolean } | { ok: false; reason: string } {
-  if (error) return { ok: false, reason: `${error.message} (code ${error.code})` };
+  if (error && !(result === true && emptyError(error))) return { ok: false, reason: `${error.message} (code ${error.code})` };
   if (result === true) return { ok: true, nullResult: false };
   if (result === null) return { ok: true, nullResult: true };
   if (result === false) return { ok: false, reason: 'result false, no reason given' };
@@ -221,7 +230,7 @@ export function authorizeVerdict(result: unknown, error: RpcErrorValue | null): 
 
 /** A share counts as accepted only on `result: true` with no error; `false`/`null` without an error is a reject without reason. */
 export function submitVerdict(result: unknown, error: RpcErrorValue | null): { accepted: boolean; error: RpcErrorValue | null } {
-  if (error) return { accepted: false, error };
+  if (error && !(result === true && emptyError(error))) return { accepted: false, error };
   if (result === true) return { accepted: true, error: null };
   return { accepted: false, error: { code: 20, message: `pool answered ${shown(result)} without a reason` } };
 }

@@ -19,6 +19,14 @@ import { PoolList, type PoolStatus } from './pool-list.js';
 /** Upstream connections opened at the same time while miners wait for slots. */
 const MAX_PARALLEL_OPENS = 4;
 
+/**
+ * Line cap for pool connections, at least this. limits.maxLineBytes (16 KiB)
+ * is sized against hostile miners; a pool's mining.notify carries the whole
+ * coinbase, and pools that pay many outputs from it (Ocean's TIDES, DATUM
+ * gateways) send lines of tens of KiB. Still bounded.
+ */
+export const POOL_MIN_LINE_BYTES = 256 * 1024;
+
 /** BIP320: the version bits free for rolling; asked of every pool. */
 export const BIP320_MASK = 0x1fffe000;
 
@@ -217,7 +225,7 @@ export class UpstreamManager {
       handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
       requestTimeoutMs: u.requestTimeoutS * 1000,
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
-      maxLineBytes: this.o.maxLineBytes,
+      maxLineBytes: Math.max(this.o.maxLineBytes, POOL_MIN_LINE_BYTES),
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,
       ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript, onPayoutMismatch: () => void p.status.payoutMismatches++ } : {}),
       counters: p.status,

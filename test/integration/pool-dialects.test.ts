@@ -140,6 +140,8 @@ describe('errors and verdicts in every shape', () => {
       [false, null],
       [null, null],
       [true, null],
+      [true, []], // "no error" written as an empty array or string
+      [true, ''],
     ];
     const p = await pool((req, conn) => {
       if (req.method !== 'mining.submit') return answerLikeCkpool(req, conn);
@@ -149,13 +151,15 @@ describe('errors and verdicts in every shape', () => {
     const c = client(p.url);
     await c.open(events());
     const got = [];
-    for (let i = 0; i < 6; i++) got.push(await c.submit(['farm.rig', 'j1', '00'.repeat(8), '5f5e1000', '00000001']));
+    for (let i = 0; i < 8; i++) got.push(await c.submit(['farm.rig', 'j1', '00'.repeat(8), '5f5e1000', '00000001']));
     expect(got).toEqual([
       { accepted: false, error: { code: 23, message: 'Low difficulty share' } },
       { accepted: false, error: { code: 21, message: 'Job not found' } },
       { accepted: false, error: { code: 20, message: 'Duplicate share' } },
       { accepted: false, error: { code: 20, message: 'pool answered false without a reason' } },
       { accepted: false, error: { code: 20, message: 'pool answered null without a reason' } },
+      { accepted: true, error: null },
+      { accepted: true, error: null },
       { accepted: true, error: null },
     ]);
     expect(c.pendingCount).toBe(0);
@@ -372,6 +376,22 @@ describe('the wire: ids, framing, limits', () => {
     expect(ev.jobs[0]!.jobId).toBe('after-long');
     expect(c.counters.malformedLines).toBe(1);
     expect(c.isReady).toBe(true);
+  });
+});
+
+describe('large coinbases (Ocean TIDES, DATUM gateways pay many outputs from the coinbase)', () => {
+  it('a 100 KB mining.notify line reaches the miners through the manager, although limits.maxLineBytes is 16 KiB', async () => {
+    const p = await pool(ckpool());
+    const m = manager([{ url: p.url, user: 'farm' }]);
+    const jobs: string[] = [];
+    const member = { moveTo: () => undefined, orphan: () => undefined, deliverJob: (j: { job: { coinb2: string } }) => void jobs.push(j.job.coinb2), upstreamChanged: () => undefined };
+    await m.acquire(member);
+    const big = notifyParams('big');
+    big[3] = 'ab'.repeat(50_000);
+    p.conns[0]!.send({ id: null, method: 'mining.notify', params: big });
+    await waitFor(() => jobs.length === 1, 3000, 'the big job');
+    expect(jobs[0]!.length).toBe(100_000);
+    expect(m.status()[0]!.malformedLines).toBe(0);
   });
 });
 
