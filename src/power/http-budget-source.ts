@@ -1,9 +1,10 @@
 import type { Clock } from '../clock.js';
 import { InputError } from '../errors.js';
 import { BaseBudgetSource, type BudgetReading } from './budget-source.js';
+import { MAX_BUDGET_KW } from './budget-units.js';
 
-/** Largest budget accepted over HTTP, kW: a typo guard (1 GW), not a site limit. */
-export const MAX_HTTP_KW = 1_000_000;
+/** Largest budget accepted over HTTP, kW: the typo guard every source shares (1 GW), not a site limit. */
+export const MAX_HTTP_KW = MAX_BUDGET_KW;
 
 /**
  * Budget set by an operator or an EMS through `PUT /api/budget` with

@@ -36,13 +36,13 @@ function detectSeparator(line: string): string {
   return seen.has('\t') ? '\t' : seen.has(';') ? ';' : ',';
 }
 
-/** One line into cells; a quoted cell may hold the separator and `""` for a quote. Throws a reason string's InputError. */
+/** One line into cells; a quoted cell may hold the separator and `""` for a quote. Throws InputError naming the line. */
 function splitLine(line: string, sep: string, where: string): Row {
   const cells: string[] = [];
   const quoted: boolean[] = [];
   let i = 0;
   for (;;) {
-    while (line[i] === ' ' && sep !== ' ') i++;
+    while (line[i] === ' ') i++;
     if (line[i] === '"') {
       let cell = '';
       i++;

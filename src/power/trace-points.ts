@@ -105,7 +105,9 @@ export class TraceReader {
     for (const { p } of sorted) {
       if (prev && p.tMs === prev.tMs) {
         if (p.kw !== prev.kw) {
-          throw new InputError(`${p.where}: ${describeTime(p)} appears twice (also ${prev.where}) with different values (${prev.kw} and ${p.kw} kW); each time may appear once`);
+          // Local wall times repeat for an hour when daylight saving ends; only an offset tells them apart.
+          const dst = this.opts.timeZone !== undefined && p.absolute ? `; if these are the repeated hour at the end of daylight saving in ${this.opts.timeZone}, write the offsets` : '';
+          throw new InputError(`${p.where}: ${describeTime(p)} appears twice (also ${prev.where}) with different values (${prev.kw} and ${p.kw} kW); each time may appear once${dst}`);
         }
         repeats++;
         continue;

@@ -130,6 +130,12 @@ describe('CSV schedules: refused with the line and what is allowed', () => {
     ['a W file labelled kW (1 GW guard)', 'minute,kw\n0,4180000\n', /^f\.csv line 2: kw 4180000 is 4180000 kW, above 1000000 kW \(1 GW\): if the values are watts, name the column or key "w" or "power_w"$/],
     ['pv_frac above 1.5', 'minute,pv_frac\n0,2\n', /^f\.csv line 2: pv_frac must be a fraction of the site peak \(0\.\.1\.5\), got 2$/, { siteKw: 10 }],
     ['pv_frac without the site peak', 'minute,pv_frac\n0,0.5\n', /^f\.csv: column pv_frac needs the site peak in kW \(--site-kw KW\)$/],
+    [
+      'the repeated hour of a local-time export (DST ends)',
+      'timestamp,kw\n2026-10-25 02:00,1\n2026-10-25 02:00,2\n',
+      /^f\.csv line 3: time 2026-10-25T00:00:00\.000Z appears twice \(also f\.csv line 2\) .*; if these are the repeated hour at the end of daylight saving in Europe\/Berlin, write the offsets$/,
+      { timeZone: 'Europe/Berlin' },
+    ],
     ['a wall time that does not exist (DST starts)', 'timestamp,kw\n2026-03-29 02:30,1\n', /^f\.csv line 2: timestamp "2026-03-29 02:30" does not exist in Europe\/Berlin .*; write the offset$/, { timeZone: 'Europe/Berlin' }],
     ['only comments', '# nothing\n\n', /^f\.csv: empty trace/],
     ['a header and no rows', 'minute,kw\n', /^f\.csv: no data rows$/],
