@@ -533,4 +533,18 @@ describe('a pool that refuses the worker', () => {
     expect(String(warn!['err'])).toMatch(/Unauthorized worker/);
     expect(log.text()).not.toContain('sekret-pw');
   });
+
+  it('the only pool refusing the worker is retried with a growing backoff, not in a tight loop', async () => {
+    const bad = await pool((req, conn) => {
+      if (req.method === 'mining.authorize') return void (reply(conn, req, false, [24, 'Unauthorized worker', null]), conn.close());
+      answerLikeCkpool(req, conn);
+    });
+    // random 0.5: delays 75, 150, 300, 600 ms ... (equal jitter of 100 ms doubling)
+    const m = manager([{ url: bad.url, user: 'farm.bad' }], { backoffInitialMs: 100, backoffMaxMs: 5000 });
+    await new Promise((r) => setTimeout(r, 1300));
+    const st = m.status()[0]!;
+    expect(st.connectFailures).toBeGreaterThanOrEqual(3);
+    expect(st.connectFailures).toBeLessThanOrEqual(6);
+    expect(Math.abs(bad.conns.length - st.connectAttempts)).toBeLessThanOrEqual(1); // one may be in flight
+  });
 });
