@@ -54,12 +54,17 @@ export function parseVersionReply(body: JsonObject): DeviceIdentity | undefined 
   return id;
 }
 
-/** The identity in a state string's `Ver[1246-83-21072802_4ec6bb0_211fc46]`: model `1246-83`, firmware after it. */
+/**
+ * The identity in a state string's `Ver[...]`: `1246-83-21072802_4ec6bb0_211fc46`
+ * (A1246), `15-194-24102401_...` (A1566), `Q-25052801_14a19a2` (Q).
+ */
 export function identityFromVer(ver: string | undefined): DeviceIdentity | undefined {
   const v = ver?.trim();
   if (!v) return undefined;
-  const m = /^([A-Za-z]*\d{2,4}(?:-\d{1,3})?)-(\d{6,}\S*)$/.exec(v);
-  return m ? { model: m[1]!, firmware: m[2]! } : { model: v };
+  // Firmware builds are <yyyymmdd><nn>_<hash>: the model is whatever precedes that.
+  const m = /^(?:(.+?)-)?(\d{8}_\S+)$/.exec(v);
+  if (!m) return { model: v };
+  return m[1] === undefined ? { firmware: m[2]! } : { model: m[1], firmware: m[2]! };
 }
 
 interface Family {
