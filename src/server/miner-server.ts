@@ -5,7 +5,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { LineConnection } from './line-connection.js';
-import { MinerSession, type SessionHub } from './miner-session.js';
+import { MinerSession } from './miner-session.js';
+import type { SessionHub } from './session-hub.js';
 
 export interface MinerServerEvents {
   tick(nowMs: number): void;

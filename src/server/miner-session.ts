@@ -4,44 +4,23 @@
  * the next line until its hash is judged) and a member of one upstream
  * channel (jobs, extranonce moves, failover). Job delivery and difficulty
  * live in WorkFeed, BIP310 masks in VersionRolling, the submit gate in
- * submit-gate.ts.
+ * submit-gate.ts, the firmwares' other methods in miner-hints.ts.
  */
-import type { Clock } from '../clock.js';
-import type { ResolvedConfig } from '../config/load.js';
-import type { Logger } from '../observability/logger.js';
 import { StratumError } from '../protocol/error-codes.js';
 import { encodeError, encodeNotification, encodeResult, truncateForLog, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
-import { guardAuthorize, guardConfigure, guardExtranonceSubscribe, guardSubscribe, guardSuggestDifficulty, hex32 } from '../protocol/guards.js';
+import { guardAuthorize, guardConfigure, guardSubscribe, hex32 } from '../protocol/guards.js';
 import { MinerShareState } from '../shares/share-policy.js';
-import type { ShareHasher } from '../shares/types.js';
 import type { ChannelMember, MinerJob, Slot } from '../upstream/channel.js';
 import { negotiateConfigure } from './configure.js';
+import { readHint, type MinerHint } from './miner-hints.js';
 import { MinerLimits } from './miner-limits.js';
 import { handleSubmit } from './submit-gate.js';
 import { VersionRolling } from './version-rolling.js';
 import { WorkFeed } from './work-feed.js';
 import type { LineConnection, LineSink } from './line-connection.js';
-import type { ShareLedger } from './worker-stats.js';
+import type { SessionHub } from './session-hub.js';
 
-/** What a session needs from the proxy around it. */
-export interface SessionHub {
-  readonly config: ResolvedConfig;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly hasher: ShareHasher;
-  readonly ledger: ShareLedger;
-  acquire(member: ChannelMember, resumeSessionId?: string): Promise<{ slot: Slot; sessionId: string }>;
-  release(member: ChannelMember): void;
-  /** Version mask of the upstream the miner will most likely land on. */
-  poolVersionMask(): number;
-  /** Fail-safe lever: a withheld worker may not (re)connect. */
-  isWithheld(worker: string): boolean;
-  /** Difficulty planned for this worker by expectHashrate, if any. */
-  plannedDifficulty(worker: string): number | undefined;
-  authorized(session: MinerSession, worker: string): void;
-  closed(session: MinerSession): void;
-  malformed(): void;
-}
+export type { SessionHub } from './session-hub.js';
 
 export class MinerSession implements LineSink, ChannelMember {
   line!: LineConnection;
@@ -99,10 +78,8 @@ export class MinerSession implements LineSink, ChannelMember {
   // ------------------------------------------------------------ LineSink
 
   onMessage(m: RpcMessage): void | Promise<void> {
-    if (m.kind !== 'request') {
-      if (m.kind === 'notification') this.hub.logger.debug({ miner: this.line.remote, method: m.method }, 'ignored notification from miner');
-      return;
-    }
+    if (m.kind === 'notification') return this.onNotification(m.method, m.params);
+    if (m.kind !== 'request') return;
     const p = m.params;
     switch (m.method) {
       case 'mining.subscribe':
@@ -111,23 +88,36 @@ export class MinerSession implements LineSink, ChannelMember {
         return this.onAuthorize(m.id, p);
       case 'mining.configure':
         return this.onConfigure(m.id, p);
-      case 'mining.extranonce.subscribe': {
-        const g = guardExtranonceSubscribe(p);
-        if (!g.ok) return this.error(m.id, StratumError.OTHER, g.message);
-        this.extranonceSubscribed = true;
-        return void this.line.send(encodeResult(m.id, true));
-      }
-      case 'mining.suggest_difficulty': {
-        const g = guardSuggestDifficulty(p);
-        if (!g.ok) return this.error(m.id, StratumError.OTHER, g.message);
-        this.feed.floors.suggested = g.value;
-        this.line.send(encodeResult(m.id, true));
-        return this.feed.retarget();
-      }
       case 'mining.submit':
         return handleSubmit(this, m.id, p);
-      default:
-        return this.error(m.id, StratumError.OTHER, `unknown method ${m.method}`);
+      default: {
+        const hint = readHint(m.method, p);
+        if (!hint) return this.error(m.id, StratumError.OTHER, `unknown method ${m.method}`);
+        return this.applyHint(hint, m.id);
+      }
+    }
+  }
+
+  /** JSON-RPC notifications are never answered; a hint sent as one (`"id": null`) still applies. */
+  private onNotification(method: string, params: unknown[]): void {
+    const hint = readHint(method, params);
+    if (hint && hint.kind !== 'error') return this.applyHint(hint);
+    this.hub.logger.debug({ miner: this.line.remote, method }, 'ignored notification from miner');
+  }
+
+  private applyHint(h: MinerHint, id?: RpcId): void {
+    switch (h.kind) {
+      case 'extranonce-subscribe':
+        this.extranonceSubscribed = true;
+        return this.answer(id, true);
+      case 'difficulty-floor':
+        this.feed.floors.suggested = h.difficulty;
+        this.answer(id, true);
+        return this.feed.retarget();
+      case 'answer':
+        return this.answer(id, h.result);
+      case 'error':
+        if (id !== undefined) this.error(id, h.code, h.message);
     }
   }
 
@@ -153,6 +143,10 @@ export class MinerSession implements LineSink, ChannelMember {
 
   private error(id: RpcId, code: number, message: string): void {
     this.line.send(encodeError(id, code, message));
+  }
+
+  private answer(id: RpcId | undefined, result: unknown): void {
+    if (id !== undefined) this.line.send(encodeResult(id, result));
   }
 
   // ------------------------------------------------------------ handshake

@@ -11,11 +11,14 @@ export class VersionRolling {
 
   /**
    * `mining.configure` answered `version-rolling`: `minerMask` is the miner's
-   * mask (all bits when it sent none), `answered` the mask in our reply.
+   * mask (all bits when it sent none), `answered` the mask in our reply. A
+   * refusal (mask 0: disjoint masks, too few bits for min-bit-count) means
+   * the miner does not roll, so it is never told a mask later either.
    */
   configured(minerMask: number, answered: number): void {
-    this.minerMask = minerMask >>> 0;
-    this.announced = answered >>> 0;
+    const refused = answered >>> 0 === 0;
+    this.minerMask = refused ? undefined : minerMask >>> 0;
+    this.announced = refused ? 0 : answered >>> 0;
   }
 
   /** BIP310: miner's mask ∧ the upstream's mask; 0 when the miner never asked. */

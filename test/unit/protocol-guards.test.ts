@@ -44,7 +44,9 @@ describe('miner-side guards', () => {
         ['agent + null session + host/port', ['cgminer', null, 'pool', 3333], { userAgent: 'cgminer' }],
         ['too many', ['a', 'b', 'c', 'd', 'e'], 'mining.subscribe expects 0..4 params, got 5'],
         ['agent not string', [5], 'mining.subscribe params[0] (user agent) must be a string'],
-        ['session not hex', ['a', 'zz'], 'mining.subscribe params[1] (session id) must be a hex string of whole bytes'],
+        // Not an id we could have issued (another pool's, a rental service's "host:port"): a fresh session, not a failed subscribe.
+        ['session not hex', ['a', 'zz'], { userAgent: 'a' }],
+        ['NiceHash-style host:port', ['NiceHash/1.0.0', 'stratum.example.com:3333'], { userAgent: 'NiceHash/1.0.0' }],
       ],
       guardSubscribe,
     );
@@ -79,7 +81,11 @@ describe('miner-side guards', () => {
         ['ntime long', ['w', 'j', '00000001', '5f5e10000', 'deadbeef'], 'mining.submit params[3] (ntime) must be 8 hex characters'],
         ['nonce short', ['w', 'j', '00000001', '5f5e1000', 'deadbee'], 'mining.submit params[4] (nonce) must be 8 hex characters'],
         ['nonce number', ['w', 'j', '00000001', '5f5e1000', 12], 'mining.submit params[4] (nonce) must be 8 hex characters'],
-        ['version bits bad', [...SUBMIT_OK, '1fffe'], 'mining.submit params[5] (version bits) must be 8 hex characters'],
+        // version_bits is a u32: fewer digits are padded (ckpool reads it with %x); too many or a 0x prefix are refused.
+        ['version bits short', [...SUBMIT_OK, '1fffe'], { worker: 'w1', jobId: 'j1', extranonce2: '00000001', ntime: '5f5e1000', nonce: 'deadbeef', versionBits: '0001fffe' }],
+        ['version bits long', [...SUBMIT_OK, '1fffe0000'], 'mining.submit params[5] (version bits) must be 1..8 hex characters'],
+        ['version bits 0x', [...SUBMIT_OK, '0x1fffe000'], 'mining.submit params[5] (version bits) must be 1..8 hex characters without a 0x prefix'],
+        ['nonce 0x', ['w', 'j', '00000001', '5f5e1000', '0xdeadbe'], 'mining.submit params[4] (nonce) must be 8 hex characters without a 0x prefix'],
       ],
       (p) => guardSubmit(p, 4),
     );
