@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { TIME_NAME_LIST, VALUE_NAME_LIST, parseDecimal, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
+import { TIME_NAME_LIST, VALUE_NAME_LIST, normalizeName, parseDecimal, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
 import { parseTimeCell } from './trace-time.js';
 
@@ -7,11 +7,14 @@ import { parseTimeCell } from './trace-time.js';
  * CSV schedules as sites and utilities export them (RFC 4180 quoting, plus the
  * spreadsheet habits): `,` `;` or tab as the separator (found on the first
  * row), a decimal comma when the separator is not a comma, BOM, CRLF, `#`
- * comments, blank or separator-only lines, a header row or none.
+ * comments, blank or separator-only lines, a header row or none, and the
+ * date and the time of day in two columns ("date;time;kw").
  */
 
 interface Columns {
   ti: number;
+  /** A separate date column ("date,time,kw" exports): its cell is written before the time cell. */
+  di?: number;
   vi: number;
   timeName: string;
   valueName: string;
@@ -84,19 +87,28 @@ function significant(row: Row): number {
 function headerColumns(row: Row, line: string, where: string): Columns | undefined {
   const times = row.cells.flatMap((c, i) => (timeKindOf(c) ? [i] : []));
   const values = row.cells.flatMap((c, i) => (valueUnitOf(c) ? [i] : []));
+  const di = row.cells.findIndex((c) => DATE_NAMES.has(normalizeName(c)));
   if (times.length === 0 && values.length === 0) return undefined;
   if (times.length > 1) throw new InputError(`${where}: header has ${times.length} time columns (${times.map((i) => row.cells[i]).join(', ')}); keep one`);
   if (values.length > 1) throw new InputError(`${where}: header has ${values.length} value columns (${values.map((i) => row.cells[i]).join(', ')}); keep one`);
-  const ti = times[0];
+  // A lone "Date" column usually holds the full date and time.
+  const ti = times[0] ?? (di >= 0 ? di : undefined);
   const vi = values[0];
   if (ti === undefined || vi === undefined) throw new InputError(headerMessage(where, line));
   const timeName = row.cells[ti]!;
   const valueName = row.cells[vi]!;
-  return { ti, vi, timeName, valueName, kind: timeKindOf(timeName)!, unit: valueUnitOf(valueName)!, width: significant(row) };
+  const cols: Columns = { ti, vi, timeName, valueName, kind: timeKindOf(timeName) ?? 'absolute', unit: valueUnitOf(valueName)!, width: significant(row) };
+  if (di >= 0 && di !== ti && cols.kind === 'auto') {
+    // "date;time;kw": the time column holds the time of day.
+    cols.di = di;
+    cols.kind = 'absolute';
+    cols.timeName = `${row.cells[di]} ${timeName}`;
+  }
+  return cols;
 }
 
 function headerMessage(where: string, line: string): string {
-  return `${where}: header must name a time column (${TIME_NAME_LIST}) and a value column (${VALUE_NAME_LIST}, any case), got "${line}"; without a header each row is time,kW`;
+  return `${where}: header must name a time column (${TIME_NAME_LIST}; or date, alone or beside a time of day) and a value column (${VALUE_NAME_LIST}, any case), got "${line}"; without a header each row is time,kW`;
 }
 
 /** No header: two cells, a time and a number (kW). */
@@ -106,6 +118,9 @@ function headerless(row: Row, decimalComma: boolean): Columns | undefined {
   if (!t.ok || !Number.isFinite(parseDecimal(row.cells[1]!, decimalComma || row.quoted[1]))) return undefined;
   return { ti: 0, vi: 1, timeName: 'column 1 (time)', valueName: 'column 2 (kW)', kind: 'auto', unit: 'kW', width: 2 };
 }
+
+/** Date columns that pair with a time-of-day column. */
+const DATE_NAMES = new Set(['date', 'day', 'date_utc']);
 
 const isBlank = (line: string): boolean => /^[\s,;"]*$/.test(line);
 const isComment = (line: string): boolean => line.trimStart().startsWith('#');
@@ -135,11 +150,12 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
     }
     const row = splitLine(line, sep, where);
     const width = significant(row);
-    if (width > cols.width || row.cells.length <= Math.max(cols.ti, cols.vi)) {
+    if (width > cols.width || row.cells.length <= Math.max(cols.ti, cols.vi, cols.di ?? 0)) {
       const hint = width > cols.width && sep === ',' ? ' (a decimal comma needs ";" or tab as the separator)' : '';
       throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${width}${hint}`);
     }
-    const t = parseTimeCell(row.cells[cols.ti]!, cols.kind, { timeZone: opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
+    const timeCell = cols.di === undefined ? row.cells[cols.ti]! : `${row.cells[cols.di]} ${row.cells[cols.ti]}`.trim();
+    const t = parseTimeCell(timeCell, cols.kind, { timeZone: opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
     if (!t.ok) throw new InputError(`${where}: ${cols.timeName} ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
     const kw = reader.value(row.cells[cols.vi], cols.unit, `${where}: ${cols.valueName}`, where, decimalComma || row.quoted[cols.vi]!);
