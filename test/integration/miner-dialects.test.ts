@@ -62,15 +62,20 @@ function expectErr(m: Msg, code: number, message: string | RegExp): void {
   expect(m.error![1]).toMatch(message);
 }
 
-/** The first nonce whose share meets `difficulty` (a real double-SHA256 search, ~1/(2^32·difficulty) tries apart). */
-function findNonce(notify: unknown[], extranonce1: string, extranonce2: string, difficulty: number, versionBits = 0): number {
+/**
+ * The first nonce whose share meets `difficulty` (a real double-SHA256 search, ~1/(2^32·difficulty)
+ * tries apart), or with `below`, the first that misses it.
+ */
+function findNonce(notify: unknown[], extranonce1: string, extranonce2: string, difficulty: number, versionBits = 0, below = false): number {
   const [jobId, prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime] = notify as [string, string, string, string, string[], string, string, string];
   const job = prepareJob({ jobId, prevhash, coinb1, coinb2, merkleBranch, version, nbits, ntime, cleanJobs: true });
+  // BIP310 over the BIP320 mask; the sim pool's version (20000000) has no bits there, so with
+  // versionBits 0 this is the job's version whether or not rolling was negotiated.
   const v = ((job.version & ~0x1fffe000) | (versionBits & 0x1fffe000)) >>> 0;
   const { header } = buildShareHeader(job, Buffer.from(extranonce1, 'hex'), Buffer.from(extranonce2, 'hex'), job.ntime, 0, v);
   for (let n = 0; n < 5_000_000; n++) {
     header.writeUInt32LE(n, 76);
-    if (hashHeader(header, job.networkTargetBE).difficulty >= difficulty) return n;
+    if (hashHeader(header, job.networkTargetBE).difficulty >= difficulty !== below) return n;
   }
   throw new Error('no nonce found');
 }
@@ -112,7 +117,7 @@ describe('cgminer / bmminer / Avalon handshakes', () => {
 
   it('mining.authorize: empty or missing password and dotted / + / @ names pass; an over-long name is a clear error that keeps the connection', async () => {
     const c = await raw(port);
-    await c.call(1, 'mining.subscribe', ['cgminer/4.11.1']);
+    const [, en1] = (await c.call(1, 'mining.subscribe', ['cgminer/4.11.1'])).result as SubscribeResult;
     expectOk(await c.call(2, 'mining.authorize', ['farm.rig01', '']));
     expectOk(await c.call(3, 'mining.authorize', ['bc1qexample.rig02']));
     expectOk(await c.call(4, 'mining.authorize', ['farm+rig03', 'x']));
@@ -121,11 +126,12 @@ describe('cgminer / bmminer / Avalon handshakes', () => {
     expectErr(await c.call(7, 'mining.authorize', ['w'.repeat(129), 'x']), 20, 'mining.authorize params[0] (worker) must be at most 128 characters');
     expectErr(await c.call(8, 'mining.authorize', ['', 'x']), 20, 'mining.authorize params[0] (worker) must not be empty');
     const [notify] = await c.waitFor('mining.notify');
-    // Each name is authorized on this connection: its submit is judged (nonce 0 is, overwhelmingly, low difficulty: 23), not refused (24).
+    // Each name is authorized on this connection: its submit is judged (a nonce below the minimum difficulty: 23), not refused (24).
     const p = notify!.params!;
     let id = 20;
     for (const w of ['farm.rig01', 'bc1qexample.rig02', 'farm+rig03', 'ops@example.com.rig04']) {
-      expectErr(await c.call(id, 'mining.submit', [w, p[0], hex32(id), p[7], '00000000']), 23, /low difficulty/);
+      const low = findNonce(p, en1, hex32(id), 1e-6, 0, true);
+      expectErr(await c.call(id, 'mining.submit', [w, p[0], hex32(id), p[7], hex32(low)]), 23, /low difficulty/);
       id++;
     }
     expectErr(await c.call(id, 'mining.submit', ['stranger', p[0], hex32(id), p[7], '00000000']), 24, /not authorized/);
@@ -325,6 +331,21 @@ describe('what surplus sends', () => {
     expect(notify.params![8]).toBe(true);
     // No set_version_mask: the agreed mask is what configure answered.
     expect(c.notifications('mining.set_version_mask')).toEqual([]);
+  });
+
+  it('authorize before subscribe (and a "jsonrpc" member) still gives set_difficulty before the first notify; a second subscribe is an error, not a disconnect', async () => {
+    const { port } = await setup();
+    const c = await raw(port);
+    c.write('{"jsonrpc":"2.0","id":1,"method":"mining.authorize","params":["early.1","x"]}\n');
+    expectOk(await c.reply(1));
+    expect(c.notifications('mining.notify')).toEqual([]);
+    c.write('{"jsonrpc":"2.0","id":2,"method":"mining.subscribe","params":["luxminer/2024.1"]}\n');
+    expectOk(await c.reply(2), expect.anything());
+    await c.waitFor('mining.notify');
+    const seq = c.messages.map((m) => m.method ?? `reply ${String(m.id)}`);
+    expect(seq.slice(0, 4)).toEqual(['reply 1', 'reply 2', 'mining.set_difficulty', 'mining.notify']);
+    expectErr(await c.call(3, 'mining.subscribe', []), 20, 'already subscribed');
+    expect(c.closed).toBe(false);
   });
 
   it('client.reconnect with empty params (same host and port) to a miner that did not subscribe to extranonce; set_extranonce to those that did', async () => {
