@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { TIME_NAME_LIST, VALUE_NAME_LIST, normalizeName, parseDecimal, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
+import { TIME_NAME_LIST, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
 import { parseTimeCell } from './trace-time.js';
 
@@ -16,6 +16,8 @@ interface Columns {
   /** A separate date column ("date,time,kw" exports): its cell is written before the time cell. */
   di?: number;
   vi: number;
+  /** A `unit` column (kW, MW or W per row): for a `value` column; it must agree with a column that names its unit. */
+  ui?: number;
   timeName: string;
   valueName: string;
   kind: TimeKind;
@@ -98,6 +100,8 @@ function headerColumns(row: Row, line: string, where: string): Columns | undefin
   const timeName = row.cells[ti]!;
   const valueName = row.cells[vi]!;
   const cols: Columns = { ti, vi, timeName, valueName, kind: timeKindOf(timeName) ?? 'absolute', unit: valueUnitOf(valueName)!, width: significant(row) };
+  const ui = row.cells.findIndex((c) => ['unit', 'units'].includes(normalizeName(c)));
+  if (ui >= 0) cols.ui = ui;
   if (di >= 0 && di !== ti && cols.kind === 'auto') {
     // "date;time;kw": the time column holds the time of day.
     cols.di = di;
@@ -121,6 +125,15 @@ function headerless(row: Row, decimalComma: boolean): Columns | undefined {
 
 /** Date columns that pair with a time-of-day column. */
 const DATE_NAMES = new Set(['date', 'day', 'date_utc']);
+
+/** The unit cell of a row; a value read in the wrong unit would be off by 1000, so anything unclear is an error. */
+function rowUnit(cell: string, cols: Columns, where: string): ValueUnit {
+  const u = parseUnit(cell);
+  if (!u) throw new InputError(`${where}: unit must be "kW", "MW" or "W", got "${cell}"`);
+  if (normalizeName(cols.valueName) === 'value') return u;
+  if (u !== cols.unit) throw new InputError(`${where}: unit "${cell}" contradicts the column ${cols.valueName} (${cols.unit}); use a "value" column with a unit column, or a column that names it`);
+  return u;
+}
 
 const isBlank = (line: string): boolean => /^[\s,;"]*$/.test(line);
 const isComment = (line: string): boolean => line.trimStart().startsWith('#');
@@ -150,7 +163,7 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
     }
     const row = splitLine(line, sep, where);
     const width = significant(row);
-    if (width > cols.width || row.cells.length <= Math.max(cols.ti, cols.vi, cols.di ?? 0)) {
+    if (width > cols.width || row.cells.length <= Math.max(cols.ti, cols.vi, cols.di ?? 0, cols.ui ?? 0)) {
       const hint = width > cols.width && sep === ',' ? ' (a decimal comma needs ";" or tab as the separator)' : '';
       throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${width}${hint}`);
     }
@@ -158,7 +171,8 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
     const t = parseTimeCell(timeCell, cols.kind, { timeZone: opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
     if (!t.ok) throw new InputError(`${where}: ${cols.timeName} ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
-    const kw = reader.value(row.cells[cols.vi], cols.unit, `${where}: ${cols.valueName}`, where, decimalComma || row.quoted[cols.vi]!);
+    const unit = cols.ui === undefined ? cols.unit : rowUnit(row.cells[cols.ui]!, cols, where);
+    const kw = reader.value(row.cells[cols.vi], unit, `${where}: ${cols.valueName}`, where, decimalComma || row.quoted[cols.vi]!);
     raw.push({ tMs: t.tMs, absolute: t.absolute, kw, where });
   }
   if (!cols) throw new InputError(`${file}: empty trace (expected a header such as "minute,kw" or "timestamp,kw", or rows of time,kW)`);
