@@ -45,8 +45,10 @@ export interface PoolEntry {
   nextAttemptAtMs: number;
   /** Set by an allowed `client.reconnect` redirect; cleared when it fails. */
   redirect: PoolEndpoint | undefined;
-  /** The pool never answered (or hung up on) BIP310 `mining.configure`: stop asking. */
-  skipConfigure: boolean;
+  /** Until then, do not send BIP310 `mining.configure` (the pool ignores it or hangs up on it). */
+  skipConfigureUntilMs: number;
+  /** Handshakes in a row the pool closed before answering configure or subscribe. */
+  configureHangups: number;
   /** When recent `client.reconnect` requests came (a pool asking in a loop is backed off). */
   reconnectTimes: number[];
 }
@@ -69,7 +71,8 @@ export class PoolList {
       failStreak: 0,
       nextAttemptAtMs: 0,
       redirect: undefined,
-      skipConfigure: false,
+      skipConfigureUntilMs: 0,
+      configureHangups: 0,
       reconnectTimes: [],
     }));
   }

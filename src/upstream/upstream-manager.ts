@@ -27,6 +27,9 @@ const MAX_PARALLEL_OPENS = 4;
  */
 export const POOL_MIN_LINE_BYTES = 256 * 1024;
 
+/** How long a pool that ignored mining.configure is not asked again. */
+const CONFIGURE_RETRY_MS = 30 * 60_000;
+
 /** BIP320: the version bits free for rolling; asked of every pool. */
 export const BIP320_MASK = 0x1fffe000;
 
@@ -221,7 +224,7 @@ export class UpstreamManager {
       url: this.pools.url(index),
       user: p.cfg.user,
       password: p.cfg.password,
-      versionRollingMask: p.skipConfigure ? 0 : BIP320_MASK,
+      versionRollingMask: this.o.clock.now() < p.skipConfigureUntilMs ? 0 : BIP320_MASK,
       handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
       requestTimeoutMs: u.requestTimeoutS * 1000,
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
@@ -301,16 +304,24 @@ export class UpstreamManager {
   }
 
   /**
-   * BIP310 configure: a pool that let it time out (or hung up before answering
-   * even subscribe) is not asked again, so later connections skip the wait.
+   * BIP310 configure: a pool that lets it time out (it answered subscribe and
+   * authorize, so it is alive and ignores the method), or that hung up before
+   * answering anything three handshakes in a row (some pools drop a client on
+   * an unknown method), is not asked for a while, so its connections skip the
+   * wait. Not for ever: a restarting pool can look the same, so configure is
+   * tried again after CONFIGURE_RETRY_MS.
    */
   private learnConfigure(index: number, ch: Channel): void {
     const o = ch.client.configureOutcome;
     const e = this.pools.entry(index);
-    if (e.skipConfigure || !(o === 'timeout' || (o === 'closed' && ch.session.extranonce1 === ''))) return;
-    e.skipConfigure = true;
-    this.o.logger.info({ pool: e.cfg.url, outcome: o }, 'pool does not answer mining.configure; not asking again (no version rolling)');
+    if (o === 'granted' || o === 'refused') e.configureHangups = 0;
+    const hungUp = o === 'closed' && ch.session.extranonce1 === '' && ++e.configureHangups >= 3;
+    if (o !== 'timeout' && !hungUp) return;
+    e.configureHangups = 0;
+    e.skipConfigureUntilMs = this.o.clock.now() + CONFIGURE_RETRY_MS;
+    this.o.logger.info({ pool: e.cfg.url, outcome: o, retryInS: CONFIGURE_RETRY_MS / 1000 }, 'pool does not answer mining.configure; not asking for a while (no version rolling)');
   }
+
 
   /**
    * `client.reconnect`: reconnect to the same pool (ckpool, Braiins and others

@@ -434,6 +434,17 @@ describe('BIP310 mining.configure answers', () => {
     expect(p.conns[1]!.has('mining.configure')).toBe(false);
     await waitFor(() => m.channelsOpen() === 1, 2000, 'channel up');
   });
+
+  it('a pool that hangs up on configure: after three such handshakes, connect without it', async () => {
+    const p = await pool((req, conn) => {
+      if (req.method === 'mining.configure') return void conn.socket.destroy();
+      if (!conn.socket.destroyed) answerLikeCkpool(req, conn);
+    });
+    const m = manager([{ url: p.url, user: 'farm' }], { backoffInitialMs: 50, backoffMaxMs: 400 });
+    await waitFor(() => m.channelsOpen() === 1, 5000, 'channel up without configure');
+    expect(p.conns.map((c) => c.has('mining.configure'))).toEqual([true, true, true, false]);
+    expect(m.versionMask()).toBe(0);
+  });
 });
 
 describe('client.reconnect', () => {
