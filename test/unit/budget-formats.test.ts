@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ConfigError, InputError } from '../../src/errors.js';
@@ -10,6 +11,7 @@ import { parseBudgetPayload } from '../../src/power/budget-payload.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { ScheduleBudgetSource, type ScheduleOptions } from '../../src/power/schedule-budget-source.js';
 import { parseTrace, traceValueAt, type TraceOptions } from '../../src/power/trace-parse.js';
+import '../support/fast-check-seed.js';
 
 /**
  * Every input form the budget sources accept, and every refusal with its
@@ -393,5 +395,74 @@ describe('schedule semantics', () => {
     await s.start();
     expect(s.latest()).toMatchObject({ kw: 0, ttlMs: 10 * MIN });
     await s.stop();
+  });
+});
+
+describe('properties (fixed seed)', () => {
+  const piece = fc.constantFrom(
+    'minute', 'timestamp', 'kw', 'MW', 'W', 'value', 'unit', 'date', 'time', 'pv_frac',
+    ',', ';', '\t', '"', '""', '\n', '\r\n', '\r', '#', ' ', '\uFEFF',
+    '0', '7', '12.5', '12,5', '-3', '1e400', 'NaN', '1780308000', '1780308000000',
+    '2026-06-01T10:00Z', '2026-06-01 10:00+02:00', '01.06.2026 10:00', '10:00', '[', ']', '{', '}', ':', '{"t":0,"kw":1}',
+  );
+  const text = fc.array(piece, { maxLength: 40 }).map((p) => p.join(''));
+
+  it('any text is a valid trace or an InputError, never another exception', () => {
+    fc.assert(
+      fc.property(text, fc.constantFrom(undefined, 'Europe/Berlin'), (t, timeZone) => {
+        let trace;
+        try {
+          trace = parseTrace(t, 'p.csv', { siteKw: 100, ...(timeZone ? { timeZone } : {}) });
+        } catch (err) {
+          expect(err).toBeInstanceOf(InputError);
+          return;
+        }
+        expect(trace.points.length).toBeGreaterThan(0);
+        for (let i = 0; i < trace.points.length; i++) {
+          const p = trace.points[i]!;
+          expect(Number.isFinite(p.kw) && p.kw >= 0 && Number.isFinite(p.tMs)).toBe(true);
+          if (i > 0) expect(p.tMs).toBeGreaterThan(trace.points[i - 1]!.tMs);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('any payload is a finite budget in 0..1 GW or a refusal, never an exception', () => {
+    fc.assert(
+      fc.property(fc.oneof(text, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1'))), (p) => {
+        const v = parseBudgetPayload(Buffer.from(p));
+        if (v.ok) expect(Number.isFinite(v.kw) && v.kw >= 0 && v.kw <= 1_000_000).toBe(true);
+        else expect(v.reason.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a table written in any accepted CSV dialect reads back the same', () => {
+    const row = fc.record({ dtMin: fc.integer({ min: 1, max: 90 }), kw: fc.integer({ min: 0, max: 5_000_000 }).map((n) => n / 1000) });
+    const dialect = fc.record({
+      sep: fc.constantFrom(',', ';', '\t'),
+      eol: fc.constantFrom('\n', '\r\n'),
+      bom: fc.boolean(),
+      quote: fc.boolean(),
+      header: fc.constantFrom('minute,kw', 'Minute,KW', 'time,power_kw', 'start,kW', 'none'),
+      shuffle: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 30 }), dialect, (rows, d) => {
+        let m = 0;
+        const points = rows.map((r) => ({ tMs: (m += r.dtMin) * MIN, kw: r.kw }));
+        const cell = (s: string): string => (d.quote ? `"${s}"` : s);
+        const num = (n: number): string => (d.sep === ',' ? String(n) : String(n).replace('.', ','));
+        const lines = points.map((p) => [cell(num(p.tMs / MIN)), cell(num(p.kw))].join(d.sep));
+        if (d.shuffle) lines.reverse();
+        if (d.header !== 'none') lines.unshift(d.header.split(',').map(cell).join(d.sep));
+        const t = parseTrace((d.bom ? '\uFEFF' : '') + lines.join(d.eol) + d.eol, 'p.csv');
+        expect(t.points).toEqual(points);
+        expect(t.timeBase).toBe('relative');
+      }),
+      { numRuns: 300 },
+    );
   });
 });
