@@ -287,6 +287,25 @@ describe('Whatsminer / Braiins OS / LuxOS quirks', () => {
     expect(pool.stats.rejected).toEqual({});
   });
 
+  it('mining.configure after subscribe and authorize applies to the next submit', async () => {
+    const { port } = await setup();
+    const c = await raw(port);
+    const [, en1] = (await c.call(1, 'mining.subscribe', ['bosminer/1.0'])).result as SubscribeResult;
+    expectOk(await c.call(2, 'mining.authorize', ['late.1', 'x']));
+    const [notify] = await c.waitFor('mining.notify');
+    const p = notify!.params!;
+    const en2 = '00000005';
+    const nonce = hex32(findNonce(p, en1, en2, MINER_DIFF * 1.01, 0x4000));
+    const submit = ['late.1', p[0], en2, p[7], nonce, '4000'];
+    // Not negotiated yet: any rolled bit is outside the (empty) mask.
+    expectErr(await c.call(3, 'mining.submit', submit), 20, 'version bits outside the negotiated mask');
+    expectOk(await c.call(4, 'mining.configure', [['version-rolling'], { 'version-rolling.mask': '1fffe000', 'version-rolling.min-bit-count': 2 }]), {
+      'version-rolling': true,
+      'version-rolling.mask': '1fffe000',
+    });
+    expectOk(await c.call(5, 'mining.submit', submit));
+  });
+
   it('framing: \\r\\n line ends, several requests in one segment, a request split byte by byte', async () => {
     const { port } = await setup();
     const c = await raw(port);
@@ -380,7 +399,7 @@ describe('what surplus sends', () => {
     expect(viaConfigure.closed).toBe(false);
   });
 
-  it('failover to a pool with another version mask: set_extranonce and set_version_mask, then set_difficulty before the clean job', async () => {
+  it('failover to a pool with another version mask: set_extranonce and set_version_mask, then set_difficulty before the clean job; client.reconnect [] to the others', async () => {
     const [a] = await startPools(1, { versionMask: 0x1fffe000 });
     const [b] = await startPools(1, { versionMask: 0x00ffe000 });
     cleanup.push(() => a!.stop(), () => b!.stop());
@@ -397,8 +416,19 @@ describe('what surplus sends', () => {
     await c.call(2, 'mining.subscribe', ['bmminer/2.0.0']);
     await c.call(3, 'mining.authorize', ['fo.1', 'x']);
     await c.waitFor('mining.notify');
+    const plain = await raw(port);
+    await plain.call(1, 'mining.subscribe', ['cgminer/4.11.1']);
+    await plain.call(2, 'mining.authorize', ['fo.2', 'x']);
+    await plain.waitFor('mining.notify');
     const mark = c.messages.length;
     await a!.stop();
+    // The miner that cannot take set_extranonce is asked back to the same endpoint, then comes back to work.
+    await waitFor(() => plain.closed, 8000, 'client.reconnect to the plain miner');
+    expect(plain.notifications('client.reconnect')).toEqual([{ id: null, method: 'client.reconnect', params: [] }]);
+    const again = await raw(port);
+    expectOk(await again.call(1, 'mining.subscribe', ['cgminer/4.11.1']), expect.anything());
+    expectOk(await again.call(2, 'mining.authorize', ['fo.2', 'x']));
+    await again.waitFor('mining.notify');
     await c.waitFor('mining.set_version_mask', 1, 8000);
     await c.waitFor('mining.set_extranonce', 1, 8000);
     await waitFor(() => c.messages.slice(mark).some((m) => m.method === 'mining.notify'), 8000, 'a job from the second pool');
