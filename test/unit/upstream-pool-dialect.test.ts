@@ -6,6 +6,7 @@ import { DIFF1_TARGET, targetForDifficulty } from '../../src/shares/target.js';
 import {
   authorizeVerdict,
   cleanJobsFlag,
+  parseNotify,
   parseReconnect,
   parseSetDifficulty,
   parseSetTarget,
@@ -43,6 +44,13 @@ describe('pool dialect readers', () => {
     expect(parseSetTarget([DIFF1_TARGET.toString(16).padStart(64, '0')])).toEqual({ ok: true, value: 1 });
     expect(parseSetTarget(['0'.repeat(64)])).toMatchObject({ ok: false, message: /must not be zero/ });
     expect(parseSetTarget(['zz'])).toMatchObject({ ok: false, message: /up to 64 hex digits/ });
+  });
+
+  it('notify: a numeric job id becomes its decimal string (sent back as such in mining.submit); short params are refused', () => {
+    const p = [17, 'a'.repeat(64), '01', '02', [], '20000000', '1d00ffff', '5f5e1000', true];
+    expect(parseNotify(p)).toMatchObject({ ok: true, value: { jobId: '17' } });
+    expect(parseNotify(p.slice(0, 8))).toMatchObject({ ok: false, message: 'mining.notify expects 9 params, got 8' });
+    expect(parseNotify(['', ...p.slice(1)])).toMatchObject({ ok: false, message: /params\[0\] \(job id\)/ });
   });
 
   it('reply ids: numbers, and numbers echoed as strings, map to our request ids', () => {
