@@ -169,6 +169,20 @@ describe('cgminer / bmminer / Avalon handshakes', () => {
     expect(c.closed).toBe(false);
   });
 
+  it('a refused version-rolling (BIP310 false) means no rolling: rolled bits are refused afterwards', async () => {
+    const c = await raw(port);
+    expectOk(await c.call(1, 'mining.configure', [['version-rolling'], { 'version-rolling.mask': '1fffe000', 'version-rolling.min-bit-count': 20 }]), {
+      'version-rolling': false,
+      'version-rolling.mask': '00000000',
+    });
+    await c.call(2, 'mining.subscribe', ['bmminer/2.0.0']);
+    await c.call(3, 'mining.authorize', ['refused.1', 'x']);
+    const [notify] = await c.waitFor('mining.notify');
+    const p = notify!.params!;
+    expectErr(await c.call(4, 'mining.submit', ['refused.1', p[0], '00000001', p[7], '00000000', '00002000']), 20, 'version bits outside the negotiated mask');
+    expect(c.notifications('mining.set_version_mask')).toEqual([]);
+  });
+
   it('mining.extranonce.subscribe is answered true before or after subscribe', async () => {
     const before = await raw(port);
     expectOk(await before.call(1, 'mining.extranonce.subscribe', []));
