@@ -7,12 +7,14 @@ import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/schema.js';
 import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
 import { expectedScriptHex } from './payout-guard.js';
-import type { PoolProtocolCounters } from './pool-client.js';
+import type { ConfigureOutcome, PoolProtocolCounters } from './pool-client.js';
 import { poolUrl, type PoolEndpoint } from './pool-endpoint.js';
 
 /** A pool asking to reconnect more often than this within a minute is throttled by the backoff. */
 const RECONNECTS_BEFORE_BACKOFF = 2;
 const RECONNECT_WINDOW_MS = 60_000;
+/** How long a pool that ignored mining.configure is not asked again. */
+export const CONFIGURE_RETRY_MS = 30 * 60_000;
 
 export type PoolState = 'connecting' | 'up' | 'down';
 
@@ -112,6 +114,30 @@ export class PoolList {
     e.status.redirectedTo = target ? poolUrl(target) : null;
     e.nextAttemptAtMs = Math.max(e.nextAttemptAtMs, now + delay);
     return delay;
+  }
+
+  /** Whether to send BIP310 `mining.configure` on a new connection to this pool. */
+  asksConfigure(i: number): boolean {
+    return this.clock.now() >= this.entries[i]!.skipConfigureUntilMs;
+  }
+
+  /**
+   * How a handshake's configure ended (`subscribed`: the pool answered
+   * subscribe). A pool that lets configure time out (alive, answering
+   * subscribe and authorize: it ignores the method), or that hung up before
+   * answering anything three handshakes in a row (some pools drop a client
+   * on an unknown method), is not asked for CONFIGURE_RETRY_MS, so its
+   * connections skip the wait. Not for ever: a restarting pool can look the
+   * same. Returns true when it stops asking.
+   */
+  configureEnded(i: number, outcome: ConfigureOutcome | undefined, subscribed: boolean): boolean {
+    const e = this.entries[i]!;
+    if (outcome === 'granted' || outcome === 'refused') e.configureHangups = 0;
+    const hungUp = outcome === 'closed' && !subscribed && ++e.configureHangups >= 3;
+    if (outcome !== 'timeout' && !hungUp) return false;
+    e.configureHangups = 0;
+    e.skipConfigureUntilMs = this.clock.now() + CONFIGURE_RETRY_MS;
+    return true;
   }
 
   /** A redirect target failed: back to the configured url. */

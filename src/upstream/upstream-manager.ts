@@ -14,7 +14,7 @@ import { Channel, type ChannelMember, type Slot } from './channel.js';
 import { PoolClient } from './pool-client.js';
 import { parsePoolUrl, poolUrl, reconnectTarget } from './pool-endpoint.js';
 import type { ReconnectAsk } from './pool-dialect.js';
-import { PoolList, type PoolStatus } from './pool-list.js';
+import { CONFIGURE_RETRY_MS, PoolList, type PoolStatus } from './pool-list.js';
 
 /** Upstream connections opened at the same time while miners wait for slots. */
 const MAX_PARALLEL_OPENS = 4;
@@ -26,9 +26,6 @@ const MAX_PARALLEL_OPENS = 4;
  * gateways) send lines of tens of KiB. Still bounded.
  */
 export const POOL_MIN_LINE_BYTES = 256 * 1024;
-
-/** How long a pool that ignored mining.configure is not asked again. */
-const CONFIGURE_RETRY_MS = 30 * 60_000;
 
 /** BIP320: the version bits free for rolling; asked of every pool. */
 export const BIP320_MASK = 0x1fffe000;
@@ -224,7 +221,7 @@ export class UpstreamManager {
       url: this.pools.url(index),
       user: p.cfg.user,
       password: p.cfg.password,
-      versionRollingMask: this.o.clock.now() < p.skipConfigureUntilMs ? 0 : BIP320_MASK,
+      versionRollingMask: this.pools.asksConfigure(index) ? BIP320_MASK : 0,
       handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
       requestTimeoutMs: u.requestTimeoutS * 1000,
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
@@ -303,34 +300,19 @@ export class UpstreamManager {
     );
   }
 
-  /**
-   * BIP310 configure: a pool that lets it time out (it answered subscribe and
-   * authorize, so it is alive and ignores the method), or that hung up before
-   * answering anything three handshakes in a row (some pools drop a client on
-   * an unknown method), is not asked for a while, so its connections skip the
-   * wait. Not for ever: a restarting pool can look the same, so configure is
-   * tried again after CONFIGURE_RETRY_MS.
-   */
+  /** BIP310: a pool that ignores or hangs up on configure is not asked for a while (PoolList.configureEnded). */
   private learnConfigure(index: number, ch: Channel): void {
-    const o = ch.client.configureOutcome;
-    const e = this.pools.entry(index);
-    if (o === 'granted' || o === 'refused') e.configureHangups = 0;
-    const hungUp = o === 'closed' && ch.session.extranonce1 === '' && ++e.configureHangups >= 3;
-    if (o !== 'timeout' && !hungUp) return;
-    e.configureHangups = 0;
-    e.skipConfigureUntilMs = this.o.clock.now() + CONFIGURE_RETRY_MS;
-    this.o.logger.info({ pool: e.cfg.url, outcome: o, retryInS: CONFIGURE_RETRY_MS / 1000 }, 'pool does not answer mining.configure; not asking for a while (no version rolling)');
+    if (!this.pools.configureEnded(index, ch.client.configureOutcome, ch.session.extranonce1 !== '')) return;
+    this.o.logger.info({ pool: this.pools.entry(index).cfg.url, outcome: ch.client.configureOutcome, retryInS: CONFIGURE_RETRY_MS / 1000 }, 'pool does not answer mining.configure; not asking for a while (no version rolling)');
   }
 
 
+
   /**
-   * `client.reconnect`: reconnect to the same pool (ckpool, Braiins and others
-   * send it before a restart or to rebalance), never a failover. A new port on
-   * the same host is followed; another host only when the pool's config says
-   * `allowRedirect: true` (a pool, or whoever sits in the path to it, must not
-   * be able to send the farm's hashrate elsewhere), otherwise we reconnect to
-   * the configured url. The wait the pool asks for is honoured up to
-   * upstream.backoffMaxMs; a pool asking in a loop gets the backoff.
+   * `client.reconnect` (ckpool, Braiins and others send it before a restart or
+   * to rebalance): reconnect, never fail over. Where to is `reconnectTarget`'s
+   * rule; the wait asked for is honoured up to upstream.backoffMaxMs, and a
+   * pool asking in a loop gets the backoff (PoolList.reconnectAsked).
    */
   private followReconnect(index: number, ask: ReconnectAsk): void {
     const e = this.pools.entry(index);

@@ -14,7 +14,7 @@ import {
   readConfigureResult,
 } from '../../src/upstream/pool-dialect.js';
 import { reconnectTarget } from '../../src/upstream/pool-endpoint.js';
-import { PoolList } from '../../src/upstream/pool-list.js';
+import { CONFIGURE_RETRY_MS, PoolList } from '../../src/upstream/pool-list.js';
 import '../support/fast-check-seed.js';
 
 describe('pool dialect readers', () => {
@@ -115,5 +115,28 @@ describe('PoolList: reconnect requests', () => {
     clock.advance(60_000);
     expect(list.reconnectAsked(0, undefined, 0)).toBe(0); // a quiet minute forgives
     expect(list.status(() => 0)[0]).toMatchObject({ reconnectRequests: 0, redirectedTo: null }); // requests are counted by the client
+  });
+});
+
+describe('PoolList: BIP310 configure memory', () => {
+  const pools = [poolSchema.parse({ url: 'stratum+tcp://pool.example:3333', user: 'u' })];
+
+  it('a timeout stops asking for a while; hang-ups only after three in a row before subscribe; an answer resets the count', () => {
+    const clock = new ManualClock(0);
+    const list = new PoolList(pools, { initialMs: 500, maxMs: 30_000 }, clock);
+    expect(list.asksConfigure(0)).toBe(true);
+    expect(list.configureEnded(0, 'closed', false)).toBe(false);
+    expect(list.configureEnded(0, 'closed', false)).toBe(false);
+    expect(list.configureEnded(0, 'granted', true)).toBe(false); // it answered after all: start over
+    expect(list.configureEnded(0, 'closed', true)).toBe(false); // closed after subscribe: not about configure
+    expect(list.configureEnded(0, 'closed', false)).toBe(false);
+    expect(list.configureEnded(0, undefined, false)).toBe(false); // refused connection: no configure sent
+    expect(list.configureEnded(0, 'closed', false)).toBe(false);
+    expect(list.configureEnded(0, 'closed', false)).toBe(true);
+    expect(list.asksConfigure(0)).toBe(false);
+    clock.advance(CONFIGURE_RETRY_MS);
+    expect(list.asksConfigure(0)).toBe(true);
+    expect(list.configureEnded(0, 'timeout', true)).toBe(true);
+    expect(list.asksConfigure(0)).toBe(false);
   });
 });
