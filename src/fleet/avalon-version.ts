@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue } from './cgminer-reply.js';
+import type { DeviceModelMatch } from './control.js';
 import { BUILTIN_MODELS } from './models.js';
 
 /**
@@ -26,16 +27,7 @@ export interface DeviceIdentity {
   api?: string;
 }
 
-export interface ProfileMatch {
-  /** The profile to use: the model's when known and available, else `generic`. */
-  profile: string;
-  /** The model family recognised (`A1566`, `Q`, `Nano 3`), if any. */
-  family?: string;
-  /** True when the device was recognised and its profile is available. */
-  exact: boolean;
-  /** Why the generic profile is used, for the operator. */
-  warning?: string;
-}
+export type ProfileMatch = DeviceModelMatch;
 
 /** The identity in a `version` reply body (JSON or text form); undefined without a VERSION section. */
 export function parseVersionReply(body: JsonObject): DeviceIdentity | undefined {

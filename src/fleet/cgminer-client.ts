@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { OverloadError, PeerError, TimeoutError } from '../errors.js';
 import { isSuccessStatus, joinedPart, parseCgminerReply, replyStatus, type CgminerReply, type ReplyStatus } from './cgminer-reply.js';
+import { DeviceAccessDeniedError, DeviceRefusedError, isAccessDenied } from './device-errors.js';
 
 /**
  * Client for the cgminer API (TCP 4028) as Avalon firmware serves it: one JSON
@@ -61,30 +62,7 @@ export interface CgminerAnswer {
   status?: ReplyStatus;
 }
 
-/** The device answered STATUS E/F (or W): it understood and refused. Code SURPLUS_ERR_PEER. */
-export class DeviceRefusedError extends PeerError {
-  constructor(
-    message: string,
-    readonly status: ReplyStatus,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * The device's API refused this host the command (cgminer MSG_ACCDENY, Code 45,
- * "Access denied to '<cmd>' command"): a configuration problem on the miner,
- * not a fault to retry. Writes (`ascset`) need the W: prefix in api-allow.
- */
-export class DeviceAccessDeniedError extends DeviceRefusedError {}
-
-/** cgminer api.c MSG_ACCDENY. */
-const ACCESS_DENIED_CODE = 45;
-
-/** True for a STATUS that is cgminer's access-denied answer. */
-export function isAccessDenied(s: ReplyStatus): boolean {
-  return s.code === ACCESS_DENIED_CODE || /access denied|not privileged|permission denied/i.test(s.msg ?? '');
-}
+export { DeviceAccessDeniedError, DeviceRefusedError, isAccessDenied } from './device-errors.js';
 
 interface Raw {
   bytes: Buffer;

@@ -37,6 +37,18 @@ export interface DeviceStatus {
   restarted?: true;
 }
 
+/** What a device says it is, mapped to a miner profile (avalon-version.ts). */
+export interface DeviceModelMatch {
+  /** The profile that fits: the model's when known and available, else `generic`. */
+  profile: string;
+  /** The model family recognised (`A1566`, `Q`, `Nano 3`), if any. */
+  family?: string;
+  /** True when the device was recognised and its profile is available. */
+  exact: boolean;
+  /** Why the generic profile is used, for the operator. */
+  warning?: string;
+}
+
 /** Implemented by device drivers (Avalon cgminer API on TCP 4028). */
 export interface DeviceApi {
   /** Schedule a soft-off at `atUnixS` (Avalon needs a time a few seconds ahead). */
@@ -44,5 +56,7 @@ export interface DeviceApi {
   softOn(atUnixS: number): Promise<void>;
   setWorkmode(mode: number): Promise<void>;
   readStatus(): Promise<DeviceStatus>;
+  /** Which model the device says it is (optional: drivers that can ask). Never fails on an unknown model. */
+  identify?(): Promise<{ match: DeviceModelMatch }>;
   close(): void;
 }

@@ -44,6 +44,8 @@ export class DeviceTelemetry {
         return status;
       },
       close: () => api.close(),
+      // Passed through so the scheduler can ask what the device is (fleet/control.ts).
+      ...(api.identify ? { identify: () => api.identify!() } : {}),
     };
   }
 

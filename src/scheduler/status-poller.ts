@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { DeviceStatus } from '../fleet/control.js';
+import type { DeviceApi, DeviceStatus } from '../fleet/control.js';
+import { BUILTIN_MODELS } from '../fleet/models.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeviceCommander } from './device-commander.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
@@ -36,6 +37,8 @@ export class StatusPoller {
   private readonly tracks = new Map<string, ReconcileTrack>();
   /** Per unit: the report notes already logged (digits masked), so a standing condition is logged once. */
   private readonly noted = new Map<string, Set<string>>();
+  /** Units whose device was asked what it is (once per process, after its first good read). */
+  private readonly identified = new Set<string>();
 
   constructor(private readonly opts: StatusPollerOptions) {
     this.indexById = new Map(opts.fleet.units.map((u, i) => [u.id, i]));
@@ -66,8 +69,9 @@ export class StatusPoller {
   private async pollOne(u: FleetUnit): Promise<void> {
     const { core, clock, logger } = this.opts;
     let status: DeviceStatus;
+    const api = this.opts.commander.api(u);
     try {
-      status = await this.opts.commander.api(u).readStatus();
+      status = await api.readStatus();
     } catch (err) {
       if (core.markUnavailable(u.id, clock.now(), `status read failed: ${(err as Error).message}`)) {
         logger.warn({ unit: u.id, err: (err as Error).message }, 'unit not reporting: counted at worst-case draw');
@@ -75,6 +79,10 @@ export class StatusPoller {
       return;
     }
     this.logNotes(u, status);
+    if (api.identify && !this.identified.has(u.id)) {
+      this.identified.add(u.id);
+      void this.identify(u, api.identify.bind(api));
+    }
     const held = this.reconcileUnit(u, status);
     const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
     const { cameBack } = core.reportStatus(
@@ -88,6 +96,25 @@ export class StatusPoller {
       // next plan (due now: the fleet changed) decides whether it may hash again.
       logger.info({ unit: u.id }, 'unit reporting again');
       this.opts.persist();
+    }
+  }
+
+  /**
+   * Asks the device which model it is and warns when that does not fit the
+   * configured profile: an unknown model (planned with the generic or a custom
+   * profile's figures), or a built-in profile of another model. Advisory
+   * only: the configured profile stays, and a failure here changes nothing.
+   */
+  private async identify(u: FleetUnit, identify: NonNullable<DeviceApi['identify']>): Promise<void> {
+    const log = this.opts.logger;
+    try {
+      const { match } = await identify();
+      if (match.warning) log.warn({ unit: u.id, model: u.model, warning: match.warning }, 'device model not recognised');
+      else if (match.profile !== u.model && Object.hasOwn(BUILTIN_MODELS, u.model)) {
+        log.warn({ unit: u.id, model: u.model, device: match.family, profile: match.profile }, `device identifies as an Avalon ${match.family ?? '?'} (profile "${match.profile}") but is configured as "${u.model}": its power figures may be wrong`);
+      } else log.debug({ unit: u.id, model: u.model, device: match.family }, 'device identified');
+    } catch (err) {
+      log.debug({ unit: u.id, err: (err as Error).message }, 'device identification failed');
     }
   }
 

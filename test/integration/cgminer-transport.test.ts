@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { schedulerSchema } from '../../src/config/schema.js';
 import { PeerError, TimeoutError } from '../../src/errors.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
 import { CgminerClient, DeviceAccessDeniedError, DeviceRefusedError } from '../../src/fleet/cgminer-client.js';
+import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
+import { createFleetState } from '../../src/scheduler/fleet-state.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 
 /**
  * The cgminer transport against a scripted device on 127.0.0.1:0: each
@@ -344,5 +352,66 @@ describe('device identity and restarts over TCP', () => {
     for (let i = 0; i < seq.length; i++) got.push(await driver.readStatus());
     expect(got.map((s) => s.restarted ?? false)).toEqual([false, false, true, false]);
     expect(got[2]!.notes).toEqual(['device restarted: uptime 12 s after 1000 s at the previous read']);
+  });
+});
+
+describe('the scheduler over scripted devices of other models', () => {
+  it('warns once about a device of another model, an unknown model and a report without wall power', async () => {
+    const ok = `${JSON.stringify({ STATUS: [{ STATUS: 'S', When: 1, Code: 119, Msg: 'ASC 0 set OK' }], id: 1 })}\0`;
+    const nanoStats = `${JSON.stringify({
+      STATUS: [{ STATUS: 'S', When: 1, Code: 70, Msg: 'CGMiner stats' }],
+      STATS: [{ STATS: 0, ID: 'AVANANO0', Elapsed: 100, 'MM ID0': 'Ver[Z9-24071801_42c628d] SYSTEMSTATU[Work: In Work, Hash Board: 1] PS[0 0 0 3 2792 89 324] GHSspd[4000] SoftOFF[0] WORKLEVEL[1]' }],
+      id: 1,
+    })}\0`;
+    const z9 = `${JSON.stringify({ STATUS: [{ STATUS: 'S', Code: 22 }], VERSION: [{ PROD: 'Avalon Z9', MODEL: 'Z9' }], id: 1 })}\0`;
+    const q = await scripted((req) => [{ write: req.command === 'version' ? `${fixture('avalon-q-25052801/version.json')}\0` : req.command === 'ascset' ? ok : `${fixture('avalon-q-25052801/stats.json')}\0` }]);
+    const nano = await scripted((req) => [{ write: req.command === 'version' ? z9 : req.command === 'ascset' ? ok : nanoStats }]);
+    devices.push(q, nano);
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const budget = new HttpBudgetSource(3600, 100, systemClock);
+    const miners = [
+      { id: 'q', worker: 'site.q', model: 'avalon-a1566ha', priority: 0, api: `127.0.0.1:${q.port}` },
+      { id: 'nano', worker: 'site.nano', model: 'generic', priority: 0, api: `127.0.0.1:${nano.port}` },
+    ];
+    const scheduler = new Scheduler({
+      clock: systemClock,
+      logger: createLogger({ destination: sink, level: 'debug' }),
+      settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, tickS: 3600 }),
+      fleet: createFleetState({ models: BUILTIN_MODELS, miners }),
+      budget,
+      guard: { holdLastS: 60, failsafeKw: 0 },
+      drivers: (u) => AvalonDriver.fromAddress(u.api!, { replyTimeoutMs: 5000, readRetries: 0 }),
+      lever: { withhold: () => undefined, release: () => undefined, expectHashrate: () => undefined, isConnected: () => true },
+    });
+    await scheduler.start();
+    try {
+      budget.put({ kw: 100 });
+      for (let i = 0; i < 3; i++) await scheduler.pollStatus();
+      const deadline = Date.now() + 5000;
+      const msgs = (): unknown[] => lines.map((l) => l['msg']);
+      while (Date.now() < deadline && !(msgs().includes('device model not recognised') && msgs().some((m) => String(m).includes('identifies as')))) await sleep(20);
+      const other = lines.filter((l) => String(l['msg']).includes('identifies as'));
+      expect(other).toHaveLength(1);
+      expect(other[0]).toMatchObject({ unit: 'q', model: 'avalon-a1566ha', profile: 'avalon-q' });
+      const unknown = lines.filter((l) => l['msg'] === 'device model not recognised');
+      expect(unknown).toHaveLength(1);
+      expect(unknown[0]).toMatchObject({ unit: 'nano', warning: expect.stringMatching(/unknown miner model \(PROD "Avalon Z9"/) });
+      // Three polls, one warning: the standing condition is logged once.
+      const incomplete = lines.filter((l) => l['msg'] === 'device report incomplete');
+      expect(incomplete).toHaveLength(1);
+      expect(incomplete[0]).toMatchObject({ unit: 'nano', note: expect.stringMatching(/PS\[6\]=324 .*nominal draw/) });
+      // Counted at its nominal draw: no measured figure for the nano.
+      const snap = scheduler.snapshot().units.find((u) => u.id === 'nano')!;
+      expect(snap.measured).toBeUndefined();
+      expect(q.requests.filter((r) => r.command === 'version')).toHaveLength(1);
+    } finally {
+      await scheduler.stop();
+    }
   });
 });
