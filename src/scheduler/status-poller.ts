@@ -110,7 +110,8 @@ export class StatusPoller {
     try {
       const { match } = await identify();
       if (match.warning) log.warn({ unit: u.id, model: u.model, warning: match.warning }, 'device model not recognised');
-      else if (match.profile !== u.model && Object.hasOwn(BUILTIN_MODELS, u.model)) {
+      // Air and hydro variants of one series (A1566 / A1566HA) are told apart only by a TH/s class: no warning.
+      else if (match.profile.replace(/ha$/, '') !== u.model.replace(/ha$/, '') && Object.hasOwn(BUILTIN_MODELS, u.model)) {
         log.warn({ unit: u.id, model: u.model, device: match.family, profile: match.profile }, `device identifies as an Avalon ${match.family ?? '?'} (profile "${match.profile}") but is configured as "${u.model}": its power figures may be wrong`);
       } else log.debug({ unit: u.id, model: u.model, device: match.family }, 'device identified');
     } catch (err) {
