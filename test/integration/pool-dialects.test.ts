@@ -462,6 +462,38 @@ describe('client.reconnect', () => {
     expect(st).toMatchObject({ reconnectRequests: 1, failovers: 0, disconnects: 0, connectFailures: 0, redirectedTo: null });
   });
 
+  it('miners stay connected through it and get the job of the new connection', async () => {
+    const p = await pool((req, conn) => {
+      if (conn.index === 0 || req.method !== 'mining.authorize') answerLikeCkpool(req, conn);
+      else {
+        reply(conn, req, true);
+        conn.send({ id: null, method: 'mining.notify', params: notifyParams('second') });
+      }
+    });
+    const proxy = new Proxy(resolveConfig({
+      listen: '127.0.0.1:0',
+      pools: [{ url: p.url, user: 'farm' }],
+      difficulty: { initial: 1, min: 1, max: 1 },
+      upstream: { handshakeTimeoutS: 3, backoffInitialMs: 100, backoffMaxMs: 500 },
+      shares: { hashThreads: 1 },
+      log: { level: 'silent' },
+    }));
+    const { port } = await proxy.start();
+    cleanup.push(() => proxy.close());
+    const miner = await RawClient.open(port);
+    cleanup.push(() => miner.close());
+    await miner.call(1, 'mining.subscribe', ['test/1']);
+    await miner.call(2, 'mining.extranonce.subscribe', []);
+    await miner.call(3, 'mining.authorize', ['rig1', 'x']);
+    await miner.waitFor('mining.notify', 1, 4000);
+    p.conns[0]!.send({ id: null, method: 'client.reconnect', params: [] });
+    const jobs = await miner.waitFor('mining.notify', 2, 4000);
+    expect(jobs.at(-1)!.params![1]).toBe(prevhash('second'));
+    expect(miner.closed).toBe(false);
+    expect(p.conns.length).toBe(2);
+    expect(proxy.snapshot().pools[0]).toMatchObject({ reconnectRequests: 1, failovers: 0, state: 'up' });
+  });
+
   it('[host, port] on the same host is followed (a new port)', async () => {
     const target = await pool(ckpool());
     const a = await pool((req, conn) => {
