@@ -129,11 +129,13 @@ export function interpretModule(fields: Map<string, string>, sourceKey: string, 
  * `PS[0 0 0 3 2792 89 324]` fails that test: its PS[] is laid out otherwise.
  */
 function readWallPower(m: ModuleStats, wall: number | undefined, ps: number[] | undefined, layout: PowerLayout): void {
-  if (wall !== undefined) {
+  // A device that answers draws something: 0 (or less) is "not measured", as is an absurd figure.
+  if (wall !== undefined && wall > 0 && wall <= MAX_PLAUSIBLE_W) {
     m.wallPowerW = wall;
     m.wallPowerSource = 'WALLPOWER';
     return;
   }
+  if (wall !== undefined) m.warnings.push(`${m.sourceKey}: WALLPOWER[${wall}] is not a plausible draw, ignored`);
   const index = layout.psWallIndex === undefined ? 6 : layout.psWallIndex;
   if (index === null || !ps) {
     m.warnings.push(`${m.sourceKey}: no wall-power reading (no WALLPOWER${ps ? '; PS[] is not read on this model' : ', no PS[]'}): the unit counts at its model's nominal draw`);

@@ -6,6 +6,7 @@ import { familyOf, identityFromVer, matchProfile, parseVersionReply, type Device
 import { isAccessDenied } from '../../src/fleet/cgminer-client.js';
 import { isSuccessStatus, joinedPart, parseCgminerReply, replyStatus, type JsonObject } from '../../src/fleet/cgminer-reply.js';
 import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { mulberry32 } from '../support/prng.js';
 
 /**
  * Firmware we have not seen: the real captures (test/fixtures/avalon) and
@@ -175,6 +176,8 @@ describe('MM ID state strings from other firmware (mutations of the A1566 captur
     ['PS[6] nan: no reading', `${without('WALLPOWER', 'PS')} PS[0 1209 1187 297 3526 1188 nan]`, { wallPowerW: undefined }, /none at index 6/],
     ['PS[6] absurd: no reading', `${without('WALLPOWER', 'PS')} PS[0 1209 1187 297 3526 1188 999999]`, { wallPowerW: undefined }, /above 30000 W/],
     ['repeated WALLPOWER: the first wins', `${real} WALLPOWER[1]`, { wallPowerW: 3731 }],
+    ['WALLPOWER[0] is no measurement: PS[6] instead, noted', `${without('WALLPOWER')} WALLPOWER[0]`, { wallPowerW: 3731 }, /WALLPOWER\[0\] is not a plausible draw/],
+    ['WALLPOWER[-5] and no PS: no reading', `${without('WALLPOWER', 'PS')} WALLPOWER[-5]`, { wallPowerW: undefined }, /WALLPOWER\[-5\] is not a plausible draw/],
     ['`Work Mode[2]` spelling', `${without('WORKMODE')} Work Mode[2]`, { workmode: 2 }],
     ['`WorkMode[0]` spelling', `${without('WORKMODE')} WorkMode[0]`, { workmode: 0 }],
     ['`workmode[2]` lower case', `${without('WORKMODE')} workmode[2]`, { workmode: 2 }],
@@ -353,4 +356,47 @@ describe('version replies of other models', () => {
     expect(familyOf({ product: 'Avalon', model: '123456' })).toBeUndefined();
     expect(familyOf({ product: 'AvalonMiner 1566' })?.profile).toBe('avalon-a1566');
   });
+});
+
+describe('random damage to the real captures never throws', () => {
+  // Seeded: the same mutants on every run, so a failure reproduces.
+  const rnd = mulberry32(0x5eed);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const SIGNIFICANT = ['{', '}', '[', ']', ',', ':', '"', '\\', '\0', '\n', 'nan', 'inf', '|', '=', ']', '['];
+  const mutate = (text: string): string => {
+    let t = text;
+    for (let k = 1 + Math.floor(rnd() * 4); k > 0; k--) {
+      const i = Math.floor(rnd() * t.length);
+      const j = Math.min(t.length, i + 1 + Math.floor(rnd() * 40));
+      const op = Math.floor(rnd() * 4);
+      if (op === 0) t = t.slice(0, i) + pick(SIGNIFICANT) + t.slice(i + 1);
+      else if (op === 1) t = t.slice(0, i) + t.slice(j);
+      else if (op === 2) t = t.slice(0, j) + t.slice(i, j) + t.slice(j);
+      else t = t.slice(0, i);
+    }
+    return t;
+  };
+  const STATES = ['init', 'working', 'idle', 'fault', 'unknown'];
+  for (const f of FILES) {
+    it(`${f}: 60 mutants`, () => {
+      const text = fixture(f);
+      for (let n = 0; n < 60; n++) {
+        const raw = `${mutate(text)}\0`;
+        const r = parseCgminerReply(raw);
+        if (!r.ok) {
+          expect(r.reason.length).toBeGreaterThan(0);
+          continue;
+        }
+        const st = parseAvalonStats(r.reply.body);
+        if (!st.ok) continue;
+        const d = toDeviceStatus(st.stats);
+        expect(STATES).toContain(d.state);
+        if (d.wallPowerW !== undefined) {
+          expect(d.wallPowerW).toBeGreaterThan(0);
+          expect(d.wallPowerW).toBeLessThanOrEqual(30_000 * st.stats.modules.length);
+        }
+        expect(() => matchProfile(parseVersionReply(r.reply.body))).not.toThrow();
+      }
+    });
+  }
 });
