@@ -1,5 +1,6 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -270,6 +271,29 @@ describe('dead and hostile devices: bounded time, clear errors, no leaked socket
     expect(ms).toBeGreaterThanOrEqual(190);
     expect(ms).toBeLessThan(2000);
     await dev.idle();
+  });
+
+  // A listener that never accepts, its one-slot accept queue taken: Linux drops the next SYN, so
+  // connect() hangs as for a miner that is powered but wedged. Node always accepts, so the
+  // listener is a python3 one-liner (skipped where there is no python3).
+  const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
+  it.skipIf(!hasPython)('a listener that never accepts: TimeoutError at the connect timeout, not at the reply timeout', async () => {
+    const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)']);
+    try {
+      const port = await new Promise<number>((r) => py.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+      const filler = connect({ host: '127.0.0.1', port });
+      await new Promise((r) => filler.once('connect', r));
+      const client = new CgminerClient({ host: '127.0.0.1', port, connectTimeoutMs: 200, replyTimeoutMs: 10_000, readRetries: 0 });
+      clients.push(client);
+      const t0 = performance.now();
+      const err = await client.request('estats', undefined, { idempotent: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect((err as Error).message).toBe(`127.0.0.1:${port}: connect timed out after 200 ms`);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      filler.destroy();
+    } finally {
+      py.kill();
+    }
   });
 
   it('trickles a byte every 20 ms forever: the reply timeout is not reset by data', async () => {
