@@ -82,6 +82,8 @@ interface Sample {
   ths: number[];
   mode: number[];
   submitted: number[];
+  /** Hashes each miner has done (a loaded machine does fewer than the nominal rate). */
+  hashes: number[];
   difficulty: number[];
 }
 
@@ -100,6 +102,8 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
   let tEnd = 0;
   /** Worst lateness of a 20 ms timer in this process during the run (the scheduler's timers share the loop). */
   let maxLagMs = 0;
+  /** The same, up to the end of the cut phase: the lateness that can have delayed the cut. */
+  let cutLagMs = 0;
   let settled = false;
 
   async function putBudget(kw: number): Promise<void> {
@@ -169,18 +173,33 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
         ths,
         mode,
         submitted: miners.miners.map((m) => m.stats.submitted),
+        hashes: miners.miners.map((m) => m.stats.hashes),
         difficulty: miners.miners.map((m) => m.stats.difficulty),
       });
     };
     const sampler = setInterval(record, 50);
+    /**
+     * Each phase lasts at least its nominal time and until the recording holds what the assertions
+     * read: on a loaded machine the 50 ms sampler and the CPU miners run late, and a fixed sleep
+     * then leaves too few samples or no pool share yet (the deadline only bounds a hang).
+     */
+    const phase = async (minMs: number, enough: () => boolean, what: string): Promise<void> => {
+      const t0 = Date.now();
+      await sleep(minMs);
+      while (!enough()) {
+        if (Date.now() - t0 > minMs + 20_000) throw new Error(`power-fleet: ${what} not reached`);
+        await sleep(50);
+      }
+    };
     try {
-      await sleep(2000);
+      await phase(2000, () => samples.length >= 20 && (samples.at(-1)?.poolAccepted ?? 0) > 0, 'samples and a pool share at full budget');
       tCut = Date.now();
       await putBudget(CUT_KW);
-      await sleep(5500);
+      await phase(5500, () => between(tCut + cutBoundMs(maxLagMs), Infinity).length >= 10, 'ten samples past the cut bound');
+      cutLagMs = maxLagMs;
       tUp = Date.now();
       await putBudget(FULL_KW);
-      await sleep(7000);
+      await phase(7000, () => (samples.at(-1)?.plannedKw ?? 0) >= 0.97 * FULL_KW, 'the plan back near full');
       record();
       tEnd = Date.now();
     } finally {
@@ -193,7 +212,7 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
       await sleep(50);
       settled = miners.miners.every((m) => m.settled) && site.proxy.snapshot().accounting.poolPending === 0;
     }
-  }, 40_000);
+  }, 120_000);
 
   afterAll(async () => {
     miners?.close();
@@ -202,13 +221,18 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
     await pool?.stop();
   });
 
-  const between = (from: number, to: number): Sample[] => samples.filter((s) => s.t >= from && s.t < to);
+  function between(from: number, to: number): Sample[] {
+    return samples.filter((s) => s.t >= from && s.t < to);
+  }
   /** Cut deadline: every command issued by cutDeadlineS, each softoff effective softoffDelayS later, in whole Unix seconds (up to 1 s more). */
-  const cutBoundMs = (): number => (SCHEDULER.cutDeadlineS + MODEL.softoffDelayS + 1) * 1000 + maxLagMs + 250;
+  function cutBoundMs(lagMs = cutLagMs): number {
+    return (SCHEDULER.cutDeadlineS + MODEL.softoffDelayS + 1) * 1000 + lagMs + 250;
+  }
 
   it('starts at the full budget with every unit hashing and shares reaching the pool', () => {
-    const before = between(tCut - 800, tCut);
-    expect(before.length).toBeGreaterThan(10);
+    // The last dozen samples before the cut, however far apart a busy machine spaced them.
+    const before = between(0, tCut).slice(-12);
+    expect(before.length).toBe(12);
     for (const s of before) {
       expect(s.measuredKw).toBeCloseTo(FULL_KW, 6);
       expect(s.ths.every((x) => x === TOP.ths)).toBe(true);
@@ -218,7 +242,7 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
 
   it('brings the measured draw under a 40 % budget within cutDeadlineS + the softoff delay', () => {
     const bound = cutBoundMs();
-    const preCut = between(tCut - 500, tCut).at(-1)!.measuredKw;
+    const preCut = between(0, tCut).at(-1)!.measuredKw;
     const phase = between(tCut, tUp);
     // Mode changes restart boards (draw dips, then re-ramps): never above the draw before the cut.
     for (const s of phase) expect(s.measuredKw).toBeLessThanOrEqual(preCut + 1e-9);
@@ -227,8 +251,9 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
     for (const s of late) expect(s.measuredKw, `at +${s.t - tCut} ms`).toBeLessThanOrEqual(CUT_KW + 1e-9);
     // The devices' own record of when each softoff took effect, not the sampler's view.
     const offs = [...devices.all()].map((d) => d.model.lastSoftOffAtMs).filter((t): t is number => t !== undefined && t >= tCut && t < tUp);
-    // Every unit that sat in standby for the last half second of the phase has one.
-    const last = phase.filter((s) => s.t >= tUp - 500);
+    // Every unit that sat in standby for the last half second of the phase (at least its last 3 samples) has one.
+    const lastHalfSecond = phase.filter((s) => s.t >= tUp - 500);
+    const last = lastHalfSecond.length >= 3 ? lastHalfSecond : phase.slice(-3);
     const standing = [...Array(UNITS).keys()].filter((u) => last.every((s) => s.ths[u] === 0)).length;
     expect(offs.length).toBeGreaterThanOrEqual(standing);
     expect(standing).toBeGreaterThan(UNITS * 0.4);
@@ -240,7 +265,7 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
   it('steps back up to full at the ramp limit, plan and measured draw alike', () => {
     const ratePerMs = SCHEDULER.rampKwPerMin / 60_000;
     const tickMs = SCHEDULER.tickS * 1000;
-    const curve = [between(tUp - 500, tUp).at(-1)!, ...between(tUp, tEnd + 1)];
+    const curve = [between(0, tUp).at(-1)!, ...between(tUp, tEnd + 1)];
     // New load on the devices: the highest draw so far. A workmode change restarts the boards
     // (the draw dips to standby and re-ramps, device-model.ts); climbing back out of that dip
     // to where the draw already was adds no load, so it is not counted against the ramp.
@@ -282,10 +307,12 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
     }
     // Throughout: in every 2 s window from the first accepted share on, the proxy accepted more.
     // (~20 units hash at ~1 share/s each; the window allows for a whole-process pause of a
-    // second or so when another test file shares the 2 cores, which stalls every miner at once.)
+    // second or so when another test file shares the 2 cores, which stalls every miner at once,
+    // widened by the worst pause this process actually had.)
+    const windowMs = 2000 + maxLagMs;
     const first = samples.find((s) => s.accepted > 0)!;
-    for (const s of samples.filter((x) => x.t >= first.t + 2000)) {
-      const windowAgo = samples.filter((x) => x.t <= s.t - 2000).at(-1)!;
+    for (const s of samples.filter((x) => x.t >= first.t + windowMs)) {
+      const windowAgo = samples.filter((x) => x.t <= s.t - windowMs).at(-1)!;
       expect(s.accepted, `accepted by +${s.t - tCut} ms`).toBeGreaterThan(windowAgo.accepted);
     }
     // A unit whose device output was zero at both ends of a sampling interval hashed nothing in it.
@@ -322,26 +349,42 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
         if (switchedOn) ons++;
         else modeChanges++;
         // The device just started hashing in this mode: the miner already has the planned difficulty.
-        expect(s.difficulty[u]! / plannedDifficulty(MODEL.modes[s.mode[u]!]!.ths), `unit ${u} at +${s.t - tCut} ms`).toBeCloseTo(1, 6);
+        // One exception, from the test rig rather than the proxy: a sample taken right after a
+        // whole-process stall (over two sampler periods since the last one) reads the device's
+        // clock-driven state before the miner has read a set_difficulty already in its socket, since
+        // timers run before I/O in an event-loop turn; the next sample, one turn later, must show it.
+        const planned = plannedDifficulty(MODEL.modes[s.mode[u]!]!.ths);
+        const stalled = s.t - p.t > 100 && Math.abs(s.difficulty[u]! / planned - 1) > 1e-6 && k + 1 < samples.length;
+        const judged = stalled ? samples[k + 1]! : s;
+        expect(judged.difficulty[u]! / planned, `unit ${u} at +${judged.t - tCut} ms`).toBeCloseTo(1, 6);
         if (switchedOn && s.t >= tUp) workingFrom.set(u, k);
       }
     }
     expect(ons).toBeGreaterThanOrEqual(Math.floor(UNITS * 0.5));
     // Share rate of the units switched on in the step-up, from the moment they hash at full output:
     // near the target (a unit left at the site's initial difficulty would send a quarter of it).
+    // The target is scaled by the hashes the CPU miners really did: on a loaded machine they do
+    // fewer than the nominal rate, which is the test rig's shortfall, not the proxy's.
     let shares = 0;
     let minutes = 0;
+    let atTarget = 0;
     const last = samples.at(-1)!;
     for (const [u, k] of workingFrom) {
       const full = samples.findIndex((s, i) => i >= k && s.ths[u] === MODEL.modes[s.mode[u]!]!.ths);
       if (full < 0) continue;
       shares += last.submitted[u]! - samples[full]!.submitted[u]!;
       minutes += (last.t - samples[full]!.t) / 60_000;
+      for (let j = full + 1; j < samples.length; j++) {
+        const a = samples[j - 1]!;
+        const nominalHps = (HPS * MODEL.modes[a.mode[u]!]!.ths) / TOP.ths;
+        // The share rate the plan aims at, for the hashes done in this interval at this mode's nominal speed.
+        atTarget += ((samples[j]!.hashes[u]! - a.hashes[u]!) / nominalHps / 60) * TARGET_SPM;
+      }
     }
     expect(minutes).toBeGreaterThan(0.5);
-    const perMinute = shares / minutes;
-    expect(perMinute).toBeGreaterThan(TARGET_SPM * 0.6);
-    expect(perMinute).toBeLessThan(TARGET_SPM * 1.6);
+    const perTarget = shares / atTarget;
+    expect(perTarget).toBeGreaterThan(0.6);
+    expect(perTarget).toBeLessThan(1.6);
     expect(modeChanges).toBeGreaterThan(0);
   });
 
