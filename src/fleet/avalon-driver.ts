@@ -154,7 +154,8 @@ export class AvalonDriver implements DeviceApi {
     const s = answer.status;
     if (!s || s.status !== 'I') return;
     const text = (s.msg ?? '').replace(/^ASC \d+ set (?:info|help):\s*/i, '');
-    const helpList = /^help\|/i.test(text) || /\|/.test(text);
+    // The help reply is a "|"-separated option list ("help|voltage|fan-spd|...").
+    const helpList = text.includes('|');
     if (/^success\b/i.test(text) || (!SET_INFO_ERROR.test(text) && !helpList)) return;
     const why = helpList ? `the firmware answered with its option list, so it does not know "${option}"` : 'the text is an error';
     throw new DeviceRefusedError(`${this.address}: "ascset" ${option} refused: STATUS I/${s.code ?? '?'} ${JSON.stringify((s.msg ?? '').slice(0, 200))} (${why})`, s);
