@@ -26,8 +26,15 @@ describe('surplus demo, the shipped configuration on real loopback sockets', () 
       logger: silentLogger(),
       sampleIntervalMs: 250,
     });
+    // At least RUN_S of wall time, then until the recording holds what the tests read: on a loaded
+    // machine the 250 ms sampler runs late (fewer points) and the CPU miners find pool shares later.
+    const t0 = Date.now();
     await new Promise((r) => setTimeout(r, RUN_S * 1000));
-  }, 40_000);
+    while (demo.site.surface.sampler.history.points().length <= RUN_S * 3 || demo.pool.stats.accepted === 0) {
+      if (Date.now() - t0 > RUN_S * 1000 + 30_000) break; // only bounds a hang; the tests below then fail
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }, 60_000);
 
   afterAll(async () => {
     await demo?.close();
