@@ -26,7 +26,7 @@ describe('proxy: job fan-out over real sockets', () => {
     const first = await miner(port, 'fan-a');
     const firstId = (await first.waitFor('mining.notify'))[0]!.params![0];
     pool.newJob(false); // not clean: a miner joining now must still be told to drop whatever it had
-    await waitFor(() => first.notifications('mining.notify').length === 2, 3000, 'second job');
+    await waitFor(() => first.notifications('mining.notify').length === 2, 10_000, 'second job');
     const current = first.notifications('mining.notify')[1]!.params!;
     expect(current[8]).toBe(false);
     const late = [await miner(port, 'fan-b'), await miner(port, 'fan-c')];
@@ -49,7 +49,7 @@ describe('proxy: job fan-out over real sockets', () => {
     const all = [first, ...late];
     const before = all.map((c) => c.notifications('mining.notify').length);
     pool.newJob(true);
-    await waitFor(() => all.every((c, i) => c.notifications('mining.notify').length === before[i]! + 1), 3000, 'fan-out');
+    await waitFor(() => all.every((c, i) => c.notifications('mining.notify').length === before[i]! + 1), 10_000, 'fan-out');
     const lines = all.map((c) => JSON.stringify(c.notifications('mining.notify').at(-1)));
     expect(new Set(lines).size).toBe(1);
     expect(proxy.snapshot().jobFanout).toMatchObject({ lastMembers: 3 });
