@@ -195,9 +195,15 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
       await phase(2000, () => samples.length >= 20 && (samples.at(-1)?.poolAccepted ?? 0) > 0, 'samples and a pool share at full budget');
       tCut = Date.now();
       await putBudget(CUT_KW);
-      await phase(5500, () => between(tCut + cutBoundMs(maxLagMs), Infinity).length >= 10, 'ten samples past the cut bound');
+      // ...and until the units left running have sent a few shares in the last 3 s (a stalled
+      // process hashes nothing for a while, then catches up).
+      let endOfCut = 0;
+      await phase(5500, () => {
+        endOfCut = Date.now();
+        return between(tCut + cutBoundMs(maxLagMs), Infinity).length >= 10 && runningAfterCut(endOfCut).sent > 5;
+      }, 'ten samples past the cut bound, shares from the running units');
       cutLagMs = maxLagMs;
-      tUp = Date.now();
+      tUp = endOfCut;
       await putBudget(FULL_KW);
       await phase(7000, () => (samples.at(-1)?.plannedKw ?? 0) >= 0.97 * FULL_KW, 'the plan back near full');
       record();
@@ -221,6 +227,14 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
     await pool?.stop();
   });
 
+  /** Units hashing throughout the 3 s before `end`, and the shares they sent in it. */
+  function runningAfterCut(end: number): { running: number[]; sent: number } {
+    const window = between(end - 3000, end);
+    if (window.length < 2) return { running: [], sent: 0 };
+    const running = [...Array(UNITS).keys()].filter((u) => window.every((s) => s.ths[u]! > 0));
+    const sent = running.reduce((n, u) => n + window.at(-1)!.submitted[u]! - window[0]!.submitted[u]!, 0);
+    return { running, sent };
+  }
   function between(from: number, to: number): Sample[] {
     return samples.filter((s) => s.t >= from && s.t < to);
   }
@@ -328,10 +342,8 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
     }
     expect(checked).toBeGreaterThan(UNITS * 0.5 * 40);
     // The units left running after the cut kept submitting (~1/s each once retargeted, 1/4 s at the initial difficulty).
-    const settledCut = between(tUp - 3000, tUp);
-    const running = [...Array(UNITS).keys()].filter((u) => settledCut.every((s) => s.ths[u]! > 0));
+    const { running, sent } = runningAfterCut(tUp);
     expect(running.length).toBeGreaterThan(10);
-    const sent = running.reduce((n, u) => n + settledCut.at(-1)!.submitted[u]! - settledCut[0]!.submitted[u]!, 0);
     expect(sent).toBeGreaterThan(5);
   });
 
