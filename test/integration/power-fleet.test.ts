@@ -360,15 +360,20 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
         if (!switchedOn && !newMode) continue;
         if (switchedOn) ons++;
         else modeChanges++;
-        // The device just started hashing in this mode: the miner already has the planned difficulty.
-        // One exception, from the test rig rather than the proxy: a sample taken right after a
+        // The device just started hashing in this mode: the miner already has the planned difficulty
+        // for it, or for the mode the device takes next when a newer plan changed the mode while the
+        // device was still switching (seen under load: off -> standard decided, standard -> super
+        // decided before the softon took effect; the super set_difficulty rightly came ahead of the
+        // device, which hashed ~100 ms in standard on its way to super).
+        const next = samples.slice(k + 1).find((y) => y.t - s.t <= 2000 && y.ths[u]! > 0 && y.mode[u] !== s.mode[u]);
+        const modes = next ? [s.mode[u]!, next.mode[u]!] : [s.mode[u]!];
+        const matches = (x: Sample): boolean => modes.some((m) => Math.abs(x.difficulty[u]! / plannedDifficulty(MODEL.modes[m]!.ths) - 1) < 1e-6);
+        // One more exception, from the test rig rather than the proxy: a sample taken right after a
         // whole-process stall (over two sampler periods since the last one) reads the device's
         // clock-driven state before the miner has read a set_difficulty already in its socket, since
         // timers run before I/O in an event-loop turn; the next sample, one turn later, must show it.
-        const planned = plannedDifficulty(MODEL.modes[s.mode[u]!]!.ths);
-        const stalled = s.t - p.t > 100 && Math.abs(s.difficulty[u]! / planned - 1) > 1e-6 && k + 1 < samples.length;
-        const judged = stalled ? samples[k + 1]! : s;
-        expect(judged.difficulty[u]! / planned, `unit ${u} at +${judged.t - tCut} ms`).toBeCloseTo(1, 6);
+        const judged = !matches(s) && s.t - p.t > 100 && k + 1 < samples.length ? samples[k + 1]! : s;
+        expect(matches(judged), `unit ${u} at +${judged.t - tCut} ms: difficulty ${judged.difficulty[u]} for ${modes.map((m) => MODEL.modes[m]!.name).join(' or ')}`).toBe(true);
         if (switchedOn && s.t >= tUp) workingFrom.set(u, k);
       }
     }
