@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -273,16 +273,18 @@ describe('dead and hostile devices: bounded time, clear errors, no leaked socket
     await dev.idle();
   });
 
-  // A listener that never accepts, its one-slot accept queue taken: Linux drops the next SYN, so
-  // connect() hangs as for a miner that is powered but wedged. Node always accepts, so the
-  // listener is a python3 one-liner (skipped where there is no python3).
-  const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
-  it.skipIf(!hasPython)('a listener that never accepts: TimeoutError at the connect timeout, not at the reply timeout', async () => {
-    const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)']);
+  // A listener that never accepts, its accept queue taken (backlog 1 holds two on Linux; Node reads
+  // a backlog of 0 as its default of 511): Linux drops the next SYN, so
+  // connect() hangs as for a miner that is powered but wedged. The listener is a child Node process
+  // that stops itself (SIGSTOP) in the same tick as it starts listening, so it never accepts.
+  it('a listener that never accepts: TimeoutError at the connect timeout, not at the reply timeout', async () => {
+    const code =
+      "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(s.address().port+'\\n');process.kill(process.pid,'SIGSTOP')})";
+    const wedged = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      const port = await new Promise<number>((r) => py.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
-      const filler = connect({ host: '127.0.0.1', port });
-      await new Promise((r) => filler.once('connect', r));
+      const port = await new Promise<number>((r) => wedged.stdout!.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+      const fillers = [0, 1].map(() => connect({ host: '127.0.0.1', port }).on('error', () => undefined));
+      await Promise.all(fillers.map((f) => new Promise((r) => f.once('connect', r))));
       const client = new CgminerClient({ host: '127.0.0.1', port, connectTimeoutMs: 200, replyTimeoutMs: 10_000, readRetries: 0 });
       clients.push(client);
       const t0 = performance.now();
@@ -290,9 +292,9 @@ describe('dead and hostile devices: bounded time, clear errors, no leaked socket
       expect(err).toBeInstanceOf(TimeoutError);
       expect((err as Error).message).toBe(`127.0.0.1:${port}: connect timed out after 200 ms`);
       expect(performance.now() - t0).toBeLessThan(2000);
-      filler.destroy();
+      for (const f of fillers) f.destroy();
     } finally {
-      py.kill();
+      wedged.kill('SIGKILL'); // a stopped process only ends on SIGKILL
     }
   });
 
