@@ -133,6 +133,16 @@ export class SiteMetrics {
     counter('surplus_payout_mismatch_total', 'Upstream jobs refused because their coinbase did not pay the expected payout (alert on any increase).', ['pool'], (f, s) => {
       for (const p of s.status.pools) f.follow({ pool: p.url }, p.payoutMismatches ?? 0);
     });
+    counter('surplus_pool_protocol_errors_total', 'Pool input surplus could not use: lines that are not JSON-RPC, messages with bad parameters, replies to no request we sent.', ['pool', 'kind'], (f, s) => {
+      for (const p of s.status.pools) {
+        f.follow({ pool: p.url, kind: 'malformed_line' }, p.malformedLines ?? 0);
+        f.follow({ pool: p.url, kind: 'bad_message' }, p.badMessages ?? 0);
+        f.follow({ pool: p.url, kind: 'unknown_reply' }, p.unknownReplies ?? 0);
+      }
+    });
+    counter('surplus_pool_reconnect_requests_total', 'client.reconnect requests received from each pool.', ['pool'], (f, s) => {
+      for (const p of s.status.pools) f.follow({ pool: p.url }, p.reconnectRequests ?? 0);
+    });
     gauge('surplus_accounting_balanced', '1 while the share books balance (every submit answered, every forwarded share settled or pending).', [], (g, s) => {
       if (s.status.accounting) g.set(s.status.accounting.balanced ? 1 : 0);
     });

@@ -42,6 +42,12 @@ export interface PoolView {
   active: boolean;
   /** Jobs refused by the coinbase payout guard (cumulative; the pool was failed over). */
   payoutMismatches?: number;
+  /** Pool input surplus could not use (cumulative): lines that are not JSON-RPC, messages with bad parameters, replies to no request. */
+  malformedLines?: number;
+  badMessages?: number;
+  unknownReplies?: number;
+  /** client.reconnect requests from the pool (cumulative). */
+  reconnectRequests?: number;
 }
 
 /** Whether the share books balance right now (issue 7); `problems` names any share that went missing. */

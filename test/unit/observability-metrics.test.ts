@@ -80,6 +80,7 @@ describe('SiteMetrics', () => {
     const m = new SiteMetrics({ source: src, processMetrics: false });
     src.edit((s) => {
       s.pools[1]!.payoutMismatches = 3;
+      Object.assign(s.pools[0]!, { malformedLines: 2, badMessages: 1, unknownReplies: 4, reconnectRequests: 1 });
       s.accounting = { balanced: false, problems: ['forwarded 5 != ...'], submitsInFlight: 0, poolPending: 0 };
     });
     const text = await m.render();
@@ -87,6 +88,11 @@ describe('SiteMetrics', () => {
     expect(value(text, 'surplus_payout_mismatch_total{pool="stratum+tcp://127.0.0.1:3335"}')).toBe(3);
     expect(value(text, 'surplus_payout_mismatch_total{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(0);
     expect(value(text, 'surplus_accounting_balanced')).toBe(0);
+    expect(value(text, 'surplus_pool_protocol_errors_total{pool="stratum+tcp://127.0.0.1:3334",kind="malformed_line"}')).toBe(2);
+    expect(value(text, 'surplus_pool_protocol_errors_total{pool="stratum+tcp://127.0.0.1:3334",kind="bad_message"}')).toBe(1);
+    expect(value(text, 'surplus_pool_protocol_errors_total{pool="stratum+tcp://127.0.0.1:3334",kind="unknown_reply"}')).toBe(4);
+    expect(value(text, 'surplus_pool_reconnect_requests_total{pool="stratum+tcp://127.0.0.1:3334"}')).toBe(1);
+    expect(value(text, 'surplus_pool_reconnect_requests_total{pool="stratum+tcp://127.0.0.1:3335"}')).toBe(0);
   });
 
   it('keeps counting up when the source counter restarts from zero', async () => {
