@@ -1,9 +1,11 @@
 /**
  * The miners' TCP listener: per-address connection cap, one LineConnection +
- * MinerSession per socket, a registry of sessions by worker, and one timer
+ * MinerSession per socket, a registry of sessions by worker, the workers
+ * banned for invalid shares, and one timer
  * for all sessions (handshake deadlines, vardiff for quiet miners).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { BanList } from './ban-list.js';
 import { LineConnection } from './line-connection.js';
 import { MinerSession } from './miner-session.js';
 import type { SessionHub } from './session-hub.js';
@@ -21,13 +23,17 @@ export class MinerServer {
   private timer: NodeJS.Timeout | undefined;
   refusedConnections = 0;
   private readonly sessionHub: SessionHub;
+  private readonly bans: BanList;
 
   constructor(
-    private readonly hub: Omit<SessionHub, 'authorized' | 'closed'>,
+    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'>,
     private readonly events: MinerServerEvents,
   ) {
+    this.bans = new BanList(hub.config.limits.banS * 1000);
     this.sessionHub = {
       ...this.hubMethods(),
+      ban: (workers) => this.bans.ban(workers, this.hub.clock.now()),
+      bannedUntil: (w) => this.bans.bannedUntil(w, this.hub.clock.now()),
       authorized: (s, worker) => {
         let set = this.byWorker.get(worker);
         if (!set) this.byWorker.set(worker, (set = new Set()));
@@ -91,7 +97,7 @@ export class MinerServer {
   }
 
   /** The hub with its methods bound (spreading a class instance would drop prototype methods). */
-  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed'> {
+  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'> {
     const h = this.hub;
     return {
       config: h.config,

@@ -190,6 +190,12 @@ export class MinerSession implements LineSink, ChannelMember {
       this.error(id, StratumError.UNAUTHORIZED_WORKER, 'worker is curtailed by the power plan; try later');
       return this.close('withheld worker tried to connect');
     }
+    const bannedUntil = this.hub.bannedUntil(g.value.worker);
+    if (bannedUntil !== undefined) {
+      const s = Math.ceil((bannedUntil - this.hub.clock.now()) / 1000);
+      this.error(id, StratumError.UNAUTHORIZED_WORKER, `worker is banned for invalid shares for ${s} s more`);
+      return this.close('banned worker tried to connect');
+    }
     if (this.workers.size >= 8 && !this.workers.has(g.value.worker)) return this.error(id, StratumError.OTHER, 'too many workers on one connection');
     this.workers.add(g.value.worker);
     const first = this.worker === undefined;

@@ -22,7 +22,7 @@ import type { ShareLedger } from './worker-stats.js';
 
 /** What the gate reads from a session (MinerSession has all of it). */
 export interface SubmitSession {
-  readonly hub: { readonly config: ResolvedConfig; readonly clock: Clock; readonly logger: Logger; readonly hasher: ShareHasher; readonly ledger: ShareLedger };
+  readonly hub: { readonly config: ResolvedConfig; readonly clock: Clock; readonly logger: Logger; readonly hasher: ShareHasher; readonly ledger: ShareLedger; ban(workers: Iterable<string>): void };
   readonly subscribed: boolean;
   readonly share: MinerShareState | undefined;
   readonly slot: Slot | undefined;
@@ -45,8 +45,9 @@ function reject(s: SubmitSession, id: RpcId, worker: string, code: number, kind:
   s.hub.ledger.rejected(worker, kind);
   s.line.send(encodeError(id, code, message));
   if (invalid && s.limits.noteInvalid(s.hub.clock.now())) {
-    const { banInvalidShares, banWindowS } = s.hub.config.limits;
-    s.close(`${banInvalidShares} invalid shares within ${banWindowS} s`);
+    const { banInvalidShares, banWindowS, banS } = s.hub.config.limits;
+    s.hub.ban(s.workers);
+    s.close(`${banInvalidShares} invalid shares within ${banWindowS} s${banS > 0 ? `; banned for ${banS} s` : ''}`);
   }
 }
 

@@ -126,6 +126,16 @@ describe('hostile clients', () => {
     await bad(12);
     await waitFor(() => c.closed, 10_000, 'ban after the third invalid share');
     expect(proxy.snapshot().shares.rejected['bad-params']).toBe(3);
+    // The ban holds (limits.banS): the worker is refused at authorize and closed, by name, so
+    // another worker from the same address (one NAT for a whole site) still gets in.
+    const back = await raw(port);
+    await back.call(1, 'mining.subscribe', ['hostile/1']);
+    const refused = await back.call(2, 'mining.authorize', ['bad', 'x']);
+    expect(refused.error?.[0]).toBe(24);
+    expect(String(refused.error?.[1])).toMatch(/banned for invalid shares for \d+ s more/);
+    await waitFor(() => back.closed, 10_000, 'banned worker closed');
+    const neighbour = await handshaken(port, 'neighbour');
+    neighbour.close();
     const before = honest.accepted();
     await waitFor(() => honest.accepted() > before, 10_000, 'honest miner unaffected');
     honest.stop();
