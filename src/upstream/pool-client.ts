@@ -1,25 +1,25 @@
 /**
  * One upstream Stratum connection. A handshake gate (BIP310 configure,
  * subscribe, extranonce.subscribe, authorize) must pass before anything is
- * forwarded; requests wait in a bounded pending map with timeouts; a
- * liveness watchdog closes a pool that went silent. The consumer sees jobs,
- * difficulty, extranonce and version-mask changes only after the gate; what
- * the pool sends before it (many pools send set_difficulty and notify right
- * after subscribe, before the authorize answer) is kept in `session`.
- * Pool dialects are read by `pool-dialect.ts`.
+ * forwarded. The consumer sees jobs, difficulty, extranonce and version-mask
+ * changes only after the gate; what the pool sends before it (many pools
+ * send set_difficulty and notify right after subscribe, before the authorize
+ * answer) is kept in `session`. Beneath it: the socket, framing and liveness
+ * watchdog (`pool-transport.ts`) and the bounded map of requests waiting
+ * for answers (`pending-requests.ts`); pool dialects are read by
+ * `pool-dialect.ts`, notifications handled by `pool-messages.ts`.
  */
-import { connect as netConnect } from 'node:net';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../clock.js';
-import { OverloadError, PeerError, TimeoutError } from '../errors.js';
-import { encodeError, encodeRequest, encodeResult, truncateForLog, type RpcErrorValue, type RpcMessage } from '../protocol/json-rpc.js';
+import { PeerError, TimeoutError } from '../errors.js';
+import { encodeError, encodeResult, type RpcErrorValue, type RpcMessage } from '../protocol/json-rpc.js';
 import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
-import { LineConnection } from '../server/line-connection.js';
 import { checkPayout } from './payout-guard.js';
-import { parsePoolUrl } from './pool-endpoint.js';
+import { PendingRequests, type PoolAnswer } from './pending-requests.js';
 import { handlePoolMessage } from './pool-messages.js';
-import { authorizeVerdict, parseSubscribeResult, pendingKey, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
+import { PoolTransport } from './pool-transport.js';
+import { authorizeVerdict, parseSubscribeResult, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
 
 export { parsePoolUrl, poolUrl, type PoolEndpoint } from './pool-endpoint.js';
 
@@ -95,20 +95,10 @@ export interface SubmitAnswer {
 /** How the BIP310 negotiation ended (the manager stops asking a pool that never answers). */
 export type ConfigureOutcome = 'granted' | 'refused' | 'timeout' | 'closed';
 
-interface Pending {
-  method: string;
-  resolve(msg: { result: unknown; error: RpcErrorValue | null }): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 export class PoolClient {
-  private conn: LineConnection | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private transport: PoolTransport | undefined;
+  private readonly requests: PendingRequests;
   private submitsPending = 0;
-  private lastHeardMs = 0;
-  private watchdog: NodeJS.Timeout | undefined;
   private ready = false;
   private subscribed = false;
   private closed = false;
@@ -121,6 +111,7 @@ export class PoolClient {
 
   constructor(private readonly opts: PoolClientOptions) {
     this.counters = opts.counters ?? newProtocolCounters();
+    this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000);
   }
 
   get isReady(): boolean {
@@ -138,29 +129,20 @@ export class PoolClient {
 
   /** Connects and passes the handshake gate; rejects (and cleans up) on any failure. */
   async open(events: PoolClientEvents): Promise<PoolSession> {
-    const { host, port } = parsePoolUrl(this.opts.url);
-    const socket = netConnect({ host, port });
-    const connected = new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', (err) => reject(new PeerError(`cannot connect to ${this.opts.url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
-    });
-    this.conn = new LineConnection(socket, { maxLineBytes: this.opts.maxLineBytes, maxWriteBufferBytes: this.opts.maxWriteBufferBytes }, {
-      onMessage: (m) => this.onMessage(m),
-      onMalformed: (reason, line) => {
-        this.counters.malformedLines++;
-        this.opts.logger.warn({ pool: this.opts.url, reason, line: truncateForLog(line) }, 'malformed line from pool (ignored)');
-      },
-      onClose: (reason) => this.onClosed(reason),
-    });
-    connected.catch(() => undefined); // also raced below; this only silences a late rejection
+    const o = this.opts;
+    const transport = new PoolTransport(
+      o.url,
+      { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, clock: o.clock, logger: o.logger },
+      { onMessage: (m) => this.onMessage(m), onClose: (reason) => this.onClosed(reason) },
+    );
+    this.transport = transport;
     let gateTimer: NodeJS.Timeout | undefined;
     const gateTimeout = new Promise<never>((_, reject) => {
       gateTimer = setTimeout(() => reject(new TimeoutError(`pool ${this.opts.url} did not finish the handshake within ${this.opts.handshakeTimeoutMs} ms`)), this.opts.handshakeTimeoutMs);
     });
     gateTimeout.catch(() => undefined);
     try {
-      await Promise.race([connected, gateTimeout]);
-      this.lastHeardMs = this.opts.clock.now();
+      await Promise.race([transport.connected, gateTimeout]);
       await Promise.race([this.handshake(), gateTimeout]);
     } catch (err) {
       this.close(`handshake failed: ${(err as Error).message}`);
@@ -171,7 +153,7 @@ export class PoolClient {
     if (this.closed) throw new PeerError(`pool ${this.opts.url} closed during the handshake`);
     this.ready = true;
     this.events = events;
-    this.startWatchdog();
+    transport.watch();
     return this.session;
   }
 
@@ -230,41 +212,19 @@ export class PoolClient {
     }
   }
 
-  private request(method: string, params: unknown[], timeoutMs: number): Promise<{ result: unknown; error: RpcErrorValue | null }> {
-    const conn = this.conn;
-    if (!conn || this.closed) return Promise.reject(new PeerError(`pool ${this.opts.url} is not connected`));
-    if (this.pending.size >= (this.opts.maxPending ?? 10_000)) {
-      return Promise.reject(new OverloadError(`too many requests waiting for pool ${this.opts.url}`));
-    }
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimeoutError(`pool ${this.opts.url} did not answer ${method} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { method, resolve, reject, timer });
-      if (!conn.send(encodeRequest(id, method, params))) {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(new PeerError(`cannot write to pool ${this.opts.url}`));
-      }
-    });
+  private request(method: string, params: unknown[], timeoutMs: number): Promise<PoolAnswer> {
+    const transport = this.transport;
+    if (!transport || this.closed) return Promise.reject(new PeerError(`pool ${this.opts.url} is not connected`));
+    return this.requests.request(method, params, timeoutMs, (line) => transport.send(line));
   }
 
   private onMessage(m: RpcMessage): void {
-    this.lastHeardMs = this.opts.clock.now();
     if (m.kind === 'response') {
-      const key = pendingKey(m.id);
-      const p = key === undefined ? undefined : this.pending.get(key);
-      if (!p) {
+      if (!this.requests.settle(m.id, { result: m.result, error: m.error })) {
         // A late answer after its timeout (already counted as a timeout), or an id we never sent.
         this.counters.unknownReplies++;
         this.opts.logger.debug({ pool: this.opts.url, id: m.id }, 'answer to an unknown request id (ignored)');
-        return;
       }
-      this.pending.delete(key!);
-      clearTimeout(p.timer);
-      p.resolve({ result: m.result, error: m.error });
       return;
     }
     handlePoolMessage(this, m);
@@ -301,38 +261,23 @@ export class PoolClient {
   }
 
   answer(id: string | number, result: unknown): void {
-    this.conn?.send(encodeResult(id, result));
+    this.transport?.send(encodeResult(id, result));
   }
 
   answerError(id: string | number, code: number, message: string): void {
-    this.conn?.send(encodeError(id, code, message));
-  }
-
-  private startWatchdog(): void {
-    const every = Math.max(50, Math.min(5000, this.opts.silenceTimeoutMs / 4));
-    this.watchdog = setInterval(() => {
-      if (this.opts.clock.now() - this.lastHeardMs > this.opts.silenceTimeoutMs) {
-        this.close(`pool silent for more than ${this.opts.silenceTimeoutMs} ms`);
-      }
-    }, every);
-    this.watchdog.unref();
+    this.transport?.send(encodeError(id, code, message));
   }
 
   close(reason: string): void {
     if (this.closed) return;
-    this.conn?.destroy(reason);
+    this.transport?.destroy(reason);
     this.onClosed(reason);
   }
 
   private onClosed(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.watchdog) clearInterval(this.watchdog);
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new PeerError(`pool ${this.opts.url} closed before answering ${p.method}: ${reason}`));
-    }
-    this.pending.clear();
+    this.requests.failAll(reason);
     if (this.ready) this.events?.onClose(reason);
   }
 }

@@ -1,17 +1,17 @@
 /**
- * The pool side: an ordered pool list with failover, per-pool counters and
- * jittered backoff; the upstream connections (channels) on the active pool,
- * opened as miners need extranonce space; a stable-for-a-while probe before
- * falling back to a higher-priority pool. Miners never disconnect because of
- * a pool change: their sessions are moved to a slot on the new pool.
+ * The pool side: which pool is active and how healthy each is (failover in
+ * order, a stable-for-a-while probe before falling back to a higher-priority
+ * pool, `client.reconnect` followed without failing over, mining.configure
+ * learnt per pool), and how many upstream connections (channels) the active
+ * pool gets as miners need extranonce space. Miners never disconnect because
+ * of a pool change: their sessions are moved to a slot on the new pool.
+ * Where each miner sits is `miner-slots.ts`; how a channel is built,
+ * `channel-factory.ts`; per-pool counters and backoff, `pool-list.ts`.
  */
-import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../observability/logger.js';
-import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
-import { PeerError } from '../errors.js';
-import { Channel, type ChannelMember, type Slot } from './channel.js';
-import { PoolClient } from './pool-client.js';
+import type { PoolConfig } from '../config/schema.js';
+import type { Channel, ChannelMember, Slot } from './channel.js';
+import { BIP320_MASK, ChannelFactory, type ChannelFactoryOptions, type FanoutStats } from './channel-factory.js';
+import { MinerSlots } from './miner-slots.js';
 import { parsePoolUrl, poolUrl, reconnectTarget } from './pool-endpoint.js';
 import type { ReconnectAsk } from './pool-dialect.js';
 import { CONFIGURE_RETRY_MS, PoolList, type PoolStatus } from './pool-list.js';
@@ -19,60 +19,37 @@ import { CONFIGURE_RETRY_MS, PoolList, type PoolStatus } from './pool-list.js';
 /** Upstream connections opened at the same time while miners wait for slots. */
 const MAX_PARALLEL_OPENS = 4;
 
-/**
- * Line cap for pool connections, at least this. limits.maxLineBytes (16 KiB)
- * is sized against hostile miners; a pool's mining.notify carries the whole
- * coinbase, and pools that pay many outputs from it (Ocean's TIDES, DATUM
- * gateways) send lines of tens of KiB. Still bounded.
- */
-export const POOL_MIN_LINE_BYTES = 256 * 1024;
-
-/** BIP320: the version bits free for rolling; asked of every pool. */
-export const BIP320_MASK = 0x1fffe000;
-
+export { BIP320_MASK, POOL_MIN_LINE_BYTES } from './channel-factory.js';
 export type { PoolState, PoolStatus } from './pool-list.js';
 
-interface Waiter {
-  member: ChannelMember;
-  resume: { channelId: number; prefix: number } | undefined;
-  resolve(slot: Slot): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-export interface UpstreamManagerOptions {
+export interface UpstreamManagerOptions extends ChannelFactoryOptions {
   pools: readonly PoolConfig[];
-  upstream: UpstreamConfig;
-  maxLineBytes: number;
-  maxWriteBufferBytes: number;
-  clock: Clock;
-  logger: Logger;
   random?: () => number;
 }
 
 export class UpstreamManager {
   private readonly pools: PoolList;
+  private readonly slots: MinerSlots;
+  private readonly factory: ChannelFactory;
   private channels: Channel[] = [];
-  private readonly homes = new Map<ChannelMember, Channel>();
-  private readonly orphans = new Set<ChannelMember>();
-  private waiters: Waiter[] = [];
   private opening = 0;
   private probe: { index: number; channel: Channel | undefined; upSinceMs: number } | undefined;
-  private readonly resumable = new Map<string, { channelId: number; prefix: number }>();
-  private channelSeq = 0;
-  /**
-   * Upstream jobs handed to miners and how long the last/slowest/all hand-outs
-   * took (proxy side only); `lastEndAtMs`: wall-clock time (performance.timeOrigin
-   * based, ms) the last write of the latest hand-out was issued, so a bench can
-   * tell the proxy's share of a fan-out from the reading client's.
-   */
-  readonly fanout = { jobs: 0, lastMs: 0, maxMs: 0, totalMs: 0, lastMembers: 0, lastEndAtMs: 0 };
-  private jobSeq = 0;
+  /** Job fan-out timings, proxy side (see FanoutStats). */
+  readonly fanout: FanoutStats;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly o: UpstreamManagerOptions) {
     this.pools = new PoolList(o.pools, { initialMs: o.upstream.backoffInitialMs, maxMs: o.upstream.backoffMaxMs }, o.clock, o.random ?? Math.random);
+    this.slots = new MinerSlots(() => this.active);
+    this.factory = new ChannelFactory(this.pools, o, {
+      closed: (c, reason, members) => this.onChannelClosed(c, reason, members),
+      displaced: (_c, members) => {
+        this.slots.displaced(members);
+        this.pump();
+      },
+    });
+    this.fanout = this.factory.fanout;
   }
 
   private get active(): number {
@@ -107,7 +84,7 @@ export class UpstreamManager {
 
   /** Requests (after the handshake: submits) waiting for a pool's answer on every open connection (issue 7 accounting). */
   pendingRequests(): number {
-    const open = new Set<Channel>([...this.channels, ...this.homes.values()]);
+    const open = new Set<Channel>([...this.channels, ...this.slots.homeChannels()]);
     if (this.probe?.channel) open.add(this.probe.channel);
     let n = 0;
     for (const ch of open) n += ch.client.pendingCount;
@@ -116,95 +93,29 @@ export class UpstreamManager {
 
   /** A slot for a new miner; waits for upstream capacity up to the handshake timeout. */
   acquire(member: ChannelMember, resumeSessionId?: string): Promise<{ slot: Slot; sessionId: string }> {
-    const resume = resumeSessionId ? this.resumable.get(resumeSessionId) : undefined;
-    return new Promise<Slot>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new PeerError(`no upstream pool capacity within ${this.o.upstream.handshakeTimeoutS} s`));
-      }, this.o.upstream.handshakeTimeoutS * 1000);
-      const waiter: Waiter = { member, resume, resolve, reject, timer };
-      this.waiters.push(waiter);
-      this.pump();
-    }).then((slot) => {
-      const sessionId = resumeSessionId && resume ? resumeSessionId : randomBytes(4).toString('hex');
-      this.remember(sessionId, slot);
-      return { slot, sessionId };
-    });
-  }
-
-  private remember(sessionId: string, slot: Slot): void {
-    this.resumable.delete(sessionId);
-    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix });
-    if (this.resumable.size > 100_000) this.resumable.delete(this.resumable.keys().next().value as string);
+    return this.slots.acquire(member, resumeSessionId, this.o.upstream.handshakeTimeoutS, () => this.pump());
   }
 
   release(member: ChannelMember): void {
-    this.orphans.delete(member);
-    this.waiters = this.waiters.filter((w) => {
-      if (w.member !== member) return true;
-      clearTimeout(w.timer);
-      w.reject(new PeerError('miner left'));
-      return false;
-    });
-    const home = this.homes.get(member);
-    this.homes.delete(member);
-    home?.release(member);
-    if (home && home.poolIndex !== this.active && home.memberCount === 0) home.close('no miners left after fallback');
+    this.slots.release(member);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(new PeerError('proxy closing'));
-    }
-    this.waiters = [];
-    for (const ch of [...this.channels, ...this.homes.values()]) ch.close('proxy closing');
+    this.slots.rejectAll('proxy closing');
+    for (const ch of [...this.channels, ...this.slots.homeChannels()]) ch.close('proxy closing');
     this.probe?.channel?.close('proxy closing');
     this.channels = [];
   }
 
   // ------------------------------------------------------------------ internals
 
-  private freeSlot(member: ChannelMember, resume?: { channelId: number; prefix: number }): Slot | undefined {
-    if (resume) {
-      const ch = this.channels.find((c) => c.id === resume.channelId);
-      const s = ch?.take(member, resume.prefix);
-      if (s) return s;
-    }
-    for (const ch of this.channels) {
-      const s = ch.take(member);
-      if (s) return s;
-    }
-    return undefined;
-  }
-
   /** Hand out free slots, then open another connection if miners still wait. */
   private pump(): void {
     if (this.closed) return;
-    while (this.waiters.length > 0) {
-      const w = this.waiters[0]!;
-      const slot = this.freeSlot(w.member, w.resume);
-      if (!slot) break;
-      this.waiters.shift();
-      clearTimeout(w.timer);
-      this.homes.set(w.member, slot.channel);
-      w.resolve(slot);
-    }
-    for (const m of [...this.orphans]) {
-      const slot = this.freeSlot(m);
-      if (!slot) break;
-      this.orphans.delete(m);
-      const old = this.homes.get(m);
-      if (old && old !== slot.channel) {
-        old.release(m);
-        if (old.memberCount === 0 && old.poolIndex !== this.active) old.close('all miners moved to another pool');
-      }
-      this.homes.set(m, slot.channel);
-      m.moveTo(slot);
-    }
-    const demand = this.waiters.length + this.orphans.size;
+    this.slots.handOut(this.channels);
+    const demand = this.slots.demand;
     if (!this.pools.ready(this.active)) return;
     // Open enough connections for the miners waiting (a burst of 1,000 connects
     // should not queue behind one handshake at a time), a few at once, and keep
@@ -214,51 +125,8 @@ export class UpstreamManager {
     for (let n = Math.min(wanted, MAX_PARALLEL_OPENS) - this.opening; n > 0; n--) this.openChannel(this.active);
   }
 
-  private newChannel(index: number): Channel {
-    const p = this.pools.entry(index);
-    const u = this.o.upstream;
-    const client = new PoolClient({
-      url: this.pools.url(index),
-      user: p.cfg.user,
-      password: p.cfg.password,
-      versionRollingMask: this.pools.asksConfigure(index) ? BIP320_MASK : 0,
-      handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
-      requestTimeoutMs: u.requestTimeoutS * 1000,
-      silenceTimeoutMs: u.silenceTimeoutS * 1000,
-      maxLineBytes: Math.max(this.o.maxLineBytes, POOL_MIN_LINE_BYTES),
-      maxWriteBufferBytes: this.o.maxWriteBufferBytes,
-      ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript, onPayoutMismatch: () => void p.status.payoutMismatches++ } : {}),
-      counters: p.status,
-      clock: this.o.clock,
-      logger: this.o.logger,
-    });
-    const ch = new Channel(++this.channelSeq, index, client, { minerExtranonce2Size: u.minerExtranonce2Size, maxMinersPerConnection: u.maxMinersPerConnection }, {
-      nextJobId: () => (++this.jobSeq).toString(16),
-      fannedOut: (ms, members, endedAt) => {
-        const f = this.fanout;
-        f.lastEndAtMs = performance.timeOrigin + endedAt;
-        f.jobs++;
-        f.lastMs = ms;
-        f.totalMs += ms;
-        f.maxMs = Math.max(f.maxMs, ms);
-        f.lastMembers = members;
-      },
-      closed: (c, reason, members) => this.onChannelClosed(c, reason, members),
-      displaced: (_c, members) => {
-        for (const m of members) {
-          this.homes.delete(m);
-          this.orphans.add(m);
-          m.orphan('extranonce space shrank');
-        }
-        this.pump();
-      },
-    });
-    ch.poolUser = p.cfg.user;
-    return ch;
-  }
-
   private openChannel(index: number): void {
-    const ch = this.newChannel(index);
+    const ch = this.factory.create(index);
     const url = ch.client.url;
     this.opening++;
     this.pools.attempt(index);
@@ -306,8 +174,6 @@ export class UpstreamManager {
     this.o.logger.info({ pool: this.pools.entry(index).cfg.url, outcome: ch.client.configureOutcome, retryInS: CONFIGURE_RETRY_MS / 1000 }, 'pool does not answer mining.configure; not asking for a while (no version rolling)');
   }
 
-
-
   /**
    * `client.reconnect` (ckpool, Braiins and others send it before a restart or
    * to rebalance): reconnect, never fail over. Where to is `reconnectTarget`'s
@@ -325,7 +191,6 @@ export class UpstreamManager {
     this.o.logger.info({ pool: e.cfg.url, to: this.pools.url(index), delayMs }, 'reconnecting as the pool asked');
   }
 
-
   private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {
     const index = ch.poolIndex;
     this.o.logger.warn({ pool: ch.client.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
@@ -341,11 +206,7 @@ export class UpstreamManager {
     const wasActive = this.channels.includes(ch);
     this.channels = this.channels.filter((c) => c !== ch);
     if (wasActive && !ask) this.pools.disconnected(index, reason);
-    for (const m of members) {
-      if (this.homes.get(m) === ch) this.homes.delete(m);
-      this.orphans.add(m);
-      m.orphan(`upstream connection lost: ${reason}`);
-    }
+    this.slots.lost(ch, members, reason);
     if (this.closed) return;
     if (ask) {
       if (wasActive && this.channels.length === 0) this.pools.setState(index, 'connecting');
@@ -380,7 +241,7 @@ export class UpstreamManager {
     for (let i = 0; i < this.active; i++) {
       if (!this.pools.ready(i)) continue;
       const index = i;
-      const ch = this.newChannel(index);
+      const ch = this.factory.create(index);
       const probe = { index, channel: undefined as Channel | undefined, upSinceMs: now };
       this.probe = probe;
       this.pools.attempt(index);
@@ -416,7 +277,7 @@ export class UpstreamManager {
     this.channels = [ch];
     for (const c of old) {
       // Miners keep hashing on the old pool until they get a slot on the new one.
-      for (const m of c.memberList()) this.orphans.add(m);
+      this.slots.move(c.memberList());
       if (c.memberCount === 0) c.close('fallback');
     }
     // Standby: its remaining connections close as their miners move over.

@@ -1,0 +1,164 @@
+/**
+ * Which miner sits where upstream: miners waiting for a slot (each only up
+ * to the handshake timeout), the connection each one's slot is on, orphans
+ * (connected, their slot gone) waiting to move to a new one, and session ids
+ * a reconnecting miner can name in mining.subscribe to get its old slot (the
+ * same extranonce1) back. Which connections exist is the upstream manager's
+ * business; this only hands out their free slots.
+ */
+import { randomBytes } from 'node:crypto';
+import { PeerError } from '../errors.js';
+import type { Channel, ChannelMember, Slot } from './channel.js';
+
+/** Session ids remembered for resume; the oldest is forgotten past this. */
+const MAX_RESUMABLE = 100_000;
+
+type Resume = { channelId: number; prefix: number };
+
+interface Waiter {
+  member: ChannelMember;
+  resume: Resume | undefined;
+  resolve(slot: Slot): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class MinerSlots {
+  private waiters: Waiter[] = [];
+  private readonly homes = new Map<ChannelMember, Channel>();
+  private readonly orphans = new Set<ChannelMember>();
+  private readonly resumable = new Map<string, Resume>();
+
+  /** `activePool`: a connection to any other pool is closed once its last miner leaves it. */
+  constructor(private readonly activePool: () => number) {}
+
+  /** Miners waiting for a first slot plus orphans waiting for a new one. */
+  get demand(): number {
+    return this.waiters.length + this.orphans.size;
+  }
+
+  /** Connections that still hold a miner (those on a pool no longer active included). */
+  homeChannels(): IterableIterator<Channel> {
+    return this.homes.values();
+  }
+
+  /**
+   * Queues a miner for a slot, then calls `queued` (which hands out slots
+   * with `handOut`; inside the promise, so a throw there rejects this miner's
+   * acquire rather than escaping to the caller). Rejects with PeerError after
+   * `timeoutS`, or when the miner leaves first. A known `resumeSessionId`
+   * asks for the slot that session had.
+   */
+  acquire(member: ChannelMember, resumeSessionId: string | undefined, timeoutS: number, queued: () => void): Promise<{ slot: Slot; sessionId: string }> {
+    const resume = resumeSessionId ? this.resumable.get(resumeSessionId) : undefined;
+    return new Promise<Slot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new PeerError(`no upstream pool capacity within ${timeoutS} s`));
+      }, timeoutS * 1000);
+      const waiter: Waiter = { member, resume, resolve, reject, timer };
+      this.waiters.push(waiter);
+      queued();
+    }).then((slot) => {
+      const sessionId = resumeSessionId && resume ? resumeSessionId : randomBytes(4).toString('hex');
+      this.remember(sessionId, slot);
+      return { slot, sessionId };
+    });
+  }
+
+  private remember(sessionId: string, slot: Slot): void {
+    // Delete first so a resumed id moves to the young end of the insertion order.
+    this.resumable.delete(sessionId);
+    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix });
+    if (this.resumable.size > MAX_RESUMABLE) this.resumable.delete(this.resumable.keys().next().value as string);
+  }
+
+  /** The miner left: stop waiting for it and free its slot. */
+  release(member: ChannelMember): void {
+    this.orphans.delete(member);
+    this.waiters = this.waiters.filter((w) => {
+      if (w.member !== member) return true;
+      clearTimeout(w.timer);
+      w.reject(new PeerError('miner left'));
+      return false;
+    });
+    const home = this.homes.get(member);
+    this.homes.delete(member);
+    home?.release(member);
+    if (home && home.poolIndex !== this.activePool() && home.memberCount === 0) home.close('no miners left after fallback');
+  }
+
+  /** Fails every waiting miner (the proxy is closing). */
+  rejectAll(reason: string): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new PeerError(reason));
+    }
+    this.waiters = [];
+  }
+
+  /** Free slots on `channels` to waiting miners first (in arrival order), then to orphans. */
+  handOut(channels: readonly Channel[]): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      const slot = freeSlot(channels, w.member, w.resume);
+      if (!slot) break;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      this.homes.set(w.member, slot.channel);
+      w.resolve(slot);
+    }
+    for (const m of [...this.orphans]) {
+      const slot = freeSlot(channels, m);
+      if (!slot) break;
+      this.orphans.delete(m);
+      const old = this.homes.get(m);
+      if (old && old !== slot.channel) {
+        old.release(m);
+        if (old.memberCount === 0 && old.poolIndex !== this.activePool()) old.close('all miners moved to another pool');
+      }
+      this.homes.set(m, slot.channel);
+      m.moveTo(slot);
+    }
+  }
+
+  /** A re-carve left these members of a connection without a slot (set_extranonce shrank the space). */
+  displaced(members: readonly ChannelMember[]): void {
+    for (const m of members) {
+      this.homes.delete(m);
+      this.orphans.add(m);
+      m.orphan('extranonce space shrank');
+    }
+  }
+
+  /** `channel` closed under these members: each waits, connected, for a slot elsewhere. */
+  lost(channel: Channel, members: readonly ChannelMember[], reason: string): void {
+    for (const m of members) {
+      if (this.homes.get(m) === channel) this.homes.delete(m);
+      this.orphans.add(m);
+      m.orphan(`upstream connection lost: ${reason}`);
+    }
+  }
+
+  /**
+   * These members should move (fallback to another pool); they keep their
+   * current slot, and keep hashing on it, until `handOut` finds them a new one.
+   */
+  move(members: readonly ChannelMember[]): void {
+    for (const m of members) this.orphans.add(m);
+  }
+}
+
+/** A resumed session's own slot when it is still free, else the first free one. */
+function freeSlot(channels: readonly Channel[], member: ChannelMember, resume?: Resume): Slot | undefined {
+  if (resume) {
+    const ch = channels.find((c) => c.id === resume.channelId);
+    const s = ch?.take(member, resume.prefix);
+    if (s) return s;
+  }
+  for (const ch of channels) {
+    const s = ch.take(member);
+    if (s) return s;
+  }
+  return undefined;
+}

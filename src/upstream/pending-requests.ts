@@ -1,0 +1,82 @@
+/**
+ * Requests sent to one pool and not yet answered: our ids, a timeout each,
+ * and a cap on how many may wait (a pool that stops answering must not grow
+ * the map without bound). Pools echo ids back as numbers or as strings
+ * (`pendingKey` reads both).
+ */
+import { OverloadError, PeerError, TimeoutError } from '../errors.js';
+import { encodeRequest, type RpcErrorValue, type RpcId } from '../protocol/json-rpc.js';
+import { pendingKey } from './pool-dialect.js';
+
+/** A pool's answer as it came: the verdict is the caller's to read (pool-dialect.ts). */
+export interface PoolAnswer {
+  result: unknown;
+  error: RpcErrorValue | null;
+}
+
+interface Pending {
+  method: string;
+  resolve(answer: PoolAnswer): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class PendingRequests {
+  private readonly map = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(
+    private readonly url: string,
+    private readonly maxPending: number,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /**
+   * Encodes and writes one request through `write` (false: it could not be
+   * written). Rejects with OverloadError when the map is full, TimeoutError
+   * after `timeoutMs`, PeerError when unwritable or closed first.
+   */
+  request(method: string, params: unknown[], timeoutMs: number, write: (line: string) => boolean): Promise<PoolAnswer> {
+    if (this.map.size >= this.maxPending) {
+      return Promise.reject(new OverloadError(`too many requests waiting for pool ${this.url}`));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.map.delete(id);
+        reject(new TimeoutError(`pool ${this.url} did not answer ${method} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // In the map before the write: a write that overflows the buffer closes
+      // the connection at once, and failAll must find this request.
+      this.map.set(id, { method, resolve, reject, timer });
+      if (!write(encodeRequest(id, method, params))) {
+        clearTimeout(timer);
+        this.map.delete(id);
+        reject(new PeerError(`cannot write to pool ${this.url}`));
+      }
+    });
+  }
+
+  /** Hands an answer to its request; false when none waits for that id (never sent, or timed out already). */
+  settle(id: RpcId | null, answer: PoolAnswer): boolean {
+    const key = pendingKey(id);
+    const p = key === undefined ? undefined : this.map.get(key);
+    if (!p) return false;
+    this.map.delete(key!);
+    clearTimeout(p.timer);
+    p.resolve(answer);
+    return true;
+  }
+
+  /** The connection is gone: every waiting request fails now rather than at its timeout. */
+  failAll(reason: string): void {
+    for (const [, p] of this.map) {
+      clearTimeout(p.timer);
+      p.reject(new PeerError(`pool ${this.url} closed before answering ${p.method}: ${reason}`));
+    }
+    this.map.clear();
+  }
+}

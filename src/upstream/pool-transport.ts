@@ -1,0 +1,96 @@
+/**
+ * The wire under one pool client: a TCP socket, bounded line framing
+ * (LineConnection) and a liveness watchdog. It knows nothing of Stratum
+ * beyond decoded messages; the client above it is the sink.
+ */
+import { connect as netConnect } from 'node:net';
+import type { Clock } from '../clock.js';
+import { PeerError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { truncateForLog, type RpcMessage } from '../protocol/json-rpc.js';
+import { LineConnection } from '../server/line-connection.js';
+import type { PoolProtocolCounters } from './pool-client.js';
+import { parsePoolUrl } from './pool-endpoint.js';
+
+export interface PoolTransportOptions {
+  maxLineBytes: number;
+  maxWriteBufferBytes: number;
+  /** Once watching, nothing heard for this long closes the connection. */
+  silenceTimeoutMs: number;
+  /** Where bad lines are counted (`malformedLines`). */
+  counters: PoolProtocolCounters;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface PoolTransportSink {
+  onMessage(m: RpcMessage): void;
+  /** Called once, whoever closed the connection. */
+  onClose(reason: string): void;
+}
+
+export class PoolTransport {
+  private readonly conn: LineConnection;
+  /** Resolves when the TCP connection is up, rejects (PeerError) when it cannot be made. */
+  readonly connected: Promise<void>;
+  private lastHeardMs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+
+  /** Starts connecting at once; throws (PeerError) on a url that is not stratum+tcp://host:port. */
+  constructor(
+    readonly url: string,
+    private readonly o: PoolTransportOptions,
+    sink: PoolTransportSink,
+  ) {
+    const { host, port } = parsePoolUrl(url);
+    const socket = netConnect({ host, port });
+    // Registered before LineConnection's own 'error' listener, so a failed
+    // connect rejects `connected` before the sink hears of the close.
+    this.connected = new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => {
+        this.lastHeardMs = o.clock.now();
+        resolve();
+      });
+      socket.once('error', (err) => reject(new PeerError(`cannot connect to ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    });
+    this.conn = new LineConnection(socket, { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes }, {
+      onMessage: (m) => {
+        this.lastHeardMs = o.clock.now();
+        sink.onMessage(m);
+      },
+      onMalformed: (reason, line) => {
+        o.counters.malformedLines++;
+        o.logger.warn({ pool: url, reason, line: truncateForLog(line) }, 'malformed line from pool (ignored)');
+      },
+      onClose: (reason) => {
+        if (this.watchdog) clearInterval(this.watchdog);
+        sink.onClose(reason);
+      },
+    });
+    // The owner races `connected` against its gate timer; this only silences a late rejection.
+    this.connected.catch(() => undefined);
+  }
+
+  /** False when the line could not be queued (closed, or over the write-buffer cap, which closes it). */
+  send(line: string): boolean {
+    return this.conn.send(line);
+  }
+
+  destroy(reason: string): void {
+    this.conn.destroy(reason);
+  }
+
+  /**
+   * Starts the liveness watchdog (after the handshake: a pool may take its
+   * time before then, and the gate has its own timer). A pool that sends
+   * nothing for silenceTimeoutMs is closed (upstream.silenceTimeoutS).
+   */
+  watch(): void {
+    const silenceMs = this.o.silenceTimeoutMs;
+    const every = Math.max(50, Math.min(5000, silenceMs / 4));
+    this.watchdog = setInterval(() => {
+      if (this.o.clock.now() - this.lastHeardMs > silenceMs) this.destroy(`pool silent for more than ${silenceMs} ms`);
+    }, every);
+    this.watchdog.unref();
+  }
+}
