@@ -3,7 +3,7 @@ import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js'
 import type { Logger } from '../observability/logger.js';
 import type { UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
-import type { Mismatch } from './reconcile.js';
+import { plannedWorkmode, type Mismatch } from './reconcile.js';
 import type { SchedulerCore } from './scheduler-core.js';
 
 /**
@@ -99,26 +99,27 @@ export class DeviceCommander {
   }
 
   /**
-   * Re-sends the command the device lost (and its workmode, when it came back
-   * in another one). `retries` reads the episode's retry count for the log.
+   * Re-sends the command the device lost: the softoff or softon (with the
+   * workmode, when it came back in another one), or the workmode alone for a
+   * working unit in the wrong mode. `retries` reads the episode's retry count
+   * for the log.
    */
   async resend(u: FleetUnit, kind: Mismatch, status: DeviceStatus, retries: () => number | undefined): Promise<void> {
     if (!this.opts.isRunning()) return;
     const { clock, logger } = this.opts;
     const nowMs = clock.now();
     const atUnixS = aheadUnixS(nowMs, u);
-    const action = kind === 'reports-off' ? 'on' : 'off';
+    const action = kind === 'reports-off' ? 'on' : kind === 'reports-on' ? 'off' : 'mode';
     this.lastCommands.set(u.id, { action, atMs: nowMs });
     try {
       const api = this.api(u);
+      const workmode = plannedWorkmode(u);
       if (action === 'off') await api.softOff(atUnixS);
-      else {
-        const m = u.modes[u.mode]!;
-        const workmode = m.workmode ?? m.configIndex;
-        // A single-mode profile without a workmode does not manage the device's workmode (on the
-        // A10..A14 a change needs a reboot): whatever the device runs is left alone.
-        const managed = m.workmode !== undefined || u.modes.length > 1;
-        if (managed && status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
+      else if (action === 'mode') {
+        await api.setWorkmode(workmode!);
+        u.rampFromMs = nowMs; // a workmode change applies at once; the draw settles from now
+      } else {
+        if (workmode !== undefined && status.workmode !== undefined && status.workmode !== workmode) await api.setWorkmode(workmode);
         await api.softOn(atUnixS);
         // Its draw ramps again from the softon's second (measuredIsSteady).
         u.rampFromMs = atUnixS * 1000;

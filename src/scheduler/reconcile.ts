@@ -31,8 +31,12 @@ export interface ReconcileSettings {
 
 export const RECONCILE_DEFAULTS: Readonly<ReconcileSettings> = Object.freeze({ confirmPolls: 2, maxRetries: 3, marginMs: 5000, backoffMs: 15_000, drawShare: 0.25 });
 
-/** `reports-off`: planned on, the device reports soft-off or idle. `reports-on`: planned off, it reports working. */
-export type Mismatch = 'reports-off' | 'reports-on';
+/**
+ * `reports-off`: planned on, the device reports soft-off or idle. `reports-on`: planned off, it
+ * reports working. `reports-mode`: planned on and working, in another workmode than planned (a
+ * reboot brings an Avalon back in its default mode; a higher one draws over the plan).
+ */
+export type Mismatch = 'reports-off' | 'reports-on' | 'reports-mode';
 
 /** Per-unit memory of one mismatch episode. */
 export interface ReconcileTrack {
@@ -58,9 +62,24 @@ export interface ReconcileResult {
   firstConfirm: boolean;
 }
 
-/** How the device's report contradicts the unit's planned (`u.on`) state, if it does. */
+/**
+ * The workmode number the plan wants the device in, or undefined when the
+ * profile does not manage it: a single-mode profile without a `workmode`
+ * (on the A10..A14 a change needs a reboot) leaves whatever the device runs.
+ */
+export function plannedWorkmode(u: FleetUnit): number | undefined {
+  const m = u.modes[u.mode]!;
+  if (m.workmode === undefined && u.modes.length < 2) return undefined;
+  return m.workmode ?? m.configIndex;
+}
+
+/** How the device's report contradicts the unit's planned (`u.on`, `u.mode`) state, if it does. */
 export function mismatchOf(u: FleetUnit, s: DeviceStatus, share = RECONCILE_DEFAULTS.drawShare): Mismatch | undefined {
-  if (u.on) return s.softOff || s.state === 'idle' ? 'reports-off' : undefined;
+  if (u.on) {
+    if (s.softOff || s.state === 'idle') return 'reports-off';
+    const wanted = plannedWorkmode(u);
+    return s.workmode !== undefined && wanted !== undefined && s.workmode !== wanted ? 'reports-mode' : undefined;
+  }
   if (s.softOff || s.state !== 'working') return undefined;
   if (s.wallPowerW !== undefined) {
     const lowestKw = Math.min(...u.modes.map((m) => m.kw));

@@ -163,21 +163,23 @@ export class StatusPoller {
     }, settings);
     if (r.track) this.tracks.set(u.id, r.track);
     else this.tracks.delete(u.id);
-    const reported = { softOff: status.softOff, state: status.state, ...(status.wallPowerW !== undefined ? { wallPowerW: status.wallPowerW } : {}) };
+    const reported = { softOff: status.softOff, state: status.state, ...(status.workmode !== undefined ? { workmode: status.workmode } : {}), ...(status.wallPowerW !== undefined ? { wallPowerW: status.wallPowerW } : {}) };
     if (r.action === 'cleared') log.info({ unit: u.id, reported }, 'device reports its planned state again');
     const t = r.track;
     if (!t) return false;
-    const command = t.kind === 'reports-off' ? 'softon' : 'softoff';
+    const command = COMMAND[t.kind];
     if (r.firstConfirm) {
-      const reason = t.kind === 'reports-off' ? 'device reports off while planned on: re-sending softon' : 'device reports working while planned off: counted at its draw, re-sending softoff';
+      const reason = REASON[t.kind];
       log.warn({ unit: u.id, reported }, reason);
-      // Under-counting is the dangerous side: a planned-off unit that draws counts at worst case from now on.
-      if (t.kind === 'reports-on') core.markUnavailable(u.id, nowMs, reason);
-      else core.note(u.id, 'off', reason, nowMs);
+      // Under-counting is the dangerous side: a planned-off unit that draws counts at worst case from
+      // now on, and so does one in a hungrier mode than planned when it reports no draw to count.
+      if (t.kind === 'reports-on' || (t.kind === 'reports-mode' && status.wallPowerW === undefined && reportedModeKw(u, status) > u.modes[u.mode]!.kw)) {
+        core.markUnavailable(u.id, nowMs, reason);
+      } else core.note(u.id, t.kind === 'reports-off' ? 'off' : `workmode ${status.workmode}`, reason, nowMs);
     }
     if (r.action === 'resend') void commander.resend(u, t.kind, status, () => this.tracks.get(u.id)?.retries);
     if (r.action === 'give-up') {
-      const reported = t.kind === 'reports-off' ? 'off' : 'working';
+      const reported = t.kind === 'reports-off' ? 'off' : t.kind === 'reports-on' ? 'working' : `workmode ${status.workmode}`;
       const why = `device still reports ${reported} after ${t.retries} re-sent ${command}s`;
       log.warn({ unit: u.id, retries: t.retries }, `${why}: unit unavailable, Stratum fail-safe`);
       if (!core.markUnavailable(u.id, nowMs, why)) core.note(u.id, reported, `${why}: Stratum fail-safe`, nowMs);
@@ -185,4 +187,18 @@ export class StatusPoller {
     }
     return !u.available;
   }
+}
+
+/** The command that brings a device back to the plan, per mismatch. */
+const COMMAND = { 'reports-off': 'softon', 'reports-on': 'softoff', 'reports-mode': 'workmode' } as const;
+
+const REASON = {
+  'reports-off': 'device reports off while planned on: re-sending softon',
+  'reports-on': 'device reports working while planned off: counted at its draw, re-sending softoff',
+  'reports-mode': 'device works in another workmode than planned: re-sending workmode',
+} as const;
+
+/** Nominal kW of the mode the device reports; a workmode the profile does not list may draw anything. */
+function reportedModeKw(u: FleetUnit, status: DeviceStatus): number {
+  return u.modes.find((m) => (m.workmode ?? m.configIndex) === status.workmode)?.kw ?? Infinity;
 }

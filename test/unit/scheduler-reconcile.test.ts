@@ -5,7 +5,7 @@ import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/cont
 import { createLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import type { FleetUnit } from '../../src/scheduler/fleet-state.js';
-import { mismatchOf, RECONCILE_DEFAULTS, reconcileStep, settledAtMs, type ReconcileTrack } from '../../src/scheduler/reconcile.js';
+import { mismatchOf, plannedWorkmode, RECONCILE_DEFAULTS, reconcileStep, settledAtMs, type ReconcileTrack } from '../../src/scheduler/reconcile.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { fleetOf } from './scheduler-fixtures.js';
 
@@ -172,6 +172,32 @@ describe('reconciling reported and planned device state (fake timers)', () => {
     await s.scheduler.stop();
   });
 
+  it('a unit that comes back in another workmode (a reboot into eco) gets its planned workmode again, counted at its measured draw meanwhile', async () => {
+    const s = setup();
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(60_000); // on in super, settled
+    expect(s.device().calls).toEqual([]);
+    s.device().workmode = 0;
+    await vi.advanceTimersByTimeAsync(10_000); // two polls confirm
+    expect(s.device().calls.map((c) => c.call)).toEqual(['setWorkmode']);
+    expect(s.device().workmode).toBe(2);
+    // It reported its draw (eco), so it is not counted at worst case; the episode is recorded and logged once.
+    expect(s.unit.available).toBe(true);
+    expect(s.scheduler.snapshot().decisions.at(-1)).toMatchObject({ unitId: 'u0', from: 'workmode 0', to: 'super', reason: 'device works in another workmode than planned: re-sending workmode' });
+    expect(s.logged(/^device works in another workmode than planned/)).toBe(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(s.logged(/^device reports its planned state again/)).toBe(1);
+    // A device that keeps switching back is given up on like any other lost command.
+    s.device().setWorkmode = async (): Promise<void> => void s.device().calls.push({ call: 'setWorkmode', atMs: Date.now() });
+    s.device().workmode = 0;
+    await vi.advanceTimersByTimeAsync(400_000);
+    expect(s.device().calls.filter((c) => c.call === 'setWorkmode')).toHaveLength(1 + RECONCILE_DEFAULTS.maxRetries);
+    expect(s.unit.available).toBe(false);
+    expect(s.lever.events).toContain('withhold site.u0');
+    expect(s.scheduler.snapshot().decisions.at(-1)!.reason).toBe('device still reports workmode 0 after 3 re-sent workmodes');
+    await s.scheduler.stop();
+  });
+
   it('a planned-off unit that reboots into working is counted and switched off again', async () => {
     const s = setup();
     await s.scheduler.start();
@@ -220,6 +246,10 @@ describe('reconcile (pure)', () => {
     ['planned on, soft-off', true, { softOff: true, state: 'idle' }, 'reports-off'],
     ['planned on, idle without the flag', true, { softOff: false, state: 'idle' }, 'reports-off'],
     ['planned on, working', true, { softOff: false, state: 'working' }, undefined],
+    ['planned on, working in the planned workmode', true, { softOff: false, state: 'working', workmode: 2 }, undefined],
+    ['planned on, working in another workmode', true, { softOff: false, state: 'working', workmode: 0 }, 'reports-mode'],
+    ['planned on, soft-off in another workmode', true, { softOff: true, state: 'idle', workmode: 0 }, 'reports-off'],
+    ['planned off, soft-off in another workmode', false, { softOff: true, state: 'idle', workmode: 0, wallPowerW: 150 }, undefined],
     ['planned on, booting', true, { softOff: false, state: 'init' }, undefined],
     ['planned off, soft-off', false, { softOff: true, state: 'idle', wallPowerW: 150 }, undefined],
     ['planned off, working near standby', false, { softOff: false, state: 'working', wallPowerW: 1500 }, undefined],
@@ -228,6 +258,13 @@ describe('reconcile (pure)', () => {
     ['planned off, working, nothing to go by', false, { softOff: false, state: 'working' }, undefined],
   ] as const)('%s', (_name, planned, status, expected) => {
     expect(mismatchOf(on(planned), status)).toBe(expected);
+  });
+
+  it('leaves the workmode of a single-mode profile alone (on the A10..A14 a change needs a reboot)', () => {
+    const [a1246] = fleetOf([{ model: 'avalon-a1246' }]).units;
+    expect(plannedWorkmode(a1246!)).toBeUndefined();
+    expect(mismatchOf(a1246!, { softOff: false, state: 'working', workmode: 1 })).toBeUndefined();
+    expect(plannedWorkmode(u)).toBe(2);
   });
 
   it('waits for the command to take effect: softoff lead, plus the ramp when on, plus the margin', () => {
