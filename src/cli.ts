@@ -9,6 +9,8 @@ import { ProxyError } from './errors.js';
 interface Command {
   summary: string;
   usage: string;
+  /** More than the usage line: inputs, formats, where to read further. */
+  details?: string;
   load: () => Promise<{ run(args: string[]): Promise<number> }>;
 }
 
@@ -16,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   start: {
     summary: 'run the proxy for a real site',
     usage: 'surplus start --config FILE | --pool stratum+tcp://host:port [--pool ...] --user U [--password P] [--listen host:port] [--http host:port]',
+    details: 'Every configuration key is described in config/example.yaml and in the README; flags override the file.',
     load: () => import('./commands/start.js'),
   },
   demo: {
@@ -26,6 +29,14 @@ const COMMANDS: Record<string, Command> = {
   'check-share': {
     summary: 'validate share vectors from a JSON file and explain each verdict',
     usage: 'surplus check-share FILE',
+    details: [
+      'FILE is JSON: one vector, or { "vectors": [...] } (see test/fixtures/share-vectors.json).',
+      'A share vector has notify (the mining.notify params), extranonce1, extranonce2_size,',
+      'submit (the mining.submit params) and optionally configure_mask, session_difficulty',
+      '(default 1) and upstream_difficulty. A header vector has version, prev_block_display,',
+      'merkle_root_display, time, bits and nonce. Prints one JSON verdict per vector: hash,',
+      'difficulty, accepted at the session difficulty or the Stratum code and reason, and block.',
+    ].join('\n'),
     load: () => import('./commands/check-share.js'),
   },
   bench: {
@@ -36,6 +47,11 @@ const COMMANDS: Record<string, Command> = {
   simulate: {
     summary: 'simulate a fleet following a surplus-power trace, fast, with no sockets',
     usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--step-s S] [--json] [--plot FILE.svg]',
+    details: [
+      'The trace is CSV (minute,kw / timestamp,kw / minute,pv_frac with --site-kw; also MW or W columns,',
+      '; or tab separators, ISO or unix times) or JSON points; the README lists every accepted form.',
+      'The config is the one surplus start reads (its fleet, models and scheduler are used).',
+    ].join('\n'),
     load: () => import('./commands/simulate.js'),
   },
 };
@@ -60,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
+    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n${command.details ? `\n${command.details}\n` : ''}`);
     return 0;
   }
   const mod = await command.load();
