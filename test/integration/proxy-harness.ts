@@ -23,7 +23,10 @@ export function testConfig(pools: SimPool[], overrides: Record<string, unknown> 
     pools: pools.map((p, i) => ({ url: p.url, user: `farm${i}` })),
     // Difficulty pinned low so CPU miners find shares every few hundred ms.
     difficulty: { initial: MINER_DIFF, min: MINER_DIFF, max: MINER_DIFF, targetSharesPerMinute: 600, retargetS: 5 },
-    upstream: { handshakeTimeoutS: 3, requestTimeoutS: 3, silenceTimeoutS: 5, fallbackStableS: 1, backoffInitialMs: 100, backoffMaxMs: 500 },
+    // Generous upstream timeouts: the simulated pool sends no periodic jobs, so with a 5 s silence
+    // watchdog a loaded machine whose CPU miners found no pool share for 5 s saw the pool "go silent",
+    // reconnect, and stale the shares in flight. Tests of the watchdog and timeouts set their own.
+    upstream: { handshakeTimeoutS: 10, requestTimeoutS: 10, silenceTimeoutS: 60, fallbackStableS: 1, backoffInitialMs: 100, backoffMaxMs: 500 },
     shares: { hashThreads: 1 },
     log: { level: 'silent' },
   };
