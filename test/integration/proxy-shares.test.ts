@@ -48,7 +48,8 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     expect(s.accepted).toBe(minerAccepted);
     const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
     expect(s.accepted + rejected).toBe(s.submitsAnswered);
-    // Miners hash honestly at their difficulty: nothing rejected.
+    // Miners hash honestly at their difficulty: nothing rejected (compared as a map so a failure names the reasons).
+    expect(s.rejected).toEqual({});
     expect(rejected).toBe(0);
     // Only shares meeting the pool target (5x the miners') went upstream, and the pool's own validation accepted all.
     expect(s.forwarded).toBeLessThan(s.accepted);
