@@ -297,7 +297,7 @@ describe('Whatsminer / Braiins OS / LuxOS quirks', () => {
     expect(s.rejected).toEqual({ duplicate: 1, 'bad-params': 3 });
     // What met the pool's target went up and was accepted there (uppercase lowercased, bits padded).
     const pool = pools[0]!;
-    await waitFor(() => proxy.snapshot().shares.forwarded === pool.stats.accepted + Object.values(pool.stats.rejected).reduce((a, b) => a + b, 0), 3000, 'pool answers');
+    await waitFor(() => proxy.snapshot().shares.forwarded === pool.stats.accepted + Object.values(pool.stats.rejected).reduce((a, b) => a + b, 0), 10_000, 'pool answers');
     expect(pool.stats.rejected).toEqual({});
   });
 
@@ -394,7 +394,7 @@ describe('what surplus sends', () => {
     await viaConfigure.waitFor('mining.notify');
     const notifiesBefore = viaConfigure.notifications('mining.notify').length;
     pools[0]!.rotateExtranonce();
-    await waitFor(() => plain.closed, 3000, 'plain miner closed after client.reconnect');
+    await waitFor(() => plain.closed, 10_000, 'plain miner closed after client.reconnect');
     const rc = plain.notifications('client.reconnect');
     expect(rc).toEqual([{ id: null, method: 'client.reconnect', params: [] }]);
     // Nothing after the reconnect.
@@ -420,7 +420,7 @@ describe('what surplus sends', () => {
     const proxy = new Proxy(testConfig([a!, b!]));
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    await waitFor(() => a!.connectionCount === 1, 3000, 'upstream');
+    await waitFor(() => a!.connectionCount === 1, 10_000, 'upstream');
     const c = await raw(port);
     expectOk(await c.call(1, 'mining.configure', [['version-rolling', 'subscribe-extranonce'], { 'version-rolling.mask': 'ffffffff', 'version-rolling.min-bit-count': 2 }]), {
       'version-rolling': true,
@@ -437,7 +437,7 @@ describe('what surplus sends', () => {
     const mark = c.messages.length;
     await a!.stop();
     // The miner that cannot take set_extranonce is asked back to the same endpoint, then comes back to work.
-    await waitFor(() => plain.closed, 8000, 'client.reconnect to the plain miner');
+    await waitFor(() => plain.closed, 10_000, 'client.reconnect to the plain miner');
     expect(plain.notifications('client.reconnect')).toEqual([{ id: null, method: 'client.reconnect', params: [] }]);
     const again = await raw(port);
     expectOk(await again.call(1, 'mining.subscribe', ['cgminer/4.11.1']), expect.anything());
@@ -445,7 +445,7 @@ describe('what surplus sends', () => {
     await again.waitFor('mining.notify');
     await c.waitFor('mining.set_version_mask', 1, 8000);
     await c.waitFor('mining.set_extranonce', 1, 8000);
-    await waitFor(() => c.messages.slice(mark).some((m) => m.method === 'mining.notify'), 8000, 'a job from the second pool');
+    await waitFor(() => c.messages.slice(mark).some((m) => m.method === 'mining.notify'), 10_000, 'a job from the second pool');
     const after = c.messages.slice(mark);
     const kinds = after.map((m) => m.method);
     expect(c.notifications('mining.set_version_mask')[0]!.params).toEqual(['00ffe000']);
