@@ -94,6 +94,7 @@ export class ChannelFactory {
       displaced: this.hooks.displaced,
     });
     ch.poolUser = p.cfg.user;
+    ch.reconnectEpoch = p.reconnectEpoch;
     return ch;
   }
 }

@@ -207,6 +207,8 @@ export class Channel implements PoolClientEvents {
   }
 
   poolUser = '';
+  /** The pool's `client.reconnect` count when this connection was made (PoolList.reconnectAsked). */
+  reconnectEpoch = 0;
 
   close(reason: string): void {
     this.client.close(reason);

@@ -53,6 +53,8 @@ export interface PoolEntry {
   configureHangups: number;
   /** When recent `client.reconnect` requests came (a pool asking in a loop is backed off). */
   reconnectTimes: number[];
+  /** `client.reconnect` requests counted so far; a connection made before the latest one was asked in the same broadcast. */
+  reconnectEpoch: number;
 }
 
 export class PoolList {
@@ -76,6 +78,7 @@ export class PoolList {
       skipConfigureUntilMs: 0,
       configureHangups: 0,
       reconnectTimes: [],
+      reconnectEpoch: 0,
     }));
   }
 
@@ -101,19 +104,27 @@ export class PoolList {
    * The pool asked us to reconnect (`client.reconnect`), to `target` (undefined:
    * the configured url) after `waitMs`. Not a failure and not a reason to fail
    * over; but a pool asking again and again within a minute gets the backoff.
-   * Returns the delay before the next attempt, ms.
+   * `connEpoch` (the pool's `reconnectEpoch` when the asked connection was
+   * made): a pool restarting sends the request to every connection at once,
+   * and a connection older than the last request counted is part of that one
+   * broadcast, not a loop (else 10 connections would look like 10 asks and
+   * hold every miner for the backoff). Returns the delay before the next attempt, ms.
    */
-  reconnectAsked(i: number, target: PoolEndpoint | undefined, waitMs: number): number {
+  reconnectAsked(i: number, target: PoolEndpoint | undefined, waitMs: number, connEpoch?: number): number {
     const e = this.entries[i]!;
     const now = this.clock.now();
-    e.reconnectTimes = e.reconnectTimes.filter((t) => now - t < RECONNECT_WINDOW_MS);
-    e.reconnectTimes.push(now);
-    const excess = e.reconnectTimes.length - RECONNECTS_BEFORE_BACKOFF;
-    const delay = Math.max(waitMs, excess > 0 ? backoffDelayMs(excess - 1, this.backoff, this.random()) : 0);
+    let delay = waitMs;
+    if (connEpoch === undefined || connEpoch >= e.reconnectEpoch) {
+      e.reconnectEpoch++;
+      e.reconnectTimes = e.reconnectTimes.filter((t) => now - t < RECONNECT_WINDOW_MS);
+      e.reconnectTimes.push(now);
+      const excess = e.reconnectTimes.length - RECONNECTS_BEFORE_BACKOFF;
+      delay = Math.max(waitMs, excess > 0 ? backoffDelayMs(excess - 1, this.backoff, this.random()) : 0);
+    }
     e.redirect = target;
     e.status.redirectedTo = target ? poolUrl(target) : null;
     e.nextAttemptAtMs = Math.max(e.nextAttemptAtMs, now + delay);
-    return delay;
+    return Math.max(delay, e.nextAttemptAtMs - now);
   }
 
   /** Whether to send BIP310 `mining.configure` on a new connection to this pool. */
@@ -134,7 +145,11 @@ export class PoolList {
     const e = this.entries[i]!;
     if (outcome === 'granted' || outcome === 'refused') e.configureHangups = 0;
     const hungUp = outcome === 'closed' && !subscribed && ++e.configureHangups >= 3;
-    if (outcome !== 'timeout' && !hungUp) return false;
+    // A timeout means "ignores configure" only when the pool answered subscribe on
+    // that connection: a pool that answered nothing at all (hung, restarting) let
+    // configure time out for reasons of its own.
+    const ignored = outcome === 'timeout' && subscribed;
+    if (!ignored && !hungUp) return false;
     e.configureHangups = 0;
     e.skipConfigureUntilMs = this.clock.now() + CONFIGURE_RETRY_MS;
     return true;

@@ -148,7 +148,7 @@ export class UpstreamManager {
         const ask = ch.client.reconnectAsk;
         if (ask) {
           // Asked to reconnect during the handshake: not a failure of the pool.
-          this.followReconnect(index, ask);
+          this.followReconnect(index, ask, ch);
           return void (index === this.active && this.pump());
         }
         this.pools.failed(index, (err as Error).message);
@@ -180,14 +180,14 @@ export class UpstreamManager {
    * rule; the wait asked for is honoured up to upstream.backoffMaxMs, and a
    * pool asking in a loop gets the backoff (PoolList.reconnectAsked).
    */
-  private followReconnect(index: number, ask: ReconnectAsk): void {
+  private followReconnect(index: number, ask: ReconnectAsk, ch: Channel): void {
     const e = this.pools.entry(index);
     const d = reconnectTarget(parsePoolUrl(e.cfg.url), e.redirect, ask, e.cfg.allowRedirect === true);
     if (d.refused) {
       this.o.logger.warn({ pool: e.cfg.url, asked: poolUrl(d.refused) }, `pool asked to reconnect to another host; not followed (pools[${index}].allowRedirect is off), reconnecting to the configured url`);
     }
     const waitMs = Math.min((ask.waitS ?? 0) * 1000, this.o.upstream.backoffMaxMs);
-    const delayMs = this.pools.reconnectAsked(index, d.target, waitMs);
+    const delayMs = this.pools.reconnectAsked(index, d.target, waitMs, ch.reconnectEpoch);
     this.o.logger.info({ pool: e.cfg.url, to: this.pools.url(index), delayMs }, 'reconnecting as the pool asked');
   }
 
@@ -195,7 +195,7 @@ export class UpstreamManager {
     const index = ch.poolIndex;
     this.o.logger.warn({ pool: ch.client.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
     const ask = this.closed ? undefined : ch.client.reconnectAsk;
-    if (ask) this.followReconnect(index, ask);
+    if (ask) this.followReconnect(index, ask, ch);
     if (this.probe?.channel === ch) {
       this.probe = undefined;
       if (ask) return;
@@ -257,7 +257,7 @@ export class UpstreamManager {
           if (this.probe === probe) this.probe = undefined;
           this.learnConfigure(index, ch);
           const ask = ch.client.reconnectAsk;
-          if (ask && !this.closed) return void this.followReconnect(index, ask);
+          if (ask && !this.closed) return void this.followReconnect(index, ask, ch);
           this.pools.failed(index, (err as Error).message);
           if (this.pools.entry(index).redirect) this.pools.clearRedirect(index);
           this.pools.setState(index, 'down');

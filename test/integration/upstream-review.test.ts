@@ -1,0 +1,111 @@
+/**
+ * Defects found reviewing the pool side, each shown over real loopback
+ * sockets against the scripted pool before it was fixed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { poolSchema, upstreamSchema } from '../../src/config/schema.js';
+import type { ChannelMember, MinerJob, Slot } from '../../src/upstream/channel.js';
+import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
+import { answerLikeCkpool, ScriptedPool, type Script } from '../support/scripted-pool.js';
+import { waitFor } from './proxy-harness.js';
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+async function pool(script: Script): Promise<ScriptedPool> {
+  const p = await ScriptedPool.start(script);
+  cleanup.push(() => p.stop());
+  return p;
+}
+
+function manager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}): UpstreamManager {
+  const m = new UpstreamManager({
+    pools: pools.map((p) => poolSchema.parse(p)),
+    upstream: upstreamSchema.parse({ handshakeTimeoutS: 2, requestTimeoutS: 1, silenceTimeoutS: 30, fallbackStableS: 60, backoffInitialMs: 100, backoffMaxMs: 2000, ...upstream }),
+    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger: silentLogger(), random: () => 0.5,
+  });
+  m.start();
+  cleanup.push(() => m.close());
+  return m;
+}
+
+/** A miner as the manager sees it: where its slot is, and whether it is orphaned. */
+interface TestMember extends ChannelMember {
+  slot: Slot | undefined;
+  orphaned: boolean;
+  moves: number;
+}
+
+function member(): TestMember {
+  const m: TestMember = {
+    slot: undefined,
+    orphaned: false,
+    moves: 0,
+    moveTo: (s: Slot) => void ((m.slot = s), (m.orphaned = false), m.moves++),
+    orphan: () => void (m.orphaned = true),
+    deliverJob: (_j: MinerJob) => undefined,
+    upstreamChanged: () => undefined,
+  };
+  return m;
+}
+
+describe('BIP310 configure memory', () => {
+  it('a pool that answers nothing at all (hung, restarting) is still asked mining.configure on the next connection', async () => {
+    // First connection: the pool accepts TCP and answers nothing (configure times
+    // out, but so does subscribe); later connections answer like ckpool. The
+    // configure timeout there says nothing about configure, so version rolling
+    // must not be switched off for 30 minutes.
+    const p = await pool((req, conn) => {
+      if (conn.index === 0) return;
+      answerLikeCkpool(req, conn);
+    });
+    const m = manager([{ url: p.url, user: 'farm' }], { handshakeTimeoutS: 1.5, backoffInitialMs: 50, backoffMaxMs: 200 });
+    await waitFor(() => m.channelsOpen() === 1, 10_000, 'channel up on the second connection');
+    expect(p.conns[0]!.has('mining.configure')).toBe(true);
+    expect(p.conns[0]!.has('mining.subscribe')).toBe(true);
+    expect(p.conns.at(-1)!.has('mining.configure')).toBe(true);
+    expect(m.versionMask()).toBe(0x1fffe000);
+  });
+});
+
+describe('client.reconnect sent to every connection at once', () => {
+  it('is one request, not a loop: miners on several connections all come back without the loop backoff', async () => {
+    let broadcast = false;
+    const p = await pool((req, conn) => answerLikeCkpool(req, conn));
+    // One miner per connection, so four connections; a loop backoff would hold
+    // the pool for 0.75-1.5 x 4 s.
+    const m = manager([{ url: p.url, user: 'farm' }], { maxMinersPerConnection: 1, backoffInitialMs: 4000, backoffMaxMs: 20_000 });
+    const members = [member(), member(), member(), member()];
+    const slots = await Promise.all(members.map((mb) => m.acquire(mb)));
+    slots.forEach((s, i) => (members[i]!.slot = s.slot));
+    expect(m.channelsOpen()).toBe(4);
+    const before = p.conns.length;
+    // A pool restart (ckpool, Braiins): client.reconnect to every client, in one tick.
+    for (const c of p.conns) if (!c.closed) c.send({ id: null, method: 'client.reconnect', params: [] });
+    broadcast = true;
+    await waitFor(() => broadcast && members.every((mb) => mb.moves === 1 && !mb.orphaned), 2500, 'every miner on a new connection');
+    expect(p.conns.length - before).toBe(4);
+    expect(m.status()[0]).toMatchObject({ reconnectRequests: 4, failovers: 0, state: 'up' });
+  });
+
+  it('a pool that asks again on every new connection still gets the backoff', async () => {
+    const at: number[] = [];
+    const p = await pool((req, conn) => {
+      answerLikeCkpool(req, conn);
+      if (req.method === 'mining.authorize') {
+        at.push(Date.now());
+        setTimeout(() => conn.send({ id: null, method: 'client.reconnect', params: [] }), 5);
+      }
+    });
+    const m = manager([{ url: p.url, user: 'farm' }], { backoffInitialMs: 400, backoffMaxMs: 2000 });
+    await waitFor(() => at.length >= 4, 10_000, 'four connections');
+    // Two asks in a minute are followed at once; the third waits the first backoff step (0.75 x 400 ms).
+    expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(280);
+    expect(m.activeIndex).toBe(0);
+  });
+});
