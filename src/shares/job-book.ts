@@ -60,16 +60,12 @@ export class JobBook {
   add(job: StratumJob, supersedes: boolean = job.cleanJobs, work?: unknown): void {
     preparedJob(job);
     const jobs = this.#jobs;
-    if (supersedes) {
-      for (const entry of jobs.values()) {
-        entry.stale = true;
-        entry.seen = undefined; // stale shares are refused before the duplicate check
-      }
-    }
     // A re-sent job id moves to the newest position; the same id is the same
-    // work, so the shares already seen on it stay duplicates.
+    // work, so the shares already seen on it stay duplicates. Taken before a
+    // supersede clears them: a clean re-issue of work the miner already had
+    // (a restart after a withhold) carries the same headers, and a share sent
+    // again under it must not be credited twice.
     const before = jobs.get(job.jobId);
-    if (before !== undefined) jobs.delete(job.jobId);
     let seen = before?.seen;
     if (work !== undefined && seen === undefined) {
       for (const entry of jobs.values()) {
@@ -79,6 +75,13 @@ export class JobBook {
         }
       }
     }
+    if (supersedes) {
+      for (const entry of jobs.values()) {
+        entry.stale = true;
+        entry.seen = undefined; // stale shares are refused before the duplicate check
+      }
+    }
+    if (before !== undefined) jobs.delete(job.jobId);
     jobs.set(job.jobId, { job, stale: false, seen, work: work ?? before?.work });
     if (jobs.size > this.#history) jobs.delete(jobs.keys().next().value as string);
     this.#current = job;

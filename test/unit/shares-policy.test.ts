@@ -163,9 +163,11 @@ describe('MinerShareState + JobBook', () => {
     book.add(otherJob(BITAXE, '3', false), false, {});
     miner.noteJobSent('3', BITAXE.sessionDifficulty);
     expect(miner.precheck({ ...BITAXE.submit, jobId: '3' }, book).ok).toBe(true);
-    // A clean job makes them stale; the same work sent again later starts afresh.
+    // A clean job makes them stale; the same work re-issued clean (a restart after a withhold) keeps its keys:
+    // the same header again is a duplicate, not a second credit (test/unit/review-edges.test.ts).
     book.add(otherJob(BITAXE, '4', true), true, work);
-    expect(book.sharesOn('4')).toBe(0);
+    expect(book.sharesOn('4')).toBe(2);
+    expect(book.lookup('2')?.stale).toBe(true);
   });
 
   it('share keys are dropped with their job: out of the history, stale after clean_jobs, or all invalidated', () => {

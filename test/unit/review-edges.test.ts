@@ -1,0 +1,111 @@
+/**
+ * Defects found in the review of the session's miner-side, budget, device and
+ * scheduler changes: each test failed before its fix.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import type { ResolvedConfig } from '../../src/config/load.js';
+import { WorkFeed } from '../../src/server/work-feed.js';
+import { JobBook } from '../../src/shares/job-book.js';
+import { MinerShareState } from '../../src/shares/share-policy.js';
+import type { StratumJob } from '../../src/shares/types.js';
+import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
+import { jobOrigins, type MinerJob, type Slot } from '../../src/upstream/channel.js';
+
+const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
+  (v): v is ShareVector => v.form === 'share',
+);
+const BITAXE = vectors.find((v) => v.id === 'public-pool-testnet-bitaxe-versionrolling')!;
+
+/** The parts of an upstream channel WorkFeed uses: the current job, clean copies and aliases under fresh ids, each keeping its origin. */
+function fakeSlot(upstream: StratumJob): Slot {
+  let next = 100;
+  const origin = { upstreamJobId: upstream.jobId, poolDifficulty: 1 };
+  const base = { ...upstream };
+  const wrap = (job: StratumJob): MinerJob => ({ job, line: Buffer.from(`${JSON.stringify({ id: null, method: 'mining.notify', params: [job.jobId] })}\n`) });
+  let cleanCopy: MinerJob | undefined;
+  const channel = {
+    difficulty: 1,
+    current: wrap(base),
+    alias(job: StratumJob, cleanJobs: boolean): MinerJob {
+      const copy = { ...job, jobId: String(next++), cleanJobs };
+      jobOrigins.set(copy, jobOrigins.get(job)!);
+      return wrap(copy);
+    },
+    cleanCopy(job: StratumJob): MinerJob {
+      return (cleanCopy ??= channel.alias(job, true));
+    },
+  };
+  jobOrigins.set(base, { ...origin, channel } as never);
+  return { channel, prefix: 0, prefixHex: '', extranonce1: BITAXE.extranonce1, extranonce2Size: BITAXE.extranonce2Size } as unknown as Slot;
+}
+
+function feedFor(upstream: StratumJob) {
+  const slot = fakeSlot(upstream);
+  const share = new MinerShareState({
+    extranonce1: BITAXE.extranonce1,
+    extranonce2Size: BITAXE.extranonce2Size,
+    versionMask: BITAXE.configureMask,
+    ntimeWindowS: 7000,
+    duplicateWindow: 4096,
+  });
+  const sent: string[] = [];
+  const config = {
+    difficulty: { targetSharesPerMinute: 20, retargetS: 60, min: 1e-9, max: 1e12, initial: BITAXE.sessionDifficulty },
+    shares: { jobHistory: 8 },
+  } as unknown as ResolvedConfig;
+  const feed = new WorkFeed(config, new ManualClock(1_000), { ready: () => true, slot: () => slot, share: () => share, send: (l) => void sent.push(String(l)) });
+  /** Job ids the miner was sent, in order. */
+  const jobIds = (): string[] => sent.filter((l) => l.includes('mining.notify')).map((l) => (JSON.parse(l) as { params: string[] }).params[0]!);
+  return { feed, share, jobIds };
+}
+
+describe('a share is credited once per work, also across a restart of the miner (withhold, then release)', () => {
+  it('an upstream clean job re-sent under its own id after a release keeps its shares as duplicates (22)', () => {
+    const { feed, share, jobIds } = feedFor({ ...BITAXE.job, cleanJobs: true });
+    feed.begin(undefined);
+    feed.start();
+    const first = jobIds().at(-1)!;
+    expect(share.precheck({ ...BITAXE.submit, jobId: first }, feed.book).ok).toBe(true);
+    feed.withhold();
+    feed.release();
+    const again = jobIds().at(-1)!;
+    expect(again).toBe(first);
+    // Same id, same work, same header: a second credit was possible before (the supersede cleared the keys).
+    expect(share.precheck({ ...BITAXE.submit, jobId: again }, feed.book)).toMatchObject({ ok: false, code: 22 });
+  });
+
+  it('a non-clean upstream job re-issued clean under a fresh id after a release keeps its shares as duplicates (22)', () => {
+    const { feed, share, jobIds } = feedFor({ ...BITAXE.job, cleanJobs: false });
+    feed.begin(undefined);
+    feed.start();
+    const first = jobIds().at(-1)!;
+    expect(share.precheck({ ...BITAXE.submit, jobId: first }, feed.book).ok).toBe(true);
+    feed.withhold();
+    feed.release();
+    const again = jobIds().at(-1)!;
+    expect(again).not.toBe(first);
+    expect(share.precheck({ ...BITAXE.submit, jobId: again }, feed.book)).toMatchObject({ ok: false, code: 22 });
+    // Other work under the new id is still new, and the old id is stale (the miner was told to restart).
+    expect(share.precheck({ ...BITAXE.submit, jobId: again, nonce: '00000001' }, feed.book).ok).toBe(true);
+    expect(share.precheck({ ...BITAXE.submit, jobId: first }, feed.book)).toMatchObject({ ok: false, code: 21 });
+  });
+
+  it('JobBook: work re-added as superseding (clean) keeps the keys of its live ids; other work and invalidated work start afresh', () => {
+    const book = new JobBook({ history: 8 });
+    const work = {};
+    book.add({ ...BITAXE.job, jobId: 'a', cleanJobs: true }, true, work);
+    expect(book.recordShare('a', 'k1', 100)).toBe('new');
+    book.add({ ...BITAXE.job, jobId: 'a', cleanJobs: true }, true, work);
+    expect(book.recordShare('a', 'k1', 100)).toBe('duplicate');
+    book.add({ ...BITAXE.job, jobId: 'b', cleanJobs: true }, true, work);
+    expect(book.recordShare('b', 'k1', 100)).toBe('duplicate');
+    expect(book.lookup('a')?.stale).toBe(true);
+    book.add({ ...BITAXE.job, jobId: 'c', cleanJobs: true }, true, {});
+    expect(book.recordShare('c', 'k1', 100)).toBe('new');
+    book.invalidateAll();
+    book.add({ ...BITAXE.job, jobId: 'd', cleanJobs: true }, true, work);
+    expect(book.recordShare('d', 'k1', 100)).toBe('new');
+  });
+});
