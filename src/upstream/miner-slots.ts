@@ -28,6 +28,8 @@ export class MinerSlots {
   private readonly homes = new Map<ChannelMember, Channel>();
   private readonly orphans = new Set<ChannelMember>();
   private readonly resumable = new Map<string, Resume>();
+  /** Connections no miner is on any more, open until the shares sent on them are answered. */
+  private readonly draining = new Set<Channel>();
 
   /** `activePool`: a connection to any other pool is closed once its last miner leaves it. */
   constructor(private readonly activePool: () => number) {}
@@ -37,9 +39,16 @@ export class MinerSlots {
     return this.waiters.length + this.orphans.size;
   }
 
-  /** Connections that still hold a miner (those on a pool no longer active included). */
-  homeChannels(): IterableIterator<Channel> {
-    return this.homes.values();
+  /** Connections that still hold a miner (those on a pool no longer active included), or shares waiting for an answer. */
+  *homeChannels(): IterableIterator<Channel> {
+    yield* this.homes.values();
+    yield* this.draining;
+  }
+
+  /** A connection on a pool no longer active lost its last miner: close it once its shares are answered. */
+  retire(channel: Channel, reason: string): void {
+    if (channel.client.pendingCount > 0) this.draining.add(channel);
+    channel.client.closeWhenIdle(reason);
   }
 
   /**
@@ -85,7 +94,7 @@ export class MinerSlots {
     const home = this.homes.get(member);
     this.homes.delete(member);
     home?.release(member);
-    if (home && home.poolIndex !== this.activePool() && home.memberCount === 0) home.close('no miners left after fallback');
+    if (home && home.poolIndex !== this.activePool() && home.memberCount === 0) this.retire(home, 'no miners left after fallback');
   }
 
   /** Fails every waiting miner (the proxy is closing). */
@@ -115,7 +124,7 @@ export class MinerSlots {
       const old = this.homes.get(m);
       if (old && old !== slot.channel) {
         old.release(m);
-        if (old.memberCount === 0 && old.poolIndex !== this.activePool()) old.close('all miners moved to another pool');
+        if (old.memberCount === 0 && old.poolIndex !== this.activePool()) this.retire(old, 'all miners moved to another pool');
       }
       this.homes.set(m, slot.channel);
       m.moveTo(slot);
@@ -133,6 +142,7 @@ export class MinerSlots {
 
   /** `channel` closed under these members: each waits, connected, for a slot elsewhere. */
   lost(channel: Channel, members: readonly ChannelMember[], reason: string): void {
+    this.draining.delete(channel);
     for (const m of members) {
       if (this.homes.get(m) === channel) this.homes.delete(m);
       this.orphans.add(m);

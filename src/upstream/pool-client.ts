@@ -99,6 +99,8 @@ export class PoolClient {
   private transport: PoolTransport | undefined;
   private readonly requests: PendingRequests;
   private submitsPending = 0;
+  /** Set by closeWhenIdle: close once the last share sent here has its answer. */
+  private idleCloseReason: string | undefined;
   private ready = false;
   private subscribed = false;
   private closed = false;
@@ -208,8 +210,18 @@ export class PoolClient {
       const r = await this.request('mining.submit', params, this.opts.requestTimeoutMs);
       return submitVerdict(r.result, r.error);
     } finally {
-      this.submitsPending--;
+      if (--this.submitsPending === 0 && this.idleCloseReason !== undefined) this.close(this.idleCloseReason);
     }
+  }
+
+  /**
+   * Closes once every share sent on this connection has its verdict (each is
+   * bounded by requestTimeoutMs): the miners left it, but the shares they sent
+   * are still the pool's to accept, and closing now would lose them.
+   */
+  closeWhenIdle(reason: string): void {
+    if (this.submitsPending === 0) return this.close(reason);
+    this.idleCloseReason = reason;
   }
 
   private request(method: string, params: unknown[], timeoutMs: number): Promise<PoolAnswer> {

@@ -278,7 +278,7 @@ export class UpstreamManager {
     for (const c of old) {
       // Miners keep hashing on the old pool until they get a slot on the new one.
       this.slots.move(c.memberList());
-      if (c.memberCount === 0) c.close('fallback');
+      if (c.memberCount === 0) this.slots.retire(c, 'fallback');
     }
     // Standby: its remaining connections close as their miners move over.
     this.pools.setState(from, 'down');

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { poolSchema, upstreamSchema } from '../../src/config/schema.js';
 import type { ChannelMember, MinerJob, Slot } from '../../src/upstream/channel.js';
 import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
-import { answerLikeCkpool, ScriptedPool, type Script } from '../support/scripted-pool.js';
+import { answerLikeCkpool, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
 import { waitFor } from './proxy-harness.js';
 
 let cleanup: Array<() => unknown> = [];
@@ -107,5 +107,34 @@ describe('client.reconnect sent to every connection at once', () => {
     // Two asks in a minute are followed at once; the third waits the first backoff step (0.75 x 400 ms).
     expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(280);
     expect(m.activeIndex).toBe(0);
+  });
+});
+
+describe('shares in flight when miners move to another pool', () => {
+  it('the old connection stays open until the pool answers the shares sent on it (fallback)', async () => {
+    let primaryUp = false;
+    const primary = await pool((req, conn) => answerLikeCkpool(req, conn));
+    primary.onConnect = (c) => void (!primaryUp && c.socket.destroy());
+    const held: Array<{ req: PoolRequest; conn: PoolConn }> = [];
+    const backup = await pool((req, conn) => (req.method === 'mining.submit' ? void held.push({ req, conn }) : answerLikeCkpool(req, conn)));
+    const m = manager([{ url: primary.url, user: 'farm' }, { url: backup.url, user: 'farm' }], { fallbackStableS: 0.3, backoffInitialMs: 100, backoffMaxMs: 200 });
+    const mb = member();
+    const { slot } = await m.acquire(mb);
+    mb.slot = slot;
+    expect(m.activeIndex).toBe(1);
+    // A share the miner found on the backup, sent upstream; the backup answers it late.
+    const answer = slot.channel.submit({ channel: slot.channel, upstreamJobId: 'j1', poolDifficulty: 1 }, slot.prefixHex, '00000000', '5f5e1000', '00000001');
+    await waitFor(() => held.length === 1, 10_000, 'the share at the backup');
+    expect(m.pendingRequests()).toBe(1);
+    primaryUp = true;
+    await waitFor(() => m.activeIndex === 0 && mb.moves === 1, 10_000, 'miner moved back to the primary');
+    // Moved, but the share is still waiting for the backup's verdict, and counted as pending.
+    expect(m.pendingRequests()).toBe(1);
+    const { req, conn } = held[0]!;
+    conn.send({ id: req.id, result: true, error: null });
+    await expect(answer).resolves.toMatchObject({ accepted: true });
+    // Then the connection the miner left is closed (nothing left on it).
+    await waitFor(() => backup.conns[0]!.closed, 10_000, 'the backup connection closed');
+    expect(m.pendingRequests()).toBe(0);
   });
 });
