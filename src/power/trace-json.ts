@@ -73,6 +73,10 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
       reader.checkSiteKw(vKey, unit);
       const generic = normalizeName(vKey) === 'value';
       if (generic) unit = topUnit ?? 'kW';
+      else if (topUnit !== undefined && unit !== 'pv_frac' && unit !== topUnit) {
+        // Which one the writer meant is a factor of 1000 either way: refuse, as a per-point unit against the key is.
+        throw new InputError(`${where}: the key ${vKey} (${unit}) contradicts the file's "unit": "${topUnit}"; use "value" keys with the unit, or keys that name it and no "unit"`);
+      }
       if ('unit' in r) {
         const u = unitOf(r['unit'], `${where}.unit:`);
         if (generic) unit = u;

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { ResolvedConfig } from '../../src/config/load.js';
+import { InputError } from '../../src/errors.js';
+import { parseTrace } from '../../src/power/trace-parse.js';
 import { WorkFeed } from '../../src/server/work-feed.js';
 import { JobBook } from '../../src/shares/job-book.js';
 import { MinerShareState } from '../../src/shares/share-policy.js';
@@ -107,5 +109,16 @@ describe('a share is credited once per work, also across a restart of the miner 
     book.invalidateAll();
     book.add({ ...BITAXE.job, jobId: 'd', cleanJobs: true }, true, work);
     expect(book.recordShare('d', 'k1', 100)).toBe('new');
+  });
+});
+
+describe('budget files: a unit that contradicts the value key is refused wherever it is written', () => {
+  it('a JSON schedule whose top-level unit contradicts a key naming its unit is an InputError (it was read in the key\'s unit, silently)', () => {
+    expect(() => parseTrace('{"unit":"MW","points":[{"t":0,"kw":5}]}', 'f.json')).toThrow(InputError);
+    expect(() => parseTrace('{"unit":"MW","points":[{"t":0,"kw":5}]}', 'f.json')).toThrow(/f\.json points\[0\]: the key kw \(kW\) contradicts the file's "unit": "MW"/);
+    expect(() => parseTrace('{"unit":"kW","points":[{"t":0,"power_w":5}]}', 'f.json')).toThrow(/contradicts the file's "unit": "kW"/);
+    // Agreeing, or generic value keys and pairs, are read as before.
+    expect(parseTrace('{"unit":"MW","points":[{"t":0,"mw":5}]}', 'f.json').points).toEqual([{ tMs: 0, kw: 5000 }]);
+    expect(parseTrace('{"unit":"MW","points":[{"t":0,"value":5},[1,2]]}', 'f.json').points).toEqual([{ tMs: 0, kw: 5000 }, { tMs: 60_000, kw: 2000 }]);
   });
 });
