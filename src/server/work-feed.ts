@@ -39,6 +39,8 @@ export class WorkFeed {
   private readonly initial: number;
   private jobsSent = 0;
   private withheld = false;
+  /** The difficulty of the last mining.set_difficulty sent: jobs are noted at what the miner was told. */
+  private told: number | undefined;
 
   constructor(
     config: ResolvedConfig,
@@ -65,7 +67,7 @@ export class WorkFeed {
     const slot = this.host.slot();
     if (!this.host.ready() || !slot || this.withheld) return;
     this.retarget(false);
-    this.host.send(encodeNotification('mining.set_difficulty', [this.difficulty]));
+    this.tellDifficulty(this.difficulty);
     const cur = slot.channel.current;
     if (cur) this.send(cur, true);
   }
@@ -130,6 +132,10 @@ export class WorkFeed {
       // Already had that copy (back from being withheld): a fresh id, so the work restarts under the difficulty in force now.
       if (this.book.has(sent.job.jobId)) sent = slot.channel.alias(mj.job, true);
     }
+    // A difficulty that moved while no job could carry it (a floor or a plan before the pool's
+    // first notify, or while withheld) goes out ahead of the job, or shares would be judged at
+    // a difficulty the miner never heard of (set_difficulty applies from the next job).
+    if (this.told !== this.difficulty) this.tellDifficulty(this.difficulty);
     this.book.add(sent.job, sent.job.cleanJobs, jobOrigins.get(sent.job));
     share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;
@@ -140,7 +146,7 @@ export class WorkFeed {
   private apply(d: number): void {
     const slot = this.host.slot();
     if (!this.host.ready() || !slot || this.withheld) return;
-    this.host.send(encodeNotification('mining.set_difficulty', [d]));
+    this.tellDifficulty(d);
     const cur = slot.channel.current;
     const share = this.host.share();
     if (!cur || !share) return;
@@ -153,5 +159,10 @@ export class WorkFeed {
     share.noteJobSent(alias.job.jobId, d);
     this.jobsSent++;
     this.host.send(alias.line);
+  }
+
+  private tellDifficulty(d: number): void {
+    this.told = d;
+    this.host.send(encodeNotification('mining.set_difficulty', [d]));
   }
 }

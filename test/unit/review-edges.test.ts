@@ -122,3 +122,71 @@ describe('budget files: a unit that contradicts the value key is refused whereve
     expect(parseTrace('{"unit":"MW","points":[{"t":0,"value":5},[1,2]]}', 'f.json').points).toEqual([{ tMs: 0, kw: 5000 }, { tMs: 60_000, kw: 2000 }]);
   });
 });
+
+describe('a job is judged at the difficulty the miner was last told', () => {
+  /** A feed whose channel has no job yet (the pool has not sent its first notify); `notify` delivers one. */
+  function waitingFeed() {
+    const upstream = { ...BITAXE.job, cleanJobs: true };
+    const slot = fakeSlot(upstream);
+    const channel = slot.channel as unknown as { current: MinerJob | undefined; difficulty: number };
+    const firstJob = channel.current!;
+    channel.current = undefined;
+    channel.difficulty = 1e6; // the pool's: above every difficulty here, so it caps nothing
+    const share = new MinerShareState({
+      extranonce1: BITAXE.extranonce1,
+      extranonce2Size: BITAXE.extranonce2Size,
+      versionMask: BITAXE.configureMask,
+      ntimeWindowS: 7000,
+      duplicateWindow: 4096,
+    });
+    const sent: string[] = [];
+    const config = {
+      difficulty: { targetSharesPerMinute: 20, retargetS: 60, min: 1e-9, max: 1e12, initial: 100 },
+      shares: { jobHistory: 8 },
+    } as unknown as ResolvedConfig;
+    const feed = new WorkFeed(config, new ManualClock(1_000), { ready: () => true, slot: () => slot, share: () => share, send: (l) => void sent.push(String(l)) });
+    const told = (): number | undefined => {
+      const last = sent.filter((l) => l.includes('mining.set_difficulty')).at(-1);
+      return last === undefined ? undefined : (JSON.parse(last) as { params: number[] }).params[0];
+    };
+    const notify = (): string => {
+      channel.current = firstJob;
+      feed.deliver(firstJob);
+      return firstJob.job.jobId;
+    };
+    return { feed, share, told, notify, sent };
+  }
+
+  it('a floor (suggest_difficulty) raised before the first job is sent with it, not only noted for judging', () => {
+    const { feed, share, told, notify } = waitingFeed();
+    feed.begin(undefined);
+    feed.start();
+    expect(told()).toBe(100);
+    feed.floors.suggested = 400; // what mining.suggest_difficulty does, then retarget
+    feed.retarget();
+    const id = notify();
+    const pre = share.precheck({ ...BITAXE.submit, jobId: id }, feed.book);
+    expect(pre.ok).toBe(true);
+    // Judged at 400 while the miner was told 100: its honest shares were low-difficulty (23), counted toward a ban.
+    expect(pre.ok && pre.difficulty).toBe(told());
+  });
+
+  it('a planned difficulty (expectHashrate) set before the first job is sent with it', () => {
+    const { feed, share, told, notify } = waitingFeed();
+    feed.begin(undefined);
+    feed.start();
+    feed.plan(1000);
+    const id = notify();
+    const pre = share.precheck({ ...BITAXE.submit, jobId: id }, feed.book);
+    expect(pre.ok && pre.difficulty).toBe(1000);
+    expect(told()).toBe(1000);
+  });
+
+  it('nothing extra is sent when the difficulty did not move', () => {
+    const { feed, notify, sent } = waitingFeed();
+    feed.begin(undefined);
+    feed.start();
+    notify();
+    expect(sent.filter((l) => l.includes('mining.set_difficulty'))).toHaveLength(1);
+  });
+});
