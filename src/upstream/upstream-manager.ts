@@ -224,6 +224,14 @@ export class UpstreamManager {
     const before = this.active;
     const now = this.pools.failover();
     if (now !== before) this.o.logger.warn({ from: this.pools.entry(before).cfg.url, to: this.pools.entry(now).cfg.url }, 'failing over');
+    if (this.probe && this.probe.index >= now) {
+      // Failover wrapped round to (or past) the pool being probed: it is not a
+      // higher-priority pool any more. Left open, the probe would sit beside the
+      // active connections, and its close would mark the active pool down.
+      const ch = this.probe.channel;
+      this.probe = undefined;
+      ch?.close('probe no longer needed: failover reached its pool');
+    }
     this.pump();
   }
 
@@ -254,10 +262,13 @@ export class UpstreamManager {
           this.pools.succeeded(index);
         },
         (err: unknown) => {
-          if (this.probe === probe) this.probe = undefined;
+          const current = this.probe === probe;
+          if (current) this.probe = undefined;
           this.learnConfigure(index, ch);
           const ask = ch.client.reconnectAsk;
           if (ask && !this.closed) return void this.followReconnect(index, ask, ch);
+          // A probe dropped meanwhile (failover reached its pool) says nothing about that pool's state now.
+          if (!current) return;
           this.pools.failed(index, (err as Error).message);
           if (this.pools.entry(index).redirect) this.pools.clearRedirect(index);
           this.pools.setState(index, 'down');

@@ -138,3 +138,29 @@ describe('shares in flight when miners move to another pool', () => {
     expect(m.pendingRequests()).toBe(0);
   });
 });
+
+describe('the fallback probe when failover wraps round to the probed pool', () => {
+  it('is dropped, so it neither stays open beside the active connections nor marks the active pool down when it closes', async () => {
+    let primaryUp = false;
+    let backupUp = true;
+    const primary = await pool((req, conn) => answerLikeCkpool(req, conn));
+    primary.onConnect = (c) => void (!primaryUp && c.socket.destroy());
+    const backup = await pool((req, conn) => answerLikeCkpool(req, conn));
+    backup.onConnect = (c) => void (!backupUp && c.socket.destroy());
+    const m = manager([{ url: primary.url, user: 'farm' }, { url: backup.url, user: 'farm' }], { fallbackStableS: 60, backoffInitialMs: 100, backoffMaxMs: 200 });
+    await waitFor(() => m.activeIndex === 1 && m.channelsOpen() === 1, 10_000, 'on the backup');
+    primaryUp = true;
+    // The primary is back: probed, and it has to stay up 60 s before the fallback.
+    await waitFor(() => m.status()[0]!.connections === 1, 10_000, 'probe up');
+    const probeConn = primary.conns.find((c) => !c.closed)!;
+    // The backup dies first: failover wraps round to the primary.
+    backupUp = false;
+    for (const c of backup.conns) c.socket.destroy();
+    await waitFor(() => m.activeIndex === 0 && m.channelsOpen() >= 1, 10_000, 'failed over to the primary');
+    await waitFor(() => m.status()[0]!.connections === m.channelsOpen(), 3000, 'no probe beside the active connections');
+    await waitFor(() => probeConn.closed, 3000, 'probe connection closed');
+    // Had the probe stayed, its close would count as a failed probe: pool 0 'down' and backed off while active.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(m.status()[0]).toMatchObject({ state: 'up', active: true });
+  });
+});
