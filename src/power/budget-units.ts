@@ -83,6 +83,15 @@ export function normalizeName(name: string): string {
     .replace(/^_+|_+$/g, '');
 }
 
+/**
+ * True for a time column or key whose name says its times are UTC
+ * ("Timestamp (UTC)", timestamp_utc, date_utc): `budget.timezone` is for
+ * times written without any offset, and must not shift these.
+ */
+export function namesUtc(name: string): boolean {
+  return /(?:^|_)utc$/.test(normalizeName(name));
+}
+
 export function timeKindOf(name: string): TimeKind | undefined {
   return TIME_NAMES[normalizeName(name)];
 }

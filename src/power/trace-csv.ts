@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { TIME_NAME_LIST, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
+import { TIME_NAME_LIST, VALUE_NAME_LIST, namesUtc, normalizeName, parseDecimal, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
 import { parseTimeCell } from './trace-time.js';
 
@@ -23,6 +23,8 @@ interface Columns {
   kind: TimeKind;
   unit: ValueUnit;
   width: number;
+  /** The time (or date) column's name says UTC: `budget.timezone` does not apply to it. */
+  utc: boolean;
 }
 
 interface Row {
@@ -99,7 +101,7 @@ function headerColumns(row: Row, line: string, where: string): Columns | undefin
   if (ti === undefined || vi === undefined) throw new InputError(headerMessage(where, line));
   const timeName = row.cells[ti]!;
   const valueName = row.cells[vi]!;
-  const cols: Columns = { ti, vi, timeName, valueName, kind: timeKindOf(timeName) ?? 'absolute', unit: valueUnitOf(valueName)!, width: significant(row) };
+  const cols: Columns = { ti, vi, timeName, valueName, kind: timeKindOf(timeName) ?? 'absolute', unit: valueUnitOf(valueName)!, width: significant(row), utc: namesUtc(timeName) };
   const ui = row.cells.findIndex((c) => ['unit', 'units'].includes(normalizeName(c)));
   if (ui >= 0) cols.ui = ui;
   if (di >= 0 && di !== ti && cols.kind === 'auto') {
@@ -107,6 +109,7 @@ function headerColumns(row: Row, line: string, where: string): Columns | undefin
     cols.di = di;
     cols.kind = 'absolute';
     cols.timeName = `${row.cells[di]} ${timeName}`;
+    cols.utc ||= namesUtc(row.cells[di]!);
   }
   return cols;
 }
@@ -120,7 +123,7 @@ function headerless(row: Row, decimalComma: boolean): Columns | undefined {
   if (significant(row) !== 2) return undefined;
   const t = parseTimeCell(row.cells[0]!, 'auto', { decimalComma });
   if (!t.ok || !Number.isFinite(parseDecimal(row.cells[1]!, decimalComma || row.quoted[1]))) return undefined;
-  return { ti: 0, vi: 1, timeName: 'column 1 (time)', valueName: 'column 2 (kW)', kind: 'auto', unit: 'kW', width: 2 };
+  return { ti: 0, vi: 1, timeName: 'column 1 (time)', valueName: 'column 2 (kW)', kind: 'auto', unit: 'kW', width: 2, utc: false };
 }
 
 /** Date columns that pair with a time-of-day column. */
@@ -168,7 +171,7 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
       throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${width}${hint}`);
     }
     const timeCell = cols.di === undefined ? row.cells[cols.ti]! : `${row.cells[cols.di]} ${row.cells[cols.ti]}`.trim();
-    const t = parseTimeCell(timeCell, cols.kind, { timeZone: opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
+    const t = parseTimeCell(timeCell, cols.kind, { timeZone: cols.utc ? undefined : opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
     if (!t.ok) throw new InputError(`${where}: ${cols.timeName} ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
     const unit = cols.ui === undefined ? cols.unit : rowUnit(row.cells[cols.ui]!, cols, where);

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { TIME_NAME_LIST, VALUE_NAME_LIST, normalizeName, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
+import { TIME_NAME_LIST, VALUE_NAME_LIST, namesUtc, normalizeName, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
 import { parseTimeCell } from './trace-time.js';
 
@@ -56,6 +56,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
     let tLabel: string;
     let vLabel: string;
     let kind: TimeKind = 'auto';
+    let utc = false;
     let unit: ValueUnit = topUnit ?? 'kW';
     if (Array.isArray(row)) {
       if (row.length !== 2) throw new InputError(`${where}: a pair must be [time, kW], got ${row.length} element${row.length === 1 ? '' : 's'}`);
@@ -69,6 +70,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
       const vKey = oneKey(keys, valueUnitOf, where, 'value');
       if (!tKey || !vKey) throw new InputError(`${where}: needs a time key (${TIME_NAME_LIST}) and a value key (${VALUE_NAME_LIST})`);
       kind = timeKindOf(tKey)!;
+      utc = namesUtc(tKey);
       unit = valueUnitOf(vKey)!;
       reader.checkSiteKw(vKey, unit);
       const generic = normalizeName(vKey) === 'value';
@@ -92,7 +94,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
     if (typeof rawT !== 'string' && typeof rawT !== 'number') {
       throw new InputError(`${tLabel}: must be a number of minutes, unix seconds or milliseconds, or an ISO 8601 time, got ${JSON.stringify(rawT)}`);
     }
-    const t = parseTimeCell(rawT, kind, { timeZone: opts.timeZone });
+    const t = parseTimeCell(rawT, kind, { timeZone: utc ? undefined : opts.timeZone });
     if (!t.ok) throw new InputError(`${tLabel}: ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
     raw.push({ tMs: t.tMs, absolute: t.absolute, kw: reader.value(rawV, unit, vLabel, where), where });

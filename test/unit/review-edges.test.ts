@@ -190,3 +190,21 @@ describe('a job is judged at the difficulty the miner was last told', () => {
     expect(sent.filter((l) => l.includes('mining.set_difficulty'))).toHaveLength(1);
   });
 });
+
+describe('budget.timezone never shifts a time column whose name says UTC', () => {
+  const tz = { timeZone: 'Europe/Berlin' };
+  const H10 = Date.UTC(2026, 5, 1, 10);
+  it('CSV: "Timestamp (UTC)", timestamp_utc, datetime_utc, date_utc beside a time of day are UTC; other columns take the zone', () => {
+    expect(parseTrace('Timestamp (UTC);Power [kW]\n2026-06-01 10:00;3\n', 'f.csv', tz).points).toEqual([{ tMs: H10, kw: 3 }]);
+    expect(parseTrace('timestamp_utc,kw\n2026-06-01T10:00,3\n', 'f.csv', tz).points).toEqual([{ tMs: H10, kw: 3 }]);
+    expect(parseTrace('datetime_utc,kw\n2026-06-01 10:00,3\n', 'f.csv', tz).points).toEqual([{ tMs: H10, kw: 3 }]);
+    expect(parseTrace('date_utc;time;kw\n2026-06-01;10:00;3\n', 'f.csv', tz).points).toEqual([{ tMs: H10, kw: 3 }]);
+    // Without UTC in the name the zone applies (Berlin summer time: UTC+2).
+    expect(parseTrace('timestamp,kw\n2026-06-01 10:00,3\n', 'f.csv', tz).points).toEqual([{ tMs: H10 - 2 * 3_600_000, kw: 3 }]);
+    expect(parseTrace('date;time;kw\n2026-06-01;10:00;3\n', 'f.csv', tz).points).toEqual([{ tMs: H10 - 2 * 3_600_000, kw: 3 }]);
+  });
+  it('JSON: a timestamp_utc key is UTC under budget.timezone', () => {
+    expect(parseTrace('[{"timestamp_utc":"2026-06-01 10:00","kw":3}]', 'f.json', tz).points).toEqual([{ tMs: H10, kw: 3 }]);
+    expect(parseTrace('[{"timestamp":"2026-06-01 10:00","kw":3}]', 'f.json', tz).points).toEqual([{ tMs: H10 - 2 * 3_600_000, kw: 3 }]);
+  });
+});
