@@ -47,6 +47,7 @@ export class MinerSlots {
 
   /** A connection on a pool no longer active lost its last miner: close it once its shares are answered. */
   retire(channel: Channel, reason: string): void {
+    if (channel.closedReason !== undefined) return;
     if (channel.client.pendingCount > 0) this.draining.add(channel);
     channel.client.closeWhenIdle(reason);
   }
