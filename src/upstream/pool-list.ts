@@ -55,7 +55,17 @@ export interface PoolEntry {
   reconnectTimes: number[];
   /** `client.reconnect` requests counted so far; a connection made before the latest one was asked in the same broadcast. */
   reconnectEpoch: number;
+  /** Times in a row the pool was lost within LOST_STABLE_MS of coming up (it passes the handshake, then drops us). */
+  lostStreak: number;
 }
+
+/**
+ * A pool that stayed up this long before it was lost starts its backoff
+ * afresh; one lost sooner (it accepts the handshake, then drops us, or its
+ * jobs fail the payout guard) backs off further each time instead of being
+ * hammered every backoffInitialMs.
+ */
+export const LOST_STABLE_MS = 60_000;
 
 export class PoolList {
   private readonly entries: PoolEntry[];
@@ -79,6 +89,7 @@ export class PoolList {
       configureHangups: 0,
       reconnectTimes: [],
       reconnectEpoch: 0,
+      lostStreak: 0,
     }));
   }
 
@@ -203,8 +214,11 @@ export class PoolList {
   /** The pool is gone (its last connection dropped): down, and not retried before the first backoff step. */
   lost(i: number): void {
     const e = this.entries[i]!;
+    const now = this.clock.now();
+    if (e.status.state === 'up' && now - e.status.sinceMs >= LOST_STABLE_MS) e.lostStreak = 0;
     e.failStreak++;
-    e.nextAttemptAtMs = this.clock.now() + this.backoff.initialMs;
+    e.nextAttemptAtMs = now + Math.max(this.backoff.initialMs, backoffDelayMs(e.lostStreak, this.backoff, this.random()));
+    e.lostStreak++;
     this.setState(i, 'down');
   }
 

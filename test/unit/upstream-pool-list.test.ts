@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { PoolList } from '../../src/upstream/pool-list.js';
+import { LOST_STABLE_MS, PoolList } from '../../src/upstream/pool-list.js';
 
 const POOLS = [
   { url: 'stratum+tcp://a:1', user: 'u', password: 'x' },
@@ -56,6 +56,23 @@ describe('PoolList', () => {
     expect(pools.ready(1)).toBe(false);
     clock.advance(500);
     expect(pools.ready(1)).toBe(true);
+  });
+
+  it('a pool lost soon after coming up is retried later each time; one that stayed up starts afresh', () => {
+    const { pools, clock } = list();
+    const delays: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      pools.succeeded(0); // passes the handshake...
+      clock.advance(1000);
+      pools.lost(0); // ...and drops us a second later
+      delays.push(pools.entry(0).nextAttemptAtMs - clock.now());
+      clock.advance(delays[k]!);
+    }
+    expect(delays).toEqual([500, 1000, 2000, 4000, 4000]);
+    pools.succeeded(0);
+    clock.advance(LOST_STABLE_MS);
+    pools.lost(0);
+    expect(pools.entry(0).nextAttemptAtMs - clock.now()).toBe(500);
   });
 
   it('checks expectedPayout when the list is built', () => {
