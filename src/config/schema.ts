@@ -102,7 +102,7 @@ export const limitsSchema = z.strictObject({
   /** Ban a miner after this many invalid shares within banWindowS (never on the first). */
   banInvalidShares: z.number().int().min(2).default(500),
   banWindowS: positive.default(600),
-  /** After a ban, refuse the worker's authorize for this many seconds (0: the ban is only the disconnect). By worker name, never by address: a site shares one NAT address. */
+  /** After a ban, refuse that worker name from that address at authorize for this many seconds (0: the ban is only the disconnect). Keyed by both: a site may share one NAT address, or give every miner one worker name. */
   banS: z.number().min(0).default(600),
   /** Disconnect after this many malformed lines. */
   maxMalformedLines: z.number().int().min(1).default(5),

@@ -1,9 +1,9 @@
 /**
- * Workers banned for invalid shares, for `limits.banS` seconds. Without a
+ * Miners banned for invalid shares, for `limits.banS` seconds. Without a
  * hold, a ban is only a disconnect: the miner reconnects at once and goes on
- * sending the same bad work. The ban is by worker name, not by address: a
- * whole site usually sits behind one NAT address, and one broken unit must
- * not lock out the others.
+ * sending the same bad work. Keys are opaque here; the server keys a ban by
+ * address and worker name together, so one broken unit does not lock out
+ * the others behind the same NAT address or under the same worker name.
  */
 export class BanList {
   readonly #until = new Map<string, number>();

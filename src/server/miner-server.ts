@@ -32,8 +32,10 @@ export class MinerServer {
     this.bans = new BanList(hub.config.limits.banS * 1000);
     this.sessionHub = {
       ...this.hubMethods(),
-      ban: (workers) => this.bans.ban(workers, this.hub.clock.now()),
-      bannedUntil: (w) => this.bans.bannedUntil(w, this.hub.clock.now()),
+      // Keyed by address and name: many sites give every miner one worker name, and a NAT'd
+      // site shares one address, so either alone would lock out healthy miners with the broken one.
+      ban: (workers, address) => this.bans.ban([...workers].map((w) => banKey(w, address)), this.hub.clock.now()),
+      bannedUntil: (w, address) => this.bans.bannedUntil(banKey(w, address), this.hub.clock.now()),
       authorized: (s, worker) => {
         let set = this.byWorker.get(worker);
         if (!set) this.byWorker.set(worker, (set = new Set()));
@@ -128,3 +130,5 @@ export class MinerServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
+
+const banKey = (worker: string, address: string): string => `${address} ${worker}`;

@@ -24,6 +24,11 @@ export type { SessionHub } from './session-hub.js';
 
 export class MinerSession implements LineSink, ChannelMember {
   line!: LineConnection;
+
+  /** The miner's IP address (bans hold per address and worker name). */
+  get address(): string {
+    return this.line.socket.remoteAddress ?? '?';
+  }
   slot: Slot | undefined;
   sessionId: string | undefined;
   worker: string | undefined;
@@ -190,7 +195,7 @@ export class MinerSession implements LineSink, ChannelMember {
       this.error(id, StratumError.UNAUTHORIZED_WORKER, 'worker is curtailed by the power plan; try later');
       return this.close('withheld worker tried to connect');
     }
-    const bannedUntil = this.hub.bannedUntil(g.value.worker);
+    const bannedUntil = this.hub.bannedUntil(g.value.worker, this.address);
     if (bannedUntil !== undefined) {
       const s = Math.ceil((bannedUntil - this.hub.clock.now()) / 1000);
       this.error(id, StratumError.UNAUTHORIZED_WORKER, `worker is banned for invalid shares for ${s} s more`);

@@ -27,10 +27,10 @@ export interface SessionHub {
   /** Difficulty planned for this worker by expectHashrate, if any. */
   plannedDifficulty(worker: string): number | undefined;
   authorized(session: MinerSession, worker: string): void;
-  /** Keeps these workers out for `limits.banS` (invalid shares). */
-  ban(workers: Iterable<string>): void;
-  /** When the worker's ban ends (ms), or undefined. */
-  bannedUntil(worker: string): number | undefined;
+  /** Keeps these workers, from this address, out for `limits.banS` (invalid shares). */
+  ban(workers: Iterable<string>, address: string): void;
+  /** When the ban of this worker from this address ends (ms), or undefined. */
+  bannedUntil(worker: string, address: string): number | undefined;
   closed(session: MinerSession): void;
   malformed(): void;
 }

@@ -22,7 +22,9 @@ import type { ShareLedger } from './worker-stats.js';
 
 /** What the gate reads from a session (MinerSession has all of it). */
 export interface SubmitSession {
-  readonly hub: { readonly config: ResolvedConfig; readonly clock: Clock; readonly logger: Logger; readonly hasher: ShareHasher; readonly ledger: ShareLedger; ban(workers: Iterable<string>): void };
+  readonly hub: { readonly config: ResolvedConfig; readonly clock: Clock; readonly logger: Logger; readonly hasher: ShareHasher; readonly ledger: ShareLedger; ban(workers: Iterable<string>, address: string): void };
+  /** The miner's IP address (bans are per address and worker name). */
+  readonly address: string;
   readonly subscribed: boolean;
   readonly share: MinerShareState | undefined;
   readonly slot: Slot | undefined;
@@ -46,7 +48,7 @@ function reject(s: SubmitSession, id: RpcId, worker: string, code: number, kind:
   s.line.send(encodeError(id, code, message));
   if (invalid && s.limits.noteInvalid(s.hub.clock.now())) {
     const { banInvalidShares, banWindowS, banS } = s.hub.config.limits;
-    s.hub.ban(s.workers);
+    s.hub.ban(s.workers, s.address);
     s.close(`${banInvalidShares} invalid shares within ${banWindowS} s${banS > 0 ? `; banned for ${banS} s` : ''}`);
   }
 }

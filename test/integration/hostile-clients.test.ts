@@ -126,8 +126,9 @@ describe('hostile clients', () => {
     await bad(12);
     await waitFor(() => c.closed, 10_000, 'ban after the third invalid share');
     expect(proxy.snapshot().shares.rejected['bad-params']).toBe(3);
-    // The ban holds (limits.banS): the worker is refused at authorize and closed, by name, so
-    // another worker from the same address (one NAT for a whole site) still gets in.
+    // The ban holds (limits.banS): the worker is refused at authorize and closed. It is keyed by
+    // address and name, so another worker from the same address (one NAT for a whole site) and the
+    // same name from another address (sites that give every miner one worker name) still get in.
     const back = await raw(port);
     await back.call(1, 'mining.subscribe', ['hostile/1']);
     const refused = await back.call(2, 'mining.authorize', ['bad', 'x']);
@@ -136,6 +137,11 @@ describe('hostile clients', () => {
     await waitFor(() => back.closed, 10_000, 'banned worker closed');
     const neighbour = await handshaken(port, 'neighbour');
     neighbour.close();
+    const sameName = await RawClient.open(port, '127.0.0.2');
+    cleanup.push(() => sameName.close());
+    await sameName.call(1, 'mining.subscribe', ['hostile/1']);
+    expect((await sameName.call(2, 'mining.authorize', ['bad', 'x'])).result).toBe(true);
+    sameName.close();
     const before = honest.accepted();
     await waitFor(() => honest.accepted() > before, 10_000, 'honest miner unaffected');
     honest.stop();

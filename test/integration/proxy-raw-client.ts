@@ -29,8 +29,9 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static async open(port: number): Promise<RawClient> {
-    const s = connect({ host: '127.0.0.1', port });
+  /** `localAddress`: another loopback source address (127.0.0.2...), to look like another machine. */
+  static async open(port: number, localAddress?: string): Promise<RawClient> {
+    const s = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       s.once('connect', resolve);
       s.once('error', reject);
