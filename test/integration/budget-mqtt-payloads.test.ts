@@ -1,8 +1,7 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
+import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type TestBroker } from '../support/mqtt-broker.js';
 import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { guardBudget } from '../../src/power/budget-guard.js';
@@ -14,25 +13,18 @@ import { MqttBudgetSource } from '../../src/power/mqtt-budget-source.js';
  * and bad payloads (counted, logged, never applied, TTL left running).
  */
 
-let broker: Aedes;
-let server: Server;
+let broker: TestBroker;
 let url: string;
 let publisher: mqtt.MqttClient;
 let topicSeq = 0;
 
 beforeAll(async () => {
-  broker = await Aedes.createBroker();
-  server = createServer(broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  publisher = await mqtt.connectAsync(url);
+  broker = await startBroker();
+  url = broker.url;
+  publisher = broker.publisher;
 });
 
-afterAll(async () => {
-  await publisher.endAsync(true);
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => broker.close());
 
 /** Waits on real time for broker delivery; the deadline only bounds a hang. */
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {

@@ -1,32 +1,24 @@
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
+import { createServer, type AddressInfo } from 'node:net';
+import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type TestBroker } from '../support/mqtt-broker.js';
 import { ManualClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { BudgetSource } from '../../src/power/budget-source.js';
 import { MqttBudgetSource, parseMqttPayload } from '../../src/power/mqtt-budget-source.js';
 import { budgetSourceContract } from '../unit/budget-contract.js';
 
-let broker: Aedes;
-let server: Server;
+let broker: TestBroker;
 let url: string;
 let publisher: mqtt.MqttClient;
 
 beforeAll(async () => {
-  broker = await Aedes.createBroker();
-  server = createServer(broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  publisher = await mqtt.connectAsync(url);
+  broker = await startBroker();
+  url = broker.url;
+  publisher = broker.publisher;
 });
 
-afterAll(async () => {
-  await publisher.endAsync(true);
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => broker.close());
 
 let topicSeq = 0;
 

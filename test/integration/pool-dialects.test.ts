@@ -7,7 +7,6 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
-import { poolSchema, upstreamSchema } from '../../src/config/schema.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { Proxy } from '../../src/proxy.js';
 import { targetForDifficulty } from '../../src/shares/target.js';
@@ -15,7 +14,7 @@ import { SIM_PAYOUT_SCRIPT, simCoinbase } from '../../src/sim/sim-jobs.js';
 import { Channel } from '../../src/upstream/channel.js';
 import { PoolClient, type PoolClientEvents } from '../../src/upstream/pool-client.js';
 import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
-import { answerLikeCkpool, notifyParams, prevhash, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
+import { answerLikeCkpool, startTestManager, notifyParams, prevhash, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
 import { RawClient } from './proxy-raw-client.js';
 import { waitFor } from './proxy-harness.js';
 
@@ -74,12 +73,7 @@ function capturedLogger(): { logger: Logger; text: () => string; records: () => 
 }
 
 function manager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}, logger: Logger = silentLogger()): UpstreamManager {
-  const m = new UpstreamManager({
-    pools: pools.map((p) => poolSchema.parse(p)),
-    upstream: upstreamSchema.parse({ handshakeTimeoutS: 2, requestTimeoutS: 1, silenceTimeoutS: 30, fallbackStableS: 60, backoffInitialMs: 100, backoffMaxMs: 2000, ...upstream }),
-    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger, random: () => 0.5,
-  });
-  m.start();
+  const m = startTestManager(pools, upstream, logger);
   cleanup.push(() => m.close());
   return m;
 }

@@ -3,12 +3,9 @@
  * sockets against the scripted pool before it was fixed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { poolSchema, upstreamSchema } from '../../src/config/schema.js';
 import type { ChannelMember, MinerJob, Slot } from '../../src/upstream/channel.js';
 import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
-import { answerLikeCkpool, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
+import { answerLikeCkpool, startTestManager, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
 import { waitFor } from './proxy-harness.js';
 
 let cleanup: Array<() => unknown> = [];
@@ -24,12 +21,7 @@ async function pool(script: Script): Promise<ScriptedPool> {
 }
 
 function manager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}): UpstreamManager {
-  const m = new UpstreamManager({
-    pools: pools.map((p) => poolSchema.parse(p)),
-    upstream: upstreamSchema.parse({ handshakeTimeoutS: 2, requestTimeoutS: 1, silenceTimeoutS: 30, fallbackStableS: 60, backoffInitialMs: 100, backoffMaxMs: 2000, ...upstream }),
-    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger: silentLogger(), random: () => 0.5,
-  });
-  m.start();
+  const m = startTestManager(pools, upstream);
   cleanup.push(() => m.close());
   return m;
 }
