@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InputError } from '../errors.js';
+import { MAX_SENDER_TTL_S } from '../power/budget-units.js';
 
 /** An HTTP-level refusal: status code plus a message safe to show the client. */
 export class HttpError extends Error {
@@ -79,8 +80,8 @@ export function parseBudgetBody(body: unknown): { kw: number; ttlS?: number } {
     throw new InputError(`kw must be a finite number >= 0 (kilowatts), got ${JSON.stringify(kw) ?? 'nothing'}`);
   }
   if (ttlS === undefined) return { kw };
-  if (typeof ttlS !== 'number' || !Number.isFinite(ttlS) || ttlS <= 0) {
-    throw new InputError(`ttlS must be a positive number of seconds, got ${JSON.stringify(ttlS)}`);
+  if (typeof ttlS !== 'number' || !Number.isFinite(ttlS) || ttlS <= 0 || ttlS > MAX_SENDER_TTL_S) {
+    throw new InputError(`ttlS must be a positive number of seconds up to ${MAX_SENDER_TTL_S}, got ${JSON.stringify(ttlS)}`);
   }
   return { kw, ttlS };
 }

@@ -1,4 +1,4 @@
-import { MAX_BUDGET_KW, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
+import { MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
 
 /**
  * Budget messages from an EMS or meter over MQTT, pure. Publishers differ:
@@ -78,7 +78,7 @@ export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
   if ('ttlS' in obj) {
     const t = obj['ttlS'];
     ttlS = typeof t === 'number' ? t : typeof t === 'string' ? parseDecimal(t) : NaN;
-    if (!Number.isFinite(ttlS) || ttlS <= 0) return fail(`ttlS must be a number of seconds > 0, got ${JSON.stringify(t)}`);
+    if (!Number.isFinite(ttlS) || ttlS <= 0 || ttlS > MAX_SENDER_TTL_S) return fail(`ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${JSON.stringify(t)}`);
   }
   return verdict(v, key, unit, ttlS);
 }

@@ -6,6 +6,13 @@
  */
 
 /** Largest budget accepted from any source, kW: a typo guard (1 GW), not a site limit. */
+/**
+ * Longest validity a sender may ask for (HTTP or MQTT `ttlS`), seconds: one
+ * day. A reading that never expires would switch the fail-safe off for good;
+ * a sender that means "until further notice" re-sends at least daily.
+ */
+export const MAX_SENDER_TTL_S = 86_400;
+
 export const MAX_BUDGET_KW = 1_000_000;
 
 /** How the numbers of a value column or key become kW. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { InputError } from '../errors.js';
 import { BaseBudgetSource, type BudgetReading } from './budget-source.js';
-import { MAX_BUDGET_KW } from './budget-units.js';
+import { MAX_BUDGET_KW, MAX_SENDER_TTL_S } from './budget-units.js';
 
 /** Largest budget accepted over HTTP, kW: the typo guard every source shares (1 GW), not a site limit. */
 export const MAX_HTTP_KW = MAX_BUDGET_KW;
@@ -48,8 +48,8 @@ export function parseBudgetBody(body: unknown, defaultTtlS: number): { kw: numbe
     throw new InputError(`budget body: kw must be a number of kW in 0..${MAX_HTTP_KW}, got ${JSON.stringify(kw)}`);
   }
   const ttl = b['ttlS'];
-  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-    throw new InputError(`budget body: ttlS must be a number of seconds > 0, got ${JSON.stringify(ttl)}`);
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_SENDER_TTL_S)) {
+    throw new InputError(`budget body: ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${JSON.stringify(ttl)}`);
   }
   return { kw, ttlS: (ttl as number | undefined) ?? defaultTtlS };
 }

@@ -250,8 +250,9 @@ describe('MQTT payloads', () => {
     ['an unknown unit', '{"value": 5, "unit": "GW"}', /^unit must be "kW", "MW" or "W", got "GW"$/],
     ['a null value', '{"kw": null}', /^kw must be a number \(or a numeric string\), got null$/],
     ['a word as value', '{"value": "lots"}', /^value must be a number \(or a numeric string\), got "lots"$/],
-    ['ttlS 0', '{"kw": 5, "ttlS": 0}', /^ttlS must be a number of seconds > 0, got 0$/],
-    ['ttlS text', '{"kw": 5, "ttlS": "soon"}', /^ttlS must be a number of seconds > 0, got "soon"$/],
+    ['ttlS 0', '{"kw": 5, "ttlS": 0}', /^ttlS must be a number of seconds in \(0, 86400\], got 0$/],
+    ['ttlS text', '{"kw": 5, "ttlS": "soon"}', /^ttlS must be a number of seconds in \(0, 86400\], got "soon"$/],
+    ['ttlS over a day', '{"kw": 5, "ttlS": 86401}', /^ttlS must be a number of seconds in \(0, 86400\], got 86401$/],
     ['a number too large for a double', '1e400', /^kw must be a finite number, got Infinity$/],
     ['an unknown key beside value and unit', '{"value": 2, "unit": "MW", "x": 0}', /^unknown key "x"/],
     ['over 1 GW (typo guard)', '{"value": 2000, "unit": "MW"}', /^value 2000 MW is above 1000000 kW \(1 GW\); check the unit$/],
@@ -278,8 +279,9 @@ describe('HTTP PUT /api/budget bodies (both validators: the server and the sourc
     ['a string', { kw: '12' }, /^kw must be a finite number >= 0 \(kilowatts\), got "12"$/, /kw must be a number of kW in 0\.\.1000000, got "12"/],
     ['no kw', {}, /^kw must be a finite number >= 0 \(kilowatts\), got nothing$/, /kw must be a number of kW/],
     ['an unknown key', { kw: 5, watts: 5 }, /^unknown key "watts"; allowed: kw, ttlS$/, /unknown key watts; allowed: kw, ttlS/],
-    ['a negative ttlS', { kw: 5, ttlS: -3 }, /^ttlS must be a positive number of seconds, got -3$/, /ttlS must be a number of seconds > 0, got -3/],
-    ['a string ttlS', { kw: 5, ttlS: '60' }, /^ttlS must be a positive number of seconds, got "60"$/, /ttlS must be a number of seconds > 0, got "60"/],
+    ['a negative ttlS', { kw: 5, ttlS: -3 }, /^ttlS must be a positive number of seconds up to 86400, got -3$/, /ttlS must be a number of seconds in \(0, 86400\], got -3/],
+    ['a string ttlS', { kw: 5, ttlS: '60' }, /^ttlS must be a positive number of seconds up to 86400, got "60"$/, /ttlS must be a number of seconds in \(0, 86400\], got "60"/],
+    ['a ttlS over a day (it would switch the fail-safe off)', { kw: 5, ttlS: 1e12 }, /^ttlS must be a positive number of seconds up to 86400, got 1000000000000$/, /ttlS must be a number of seconds in \(0, 86400\], got 1000000000000/],
     ['an array', [5], /^body must be a JSON object/, /must be a JSON object/],
   ])('refuses %s, naming the field, and keeps the last budget', async (_, body, serverMessage, sourceMessage) => {
     expect(() => parseHttpIoBody(body)).toThrow(serverMessage);

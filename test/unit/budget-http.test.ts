@@ -32,7 +32,7 @@ describe('http budget source', () => {
     [{ kw: '12' }, /kw must be a number .* got "12"/],
     [{ kw: -1 }, /kw must be a number/],
     [{ kw: 2e6 }, /kw must be a number/],
-    [{ kw: 5, ttlS: 0 }, /ttlS must be a number of seconds > 0, got 0/],
+    [{ kw: 5, ttlS: 0 }, /ttlS must be a number of seconds in \(0, 86400\], got 0/],
     [{ kw: 5, ttl: 10 }, /unknown key ttl; allowed: kw, ttlS/],
   ])('rejects %j with a clear error and keeps the last budget', async (body, message) => {
     const s = new HttpBudgetSource(300, undefined, new ManualClock());
