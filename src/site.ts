@@ -178,6 +178,9 @@ function budgetControl(source: BudgetSource | undefined, status: SiteStatusAdapt
   if (!(source instanceof HttpBudgetSource)) return undefined;
   return {
     get: () => status.status().budget,
-    put: (body) => void source.put(body),
+    put: (body) => {
+      const r = source.put(body);
+      return { kw: r.kw, ttlS: r.ttlMs / 1000 };
+    },
   };
 }

@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InputError } from '../errors.js';
-import { MAX_SENDER_TTL_S } from '../power/budget-units.js';
 
 /** An HTTP-level refusal: status code plus a message safe to show the client. */
 export class HttpError extends Error {
@@ -64,24 +62,4 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   } catch (err) {
     throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-/** Validates the body of PUT /api/budget; messages name the field and what is allowed. */
-export function parseBudgetBody(body: unknown): { kw: number; ttlS?: number } {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InputError('body must be a JSON object like {"kw": 120, "ttlS": 300}');
-  }
-  const allowed = new Set(['kw', 'ttlS']);
-  for (const key of Object.keys(body)) {
-    if (!allowed.has(key)) throw new InputError(`unknown key "${key}"; allowed: kw, ttlS`);
-  }
-  const { kw, ttlS } = body as { kw?: unknown; ttlS?: unknown };
-  if (typeof kw !== 'number' || !Number.isFinite(kw) || kw < 0) {
-    throw new InputError(`kw must be a finite number >= 0 (kilowatts), got ${JSON.stringify(kw) ?? 'nothing'}`);
-  }
-  if (ttlS === undefined) return { kw };
-  if (typeof ttlS !== 'number' || !Number.isFinite(ttlS) || ttlS <= 0 || ttlS > MAX_SENDER_TTL_S) {
-    throw new InputError(`ttlS must be a positive number of seconds up to ${MAX_SENDER_TTL_S}, got ${JSON.stringify(ttlS)}`);
-  }
-  return { kw, ttlS };
 }

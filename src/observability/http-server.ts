@@ -6,7 +6,7 @@ import { loadDashboardAssets, type Asset } from './dashboard-assets.js';
 import { energyReportCsv, type EnergyReport } from './energy-report.js';
 import type { HistoryRing } from './history.js';
 import { BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from './http-auth.js';
-import { HttpError, parseBudgetBody, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
+import { HttpError, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { SiteMetrics } from './metrics.js';
 import { redactSecrets } from './redact.js';
@@ -89,8 +89,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     limiter.succeed(remote);
     if (!options.budget) throw new HttpError(409, 'the budget is not set over HTTP on this site (budget.source is not "http")');
-    const setting = parseBudgetBody(await readJsonBody(req, maxBodyBytes));
-    options.budget.put(setting);
+    const setting = options.budget.put(await readJsonBody(req, maxBodyBytes));
     log.info({ kw: setting.kw, ttlS: setting.ttlS, remote }, 'budget set over HTTP');
     sendJson(res, 200, options.budget.get());
   };

@@ -159,17 +159,21 @@ export interface SiteStatusSource {
   miners(): MinerView[];
 }
 
+/** What a PUT /api/budget set: kW, valid for ttlS seconds. */
 export interface BudgetSetting {
   kw: number;
-  /** Seconds the value stays live before the source starts holding/fail-safe. */
-  ttlS?: number;
+  ttlS: number;
 }
 
 /** The HTTP budget source's setter, exposed as `PUT /api/budget`. */
 export interface BudgetControl {
   get(): BudgetView;
-  /** Throws InputError (message names the field) on a value the source refuses. */
-  put(body: BudgetSetting): void;
+  /**
+   * Validates the decoded JSON body and applies it. The budget source is the
+   * one validator (`parseBudgetBody`): throws InputError naming the field on a
+   * body it refuses, and nothing changes then.
+   */
+  put(body: unknown): BudgetSetting;
 }
 
 /** Counts miners per state, with every state present. */

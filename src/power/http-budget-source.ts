@@ -45,7 +45,7 @@ export function parseBudgetBody(body: unknown, defaultTtlS: number): { kw: numbe
   if (unknown.length > 0) throw new InputError(`budget body: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; allowed: kw, ttlS`);
   const kw = b['kw'];
   if (typeof kw !== 'number' || !Number.isFinite(kw) || kw < 0 || kw > MAX_HTTP_KW) {
-    throw new InputError(`budget body: kw must be a number of kW in 0..${MAX_HTTP_KW}, got ${JSON.stringify(kw)}`);
+    throw new InputError(`budget body: kw must be a number of kW in 0..${MAX_HTTP_KW}, got ${JSON.stringify(kw) ?? 'nothing'}`);
   }
   const ttl = b['ttlS'];
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_SENDER_TTL_S)) {

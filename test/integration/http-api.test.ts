@@ -112,11 +112,12 @@ describe('operator HTTP API over a real socket', () => {
     ['{"kw": ', 400, /not valid JSON/],
     ['', 400, /empty/],
     ['[1]', 400, /JSON object/],
-    ['{"kw": "20"}', 400, /kw must be a finite number >= 0/],
-    ['{"kw": -1}', 400, /kw must be a finite number >= 0/],
-    ['{"kw": 1e400}', 400, /kw must be a finite number/],
-    ['{"kw": 5, "ttlS": 0}', 400, /ttlS must be a positive number/],
-    ['{"kw": 5, "watts": 5}', 400, /unknown key "watts"; allowed: kw, ttlS/],
+    ['{"kw": "20"}', 400, /kw must be a number of kW in 0\.\.1000000, got "20"/],
+    ['{"kw": -1}', 400, /kw must be a number of kW in 0\.\.1000000, got -1/],
+    ['{"kw": 1e400}', 400, /kw must be a number of kW in 0\.\.1000000/],
+    ['{"ttlS": 60}', 400, /kw must be a number of kW in 0\.\.1000000, got nothing/],
+    ['{"kw": 5, "ttlS": 0}', 400, /ttlS must be a number of seconds in \(0, 86400\], got 0/],
+    ['{"kw": 5, "watts": 5}', 400, /unknown key watts; allowed: kw, ttlS/],
     ['{"kw": 20000}', 400, /site limit/], // refused by the budget source itself
     [`{"kw": 5, "pad": "${'x'.repeat(5000)}"}`, 413, /limited to 4096 bytes/],
   ])('answers %s with %d and changes nothing', async (body, status, message) => {

@@ -3,12 +3,17 @@ import { InputError } from '../../src/errors.js';
 import {
   countMinersByState,
   type BudgetControl,
+  type BudgetSetting,
   type BudgetView,
   type MinerState,
   type MinerView,
   type SiteStatus,
   type SiteStatusSource,
 } from '../../src/observability/snapshots.js';
+import { parseBudgetBody } from '../../src/power/http-budget-source.js';
+
+/** `budget.ttlS` of the fake site, for a PUT without one. */
+const FAKE_DEFAULT_TTL_S = 300;
 
 /**
  * A small site whose values move with its clock: the budget follows a solar
@@ -100,9 +105,12 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
     return { ...this.budget };
   }
 
-  put(body: { kw: number; ttlS?: number }): void {
-    if (body.kw > 10_000) throw new InputError(`kw must be <= 10000 (site limit), got ${body.kw}`);
+  /** The real source's validator, then a site limit of its own (a refusal that comes from the source, not the server). */
+  put(body: unknown): BudgetSetting {
+    const setting = parseBudgetBody(body, FAKE_DEFAULT_TTL_S);
+    if (setting.kw > 10_000) throw new InputError(`kw must be <= 10000 (site limit), got ${setting.kw}`);
     const now = this.clock.now();
-    this.budget = { ...this.budget, kw: body.kw, updatedAtMs: now, expiresAtMs: body.ttlS ? now + body.ttlS * 1000 : null };
+    this.budget = { ...this.budget, kw: setting.kw, updatedAtMs: now, expiresAtMs: now + setting.ttlS * 1000 };
+    return setting;
   }
 }

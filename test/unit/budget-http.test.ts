@@ -28,7 +28,7 @@ describe('http budget source', () => {
     [null, /must be a JSON object/],
     [[1], /must be a JSON object/],
     ['12', /must be a JSON object/],
-    [{}, /kw must be a number of kW in 0\.\.1000000, got undefined/],
+    [{}, /kw must be a number of kW in 0\.\.1000000, got nothing/],
     [{ kw: '12' }, /kw must be a number .* got "12"/],
     [{ kw: -1 }, /kw must be a number/],
     [{ kw: 2e6 }, /kw must be a number/],
