@@ -8,6 +8,7 @@
  * Counters named `...Total` or documented as cumulative only ever grow while
  * the process lives.
  */
+import { emptyCounters, type ShareCounters } from '../server/worker-stats.js';
 
 /** `live`: fresh values; `holding`: source silent, last value held; `failsafe`: held too long, fail-safe kW applies. */
 export type BudgetStatus = 'live' | 'holding' | 'failsafe';
@@ -88,21 +89,12 @@ export interface MinerView {
   reason?: string;
 }
 
-/** Cumulative counters of the share path, from the miner's submit to the pool's answer. */
-export interface ShareAccounting {
-  submitsReceived: number;
-  submitsAnswered: number;
-  accepted: number;
-  /** Rejections by reason (e.g. `low-difficulty`, `duplicate`, `job-not-found`, `stale`). */
-  rejected: Record<string, number>;
-  /** Sum of the difficulty of every accepted share (difficulty-weighted shares). */
-  acceptedDifficulty: number;
-  /** Shares that met the pool target and were sent upstream. */
-  forwarded: number;
-  poolAccepted: number;
-  poolRejected: number;
-  poolTimedOut: number;
-}
+/**
+ * Cumulative counters of the share path, from the miner's submit to the
+ * pool's answer: the proxy's own counters (one definition, in the server),
+ * of which the operator views read these.
+ */
+export type ShareAccounting = Omit<ShareCounters, 'poolLost' | 'blocks'>;
 
 export interface SchedulerView {
   /** Cumulative scheduler actions by kind (softon, softoff, workmode, withhold, release...). */
@@ -192,15 +184,5 @@ export function totalRejected(shares: Pick<ShareAccounting, 'rejected'>): number
 
 /** An all-zero accounting block, handy for sources that have not seen a share yet. */
 export function emptyShareAccounting(): ShareAccounting {
-  return {
-    submitsReceived: 0,
-    submitsAnswered: 0,
-    accepted: 0,
-    rejected: {},
-    acceptedDifficulty: 0,
-    forwarded: 0,
-    poolAccepted: 0,
-    poolRejected: 0,
-    poolTimedOut: 0,
-  };
+  return emptyCounters();
 }
