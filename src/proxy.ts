@@ -10,7 +10,6 @@ import { silentLogger, type Logger } from './observability/logger.js';
 import type { StratumLever } from './fleet/control.js';
 import type { ShareHasher } from './shares/types.js';
 import { encodeNotification } from './protocol/json-rpc.js';
-import { defaultShareChecker } from './shares/fast/index.js';
 import { createHashPool } from './shares/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
@@ -133,9 +132,9 @@ export class Proxy {
     const { host, port } = splitHostPort(this.config.listen);
     this.upstream.start();
     this.port = await this.server.listen(host, port);
-    const engine = defaultShareChecker();
+    const engine = await this.hasher.engine?.();
     this.logger.info(
-      { listen: `${host}:${this.port}`, pools: this.config.pools.map((p) => p.url), hashEngine: engine.path, hashEngineReason: engine.reason },
+      { listen: `${host}:${this.port}`, pools: this.config.pools.map((p) => p.url), hashEngine: engine?.path, hashEngineReason: engine?.reason },
       'surplus proxy listening',
     );
     return { port: this.port };

@@ -6,7 +6,7 @@
  * so a job's hex is parsed once per worker, not once per share or per batch.
  * Results come back as typed arrays: cheap to clone, no per-share objects.
  */
-import type { HashRequest, HashResult, StratumJob } from './types.js';
+import type { HashEngineInfo, HashRequest, HashResult, StratumJob } from './types.js';
 import { parseHex, parseU32 } from './hex.js';
 import { sha256d } from './sha256.js';
 import { buildShareHeader, prepareJob, type PreparedJob } from './validator.js';
@@ -45,6 +45,12 @@ export interface RecordsTask {
   shares: Uint8Array;
   count: number;
   out?: Uint8Array;
+}
+
+/** Which hashing engine this worker uses and why (the proxy's start-up log line). */
+export function engineInfo(): HashEngineInfo {
+  const { path, reason } = defaultShareChecker();
+  return { path, reason };
 }
 
 /** Worker side of the binary path: 48-byte result records for `count` shares. */

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { ConfigError, InputError, OverloadError, ProxyError } from '../errors.js';
 import { compiledSibling } from '../worker-path.js';
-import type { HashRequest, HashResult, ShareHasher, StratumJob } from './types.js';
+import type { HashEngineInfo, HashRequest, HashResult, ShareHasher, StratumJob } from './types.js';
 import { checkVersion } from './validator.js';
 import { hashPathFromEnv } from './fast/index.js';
 import { encodeBatch, resultAt, type HashBatchResult, type HashBatchTask, type RecordsTask } from './hash-batch.js';
@@ -48,6 +48,7 @@ export interface HashPool extends ShareHasher {
   readonly workers: number;
   /** Tasks (batches) and shares sent to workers so far: shares / tasks is the mean batch size. */
   readonly stats: { readonly tasks: number; readonly shares: number };
+  engine(): Promise<HashEngineInfo>;
   /**
    * Check `count` pre-encoded share records of one job context (layouts in
    * src/shares/fast/layout.ts) as a single task and resolve with their
@@ -122,6 +123,12 @@ class WorkerHashPool implements HashPool {
 
   get stats(): { tasks: number; shares: number } {
     return { tasks: this.#tasks, shares: this.#shares };
+  }
+
+  engine(): Promise<HashEngineInfo> {
+    if (this.#closed) return Promise.reject(new ProxyError('SURPLUS_ERR_CLOSED', 'hash pool is closed'));
+    // The pool is typed for its default export; the named export takes nothing and returns the engine.
+    return this.#piscina.run(null as unknown as HashBatchTask, { name: 'engine' }) as unknown as Promise<HashEngineInfo>;
   }
 
   checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number, out?: Uint8Array): Promise<Uint8Array> {

@@ -10,6 +10,7 @@
  */
 import type * as HashBatchModule from './hash-batch.js';
 import type { HashBatchTask, HashBatchResult, RecordsTask } from './hash-batch.js';
+import type { HashEngineInfo } from './types.js';
 
 let core: typeof HashBatchModule | undefined;
 const loading: Promise<typeof HashBatchModule> = import('./hash-batch.js').then((m) => (core = m));
@@ -25,4 +26,9 @@ async function checkRecords(task: RecordsTask): Promise<Uint8Array | null> {
   return (core ?? (await loading)).checkRecords(task);
 }
 
-export = Object.assign(hashBatch, { checkRecords });
+/** The engine this worker hashes with (HashPool.engine), run by name. */
+async function engine(): Promise<HashEngineInfo> {
+  return (core ?? (await loading)).engineInfo();
+}
+
+export = Object.assign(hashBatch, { checkRecords, engine });

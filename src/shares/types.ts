@@ -40,8 +40,16 @@ export interface HashResult {
 }
 
 /** The worker-pool front the proxy calls; bounded, so `hash` may reject with OverloadError. */
+/** The hashing engine a hasher's workers picked (SURPLUS_HASH, addon, CPU), and why. */
+export interface HashEngineInfo {
+  path: string;
+  reason: string;
+}
+
 export interface ShareHasher {
   hash(req: HashRequest): Promise<HashResult>;
+  /** Asks the workers themselves, so the caller's thread need not load the engine just to name it. */
+  engine?(): Promise<HashEngineInfo>;
   /** Shares waiting for or inside a worker. */
   readonly queueDepth: number;
   close(): Promise<void>;

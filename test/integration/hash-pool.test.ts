@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { compiledSibling } from '../../src/worker-path.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHashPool, type HashPool } from '../../src/shares/hash-pool.js';
+import { defaultShareChecker } from '../../src/shares/fast/index.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
 import { validateShare } from '../../src/shares/validator.js';
 import { OverloadError, InputError } from '../../src/errors.js';
@@ -114,6 +115,14 @@ describe('hash pool (real worker threads)', () => {
     await p.close();
     expect(p.workers).toBe(0);
     await expect(p.hash(req)).rejects.toMatchObject({ code: 'SURPLUS_ERR_CLOSED' });
+  });
+
+  it('reports the engine its workers hash with (the one this process would pick), and refuses once closed', async () => {
+    const p = createHashPool({ threads: 1 });
+    const here = defaultShareChecker();
+    expect(await p.engine()).toEqual({ path: here.path, reason: here.reason });
+    await p.close();
+    await expect(p.engine()).rejects.toMatchObject({ code: 'SURPLUS_ERR_CLOSED' });
   });
 
   it('resolves the compiled worker from src/ (vitest) and from dist/ alike', () => {
