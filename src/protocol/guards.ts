@@ -5,7 +5,7 @@
  * in pool-guards.ts and the building blocks in guard-kit.ts, both re-exported
  * here so callers keep one import.
  */
-import { DIFF1_TARGET } from '../shares/target.js';
+import { difficultyOfTarget } from '../shares/target.js';
 import { arity, Bad, hexParam, isHex, paddedHexParam, positiveNumber, run, stringParam, type Guarded } from './guard-kit.js';
 
 export { hex32, isHex, type Guarded } from './guard-kit.js';
@@ -134,9 +134,6 @@ export function guardSuggestDifficulty(params: unknown[]): Guarded<number> {
   });
 }
 
-/** Difficulty 1 in bdiff units, as a double, for targets miners suggest. */
-const DIFF1 = Number(DIFF1_TARGET);
-
 /**
  * `mining.suggest_target [target]` (Stratum docs): the share target the
  * miner would like, big-endian hex of up to 64 digits. The value is the
@@ -148,7 +145,7 @@ export function guardSuggestTarget(params: unknown[]): Guarded<number> {
     arity(m, params, 1, 1);
     const target = BigInt(`0x${paddedHexParam(m, params, 0, 'target', 64)}`);
     if (target === 0n) throw new Bad(`${m} params[0] (target) must not be zero`);
-    return DIFF1 / Number(target);
+    return difficultyOfTarget(target);
   });
 }
 
