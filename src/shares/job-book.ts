@@ -67,18 +67,16 @@ export class JobBook {
     // again under it must not be credited twice.
     const before = jobs.get(job.jobId);
     let seen = before?.seen;
-    if (work !== undefined && seen === undefined) {
+    const inherit = work !== undefined && seen === undefined;
+    if (inherit || supersedes) {
+      // One pass: inherit the keys of a live id of the same work, then (a clean job) mark
+      // every older id stale; stale shares are refused before the duplicate check.
       for (const entry of jobs.values()) {
-        if (entry.work === work && !entry.stale) {
-          seen = entry.seen ??= new Set();
-          break;
+        if (inherit && seen === undefined && entry.work === work && !entry.stale) seen = entry.seen ??= new Set();
+        if (supersedes) {
+          entry.stale = true;
+          entry.seen = undefined;
         }
-      }
-    }
-    if (supersedes) {
-      for (const entry of jobs.values()) {
-        entry.stale = true;
-        entry.seen = undefined; // stale shares are refused before the duplicate check
       }
     }
     if (before !== undefined) jobs.delete(job.jobId);
