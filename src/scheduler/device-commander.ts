@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js';
 import type { Logger } from '../observability/logger.js';
 import type { UnitCommand } from './commands.js';
-import type { FleetState, FleetUnit } from './fleet-state.js';
+import { workmodeNumber, type FleetState, type FleetUnit } from './fleet-state.js';
 import { plannedWorkmode, type Mismatch } from './reconcile.js';
 import type { SchedulerCore } from './scheduler-core.js';
 
@@ -81,7 +81,7 @@ export class DeviceCommander {
       const api = this.api(u);
       if (c.action === 'off') await api.softOff(atUnixS);
       else {
-        if (c.action === 'mode' || c.mode !== c.fromMode) await api.setWorkmode(mode.workmode ?? mode.configIndex);
+        if (c.action === 'mode' || c.mode !== c.fromMode) await api.setWorkmode(workmodeNumber(mode));
         if (c.action === 'on') await api.softOn(atUnixS);
       }
       log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');

@@ -19,6 +19,16 @@ export interface UnitMode {
   readonly jPerTh: number;
 }
 
+/** The number the device's workmode command takes for this mode (its `workmode`, else its config index). */
+export function workmodeNumber(m: UnitMode): number {
+  return m.workmode ?? m.configIndex;
+}
+
+/** Index into `u.modes` of the mode a device reports by workmode number; -1 when none (or none reported). */
+export function modeIndexOfWorkmode(u: { readonly modes: readonly UnitMode[] }, workmode: number | undefined): number {
+  return workmode === undefined ? -1 : u.modes.findIndex((m) => workmodeNumber(m) === workmode);
+}
+
 /** How the scheduler can switch this unit. */
 export type Lever = 'api' | 'stratum';
 

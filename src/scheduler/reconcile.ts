@@ -1,5 +1,5 @@
 import type { DeviceStatus } from '../fleet/control.js';
-import type { FleetUnit } from './fleet-state.js';
+import { workmodeNumber, type FleetUnit } from './fleet-state.js';
 
 /**
  * Reconciliation of what a device reports with what the plan counts, pure
@@ -70,7 +70,7 @@ export interface ReconcileResult {
 export function plannedWorkmode(u: FleetUnit): number | undefined {
   const m = u.modes[u.mode]!;
   if (m.workmode === undefined && u.modes.length < 2) return undefined;
-  return m.workmode ?? m.configIndex;
+  return workmodeNumber(m);
 }
 
 /** How the device's report contradicts the unit's planned (`u.on`, `u.mode`) state, if it does. */

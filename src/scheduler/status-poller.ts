@@ -3,7 +3,7 @@ import type { DeviceApi, DeviceStatus } from '../fleet/control.js';
 import { BUILTIN_MODELS } from '../fleet/models.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeviceCommander } from './device-commander.js';
-import type { FleetState, FleetUnit } from './fleet-state.js';
+import { modeIndexOfWorkmode, type FleetState, type FleetUnit } from './fleet-state.js';
 import { mismatchOf, reconcileStep, settledAtMs, type ReconcileSettings, type ReconcileTrack } from './reconcile.js';
 import type { SchedulerCore } from './scheduler-core.js';
 
@@ -83,11 +83,11 @@ export class StatusPoller {
       this.identified.add(u.id);
       void this.identify(u, api.identify.bind(api));
     }
-    const held = this.reconcileUnit(u, status);
-    const mode = status.workmode === undefined ? undefined : u.modes.findIndex((m) => (m.workmode ?? m.configIndex) === status.workmode);
+    const mode = modeIndexOfWorkmode(u, status.workmode);
+    const held = this.reconcileUnit(u, status, mode);
     const { cameBack } = core.reportStatus(
       u.id,
-      { on: !status.softOff, ...(mode !== undefined && mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },
+      { on: !status.softOff, ...(mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },
       clock.now(),
       held,
     );
@@ -149,7 +149,7 @@ export class StatusPoller {
    * once (worst case, at least its measured draw), never silently as off.
    * Returns true while the unit must stay unavailable although it reports.
    */
-  private reconcileUnit(u: FleetUnit, status: DeviceStatus): boolean {
+  private reconcileUnit(u: FleetUnit, status: DeviceStatus, reportedMode: number): boolean {
     const track = this.tracks.get(u.id);
     // Unavailable for another reason (a failed command or read): it comes back with the state it reports.
     if (!u.available && !track) return false;
@@ -172,8 +172,9 @@ export class StatusPoller {
       const reason = REASON[t.kind];
       log.warn({ unit: u.id, reported }, reason);
       // Under-counting is the dangerous side: a planned-off unit that draws counts at worst case from
-      // now on, and so does one in a hungrier mode than planned when it reports no draw to count.
-      if (t.kind === 'reports-on' || (t.kind === 'reports-mode' && status.wallPowerW === undefined && reportedModeKw(u, status) > u.modes[u.mode]!.kw)) {
+      // now on, and so does one in a hungrier mode than planned when it reports no draw to count
+      // (a workmode its profile does not list may draw anything).
+      if (t.kind === 'reports-on' || (t.kind === 'reports-mode' && status.wallPowerW === undefined && (u.modes[reportedMode]?.kw ?? Infinity) > u.modes[u.mode]!.kw)) {
         core.markUnavailable(u.id, nowMs, reason);
       } else core.note(u.id, t.kind === 'reports-off' ? 'off' : `workmode ${status.workmode}`, reason, nowMs);
     }
@@ -197,8 +198,3 @@ const REASON = {
   'reports-on': 'device reports working while planned off: counted at its draw, re-sending softoff',
   'reports-mode': 'device works in another workmode than planned: re-sending workmode',
 } as const;
-
-/** Nominal kW of the mode the device reports; a workmode the profile does not list may draw anything. */
-function reportedModeKw(u: FleetUnit, status: DeviceStatus): number {
-  return u.modes.find((m) => (m.workmode ?? m.configIndex) === status.workmode)?.kw ?? Infinity;
-}
