@@ -16,6 +16,7 @@ import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-
 import { shareBalance, type ShareBalance } from './server/share-balance.js';
 import { WorkerLever } from './server/worker-lever.js';
 import { UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
+import type { BlockCounters } from './upstream/block-watch.js';
 
 export interface ProxyDeps {
   logger?: Logger;
@@ -51,6 +52,8 @@ export interface ProxySnapshot {
   payoutMismatches: number;
   /** Whether the share books balance right now (issue 7). */
   accounting: ShareBalance;
+  /** Block candidates sent upstream and what became of them (issue 11: none lost silently). */
+  blockCandidates: BlockCounters;
 }
 
 export interface WorkerSnapshot {
@@ -174,6 +177,7 @@ export class Proxy {
       jobFanout: { ...this.upstream.fanout },
       payoutMismatches: pools.reduce((a, p) => a + p.payoutMismatches, 0),
       accounting: shareBalance(totals.counters, this.upstream.pendingRequests(), this.server.sessions.size),
+      blockCandidates: { ...this.upstream.blocks },
     };
   }
 

@@ -59,10 +59,17 @@ export function proxyStatusView(proxy: Proxy): ProxyStatusView {
           badMessages: p.badMessages,
           unknownReplies: p.unknownReplies,
           reconnectRequests: p.reconnectRequests,
+          lastError: p.lastError,
+          lastErrorAtMs: p.lastErrorAtMs,
+          connectFailures: p.connectFailures,
+          submitTimeouts: p.submitTimeouts,
+          sharesLost: p.sharesLost,
+          hungDetections: p.hungDetections,
         })),
         shares: s.shares,
         hashQueueDepth: s.hashQueueDepth,
         accounting: s.accounting,
+        blockCandidates: s.blockCandidates,
       };
     },
     workers: () => {

@@ -48,6 +48,15 @@ export const upstreamSchema = z.strictObject({
   requestTimeoutS: positive.default(15),
   /** A pool silent this long (no job, no answer) is considered dead: fail over. */
   silenceTimeoutS: positive.default(120),
+  /**
+   * A pool that leaves a share (or another request it owes) unanswered this
+   * long, answering nothing meanwhile, is hung (its process stopped, TCP still
+   * open): close it and fail over. Seconds; the failover follows within about
+   * a tenth of this (issue 11: at most 15 s after the first unanswered share).
+   */
+  hungAfterS: positive.default(10),
+  /** A block candidate the pool has not acknowledged this long is logged at error level with everything needed to submit it by hand. Seconds. */
+  blockAckTimeoutS: positive.default(5),
   /** A higher-priority pool must stay up this long before surplus falls back to it. */
   fallbackStableS: positive.default(60),
   /** Reconnect backoff: first delay and cap, milliseconds (jittered exponential). */

@@ -126,6 +126,23 @@ export class SiteMetrics {
       f.follow({ result: 'accepted' }, s.status.shares.poolAccepted);
       f.follow({ result: 'rejected' }, s.status.shares.poolRejected);
       f.follow({ result: 'timeout' }, s.status.shares.poolTimedOut);
+      f.follow({ result: 'lost' }, s.status.shares.poolLost ?? 0);
+    });
+    counter('surplus_block_candidates_total', 'Block candidates sent upstream by outcome; unacknowledged ones were logged at error level with everything needed to submit them by hand (alert on any increase).', ['result'], (f, s) => {
+      const b = s.status.blockCandidates;
+      if (!b) return;
+      f.follow({ result: 'submitted' }, b.submitted);
+      f.follow({ result: 'accepted' }, b.accepted);
+      f.follow({ result: 'rejected' }, b.rejected);
+      f.follow({ result: 'unacknowledged' }, b.unacknowledged);
+    });
+    counter('surplus_pool_errors_total', 'Upstream trouble per pool: failed connection attempts, submits not answered in time, hung-pool detections, shares lost with a closed connection.', ['pool', 'kind'], (f, s) => {
+      for (const p of s.status.pools) {
+        f.follow({ pool: p.url, kind: 'connect_failure' }, p.connectFailures ?? 0);
+        f.follow({ pool: p.url, kind: 'submit_timeout' }, p.submitTimeouts ?? 0);
+        f.follow({ pool: p.url, kind: 'hung' }, p.hungDetections ?? 0);
+        f.follow({ pool: p.url, kind: 'share_lost' }, p.sharesLost ?? 0);
+      }
     });
     counter('surplus_failovers_total', 'Failovers away from each pool.', ['pool'], (f, s) => {
       for (const p of s.status.pools) f.follow({ pool: p.url }, p.failovers);

@@ -7,6 +7,7 @@ import {
   countMinersByState,
   emptyShareAccounting,
   type AccountingView,
+  type BlockCandidatesView,
   type BudgetStatus,
   type MinerState,
   type MinerView,
@@ -30,7 +31,7 @@ export interface WorkerShareView {
 /** What the adapter needs from the proxy; the composition root implements it over the real proxy. */
 export interface ProxyStatusView {
   /** Pools, share totals and the hash queue, read once per snapshot. */
-  overview(): { pools: PoolView[]; shares: ShareAccounting; hashQueueDepth: number; accounting?: AccountingView };
+  overview(): { pools: PoolView[]; shares: ShareAccounting; hashQueueDepth: number; accounting?: AccountingView; blockCandidates?: BlockCandidatesView };
   /** Every worker the proxy knows, by worker name (read once per snapshot). */
   workers(): ReadonlyMap<string, WorkerShareView>;
 }
@@ -86,6 +87,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
       commands: this.parts.telemetry?.view() ?? { sent: 0, failed: 0, lastLatencyMs: null },
       hashQueueDepth: proxy.hashQueueDepth,
       ...(proxy.accounting ? { accounting: proxy.accounting } : {}),
+      ...(proxy.blockCandidates ? { blockCandidates: proxy.blockCandidates } : {}),
     };
   }
 

@@ -49,6 +49,25 @@ export interface PoolView {
   unknownReplies?: number;
   /** client.reconnect requests from the pool (cumulative). */
   reconnectRequests?: number;
+  /** The pool's last error (a failed connect with its cause, a submit timeout, a hung pool, a dropped connection) and when; null: none yet. */
+  lastError?: string | null;
+  lastErrorAtMs?: number | null;
+  /** Connection attempts that failed (cumulative). */
+  connectFailures?: number;
+  /** Submits the pool did not answer in time (cumulative). */
+  submitTimeouts?: number;
+  /** Shares the pool never answered because the connection closed first (cumulative; miners were told accepted). */
+  sharesLost?: number;
+  /** Times the pool was found hung (requests unanswered for upstream.hungAfterS) and left. */
+  hungDetections?: number;
+}
+
+/** Block candidates sent upstream (cumulative): `unacknowledged` ones were logged at error level for submission by hand. */
+export interface BlockCandidatesView {
+  submitted: number;
+  accepted: number;
+  rejected: number;
+  unacknowledged: number;
 }
 
 /** Whether the share books balance right now (issue 7); `problems` names any share that went missing. */
@@ -94,7 +113,10 @@ export interface MinerView {
  * pool's answer: the proxy's own counters (one definition, in the server),
  * of which the operator views read these.
  */
-export type ShareAccounting = Omit<ShareCounters, 'poolLost' | 'blocks'>;
+export type ShareAccounting = Omit<ShareCounters, 'poolLost' | 'blocks'> & {
+  /** Forwarded shares whose pool connection closed before the pool answered (the proxy reports it). */
+  poolLost?: number;
+};
 
 export interface SchedulerView {
   /** Cumulative scheduler actions by kind (softon, softoff, workmode, withhold, release...). */
@@ -143,6 +165,8 @@ export interface SiteStatus {
   hashQueueDepth: number;
   /** Present when the proxy reports its balance check. */
   accounting?: AccountingView;
+  /** Present when the proxy reports them. */
+  blockCandidates?: BlockCandidatesView;
 }
 
 /** What the operator surface reads, once per request or scrape. */

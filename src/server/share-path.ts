@@ -63,7 +63,8 @@ export async function processShare(s: ShareScope, worker: string, submit: Submit
   if (verdict.meetsPool || verdict.block) {
     if (verdict.block) s.logger.info({ worker, hash: verdict.hash }, 'block candidate: forwarding at once');
     s.ledger.forwarded(worker);
-    origin.channel.submit(origin, slot.prefixHex, submit.extranonce2, submit.ntime, submit.nonce, submit.versionBits).then(
+    const block = verdict.block ? { request: pre.request, hash: verdict.hash, worker } : undefined;
+    origin.channel.submit(origin, slot.prefixHex, submit.extranonce2, submit.ntime, submit.nonce, submit.versionBits, block).then(
       (a) => s.ledger.poolAnswer(worker, a.accepted ? 'accepted' : 'rejected'),
       (err: unknown) => s.ledger.poolAnswer(worker, err instanceof TimeoutError ? 'timeout' : 'lost'),
     );

@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import { BlockWatch } from './block-watch.js';
 import { Channel, type ChannelHooks } from './channel.js';
+import { LogGate } from './log-gate.js';
 import { PoolClient } from './pool-client.js';
 import type { PoolList } from './pool-list.js';
 
@@ -51,13 +53,19 @@ export class ChannelFactory {
   readonly fanout: FanoutStats = { jobs: 0, lastMs: 0, maxMs: 0, totalMs: 0, lastMembers: 0, lastEndAtMs: 0 };
   private channelSeq = 0;
   private jobSeq = 0;
+  /** Block candidates followed until the pool acknowledges them (upstream.blockAckTimeoutS). */
+  readonly blocks: BlockWatch;
+  /** Rate limit for repeated upstream warnings, shared by every connection. */
+  readonly logGate = new LogGate();
 
   constructor(
     private readonly pools: PoolList,
     private readonly o: ChannelFactoryOptions,
     /** What happens to a channel's miners is the owner's: it closed, or a re-carve displaced some. */
     private readonly hooks: Pick<ChannelHooks, 'closed' | 'displaced'>,
-  ) {}
+  ) {
+    this.blocks = new BlockWatch({ ackTimeoutMs: o.upstream.blockAckTimeoutS * 1000, logger: o.logger });
+  }
 
   /** A new, unopened channel to pool `index` (at its redirect target if it has one). */
   create(index: number): Channel {
@@ -70,6 +78,9 @@ export class ChannelFactory {
       versionRollingMask: this.pools.asksConfigure(index) ? BIP320_MASK : 0,
       handshakeTimeoutMs: u.handshakeTimeoutS * 1000,
       requestTimeoutMs: u.requestTimeoutS * 1000,
+      hungAfterMs: u.hungAfterS * 1000,
+      onTrouble: (reason) => this.pools.noteError(index, reason),
+      logGate: this.logGate,
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
       maxLineBytes: Math.max(this.o.maxLineBytes, POOL_MIN_LINE_BYTES),
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,
@@ -92,6 +103,7 @@ export class ChannelFactory {
       },
       closed: this.hooks.closed,
       displaced: this.hooks.displaced,
+      block: (record, answer) => this.blocks.watch(record, answer),
     });
     ch.poolUser = p.cfg.user;
     ch.reconnectEpoch = p.reconnectEpoch;

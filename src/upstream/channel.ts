@@ -10,6 +10,7 @@ import { encodeNotification } from '../protocol/json-rpc.js';
 import { notifyParams } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
 import { carveLayout, ExtranonceAllocator, type CarveLayout } from '../server/extranonce-allocator.js';
+import { blockRecord, type BlockCandidateRecord, type BlockFound } from './block-watch.js';
 import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './pool-client.js';
 
 /**
@@ -77,6 +78,8 @@ export interface ChannelHooks {
   closed(channel: Channel, reason: string, members: ChannelMember[]): void;
   /** Members that no longer fit after a re-carve (set_extranonce shrank the space). */
   displaced(channel: Channel, members: ChannelMember[]): void;
+  /** A block candidate was sent upstream; follow it until the pool answers (BlockWatch). */
+  block?(record: BlockCandidateRecord, answer: Promise<SubmitAnswer>): void;
   /**
    * Time to hand one upstream job to every member (translate, serialise once,
    * write many), ms, and when the last write was issued (performance.now()).
@@ -199,19 +202,35 @@ export class Channel implements PoolClientEvents {
     return { job, line: notifyLine(job) };
   }
 
-  /** Forwards one share under the pool account: extranonce2 = prefix ‖ miner extranonce2. */
-  submit(origin: JobOrigin, prefixHex: string, minerExtranonce2: string, ntime: string, nonce: string, versionBits?: string): Promise<SubmitAnswer> {
+  /**
+   * Forwards one share under the pool account: extranonce2 = prefix ‖ miner
+   * extranonce2. A block candidate (`block`) is also followed by the block
+   * watch until the pool acknowledges it.
+   */
+  submit(origin: JobOrigin, prefixHex: string, minerExtranonce2: string, ntime: string, nonce: string, versionBits?: string, block?: BlockFound): Promise<SubmitAnswer> {
     const params: unknown[] = [this.poolUser, origin.upstreamJobId, prefixHex + minerExtranonce2, ntime, nonce];
     if (versionBits !== undefined) params.push(versionBits);
-    return this.client.submit(params);
+    const answer = this.client.submit(params);
+    if (block && this.hooks.block) {
+      let record: BlockCandidateRecord;
+      try {
+        record = blockRecord(block, this.client.url, this.session.extranonce1, params);
+      } catch (err) {
+        // The share was validated already; should rebuilding it fail, the fields the pool needs still go to the log.
+        record = { pool: this.client.url, worker: block.worker, hash: block.hash, submitParams: params, upstreamJobId: origin.upstreamJobId, extranonce1: this.session.extranonce1, extranonce2: prefixHex + minerExtranonce2, ntime, nonce, version: '', headerHex: `(not rebuilt: ${(err as Error).message})`, coinbaseHex: '', merkleBranches: block.request.job.merkleBranch, prevhash: block.request.job.prevhash, nbits: block.request.job.nbits };
+      }
+      this.hooks.block(record, answer);
+    }
+    return answer;
   }
 
   poolUser = '';
   /** The pool's `client.reconnect` count when this connection was made (PoolList.reconnectAsked). */
   reconnectEpoch = 0;
 
-  close(reason: string): void {
-    this.client.close(reason);
+  /** `planned`: surplus closes it on purpose (shutdown, pool no longer active), logged without a warning. */
+  close(reason: string, planned = false): void {
+    this.client.close(reason, planned);
   }
 
   // ---- PoolClientEvents (after the gate)

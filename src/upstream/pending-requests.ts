@@ -14,8 +14,22 @@ export interface PoolAnswer {
   error: RpcErrorValue | null;
 }
 
+/** Told of every request that must be answered (hung-pool detection, `hung-detector.ts`). */
+export interface PendingObserver {
+  sent(id: number, atMs: number): void;
+  answered(id: number, atMs: number): void;
+  expired(id: number): void;
+  forget(id: number): void;
+}
+
+export interface RequestOptions {
+  /** The pool may ignore it (mining.configure, mining.extranonce.subscribe): never counted against the pool. */
+  optional?: boolean;
+}
+
 interface Pending {
   method: string;
+  observed: boolean;
   resolve(answer: PoolAnswer): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -28,6 +42,8 @@ export class PendingRequests {
   constructor(
     private readonly url: string,
     private readonly maxPending: number,
+    private readonly now: () => number = Date.now,
+    private readonly observer?: PendingObserver,
   ) {}
 
   get size(): number {
@@ -39,22 +55,26 @@ export class PendingRequests {
    * written). Rejects with OverloadError when the map is full, TimeoutError
    * after `timeoutMs`, PeerError when unwritable or closed first.
    */
-  request(method: string, params: unknown[], timeoutMs: number, write: (line: string) => boolean): Promise<PoolAnswer> {
+  request(method: string, params: unknown[], timeoutMs: number, write: (line: string) => boolean, opts: RequestOptions = {}): Promise<PoolAnswer> {
     if (this.map.size >= this.maxPending) {
       return Promise.reject(new OverloadError(`too many requests waiting for pool ${this.url}`));
     }
     const id = this.nextId++;
+    const observed = this.observer !== undefined && opts.optional !== true;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.map.delete(id);
+        if (observed) this.observer!.expired(id);
         reject(new TimeoutError(`pool ${this.url} did not answer ${method} within ${timeoutMs} ms`));
       }, timeoutMs);
       // In the map before the write: a write that overflows the buffer closes
       // the connection at once, and failAll must find this request.
-      this.map.set(id, { method, resolve, reject, timer });
+      this.map.set(id, { method, observed, resolve, reject, timer });
+      if (observed) this.observer!.sent(id, this.now());
       if (!write(encodeRequest(id, method, params))) {
         clearTimeout(timer);
         this.map.delete(id);
+        if (observed) this.observer!.forget(id);
         reject(new PeerError(`cannot write to pool ${this.url}`));
       }
     });
@@ -63,6 +83,8 @@ export class PendingRequests {
   /** Hands an answer to its request; false when none waits for that id (never sent, or timed out already). */
   settle(id: RpcId | null, answer: PoolAnswer): boolean {
     const key = pendingKey(id);
+    // Any answer shows the pool alive, a late one (after its timeout) included.
+    if (key !== undefined) this.observer?.answered(key, this.now());
     const p = key === undefined ? undefined : this.map.get(key);
     if (!p) return false;
     this.map.delete(key!);
@@ -73,8 +95,9 @@ export class PendingRequests {
 
   /** The connection is gone: every waiting request fails now rather than at its timeout. */
   failAll(reason: string): void {
-    for (const [, p] of this.map) {
+    for (const [id, p] of this.map) {
       clearTimeout(p.timer);
+      if (p.observed) this.observer!.forget(id);
       p.reject(new PeerError(`pool ${this.url} closed before answering ${p.method}: ${reason}`));
     }
     this.map.clear();

@@ -15,8 +15,10 @@ import { PeerError, TimeoutError } from '../errors.js';
 import { encodeError, encodeResult, type RpcErrorValue, type RpcMessage } from '../protocol/json-rpc.js';
 import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
+import { HungDetector } from './hung-detector.js';
+import { LogGate } from './log-gate.js';
 import { checkPayout } from './payout-guard.js';
-import { PendingRequests, type PoolAnswer } from './pending-requests.js';
+import { PendingRequests, type PoolAnswer, type RequestOptions } from './pending-requests.js';
 import { handlePoolMessage } from './pool-messages.js';
 import { PoolTransport } from './pool-transport.js';
 import { authorizeVerdict, parseSubscribeResult, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
@@ -33,10 +35,16 @@ export interface PoolProtocolCounters {
   unknownReplies: number;
   /** `client.reconnect` requests. */
   reconnectRequests: number;
+  /** Submits the pool did not answer within requestTimeoutMs. */
+  submitTimeouts: number;
+  /** Shares sent here whose connection closed before the pool answered them (miners were told accepted). */
+  sharesLost: number;
+  /** Connections closed because the pool left requests unanswered for hungAfterMs (issue 11 item 3). */
+  hungDetections: number;
 }
 
 export function newProtocolCounters(): PoolProtocolCounters {
-  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0 };
+  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, submitTimeouts: 0, sharesLost: 0, hungDetections: 0 };
 }
 
 export interface PoolClientOptions {
@@ -54,6 +62,12 @@ export interface PoolClientOptions {
    */
   configureTimeoutMs?: number;
   requestTimeoutMs: number;
+  /**
+   * A pool that leaves a request (a submit) unanswered this long, answering
+   * nothing else meanwhile, is hung: the connection is closed (HungDetector).
+   * Default: none (only the silence watchdog).
+   */
+  hungAfterMs?: number;
   silenceTimeoutMs: number;
   maxLineBytes: number;
   maxWriteBufferBytes: number;
@@ -65,6 +79,10 @@ export interface PoolClientOptions {
   onPayoutMismatch?: (reason: string) => void;
   /** Where protocol trouble is counted (default: a private set). */
   counters?: PoolProtocolCounters;
+  /** Told of each submit timeout and hung-pool close (per-pool last error in /api/status). */
+  onTrouble?: (reason: string) => void;
+  /** Rate limit for the repeated warnings (shared by a pool's connections). */
+  logGate?: LogGate;
   clock: Clock;
   logger: Logger;
 }
@@ -104,6 +122,13 @@ export class PoolClient {
   private ready = false;
   private subscribed = false;
   private closed = false;
+  private readonly hung: HungDetector | undefined;
+  private hungTimer: NodeJS.Timeout | undefined;
+  private readonly logGate: LogGate;
+  /** Set when surplus itself closed the connection on purpose (shutdown, fallback, a probe no longer needed): not worth a warning. */
+  plannedClose = false;
+  /** Set when the connection was closed because the pool is hung. */
+  closedHung = false;
   private events: PoolClientEvents | undefined;
   readonly counters: PoolProtocolCounters;
   readonly session: PoolSession = { extranonce1: '', extranonce2Size: 0, versionMask: 0, difficulty: 1, job: undefined };
@@ -113,7 +138,9 @@ export class PoolClient {
 
   constructor(private readonly opts: PoolClientOptions) {
     this.counters = opts.counters ?? newProtocolCounters();
-    this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000);
+    this.hung = opts.hungAfterMs !== undefined ? new HungDetector(opts.hungAfterMs) : undefined;
+    this.logGate = opts.logGate ?? new LogGate();
+    this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000, () => opts.clock.now(), this.hung);
   }
 
   get isReady(): boolean {
@@ -156,6 +183,7 @@ export class PoolClient {
     this.ready = true;
     this.events = events;
     transport.watch();
+    this.watchHung();
     return this.session;
   }
 
@@ -176,12 +204,14 @@ export class PoolClient {
     // A job that came before the subscribe answer could not be checked yet.
     const early = this.session.job;
     if (early && !this.payoutOk(early)) throw new PeerError(`pool ${this.opts.url} job fails the payout guard`);
-    // Not every pool supports it; the answer does not matter, so don't wait for it.
-    this.request('mining.extranonce.subscribe', [], this.opts.handshakeTimeoutMs).catch(() => undefined);
     const auth = await this.request('mining.authorize', [this.opts.user, this.opts.password], this.opts.handshakeTimeoutMs);
     const v = authorizeVerdict(auth.result, auth.error);
     if (!v.ok) throw new PeerError(`pool refused mining.authorize for ${this.opts.user}: ${v.reason}`);
     if (v.nullResult) log.info({ pool: this.opts.url, user: this.opts.user }, 'pool answered mining.authorize with null and no error; taken as authorized');
+    // After authorize (issue 13 item 8): ckpool drops a mining.extranonce.subscribe
+    // that comes before it, unanswered. Not every pool supports it and the answer
+    // does not matter, so the gate never waits for it (nor counts it toward a hung pool).
+    this.request('mining.extranonce.subscribe', [], this.opts.handshakeTimeoutMs, { optional: true }).catch(() => undefined);
     if (configure) await configure;
   }
 
@@ -190,7 +220,7 @@ export class PoolClient {
     const timeoutMs = this.opts.configureTimeoutMs ?? Math.min(3000, this.opts.handshakeTimeoutMs / 3);
     const params = [['version-rolling'], { 'version-rolling.mask': hex32(this.opts.versionRollingMask), 'version-rolling.min-bit-count': 2 }];
     try {
-      const r = await this.request('mining.configure', params, timeoutMs);
+      const r = await this.request('mining.configure', params, timeoutMs, { optional: true });
       const a = readConfigureResult(r.result, r.error);
       const mask = (a.mask & this.opts.versionRollingMask) >>> 0;
       this.session.versionMask = mask;
@@ -202,13 +232,47 @@ export class PoolClient {
     }
   }
 
+  /**
+   * Checks for a hung pool (after the handshake, which has its own timer) at
+   * a tenth of hungAfterMs, at most every second, so the close comes at most
+   * that late.
+   */
+  private watchHung(): void {
+    const d = this.hung;
+    if (!d) return;
+    const every = Math.max(20, Math.min(1000, d.hungAfterMs / 10));
+    this.hungTimer = setInterval(() => {
+      const v = d.check(this.opts.clock.now());
+      if (!v.hung || this.closed) return;
+      const waited = this.opts.clock.now() - v.waitingSinceMs!;
+      const reason = `pool hung: ${v.unanswered} request(s) unanswered and no answer for ${waited} ms (upstream.hungAfterS)`;
+      this.counters.hungDetections++;
+      this.closedHung = true;
+      this.opts.onTrouble?.(reason);
+      this.opts.logger.error({ pool: this.opts.url, unanswered: v.unanswered, waitedMs: waited, sharesPending: this.submitsPending }, 'pool hung: closing the connection and failing over');
+      this.close(reason);
+    }, every);
+    this.hungTimer.unref();
+  }
+
   /** Sends `mining.submit`; resolves with the pool's verdict, rejects with TimeoutError or PeerError. */
   async submit(params: unknown[]): Promise<SubmitAnswer> {
-    if (!this.isReady) throw new PeerError(`pool ${this.opts.url} is not connected`);
+    if (!this.isReady) {
+      // The connection closed while the share was being checked: the miner was
+      // told accepted and another pool cannot take it. Counted lost, like those
+      // in flight at the close.
+      this.counters.sharesLost++;
+      const g = this.logGate.allow(`${this.opts.url} submit-closed`, this.opts.clock.now());
+      if (g.log) this.opts.logger.warn({ pool: this.opts.url, suppressed: g.suppressed }, 'share checked after its pool connection closed; counted lost');
+      throw new PeerError(`pool ${this.opts.url} is not connected`);
+    }
     this.submitsPending++;
     try {
       const r = await this.request('mining.submit', params, this.opts.requestTimeoutMs);
       return submitVerdict(r.result, r.error);
+    } catch (err) {
+      if (err instanceof TimeoutError) this.submitTimedOut(err.message);
+      throw err;
     } finally {
       if (--this.submitsPending === 0 && this.idleCloseReason !== undefined) this.close(this.idleCloseReason);
     }
@@ -220,14 +284,22 @@ export class PoolClient {
    * are still the pool's to accept, and closing now would lose them.
    */
   closeWhenIdle(reason: string): void {
-    if (this.submitsPending === 0) return this.close(reason);
+    this.plannedClose = true;
+    if (this.submitsPending === 0) return this.close(reason, true);
     this.idleCloseReason = reason;
   }
 
-  private request(method: string, params: unknown[], timeoutMs: number): Promise<PoolAnswer> {
+  private submitTimedOut(message: string): void {
+    this.counters.submitTimeouts++;
+    this.opts.onTrouble?.(message);
+    const g = this.logGate.allow(`${this.opts.url} submit-timeout`, this.opts.clock.now());
+    if (g.log) this.opts.logger.warn({ pool: this.opts.url, err: message, timeoutsTotal: this.counters.submitTimeouts, suppressed: g.suppressed }, 'pool did not answer a share in time (counted as timed out)');
+  }
+
+  private request(method: string, params: unknown[], timeoutMs: number, opts?: RequestOptions): Promise<PoolAnswer> {
     const transport = this.transport;
     if (!transport || this.closed) return Promise.reject(new PeerError(`pool ${this.opts.url} is not connected`));
-    return this.requests.request(method, params, timeoutMs, (line) => transport.send(line));
+    return this.requests.request(method, params, timeoutMs, (line) => transport.send(line), opts);
   }
 
   private onMessage(m: RpcMessage): void {
@@ -280,8 +352,10 @@ export class PoolClient {
     this.transport?.send(encodeError(id, code, message));
   }
 
-  close(reason: string): void {
+  /** `planned`: surplus closes it on purpose (shutdown, a pool no longer active), not because of a fault. */
+  close(reason: string, planned = false): void {
     if (this.closed) return;
+    if (planned) this.plannedClose = true;
     this.transport?.destroy(reason);
     this.onClosed(reason);
   }
@@ -289,6 +363,14 @@ export class PoolClient {
   private onClosed(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.hungTimer) clearInterval(this.hungTimer);
+    if (this.submitsPending > 0) {
+      // The miners were told these were accepted; they cannot be sent to another
+      // pool (its jobs and extranonce differ). Counted lost (ShareLedger.poolLost,
+      // surplus_pool_shares_total{result="lost"}), and said so.
+      this.counters.sharesLost += this.submitsPending;
+      this.opts.logger.warn({ pool: this.opts.url, shares: this.submitsPending, reason }, 'connection to the pool closed before it answered these shares; counted lost');
+    }
     this.requests.failAll(reason);
     if (this.ready) this.events?.onClose(reason);
   }

@@ -34,6 +34,8 @@ export interface PoolStatus extends PoolProtocolCounters {
   /** Jobs whose coinbase failed the payout guard (never handed to miners; the pool is dropped). */
   payoutMismatches: number;
   lastError: string | null;
+  /** When lastError happened (null: never). */
+  lastErrorAtMs: number | null;
   /** Where a `client.reconnect` redirect sent us (null: the configured url). */
   redirectedTo: string | null;
 }
@@ -80,7 +82,7 @@ export class PoolList {
     const now = clock.now();
     this.entries = pools.map((cfg) => ({
       cfg,
-      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null, redirectedTo: null, malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0 },
+      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null, lastErrorAtMs: null, redirectedTo: null, malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, submitTimeouts: 0, sharesLost: 0, hungDetections: 0 },
       payoutScript: cfg.expectedPayout ? expectedScriptHex(cfg.expectedPayout) : undefined,
       failStreak: 0,
       nextAttemptAtMs: 0,
@@ -195,11 +197,18 @@ export class PoolList {
     this.setState(i, 'up');
   }
 
+  /** Something went wrong with this pool (a failed connect, a submit timeout, a hung pool): shown as its last error. */
+  noteError(i: number, reason: string): void {
+    const s = this.entries[i]!.status;
+    s.lastError = reason;
+    s.lastErrorAtMs = this.clock.now();
+  }
+
   /** A connection attempt failed: count it and back off (capped, jittered). */
   failed(i: number, reason: string): void {
     const e = this.entries[i]!;
     e.status.connectFailures++;
-    e.status.lastError = reason;
+    this.noteError(i, reason);
     e.nextAttemptAtMs = this.clock.now() + backoffDelayMs(e.failStreak, this.backoff, this.random());
     e.failStreak++;
   }
@@ -208,7 +217,7 @@ export class PoolList {
   disconnected(i: number, reason: string): void {
     const e = this.entries[i]!;
     e.status.disconnects++;
-    e.status.lastError = reason;
+    this.noteError(i, reason);
   }
 
   /** The pool is gone (its last connection dropped): down, and not retried before the first backoff step. */

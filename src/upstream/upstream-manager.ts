@@ -9,6 +9,7 @@
  * `channel-factory.ts`; per-pool counters and backoff, `pool-list.ts`.
  */
 import type { PoolConfig } from '../config/schema.js';
+import type { BlockCounters } from './block-watch.js';
 import type { Channel, ChannelMember, Slot } from './channel.js';
 import { BIP320_MASK, ChannelFactory, type ChannelFactoryOptions, type FanoutStats } from './channel-factory.js';
 import { MinerSlots } from './miner-slots.js';
@@ -36,6 +37,8 @@ export class UpstreamManager {
   private probe: { index: number; channel: Channel | undefined; upSinceMs: number } | undefined;
   /** Job fan-out timings, proxy side (see FanoutStats). */
   readonly fanout: FanoutStats;
+  /** Block candidates sent upstream and what became of them. */
+  readonly blocks: BlockCounters;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -50,6 +53,7 @@ export class UpstreamManager {
       },
     });
     this.fanout = this.factory.fanout;
+    this.blocks = this.factory.blocks.counters;
   }
 
   private get active(): number {
@@ -104,8 +108,8 @@ export class UpstreamManager {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.slots.rejectAll('proxy closing');
-    for (const ch of [...this.channels, ...this.slots.homeChannels()]) ch.close('proxy closing');
-    this.probe?.channel?.close('proxy closing');
+    for (const ch of [...this.channels, ...this.slots.homeChannels()]) ch.close('proxy closing', true);
+    this.probe?.channel?.close('proxy closing', true);
     this.channels = [];
   }
 
@@ -135,7 +139,7 @@ export class UpstreamManager {
       () => {
         this.opening--;
         this.learnConfigure(index, ch);
-        if (this.closed || index !== this.active) return void ch.close('pool no longer active');
+        if (this.closed || index !== this.active) return void ch.close('pool no longer active', true);
         this.pools.succeeded(index);
         this.channels.push(ch);
         this.o.logger.info({ pool: url, channel: ch.id, extranonce2Size: ch.session.extranonce2Size, capacity: ch.layout?.capacity }, 'upstream connection ready');
@@ -152,7 +156,7 @@ export class UpstreamManager {
           return void (index === this.active && this.pump());
         }
         this.pools.failed(index, (err as Error).message);
-        this.o.logger.warn({ pool: url, err: (err as Error).message }, 'upstream connection failed');
+        this.connectFailed(index, url, (err as Error).message);
         if (index !== this.active) return;
         if (this.pools.entry(index).redirect) {
           // The host a redirect sent us to does not work: back to the configured url (after the backoff), no failover yet.
@@ -191,9 +195,24 @@ export class UpstreamManager {
     this.o.logger.info({ pool: e.cfg.url, to: this.pools.url(index), delayMs }, 'reconnecting as the pool asked');
   }
 
+  /**
+   * A connection attempt failed (refused, timed out, the handshake refused):
+   * logged with its cause, rate-limited per pool and cause (a dead
+   * higher-priority pool is tried at every backoff step).
+   */
+  private connectFailed(index: number, url: string, cause: string): void {
+    const g = this.factory.logGate.allow(`${index} connect ${cause}`, this.o.clock.now());
+    if (!g.log) return;
+    const s = this.pools.entry(index).status;
+    this.o.logger.warn({ pool: url, err: cause, failuresTotal: s.connectFailures, suppressed: g.suppressed, active: index === this.active }, 'upstream connection failed');
+  }
+
   private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {
     const index = ch.poolIndex;
-    this.o.logger.warn({ pool: ch.client.url, channel: ch.id, reason, miners: members.length }, 'upstream connection closed');
+    // A close surplus asked for (shutdown, a pool no longer active, fallback) is routine (issue 13 item 9).
+    const fields = { pool: ch.client.url, channel: ch.id, reason, miners: members.length };
+    if (ch.client.plannedClose || this.closed) this.o.logger.info(fields, 'upstream connection closed');
+    else this.o.logger.warn(fields, 'upstream connection closed');
     const ask = this.closed ? undefined : ch.client.reconnectAsk;
     if (ask) this.followReconnect(index, ask, ch);
     if (this.probe?.channel === ch) {
@@ -204,7 +223,10 @@ export class UpstreamManager {
       return;
     }
     const wasActive = this.channels.includes(ch);
-    this.channels = this.channels.filter((c) => c !== ch);
+    // A hung pool is hung on every connection: leave them all at once rather
+    // than move this one's miners onto its siblings until each times out.
+    const siblings = wasActive && ch.client.closedHung ? this.channels.filter((c) => c !== ch) : [];
+    this.channels = siblings.length > 0 ? [] : this.channels.filter((c) => c !== ch);
     if (wasActive && !ask) this.pools.disconnected(index, reason);
     this.slots.lost(ch, members, reason);
     if (this.closed) return;
@@ -217,6 +239,11 @@ export class UpstreamManager {
       this.pools.lost(index);
       this.failover();
     } else this.pump();
+    // After the failover: their miners, orphaned as they close, go to the new pool.
+    for (const c of siblings) {
+      c.client.closedHung = true;
+      c.close(`${reason} (seen on another connection to this pool)`);
+    }
   }
 
   /** Move to the next pool in order (wrapping), then connect there. */
@@ -230,7 +257,7 @@ export class UpstreamManager {
       // active connections, and its close would mark the active pool down.
       const ch = this.probe.channel;
       this.probe = undefined;
-      ch?.close('probe no longer needed: failover reached its pool');
+      ch?.close('probe no longer needed: failover reached its pool', true);
     }
     this.pump();
   }
@@ -256,7 +283,7 @@ export class UpstreamManager {
       ch.open().then(
         () => {
           this.learnConfigure(index, ch);
-          if (this.closed || this.probe !== probe) return void ch.close('probe no longer needed');
+          if (this.closed || this.probe !== probe) return void ch.close('probe no longer needed', true);
           probe.channel = ch;
           probe.upSinceMs = this.o.clock.now();
           this.pools.succeeded(index);
@@ -270,6 +297,7 @@ export class UpstreamManager {
           // A probe dropped meanwhile (failover reached its pool) says nothing about that pool's state now.
           if (!current) return;
           this.pools.failed(index, (err as Error).message);
+          this.connectFailed(index, ch.client.url, (err as Error).message);
           if (this.pools.entry(index).redirect) this.pools.clearRedirect(index);
           this.pools.setState(index, 'down');
         },
