@@ -51,7 +51,8 @@ export class LoadMiner {
   private readonly sent = new Map<number, number>();
 
   constructor(
-    readonly worker: string,
+    /** Sent at each authorize; a churn soak renames the miner between connections. */
+    public worker: string,
     private readonly onAnswer: (ms: number, ok: boolean) => void,
     /** Reconnect this long after a close; undefined = stay closed. */
     private readonly reconnectMs?: number,
@@ -144,6 +145,11 @@ export class LoadMiner {
 
   close(): void {
     this.stopped = true;
+    this.socket?.destroy();
+  }
+
+  /** Drops the connection as a flaky miner would; with reconnectMs it comes back by itself. */
+  drop(): void {
     this.socket?.destroy();
   }
 }

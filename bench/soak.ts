@@ -15,6 +15,15 @@
  *   npx tsc -p tsconfig.json --outDir /tmp/surplus-rel-bench && ln -sfn $PWD/node_modules /tmp/surplus-rel-bench/node_modules
  *   node /tmp/surplus-rel-bench/bench/soak.js [--miners 2000] [--minutes 10] [--rate 1000] [--sample 30] [--dup-window 4096]
  *   (leak hunting: node --expose-gc ... --heap-dir DIR: a full GC before each sample, heap snapshots)
+ *
+ * Churn soak (issue 11 item 9): `--churn 75` drops 75 miner connections a
+ * second, round robin (the miners reconnect 100 ms later; 500 miners then
+ * reconnect every ~7 s, 45,000 connects in 10 min), `--rename` brings each
+ * back under a new worker name, and the budget stays at full power. The
+ * `rows` and `resumable` columns are the tables keyed by worker name and
+ * session id; `--row-idle-s` / `--resume-s` set their age bounds
+ * (limits.workerRowIdleS, upstream.resumeWindowS).
+ *   node --expose-gc /tmp/surplus-rel-bench/bench/soak.js --miners 500 --minutes 10 --churn 75 --rename --rate 500 --row-idle-s 120 --resume-s 120
  */
 import { fork } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -45,12 +54,33 @@ async function child(): Promise<void> {
     if (lat.length < 200_000) lat.push(ms);
   };
   let timer: NodeJS.Timeout | undefined;
-  process.on('message', async (m: { kind: string; port?: number; miners?: number; rate?: number }) => {
+  let churnTimer: NodeJS.Timeout | undefined;
+  process.on('message', async (m: { kind: string; port?: number; miners?: number; rate?: number; churn?: number; rename?: boolean }) => {
     if (m.kind === 'start') {
+      const churn = m.churn ?? 0;
+      // Churn: miners come back 100 ms after a drop (a flapping site) instead of 5 s after a curtailment close.
+      const reconnectMs = churn > 0 ? 100 : 5000;
       for (let i = 0; i < m.miners!; i += 200) {
-        const batch = Array.from({ length: Math.min(200, m.miners! - i) }, (_, k) => new LoadMiner(`site.u${i + k}`, onAnswer, 5000, (i + k) % 2 === 0));
+        const batch = Array.from({ length: Math.min(200, m.miners! - i) }, (_, k) => new LoadMiner(`site.u${i + k}`, onAnswer, reconnectMs, (i + k) % 2 === 0));
         await Promise.all(batch.map((x) => x.open(m.port!)));
         miners.push(...batch);
+      }
+      if (churn > 0) {
+        // `churn` connections dropped per second, round robin; with `rename`, each comes back under
+        // a new worker name (a site whose miners rotate names, or a peer doing it on purpose).
+        let at = 0;
+        let owedDrops = 0;
+        let gen = 0;
+        churnTimer = setInterval(() => {
+          owedDrops += churn / 10;
+          for (; owedDrops >= 1; owedDrops--) {
+            const i = at;
+            at = (at + 1) % miners.length;
+            const x = miners[i]!;
+            if (m.rename) x.worker = `site.u${i}.g${++gen}`;
+            x.drop();
+          }
+        }, 100);
       }
       // Shares at `rate` per second over the miners that have work; one tick every 10 ms.
       let cursor = 0;
@@ -77,6 +107,7 @@ async function child(): Promise<void> {
       send({ kind: 'ok' });
     } else if (m.kind === 'stop') {
       if (timer) clearInterval(timer);
+      if (churnTimer) clearInterval(churnTimer);
       await new Promise((r) => setTimeout(r, 2000));
       for (const x of miners) x.close();
       const unanswered = miners.reduce((n, x) => n + x.unanswered, 0);
@@ -95,6 +126,12 @@ async function main(): Promise<void> {
   const minutes = arg('minutes', 10);
   const rate = arg('rate', 1000);
   const sampleS = arg('sample', 30);
+  // Churn soak (issue 11 item 9): --churn 75 drops 75 connections a second (36,000 in 8 min with 500 miners),
+  // --rename gives each reconnect a new worker name; the budget then stays at full fleet power.
+  const churn = arg('churn', 0);
+  const rename = process.argv.includes('--rename');
+  const rowIdleS = arg('row-idle-s', 3600);
+  const resumeS = arg('resume-s', 300);
   // Leak hunting: --heap-dir DIR writes a heap snapshot at every sample (use with node --expose-gc).
   const hd = process.argv.indexOf('--heap-dir');
   const heapDir = hd >= 0 ? process.argv[hd + 1] : undefined;
@@ -104,9 +141,9 @@ async function main(): Promise<void> {
     listen: '127.0.0.1:0',
     pools: ports.map((p, i) => ({ url: `stratum+tcp://127.0.0.1:${p}`, user: `soak${i}` })),
     difficulty: { initial: LOAD_MINER_DIFF, min: LOAD_MINER_DIFF, max: LOAD_MINER_DIFF },
-    upstream: { maxMinersPerConnection: 100, silenceTimeoutS: 90, fallbackStableS: 20, requestTimeoutS: 10 },
+    upstream: { maxMinersPerConnection: 100, silenceTimeoutS: 90, fallbackStableS: 20, requestTimeoutS: 10, resumeWindowS: resumeS },
     shares: { hashThreads: 1, duplicateWindow: arg('dup-window', 4096) },
-    limits: { maxConnectionsPerIp: n + 100, maxSubmitsPerSecond: 1000 },
+    limits: { maxConnectionsPerIp: n + 100, maxSubmitsPerSecond: 1000, workerRowIdleS: rowIdleS },
     scheduler: { tickS: 5, minOnS: 0, minOffS: 0, withholdGraceS: 10, commandStaggerMs: 2, rampKwPerMin: 1e6 },
     fleet: { miners: Array.from({ length: n }, (_, i) => ({ id: `u${i}`, worker: `site.u${i}`, model: 'generic' })) },
     log: { level: 'warn' },
@@ -128,7 +165,7 @@ async function main(): Promise<void> {
     lever: proxy.lever,
   });
   await scheduler.start();
-  cp.send({ kind: 'start', port, miners: n, rate });
+  cp.send({ kind: 'start', port, miners: n, rate, churn, rename });
   await next(cp, 'started');
 
   const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
@@ -144,13 +181,13 @@ async function main(): Promise<void> {
   let failoverDone = false;
   let fallbackDone = false;
   let budgetStep = 0;
-  console.log('  t(s)   RSS MiB  heap MiB  ext MiB  ELD p99 ms  miners conn/ready  withheld  accepted/s  miner p99 ms  pool     balanced');
+  console.log('  t(s)   RSS MiB  heap MiB  ext MiB  ELD p99 ms  miners conn/ready  withheld  accepted/s  miner p99 ms  pool   rows  resumable  balanced');
   while (Date.now() < endAt) {
     await sleep(1000);
     const el = Date.now() - t0;
     // Budget swings every minute: 100 % → 40 % → 70 % → 25 % → ... of the fleet's draw.
     const step = Math.floor(el / 60_000);
-    if (step !== budgetStep) {
+    if (step !== budgetStep && churn === 0) {
       budgetStep = step;
       const frac = [1, 0.4, 0.7, 0.25, 0.9, 0.5][step % 6]!;
       budget.put({ kw: Math.round(fleetKw * frac) });
@@ -184,7 +221,7 @@ async function main(): Promise<void> {
       if (!s.accounting.balanced) unbalancedSamples++;
       rssSeries.push(mem.rss);
       const withheld = scheduler.snapshot().units.filter((u) => u.state === 'off').length;
-      const row = `${String(Math.round(el / 1000)).padStart(6)}  ${mib(mem.rss).padStart(8)}  ${mib(mem.heapUsed).padStart(8)}  ${mib(mem.external).padStart(7)}  ${p99.toFixed(2).padStart(10)}  ${`${s.minersConnected}/${s.minersReady}`.padStart(17)}  ${String(withheld).padStart(8)}  ${accPerS.toFixed(0).padStart(10)}  ${cs.latP99.toFixed(1).padStart(12)}  ${s.activePool.slice(-5).padStart(7)}  ${s.accounting.balanced ? 'yes' : `NO ${s.accounting.problems.join('; ')}`}`;
+      const row = `${String(Math.round(el / 1000)).padStart(6)}  ${mib(mem.rss).padStart(8)}  ${mib(mem.heapUsed).padStart(8)}  ${mib(mem.external).padStart(7)}  ${p99.toFixed(2).padStart(10)}  ${`${s.minersConnected}/${s.minersReady}`.padStart(17)}  ${String(withheld).padStart(8)}  ${accPerS.toFixed(0).padStart(10)}  ${cs.latP99.toFixed(1).padStart(12)}  ${s.activePool.slice(-5).padStart(7)}  ${String(s.tables.workerRows).padStart(5)}  ${String(s.tables.resumableSessions).padStart(9)}  ${s.accounting.balanced ? 'yes' : `NO ${s.accounting.problems.join('; ')}`}`;
       rows.push(row);
       console.log(row);
     }

@@ -54,6 +54,8 @@ export interface ProxySnapshot {
   accounting: ShareBalance;
   /** Block candidates sent upstream and what became of them (issue 11: none lost silently). */
   blockCandidates: BlockCounters;
+  /** Rows in the tables keyed by what peers choose (issue 11 item 9: bounded by count and age). */
+  tables: { workerRows: number; resumableSessions: number };
 }
 
 export interface WorkerSnapshot {
@@ -78,7 +80,9 @@ export class Proxy {
   private readonly logger: Logger;
   private readonly hasher: ShareHasher;
   private readonly ownsHasher: boolean;
-  private readonly ledger = new ShareLedger();
+  private readonly ledger: ShareLedger;
+  /** Fleet workers: their share rows are kept however long they are idle (curtailed). */
+  private readonly fleetWorkers: ReadonlySet<string>;
   private readonly upstream: UpstreamManager;
   private readonly server: MinerServer;
   private port = 0;
@@ -91,6 +95,8 @@ export class Proxy {
   ) {
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger();
+    this.ledger = new ShareLedger({ maxIdleMs: config.limits.workerRowIdleS * 1000, now: () => this.clock.now() });
+    this.fleetWorkers = new Set(config.fleet.miners.map((m) => m.worker));
     this.ownsHasher = deps.hasher === undefined;
     this.hasher =
       deps.hasher ?? createHashPool({ threads: config.shares.hashThreads, batchSize: config.shares.batchSize, maxQueue: config.shares.maxQueue });
@@ -118,7 +124,12 @@ export class Proxy {
         plannedDifficulty: (w) => lever!.plannedDifficulty(w),
         malformed: () => void this.malformedLines++,
       },
-      { tick: (now) => lever!.tick(now) },
+      {
+        tick: (now) => {
+          lever!.tick(now);
+          this.ledger.prune(now, (w) => this.fleetWorkers.has(w) || lever!.isWithheld(w) || !this.server.sessionsOf(w)[Symbol.iterator]().next().done);
+        },
+      },
     );
     lever = new WorkerLever(this.server, () => this.clock.now(), {
       targetSharesPerMinute: config.difficulty.targetSharesPerMinute,
@@ -178,6 +189,7 @@ export class Proxy {
       payoutMismatches: pools.reduce((a, p) => a + p.payoutMismatches, 0),
       accounting: shareBalance(totals.counters, this.upstream.pendingRequests(), this.server.sessions.size),
       blockCandidates: { ...this.upstream.blocks },
+      tables: { workerRows: this.ledger.rows, resumableSessions: this.upstream.resumableSessions() },
     };
   }
 

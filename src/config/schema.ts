@@ -57,6 +57,8 @@ export const upstreamSchema = z.strictObject({
   hungAfterS: positive.default(10),
   /** A block candidate the pool has not acknowledged this long is logged at error level with everything needed to submit it by hand. Seconds. */
   blockAckTimeoutS: positive.default(5),
+  /** How long a miner that left can resume its session (same extranonce1) by naming it in mining.subscribe. Seconds. */
+  resumeWindowS: positive.default(300),
   /** A higher-priority pool must stay up this long before surplus falls back to it. */
   fallbackStableS: positive.default(60),
   /** Reconnect backoff: first delay and cap, milliseconds (jittered exponential). */
@@ -103,6 +105,8 @@ export const limitsSchema = z.strictObject({
   /** Longest accepted Stratum line, bytes. */
   maxLineBytes: z.number().int().min(256).default(16 * 1024),
   maxConnectionsPerIp: z.number().int().min(1).default(2000),
+  /** A worker's share row unused this long is dropped from /api/miners unless the worker is connected or in the fleet (its shares stay in the totals). Seconds. */
+  workerRowIdleS: positive.default(3600),
   /** Drop a connection that has not subscribed and authorized within this many seconds. */
   handshakeTimeoutS: positive.default(30),
   maxSubmitsPerSecond: positive.default(100),

@@ -5,6 +5,7 @@
  *   accepted + Σ rejected = submitsAnswered
  *   forwarded = poolAccepted + poolRejected + poolTimedOut + poolLost (+ pending)
  */
+import { AgedTable } from './aged-table.js';
 
 export interface ShareCounters {
   submitsReceived: number;
@@ -65,15 +66,46 @@ export class HashrateMeter {
 /** The row that collects workers beyond ShareLedger's cap. */
 export const OTHER_WORKERS = '(other workers)';
 
+/** A worker's row unused this long (no submit, no answer) is dropped unless its owner keeps it (ShareLedger.prune). */
+export const WORKER_ROW_IDLE_MS = 3_600_000;
+
+interface WorkerRow {
+  c: ShareCounters;
+  meter: HashrateMeter;
+  lastShareAtMs: number | null;
+}
+
+export interface ShareLedgerOptions {
+  /** Distinct worker rows; past it, new names share the OTHER_WORKERS row (default 10,000). */
+  maxWorkers?: number;
+  /** A row unused this long is dropped by `prune` (default WORKER_ROW_IDLE_MS). */
+  maxIdleMs?: number;
+  /** Clock for row ages (default Date.now). */
+  now?: () => number;
+}
+
 export class ShareLedger {
   readonly total = emptyCounters();
-  private readonly byWorker = new Map<string, { c: ShareCounters; meter: HashrateMeter; lastShareAtMs: number | null }>();
+  /**
+   * Worker names are chosen by miners: bounded by count (past maxWorkers
+   * distinct names the rest share one row) and by age (issue 11 item 9: under
+   * churn, rows of miners long gone held the table at its cap for good).
+   */
+  private readonly byWorker: AgedTable<string, WorkerRow>;
   private readonly meter = new HashrateMeter();
+  private readonly maxWorkers: number;
+  private readonly now: () => number;
 
-  /** Worker names are chosen by miners: past `maxWorkers` distinct names, the rest share one row. */
-  constructor(private readonly maxWorkers = 10_000) {}
+  constructor(opts: ShareLedgerOptions | number = {}) {
+    const o = typeof opts === 'number' ? { maxWorkers: opts } : opts;
+    this.maxWorkers = o.maxWorkers ?? 10_000;
+    this.now = o.now ?? Date.now;
+    // One more than maxWorkers: room for the OTHER_WORKERS row itself.
+    this.byWorker = new AgedTable(this.maxWorkers + 1, o.maxIdleMs ?? WORKER_ROW_IDLE_MS);
+  }
 
-  private w(worker: string): { c: ShareCounters; meter: HashrateMeter; lastShareAtMs: number | null } {
+  private w(worker: string): WorkerRow {
+    const now = this.now();
     let e = this.byWorker.get(worker);
     if (!e && this.byWorker.size >= this.maxWorkers) {
       worker = OTHER_WORKERS;
@@ -81,9 +113,23 @@ export class ShareLedger {
     }
     if (!e) {
       e = { c: emptyCounters(), meter: new HashrateMeter(), lastShareAtMs: null };
-      this.byWorker.set(worker, e);
-    }
+      this.byWorker.set(worker, e, now);
+    } else this.byWorker.touch(worker, now);
     return e;
+  }
+
+  /**
+   * Drops the rows of workers unused for maxIdleMs, except those `keep`
+   * vouches for (connected, or named in the fleet); the totals keep their
+   * shares. Returns the rows dropped.
+   */
+  prune(nowMs: number, keep?: (worker: string) => boolean): number {
+    return this.byWorker.prune(nowMs, keep && ((w) => keep(w)));
+  }
+
+  /** Worker rows held now. */
+  get rows(): number {
+    return this.byWorker.size;
   }
 
   private both(worker: string, f: (c: ShareCounters) => void): void {

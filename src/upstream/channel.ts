@@ -152,6 +152,11 @@ export class Channel implements PoolClientEvents {
     this.allocator?.release(p);
   }
 
+  /** The extranonce prefix `member` holds here (undefined: not a member). */
+  prefixOf(member: ChannelMember): number | undefined {
+    return this.members.get(member);
+  }
+
   has(member: ChannelMember): boolean {
     return this.members.has(member);
   }

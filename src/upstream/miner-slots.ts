@@ -8,10 +8,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PeerError } from '../errors.js';
+import { AgedTable } from '../server/aged-table.js';
 import type { Channel, ChannelMember, Slot } from './channel.js';
 
 /** Session ids remembered for resume; the oldest is forgotten past this. */
 const MAX_RESUMABLE = 100_000;
+/**
+ * How long a session id stays resumable after its miner left (issue 11 item
+ * 9: by count alone, 36,000 reconnects filled the table and held it). A
+ * miner back later simply gets a new extranonce1.
+ */
+export const RESUME_WINDOW_MS = 300_000;
 
 type Resume = { channelId: number; prefix: number };
 
@@ -27,12 +34,30 @@ export class MinerSlots {
   private waiters: Waiter[] = [];
   private readonly homes = new Map<ChannelMember, Channel>();
   private readonly orphans = new Set<ChannelMember>();
-  private readonly resumable = new Map<string, Resume>();
+  private readonly resumable: AgedTable<string, Resume>;
+  /** The session id each miner holding a slot was given (refreshed in `resumable` when it leaves). */
+  private readonly sessionOf = new Map<ChannelMember, string>();
   /** Connections no miner is on any more, open until the shares sent on them are answered. */
   private readonly draining = new Set<Channel>();
 
   /** `activePool`: a connection to any other pool is closed once its last miner leaves it. */
-  constructor(private readonly activePool: () => number) {}
+  constructor(
+    private readonly activePool: () => number,
+    private readonly now: () => number = Date.now,
+    resumeWindowMs = RESUME_WINDOW_MS,
+  ) {
+    this.resumable = new AgedTable(MAX_RESUMABLE, resumeWindowMs);
+  }
+
+  /** Session ids a returning miner can resume now. */
+  get resumableCount(): number {
+    return this.resumable.size;
+  }
+
+  /** Forgets session ids past the resume window (the manager's maintenance timer). */
+  prune(): number {
+    return this.resumable.prune(this.now());
+  }
 
   /** Miners waiting for a first slot plus orphans waiting for a new one. */
   get demand(): number {
@@ -72,15 +97,14 @@ export class MinerSlots {
     }).then((slot) => {
       const sessionId = resumeSessionId && resume ? resumeSessionId : randomBytes(4).toString('hex');
       this.remember(sessionId, slot);
+      if (this.homes.has(member)) this.sessionOf.set(member, sessionId);
       return { slot, sessionId };
     });
   }
 
-  private remember(sessionId: string, slot: Slot): void {
-    // Delete first so a resumed id moves to the young end of the insertion order.
-    this.resumable.delete(sessionId);
-    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix });
-    if (this.resumable.size > MAX_RESUMABLE) this.resumable.delete(this.resumable.keys().next().value as string);
+  /** The youngest row: a resumed id, or one whose miner just left, starts its window afresh. */
+  private remember(sessionId: string, slot: Pick<Slot, 'channel' | 'prefix'>): void {
+    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix }, this.now());
   }
 
   /** The miner left: stop waiting for it and free its slot. */
@@ -93,6 +117,11 @@ export class MinerSlots {
       return false;
     });
     const home = this.homes.get(member);
+    const sessionId = this.sessionOf.get(member);
+    this.sessionOf.delete(member);
+    // Resumable from now for the window, at the slot it last held (it may have moved since it came).
+    const prefix = home?.prefixOf(member);
+    if (sessionId !== undefined && home && prefix !== undefined) this.remember(sessionId, { channel: home, prefix });
     this.homes.delete(member);
     home?.release(member);
     if (home && home.poolIndex !== this.activePool() && home.memberCount === 0) this.retire(home, 'no miners left after fallback');

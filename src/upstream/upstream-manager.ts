@@ -44,7 +44,7 @@ export class UpstreamManager {
 
   constructor(private readonly o: UpstreamManagerOptions) {
     this.pools = new PoolList(o.pools, { initialMs: o.upstream.backoffInitialMs, maxMs: o.upstream.backoffMaxMs }, o.clock, o.random ?? Math.random);
-    this.slots = new MinerSlots(() => this.active);
+    this.slots = new MinerSlots(() => this.active, () => o.clock.now(), o.upstream.resumeWindowS * 1000);
     this.factory = new ChannelFactory(this.pools, o, {
       closed: (c, reason, members) => this.onChannelClosed(c, reason, members),
       displaced: (_c, members) => {
@@ -84,6 +84,11 @@ export class UpstreamManager {
 
   channelsOpen(): number {
     return this.channels.length;
+  }
+
+  /** Session ids a returning miner could resume now (bounded by count and upstream.resumeWindowS). */
+  resumableSessions(): number {
+    return this.slots.resumableCount;
   }
 
   /** Requests (after the handshake: submits) waiting for a pool's answer on every open connection (issue 7 accounting). */
@@ -266,6 +271,7 @@ export class UpstreamManager {
   private maintain(): void {
     if (this.closed) return;
     const now = this.o.clock.now();
+    this.slots.prune();
     this.pump();
     if (this.active === 0) return;
     if (this.probe) {
