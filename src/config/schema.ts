@@ -15,9 +15,17 @@ export const hostPort = z
 
 const poolUrl = z
   .string()
-  .regex(/^stratum\+tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
-    message: 'must be stratum+tcp://host:port',
+  .regex(/^stratum\+(tcp|ssl):\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+    message: 'must be stratum+tcp://host:port, or stratum+ssl://host:port for a pool over TLS',
   });
+
+/** TLS towards a stratum+ssl:// pool. */
+export const poolTlsSchema = z.strictObject({
+  /** PEM file of the CA (or the pool's own self-signed certificate) to trust instead of the system's CAs. */
+  caFile: z.string().min(1).optional(),
+  /** Do not verify the pool's certificate at all (anyone in the path can then read and change the traffic). Logged as a warning at every start. */
+  insecureSkipVerify: z.boolean().default(false),
+});
 
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
@@ -35,6 +43,11 @@ export const poolSchema = z.strictObject({
    * new port on the same host is followed; otherwise surplus reconnects to this url).
    */
   allowRedirect: z.boolean().optional(),
+  /** TLS settings for a stratum+ssl:// url (by default the system's CAs verify the pool's certificate). */
+  tls: poolTlsSchema.optional(),
+}).refine((p) => p.tls === undefined || p.url.startsWith('stratum+ssl://'), {
+  message: 'tls applies only to a stratum+ssl:// url',
+  path: ['tls'],
 });
 
 export const upstreamSchema = z.strictObject({

@@ -5,6 +5,7 @@
  * can be stopped and restarted on the same port to exercise failover.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { validateShare } from '../shares/validator.js';
 import { targetForDifficulty, targetHex } from '../shares/target.js';
 import type { StratumJob } from '../shares/types.js';
@@ -32,6 +33,8 @@ export interface SimPoolOptions {
   jobHistory?: number;
   /** First extranonce1 counter value (default random). */
   extranonce1Start?: number;
+  /** Serve Stratum over TLS (stratum+ssl://) with this PEM key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 export type SimRejectReason = 'not-subscribed' | 'unauthorized' | 'job-not-found' | 'stale' | 'bad-params' | 'duplicate' | 'bad-version-bits' | 'low-difficulty';
@@ -70,7 +73,7 @@ export class SimPool {
   private en1Counter: number;
   private muted = false;
   private portInUse: number;
-  private readonly o: Required<Omit<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'extranonce1Start'>> & Pick<SimPoolOptions, 'users' | 'payoutScript' | 'nbits'>;
+  private readonly o: Required<Omit<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'extranonce1Start' | 'tls'>> & Pick<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'tls'>;
   readonly stats: SimPoolStats = { connectionsTotal: 0, submits: 0, accepted: 0, acceptedDifficulty: 0, blocks: 0, rejected: {}, byUser: {} };
 
   constructor(opts: SimPoolOptions = {}) {
@@ -99,7 +102,7 @@ export class SimPool {
   }
 
   get url(): string {
-    return `stratum+tcp://${this.o.host}:${this.portInUse}`;
+    return `stratum+${this.o.tls ? 'ssl' : 'tcp'}://${this.o.host}:${this.portInUse}`;
   }
 
   get connectionCount(): number {
@@ -116,7 +119,9 @@ export class SimPool {
 
   async start(): Promise<number> {
     if (this.server) return this.portInUse;
-    const server = createServer((s) => this.accept(s));
+    const server = this.o.tls ? createTlsServer({ key: this.o.tls.key, cert: this.o.tls.cert }, (s) => this.accept(s)) : createServer((s) => this.accept(s));
+    // A client that fails the TLS handshake (it does not trust our certificate) is not the pool's error.
+    server.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.portInUse, this.o.host, () => resolve());

@@ -5,14 +5,17 @@
  * the proxy-wide sequences all channels share (miner-facing job ids) and the
  * job fan-out timings.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { ConfigError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import type { UpstreamConfig } from '../config/schema.js';
+import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { BlockWatch } from './block-watch.js';
 import { Channel, type ChannelHooks } from './channel.js';
 import { LogGate } from './log-gate.js';
 import { PoolClient } from './pool-client.js';
+import type { PoolTlsSettings } from './pool-transport.js';
 import type { PoolList } from './pool-list.js';
 
 /**
@@ -57,6 +60,8 @@ export class ChannelFactory {
   readonly blocks: BlockWatch;
   /** Rate limit for repeated upstream warnings, shared by every connection. */
   readonly logGate = new LogGate();
+  /** Certificate checks per pool index (stratum+ssl:// pools only). */
+  private readonly tls: Array<PoolTlsSettings | undefined>;
 
   constructor(
     private readonly pools: PoolList,
@@ -65,6 +70,7 @@ export class ChannelFactory {
     private readonly hooks: Pick<ChannelHooks, 'closed' | 'displaced'>,
   ) {
     this.blocks = new BlockWatch({ ackTimeoutMs: o.upstream.blockAckTimeoutS * 1000, logger: o.logger });
+    this.tls = Array.from({ length: pools.size }, (_, i) => tlsSettings(i, pools.entry(i).cfg, o.logger));
   }
 
   /** A new, unopened channel to pool `index` (at its redirect target if it has one). */
@@ -73,6 +79,7 @@ export class ChannelFactory {
     const u = this.o.upstream;
     const client = new PoolClient({
       url: this.pools.url(index),
+      ...(this.tls[index] ? { tls: this.tls[index] } : {}),
       user: p.cfg.user,
       password: p.cfg.password,
       versionRollingMask: this.pools.asksConfigure(index) ? BIP320_MASK : 0,
@@ -109,4 +116,29 @@ export class ChannelFactory {
     ch.reconnectEpoch = p.reconnectEpoch;
     return ch;
   }
+}
+
+/**
+ * A stratum+ssl:// pool's certificate checks, read once before anything
+ * binds or dials: the CA file must be readable PEM (ConfigError naming the
+ * key otherwise). Skipping verification is allowed, and warned about loudly
+ * at every start.
+ */
+function tlsSettings(index: number, cfg: PoolConfig, logger: Logger): PoolTlsSettings | undefined {
+  if (!cfg.url.startsWith('stratum+ssl://')) return undefined;
+  const t = cfg.tls;
+  let ca: string | undefined;
+  if (t?.caFile !== undefined) {
+    try {
+      ca = readFileSync(t.caFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`pools[${index}].tls.caFile: cannot read ${t.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`pools[${index}].tls.caFile: ${t.caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  if (t?.insecureSkipVerify) {
+    logger.warn({ pool: cfg.url }, `INSECURE: pools[${index}].tls.insecureSkipVerify is on: the pool's certificate is not checked, so anyone in the path can read and change this pool's traffic (and redirect the hashrate)`);
+    return { rejectUnauthorized: false };
+  }
+  return { rejectUnauthorized: true, ...(ca !== undefined ? { ca } : {}) };
 }

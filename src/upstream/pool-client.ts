@@ -20,7 +20,7 @@ import { LogGate } from './log-gate.js';
 import { checkPayout } from './payout-guard.js';
 import { PendingRequests, type PoolAnswer, type RequestOptions } from './pending-requests.js';
 import { handlePoolMessage } from './pool-messages.js';
-import { PoolTransport } from './pool-transport.js';
+import { PoolTransport, type PoolTlsSettings } from './pool-transport.js';
 import { authorizeVerdict, parseSubscribeResult, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
 
 export { parsePoolUrl, poolUrl, type PoolEndpoint } from './pool-endpoint.js';
@@ -49,6 +49,8 @@ export function newProtocolCounters(): PoolProtocolCounters {
 
 export interface PoolClientOptions {
   url: string;
+  /** Certificate checks for a stratum+ssl:// url (default: system CAs, verified). */
+  tls?: PoolTlsSettings;
   user: string;
   password: string;
   userAgent?: string;
@@ -161,7 +163,7 @@ export class PoolClient {
     const o = this.opts;
     const transport = new PoolTransport(
       o.url,
-      { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, clock: o.clock, logger: o.logger },
+      { ...(o.tls ? { tls: o.tls } : {}), maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, clock: o.clock, logger: o.logger },
       { onMessage: (m) => this.onMessage(m), onClose: (reason) => this.onClosed(reason) },
     );
     this.transport = transport;

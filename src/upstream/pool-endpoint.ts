@@ -11,18 +11,20 @@ import type { ReconnectAsk } from './pool-dialect.js';
 export interface PoolEndpoint {
   host: string;
   port: number;
+  /** stratum+ssl://: Stratum over TLS. */
+  tls?: boolean;
 }
 
-/** `stratum+tcp://host:port` → host and port (the schema already checked the form). */
+/** `stratum+tcp://host:port` or `stratum+ssl://host:port` → host, port and whether TLS (the schema already checked the form). */
 export function parsePoolUrl(url: string): PoolEndpoint {
-  const m = /^stratum\+tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/]+):(\d{1,5})$/.exec(url);
-  if (!m) throw new PeerError(`pool url must be stratum+tcp://host:port, got ${url}`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  const m = /^stratum\+(tcp|ssl):\/\/(\[[0-9a-fA-F:]+\]|[^:/]+):(\d{1,5})$/.exec(url);
+  if (!m) throw new PeerError(`pool url must be stratum+tcp://host:port or stratum+ssl://host:port, got ${url}`);
+  return { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]), ...(m[1] === 'ssl' ? { tls: true } : {}) };
 }
 
-/** host and port → `stratum+tcp://host:port` (IPv6 in brackets). */
+/** host and port → `stratum+tcp://host:port` or `stratum+ssl://...` (IPv6 in brackets). */
 export function poolUrl(e: PoolEndpoint): string {
-  return `stratum+tcp://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+  return `stratum+${e.tls ? 'ssl' : 'tcp'}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
 }
 
 const sameHost = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
@@ -42,7 +44,8 @@ export interface ReconnectDecision {
 export function reconnectTarget(configured: PoolEndpoint, current: PoolEndpoint | undefined, ask: ReconnectAsk, allowOtherHost: boolean): ReconnectDecision {
   if (ask.host === undefined && ask.port === undefined) return { target: current };
   const here = current ?? configured;
-  const wanted = { host: ask.host ?? here.host, port: ask.port ?? here.port };
+  // A redirect keeps the transport: a TLS pool never moves us to plain TCP.
+  const wanted = { host: ask.host ?? here.host, port: ask.port ?? here.port, ...(configured.tls ? { tls: true } : {}) };
   if (!sameHost(wanted.host, configured.host) && !allowOtherHost) return { target: undefined, refused: wanted };
   if (sameHost(wanted.host, configured.host) && wanted.port === configured.port) return { target: undefined };
   return { target: wanted };

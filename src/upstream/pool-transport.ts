@@ -3,7 +3,8 @@
  * (LineConnection) and a liveness watchdog. It knows nothing of Stratum
  * beyond decoded messages; the client above it is the sink.
  */
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../clock.js';
 import { PeerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,7 +13,17 @@ import { LineConnection } from '../server/line-connection.js';
 import type { PoolProtocolCounters } from './pool-client.js';
 import { parsePoolUrl } from './pool-endpoint.js';
 
+/** How to check a stratum+ssl:// pool's certificate. */
+export interface PoolTlsSettings {
+  /** PEM CA certificate(s) to trust instead of the system's (pools[].tls.caFile). */
+  ca?: string;
+  /** False only with pools[].tls.insecureSkipVerify. */
+  rejectUnauthorized: boolean;
+}
+
 export interface PoolTransportOptions {
+  /** For stratum+ssl:// urls (default: system CAs, verified). */
+  tls?: PoolTlsSettings;
   maxLineBytes: number;
   maxWriteBufferBytes: number;
   /** Once watching, nothing heard for this long closes the connection. */
@@ -36,18 +47,24 @@ export class PoolTransport {
   private lastHeardMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
 
-  /** Starts connecting at once; throws (PeerError) on a url that is not stratum+tcp://host:port. */
+  /** Starts connecting at once; throws (PeerError) on a url that is not stratum+tcp:// or stratum+ssl://host:port. */
   constructor(
     readonly url: string,
     private readonly o: PoolTransportOptions,
     sink: PoolTransportSink,
   ) {
-    const { host, port } = parsePoolUrl(url);
-    const socket = netConnect({ host, port });
+    const { host, port, tls } = parsePoolUrl(url);
+    let socket: Socket;
+    if (tls) {
+      const t = o.tls ?? { rejectUnauthorized: true };
+      // SNI takes a host name only (RFC 6066); an IP is still checked against the certificate's IP SANs.
+      socket = tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(t.ca ? { ca: t.ca } : {}), rejectUnauthorized: t.rejectUnauthorized });
+    } else socket = netConnect({ host, port });
     // Registered before LineConnection's own 'error' listener, so a failed
-    // connect rejects `connected` before the sink hears of the close.
+    // connect rejects `connected` before the sink hears of the close. Over TLS
+    // the connection is up once the handshake (and the certificate check) passed.
     this.connected = new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
         this.lastHeardMs = o.clock.now();
         resolve();
       });
