@@ -147,6 +147,11 @@ export class SimPool {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Drops every connection but keeps listening (a flapping pool: clients reconnect at once). */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   /** A muted pool keeps sockets open but neither answers nor sends jobs (a hung pool). */
   mute(on: boolean): void {
     this.muted = on;

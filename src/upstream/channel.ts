@@ -133,8 +133,14 @@ export class Channel implements PoolClientEvents {
       this.client.close(layout);
       throw new PeerError(`pool ${this.client.url}: ${layout}`);
     }
-    this.allocator = new ExtranonceAllocator(layout);
+    this.allocator = new ExtranonceAllocator(layout, this.id * layout.capacity);
     if (s.job) this.current = this.translate(s.job);
+  }
+
+  /** A slot with exactly this prefix (a moved miner keeps its extranonce1), or undefined when it is taken. */
+  takeExact(member: ChannelMember, prefix: number): Slot | undefined {
+    if (!this.allocator || this.closedReason !== undefined || !this.allocator.isFree(prefix)) return undefined;
+    return this.take(member, prefix);
   }
 
   take(member: ChannelMember, preferredPrefix?: number): Slot | undefined {
@@ -165,10 +171,26 @@ export class Channel implements PoolClientEvents {
     return [...this.members.keys()];
   }
 
+  /**
+   * Whether the pool's extranonce1 goes into coinb1 of the miners' jobs
+   * rather than into their extranonce1 (issue 11 item 10). The coinbase
+   * bytes are the same either way (coinb1 ‖ pool en1 ‖ prefix ‖ miner en2 ‖
+   * coinb2), but a miner's extranonce1 is then only its prefix: when the
+   * pool connection is replaced (a pool dropping us every few seconds, a
+   * failover, a fallback, the pool's set_extranonce), a miner that keeps its
+   * prefix keeps its extranonce1 and only gets a clean job, instead of a
+   * forced client.reconnect (or set_extranonce) each time. Not when the
+   * connection serves one miner with no prefix: its extranonce1 cannot be empty.
+   */
+  private get folds(): boolean {
+    return (this.allocator?.layout.prefixBytes ?? 0) > 0;
+  }
+
   private slot(prefix: number): Slot {
     const a = this.allocator!;
     const prefixHex = a.prefixHex(prefix);
-    return { channel: this, prefix, prefixHex, extranonce1: this.session.extranonce1 + prefixHex, extranonce2Size: a.layout.minerExtranonce2Size };
+    const extranonce1 = this.folds ? prefixHex : this.session.extranonce1 + prefixHex;
+    return { channel: this, prefix, prefixHex, extranonce1, extranonce2Size: a.layout.minerExtranonce2Size };
   }
 
   /** The same upstream job under a fresh miner-facing id (a per-miner difficulty change). */
@@ -202,7 +224,7 @@ export class Channel implements PoolClientEvents {
   }
 
   private translate(up: StratumJob): MinerJob {
-    const job: StratumJob = { ...up, jobId: this.hooks.nextJobId() };
+    const job: StratumJob = { ...up, jobId: this.hooks.nextJobId(), ...(this.folds ? { coinb1: up.coinb1 + this.session.extranonce1 } : {}) };
     jobOrigins.set(job, { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty });
     return { job, line: notifyLine(job) };
   }
@@ -266,7 +288,7 @@ export class Channel implements PoolClientEvents {
     }
     const old = [...this.members];
     this.members.clear();
-    this.allocator = new ExtranonceAllocator(layout);
+    this.allocator = new ExtranonceAllocator(layout, this.id * layout.capacity);
     this.current = undefined; // jobs built for the old extranonce are void; the pool sends a new one
     const displaced: ChannelMember[] = [];
     for (const [m, prefix] of old) {

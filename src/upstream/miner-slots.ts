@@ -37,6 +37,8 @@ export class MinerSlots {
   private readonly resumable: AgedTable<string, Resume>;
   /** The session id each miner holding a slot was given (refreshed in `resumable` when it leaves). */
   private readonly sessionOf = new Map<ChannelMember, string>();
+  /** The prefix each connected miner last held: a moved miner asks for it again, to keep its extranonce1. */
+  private readonly lastPrefix = new Map<ChannelMember, number>();
   /** Connections no miner is on any more, open until the shares sent on them are answered. */
   private readonly draining = new Set<Channel>();
 
@@ -119,6 +121,7 @@ export class MinerSlots {
     const home = this.homes.get(member);
     const sessionId = this.sessionOf.get(member);
     this.sessionOf.delete(member);
+    this.lastPrefix.delete(member);
     // Resumable from now for the window, at the slot it last held (it may have moved since it came).
     const prefix = home?.prefixOf(member);
     if (sessionId !== undefined && home && prefix !== undefined) this.remember(sessionId, { channel: home, prefix });
@@ -145,11 +148,13 @@ export class MinerSlots {
       this.waiters.shift();
       clearTimeout(w.timer);
       this.homes.set(w.member, slot.channel);
+      this.lastPrefix.set(w.member, slot.prefix);
       w.resolve(slot);
     }
     for (const m of [...this.orphans]) {
-      const slot = freeSlot(channels, m);
+      const slot = sameOrFreeSlot(channels, m, this.lastPrefix.get(m));
       if (!slot) break;
+      this.lastPrefix.set(m, slot.prefix);
       this.orphans.delete(m);
       const old = this.homes.get(m);
       if (old && old !== slot.channel) {
@@ -187,6 +192,21 @@ export class MinerSlots {
   move(members: readonly ChannelMember[]): void {
     for (const m of members) this.orphans.add(m);
   }
+}
+
+/**
+ * A moved miner's own prefix on any of `channels` when one has it free (the
+ * miner's extranonce1 is its prefix, Channel.folds: it then needs no new
+ * extranonce1), else the first free slot.
+ */
+function sameOrFreeSlot(channels: readonly Channel[], member: ChannelMember, prefix: number | undefined): Slot | undefined {
+  if (prefix !== undefined) {
+    for (const ch of channels) {
+      const s = ch.takeExact(member, prefix);
+      if (s) return s;
+    }
+  }
+  return freeSlot(channels, member);
 }
 
 /** A resumed session's own slot when it is still free, else the first free one. */

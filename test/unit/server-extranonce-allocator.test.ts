@@ -31,7 +31,36 @@ describe('ExtranonceAllocator', () => {
     expect(a.allocate()).toBeUndefined();
     expect(a.free).toBe(0);
     a.release(got[1]!);
-    expect(a.allocate()).toBe(got[1]);
+    // A slot is free again, under a prefix nobody held lately (not the one just freed).
+    const next = a.allocate()!;
+    expect(next).not.toBe(got[1]);
+    expect(got).not.toContain(next);
+  });
+
+  it('draws prefixes from the whole prefix space: a freed one comes back only after the space went round', () => {
+    // 1 prefix byte: 256 prefixes, at most 3 held at once.
+    const a = new ExtranonceAllocator(layout);
+    const seen: number[] = [];
+    let held = a.allocate()!;
+    for (let i = 0; i < 255; i++) {
+      a.release(held);
+      seen.push(held);
+      held = a.allocate()!;
+    }
+    expect(new Set([...seen, held]).size).toBe(256); // no prefix twice within one round
+    a.release(held);
+    expect(a.allocate()).toBe(seen[0]);
+  });
+
+  it('startAt spreads the connections of a pool over the space', () => {
+    const wide = carveLayout(8, 4, 50) as CarveLayout; // 4 prefix bytes, 50 miners per connection
+    const one = new ExtranonceAllocator(wide, 1 * 50);
+    const two = new ExtranonceAllocator(wide, 2 * 50);
+    expect([one.allocate(), one.allocate()]).toEqual([50, 51]);
+    expect(two.allocate()).toBe(100);
+    expect(two.prefixHex(100)).toBe('00000064');
+    expect(one.isFree(52)).toBe(true);
+    expect(one.isFree(50)).toBe(false);
   });
 
   it('resumes a preferred prefix when it is free and falls back when it is not', () => {
