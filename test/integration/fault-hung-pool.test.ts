@@ -91,7 +91,8 @@ describe.skipIf(!existsSync(SIM_POOL))('fault: a hung pool (process stopped)', (
     expect(hung, 'hung pool logged').toBeDefined();
     expect(hung!.level).toBe(50);
     expect(hung!['waitedMs'] as number).toBeGreaterThanOrEqual(hungAfterS * 1000);
-    expect(hung!['waitedMs'] as number).toBeLessThan(hungAfterS * 1000 + 1500);
+    // Checked every hungAfterS/10; the slack is for a loaded machine's late timers.
+    expect(hung!['waitedMs'] as number).toBeLessThan(15_000);
 
     await waitFor(() => backup.stats.blocks >= 3, 15_000, 'block candidates on the backup');
     for (const m of miners) m.stop();
