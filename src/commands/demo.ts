@@ -23,6 +23,7 @@ import { DeviceMiners, scaledLever } from '../sim/sim-site.js';
 import { SimPool } from '../sim/sim-pool.js';
 import { Site } from '../site.js';
 import { parseArgs } from './args.js';
+import { listenError } from './start.js';
 
 const demoSchema = z.strictObject({
   miners: z.number().int().min(1).max(500).default(40),
@@ -155,7 +156,7 @@ export class Demo {
       });
     } catch (err) {
       await undo();
-      throw err;
+      throw listenError(err, preliminary) ?? err;
     }
     const driven = new DeviceMiners({
       port: site.minerPort,

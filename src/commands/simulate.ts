@@ -1,5 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
@@ -92,6 +93,19 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
   return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [] };
 }
 
+/** The plot's folder must exist and be writable before a long simulation runs (issue 13), not after. */
+async function checkWritableFolder(file: string): Promise<void> {
+  const dir = dirname(file);
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new InputError(`--plot ${file}: ${dir} is not a folder`);
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`--plot ${file}: ${code === 'ENOENT' ? `folder ${dir} does not exist` : `cannot write to folder ${dir} (${code ?? (err as Error).message})`}`);
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   const { flags, positional } = parseArgs(args, SPEC);
   if (positional.length > 0) throw new InputError(`unexpected argument "${positional[0]}"; the trace is given with --trace FILE`);
@@ -101,6 +115,7 @@ export async function run(args: string[]): Promise<number> {
   if (plot !== undefined) {
     if (/\.png$/i.test(plot)) throw new InputError('--plot: PNG output is not supported, use .svg');
     if (!/\.svg$/i.test(plot)) throw new InputError(`--plot: file name must end in .svg, got "${plot}"`);
+    await checkWritableFolder(plot);
   }
   const opt = <T>(k: string): T | undefined => flags[k] as T | undefined;
   const a: SimulateArgs = { trace };
@@ -111,7 +126,11 @@ export async function run(args: string[]): Promise<number> {
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
   const { report, series, title, warnings } = await runSimulation(a, plot !== undefined);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  if (plot !== undefined) await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`));
+  if (plot !== undefined) {
+    await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`)).catch((err: NodeJS.ErrnoException) => {
+      throw new InputError(`--plot ${plot}: cannot write (${err.code ?? err.message})`);
+    });
+  }
   process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
   return 0;
 }

@@ -145,6 +145,12 @@ export const minerSchema = z.strictObject({
 export const fleetSchema = z.strictObject({
   models: z.record(z.string(), modelSchema).default({}),
   miners: z.array(minerSchema).default([]),
+  /**
+   * A CSV of more units (header `id,worker,model,api`, optional `priority`),
+   * relative to the config file; merged with `miners` at load (a duplicate id
+   * or worker is an error). `surplus discover --csv` writes one.
+   */
+  import: z.string().min(1).optional(),
 });
 
 export const budgetSchema = z.discriminatedUnion('source', [
