@@ -57,6 +57,22 @@ function syntheticMiners(count: number, model: string): MinerConfig[] {
   }));
 }
 
+/**
+ * A fleet that can draw only a sliver of the trace's peak absorbs a few
+ * percent and plots as a flat line at the bottom: a sizing mistake (the wrong
+ * trace or too few units), not a scheduling result, so it is said up front
+ * (issue 13: 6 units against a 4 MW trace read "share absorbed 1.54 %").
+ */
+export function fleetSizeWarning(miners: readonly MinerConfig[], models: ResolvedConfig['fleet']['models'], points: readonly { kw: number }[]): string | undefined {
+  const fleetKw = miners.reduce((sum, m) => sum + Math.max(...(models[m.model]?.modes.map((x) => x.kw) ?? [0])), 0);
+  const peakKw = points.reduce((max, p) => Math.max(max, p.kw), 0);
+  if (!(peakKw > 0) || fleetKw >= 0.25 * peakKw) return undefined;
+  return (
+    `the fleet draws at most ${fleetKw.toFixed(1)} kW, ${((100 * fleetKw) / peakKw).toFixed(1)} % of the trace's peak ${peakKw.toFixed(0)} kW: ` +
+    'most of the surplus cannot be absorbed whatever the schedule; simulate more units (--units N) or a trace of this site\'s size (a pv_frac trace with --site-kw)'
+  );
+}
+
 /** Runs a simulation from files; exported for tests. */
 export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string; warnings: string[] }> {
   const cfg = await loadConfig(a.config);
@@ -90,7 +106,10 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
     series,
   });
   const models = [...new Set(miners.map((m) => m.model))].join(', ');
-  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [] };
+  const warnings = [...(trace.warnings ?? [])];
+  const sizing = fleetSizeWarning(miners, cfg.fleet.models, trace.points);
+  if (sizing) warnings.push(sizing);
+  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings };
 }
 
 /** The plot's folder must exist and be writable before a long simulation runs (issue 13), not after. */
