@@ -122,8 +122,9 @@ function said(d: FoundDevice): string {
   if (d.identity?.product) parts.push(`PROD ${clean(d.identity.product)}`);
   if (d.identity?.model) parts.push(`MODEL ${clean(d.identity.model)}`);
   if (d.identity?.firmware) parts.push(`firmware ${clean(d.identity.firmware)}`);
+  if (parts.length === 0) parts.push('no version information');
   if (!d.match.exact) parts.push('no exact profile: check model');
-  return parts.join(', ') || 'no version information';
+  return parts.join(', ');
 }
 
 /**
