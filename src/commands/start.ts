@@ -7,11 +7,9 @@
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { systemClock } from '../clock.js';
-import { createBudgetSource } from '../power/create-budget-source.js';
 import { readFileSync } from 'node:fs';
 import { fdLimitWarning, softOpenFileLimit } from '../observability/fd-limit.js';
 import { createLogger } from '../observability/logger.js';
-import { Site } from '../site.js';
 import { parseArgs } from './args.js';
 
 const FLAGS = {
@@ -100,6 +98,9 @@ function untilSignal(): Promise<string> {
 
 export async function run(args: string[]): Promise<number> {
   const config = await startConfig(args);
+  // Loaded once the arguments and the file are known to be good: a mistake is
+  // answered without first loading the proxy, the workers and the MQTT client.
+  const [{ Site }, { createBudgetSource }] = await Promise.all([import('../site.js'), import('../power/create-budget-source.js')]);
   const logger = createLogger({ level: config.log.level });
   // The budget source is built (its file read and parsed) before anything is
   // bound or dialled: a missing or garbage schedule is a config error, not a
