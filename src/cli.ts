@@ -4,7 +4,13 @@
  * exit code or throw; a ProxyError is printed as one clear line, anything else
  * as a bug with its stack.
  */
+import { readFileSync } from 'node:fs';
 import { ProxyError } from './errors.js';
+
+/** Node's errors from a system call (ENOENT, EACCES, EADDRINUSE ...): they carry `code` and `syscall`. */
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
 
 interface Command {
   summary: string;
@@ -23,7 +29,8 @@ const COMMANDS: Record<string, Command> = {
   },
   demo: {
     summary: 'run a whole simulated site (pool, fleet, solar day) with the dashboard (default for npm start)',
-    usage: 'surplus demo [--config FILE] [--miners N] [--duration-s S]',
+    usage: 'surplus demo [--config FILE] [--miners N] [--duration-s S] [--day-length-s S] [--http host:port]',
+    details: 'The dashboard listens on --http (default 127.0.0.1:8080, from config/demo.yaml); the simulated pool, miners and devices on free loopback ports.',
     load: () => import('./commands/demo.js'),
   },
   'check-share': {
@@ -36,8 +43,29 @@ const COMMANDS: Record<string, Command> = {
       '(default 1) and upstream_difficulty. A header vector has version, prev_block_display,',
       'merkle_root_display, time, bits and nonce. Prints one JSON verdict per vector: hash,',
       'difficulty, accepted at the session difficulty or the Stratum code and reason, and block.',
+      'Exit status: 0 when every share is accepted, 1 when any is rejected, 2 for a bad file.',
     ].join('\n'),
     load: () => import('./commands/check-share.js'),
+  },
+  'check-config': {
+    summary: 'check a configuration file without starting anything; lists every problem',
+    usage: 'surplus check-config FILE',
+    details: [
+      'Reads FILE as `surplus start --config FILE` would, with its fleet.import CSV and its budget',
+      'schedule file, and prints every problem (key, value, what is allowed), one a line, then exits 1.',
+      'A valid file prints one summary line and exits 0. Nothing is bound or dialled.',
+    ].join('\n'),
+    load: () => import('./commands/check-config.js'),
+  },
+  discover: {
+    summary: 'find cgminer-API miners (Avalon) in an address range and print a fleet list',
+    usage: 'surplus discover --range CIDR [--port 4028] [--timeout-ms 1500] [--concurrency 64] [--csv]',
+    details: [
+      'Probes every address of CIDR (at most a /16) on the cgminer API port, asks each answering',
+      'device its version, and prints fleet.miners YAML (or, with --csv, the CSV that fleet.import',
+      'reads) with the model each device reports. Only reads: no command changes a device.',
+    ].join('\n'),
+    load: () => import('./commands/discover.js'),
   },
   bench: {
     summary: 'measure share-validation throughput through the worker pool',
@@ -60,23 +88,50 @@ export function helpText(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = ['surplus: a power-aware Stratum V1 mining proxy', '', 'Usage: surplus <command> [options]', '', 'Commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(width)}  ${c.summary}`);
-  lines.push('', 'Run "surplus <command> --help" for the options of one command.');
+  lines.push('', 'Run "surplus help <command>" (or "surplus <command> --help") for the options of one command;', '"surplus --version" prints the version.');
   return lines.join('\n');
 }
 
+export function commandHelp(name: string): string | undefined {
+  const command = COMMANDS[name];
+  if (!command) return undefined;
+  return `${command.summary}\n\nUsage: ${command.usage}\n${command.details ? `\n${command.details}\n` : ''}`;
+}
+
+/** The version in package.json (dist/cli.js and src/cli.ts both sit one folder below it). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+const unknownCommand = (name: string): string => `surplus: unknown command "${name}"; allowed: ${Object.keys(COMMANDS).join(', ')}\n`;
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`surplus ${version()}\n`);
+    return 0;
+  }
+  if (name === 'help' && rest[0] !== undefined) {
+    const text = commandHelp(rest[0]);
+    if (text === undefined) {
+      process.stderr.write(unknownCommand(rest[0]));
+      return 2;
+    }
+    process.stdout.write(text);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(helpText() + '\n');
     return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`surplus: unknown command "${name}"; allowed: ${Object.keys(COMMANDS).join(', ')}\n`);
+    process.stderr.write(unknownCommand(name));
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n${command.details ? `\n${command.details}\n` : ''}`);
+    process.stdout.write(commandHelp(name)!);
     return 0;
   }
   const mod = await command.load();
@@ -91,6 +146,11 @@ main(process.argv.slice(2)).then(
     if (err instanceof ProxyError) {
       process.stderr.write(`surplus: ${err.message}\n`);
       process.exitCode = 2;
+    } else if (isSystemError(err)) {
+      // An I/O failure the commands did not word themselves (a file, a port): its
+      // message names the path or address; a stack would only hide that line.
+      process.stderr.write(`surplus: ${err.message.split('\n')[0]}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`surplus: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
       process.exitCode = 1;

@@ -144,8 +144,9 @@ export class Proxy {
     if (this.started) return { port: this.port };
     this.started = true;
     const { host, port } = splitHostPort(this.config.listen);
-    this.upstream.start();
+    // Bind first: a port already in use fails start before any pool is dialled.
     this.port = await this.server.listen(host, port);
+    this.upstream.start();
     const engine = await this.hasher.engine?.();
     this.logger.info(
       { listen: `${host}:${this.port}`, pools: this.config.pools.map((p) => p.url), hashEngine: engine?.path, hashEngineReason: engine?.reason },

@@ -2,6 +2,7 @@
  * `surplus check-share FILE`: validate share vectors (the format of
  * test/fixtures/share-vectors.json) and print one JSON verdict per line.
  * A bad file is an InputError naming the field; nothing is printed for it.
+ * Exit codes: 0 every share accepted, 1 some rejected, 2 bad input.
  */
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
@@ -26,7 +27,11 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof InputError) throw new InputError(`${file}: ${err.message}`);
     throw err;
   }
-  const out = vectors.map((v) => JSON.stringify(checkVector(v))).join('\n');
-  process.stdout.write(out + '\n');
-  return 0;
+  const verdicts = vectors.map((v) => checkVector(v));
+  process.stdout.write(verdicts.map((v) => JSON.stringify(v)).join('\n') + '\n');
+  // Like grep and diff: 1 when a share is rejected, so a script can tell (2 stays "bad input").
+  const rejected = verdicts.filter((v) => !v.accepted).length;
+  if (rejected === 0) return 0;
+  process.stderr.write(`surplus check-share: ${rejected} of ${verdicts.length} shares rejected\n`);
+  return 1;
 }

@@ -23,6 +23,7 @@ import { DeviceMiners, scaledLever } from '../sim/sim-site.js';
 import { SimPool } from '../sim/sim-pool.js';
 import { Site } from '../site.js';
 import { parseArgs } from './args.js';
+import { listenError } from './start.js';
 
 const demoSchema = z.strictObject({
   miners: z.number().int().min(1).max(500).default(40),
@@ -70,8 +71,10 @@ export function rotateTrace(points: readonly TracePoint[], offsetMs: number): Tr
   return [...later, ...earlier];
 }
 
+/** One issue stays on the header's line (a CLI mistake is one line); several get a line each. */
 function describe(err: z.ZodError, file: string): string {
-  return err.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  ');
+  const lines = err.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+  return lines.length === 1 ? ` ${lines[0]}` : `\n  ${lines.join('\n  ')}`;
 }
 
 export class Demo {
@@ -93,9 +96,9 @@ export class Demo {
   static async start(options: DemoOptions = {}): Promise<Demo> {
     const file = options.configFile ?? DEFAULT_DEMO_CONFIG;
     const parsed = fileSchema.safeParse(await loadConfigFile(file));
-    if (!parsed.success) throw new ConfigError(`invalid demo configuration:\n  ${describe(parsed.error, file)}`);
+    if (!parsed.success) throw new ConfigError(`invalid demo configuration:${describe(parsed.error, file)}`);
     const checked = demoSchema.safeParse({ ...parsed.data.demo, ...options.demo });
-    if (!checked.success) throw new InputError(`invalid demo option:\n  ${describe(checked.error, 'demo')}`);
+    if (!checked.success) throw new InputError(`invalid demo option:${describe(checked.error, 'demo')}`);
     const settings = checked.data;
     const siteRaw = structuredClone(parsed.data.site) as Record<string, unknown> & { http?: Record<string, unknown>; fleet?: Record<string, unknown> };
     if (options.httpListen) siteRaw.http = { ...siteRaw.http, listen: options.httpListen };
@@ -155,7 +158,7 @@ export class Demo {
       });
     } catch (err) {
       await undo();
-      throw err;
+      throw listenError(err, preliminary) ?? err;
     }
     const driven = new DeviceMiners({
       port: site.minerPort,

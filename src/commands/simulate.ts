@@ -1,5 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
@@ -56,6 +57,22 @@ function syntheticMiners(count: number, model: string): MinerConfig[] {
   }));
 }
 
+/**
+ * A fleet that can draw only a sliver of the trace's peak absorbs a few
+ * percent and plots as a flat line at the bottom: a sizing mistake (the wrong
+ * trace or too few units), not a scheduling result, so it is said up front
+ * (issue 13: 6 units against a 4 MW trace read "share absorbed 1.54 %").
+ */
+export function fleetSizeWarning(miners: readonly MinerConfig[], models: ResolvedConfig['fleet']['models'], points: readonly { kw: number }[]): string | undefined {
+  const fleetKw = miners.reduce((sum, m) => sum + Math.max(...(models[m.model]?.modes.map((x) => x.kw) ?? [0])), 0);
+  const peakKw = points.reduce((max, p) => Math.max(max, p.kw), 0);
+  if (!(peakKw > 0) || fleetKw >= 0.25 * peakKw) return undefined;
+  return (
+    `the fleet draws at most ${fleetKw.toFixed(1)} kW, ${((100 * fleetKw) / peakKw).toFixed(1)} % of the trace's peak ${peakKw.toFixed(0)} kW: ` +
+    'most of the surplus cannot be absorbed whatever the schedule; simulate more units (--units N) or a trace of this site\'s size (a pv_frac trace with --site-kw)'
+  );
+}
+
 /** Runs a simulation from files; exported for tests. */
 export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string; warnings: string[] }> {
   const cfg = await loadConfig(a.config);
@@ -89,7 +106,23 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
     series,
   });
   const models = [...new Set(miners.map((m) => m.model))].join(', ');
-  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [] };
+  const warnings = [...(trace.warnings ?? [])];
+  const sizing = fleetSizeWarning(miners, cfg.fleet.models, trace.points);
+  if (sizing) warnings.push(sizing);
+  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings };
+}
+
+/** The plot's folder must exist and be writable before a long simulation runs (issue 13), not after. */
+async function checkWritableFolder(file: string): Promise<void> {
+  const dir = dirname(file);
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new InputError(`--plot ${file}: ${dir} is not a folder`);
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`--plot ${file}: ${code === 'ENOENT' ? `folder ${dir} does not exist` : `cannot write to folder ${dir} (${code ?? (err as Error).message})`}`);
+  }
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -101,6 +134,7 @@ export async function run(args: string[]): Promise<number> {
   if (plot !== undefined) {
     if (/\.png$/i.test(plot)) throw new InputError('--plot: PNG output is not supported, use .svg');
     if (!/\.svg$/i.test(plot)) throw new InputError(`--plot: file name must end in .svg, got "${plot}"`);
+    await checkWritableFolder(plot);
   }
   const opt = <T>(k: string): T | undefined => flags[k] as T | undefined;
   const a: SimulateArgs = { trace };
@@ -111,7 +145,11 @@ export async function run(args: string[]): Promise<number> {
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
   const { report, series, title, warnings } = await runSimulation(a, plot !== undefined);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  if (plot !== undefined) await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`));
+  if (plot !== undefined) {
+    await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`)).catch((err: NodeJS.ErrnoException) => {
+      throw new InputError(`--plot ${plot}: cannot write (${err.code ?? err.message})`);
+    });
+  }
   process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
   return 0;
 }

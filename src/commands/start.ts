@@ -6,10 +6,10 @@
  */
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import { systemClock } from '../clock.js';
 import { readFileSync } from 'node:fs';
 import { fdLimitWarning, softOpenFileLimit } from '../observability/fd-limit.js';
 import { createLogger } from '../observability/logger.js';
-import { Site } from '../site.js';
 import { parseArgs } from './args.js';
 
 const FLAGS = {
@@ -47,9 +47,31 @@ export async function startConfig(args: string[]): Promise<ResolvedConfig> {
     if (filePools.length === 0) throw new ConfigError('--user/--password need a pool: pass --pool stratum+tcp://host:port or a config file with pools');
     cfg['pools'] = filePools.map((p) => ({ ...p, ...(user !== undefined ? { user } : {}), ...(password !== undefined ? { password } : {}) }));
   }
-  if (cfg['pools'] === undefined) throw new ConfigError('no pool configured: pass --pool stratum+tcp://host:port --user NAME, or --config FILE with pools');
   if (flags['http'] !== undefined) cfg['http'] = { ...((cfg['http'] as object | undefined) ?? {}), listen: flags['http'] };
-  return resolveConfig(cfg);
+  // No early return for missing pools: a `pool:` typo is then named beside it.
+  return resolveConfig(cfg, { noPools: 'no pool configured: pass --pool stratum+tcp://host:port --user NAME, or --config FILE with pools' });
+}
+
+/**
+ * A port that cannot be bound is the operator's to fix: one line naming the
+ * address and the key (or flag) that set it, not a stack (issue 13).
+ */
+export function listenError(err: unknown, config: Pick<ResolvedConfig, 'listen' | 'http'>): ConfigError | undefined {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  const why: Record<string, string> = {
+    EADDRINUSE: 'address already in use (another surplus, or another program, listens there)',
+    EADDRNOTAVAIL: 'address not available on this machine',
+    EACCES: 'permission denied (ports below 1024 need privileges)',
+  };
+  if (!e || typeof e.code !== 'string' || !why[e.code] || e.syscall !== 'listen') return undefined;
+  const portOf = (hp: string): number => Number(hp.slice(hp.lastIndexOf(':') + 1));
+  const key =
+    e.port === portOf(config.listen) ? { key: 'listen', flag: '--listen', value: config.listen }
+    : e.port === portOf(config.http.listen) ? { key: 'http.listen', flag: '--http', value: config.http.listen }
+    : undefined;
+  const where = key ? `${key.key} ${key.value}` : `${e.address ?? '?'}:${e.port ?? '?'}`;
+  const fix = key ? `: choose another with ${key.key} in the config or ${key.flag} host:port` : '';
+  return new ConfigError(`${where}: cannot listen (${e.code}): ${why[e.code]}${fix}`, { cause: err });
 }
 
 /** The process's soft open-file limit (Linux; undefined elsewhere). */
@@ -76,10 +98,19 @@ function untilSignal(): Promise<string> {
 
 export async function run(args: string[]): Promise<number> {
   const config = await startConfig(args);
+  // Loaded once the arguments and the file are known to be good: a mistake is
+  // answered without first loading the proxy, the workers and the MQTT client.
+  const [{ Site }, { createBudgetSource }] = await Promise.all([import('../site.js'), import('../power/create-budget-source.js')]);
   const logger = createLogger({ level: config.log.level });
+  // The budget source is built (its file read and parsed) before anything is
+  // bound or dialled: a missing or garbage schedule is a config error, not a
+  // failure after the miner port is open (issue 13).
+  const budgetSource = config.budget ? (await createBudgetSource(config.budget, systemClock, logger.child({ part: 'budget' }))).source : undefined;
   // The site is the proxy plus, when configured, the budget source and
   // scheduler, and always the operator surface on http.listen.
-  const site = await Site.start({ config, logger });
+  const site = await Site.start({ config, logger, ...(budgetSource ? { budgetSource } : {}) }).catch((err: unknown) => {
+    throw listenError(err, config) ?? err;
+  });
   const fdWarning = fdLimitWarning(openFileLimit(), config.fleet.miners.length);
   if (fdWarning) logger.warn(fdWarning);
   logger.info({ miners: config.listen, minerPort: site.minerPort, http: site.httpUrl, pools: config.pools.map((p) => p.url) }, 'surplus started');

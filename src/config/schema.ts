@@ -11,7 +11,8 @@ const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 export const hostPort = z
   .string()
   .regex(HOST_PORT, { message: 'must be "host:port", e.g. "0.0.0.0:3333"' })
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { message: 'port must be 0..65535' });
+  // Only once the shape is right: "nope" is one problem (the shape), not two.
+  .refine((s) => !HOST_PORT.test(s) || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { message: 'port must be 0..65535' });
 
 const poolUrl = z
   .string()
@@ -171,6 +172,12 @@ export const minerSchema = z.strictObject({
 export const fleetSchema = z.strictObject({
   models: z.record(z.string(), modelSchema).default({}),
   miners: z.array(minerSchema).default([]),
+  /**
+   * A CSV of more units (header `id,worker,model,api`, optional `priority`),
+   * relative to the config file; merged with `miners` at load (a duplicate id
+   * or worker is an error). `surplus discover --csv` writes one.
+   */
+  import: z.string().min(1).optional(),
 });
 
 export const budgetSchema = z.discriminatedUnion('source', [

@@ -203,6 +203,21 @@ export class SchedulerCore {
     return { cameBack };
   }
 
+  /**
+   * The first reading of a unit that no command has touched yet: the mode it
+   * was assumed to run in at start is replaced by the one it reports, and the
+   * next plan starts from that (issue 13: the assumption was "reconciled" with
+   * a WARN and a re-sent workmode on every healthy start). Returns false when
+   * there was nothing to adopt.
+   */
+  adoptMode(unitId: string, mode: number): boolean {
+    const u = this.fleet.byId.get(unitId);
+    if (!u || !u.on || !u.available || mode < 0 || mode >= u.modes.length || mode === u.mode) return false;
+    u.mode = mode;
+    this.dirty = true;
+    return true;
+  }
+
   /** Records what the loop found and did about a unit outside a plan (device state reconciliation). */
   note(unitId: string, from: string, reason: string, nowMs: number): void {
     const u = this.fleet.byId.get(unitId);

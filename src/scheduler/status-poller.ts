@@ -39,6 +39,8 @@ export class StatusPoller {
   private readonly noted = new Map<string, Set<string>>();
   /** Units whose device was asked what it is (once per process, after its first good read). */
   private readonly identified = new Set<string>();
+  /** Units read successfully at least once (the first reading may replace the start assumption). */
+  private readonly read = new Set<string>();
 
   constructor(private readonly opts: StatusPollerOptions) {
     this.indexById = new Map(opts.fleet.units.map((u, i) => [u.id, i]));
@@ -84,6 +86,7 @@ export class StatusPoller {
       void this.identify(u, api.identify.bind(api));
     }
     const mode = modeIndexOfWorkmode(u, status.workmode);
+    this.adoptFirstReading(u, status, mode);
     const held = this.reconcileUnit(u, status, mode);
     const { cameBack } = core.reportStatus(
       u.id,
@@ -96,6 +99,22 @@ export class StatusPoller {
       // next plan (due now: the fleet changed) decides whether it may hash again.
       logger.info({ unit: u.id }, 'unit reporting again');
       this.opts.persist();
+    }
+  }
+
+  /**
+   * At start a unit's mode is an assumption (the top mode), not a plan: the
+   * first reading of a working unit no command has reached yet replaces it
+   * (info, not a mismatch to reconcile), and the next plan commands whatever
+   * mode it wants from there.
+   */
+  private adoptFirstReading(u: FleetUnit, status: DeviceStatus, mode: number): void {
+    if (this.read.has(u.id)) return;
+    this.read.add(u.id);
+    if (this.opts.commander.lastCommands.has(u.id) || status.softOff || status.state !== 'working') return;
+    const assumed = u.modes[u.mode]!.name;
+    if (this.opts.core.adoptMode(u.id, mode)) {
+      this.opts.logger.info({ unit: u.id, workmode: status.workmode, mode: u.modes[mode]!.name, assumed }, 'device runs in another mode than assumed at start: taken as its state');
     }
   }
 
@@ -176,7 +195,7 @@ export class StatusPoller {
       // (a workmode its profile does not list may draw anything).
       if (t.kind === 'reports-on' || (t.kind === 'reports-mode' && status.wallPowerW === undefined && (u.modes[reportedMode]?.kw ?? Infinity) > u.modes[u.mode]!.kw)) {
         core.markUnavailable(u.id, nowMs, reason);
-      } else core.note(u.id, t.kind === 'reports-off' ? 'off' : `workmode ${status.workmode}`, reason, nowMs);
+      } else core.note(u.id, t.kind === 'reports-off' ? 'off' : reportedModeLabel(u, status, reportedMode), reason, nowMs);
     }
     if (r.action === 'resend') void commander.resend(u, t.kind, status, () => this.tracks.get(u.id)?.retries);
     if (r.action === 'give-up') {
@@ -188,6 +207,11 @@ export class StatusPoller {
     }
     return !u.available;
   }
+}
+
+/** What the device runs, as decisions name modes ("eco"), or its raw workmode when no profile mode has it. */
+function reportedModeLabel(u: FleetUnit, status: DeviceStatus, reportedMode: number): string {
+  return reportedMode >= 0 ? u.modes[reportedMode]!.name : `workmode ${status.workmode}`;
 }
 
 /** The command that brings a device back to the plan, per mismatch. */

@@ -22,6 +22,8 @@ export interface LineConnectionOptions {
   maxLineBytes: number;
   /** Unsent output beyond this means the peer stopped reading: drop it. */
   maxWriteBufferBytes: number;
+  /** Told of each handler that holds the line (a submit being hashed), so a shutdown can wait for it. */
+  onHeld?: (settled: Promise<void>) => void;
 }
 
 export class LineConnection {
@@ -29,6 +31,7 @@ export class LineConnection {
   private readonly queue: FrameEvent[] = [];
   private head = 0;
   private busy = false;
+  private stopped = false;
   private closedReason: string | undefined;
   readonly remote: string;
 
@@ -94,14 +97,23 @@ export class LineConnection {
     this.sink.onClose(reason);
   }
 
+  /**
+   * Shutdown: read no more lines (those not yet dispatched are dropped); the
+   * handler in flight still finishes and answers.
+   */
+  stopReading(): void {
+    this.stopped = true;
+    this.socket.pause();
+  }
+
   private onData(chunk: Buffer): void {
-    if (this.closedReason !== undefined) return;
+    if (this.closedReason !== undefined || this.stopped) return;
     for (const ev of this.framer.push(chunk)) this.queue.push(ev);
     this.drain();
   }
 
   private drain(): void {
-    while (!this.busy && this.head < this.queue.length && this.closedReason === undefined) {
+    while (!this.busy && !this.stopped && this.head < this.queue.length && this.closedReason === undefined) {
       const ev = this.queue[this.head++]!;
       if (this.head === this.queue.length) {
         this.queue.length = 0;
@@ -111,15 +123,16 @@ export class LineConnection {
       if (pending) {
         this.busy = true;
         this.socket.pause();
-        pending
+        const settled = pending
           .catch((err: unknown) => this.destroy(`handler failed: ${(err as Error).message}`))
           .finally(() => {
             this.busy = false;
-            if (this.closedReason === undefined) {
+            if (this.closedReason === undefined && !this.stopped) {
               this.socket.resume();
               this.drain();
             }
           });
+        this.opts.onHeld?.(settled);
       }
     }
   }

@@ -21,6 +21,8 @@ export class MinerServer {
   private readonly perIp = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
   private timer: NodeJS.Timeout | undefined;
+  /** Submits being hashed, on any connection (also one whose miner has left): close() waits for them. */
+  private readonly held = new Set<Promise<void>>();
   refusedConnections = 0;
   private readonly sessionHub: SessionHub;
   private readonly bans: BanList;
@@ -94,9 +96,14 @@ export class MinerServer {
     });
     const session = new MinerSession(this.sessionHub);
     const limits = this.hub.config.limits;
-    session.line = new LineConnection(socket, { maxLineBytes: limits.maxLineBytes, maxWriteBufferBytes: limits.maxWriteBufferBytes }, session);
+    session.line = new LineConnection(socket, { maxLineBytes: limits.maxLineBytes, maxWriteBufferBytes: limits.maxWriteBufferBytes, onHeld: this.onHeld }, session);
     this.sessions.add(session);
   }
+
+  private readonly onHeld = (settled: Promise<void>): void => {
+    this.held.add(settled);
+    void settled.then(() => this.held.delete(settled));
+  };
 
   /** The hub with its methods bound (spreading a class instance would drop prototype methods). */
   private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'> {
@@ -121,13 +128,28 @@ export class MinerServer {
     for (const s of this.sessions) if (s.ready) s.line.send(line);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Shutdown in the order that loses nothing (issue 13: a share still in the
+   * hash pool when it closed was logged as an ERROR after "done"): accept no
+   * more connections and read no more lines, let the submits being hashed
+   * be judged and answered (bounded by `drainMs`), then close every miner.
+   * The hash pool and the upstream are closed after this, by the proxy.
+   */
+  async close(drainMs = 5000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     const server = this.server;
     this.server = undefined;
+    const stopped = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const s of this.sessions) s.line.stopReading();
+    if (this.held.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      await Promise.race([Promise.all(this.held), late]);
+      clearTimeout(timer);
+    }
     for (const s of this.sessions) s.close('proxy shutting down');
     for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stopped;
   }
 }
 

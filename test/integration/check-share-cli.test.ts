@@ -51,8 +51,10 @@ describe('surplus check-share', () => {
     v.submit[4] = ((Number.parseInt(v.submit[4]!, 16) ^ 1) >>> 0).toString(16).padStart(8, '0');
     const file = join(dir, 'flipped.json');
     await writeFile(file, JSON.stringify(v));
-    const { code, stdout } = await runCli(['check-share', file]);
-    expect(code).toBe(0);
+    const { code, stdout, stderr } = await runCli(['check-share', file]);
+    // Issue 13: a rejected share is a non-zero exit (1; a bad file is 2), so scripts can tell.
+    expect(code).toBe(1);
+    expect(stderr).toBe('surplus check-share: 1 of 1 shares rejected\n');
     const line = JSON.parse(stdout);
     expect(line).toMatchObject({ id: 'public-pool-testnet-bitaxe-versionrolling', accepted: false, code: 23, block: false });
     expect(line.reason).toMatch(/low difficulty/);

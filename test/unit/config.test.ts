@@ -28,11 +28,11 @@ describe('config', () => {
   });
 
   it.each([
-    [{ ...minimal, lisen: '0.0.0.0:1' }, /unknown key lisen; allowed: listen, pools, upstream, .*stateFile, log$/],
-    [{ ...minimal, difficulty: { inital: 1 } }, /unknown key difficulty\.inital; allowed in difficulty: initial, /],
-    [{ pools: [{ url: 'stratum+tcp://pool:1', user: 'u', pasword: 'x' }] }, /unknown key pools\[0\]\.pasword; allowed in pools\[0\]: url, user, password, /],
-    [{ ...minimal, budget: { source: 'static', kw: 3, ttl: 1 } }, /unknown key budget\.ttl; allowed in budget: source, kw, ttlS, /],
-    [{ ...minimal, fleet: { miners: [{ id: 'a', worker: 'w', model: 'generic', apii: 'x' }] } }, /unknown key fleet\.miners\[0\]\.apii; allowed in fleet\.miners\[0\]: id, worker, model, api, priority$/],
+    [{ ...minimal, lisen: '0.0.0.0:1' }, /unknown key lisen \(did you mean listen\?\); allowed: listen, pools, upstream, .*stateFile, log$/],
+    [{ ...minimal, difficulty: { inital: 1 } }, /unknown key difficulty\.inital \(did you mean initial\?\); allowed in difficulty: initial, /],
+    [{ pools: [{ url: 'stratum+tcp://pool:1', user: 'u', pasword: 'x' }] }, /unknown key pools\[0\]\.pasword \(did you mean password\?\); allowed in pools\[0\]: url, user, password, /],
+    [{ ...minimal, budget: { source: 'static', kw: 3, ttl: 1 } }, /unknown key budget\.ttl \(did you mean ttlS\?\); allowed in budget: source, kw, ttlS, /],
+    [{ ...minimal, fleet: { miners: [{ id: 'a', worker: 'w', model: 'generic', apii: 'x' }] } }, /unknown key fleet\.miners\[0\]\.apii \(did you mean api\?\); allowed in fleet\.miners\[0\]: id, worker, model, api, priority$/],
     [{ pools: [{ url: 'http://pool:1', user: 'u' }] }, /pools\[0\]\.url: must be stratum\+tcp:\/\/host:port/],
     [{ pools: [] }, /pools: /],
     [{}, /pools: is required \(array\)/],

@@ -68,7 +68,7 @@ class FakeLever implements StratumLever {
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 
 /** One Avalon, on in super at 100 kW; tick 5 s (a status poll every 5 s). */
-function setup(initialKw = 100, on = true) {
+function setup(initialKw = 100, on = true, workmode = 2) {
   const devices = new Map<string, FakeDevice>();
   const lever = new FakeLever();
   const logLines: Array<Record<string, unknown>> = [];
@@ -89,6 +89,7 @@ function setup(initialKw = 100, on = true) {
     guard: { holdLastS: 5, failsafeKw: 0 },
     drivers: (u) => {
       const d = new FakeDevice(u);
+      d.workmode = workmode;
       if (!on) d.off = true;
       devices.set(u.id, d);
       return d;
@@ -172,6 +173,19 @@ describe('reconciling reported and planned device state (fake timers)', () => {
     await s.scheduler.stop();
   });
 
+  it('a healthy start with a device in another mode than assumed: no warning, its mode is taken as its state and the plan moves it (issue 13)', async () => {
+    const s = setup(100, true, 0);
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(s.logLines.filter((l) => Number(l['level']) >= 40)).toEqual([]);
+    expect(s.logged(/^device runs in another mode than assumed at start: taken as its state/)).toBe(1);
+    // The plan wanted super (100 kW is room for it): one planned workmode command, from what the device really ran.
+    expect(s.device().calls.map((c) => c.call)).toEqual(['setWorkmode']);
+    expect(s.device().workmode).toBe(2);
+    expect(s.scheduler.snapshot().decisions.map((d) => [d.from, d.to])).toEqual([['eco', 'super']]);
+    await s.scheduler.stop();
+  });
+
   it('a unit that comes back in another workmode (a reboot into eco) gets its planned workmode again, counted at its measured draw meanwhile', async () => {
     const s = setup();
     await s.scheduler.start();
@@ -183,7 +197,7 @@ describe('reconciling reported and planned device state (fake timers)', () => {
     expect(s.device().workmode).toBe(2);
     // It reported its draw (eco), so it is not counted at worst case; the episode is recorded and logged once.
     expect(s.unit.available).toBe(true);
-    expect(s.scheduler.snapshot().decisions.at(-1)).toMatchObject({ unitId: 'u0', from: 'workmode 0', to: 'super', reason: 'device works in another workmode than planned: re-sending workmode' });
+    expect(s.scheduler.snapshot().decisions.at(-1)).toMatchObject({ unitId: 'u0', from: 'eco', to: 'super', reason: 'device works in another workmode than planned: re-sending workmode' });
     expect(s.logged(/^device works in another workmode than planned/)).toBe(1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(s.logged(/^device reports its planned state again/)).toBe(1);
