@@ -88,6 +88,16 @@ export const httpSchema = z.strictObject({
   listen: hostPort.default('127.0.0.1:8080'),
   /** Bearer token for endpoints that change state. Required on a non-loopback address. */
   token: z.string().min(8).optional(),
+  /** Open connections in all; beyond it a new one replaces the oldest without a request in progress, or is refused. */
+  maxConnections: z.number().int().min(1).default(256),
+  /** Open connections from one address (an IPv6 /64 counts as one), so slow clients from one address cannot lock out another. */
+  maxConnectionsPerAddress: z.number().int().min(1).default(16),
+  /** Seconds from accept (or the previous response) until a request's headers are complete; then 408 and close. */
+  headersTimeoutS: positive.default(10),
+  /** Seconds from complete headers until the request body is complete; then 408 and close. */
+  bodyTimeoutS: positive.default(10),
+  /** Seconds without a byte either way before a connection is closed. */
+  idleTimeoutS: positive.default(30),
 });
 
 export const limitsSchema = z.strictObject({

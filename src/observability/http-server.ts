@@ -5,7 +5,8 @@ import { ConfigError, InputError } from '../errors.js';
 import { loadDashboardAssets, type Asset } from './dashboard-assets.js';
 import { energyReportCsv, type EnergyReport } from './energy-report.js';
 import type { HistoryRing } from './history.js';
-import { BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from './http-auth.js';
+import { BearerAuth, DEFAULT_FAILURE_LIMITS, FailureLimiter, isLoopbackHost, splitHostPort, type FailureLimits } from './http-auth.js';
+import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http-connections.js';
 import { HttpError, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { SiteMetrics } from './metrics.js';
@@ -29,6 +30,12 @@ export interface HttpServerOptions {
   clock?: Clock;
   /** Largest accepted request body, bytes (default 4096). */
   maxBodyBytes?: number;
+  /** Connection caps and timeouts (http.* in the config); each defaults as in DEFAULT_CONNECTION_LIMITS. */
+  limits?: Partial<ConnectionLimits>;
+  /** Failed-token buckets (tests shrink them). */
+  failureLimits?: FailureLimits;
+  /** How long a rate-limited wrong token waits for its 429, ms (default 1000): the hold is what bounds guessing. */
+  failureDelayMs?: number;
   /** Directory holding index.html, dashboard.js, dashboard.css (default: the package's public/). */
   publicDir?: string;
 }
@@ -38,6 +45,8 @@ export interface HttpServerHandle {
   url: string;
   host: string;
   port: number;
+  /** Open connections and what the connection guard has refused, evicted and timed out. */
+  connections(): { open: number; refused: number; evicted: number; timedOut: number };
   close(): Promise<void>;
 }
 
@@ -66,28 +75,39 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const log = options.logger ?? silentLogger();
   const clock = options.clock ?? systemClock;
   const auth = new BearerAuth(options.token);
-  const limiter = new FailureLimiter();
+  const limiter = new FailureLimiter(options.failureLimits ?? DEFAULT_FAILURE_LIMITS, clock.now());
+  const failureDelayMs = options.failureDelayMs ?? 1000;
+  const guard = new ConnectionGuard({ ...DEFAULT_CONNECTION_LIMITS, ...options.limits });
+  const held = new Set<NodeJS.Timeout>();
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const assets = await loadDashboardAssets(options.publicDir);
   const startedAtMs = clock.now();
 
+  const holdFor = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        held.delete(t);
+        resolve();
+      }, ms);
+      held.add(t);
+    });
+
   const putBudget: Handler = async (req, res) => {
     if (!auth.configured) throw new HttpError(403, 'control endpoints are disabled: configure http.token to enable PUT /api/budget', { connection: 'close' });
     const remote = req.socket.remoteAddress ?? '?';
-    const waitMs = limiter.blockedForMs(remote, clock.now());
-    if (waitMs > 0) {
-      const retryS = Math.ceil(waitMs / 1000);
-      throw new HttpError(429, `too many wrong tokens from this address; retry in ${retryS} s`, { 'retry-after': String(retryS), connection: 'close' });
-    }
+    // The token is checked before any limiter: a right token is never refused (issue 11).
     if (!auth.check(req.headers.authorization)) {
-      limiter.fail(remote, clock.now());
-      log.warn({ remote, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
-      throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <http.token>)', {
-        'www-authenticate': 'Bearer realm="surplus"',
-        connection: 'close',
-      });
+      const { limited, retryAfterMs } = limiter.fail(remote, clock.now());
+      const unauthorized = { 'www-authenticate': 'Bearer realm="surplus"', connection: 'close' };
+      if (!limited) {
+        log.warn({ remote, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
+        throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <http.token>)', unauthorized);
+      }
+      // Held, not refused early: answering at once would let a guesser try as fast as it can send.
+      await holdFor(failureDelayMs);
+      const retryS = Math.ceil(retryAfterMs / 1000);
+      throw new HttpError(429, `missing or wrong bearer token, and too many of them; retry in ${retryS} s`, { ...unauthorized, 'retry-after': String(retryS) });
     }
-    limiter.succeed(remote);
     if (!options.budget) throw new HttpError(409, 'the budget is not set over HTTP on this site (budget.source is not "http")');
     const setting = options.budget.put(await readJsonBody(req, maxBodyBytes));
     log.info({ kw: setting.kw, ttlS: setting.ttlS, remote }, 'budget set over HTTP');
@@ -177,11 +197,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
   };
 
-  const server: Server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
+  const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
-  // An operator surface needs a handful of connections; a bound keeps a flood from exhausting descriptors.
-  server.maxConnections = 256;
+  // Caps per address and in all, and timeouts that hold as configured (http-connections.ts).
+  guard.attach(server);
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy(err);
@@ -206,8 +226,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     url: `http://${shownHost}:${addr.port}`,
     host: addr.address,
     port: addr.port,
+    connections: () => ({ open: guard.open(), ...guard.counters }),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const t of held) clearTimeout(t);
+        held.clear();
         server.close(() => resolve());
         // The dashboard keeps connections alive between polls; don't wait for them.
         server.closeAllConnections();

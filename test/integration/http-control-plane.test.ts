@@ -1,0 +1,205 @@
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { EnergyReport } from '../../src/observability/energy-report.js';
+import { HistoryRing } from '../../src/observability/history.js';
+import type { ConnectionLimits } from '../../src/observability/http-connections.js';
+import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/observability/http-server.js';
+import { SiteMetrics } from '../../src/observability/metrics.js';
+import { FakeSite } from './http-fake-site.js';
+
+// Issue 11, control plane: slow clients, timeouts that hold, a limiter that never refuses the right token.
+// Linux loopback answers the whole 127/8, so 127.0.0.x as localAddress stands in for other hosts.
+
+const TOKEN = 'tok-control-plane-9d1e';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  ms: number;
+}
+
+/** One request on its own connection from `localAddress`. */
+function call(server: HttpServerHandle, localAddress: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: server.host, port: server.port, localAddress, method, path, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, ms: performance.now() - started }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const putBudget = (server: HttpServerHandle, from: string, token: string, kw: number) =>
+  call(server, from, 'PUT', '/api/budget', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify({ kw, ttlS: 60 }));
+
+/** Opens a connection from `localAddress` that sends `first` and then nothing; resolves once connected (or refused). */
+function slowClient(server: HttpServerHandle, localAddress: string, first = 'PUT /api/budget HTTP/1.1\r\nHost: x\r\n'): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = connect({ host: server.host, port: server.port, localAddress });
+    s.on('error', () => undefined);
+    s.once('connect', () => {
+      s.write(first);
+      resolve(s);
+    });
+    s.once('close', () => resolve(s));
+  });
+}
+
+/** Resolves with what the server sent and how long after `from` the socket closed. */
+function closed(s: Socket, from: number): Promise<{ ms: number; text: string }> {
+  let text = '';
+  s.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  return new Promise((resolve) => {
+    if (s.destroyed) return resolve({ ms: performance.now() - from, text });
+    s.once('close', () => resolve({ ms: performance.now() - from, text }));
+  });
+}
+
+describe('operator HTTP control plane under hostile clients', () => {
+  const open: Socket[] = [];
+  let server: HttpServerHandle | undefined;
+  let site: FakeSite;
+
+  const start = async (limits: Partial<ConnectionLimits> = {}, extra: Partial<HttpServerOptions> = {}) => {
+    site = new FakeSite(new ManualClock(0));
+    server = await startHttpServer({
+      listen: '127.0.0.1:0',
+      token: TOKEN,
+      source: site,
+      budget: site,
+      metrics: new SiteMetrics({ source: site, processMetrics: false }),
+      history: new HistoryRing(5),
+      report: new EnergyReport(),
+      limits,
+      ...extra,
+    });
+    return server;
+  };
+
+  afterEach(async () => {
+    for (const s of open.splice(0)) s.destroy();
+    await server?.close();
+    server = undefined;
+  });
+
+  it('an authorized PUT from 127.0.0.1 succeeds while 300 slow connections from 127.0.0.2 hang', async () => {
+    const srv = await start(); // the defaults: 256 in all, 16 per address, 10 s headers
+    for (let i = 0; i < 300; i++) open.push(await slowClient(srv, '127.0.0.2'));
+    const held = srv.connections();
+    expect(held.open).toBeLessThanOrEqual(16);
+    expect(held.refused + held.evicted).toBeGreaterThanOrEqual(284);
+    const r = await putBudget(srv, '127.0.0.1', TOKEN, 42);
+    expect(r.status).toBe(200);
+    expect(site.get().kw).toBe(42);
+  });
+
+  it('slow connections spread over many addresses give way to a new client instead of filling the server', async () => {
+    const srv = await start({ maxConnections: 64, maxPerAddress: 8 });
+    for (let a = 10; a < 30; a++) for (let i = 0; i < 8; i++) open.push(await slowClient(srv, `127.0.0.${a}`));
+    expect(srv.connections().open).toBe(64);
+    expect(srv.connections().evicted).toBeGreaterThanOrEqual(96);
+    const r = await putBudget(srv, '127.0.0.1', TOKEN, 43);
+    expect(r.status).toBe(200);
+    expect(site.get().kw).toBe(43);
+  });
+
+  it('a connection whose request is being answered is never evicted', async () => {
+    const srv = await start({ maxPerAddress: 2 }, { failureDelayMs: 300, failureLimits: { perAddress: { burst: 1, refillMs: 60_000 }, global: { burst: 100, refillMs: 1000 }, maxAddresses: 64 } });
+    expect((await putBudget(srv, '127.0.0.3', 'wrong-token-1', 1)).status).toBe(401);
+    const heldFor429 = putBudget(srv, '127.0.0.3', 'wrong-token-2', 1); // held 300 ms, busy
+    for (let i = 0; i < 5; i++) open.push(await slowClient(srv, '127.0.0.3'));
+    const r = await heldFor429;
+    expect(r.status).toBe(429);
+    expect(r.ms).toBeGreaterThanOrEqual(250);
+  });
+
+  it('closes a connection whose headers dribble in past headersTimeout, at the configured time', async () => {
+    const srv = await start({ headersTimeoutMs: 300, idleTimeoutMs: 5000 });
+    const t0 = performance.now();
+    const s = await slowClient(srv, '127.0.0.4', 'GET /healthz HTTP/1.1\r\n');
+    open.push(s);
+    // One byte every 50 ms: never idle, never done. Node's own check would hold it ~30 s.
+    const drip = setInterval(() => s.writable && s.write('X'), 50);
+    const { ms, text } = await closed(s, t0);
+    clearInterval(drip);
+    expect(text).toMatch(/^HTTP\/1.1 408 /);
+    expect(ms).toBeGreaterThanOrEqual(280);
+    expect(ms).toBeLessThan(1500);
+    expect(srv.connections().timedOut).toBe(1);
+  });
+
+  it('closes a request whose body dribbles in past bodyTimeout, at the configured time', async () => {
+    const srv = await start({ headersTimeoutMs: 5000, bodyTimeoutMs: 300, idleTimeoutMs: 5000 });
+    const t0 = performance.now();
+    const s = await slowClient(
+      srv,
+      '127.0.0.5',
+      `PUT /api/budget HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"kw": `,
+    );
+    open.push(s);
+    const drip = setInterval(() => s.writable && s.write(' '), 50);
+    const { ms, text } = await closed(s, t0);
+    clearInterval(drip);
+    expect(text).toMatch(/^HTTP\/1.1 408 /);
+    expect(ms).toBeGreaterThanOrEqual(280);
+    expect(ms).toBeLessThan(1500);
+    expect(site.get().kw).toBe(12);
+  });
+
+  it('closes a silent connection after idleTimeout, at the configured time', async () => {
+    const srv = await start({ headersTimeoutMs: 5000, idleTimeoutMs: 300 });
+    const t0 = performance.now();
+    const s = await slowClient(srv, '127.0.0.6', '');
+    open.push(s);
+    const { ms } = await closed(s, t0);
+    expect(ms).toBeGreaterThanOrEqual(280);
+    expect(ms).toBeLessThan(1500);
+  });
+
+  it('a quick client is not cut by the timeouts', async () => {
+    const srv = await start({ headersTimeoutMs: 300, bodyTimeoutMs: 300, idleTimeoutMs: 300 });
+    const r = await putBudget(srv, '127.0.0.1', TOKEN, 44);
+    expect(r.status).toBe(200);
+    expect(srv.connections().timedOut).toBe(0);
+  });
+
+  it('accepts the right token at once after any number of wrong ones from the same address', async () => {
+    const srv = await start({}, { failureDelayMs: 20 });
+    const statuses: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 10; i++) statuses.push((await putBudget(srv, '127.0.0.7', `wrong-${round}-${i}`, 1)).status);
+      const right = await putBudget(srv, '127.0.0.7', TOKEN, 50 + round);
+      expect(right.status).toBe(200);
+      expect(site.get().kw).toBe(50 + round);
+    }
+    // The first ten get 401, the rest a 429 held for failureDelayMs.
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses.slice(10)).toEqual(Array(30).fill(429));
+  });
+
+  it('failures from many addresses do not flush the limiter: guessing stays limited after churn', async () => {
+    const srv = await start(
+      {},
+      { failureDelayMs: 20, failureLimits: { perAddress: { burst: 2, refillMs: 60_000 }, global: { burst: 30, refillMs: 60_000 }, maxAddresses: 8 } },
+    );
+    // The guesser's own address runs out first...
+    for (let i = 0; i < 2; i++) expect((await putBudget(srv, '127.0.1.1', `g-${i}`, 1)).status).toBe(401);
+    expect((await putBudget(srv, '127.0.1.1', 'g-2', 1)).status).toBe(429);
+    // ...then 60 failures from 30 other addresses evict it from the (8-address) table.
+    const churn: number[] = [];
+    for (let a = 10; a < 40; a++) for (let i = 0; i < 2; i++) churn.push((await putBudget(srv, `127.0.2.${a}`, `c-${a}-${i}`, 1)).status);
+    expect(churn.filter((s) => s === 401)).toHaveLength(27);
+    // Forgotten by address, still limited by the global bucket, from it and from fresh addresses.
+    expect((await putBudget(srv, '127.0.1.1', 'g-3', 1)).status).toBe(429);
+    expect((await putBudget(srv, '127.0.3.1', 'g-4', 1)).status).toBe(429);
+    expect((await putBudget(srv, '127.0.1.1', TOKEN, 61)).status).toBe(200);
+    expect(site.get().kw).toBe(61);
+  });
+});
