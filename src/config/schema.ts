@@ -20,6 +20,11 @@ const poolUrl = z
   });
 
 const positive = z.number().positive();
+
+/** True when every '%' in `url` starts a valid escape (the MQTT client decodes the user information). */
+function percentEscapesValid(url: string): boolean {
+  return !/%(?![0-9a-fA-F]{2})/.test(url);
+}
 const nonNegative = z.number().nonnegative();
 
 export const poolSchema = z.strictObject({
@@ -177,7 +182,11 @@ export const budgetSchema = z.discriminatedUnion('source', [
   }),
   z.strictObject({
     source: z.literal('mqtt'),
-    url: z.string().regex(/^mqtts?:\/\/.+/, { message: 'must be mqtt://host:port or mqtts://host:port' }),
+    url: z
+      .string()
+      .regex(/^mqtts?:\/\/.+/, { message: 'must be mqtt://host:port or mqtts://host:port' })
+      // The MQTT client decodes the user information and threw a bare URIError (with a stack) on a stray '%'.
+      .refine(percentEscapesValid, { message: "holds a '%' not followed by two hex digits: write a '%' in the password as %25, or put the password in budget.password" }),
     topic: z.string().min(1),
     username: z.string().optional(),
     password: z.string().optional(),
