@@ -2,11 +2,15 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { resolveConfig } from '../../src/config/load.js';
 import { EnergyReport } from '../../src/observability/energy-report.js';
 import { HistoryRing } from '../../src/observability/history.js';
 import type { ConnectionLimits } from '../../src/observability/http-connections.js';
 import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/observability/http-server.js';
+import { silentLogger } from '../../src/observability/logger.js';
 import { SiteMetrics } from '../../src/observability/metrics.js';
+import { SimPool } from '../../src/sim/sim-pool.js';
+import { Site } from '../../src/site.js';
 import { FakeSite } from './http-fake-site.js';
 
 // Issue 11, control plane: slow clients, timeouts that hold, a limiter that never refuses the right token.
@@ -201,5 +205,39 @@ describe('operator HTTP control plane under hostile clients', () => {
     expect((await putBudget(srv, '127.0.3.1', 'g-4', 1)).status).toBe(429);
     expect((await putBudget(srv, '127.0.1.1', TOKEN, 61)).status).toBe(200);
     expect(site.get().kw).toBe(61);
+  });
+});
+
+describe('http.* connection keys', () => {
+  it('default as documented and name the key when out of range', () => {
+    const base = { pools: [{ url: 'stratum+tcp://127.0.0.1:3333', user: 'u' }] };
+    expect(resolveConfig(base).http).toMatchObject({ maxConnections: 256, maxConnectionsPerAddress: 16, headersTimeoutS: 10, bodyTimeoutS: 10, idleTimeoutS: 30 });
+    expect(() => resolveConfig({ ...base, http: { maxConnectionsPerAddress: 0 } })).toThrow(/http\.maxConnectionsPerAddress/);
+    expect(() => resolveConfig({ ...base, http: { headersTimeoutS: -1 } })).toThrow(/http\.headersTimeoutS/);
+  });
+
+  it('reach the server a site starts', async () => {
+    const pool = new SimPool();
+    await pool.start();
+    const config = resolveConfig({
+      listen: '127.0.0.1:0',
+      pools: [{ url: pool.url, user: 'site' }],
+      http: { listen: '127.0.0.1:0', idleTimeoutS: 0.3, maxConnectionsPerAddress: 2 },
+      shares: { hashThreads: 1 },
+    });
+    const site = await Site.start({ config, logger: silentLogger() });
+    try {
+      const url = new URL(site.httpUrl);
+      const srv = { host: url.hostname, port: Number(url.port) } as HttpServerHandle;
+      const t0 = performance.now();
+      const sockets = [await slowClient(srv, '127.0.0.8', ''), await slowClient(srv, '127.0.0.8', ''), await slowClient(srv, '127.0.0.8', '')];
+      // The third from one address evicts the first at once (cap 2); the others go idle after 0.3 s.
+      const [first, ...rest] = await Promise.all(sockets.map((s) => closed(s, t0)));
+      expect(first!.ms).toBeLessThan(250);
+      for (const r of rest) expect(r.ms).toBeGreaterThanOrEqual(280);
+    } finally {
+      await site.close();
+      await pool.stop();
+    }
   });
 });
