@@ -106,7 +106,9 @@ function walk(v: unknown, key: string | undefined, depth: number): unknown {
   if (depth >= MAX_DEPTH) return '[too deep]';
   if (Array.isArray(v)) return v.map((x) => walk(x, undefined, depth + 1));
   if (v instanceof Error) return redactError(v, depth);
-  if (Buffer.isBuffer(v) || v instanceof Date || v instanceof Map || v instanceof Set) return v;
+  // Only plain data is walked: a class instance (a socket, a timer) may be a large or cyclic graph.
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = walk(x, k, depth + 1);
   return out;
