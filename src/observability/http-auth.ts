@@ -93,16 +93,13 @@ interface Bucket {
 }
 
 /**
- * Rate limit for *failed* token checks only. The token is always checked
- * first, and a right one is always accepted: a limiter that refused the right
- * token after wrong ones let anyone sharing the EMS's address lock it out
- * (issue 11). Each failure takes one token from its address's bucket and one
- * from a global bucket; a failure that finds either empty is `limited`, and
- * the server answers it with 429 only after a delay, holding the connection.
- * Guessing is then bounded by the connection caps over that delay, whatever
- * the number of source addresses: forgetting an address (memory is bounded
- * by `maxAddresses`) never refills the global bucket, so address churn cannot
- * reopen guessing.
+ * Budget for *failed* token checks. Each failure takes one token from its
+ * address's bucket and one from a global bucket. While either is empty
+ * (`isLimited`), the server paces every check through a PenaltyGate instead
+ * of refusing: a limiter that refused the right token after wrong ones let
+ * anyone sharing the EMS's address lock it out (issue 11). Forgetting an
+ * address (memory is bounded by `maxAddresses`) never refills the global
+ * bucket, so address churn cannot reopen guessing.
  */
 export class FailureLimiter {
   /** Insertion order is recency order: a failing address is moved to the end. */
@@ -128,10 +125,21 @@ export class FailureLimiter {
     return { limited: a > 0 || g > 0, retryAfterMs: Math.max(a, g) };
   }
 
+  /** True while failures from `remote`'s address, or from everywhere, are over budget (consumes nothing). */
+  isLimited(remote: string, nowMs: number): boolean {
+    const mine = this.perAddress.get(addressKey(remote));
+    return (mine !== undefined && !has(mine, this.limits.perAddress, nowMs)) || !has(this.global, this.limits.global, nowMs);
+  }
+
   /** Addresses currently tracked (bounded by maxAddresses). */
   get trackedAddresses(): number {
     return this.perAddress.size;
   }
+}
+
+/** True when `b` would have a token at `nowMs`. */
+function has(b: Bucket, limits: { burst: number; refillMs: number }, nowMs: number): boolean {
+  return Math.min(limits.burst, b.tokens + Math.max(0, nowMs - b.atMs) / limits.refillMs) >= 1;
 }
 
 /** Refills `b`, then takes a token; returns 0 when there was one, else ms until there will be. */

@@ -9,6 +9,7 @@ import { BearerAuth, DEFAULT_FAILURE_LIMITS, FailureLimiter, isLoopbackHost, spl
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http-connections.js';
 import { HttpError, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
 import { silentLogger, type Logger } from './logger.js';
+import { PenaltyGate } from './penalty-gate.js';
 import type { SiteMetrics } from './metrics.js';
 import { redactSecrets } from './redact.js';
 import type { BudgetControl, SiteStatusSource } from './snapshots.js';
@@ -34,8 +35,10 @@ export interface HttpServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Failed-token buckets (tests shrink them). */
   failureLimits?: FailureLimits;
-  /** How long a rate-limited wrong token waits for its 429, ms (default 1000): the hold is what bounds guessing. */
+  /** While failures are over budget, each token check waits this long for its turn first, ms (default 1000). */
   failureDelayMs?: number;
+  /** ...and at most this many such checks are under way at once (default 4): 4 checks/s while limited. */
+  failureConcurrency?: number;
   /** Directory holding index.html, dashboard.js, dashboard.css (default: the package's public/). */
   publicDir?: string;
 }
@@ -76,26 +79,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const clock = options.clock ?? systemClock;
   const auth = new BearerAuth(options.token);
   const limiter = new FailureLimiter(options.failureLimits ?? DEFAULT_FAILURE_LIMITS, clock.now());
-  const failureDelayMs = options.failureDelayMs ?? 1000;
+  const gate = new PenaltyGate(options.failureConcurrency ?? 4, options.failureDelayMs ?? 1000);
   const guard = new ConnectionGuard({ ...DEFAULT_CONNECTION_LIMITS, ...options.limits });
-  const held = new Set<NodeJS.Timeout>();
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const assets = await loadDashboardAssets(options.publicDir);
   const startedAtMs = clock.now();
 
-  const holdFor = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        held.delete(t);
-        resolve();
-      }, ms);
-      held.add(t);
-    });
-
   const putBudget: Handler = async (req, res) => {
     if (!auth.configured) throw new HttpError(403, 'control endpoints are disabled: configure http.token to enable PUT /api/budget', { connection: 'close' });
     const remote = req.socket.remoteAddress ?? '?';
-    // The token is checked before any limiter: a right token is never refused (issue 11).
+    // Over the failure budget, every check (right or wrong) waits its turn in the gate before
+    // the token is even looked at: a right token is never refused, only later, and a guesser
+    // who closes early learns nothing sooner (issue 11). Otherwise the check is immediate.
+    if (limiter.isLimited(remote, clock.now()) && !(await gate.wait(req.socket))) {
+      res.destroy(); // the client left, or the server is closing: nobody to answer
+      return;
+    }
     if (!auth.check(req.headers.authorization)) {
       const { limited, retryAfterMs } = limiter.fail(remote, clock.now());
       const unauthorized = { 'www-authenticate': 'Bearer realm="surplus"', connection: 'close' };
@@ -103,8 +102,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         log.warn({ remote, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
         throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <http.token>)', unauthorized);
       }
-      // Held, not refused early: answering at once would let a guesser try as fast as it can send.
-      await holdFor(failureDelayMs);
       const retryS = Math.ceil(retryAfterMs / 1000);
       throw new HttpError(429, `missing or wrong bearer token, and too many of them; retry in ${retryS} s`, { ...unauthorized, 'retry-after': String(retryS) });
     }
@@ -229,8 +226,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     connections: () => ({ open: guard.open(), ...guard.counters }),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const t of held) clearTimeout(t);
-        held.clear();
+        gate.close();
         server.close(() => resolve());
         // The dashboard keeps connections alive between polls; don't wait for them.
         server.closeAllConnections();

@@ -188,6 +188,32 @@ describe('operator HTTP control plane under hostile clients', () => {
     expect(statuses.slice(10)).toEqual(Array(30).fill(429));
   });
 
+  it('a guesser that closes early gains nothing: while limited, checks wait their turn, right or wrong', async () => {
+    const srv = await start(
+      {},
+      { failureDelayMs: 300, failureConcurrency: 1, failureLimits: { perAddress: { burst: 1, refillMs: 60_000 }, global: { burst: 100, refillMs: 1000 }, maxAddresses: 64 } },
+    );
+    expect((await putBudget(srv, '127.0.0.9', 'wrong-0', 1)).status).toBe(401);
+    // Five guesses that give up after 30 ms each: the first holds the only slot for its 300 ms anyway.
+    const t0 = performance.now();
+    const quitters = [1, 2, 3, 4, 5].map(
+      (i) =>
+        new Promise<void>((resolve) => {
+          const req = request({ host: srv.host, port: srv.port, localAddress: '127.0.0.9', method: 'PUT', path: '/api/budget', agent: false, headers: { authorization: `Bearer wrong-${i}` } });
+          req.on('error', () => resolve());
+          req.on('close', () => resolve());
+          req.end('{"kw":1}');
+          setTimeout(() => req.destroy(), 30);
+        }),
+    );
+    await Promise.all(quitters);
+    const right = await putBudget(srv, '127.0.0.9', TOKEN, 62);
+    expect(right.status).toBe(200);
+    expect(site.get().kw).toBe(62);
+    // Behind the quitter's hold, then its own: a guesser's check rate is concurrency / hold.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(550);
+  });
+
   it('failures from many addresses do not flush the limiter: guessing stays limited after churn', async () => {
     const srv = await start(
       {},

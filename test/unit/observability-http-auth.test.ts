@@ -82,6 +82,18 @@ describe('FailureLimiter', () => {
     expect(l.fail('a', 10_004).limited).toBe(true);
   });
 
+  it('says when an address or everyone is over budget without consuming anything', () => {
+    const l = new FailureLimiter(limits, 0);
+    expect(l.isLimited('a', 0)).toBe(false);
+    for (let i = 0; i < 3; i++) l.fail('a', 0);
+    expect(l.isLimited('a', 0)).toBe(true);
+    expect(l.isLimited('a', 0)).toBe(true);
+    expect(l.isLimited('b', 0)).toBe(false);
+    expect(l.isLimited('a', 10_000)).toBe(false);
+    for (let i = 0; i < 20; i++) l.fail(`10.0.0.${i}`, 10_000); // the global bucket has refilled to 20
+    expect(l.isLimited('b', 10_000)).toBe(true);
+  });
+
   it('counts an IPv6 /64 as one address', () => {
     const l = new FailureLimiter(limits, 0);
     for (let i = 0; i < 3; i++) expect(l.fail(`2001:db8::${i + 1}`, 0).limited).toBe(false);
