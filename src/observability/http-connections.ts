@@ -70,12 +70,20 @@ export class ConnectionGuard {
     server.requestTimeout = this.limits.headersTimeoutMs + this.limits.bodyTimeoutMs + 1000;
     server.keepAliveTimeout = Math.min(5000, this.limits.headersTimeoutMs);
     server.on('connection', (socket: Socket) => this.onConnection(socket));
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    // Ahead of the server's handler, which may mark its request yieldable before its first await.
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
   }
 
   /** Open connections, all or from the address of `remote`. */
   open(remote?: string): number {
     return remote === undefined ? this.conns.size : (this.byKey.get(addressKey(remote))?.size ?? 0);
+  }
+
+  /** Connections whose request is being answered (they never give way). */
+  busy(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.busy) n++;
+    return n;
   }
 
   private onConnection(socket: Socket): void {
@@ -111,6 +119,17 @@ export class ConnectionGuard {
       // The next request on a kept-alive connection gets the same headers deadline.
       if (!conn.socket.destroyed) this.arm(conn, this.limits.headersTimeoutMs);
     });
+  }
+
+  /**
+   * Marks the request on `socket` as one that may give way to a new connection
+   * (`true`) or not (`false`). For a PUT waiting in the penalty gate: its token
+   * has not been looked at, so closing it reveals nothing, and a guesser
+   * sharing the EMS's address cannot fill the address's slots with them.
+   */
+  yieldable(socket: Socket, yes: boolean): void {
+    const conn = this.conns.get(socket);
+    if (conn) conn.busy = !yes;
   }
 
   /** Closes the oldest connection in `candidates` with no request in progress; false when there is none. */

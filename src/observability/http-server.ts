@@ -48,8 +48,8 @@ export interface HttpServerHandle {
   url: string;
   host: string;
   port: number;
-  /** Open connections and what the connection guard has refused, evicted and timed out. */
-  connections(): { open: number; refused: number; evicted: number; timedOut: number };
+  /** Open connections, those being answered, PUTs paced by the failure limiter, and what the guard has refused, evicted and timed out. */
+  connections(): { open: number; busy: number; paced: number; refused: number; evicted: number; timedOut: number };
   close(): Promise<void>;
 }
 
@@ -91,9 +91,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // Over the failure budget, every check (right or wrong) waits its turn in the gate before
     // the token is even looked at: a right token is never refused, only later, and a guesser
     // who closes early learns nothing sooner (issue 11). Otherwise the check is immediate.
-    if (limiter.isLimited(remote, clock.now()) && !(await gate.wait(req.socket))) {
-      res.destroy(); // the client left, or the server is closing: nobody to answer
-      return;
+    if (limiter.isLimited(remote, clock.now())) {
+      guard.yieldable(req.socket, true);
+      const turn = await gate.wait(req.socket);
+      guard.yieldable(req.socket, false);
+      if (!turn) {
+        res.destroy(); // the client left or gave way, or the server is closing: nobody to answer
+        return;
+      }
     }
     if (!auth.check(req.headers.authorization)) {
       const { limited, retryAfterMs } = limiter.fail(remote, clock.now());
@@ -223,7 +228,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     url: `http://${shownHost}:${addr.port}`,
     host: addr.address,
     port: addr.port,
-    connections: () => ({ open: guard.open(), ...guard.counters }),
+    connections: () => ({ open: guard.open(), busy: guard.busy(), paced: gate.waiting + gate.holding, ...guard.counters }),
     close: () =>
       new Promise<void>((resolve) => {
         gate.close();

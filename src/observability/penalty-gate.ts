@@ -55,6 +55,11 @@ export class PenaltyGate {
     return this.queue.size;
   }
 
+  /** Requests in their hold. */
+  get holding(): number {
+    return this.running;
+  }
+
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);

@@ -66,6 +66,15 @@ function closed(s: Socket, from: number): Promise<{ ms: number; text: string }> 
   });
 }
 
+/** Waits for a condition on the server's own counters (no fixed sleep); the bound only stops a hang. */
+async function until(ok: () => boolean, ms = 5000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error('timed out');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 describe('operator HTTP control plane under hostile clients', () => {
   const open: Socket[] = [];
   let server: HttpServerHandle | undefined;
@@ -115,13 +124,18 @@ describe('operator HTTP control plane under hostile clients', () => {
   });
 
   it('a connection whose request is being answered is never evicted', async () => {
-    const srv = await start({ maxPerAddress: 2 }, { failureDelayMs: 300, failureLimits: { perAddress: { burst: 1, refillMs: 60_000 }, global: { burst: 100, refillMs: 1000 }, maxAddresses: 64 } });
-    expect((await putBudget(srv, '127.0.0.3', 'wrong-token-1', 1)).status).toBe(401);
-    const heldFor429 = putBudget(srv, '127.0.0.3', 'wrong-token-2', 1); // held 300 ms, busy
+    const srv = await start({ maxPerAddress: 2 });
+    // An authorized PUT whose body is still on its way: headers complete, so it is being answered.
+    const body = JSON.stringify({ kw: 45, ttlS: 60 });
+    const s = await slowClient(srv, '127.0.0.3', `PUT /api/budget HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`);
+    open.push(s);
+    await until(() => srv.connections().busy === 1);
     for (let i = 0; i < 5; i++) open.push(await slowClient(srv, '127.0.0.3'));
-    const r = await heldFor429;
-    expect(r.status).toBe(429);
-    expect(r.ms).toBeGreaterThanOrEqual(250);
+    expect(srv.connections().evicted).toBe(4); // the slow ones give way to each other, never to the PUT
+    const reply = closed(s, performance.now());
+    s.write(body.slice(5));
+    expect((await reply).text).toMatch(/^HTTP\/1.1 200 /);
+    expect(site.get().kw).toBe(45);
   });
 
   it('closes a connection whose headers dribble in past headersTimeout, at the configured time', async () => {
@@ -212,6 +226,21 @@ describe('operator HTTP control plane under hostile clients', () => {
     expect(site.get().kw).toBe(62);
     // Behind the quitter's hold, then its own: a guesser's check rate is concurrency / hold.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(550);
+  });
+
+  it('a guesser filling its address with paced requests cannot keep the EMS at that address out', async () => {
+    const srv = await start(
+      { maxPerAddress: 4 },
+      { failureDelayMs: 300, failureConcurrency: 1, failureLimits: { perAddress: { burst: 1, refillMs: 60_000 }, global: { burst: 100, refillMs: 1000 }, maxAddresses: 64 } },
+    );
+    expect((await putBudget(srv, '127.0.0.11', 'wrong-0', 1)).status).toBe(401);
+    const guesses = [1, 2, 3, 4].map((i) => putBudget(srv, '127.0.0.11', `wrong-${i}`, 1).catch(() => 'closed' as const));
+    await until(() => srv.connections().paced === 4);
+    const right = await putBudget(srv, '127.0.0.11', TOKEN, 63);
+    expect(right.status).toBe(200);
+    expect(site.get().kw).toBe(63);
+    const outcomes = await Promise.all(guesses);
+    expect(outcomes.filter((o) => o === 'closed').length).toBeGreaterThanOrEqual(1);
   });
 
   it('failures from many addresses do not flush the limiter: guessing stays limited after churn', async () => {
