@@ -90,8 +90,9 @@ function redactParams(token: string): string {
 }
 
 /**
- * A deep copy with every secret replaced, for anything the operator surface
- * serves (the effective configuration) and every log record. Works on
+ * `value` with every secret replaced, for anything the operator surface
+ * serves (the effective configuration) and every log record. The input is
+ * never changed; parts with nothing to replace are shared, not copied. Works on
  * JSON-like data; an Error is copied with the same prototype (so loggers still
  * name its class) and its message, stack, cause and own fields redacted.
  */
@@ -104,14 +105,27 @@ function walk(v: unknown, key: string | undefined, depth: number): unknown {
   if (typeof v === 'string') return redactText(v);
   if (v === null || typeof v !== 'object') return v;
   if (depth >= MAX_DEPTH) return '[too deep]';
-  if (Array.isArray(v)) return v.map((x) => walk(x, undefined, depth + 1));
+  if (Array.isArray(v)) {
+    const out = v.map((x) => walk(x, undefined, depth + 1));
+    return out.every((x, i) => x === v[i]) ? v : out;
+  }
   if (v instanceof Error) return redactError(v, depth);
   // Only plain data is walked: a class instance (a socket, a timer) may be a large or cyclic graph.
   const proto = Object.getPrototypeOf(v) as unknown;
   if (proto !== Object.prototype && proto !== null) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = walk(x, k, depth + 1);
-  return out;
+  // Copy on write: a record with nothing to hide (most log lines) is passed on as it is.
+  let out: Record<string, unknown> | undefined;
+  const entries = Object.entries(v);
+  for (let i = 0; i < entries.length; i++) {
+    const [k, x] = entries[i]!;
+    const y = walk(x, k, depth + 1);
+    if (y !== x && !out) {
+      out = {};
+      for (let j = 0; j < i; j++) out[entries[j]![0]] = entries[j]![1];
+    }
+    if (out) out[k] = y;
+  }
+  return out ?? v;
 }
 
 function redactError(e: Error, depth: number): Error {
