@@ -252,7 +252,7 @@ describe('operator HTTP API start-up rules', () => {
     }
   });
 
-  it('holds wrong tokens beyond the burst for a 429, and still accepts the right one at once', async () => {
+  it('answers 429 beyond the failure budget and still accepts the right token', async () => {
     const clock = new ManualClock(0);
     const opts = base();
     const server = await startHttpServer({ ...opts, budget: opts.source, token: TOKEN, listen: '127.0.0.1:0', clock, failureDelayMs: 30 });
