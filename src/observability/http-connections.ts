@@ -39,6 +39,8 @@ interface Conn {
   key: string;
   /** True from complete headers until the response is finished: such a connection is never evicted. */
   busy: boolean;
+  /** Like busy, but stays true while the request yields its slot (paced in the penalty gate). */
+  inRequest: boolean;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -69,6 +71,9 @@ export class ConnectionGuard {
     server.headersTimeout = this.limits.headersTimeoutMs + 1000;
     server.requestTimeout = this.limits.headersTimeoutMs + this.limits.bodyTimeoutMs + 1000;
     server.keepAliveTimeout = Math.min(5000, this.limits.headersTimeoutMs);
+    // node:http destroys a socket on 'timeout' unless someone listens on the server; the idle
+    // rule below decides instead (it spares a request waiting for its answer).
+    server.on('timeout', () => undefined);
     server.on('connection', (socket: Socket) => this.onConnection(socket));
     // Ahead of the server's handler, which may mark its request yieldable before its first await.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
@@ -95,12 +100,15 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    const conn: Conn = { socket, key, busy: false, timer: undefined };
+    const conn: Conn = { socket, key, busy: false, inRequest: false, timer: undefined };
     this.conns.set(socket, conn);
     let set = this.byKey.get(key);
     if (!set) this.byKey.set(key, (set = new Set()));
     set.add(conn);
-    socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
+    // Idle is the client's silence between requests; waiting for our answer (paced, say) is not.
+    socket.setTimeout(this.limits.idleTimeoutMs, () => {
+      if (!conn.inRequest) socket.destroy();
+    });
     socket.once('close', () => this.remove(conn));
     this.arm(conn, this.limits.headersTimeoutMs);
   }
@@ -109,6 +117,7 @@ export class ConnectionGuard {
     const conn = this.conns.get(req.socket);
     if (!conn) return;
     conn.busy = true;
+    conn.inRequest = true;
     if (req.complete) this.disarm(conn);
     else {
       this.arm(conn, this.limits.bodyTimeoutMs, () => !req.complete);
@@ -116,6 +125,7 @@ export class ConnectionGuard {
     }
     res.once('finish', () => {
       conn.busy = false;
+      conn.inRequest = false;
       // The next request on a kept-alive connection gets the same headers deadline.
       if (!conn.socket.destroyed) this.arm(conn, this.limits.headersTimeoutMs);
     });

@@ -181,6 +181,17 @@ describe('operator HTTP control plane under hostile clients', () => {
     expect(ms).toBeLessThan(1500);
   });
 
+  it('a PUT paced longer than idleTimeout is still answered (waiting for us is not idling)', async () => {
+    const srv = await start(
+      { idleTimeoutMs: 200 },
+      { failureDelayMs: 400, failureConcurrency: 1, failureLimits: { perAddress: { burst: 1, refillMs: 60_000 }, global: { burst: 100, refillMs: 1000 }, maxAddresses: 64 } },
+    );
+    expect((await putBudget(srv, '127.0.0.12', 'wrong-0', 1)).status).toBe(401);
+    const r = await putBudget(srv, '127.0.0.12', TOKEN, 64);
+    expect(r.status).toBe(200);
+    expect(r.ms).toBeGreaterThanOrEqual(380);
+  });
+
   it('a quick client is not cut by the timeouts', async () => {
     const srv = await start({ headersTimeoutMs: 300, bodyTimeoutMs: 300, idleTimeoutMs: 300 });
     const r = await putBudget(srv, '127.0.0.1', TOKEN, 44);
