@@ -49,7 +49,7 @@ export interface HttpServerHandle {
   host: string;
   port: number;
   /** Open connections, those being answered, PUTs paced by the failure limiter, and what the guard has refused, evicted and timed out. */
-  connections(): { open: number; busy: number; paced: number; refused: number; evicted: number; timedOut: number };
+  connections(): { open: number; busy: number; paced: number; refused: number; evicted: number; timedOut: number; authFailures: number };
   close(): Promise<void>;
 }
 
@@ -84,6 +84,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const assets = await loadDashboardAssets(options.publicDir);
   const startedAtMs = clock.now();
+  let authFailures = 0;
 
   const putBudget: Handler = async (req, res) => {
     if (!auth.configured) throw new HttpError(403, 'control endpoints are disabled: configure http.token to enable PUT /api/budget', { connection: 'close' });
@@ -101,6 +102,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
     }
     if (!auth.check(req.headers.authorization)) {
+      authFailures++;
       const { limited, retryAfterMs } = limiter.fail(remote, clock.now());
       const unauthorized = { 'www-authenticate': 'Bearer realm="surplus"', connection: 'close' };
       if (!limited) {
@@ -228,7 +230,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     url: `http://${shownHost}:${addr.port}`,
     host: addr.address,
     port: addr.port,
-    connections: () => ({ open: guard.open(), busy: guard.busy(), paced: gate.waiting + gate.holding, ...guard.counters }),
+    connections: () => ({ open: guard.open(), busy: guard.busy(), paced: gate.waiting + gate.holding, ...guard.counters, authFailures }),
     close: () =>
       new Promise<void>((resolve) => {
         gate.close();

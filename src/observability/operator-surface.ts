@@ -61,6 +61,7 @@ export async function startOperatorSurface(options: OperatorSurfaceOptions): Pro
     logger: options.logger,
     clock,
   });
+  metrics.httpStats = () => http.connections();
   sampler.start();
   return {
     http,

@@ -288,7 +288,7 @@ describe('http.* connection keys', () => {
     const config = resolveConfig({
       listen: '127.0.0.1:0',
       pools: [{ url: pool.url, user: 'site' }],
-      http: { listen: '127.0.0.1:0', idleTimeoutS: 0.3, maxConnectionsPerAddress: 2 },
+      http: { listen: '127.0.0.1:0', idleTimeoutS: 0.3, maxConnectionsPerAddress: 2, token: 'site-token-abcdef12' },
       shares: { hashThreads: 1 },
     });
     const site = await Site.start({ config, logger: silentLogger() });
@@ -301,6 +301,14 @@ describe('http.* connection keys', () => {
       const [first, ...rest] = await Promise.all(sockets.map((s) => closed(s, t0)));
       expect(first!.ms).toBeLessThan(250);
       for (const r of rest) expect(r.ms).toBeGreaterThanOrEqual(280);
+      // ...and what the guard did shows in /metrics.
+      const wrong = await fetch(`${site.httpUrl}/api/budget`, { method: 'PUT', body: '{"kw":1}', headers: { authorization: 'Bearer not-the-token' } });
+      expect(wrong.status).toBe(401);
+      const metrics = await (await fetch(`${site.httpUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^surplus_http_connections_closed_total\{reason="evicted"\} 1$/m);
+      expect(metrics).toMatch(/^surplus_http_connections_closed_total\{reason="timeout"\} 0$/m);
+      expect(metrics).toMatch(/^surplus_http_auth_failures_total 1$/m);
+      expect(metrics).toMatch(/^surplus_http_connections [1-9]/m);
     } finally {
       await site.close();
       await pool.stop();
