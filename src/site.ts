@@ -153,6 +153,13 @@ export class Site {
       const surface = await startOperatorSurface({
         listen: config.http.listen,
         token: config.http.token,
+        limits: {
+          maxConnections: config.http.maxConnections,
+          maxPerAddress: config.http.maxConnectionsPerAddress,
+          headersTimeoutMs: config.http.headersTimeoutS * 1000,
+          bodyTimeoutMs: config.http.bodyTimeoutS * 1000,
+          idleTimeoutMs: config.http.idleTimeoutS * 1000,
+        },
         source: status,
         budget: budgetControl(budgetSource, status),
         config,

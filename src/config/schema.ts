@@ -29,6 +29,11 @@ export const poolTlsSchema = z.strictObject({
 });
 
 const positive = z.number().positive();
+
+/** True when every '%' in `url` starts a valid escape (the MQTT client decodes the user information). */
+function percentEscapesValid(url: string): boolean {
+  return !/%(?![0-9a-fA-F]{2})/.test(url);
+}
 const nonNegative = z.number().nonnegative();
 
 export const poolSchema = z.strictObject({
@@ -113,6 +118,16 @@ export const httpSchema = z.strictObject({
   listen: hostPort.default('127.0.0.1:8080'),
   /** Bearer token for endpoints that change state. Required on a non-loopback address. */
   token: z.string().min(8).optional(),
+  /** Open connections in all; beyond it a new one replaces the oldest without a request in progress, or is refused. */
+  maxConnections: z.number().int().min(1).default(256),
+  /** Open connections from one address (an IPv6 /64 counts as one), so slow clients from one address cannot lock out another. */
+  maxConnectionsPerAddress: z.number().int().min(1).default(16),
+  /** Seconds from accept (or the previous response) until a request's headers are complete; then 408 and close. */
+  headersTimeoutS: positive.default(10),
+  /** Seconds from complete headers until the request body is complete; then 408 and close. */
+  bodyTimeoutS: positive.default(10),
+  /** Seconds without a byte either way before a connection is closed. */
+  idleTimeoutS: positive.default(30),
 });
 
 export const limitsSchema = z.strictObject({
@@ -200,7 +215,11 @@ export const budgetSchema = z.discriminatedUnion('source', [
   }),
   z.strictObject({
     source: z.literal('mqtt'),
-    url: z.string().regex(/^mqtts?:\/\/.+/, { message: 'must be mqtt://host:port or mqtts://host:port' }),
+    url: z
+      .string()
+      .regex(/^mqtts?:\/\/.+/, { message: 'must be mqtt://host:port or mqtts://host:port' })
+      // The MQTT client decodes the user information and threw a bare URIError (with a stack) on a stray '%'.
+      .refine(percentEscapesValid, { message: "holds a '%' not followed by two hex digits: write a '%' in the password as %25, or put the password in budget.password" }),
     topic: z.string().min(1),
     username: z.string().optional(),
     password: z.string().optional(),

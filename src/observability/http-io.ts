@@ -37,14 +37,25 @@ export function sendError(res: ServerResponse, err: HttpError): void {
 }
 
 /**
+ * Content types under which a body is read as JSON. curl's `-d` sends
+ * application/x-www-form-urlencoded unless told otherwise, and the README's
+ * budget command is what operators copy, so that type (and none at all) is
+ * read as JSON too. This opens no cross-site path: PUT is not a method an
+ * HTML form can send, and the bearer header forces a CORS preflight that this
+ * server never passes. A form-encoded body (`kw=420`) still fails as "not JSON".
+ */
+const JSON_BODY_TYPES = new Set(['', 'application/json', 'application/x-www-form-urlencoded']);
+
+/**
  * Reads a JSON request body of at most `maxBytes`. A declared or actual
  * size above the cap is a 413 (and the connection closes, so the rest is never
- * read); anything that is not JSON is a 400 naming the problem.
+ * read); a content type that cannot carry JSON (text/plain, multipart) is a
+ * 415; anything that is not JSON is a 400 naming the problem.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') {
-    throw new HttpError(415, `request body must be sent with content-type application/json, got "${type || '(none)'}"`, { connection: 'close' });
+  if (!JSON_BODY_TYPES.has(type) && !/^application\/[a-z0-9.+-]*\+json$/.test(type)) {
+    throw new HttpError(415, `request body must be JSON (content-type application/json), got content-type "${type}"`, { connection: 'close' });
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new HttpError(413, `request body is limited to ${maxBytes} bytes`, { connection: 'close' });
@@ -60,6 +71,6 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError(400, `request body is not valid JSON (expected like {"kw": 120, "ttlS": 300}): ${(err as Error).message.slice(0, 200)}`);
   }
 }

@@ -5,9 +5,11 @@ import { ConfigError, InputError } from '../errors.js';
 import { loadDashboardAssets, type Asset } from './dashboard-assets.js';
 import { energyReportCsv, type EnergyReport } from './energy-report.js';
 import type { HistoryRing } from './history.js';
-import { BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from './http-auth.js';
+import { BearerAuth, DEFAULT_FAILURE_LIMITS, FailureLimiter, isLoopbackHost, splitHostPort, type FailureLimits } from './http-auth.js';
+import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http-connections.js';
 import { HttpError, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
 import { silentLogger, type Logger } from './logger.js';
+import { PenaltyGate } from './penalty-gate.js';
 import type { SiteMetrics } from './metrics.js';
 import { redactSecrets } from './redact.js';
 import type { BudgetControl, SiteStatusSource } from './snapshots.js';
@@ -29,6 +31,14 @@ export interface HttpServerOptions {
   clock?: Clock;
   /** Largest accepted request body, bytes (default 4096). */
   maxBodyBytes?: number;
+  /** Connection caps and timeouts (http.* in the config); each defaults as in DEFAULT_CONNECTION_LIMITS. */
+  limits?: Partial<ConnectionLimits>;
+  /** Failed-token buckets (tests shrink them). */
+  failureLimits?: FailureLimits;
+  /** While failures are over budget, each token check waits this long for its turn first, ms (default 1000). */
+  failureDelayMs?: number;
+  /** ...and at most this many such checks are under way at once (default 4): 4 checks/s while limited. */
+  failureConcurrency?: number;
   /** Directory holding index.html, dashboard.js, dashboard.css (default: the package's public/). */
   publicDir?: string;
 }
@@ -38,6 +48,8 @@ export interface HttpServerHandle {
   url: string;
   host: string;
   port: number;
+  /** Open connections, those being answered, PUTs paced by the failure limiter, and what the guard has refused, evicted and timed out. */
+  connections(): { open: number; busy: number; paced: number; refused: number; evicted: number; timedOut: number; authFailures: number };
   close(): Promise<void>;
 }
 
@@ -66,28 +78,40 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const log = options.logger ?? silentLogger();
   const clock = options.clock ?? systemClock;
   const auth = new BearerAuth(options.token);
-  const limiter = new FailureLimiter();
+  const limiter = new FailureLimiter(options.failureLimits ?? DEFAULT_FAILURE_LIMITS, clock.now());
+  const gate = new PenaltyGate(options.failureConcurrency ?? 4, options.failureDelayMs ?? 1000);
+  const guard = new ConnectionGuard({ ...DEFAULT_CONNECTION_LIMITS, ...options.limits });
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const assets = await loadDashboardAssets(options.publicDir);
   const startedAtMs = clock.now();
+  let authFailures = 0;
 
   const putBudget: Handler = async (req, res) => {
     if (!auth.configured) throw new HttpError(403, 'control endpoints are disabled: configure http.token to enable PUT /api/budget', { connection: 'close' });
     const remote = req.socket.remoteAddress ?? '?';
-    const waitMs = limiter.blockedForMs(remote, clock.now());
-    if (waitMs > 0) {
-      const retryS = Math.ceil(waitMs / 1000);
-      throw new HttpError(429, `too many wrong tokens from this address; retry in ${retryS} s`, { 'retry-after': String(retryS), connection: 'close' });
+    // Over the failure budget, every check (right or wrong) waits its turn in the gate before
+    // the token is even looked at: a right token is never refused, only later, and a guesser
+    // who closes early learns nothing sooner (issue 11). Otherwise the check is immediate.
+    if (limiter.isLimited(remote, clock.now())) {
+      guard.yieldable(req.socket, true);
+      const turn = await gate.wait(req.socket);
+      guard.yieldable(req.socket, false);
+      if (!turn) {
+        res.destroy(); // the client left or gave way, or the server is closing: nobody to answer
+        return;
+      }
     }
     if (!auth.check(req.headers.authorization)) {
-      limiter.fail(remote, clock.now());
-      log.warn({ remote, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
-      throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <http.token>)', {
-        'www-authenticate': 'Bearer realm="surplus"',
-        connection: 'close',
-      });
+      authFailures++;
+      const { limited, retryAfterMs } = limiter.fail(remote, clock.now());
+      const unauthorized = { 'www-authenticate': 'Bearer realm="surplus"', connection: 'close' };
+      if (!limited) {
+        log.warn({ remote, path: '/api/budget' }, 'refused PUT /api/budget: missing or wrong bearer token');
+        throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <http.token>)', unauthorized);
+      }
+      const retryS = Math.ceil(retryAfterMs / 1000);
+      throw new HttpError(429, `missing or wrong bearer token, and too many of them; retry in ${retryS} s`, { ...unauthorized, 'retry-after': String(retryS) });
     }
-    limiter.succeed(remote);
     if (!options.budget) throw new HttpError(409, 'the budget is not set over HTTP on this site (budget.source is not "http")');
     const setting = options.budget.put(await readJsonBody(req, maxBodyBytes));
     log.info({ kw: setting.kw, ttlS: setting.ttlS, remote }, 'budget set over HTTP');
@@ -177,11 +201,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
   };
 
-  const server: Server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
+  const server: Server = createServer((req, res) => {
     void handle(req, res);
   });
-  // An operator surface needs a handful of connections; a bound keeps a flood from exhausting descriptors.
-  server.maxConnections = 256;
+  // Caps per address and in all, and timeouts that hold as configured (http-connections.ts).
+  guard.attach(server);
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy(err);
@@ -206,8 +230,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     url: `http://${shownHost}:${addr.port}`,
     host: addr.address,
     port: addr.port,
+    connections: () => ({ open: guard.open(), busy: guard.busy(), paced: gate.waiting + gate.holding, ...guard.counters, authFailures }),
     close: () =>
       new Promise<void>((resolve) => {
+        gate.close();
         server.close(() => resolve());
         // The dashboard keeps connections alive between polls; don't wait for them.
         server.closeAllConnections();

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets, redactText } from './redact.js';
 
 export type { Logger };
 
@@ -33,6 +34,14 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     level: settings.level ?? process.env['SURPLUS_LOG_LEVEL'] ?? 'info',
     base: { name: 'surplus' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    hooks: {
+      // Paths catch secrets under known keys; this catches them anywhere in
+      // the record and inside text (a broker URL in an error message, issue 11).
+      logMethod(args, method) {
+        const clean = (args as unknown[]).map((a) => (typeof a === 'string' ? redactText(a) : redactSecrets(a)));
+        return method.apply(this, clean as Parameters<typeof method>);
+      },
+    },
   };
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);
   const pretty = settings.pretty ?? process.stdout.isTTY === true;

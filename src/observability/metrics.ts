@@ -43,8 +43,20 @@ class CounterFollower {
   }
 }
 
+/** The operator HTTP server's own counts (HttpServerHandle.connections()). */
+export interface HttpStats {
+  open: number;
+  paced: number;
+  refused: number;
+  evicted: number;
+  timedOut: number;
+  authFailures: number;
+}
+
 export class SiteMetrics {
   readonly registry = new Registry();
+  /** Set by the operator surface once its HTTP server runs; until then the surplus_http_* series read 0. */
+  httpStats: (() => HttpStats) | undefined;
   private readonly source: SiteStatusSource;
   private current: Snapshot | null = null;
   private readonly commandSeconds: Histogram<'command'>;
@@ -170,6 +182,27 @@ export class SiteMetrics {
     counter('surplus_device_command_failures_total', 'Device commands that failed (timeout, refusal, I/O error).', [], (f, s) =>
       f.follow({}, s.status.commands.failed),
     );
+
+    // The control plane under pressure (issue 11): slow clients, floods, token guessing.
+    gauge('surplus_http_connections', 'Open connections to the operator HTTP server.', [], (g) => {
+      const h = this.httpStats?.();
+      if (h) g.set(h.open);
+    });
+    gauge('surplus_http_paced_requests', 'PUT /api/budget requests waiting their turn while wrong tokens are over budget.', [], (g) => {
+      const h = this.httpStats?.();
+      if (h) g.set(h.paced);
+    });
+    counter('surplus_http_connections_closed_total', 'Operator HTTP connections closed by the guard: refused at a cap, evicted to make room, or timed out.', ['reason'], (f) => {
+      const h = this.httpStats?.();
+      if (!h) return;
+      f.follow({ reason: 'refused' }, h.refused);
+      f.follow({ reason: 'evicted' }, h.evicted);
+      f.follow({ reason: 'timeout' }, h.timedOut);
+    });
+    counter('surplus_http_auth_failures_total', 'PUT /api/budget requests with a missing or wrong bearer token.', [], (f) => {
+      const h = this.httpStats?.();
+      if (h) f.follow({}, h.authFailures);
+    });
 
     this.commandSeconds = new Histogram({
       name: 'surplus_device_command_seconds',

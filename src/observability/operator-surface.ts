@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { EnergyReport, type EnergyReportOptions } from './energy-report.js';
 import { HistoryRing } from './history.js';
+import type { ConnectionLimits } from './http-connections.js';
 import { startHttpServer, type HttpServerHandle } from './http-server.js';
 import type { Logger } from './logger.js';
 import { SiteMetrics } from './metrics.js';
@@ -12,6 +13,8 @@ export interface OperatorSurfaceOptions {
   listen: string;
   /** http.token. */
   token?: string;
+  /** http.maxConnections, http.maxConnectionsPerAddress and the http.*TimeoutS keys, in ms. */
+  limits?: Partial<ConnectionLimits>;
   source: SiteStatusSource;
   budget?: BudgetControl;
   /** Effective configuration, served redacted at /api/config. */
@@ -48,6 +51,7 @@ export async function startOperatorSurface(options: OperatorSurfaceOptions): Pro
   const http = await startHttpServer({
     listen: options.listen,
     token: options.token,
+    ...(options.limits ? { limits: options.limits } : {}),
     source: options.source,
     budget: options.budget,
     metrics,
@@ -57,6 +61,7 @@ export async function startOperatorSurface(options: OperatorSurfaceOptions): Pro
     logger: options.logger,
     clock,
   });
+  metrics.httpStats = () => http.connections();
   sampler.start();
   return {
     http,

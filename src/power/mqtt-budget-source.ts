@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
+import { redactText } from '../observability/redact.js';
 import { parseBudgetPayload } from './budget-payload.js';
 import { BaseBudgetSource } from './budget-source.js';
 
@@ -49,7 +50,7 @@ export class MqttBudgetSource extends BaseBudgetSource {
       connectTimeout: 10_000,
     });
     this.client = client;
-    client.on('error', (err) => this.logger.warn({ err: err.message, url: redactUrl(this.opts.url) }, 'mqtt budget source: client error'));
+    client.on('error', (err) => this.logger.warn({ err: err.message, url: redactText(this.opts.url) }, 'mqtt budget source: client error'));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     const subscribed = new Promise<void>((resolve) => {
       client.on('connect', () => {
@@ -64,7 +65,7 @@ export class MqttBudgetSource extends BaseBudgetSource {
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), wait)));
     const r = await Promise.race([subscribed, timedOut]);
     clearTimeout(timer);
-    if (r === 'timeout') this.logger.warn({ url: redactUrl(this.opts.url), waitedMs: wait }, 'mqtt budget source: not connected yet, retrying in the background');
+    if (r === 'timeout') this.logger.warn({ url: redactText(this.opts.url), waitedMs: wait }, 'mqtt budget source: not connected yet, retrying in the background');
   }
 
   protected async onStop(): Promise<void> {
@@ -95,9 +96,4 @@ export class MqttBudgetSource extends BaseBudgetSource {
 export function parseMqttPayload(payload: Buffer): number | string {
   const v = parseBudgetPayload(payload);
   return v.ok ? v.kw : v.reason;
-}
-
-/** Drops credentials from a broker URL before it is logged. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from '../../src/observability/http-auth.js';
+import { addressKey, BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from '../../src/observability/http-auth.js';
 
 describe('isLoopbackHost', () => {
   it.each([
@@ -56,30 +56,64 @@ describe('BearerAuth', () => {
   });
 });
 
+describe('addressKey', () => {
+  it.each([
+    ['127.0.0.2', '127.0.0.2'],
+    ['::ffff:10.0.0.7', '10.0.0.7'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::9', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::1', '2001:db8:1:2::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1', 'fe80:0:0:0::/64'],
+  ])('%s -> %s', (remote, want) => {
+    expect(addressKey(remote)).toBe(want);
+  });
+});
+
 describe('FailureLimiter', () => {
-  it('blocks an address after maxFailures within the window, until the window ends', () => {
-    const l = new FailureLimiter(3, 60_000);
-    for (let i = 0; i < 3; i++) {
-      expect(l.blockedForMs('a', 1000 + i)).toBe(0);
-      l.fail('a', 1000 + i);
-    }
-    expect(l.blockedForMs('a', 2000)).toBe(59_000);
-    expect(l.blockedForMs('b', 2000)).toBe(0);
-    expect(l.blockedForMs('a', 61_000)).toBe(0);
-    l.fail('a', 61_000); // a new window
-    expect(l.blockedForMs('a', 61_001)).toBe(0);
+  const limits = { perAddress: { burst: 3, refillMs: 10_000 }, global: { burst: 20, refillMs: 1_000 }, maxAddresses: 8 };
+
+  it('limits an address after its burst and refills one failure per refillMs', () => {
+    const l = new FailureLimiter(limits, 0);
+    for (let i = 0; i < 3; i++) expect(l.fail('a', i).limited).toBe(false);
+    expect(l.fail('a', 3)).toEqual({ limited: true, retryAfterMs: 9_997 });
+    expect(l.fail('b', 4).limited).toBe(false);
+    expect(l.fail('a', 10_003).limited).toBe(false);
+    expect(l.fail('a', 10_004).limited).toBe(true);
   });
 
-  it('forgets an address on success and bounds the addresses it tracks', () => {
-    const l = new FailureLimiter(1, 60_000, 2);
-    l.fail('a', 0);
-    expect(l.blockedForMs('a', 1)).toBeGreaterThan(0);
-    l.succeed('a');
-    expect(l.blockedForMs('a', 1)).toBe(0);
-    l.fail('x', 0);
-    l.fail('y', 0);
-    l.fail('z', 0); // evicts x, the oldest
-    expect(l.blockedForMs('x', 1)).toBe(0);
-    expect(l.blockedForMs('z', 1)).toBeGreaterThan(0);
+  it('says when an address or everyone is over budget without consuming anything', () => {
+    const l = new FailureLimiter(limits, 0);
+    expect(l.isLimited('a', 0)).toBe(false);
+    for (let i = 0; i < 3; i++) l.fail('a', 0);
+    expect(l.isLimited('a', 0)).toBe(true);
+    expect(l.isLimited('a', 0)).toBe(true);
+    expect(l.isLimited('b', 0)).toBe(false);
+    expect(l.isLimited('a', 10_000)).toBe(false);
+    for (let i = 0; i < 20; i++) l.fail(`10.0.0.${i}`, 10_000); // the global bucket has refilled to 20
+    expect(l.isLimited('b', 10_000)).toBe(true);
+  });
+
+  it('counts an IPv6 /64 as one address', () => {
+    const l = new FailureLimiter(limits, 0);
+    for (let i = 0; i < 3; i++) expect(l.fail(`2001:db8::${i + 1}`, 0).limited).toBe(false);
+    expect(l.fail('2001:db8::ffff', 0).limited).toBe(true);
+  });
+
+  it('cannot be flushed by address churn: the global bucket stays empty and memory stays bounded', () => {
+    // The old limiter forgot its 1,024 oldest addresses after 1,050 failures from others, reopening guessing.
+    const l = new FailureLimiter(limits, 0);
+    for (let i = 0; i < 3; i++) l.fail('10.0.0.1', 0);
+    expect(l.fail('10.0.0.1', 0).limited).toBe(true);
+    let limited = 0;
+    for (let i = 0; i < 1050; i++) if (l.fail(`10.1.${i >> 8}.${i & 255}`, 1).limited) limited++;
+    expect(l.trackedAddresses).toBe(8);
+    // 20 - 4 global tokens were left for the churners; everything after them is limited.
+    expect(limited).toBe(1050 - 16);
+    expect(l.fail('10.0.0.1', 2).limited).toBe(true);
+    expect(l.fail('10.9.9.9', 2).limited).toBe(true);
+    // The global bucket refills in time, at its own rate.
+    expect(l.fail('10.9.9.8', 1_002).limited).toBe(false);
+    expect(l.fail('10.9.9.7', 1_002).limited).toBe(true);
   });
 });
