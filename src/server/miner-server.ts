@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { BanList } from './ban-list.js';
+import { DifficultyMemory } from './difficulty-memory.js';
 import { LineConnection } from './line-connection.js';
 import { MinerSession } from './miner-session.js';
 import type { SessionHub } from './session-hub.js';
@@ -24,9 +25,10 @@ export class MinerServer {
   refusedConnections = 0;
   private readonly sessionHub: SessionHub;
   private readonly bans: BanList;
+  private readonly difficulties = new DifficultyMemory();
 
   constructor(
-    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'>,
+    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'>,
     private readonly events: MinerServerEvents,
   ) {
     this.bans = new BanList(hub.config.limits.banS * 1000);
@@ -41,8 +43,10 @@ export class MinerServer {
         if (!set) this.byWorker.set(worker, (set = new Set()));
         set.add(s);
       },
+      resumedDifficulty: (id) => this.difficulties.recall(id),
       closed: (s) => {
         this.sessions.delete(s);
+        if (s.sessionId !== undefined && s.worker !== undefined) this.difficulties.remember(s.sessionId, s.difficulty);
         if (s.worker === undefined) return;
         for (const w of s.workerNames()) {
           const set = this.byWorker.get(w);
@@ -99,7 +103,7 @@ export class MinerServer {
   }
 
   /** The hub with its methods bound (spreading a class instance would drop prototype methods). */
-  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'> {
+  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'> {
     const h = this.hub;
     return {
       config: h.config,

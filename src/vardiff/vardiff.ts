@@ -4,19 +4,34 @@
  * difficulty) over elapsed seconds is the miner's work rate in diff-1 shares
  * per second (hashrate = that · 2^32), so a window that straddles a
  * difficulty change is still measured correctly.
+ *
+ * Share arrivals at a steady hashrate are a Poisson process, so a window with
+ * N shares measures the rate only to about ±1/√N: one share in 30 s says
+ * almost nothing (issue 13: ×1.75 then ÷4 within a minute, 15–20 changes per
+ * miner in 13.5 minutes). So the difficulty moves only when a confidence
+ * interval of the rate (Wilson–Hilferty bounds on the Poisson count, `z`
+ * standard errors) lies wholly outside a dead band around the target. Evidence
+ * accumulates across ticks; a window that gets very long is halved (older
+ * shares count less), so a later change in hashrate is still followed.
  */
 
 export interface VardiffSettings {
   /** Aim: this many shares per minute per miner. */
   targetSharesPerMinute: number;
-  /** Seconds between regular retargets. */
+  /** Least seconds between two retargets once the first ramp is done. */
   retargetS: number;
   min: number;
   max: number;
   /** Largest factor one regular retarget may move the difficulty (default 4). */
   maxStep?: number;
-  /** Shares after which the first ramp may retarget early (default 5). */
+  /** Shares after which the first ramp may end (default 5). */
   rampShares?: number;
+  /** Dead band: no change while the share rate is surely within [1/band, band] × target (default 1.3). */
+  band?: number;
+  /** Width of the confidence interval in standard errors (default 2). */
+  z?: number;
+  /** Expected shares after which the window is halved (default 128: 16 minutes at 8/min). */
+  windowShares?: number;
 }
 
 export interface VardiffState {
@@ -25,8 +40,10 @@ export interface VardiffState {
   readonly windowShares: number;
   /** Σ difficulty of the shares counted in this window. */
   readonly windowWork: number;
-  /** True until the first retarget that landed close to the target. */
+  /** True until the first window with enough shares that landed close to the target. */
   readonly ramping: boolean;
+  /** When the difficulty last changed (retargetS counts from here). */
+  readonly changedAtMs?: number;
 }
 
 /** Lower bounds the miner asked for (`mining.suggest_difficulty`, BIP310 `minimum-difficulty`). */
@@ -36,7 +53,16 @@ export interface VardiffFloors {
 }
 
 export function startVardiff(difficulty: number, nowMs: number): VardiffState {
-  return { difficulty, windowStartMs: nowMs, windowShares: 0, windowWork: 0, ramping: true };
+  return { difficulty, windowStartMs: nowMs, windowShares: 0, windowWork: 0, ramping: true, changedAtMs: nowMs };
+}
+
+/**
+ * A session that resumes (mining.subscribe with its old session id) picks up
+ * the difficulty it had: the miner's hashrate did not change with the TCP
+ * connection, so there is nothing to ramp.
+ */
+export function resumeVardiff(difficulty: number, nowMs: number): VardiffState {
+  return { ...startVardiff(difficulty, nowMs), ramping: false };
 }
 
 /** Count one accepted share judged at `shareDifficulty` (the difficulty of the job it was found on). */
@@ -62,6 +88,18 @@ function tidy(d: number): number {
   return Number(d.toPrecision(3));
 }
 
+/**
+ * Confidence bounds on the mean of a Poisson count `n` observed once
+ * (Wilson–Hilferty; within a few percent of the exact chi-square bounds
+ * even for n = 0..5, which is where it matters).
+ */
+export function poissonBounds(n: number, z: number): { lo: number; hi: number } {
+  const lo = n <= 0 ? 0 : n * Math.max(0, 1 - 1 / (9 * n) - z / (3 * Math.sqrt(n))) ** 3;
+  const m = n + 1;
+  const hi = m * (1 - 1 / (9 * m) + z / (3 * Math.sqrt(m))) ** 3;
+  return { lo, hi };
+}
+
 export interface Retarget {
   state: VardiffState;
   /** Set when the miner should be sent a new difficulty. */
@@ -69,42 +107,55 @@ export interface Retarget {
 }
 
 /**
- * Called on every share and by the session's timer. Retargets when the window
- * is old enough (retargetS) or, while ramping, as soon as `rampShares`
- * arrived. While ramping it jumps straight to the estimate (a miner that
- * connects at a difficulty far too low would otherwise flood us for minutes);
- * afterwards each step is bounded by maxStep and ignores errors within ±50 %.
- * A quiet miner decays: no share for a whole window counts as if one share
- * had just arrived, which lowers the estimate as time passes.
+ * Called on every share and by the session's timer. The window's work, in
+ * shares at the current difficulty, is compared with what the target rate
+ * predicts for the elapsed time; the difficulty moves only when the whole
+ * confidence interval of the ratio is outside [1/band, band]:
+ * - up: to the estimate, at most ×maxStep (unbounded while ramping, so a
+ *   miner that connects far too low does not flood us for minutes);
+ * - down with shares: to the estimate, at most ÷maxStep;
+ * - down with no share at all: the interval's upper end (the miner is at
+ *   most that fast), at most ÷maxStep; while ramping the step waits for ÷2
+ *   and then takes ÷maxStep, so a miner that connects far too high gets work
+ *   it can finish within minutes.
+ * After the ramp, changes are at least retargetS apart.
  */
 export function retarget(s: VardiffState, cfg: VardiffSettings, floors: VardiffFloors, poolDifficulty: number | undefined, nowMs: number): Retarget {
-  const elapsedS = (nowMs - s.windowStartMs) / 1000;
-  const rampShares = cfg.rampShares ?? 5;
-  const due = elapsedS >= cfg.retargetS || (s.ramping && s.windowShares >= rampShares && elapsedS > 0);
   const clamped = clampDifficulty(s.difficulty, cfg, floors, poolDifficulty);
-  if (!due) {
-    // A pool difficulty drop or a new floor applies at once, not at the next window.
-    if (clamped !== s.difficulty) return { state: { ...s, difficulty: clamped }, newDifficulty: clamped };
-    return { state: s };
+  // A pool difficulty drop or a new floor applies at once, not at the next window.
+  if (clamped !== s.difficulty) return changed(clamped, s.ramping, nowMs);
+  const elapsedS = (nowMs - s.windowStartMs) / 1000;
+  if (elapsedS <= 0) return { state: s };
+  if (!s.ramping && (nowMs - (s.changedAtMs ?? s.windowStartMs)) / 1000 < cfg.retargetS) return { state: s };
+  const band = cfg.band ?? 1.3;
+  const maxStep = cfg.maxStep ?? 4;
+  const expected = (elapsedS * cfg.targetSharesPerMinute) / 60;
+  // Shares-equivalent at the current difficulty (shares on older jobs weigh by the difficulty they were judged at).
+  const n = s.windowWork / s.difficulty;
+  const ratio = n / expected;
+  const { lo, hi } = poissonBounds(n, cfg.z ?? 2);
+  let step: number | undefined;
+  if (lo / expected > band) {
+    step = s.ramping ? ratio : Math.min(maxStep, ratio);
+  } else if (hi / expected < 1 / band) {
+    if (s.windowShares > 0) step = Math.max(1 / maxStep, ratio);
+    else if (!s.ramping) step = Math.max(1 / maxStep, hi / expected);
+    else if (hi / expected <= 0.5) step = 1 / maxStep;
   }
-  const work = s.windowShares > 0 ? s.windowWork : s.difficulty;
-  const ratePerS = work / Math.max(elapsedS, 1e-3);
-  const ideal = (ratePerS * 60) / cfg.targetSharesPerMinute;
-  const ratio = ideal / s.difficulty;
-  let next = s.difficulty;
-  let ramping = s.ramping;
-  if (s.windowShares === 0) {
-    // Quiet: decay by at most half per window (an on-target miner still sees
-    // an empty window now and then; Poisson, e^-expected).
-    next = s.difficulty * Math.max(0.5, Math.min(1, ratio));
-  } else if (s.ramping) {
-    next = ideal;
-    if (ratio > 0.5 && ratio < 2) ramping = false;
-  } else if (ratio < 0.5 || ratio > 1.5) {
-    const maxStep = cfg.maxStep ?? 4;
-    next = s.difficulty * Math.min(maxStep, Math.max(1 / maxStep, ratio));
+  if (step !== undefined) {
+    const next = clampDifficulty(tidy(s.difficulty * step), cfg, floors, poolDifficulty);
+    const ramping = s.ramping && !(s.windowShares >= (cfg.rampShares ?? 5) && ratio > 0.5 && ratio < 2);
+    if (next !== s.difficulty) return changed(next, ramping, nowMs);
   }
-  next = clampDifficulty(tidy(next), cfg, floors, poolDifficulty);
-  const state: VardiffState = { difficulty: next, windowStartMs: nowMs, windowShares: 0, windowWork: 0, ramping };
-  return next !== s.difficulty ? { state, newDifficulty: next } : { state };
+  let state = s;
+  if (s.ramping && s.windowShares >= (cfg.rampShares ?? 5) && elapsedS >= cfg.retargetS) state = { ...state, ramping: false };
+  if (expected > (cfg.windowShares ?? 128)) {
+    // Halve the evidence: the estimate stays, but newer shares weigh more against it.
+    state = { ...state, windowStartMs: nowMs - ((nowMs - s.windowStartMs) / 2), windowShares: s.windowShares / 2, windowWork: s.windowWork / 2 };
+  }
+  return { state };
+}
+
+function changed(next: number, ramping: boolean, nowMs: number): Retarget {
+  return { state: { difficulty: next, windowStartMs: nowMs, windowShares: 0, windowWork: 0, ramping, changedAtMs: nowMs }, newDifficulty: next };
 }
