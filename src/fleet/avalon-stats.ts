@@ -150,10 +150,11 @@ export function toDeviceStatus(s: AvalonStats): DeviceStatus {
 /** Temperatures, fans, uptime and firmware for the operator; only what the device reported. */
 export function deviceDetails(s: AvalonStats): DeviceDetails {
   const out: DeviceDetails = {};
-  const tmax = s.modules.map((m) => m.tMaxC).filter((t): t is number => t !== undefined && Number.isFinite(t));
+  // An idle or soft-off Avalon reports TMax[0] (the Q capture): no reading, not 0 °C.
+  const tmax = s.modules.map((m) => m.tMaxC).filter((t): t is number => t !== undefined && Number.isFinite(t) && t > 0);
   if (tmax.length > 0) out.tempMaxC = Math.max(...tmax);
   const inlet = Number(s.fields.get('Temp') ?? s.fields.get('ITemp') ?? NaN);
-  if (Number.isFinite(inlet)) out.inletC = inlet;
+  if (Number.isFinite(inlet) && inlet > 0) out.inletC = inlet;
   // Bounded: a device cannot make the operator surface carry more than 16 fans.
   const fans = s.modules.flatMap((m) => m.fansRpm).filter((f) => Number.isFinite(f)).slice(0, 16);
   if (fans.length > 0) out.fansRpm = fans;

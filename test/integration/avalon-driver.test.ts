@@ -51,7 +51,7 @@ describe('AvalonDriver against replayed captures (loopback)', () => {
       softOff: true,
       state: 'idle',
       hashrateThs: 0,
-      details: { tempMaxC: 0, inletC: 26, fansRpm: [0, 0, 0, 0], uptimeS: 37819, firmware: 'Q-25052801_14a19a2' },
+      details: { inletC: 26, fansRpm: [0, 0, 0, 0], uptimeS: 37819, firmware: 'Q-25052801_14a19a2' },
     });
     expect(device.requests.map((r) => r.command)).toEqual(['estats', 'stats']);
   });

@@ -179,7 +179,10 @@ describe('parseDevRates', () => {
 describe('deviceDetails (operator view per unit, issue 13)', () => {
   it('reads temperatures, fans, uptime and firmware from the A1566 and Q captures', () => {
     expect(deviceDetails(stats('a1566-24102401/estats.json'))).toEqual({ tempMaxC: 78, inletC: 31, fansRpm: [4275, 4282], uptimeS: 975, firmware: '15-194-24102401_25462b2_9ddf522' });
-    expect(deviceDetails(stats('avalon-q-25052801/litestats.json'))).toMatchObject({ inletC: 26, fansRpm: [0, 0, 0, 0], firmware: 'Q-25052801_14a19a2' });
+    const q = deviceDetails(stats('avalon-q-25052801/litestats.json'));
+    expect(q).toMatchObject({ inletC: 26, fansRpm: [0, 0, 0, 0], firmware: 'Q-25052801_14a19a2' });
+    // The idle Q says TMax[0]: no reading, not a unit at 0 °C.
+    expect(q.tempMaxC).toBeUndefined();
   });
 
   it('says nothing it was not told, and bounds what a device can make it carry', () => {
