@@ -11,26 +11,30 @@
  * miner in 13.5 minutes). So the difficulty moves only when a confidence
  * interval of the rate (Wilson–Hilferty bounds on the Poisson count, `z`
  * standard errors) lies wholly outside a dead band around the target. Evidence
- * accumulates across ticks; a window that gets very long is halved (older
- * shares count less), so a later change in hashrate is still followed.
+ * accumulates across ticks; a window that gets long (64 expected shares)
+ * keeps only its last quarter, so a later change in hashrate is not hidden
+ * by old shares.
  */
 
 export interface VardiffSettings {
   /** Aim: this many shares per minute per miner. */
   targetSharesPerMinute: number;
-  /** Least seconds between two retargets once the first ramp is done. */
+  /** Least seconds between two changes (while ramping, a miner surely more than maxStep too fast moves sooner). */
   retargetS: number;
   min: number;
   max: number;
   /** Largest factor one regular retarget may move the difficulty (default 4). */
   maxStep?: number;
-  /** Shares after which the first ramp may end (default 5). */
+  /** Shares needed before the difficulty goes up, or goes down by more than the interval allows (default 5). */
   rampShares?: number;
   /** Dead band: no change while the share rate is surely within [1/band, band] × target (default 1.3). */
   band?: number;
   /** Width of the confidence interval in standard errors (default 2). */
   z?: number;
-  /** Expected shares after which the window is halved (default 128: 16 minutes at 8/min). */
+  /**
+   * Expected shares after which the window keeps only its last quarter (default 64: 8 minutes
+   * at 8/min). Within ±30 % nothing moves anyway; at 64 expected shares an error of about 1.6× is proven.
+   */
   windowShares?: number;
 }
 
@@ -111,14 +115,14 @@ export interface Retarget {
  * shares at the current difficulty, is compared with what the target rate
  * predicts for the elapsed time; the difficulty moves only when the whole
  * confidence interval of the ratio is outside [1/band, band]:
- * - up: to the estimate, at most ×maxStep (unbounded while ramping, so a
- *   miner that connects far too low does not flood us for minutes);
- * - down with shares: to the estimate, at most ÷maxStep;
- * - down with no share at all: the interval's upper end (the miner is at
- *   most that fast), at most ÷maxStep; while ramping the step waits for ÷2
- *   and then takes ÷maxStep, so a miner that connects far too high gets work
- *   it can finish within minutes.
- * After the ramp, changes are at least retargetS apart.
+ * - up, once rampShares shares are in, or down with that many: to the
+ *   geometric mean of the estimate and the interval's near end, at most
+ *   ×/÷maxStep (up is unbounded while ramping, so a miner that connects far
+ *   too low does not flood us for minutes);
+ * - down with fewer shares or none: to the interval's upper end (the miner
+ *   is at most that fast), at most ÷maxStep.
+ * Changes are at least retargetS apart, except, while ramping, for a miner
+ * surely more than maxStep too fast.
  */
 export function retarget(s: VardiffState, cfg: VardiffSettings, floors: VardiffFloors, poolDifficulty: number | undefined, nowMs: number): Retarget {
   const clamped = clampDifficulty(s.difficulty, cfg, floors, poolDifficulty);
@@ -126,7 +130,8 @@ export function retarget(s: VardiffState, cfg: VardiffSettings, floors: VardiffF
   if (clamped !== s.difficulty) return changed(clamped, s.ramping, nowMs);
   const elapsedS = (nowMs - s.windowStartMs) / 1000;
   if (elapsedS <= 0) return { state: s };
-  if (!s.ramping && (nowMs - (s.changedAtMs ?? s.windowStartMs)) / 1000 < cfg.retargetS) return { state: s };
+  const early = (nowMs - (s.changedAtMs ?? s.windowStartMs)) / 1000 < cfg.retargetS;
+  if (!s.ramping && early) return { state: s };
   const band = cfg.band ?? 1.3;
   const maxStep = cfg.maxStep ?? 4;
   const expected = (elapsedS * cfg.targetSharesPerMinute) / 60;
@@ -135,12 +140,24 @@ export function retarget(s: VardiffState, cfg: VardiffSettings, floors: VardiffF
   const ratio = n / expected;
   const { lo, hi } = poissonBounds(n, cfg.z ?? 2);
   let step: number | undefined;
+  // A move with shares goes to the geometric mean of the estimate and the interval's near end:
+  // six shares in 11 s at a target of 8/min happen (p ≈ 0.5 %), and the estimate alone would
+  // have meant ×4 there; the near end alone lands every move at the band's edge.
   if (lo / expected > band) {
-    step = s.ramping ? ratio : Math.min(maxStep, ratio);
+    // Up only on rampShares shares at least: one lucky share 50 ms after connecting passes the
+    // interval test too.
+    const toward = Math.sqrt(ratio * (lo / expected));
+    // Within retargetS of the last change only a miner surely more than maxStep too fast moves
+    // (the first ramp from far too low); six shares in 11 s otherwise meant ×2.8 on luck.
+    const sure = lo / expected > maxStep;
+    if (s.windowShares >= (cfg.rampShares ?? 5) && (!early || sure)) step = s.ramping ? toward : Math.min(maxStep, toward);
   } else if (hi / expected < 1 / band) {
-    if (s.windowShares > 0) step = Math.max(1 / maxStep, ratio);
-    else if (!s.ramping) step = Math.max(1 / maxStep, hi / expected);
-    else if (hi / expected <= 0.5) step = 1 / maxStep;
+    // With fewer than rampShares shares the estimate is too rough to lean on: the near end only.
+    if (s.windowShares >= (cfg.rampShares ?? 5)) step = Math.max(1 / maxStep, Math.sqrt(ratio * (hi / expected)));
+    else if (s.windowShares > 0) step = Math.max(1 / maxStep, hi / expected);
+    // No share at all: the miner is at most hi/expected as fast. While ramping, wait until
+    // that says ÷2, so a miner that connects far too high halves every minute or so.
+    else if (!s.ramping || hi / expected <= 0.5) step = Math.max(1 / maxStep, hi / expected);
   }
   if (step !== undefined) {
     const next = clampDifficulty(tidy(s.difficulty * step), cfg, floors, poolDifficulty);
@@ -149,9 +166,12 @@ export function retarget(s: VardiffState, cfg: VardiffSettings, floors: VardiffF
   }
   let state = s;
   if (s.ramping && s.windowShares >= (cfg.rampShares ?? 5) && elapsedS >= cfg.retargetS) state = { ...state, ramping: false };
-  if (expected > (cfg.windowShares ?? 128)) {
-    // Halve the evidence: the estimate stays, but newer shares weigh more against it.
-    state = { ...state, windowStartMs: nowMs - ((nowMs - s.windowStartMs) / 2), windowShares: s.windowShares / 2, windowWork: s.windowWork / 2 };
+  if (expected > (cfg.windowShares ?? 64)) {
+    // Keep a quarter of the evidence: a window that grows for ever (or keeps its old shares at
+    // a high weight) would hide a hashrate that changed since it began, and one that starts
+    // from nothing is open to a lucky burst of shares again.
+    const keptMs = (nowMs - s.windowStartMs) / 4;
+    state = { ...state, windowStartMs: nowMs - keptMs, windowShares: s.windowShares / 4, windowWork: s.windowWork / 4 };
   }
   return { state };
 }

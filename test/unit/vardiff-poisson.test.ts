@@ -69,10 +69,13 @@ describe('vardiff under Poisson share arrivals', () => {
       for (let seed = 1; seed <= 10; seed++) {
         const { state, changes } = run(seed, () => CPU, startVardiff(ideal(CPU) * factor, 0), 1800);
         const r = state.difficulty / ideal(CPU);
-        expect(r, `factor ${factor} seed ${seed}`).toBeGreaterThan(1 / 1.6);
-        expect(r, `factor ${factor} seed ${seed}`).toBeLessThan(1.6);
-        // Found within 10 minutes, and at most one change in the 20 after.
-        expect(changes.filter((c) => c.atS > 600).length, `factor ${factor} seed ${seed}`).toBeLessThanOrEqual(1);
+        // The policy's tolerance: ±30 % needs no move, and proving an error of 1.6× takes a
+        // full window, so a miner can settle anywhere within about 1.7× of its ideal.
+        expect(r, `factor ${factor} seed ${seed}`).toBeGreaterThan(1 / 1.7);
+        expect(r, `factor ${factor} seed ${seed}`).toBeLessThan(1.7);
+        // Found within 15 minutes (from too high the last steps wait for evidence: shares at a
+        // third of the target rate take minutes to prove it), and at most one change in the 15 after.
+        expect(changes.filter((c) => c.atS > 900).length, `factor ${factor} seed ${seed}`).toBeLessThanOrEqual(1);
         expect(changes.length).toBeLessThan(12);
       }
     }
@@ -83,8 +86,10 @@ describe('vardiff under Poisson share arrivals', () => {
       const h = (t: number): number => CPU * (1 + 3 * Math.min(1, t / 1200));
       const { state, changes } = run(seed, h, settled(ideal(CPU)), 1800);
       const r = state.difficulty / ideal(4 * CPU);
-      expect(r, `seed ${seed}`).toBeGreaterThan(1 / 1.6);
-      expect(r, `seed ${seed}`).toBeLessThan(1.6);
+      // Followed to within the tolerance the policy keeps: no move without evidence that the
+      // rate is off by more than ±30 %, so a miner that keeps speeding up stays a little behind.
+      expect(r, `seed ${seed}`).toBeGreaterThan(1 / 1.8);
+      expect(r, `seed ${seed}`).toBeLessThan(1.8);
       expect(changes.length, `seed ${seed}`).toBeGreaterThanOrEqual(2);
       expect(changes.length, `seed ${seed}`).toBeLessThanOrEqual(10);
       for (const [i, c] of changes.entries()) {
@@ -102,6 +107,18 @@ describe('vardiff under Poisson share arrivals', () => {
       expect(r, `seed ${seed}`).toBeGreaterThan(1 / 1.6);
       expect(r, `seed ${seed}`).toBeLessThan(1.6);
     }
+  });
+
+  it('a fresh miner that connects at the right difficulty is not thrown off by a lucky first share (200 seeds)', () => {
+    let changed = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const { changes } = run(seed, () => CPU, startVardiff(ideal(CPU), 0), 120);
+      // The old policy jumped ×26 on one seed; now a rare run of luck (57 s without a share,
+      // p ≈ 0.05 %) costs at most about ÷2 or ×2.5.
+      for (const c of changes) expect(Math.max(c.to / c.from, c.from / c.to), `seed ${seed}`).toBeLessThan(3);
+      changed += changes.length > 0 ? 1 : 0;
+    }
+    expect(changed).toBeLessThanOrEqual(4);
   });
 
   it('one share in a 30 s window, or none, is not evidence (the ×1.75 then ÷4 of issue 13)', () => {
