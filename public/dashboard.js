@@ -13,53 +13,11 @@
   window.surplusDashboard = state;
 
   const $ = (id) => document.getElementById(id);
-  const fmt = (v, digits) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
-  // One formatter: toLocaleString builds a new one per call, which at 1,000 rows × 5 columns cost most of a render.
-  const intFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-  const fmtInt = (v) => (Number.isFinite(v) ? intFormat.format(Math.round(v)) : '–');
-  /** Counts and difficulties span 1e-9 (CPU test miners) to 1e15: three significant digits below 1000. */
-  const fmtNum = (v) => (!Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 || v === 0 ? fmtInt(v) : Number(v.toPrecision(3)).toString());
-  /**
-   * Unit scaling (issue 13: a 5 MH/s CPU miner read "0.0 TH/s" and its chart's axis "0").
-   * `scaleFor(max)` picks one unit for a whole axis so its ticks compare at a glance.
-   */
-  const HASH_UNITS = ['H/s', 'kH/s', 'MH/s', 'GH/s', 'TH/s', 'PH/s', 'EH/s'];
-  const POWER_UNITS = ['W', 'kW', 'MW', 'GW'];
-  function scaleFor(max, units) {
-    let i = 0;
-    let div = 1;
-    while (i < units.length - 1 && Math.abs(max) >= div * 1000) {
-      div *= 1000;
-      i++;
-    }
-    return { unit: units[i], div: div };
-  }
-  const sig3 = (x) => (x === 0 ? '0' : Math.abs(x) >= 100 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
-  function fmtScaled(v, units) {
-    if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-    const sc = scaleFor(v, units);
-    return sig3(v / sc.div) + ' ' + sc.unit;
-  }
-  /** Hashrate from TH/s (what the API carries). */
-  const fmtHash = (ths) => fmtScaled(Number.isFinite(ths) ? ths * 1e12 : NaN, HASH_UNITS);
-  /** Power from kW (what the API carries). */
-  const fmtPower = (kw) => fmtScaled(Number.isFinite(kw) ? kw * 1000 : NaN, POWER_UNITS);
-  const fmtThs = fmtHash;
-  function fmtDuration(s) {
-    if (!Number.isFinite(s)) return '–';
-    if (s < 60) return Math.round(s) + ' s';
-    if (s < 3600) return Math.floor(s / 60) + ' min';
-    if (s < 86400) return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
-    return Math.floor(s / 86400) + ' d ' + Math.floor((s % 86400) / 3600) + ' h';
-  }
-  function ago(ms) {
-    if (ms === null || ms === undefined) return 'never';
-    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-    if (s < 60) return s + ' s ago';
-    if (s < 3600) return Math.floor(s / 60) + ' min ago';
-    return Math.floor(s / 3600) + ' h ago';
-  }
+  const F = window.surplusFormat;
+  const minerTable = window.surplusMinerTable;
+  state.table = minerTable.table;
 
+  const { fmt, fmtInt, fmtNum, HASH_UNITS, POWER_UNITS, scaleFor, sig3, fmtScaled, fmtHash, fmtPower, fmtThs, ago } = F;
   // ---- charts ---------------------------------------------------------------
 
   const stepped = uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
@@ -276,189 +234,6 @@
     }));
   }
 
-  // ---- miner table: sort, filter, and row reuse (a site has 500–1,000 rows) ----
-
-  const dev = (m) => m.device || {};
-  const minFan = (m) => (dev(m).fansRpm && dev(m).fansRpm.length > 0 ? Math.min.apply(null, dev(m).fansRpm) : undefined);
-  /** Column key -> [sort value, text, class]. Sort values: numbers or strings; undefined sorts last. */
-  const COLUMNS = {
-    id: (m) => [m.id, m.id],
-    worker: (m) => [m.worker, m.worker],
-    state: (m) => [m.state, m.state, 'pill'],
-    mode: (m) => [m.mode || undefined, m.mode || '–'],
-    power: (m) => [m.kw, fmtPower(m.kw), 'num'],
-    hashrate: (m) => [m.hashrateThs, fmtHash(m.hashrateThs), 'num'],
-    temp: (m) => [dev(m).tempMaxC, dev(m).tempMaxC === undefined ? '–' : Math.round(dev(m).tempMaxC) + ' °C', 'num' + (dev(m).tempMaxC >= 90 ? ' hot' : '')],
-    fans: (m) => {
-      const f = minFan(m);
-      return [f, f === undefined ? '–' : fmtInt(f) + ' rpm' + (dev(m).fansRpm.length > 1 ? ' ×' + dev(m).fansRpm.length : ''), 'num' + (f === 0 && m.state === 'hashing' ? ' hot' : '')];
-    },
-    uptime: (m) => [dev(m).uptimeS, fmtDuration(dev(m).uptimeS), 'num'],
-    error: (m) => [dev(m).lastError, dev(m).lastError ? dev(m).lastError + ' (' + ago(dev(m).lastErrorAtMs) + ')' : '', 'clip err'],
-    accepted: (m) => [m.shares.accepted, fmtInt(m.shares.accepted), 'num'],
-    rejected: (m) => [m.shares.rejected, fmtInt(m.shares.rejected), 'num'],
-    stale: (m) => [m.shares.stale, fmtInt(m.shares.stale), 'num'],
-    difficulty: (m) => [m.difficulty, fmtNum(m.difficulty), 'num'],
-    lastShare: (m) => [m.lastShareAtMs === null ? undefined : -m.lastShareAtMs, ago(m.lastShareAtMs)],
-    firmware: (m) => [dev(m).firmware, dev(m).firmware || '–', 'clip'],
-    address: (m) => [dev(m).address, dev(m).address || '–'],
-  };
-  const KEYS = Object.keys(COLUMNS);
-  const table = { sortKey: 'id', dir: 1, filter: '', stateFilter: '', rows: new Map(), order: '', list: [], shown: [] };
-  state.table = table;
-  const collator = new Intl.Collator('en', { numeric: true });
-
-  function compare(a, b) {
-    if (a === b) return 0;
-    if (a === undefined || a === null || (typeof a === 'number' && Number.isNaN(a))) return 1;
-    if (b === undefined || b === null || (typeof b === 'number' && Number.isNaN(b))) return -1;
-    if (typeof a === 'number' && typeof b === 'number') return a - b;
-    return collator.compare(String(a), String(b));
-  }
-
-  function matches(m) {
-    if (table.stateFilter === 'problems') {
-      if (!(m.state === 'fault' || m.state === 'disconnected' || (dev(m).lastError && m.state !== 'hashing'))) return false;
-    } else if (table.stateFilter && m.state !== table.stateFilter) return false;
-    if (!table.filter) return true;
-    const hay = [m.id, m.worker, m.state, m.mode, dev(m).firmware, dev(m).address, dev(m).lastError].join(' ').toLowerCase();
-    return table.filter.split(/\s+/).every((w) => hay.includes(w));
-  }
-
-  function rowFor(id) {
-    let r = table.rows.get(id);
-    if (!r) {
-      const tr = document.createElement('tr');
-      tr.dataset.id = id;
-      const tds = KEYS.map(() => tr.appendChild(document.createElement('td')));
-      r = { tr: tr, tds: tds, texts: new Array(KEYS.length).fill(null) };
-      table.rows.set(id, r);
-    }
-    return r;
-  }
-
-  function setCell(r, i, text, cls) {
-    if (r.texts[i] === text + '|' + cls) return;
-    r.texts[i] = text + '|' + cls;
-    const td = r.tds[i];
-    if (cls === 'pill') {
-      td.className = '';
-      const span = document.createElement('span');
-      span.className = 'state ' + String(text).replace(/[^a-z]/g, '');
-      span.textContent = text;
-      td.replaceChildren(span);
-    } else {
-      td.className = cls || '';
-      td.textContent = text;
-      if (cls && cls.includes('clip')) td.title = text;
-    }
-  }
-
-  /**
-   * Sorts and filters every miner (cheap: plain JS over 1,000 objects), then
-   * paints only the rows inside the scroll box plus a margin, between two
-   * spacer rows that keep the scrollbar honest. Laying out a 17-column table
-   * of 1,000 rows took about a second in Chromium on every poll; a window of
-   * ~60 rows takes a few milliseconds whatever the site's size.
-   */
-  function renderMiners(list) {
-    if (list) table.list = list;
-    const all = table.list;
-    const col = COLUMNS[table.sortKey];
-    const shown = all.filter(matches).map((m) => ({ m: m, k: col(m)[0] }));
-    shown.sort((a, b) => {
-      const c = compare(a.k, b.k);
-      // Missing values stay last whichever way the column is sorted; ties keep id order.
-      if (a.k === undefined || b.k === undefined) return c || collator.compare(a.m.id, b.m.id);
-      return table.dir * c || collator.compare(a.m.id, b.m.id);
-    });
-    table.shown = shown.map((x) => x.m);
-    // Rows of miners that left the list are dropped.
-    if (table.rows.size > 0) {
-      const ids = new Set(all.map((m) => m.id));
-      for (const id of table.rows.keys()) if (!ids.has(id)) table.rows.delete(id);
-    }
-    paintRows();
-    $('miner-count').textContent = shown.length === all.length ? '(' + all.length + ')' : '(' + shown.length + ' of ' + all.length + ')';
-    for (const th of $('miners').tHead.rows[0].cells) {
-      const on = th.dataset.key === table.sortKey;
-      th.setAttribute('aria-sort', on ? (table.dir > 0 ? 'ascending' : 'descending') : 'none');
-      th.classList.toggle('sorted', on);
-    }
-  }
-
-  const ROW_PX = 28; // tbody tr height in dashboard.css
-  const OVERSCAN = 20;
-
-  function spacer(px) {
-    const tr = document.createElement('tr');
-    tr.className = 'spacer';
-    const td = document.createElement('td');
-    td.colSpan = KEYS.length;
-    tr.style.height = px + 'px';
-    tr.appendChild(td);
-    return tr;
-  }
-
-  function paintRows() {
-    const box = $('miners-scroll');
-    const n = table.shown.length;
-    const first = Math.max(0, Math.floor(box.scrollTop / ROW_PX) - OVERSCAN);
-    const last = Math.min(n, Math.ceil((box.scrollTop + (box.clientHeight || 600)) / ROW_PX) + OVERSCAN);
-    const trs = [];
-    for (let i = first; i < last; i++) {
-      const m = table.shown[i];
-      const r = rowFor(m.id);
-      for (let c = 0; c < KEYS.length; c++) {
-        const v = COLUMNS[KEYS[c]](m);
-        setCell(r, c, v[1], v[2]);
-      }
-      trs.push(r.tr);
-    }
-    const key = first + ':' + last + ':' + trs.map((tr) => tr.dataset.id).join('\n');
-    if (key === table.order) return;
-    table.order = key;
-    const body = [];
-    if (first > 0) body.push(spacer(first * ROW_PX));
-    body.push(...trs);
-    if (last < n) body.push(spacer((n - last) * ROW_PX));
-    $('miners').tBodies[0].replaceChildren(...body);
-  }
-
-  function wireTable() {
-    $('miners').tHead.addEventListener('click', (e) => {
-      const th = e.target.closest('th');
-      if (!th || !th.dataset.key) return;
-      if (table.sortKey === th.dataset.key) table.dir = -table.dir;
-      else {
-        table.sortKey = th.dataset.key;
-        // Numbers read best largest first (hottest, most rejected); names A to Z.
-        table.dir = th.classList.contains('num') ? -1 : 1;
-      }
-      renderMiners();
-    });
-    let t = null;
-    $('miner-filter').addEventListener('input', (e) => {
-      clearTimeout(t);
-      t = setTimeout(() => {
-        table.filter = e.target.value.trim().toLowerCase();
-        renderMiners();
-      }, 120);
-    });
-    let frame = 0;
-    $('miners-scroll').addEventListener('scroll', () => {
-      if (frame) return;
-      frame = requestAnimationFrame(() => {
-        frame = 0;
-        paintRows();
-      });
-    }, { passive: true });
-    $('miner-state').addEventListener('change', (e) => {
-      table.stateFilter = e.target.value;
-      renderMiners();
-    });
-  }
-
   function renderReport(r) {
     const rows = r.intervals.slice(-12).reverse();
     fillBody($('report'), rows.map((i) => {
@@ -491,7 +266,7 @@
         redraw();
       }
       renderStatus(status);
-      renderMiners(miners.miners);
+      minerTable.render(miners.miners);
       if (state.polls % REPORT_EVERY === 0) renderReport(await getJson('/api/report'));
       state.polls += 1;
       const conn = $('conn');
@@ -508,10 +283,10 @@
   }
 
   state.siteHealth = siteHealth;
-  state.renderMiners = renderMiners;
+  state.renderMiners = minerTable.render;
   state.fmtHash = fmtHash;
   state.fmtPower = fmtPower;
   buildCharts();
-  wireTable();
+  minerTable.wire();
   poll();
 })();
