@@ -43,7 +43,8 @@ export class MinerServer {
         if (!set) this.byWorker.set(worker, (set = new Set()));
         set.add(s);
       },
-      resumedDifficulty: (id) => this.difficulties.recall(id),
+      // A miner may reconnect before its old connection's close is seen: then the old session still holds it.
+      resumedDifficulty: (id) => this.liveDifficulty(id) ?? this.difficulties.recall(id),
       closed: (s) => {
         this.sessions.delete(s);
         if (s.sessionId !== undefined && s.worker !== undefined) this.difficulties.remember(s.sessionId, s.difficulty);
@@ -72,6 +73,12 @@ export class MinerServer {
     }, 1000);
     this.timer.unref();
     return (server.address() as { port: number }).port;
+  }
+
+  /** The difficulty of an authorized session still open under this id (only asked on a resume). */
+  private liveDifficulty(sessionId: string): number | undefined {
+    for (const s of this.sessions) if (s.sessionId === sessionId && s.worker !== undefined) return s.difficulty;
+    return undefined;
   }
 
   sessionsOf(worker: string): Iterable<MinerSession> {

@@ -94,8 +94,14 @@ describe('proxy: per-miner vardiff over real sockets', () => {
     const told = a.notifications('mining.set_difficulty').map((m) => m.params![0] as number);
     const raised = told[told.length - 1]!;
     expect(raised).toBeGreaterThan(1e-9);
+    // Reconnecting while the old connection is still open (its close not seen yet) keeps it too.
+    const early = await RawClient.open(port);
+    await early.call(1, 'mining.subscribe', ['x', sessionId]);
+    await early.call(2, 'mining.authorize', ['resume-w', 'x']);
+    expect((await early.waitFor('mining.set_difficulty'))[0]!.params).toEqual([raised]);
+    early.close();
     a.close();
-    await waitFor(() => proxy.snapshot().minersConnected === 0, 10_000, 'the first connection gone');
+    await waitFor(() => proxy.snapshot().minersConnected === 0, 10_000, 'the first connections gone');
     const b = await RawClient.open(port);
     cleanup.push(() => b.close());
     const again = await b.call(1, 'mining.subscribe', ['x', sessionId]);
