@@ -26,6 +26,8 @@ export class MinerServer {
   private readonly sessionHub: SessionHub;
   private readonly bans: BanList;
   private readonly difficulties = new DifficultyMemory();
+  /** Authorized sessions by session id (the newest one holding an id wins). */
+  private readonly bySessionId = new Map<string, MinerSession>();
 
   constructor(
     private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'>,
@@ -39,6 +41,7 @@ export class MinerServer {
       ban: (workers, address) => this.bans.ban([...workers].map((w) => banKey(w, address)), this.hub.clock.now()),
       bannedUntil: (w, address) => this.bans.bannedUntil(banKey(w, address), this.hub.clock.now()),
       authorized: (s, worker) => {
+        if (s.sessionId !== undefined) this.bySessionId.set(s.sessionId, s);
         let set = this.byWorker.get(worker);
         if (!set) this.byWorker.set(worker, (set = new Set()));
         set.add(s);
@@ -48,6 +51,7 @@ export class MinerServer {
       closed: (s) => {
         this.sessions.delete(s);
         if (s.sessionId !== undefined && s.worker !== undefined) this.difficulties.remember(s.sessionId, s.difficulty);
+        if (s.sessionId !== undefined && this.bySessionId.get(s.sessionId) === s) this.bySessionId.delete(s.sessionId);
         if (s.worker === undefined) return;
         for (const w of s.workerNames()) {
           const set = this.byWorker.get(w);
@@ -75,10 +79,9 @@ export class MinerServer {
     return (server.address() as { port: number }).port;
   }
 
-  /** The difficulty of an authorized session still open under this id (only asked on a resume). */
+  /** The difficulty of an authorized session still open under this id (a map: a reconnect storm resumes thousands at once). */
   private liveDifficulty(sessionId: string): number | undefined {
-    for (const s of this.sessions) if (s.sessionId === sessionId && s.worker !== undefined) return s.difficulty;
-    return undefined;
+    return this.bySessionId.get(sessionId)?.difficulty;
   }
 
   sessionsOf(worker: string): Iterable<MinerSession> {
