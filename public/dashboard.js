@@ -13,31 +13,24 @@
   window.surplusDashboard = state;
 
   const $ = (id) => document.getElementById(id);
-  const fmt = (v, digits) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
-  const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
-  /** Counts and difficulties span 1e-9 (CPU test miners) to 1e15: three significant digits below 1000. */
-  const fmtNum = (v) => (!Number.isFinite(v) ? '–' : Math.abs(v) >= 1000 || v === 0 ? fmtInt(v) : Number(v.toPrecision(3)).toString());
-  const fmtThs = (v) => (!Number.isFinite(v) ? '–' : v >= 1000 ? (v / 1000).toFixed(2) + ' PH/s' : v.toFixed(1) + ' TH/s');
-  function ago(ms) {
-    if (ms === null || ms === undefined) return 'never';
-    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-    if (s < 60) return s + ' s ago';
-    if (s < 3600) return Math.floor(s / 60) + ' min ago';
-    return Math.floor(s / 3600) + ' h ago';
-  }
+  const F = window.surplusFormat;
+  const minerTable = window.surplusMinerTable;
+  state.table = minerTable.table;
 
+  const { fmt, fmtInt, fmtNum, HASH_UNITS, POWER_UNITS, scaleFor, sig3, fmtScaled, fmtHash, fmtPower, fmtThs, ago } = F;
   // ---- charts ---------------------------------------------------------------
 
   const stepped = uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
 
-  function makeChart(el, yLabel, series, height) {
+  /** `ticks(splits)`: labels for the y axis; one unit for the whole axis, chosen from its largest tick. */
+  function makeChart(el, yLabel, series, height, ticks) {
     const opts = {
       width: Math.max(300, el.clientWidth),
       height: height,
       scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.08 : 1] } },
       axes: [
         { stroke: '#4b5563', grid: { stroke: '#eef0f3' } },
-        { label: yLabel, stroke: '#4b5563', grid: { stroke: '#eef0f3' }, size: 60 },
+        Object.assign({ label: yLabel, stroke: '#4b5563', grid: { stroke: '#eef0f3' }, size: 78 }, ticks ? { values: (u, splits) => ticks(splits) } : {}),
       ],
       series: [{ label: 'time' }].concat(series),
       legend: { live: true },
@@ -48,19 +41,26 @@
   }
 
   function buildCharts() {
-    const unit = (u) => (self, v) => (v === null || v === undefined ? '–' : v.toFixed(1) + ' ' + u);
-    state.charts.power = makeChart($('chart-power'), 'kW', [
-      { label: 'Budget', stroke: '#d97706', width: 2, dash: [8, 4], paths: stepped, value: unit('kW') },
-      { label: 'Planned', stroke: '#2563eb', width: 2, paths: stepped, value: unit('kW') },
-      { label: 'Measured', stroke: '#16a34a', width: 2, fill: 'rgba(22,163,74,0.08)', value: unit('kW') },
-    ], 300);
-    state.charts.hashrate = makeChart($('chart-hashrate'), 'TH/s', [
-      { label: 'Hashrate', stroke: '#7c3aed', width: 2, fill: 'rgba(124,58,237,0.08)', value: unit('TH/s') },
-    ], 230);
+    // Series carry W and H/s; axis ticks and legends scale them (W … MW, H/s … EH/s).
+    const axisTicks = (units) => (splits) => {
+      const max = Math.max.apply(null, splits.map((v) => Math.abs(v || 0)));
+      const sc = scaleFor(max, units);
+      return splits.map((v) => (v === null || v === undefined ? '' : sig3(v / sc.div) + ' ' + sc.unit));
+    };
+    const legend = (units) => (self, v) => fmtScaled(v, units);
+    state.charts.power = makeChart($('chart-power'), 'power', [
+      { label: 'Budget', stroke: '#d97706', width: 2, dash: [8, 4], paths: stepped, value: legend(POWER_UNITS) },
+      { label: 'Planned', stroke: '#2563eb', width: 2, paths: stepped, value: legend(POWER_UNITS) },
+      { label: 'Measured', stroke: '#16a34a', width: 2, fill: 'rgba(22,163,74,0.08)', value: legend(POWER_UNITS) },
+    ], 300, axisTicks(POWER_UNITS));
+    state.charts.hashrate = makeChart($('chart-hashrate'), 'hashrate', [
+      { label: 'Hashrate', stroke: '#7c3aed', width: 2, fill: 'rgba(124,58,237,0.08)', value: legend(HASH_UNITS) },
+    ], 230, axisTicks(HASH_UNITS));
+    const COUNT_UNITS = ['/min', 'k/min', 'M/min', 'G/min'];
     state.charts.shares = makeChart($('chart-shares'), 'shares / min', [
-      { label: 'Accepted', stroke: '#16a34a', width: 2, value: unit('/min') },
-      { label: 'Rejected', stroke: '#dc2626', width: 2, value: unit('/min') },
-    ], 230);
+      { label: 'Accepted', stroke: '#16a34a', width: 2, value: legend(COUNT_UNITS) },
+      { label: 'Rejected', stroke: '#dc2626', width: 2, value: legend(COUNT_UNITS) },
+    ], 230, axisTicks(COUNT_UNITS));
     let resizeTimer = null;
     window.addEventListener('resize', () => {
       clearTimeout(resizeTimer);
@@ -89,8 +89,11 @@
   function redraw() {
     const p = state.points;
     const xs = p.map((q) => q.atMs / 1000);
-    state.charts.power.setData([xs, p.map((q) => q.budgetKw), p.map((q) => q.plannedKw), p.map((q) => q.measuredKw)]);
-    state.charts.hashrate.setData([xs, p.map((q) => q.hashrateThs)]);
+    // Without a budget there is no budget line (a flat 0 would read as "budget: nothing").
+    const noBudget = state.budgetSource === 'none';
+    const w = (kw) => (Number.isFinite(kw) ? kw * 1000 : null);
+    state.charts.power.setData([xs, p.map((q) => (noBudget ? null : w(q.budgetKw))), p.map((q) => w(q.plannedKw)), p.map((q) => w(q.measuredKw))]);
+    state.charts.hashrate.setData([xs, p.map((q) => (Number.isFinite(q.hashrateThs) ? q.hashrateThs * 1e12 : null))]);
     state.charts.shares.setData([xs, rates(p, 'sharesAccepted'), rates(p, 'sharesRejected')]);
     // While the pointer is elsewhere, the legends show the latest values.
     for (const chart of Object.values(state.charts)) {
@@ -120,15 +123,85 @@
     body.replaceChildren(...rows);
   }
 
-  function renderStatus(s) {
+  /**
+   * The site's state in one word, for the header (issue 13: a green header over a
+   * pool that was down, a green "budget live · none" with no budget at all).
+   * Red: nothing reaches a pool, the budget fell back to fail-safe, or the page lost
+   * the server. Amber: degraded. Grey: no budget configured (proxy only). Pure.
+   */
+  function siteHealth(s, connected) {
+    const bad = [];
+    const warn = [];
+    const note = [];
+    if (!connected) bad.push('dashboard cannot reach surplus');
+    const up = s.pools.filter((q) => q.state === 'up');
+    const active = s.pools.find((q) => q.active);
+    if (s.pools.length === 0) bad.push('no pool configured');
+    else if (up.length === 0) bad.push(s.pools.length === 1 ? 'pool down' : 'all pools down');
+    else if (!active || active.state !== 'up') warn.push('active pool ' + (active ? active.state : 'none'));
+    else if (up.length < s.pools.length) warn.push(s.pools.length - up.length + ' backup pool(s) down');
+    if (s.budget.source === 'none') note.push('no budget configured');
+    else if (s.budget.status === 'failsafe') bad.push('budget fail-safe (' + fmtPower(s.budget.kw) + ')');
+    else if (s.budget.status === 'holding') warn.push('budget source silent, holding last value');
+    const by = s.minersByState;
+    if (by.fault > 0) warn.push(by.fault + ' miner(s) in fault');
+    if (s.accounting && !s.accounting.balanced) warn.push('share books do not balance');
+    const level = bad.length > 0 ? 'bad' : warn.length > 0 ? 'warn' : note.length > 0 ? 'note' : 'ok';
+    const word = { bad: bad[0], warn: 'degraded', note: 'proxy only', ok: 'ok' }[level];
+    return { level: level, word: word, reasons: bad.concat(warn, note) };
+  }
+
+  function renderHeader(s, connected) {
+    const h = siteHealth(s, connected);
+    const site = $('site-state');
+    site.textContent = h.level === 'bad' ? h.word.toUpperCase() : h.word;
+    site.className = 'badge state-' + h.level;
+    site.title = h.reasons.join('; ');
+    const alert = $('alert');
+    const shown = h.reasons.filter((r) => h.level === 'bad' || h.level === 'warn' ? r !== 'no budget configured' : false);
+    alert.hidden = shown.length === 0;
+    alert.className = 'alert ' + h.level;
+    alert.textContent = shown.join(' · ');
+    document.body.dataset.health = h.level;
+
     const badge = $('budget-badge');
-    badge.textContent = 'budget ' + s.budget.status + ' · ' + s.budget.source;
-    badge.className = 'badge ' + s.budget.status;
-    $('t-budget').textContent = fmt(s.budget.kw, 1) + ' kW';
-    $('t-budget-src').textContent = s.budget.source + (s.budget.updatedAtMs ? ', updated ' + ago(s.budget.updatedAtMs) : '');
-    $('t-planned').textContent = fmt(s.plannedKw, 1) + ' kW';
-    $('t-measured').textContent = fmt(s.measuredKw, 1) + ' kW';
-    $('t-use').textContent = s.budget.kw > 0 ? fmt((100 * s.measuredKw) / s.budget.kw, 0) + ' % of budget' : 'no budget';
+    if (s.budget.source === 'none') {
+      badge.textContent = 'no budget';
+      badge.className = 'badge none';
+      badge.title = 'no budget source configured: the scheduler is off and miners run as they are';
+    } else {
+      badge.textContent = 'budget ' + s.budget.status + ' · ' + s.budget.source;
+      badge.className = 'badge ' + s.budget.status;
+      badge.title = '';
+    }
+    const active = s.pools.find((q) => q.active) || s.pools[0];
+    const pool = $('pool-badge');
+    if (!active) {
+      pool.textContent = 'no pool';
+      pool.className = 'badge failsafe';
+    } else {
+      const up = active.state === 'up';
+      pool.textContent = 'pool ' + active.state + (up ? '' : ' ' + ago(active.sinceMs).replace(' ago', ''));
+      pool.className = 'badge ' + (up ? 'live' : active.state === 'down' ? 'failsafe' : 'holding');
+      pool.title = active.url;
+    }
+    const sim = $('sim-clock');
+    sim.hidden = !s.simulatedTime;
+    sim.textContent = s.simulatedTime ? 'simulated ' + s.simulatedTime : '';
+    sim.title = 'surplus demo: the time of day the replayed solar trace is at';
+  }
+
+  function renderStatus(s) {
+    state.status = s;
+    state.budgetSource = s.budget.source;
+    renderHeader(s, true);
+    const none = s.budget.source === 'none';
+    $('t-budget').textContent = none ? 'none' : fmtPower(s.budget.kw);
+    $('t-budget-src').textContent = none ? 'no budget configured' : s.budget.source + (s.budget.updatedAtMs ? ', updated ' + ago(s.budget.updatedAtMs) : '');
+    $('power-note').textContent = none ? '(no budget configured: planned and measured only)' : '';
+    $('t-planned').textContent = fmtPower(s.plannedKw);
+    $('t-measured').textContent = fmtPower(s.measuredKw);
+    $('t-use').textContent = !none && s.budget.kw > 0 ? fmt((100 * s.measuredKw) / s.budget.kw, 0) + ' % of budget' : 'no budget';
     $('t-hash').textContent = fmtThs(s.hashrateThs);
     const by = s.minersByState;
     const total = Object.values(by).reduce((a, b) => a + b, 0);
@@ -141,6 +214,7 @@
     const active = s.pools.find((q) => q.active) || s.pools[0];
     $('t-pool').textContent = active ? active.url.replace('stratum+tcp://', '') : 'none';
     $('t-pool-detail').textContent = active ? active.state + ' · pool accepted ' + fmtInt(s.shares.poolAccepted) : '';
+    $('t-pool').parentElement.className = 'tile' + (active && active.state !== 'up' ? ' tile-bad' : '');
     const d = s.scheduler.decisions;
     $('f-decisions').textContent = Object.keys(d).length === 0 ? 'none' : Object.entries(d).map(([k, v]) => k + ' ' + fmtInt(v)).join(' · ');
     $('f-last').textContent = s.scheduler.lastReason ? s.scheduler.lastReason + ' (' + ago(s.scheduler.lastDecisionAtMs) + ')' : 'none yet';
@@ -156,26 +230,6 @@
       cell(tr, String(q.connections), 'num');
       cell(tr, String(q.failovers), 'num');
       cell(tr, q.active ? 'yes' : '');
-      return tr;
-    }));
-  }
-
-  function renderMiners(list) {
-    $('miner-count').textContent = '(' + list.length + ')';
-    const sorted = list.slice().sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
-    fillBody($('miners'), sorted.map((m) => {
-      const tr = document.createElement('tr');
-      cell(tr, m.id);
-      cell(tr, m.worker);
-      pill(tr, m.state);
-      cell(tr, m.mode || '–');
-      cell(tr, fmt(m.kw, 2), 'num');
-      cell(tr, fmt(m.hashrateThs, 1), 'num');
-      cell(tr, fmtInt(m.shares.accepted), 'num');
-      cell(tr, fmtInt(m.shares.rejected), 'num');
-      cell(tr, fmtInt(m.shares.stale), 'num');
-      cell(tr, fmtNum(m.difficulty), 'num');
-      cell(tr, ago(m.lastShareAtMs));
       return tr;
     }));
   }
@@ -212,7 +266,7 @@
         redraw();
       }
       renderStatus(status);
-      renderMiners(miners.miners);
+      minerTable.render(miners.miners);
       if (state.polls % REPORT_EVERY === 0) renderReport(await getJson('/api/report'));
       state.polls += 1;
       const conn = $('conn');
@@ -222,11 +276,17 @@
       const conn = $('conn');
       conn.textContent = 'connection lost, retrying (' + err.message + ')';
       conn.className = 'lost';
+      if (state.status) renderHeader(state.status, false);
     } finally {
       setTimeout(poll, POLL_MS);
     }
   }
 
+  state.siteHealth = siteHealth;
+  state.renderMiners = minerTable.render;
+  state.fmtHash = fmtHash;
+  state.fmtPower = fmtPower;
   buildCharts();
+  minerTable.wire();
   poll();
 })();

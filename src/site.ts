@@ -39,6 +39,8 @@ export interface SiteOptions {
   /** Dashboard/energy sampling period, ms. */
   sampleIntervalMs?: number;
   report?: EnergyReportOptions;
+  /** `surplus demo`: the simulated time of day ("HH:MM"), shown on the dashboard. */
+  simulatedTime?: () => string;
 }
 
 /** The proxy's snapshot seen through the operator surface's narrow view. */
@@ -149,6 +151,7 @@ export class Site {
         ...(budgetSource ? { budgetSource } : {}),
         telemetry,
         tally,
+        ...(options.simulatedTime ? { simulatedTime: options.simulatedTime } : {}),
       });
       const surface = await startOperatorSurface({
         listen: config.http.listen,

@@ -155,6 +155,7 @@ export class Demo {
         initialUnitState: () => ({ on: false }),
         ...(options.sampleIntervalMs !== undefined ? { sampleIntervalMs: options.sampleIntervalMs } : {}),
         report: { intervalMs: Math.max(1000, Math.round((settings.dayLengthS * 1000) / 24)), maxGapMs: 10_000 },
+        simulatedTime: () => traceClockAt(budget, settings.startAt),
       });
     } catch (err) {
       await undo();
@@ -172,9 +173,7 @@ export class Demo {
 
   /** Trace clock time (HH:MM) the budget is replaying now. */
   traceClock(): string {
-    const t = this.budget.traceTimeAt(Date.now());
-    const minutes = Math.floor(minutesOf(this.settings.startAt) + (t ?? 0) / 60_000) % (24 * 60);
-    return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+    return traceClockAt(this.budget, this.settings.startAt);
   }
 
   statusLine(): string {
@@ -199,6 +198,13 @@ export class Demo {
     await this.devices.close();
     await this.pool.stop();
   }
+}
+
+/** Trace clock time (HH:MM) the budget replays now, the demo starting at `startAt`. */
+function traceClockAt(budget: ScheduleBudgetSource, startAt: string): string {
+  const t = budget.traceTimeAt(Date.now());
+  const minutes = Math.floor(minutesOf(startAt) + (t ?? 0) / 60_000) % (24 * 60);
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 }
 
 export async function run(args: string[]): Promise<number> {

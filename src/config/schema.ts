@@ -93,7 +93,7 @@ export const difficultySchema = z
     max: positive.default(1e15),
     /** Vardiff aims at this many shares per minute per miner (default one per 7.5 s). */
     targetSharesPerMinute: positive.default(8),
-    /** How often vardiff reconsiders a miner, seconds. */
+    /** Least seconds between two vardiff changes of a miner's difficulty (changes also need evidence: src/vardiff/vardiff.ts). */
     retargetS: positive.default(30),
   })
   .refine((d) => d.min <= d.max, { message: 'difficulty.min must be <= difficulty.max', path: ['min'] });

@@ -1,5 +1,5 @@
 import { InputError, PeerError } from '../errors.js';
-import { parseAvalonStats, toDeviceStatus, type AvalonStats, type PowerLayout } from './avalon-stats.js';
+import { deviceDetails, parseAvalonStats, toDeviceStatus, type AvalonStats, type PowerLayout } from './avalon-stats.js';
 import { identityFromVer, matchProfile, parseVersionReply, type DeviceIdentity, type ProfileMatch } from './avalon-version.js';
 import { CgminerClient, DeviceAccessDeniedError, DeviceRefusedError, type CgminerAnswer, type CgminerClientOptions } from './cgminer-client.js';
 import type { DeviceApi, DeviceStatus } from './control.js';
@@ -96,6 +96,7 @@ export class AvalonDriver implements DeviceApi {
   async readStatus(): Promise<DeviceStatus> {
     const stats = await this.readStats();
     const status = toDeviceStatus(stats);
+    status.details = deviceDetails(stats);
     const before = this.lastElapsedS;
     if (stats.elapsedS !== undefined) {
       this.lastElapsedS = stats.elapsedS;

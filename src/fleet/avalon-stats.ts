@@ -1,4 +1,4 @@
-import type { DeviceStatus } from './control.js';
+import type { DeviceDetails, DeviceStatus } from './control.js';
 import type { JsonObject, JsonValue } from './cgminer-reply.js';
 import { parseAvalonKv } from './avalon-kv.js';
 import { interpretModule, type DeviceState, type ModuleStats, type PowerLayout } from './avalon-module.js';
@@ -144,6 +144,22 @@ export function toDeviceStatus(s: AvalonStats): DeviceStatus {
   if (s.workmode !== undefined) out.workmode = s.workmode;
   if (s.totalHashrateThs !== undefined) out.hashrateThs = s.totalHashrateThs;
   if (s.warnings.length > 0) out.notes = [...s.warnings];
+  return out;
+}
+
+/** Temperatures, fans, uptime and firmware for the operator; only what the device reported. */
+export function deviceDetails(s: AvalonStats): DeviceDetails {
+  const out: DeviceDetails = {};
+  // An idle or soft-off Avalon reports TMax[0] (the Q capture): no reading, not 0 °C.
+  const tmax = s.modules.map((m) => m.tMaxC).filter((t): t is number => t !== undefined && Number.isFinite(t) && t > 0);
+  if (tmax.length > 0) out.tempMaxC = Math.max(...tmax);
+  const inlet = Number(s.fields.get('Temp') ?? s.fields.get('ITemp') ?? NaN);
+  if (Number.isFinite(inlet) && inlet > 0) out.inletC = inlet;
+  // Bounded: a device cannot make the operator surface carry more than 16 fans.
+  const fans = s.modules.flatMap((m) => m.fansRpm).filter((f) => Number.isFinite(f)).slice(0, 16);
+  if (fans.length > 0) out.fansRpm = fans;
+  if (s.elapsedS !== undefined && s.elapsedS >= 0) out.uptimeS = s.elapsedS;
+  if (s.version !== undefined) out.firmware = s.version.slice(0, 80);
   return out;
 }
 

@@ -35,6 +35,22 @@ export interface DeviceStatus {
   notes?: string[];
   /** Present (true) on the first report after the device restarted (its uptime went back). */
   restarted?: true;
+  /** What the operator looks at per unit (dashboard, /api/miners, /metrics); absent fields were not reported. */
+  details?: DeviceDetails;
+}
+
+/** Per-unit health as the device reports it (issue 13: temperature, fans, uptime, firmware). */
+export interface DeviceDetails {
+  /** Hottest chip/board temperature, °C (Avalon TMax, the maximum over modules). */
+  tempMaxC?: number;
+  /** Inlet/ambient temperature, °C (Avalon Temp or ITemp). */
+  inletC?: number;
+  /** Every fan, rpm (Avalon Fan1..FanN over all modules). */
+  fansRpm?: number[];
+  /** Seconds since the miner software started (cgminer Elapsed). */
+  uptimeS?: number;
+  /** Firmware as the device names it (Avalon Ver[...]), at most 80 characters. */
+  firmware?: string;
 }
 
 /** What a device says it is, mapped to a miner profile (avalon-version.ts). */

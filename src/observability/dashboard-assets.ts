@@ -10,7 +10,7 @@ export interface Asset {
 
 /**
  * The dashboard's files, read once at start and served from memory: the page
- * and its script from `public/` (two levels up from both `src/observability/`
+ * and its scripts from `public/` (two levels up from both `src/observability/`
  * and `dist/observability/`), uPlot from the installed package (no CDN: the
  * dashboard works on a site with no internet).
  */
@@ -19,6 +19,8 @@ export async function loadDashboardAssets(publicDir = fileURLToPath(new URL('../
   const files: Array<[string, string, string]> = [
     ['/', `${publicDir}/index.html`, 'text/html; charset=utf-8'],
     ['/dashboard.js', `${publicDir}/dashboard.js`, 'text/javascript; charset=utf-8'],
+    ['/dashboard-format.js', `${publicDir}/dashboard-format.js`, 'text/javascript; charset=utf-8'],
+    ['/miner-table.js', `${publicDir}/miner-table.js`, 'text/javascript; charset=utf-8'],
     ['/dashboard.css', `${publicDir}/dashboard.css`, 'text/css; charset=utf-8'],
   ];
   try {

@@ -12,6 +12,14 @@ export interface DeviceReading {
   atMs: number;
 }
 
+/** The most recent failed command or status read of a unit (kept after it recovers: the operator wants to know). */
+export interface DeviceFailure {
+  command: string;
+  /** One line, at most 200 characters (device text reaches the page only through this bound). */
+  message: string;
+  atMs: number;
+}
+
 /**
  * Wraps each unit's DeviceApi so the operator surface sees what the
  * scheduler's own commands and status reads produced, without a second
@@ -24,6 +32,7 @@ export class DeviceTelemetry {
   private lastLatencyMs: number | null = null;
   private readonly readings = new Map<string, DeviceReading>();
   private readonly failing = new Set<string>();
+  private readonly lastErrors = new Map<string, DeviceFailure>();
 
   constructor(
     private readonly clock: Clock,
@@ -54,6 +63,11 @@ export class DeviceTelemetry {
     return this.readings.get(unitId);
   }
 
+  /** The unit's most recent failure, if any ever happened. */
+  lastError(unitId: string): DeviceFailure | undefined {
+    return this.lastErrors.get(unitId);
+  }
+
   /** True while the unit's most recent command or status read failed. */
   isFailing(unitId: string): boolean {
     return this.failing.has(unitId);
@@ -73,6 +87,8 @@ export class DeviceTelemetry {
     } catch (err) {
       this.failed += 1;
       this.failing.add(unitId);
+      const message = (err instanceof Error ? err.message : 'failed').replace(/\s+/g, ' ').slice(0, 200);
+      this.lastErrors.set(unitId, { command, message, atMs: this.clock.now() });
       throw err;
     } finally {
       const ms = performance.now() - started;

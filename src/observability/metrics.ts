@@ -18,6 +18,23 @@ export interface SiteMetricsOptions {
   processMetrics?: boolean;
   /** Histogram buckets for device command latency, seconds. */
   commandBuckets?: number[];
+  /**
+   * Per-miner series (`miner` label) for at most this many miners, configured
+   * units first (default 1000). Each miner costs about six series; past the
+   * cap the fleet-wide gauges (temperature bands, hottest unit, fans stopped)
+   * still cover everyone, and `surplus_miner_series_omitted` says how many
+   * were left out. The cap matters because workers the fleet config does not
+   * list get a row named by the miner itself: without it, miners could grow
+   * the scrape without bound.
+   */
+  maxMinerSeries?: number;
+}
+
+/** Fleet temperature bands, °C (upper bounds; the last band is open). Fixed, so the label set is too. */
+const TEMP_BANDS = [50, 60, 70, 80, 90] as const;
+function tempBand(c: number): string {
+  for (const b of TEMP_BANDS) if (c < b) return `<${b}`;
+  return `>=${TEMP_BANDS[TEMP_BANDS.length - 1]}`;
 }
 
 interface Snapshot {
@@ -117,11 +134,44 @@ export class SiteMetrics {
     gauge('surplus_miners', 'Miners per state.', ['state'], (g, s) => {
       for (const st of MINER_STATES) g.set({ state: st }, s.status.minersByState[st] ?? 0);
     });
+    const maxMiners = options.maxMinerSeries ?? 1000;
+    const perMiner = (s: Snapshot): MinerView[] => (s.miners.length > maxMiners ? s.miners.slice(0, maxMiners) : s.miners);
     gauge('surplus_miner_power_kw', 'Per-miner draw, kW.', ['miner'], (g, s) => {
-      for (const m of s.miners) g.set({ miner: m.id }, m.kw);
+      for (const m of perMiner(s)) g.set({ miner: m.id }, m.kw);
     });
     gauge('surplus_miner_hashrate_ths', 'Per-miner hashrate, TH/s.', ['miner'], (g, s) => {
-      for (const m of s.miners) g.set({ miner: m.id }, m.hashrateThs);
+      for (const m of perMiner(s)) g.set({ miner: m.id }, m.hashrateThs);
+    });
+    gauge('surplus_miner_temperature_celsius', 'Per-miner hottest temperature the device reports (Avalon TMax), °C.', ['miner'], (g, s) => {
+      for (const m of perMiner(s)) if (m.device?.tempMaxC !== undefined) g.set({ miner: m.id }, m.device.tempMaxC);
+    });
+    gauge('surplus_miner_fan_min_rpm', 'Per-miner slowest fan, rpm (0: a fan stopped).', ['miner'], (g, s) => {
+      for (const m of perMiner(s)) if (m.device?.fansRpm && m.device.fansRpm.length > 0) g.set({ miner: m.id }, Math.min(...m.device.fansRpm));
+    });
+    gauge('surplus_miner_uptime_seconds', 'Per-miner uptime of the mining software (cgminer Elapsed), s; a drop is a reboot.', ['miner'], (g, s) => {
+      for (const m of perMiner(s)) if (m.device?.uptimeS !== undefined) g.set({ miner: m.id }, m.device.uptimeS);
+    });
+    gauge('surplus_miner_device_error_timestamp_seconds', 'Per-miner time of the last failed device command or read, Unix s.', ['miner'], (g, s) => {
+      for (const m of perMiner(s)) if (m.device?.lastErrorAtMs !== undefined) g.set({ miner: m.id }, m.device.lastErrorAtMs / 1000);
+    });
+    gauge('surplus_miner_series_omitted', 'Miners left out of the per-miner series by the cap (maxMinerSeries); the fleet gauges still count them.', [], (g, s) =>
+      g.set(Math.max(0, s.miners.length - maxMiners)),
+    );
+    gauge('surplus_miners_by_temperature', 'Miners per temperature band of their hottest reading, °C (unknown: none reported).', ['band'], (g, s) => {
+      const counts = new Map<string, number>([...TEMP_BANDS.map((b) => [`<${b}`, 0] as const), [`>=${TEMP_BANDS[TEMP_BANDS.length - 1]}`, 0], ['unknown', 0]]);
+      for (const m of s.miners) {
+        const band = m.device?.tempMaxC === undefined ? 'unknown' : tempBand(m.device.tempMaxC);
+        counts.set(band, (counts.get(band) ?? 0) + 1);
+      }
+      for (const [band, n] of counts) g.set({ band }, n);
+    });
+    gauge('surplus_fleet_temperature_max_celsius', 'Hottest temperature any miner reports, °C (absent when none does).', [], (g, s) => {
+      let max = -Infinity;
+      for (const m of s.miners) if (m.device?.tempMaxC !== undefined) max = Math.max(max, m.device.tempMaxC);
+      if (Number.isFinite(max)) g.set(max);
+    });
+    gauge('surplus_miners_fan_stopped', 'Hashing miners with a fan at 0 rpm.', [], (g, s) => {
+      g.set(s.miners.filter((m) => m.state === 'hashing' && m.device?.fansRpm?.some((f) => f === 0)).length);
     });
 
     counter('surplus_shares_total', 'Shares from miners by verdict (result) and rejection reason.', ['result', 'reason'], (f, s) => {

@@ -2,13 +2,14 @@ import type { Clock } from '../clock.js';
 import type { BudgetReading } from '../power/budget-source.js';
 import type { SchedulerSnapshot, UnitSnapshot } from '../scheduler/scheduler-core.js';
 import type { DecisionTally } from './decision-tally.js';
-import type { DeviceTelemetry } from './device-telemetry.js';
+import type { DeviceReading, DeviceTelemetry } from './device-telemetry.js';
 import {
   countMinersByState,
   emptyShareAccounting,
   type AccountingView,
   type BlockCandidatesView,
   type BudgetStatus,
+  type MinerDevice,
   type MinerState,
   type MinerView,
   type PoolView,
@@ -40,11 +41,13 @@ export interface SiteStatusParts {
   clock: Clock;
   proxy: ProxyStatusView;
   /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
-  miners: ReadonlyArray<{ id: string; worker: string }>;
+  miners: ReadonlyArray<{ id: string; worker: string; api?: string }>;
   scheduler?: { snapshot(): SchedulerSnapshot };
   budgetSource?: { latest(): BudgetReading | undefined };
   telemetry?: DeviceTelemetry;
   tally?: DecisionTally;
+  /** `surplus demo`: the simulated time of day ("HH:MM"). */
+  simulatedTime?: () => string;
 }
 
 const STALE_REASONS = new Set(['stale', 'stale-job']);
@@ -88,6 +91,19 @@ export class SiteStatusAdapter implements SiteStatusSource {
       hashQueueDepth: proxy.hashQueueDepth,
       ...(proxy.accounting ? { accounting: proxy.accounting } : {}),
       ...(proxy.blockCandidates ? { blockCandidates: proxy.blockCandidates } : {}),
+      ...(this.parts.simulatedTime ? { simulatedTime: this.parts.simulatedTime() } : {}),
+    };
+  }
+
+  private deviceOf(m: { id: string; api?: string }, reading: DeviceReading | undefined): MinerDevice | undefined {
+    const failure = this.parts.telemetry?.lastError(m.id);
+    if (m.api === undefined && !reading && !failure) return undefined;
+    const d = reading?.status.details;
+    return {
+      ...(m.api !== undefined ? { address: m.api } : {}),
+      ...(reading ? { readAtMs: reading.atMs } : {}),
+      ...d,
+      ...(failure ? { lastError: `${failure.command}: ${failure.message}`, lastErrorAtMs: failure.atMs } : {}),
     };
   }
 
@@ -109,6 +125,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
         else rejected += n;
       }
       const deviceThs = reading?.status.hashrateThs;
+      const device = this.deviceOf(m, reading);
       return {
         id: m.id,
         worker: m.worker,
@@ -121,6 +138,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
         difficulty: w?.difficulty ?? 0,
         lastShareAtMs: w?.lastShareAtMs ?? null,
         ...(unit ? { reason: unit.reason } : {}),
+        ...(device ? { device } : {}),
       };
     });
   }

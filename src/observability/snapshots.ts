@@ -106,6 +106,28 @@ export interface MinerView {
   lastShareAtMs: number | null;
   /** Why the scheduler has this unit in its current state (absent for units it does not plan). */
   reason?: string;
+  /** What the device itself reports (cgminer API), for configured units. */
+  device?: MinerDevice;
+}
+
+/**
+ * Per-unit device health (issue 13). Every field is optional: a unit without
+ * a device API has only its address absent too, and a device that does not
+ * report a value leaves it out rather than showing a made-up one.
+ */
+export interface MinerDevice {
+  /** cgminer API "host:port" from fleet.miners[].api. */
+  address?: string;
+  /** When the last successful status read came back. */
+  readAtMs?: number;
+  tempMaxC?: number;
+  inletC?: number;
+  fansRpm?: number[];
+  uptimeS?: number;
+  firmware?: string;
+  /** The last failed command or read, one line (`status: timed out after 2000 ms`). */
+  lastError?: string;
+  lastErrorAtMs?: number;
 }
 
 /**
@@ -167,6 +189,8 @@ export interface SiteStatus {
   accounting?: AccountingView;
   /** Present when the proxy reports them. */
   blockCandidates?: BlockCandidatesView;
+  /** `surplus demo` only: the time of day the replayed budget trace is at ("HH:MM"). */
+  simulatedTime?: string;
 }
 
 /** What the operator surface reads, once per request or scrape. */

@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { BanList } from './ban-list.js';
+import { DifficultyMemory } from './difficulty-memory.js';
 import { LineConnection } from './line-connection.js';
 import { MinerSession } from './miner-session.js';
 import type { SessionHub } from './session-hub.js';
@@ -26,9 +27,12 @@ export class MinerServer {
   refusedConnections = 0;
   private readonly sessionHub: SessionHub;
   private readonly bans: BanList;
+  private readonly difficulties = new DifficultyMemory();
+  /** Authorized sessions by session id (the newest one holding an id wins). */
+  private readonly bySessionId = new Map<string, MinerSession>();
 
   constructor(
-    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'>,
+    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'>,
     private readonly events: MinerServerEvents,
   ) {
     this.bans = new BanList(hub.config.limits.banS * 1000);
@@ -39,12 +43,17 @@ export class MinerServer {
       ban: (workers, address) => this.bans.ban([...workers].map((w) => banKey(w, address)), this.hub.clock.now()),
       bannedUntil: (w, address) => this.bans.bannedUntil(banKey(w, address), this.hub.clock.now()),
       authorized: (s, worker) => {
+        if (s.sessionId !== undefined) this.bySessionId.set(s.sessionId, s);
         let set = this.byWorker.get(worker);
         if (!set) this.byWorker.set(worker, (set = new Set()));
         set.add(s);
       },
+      // A miner may reconnect before its old connection's close is seen: then the old session still holds it.
+      resumedDifficulty: (id) => this.liveDifficulty(id) ?? this.difficulties.recall(id),
       closed: (s) => {
         this.sessions.delete(s);
+        if (s.sessionId !== undefined && s.worker !== undefined) this.difficulties.remember(s.sessionId, s.difficulty);
+        if (s.sessionId !== undefined && this.bySessionId.get(s.sessionId) === s) this.bySessionId.delete(s.sessionId);
         if (s.worker === undefined) return;
         for (const w of s.workerNames()) {
           const set = this.byWorker.get(w);
@@ -70,6 +79,11 @@ export class MinerServer {
     }, 1000);
     this.timer.unref();
     return (server.address() as { port: number }).port;
+  }
+
+  /** The difficulty of an authorized session still open under this id (a map: a reconnect storm resumes thousands at once). */
+  private liveDifficulty(sessionId: string): number | undefined {
+    return this.bySessionId.get(sessionId)?.difficulty;
   }
 
   sessionsOf(worker: string): Iterable<MinerSession> {
@@ -106,7 +120,7 @@ export class MinerServer {
   };
 
   /** The hub with its methods bound (spreading a class instance would drop prototype methods). */
-  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil'> {
+  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'> {
     const h = this.hub;
     return {
       config: h.config,

@@ -42,6 +42,8 @@ export class MinerSession implements LineSink, ChannelMember {
   private strikes = 0;
   readonly limits: MinerLimits;
   private closedFlag = false;
+  /** The difficulty of the session this connection resumed, if it resumed one. */
+  private resumedDifficulty: number | undefined;
   readonly connectedAtMs: number;
 
   constructor(readonly hub: SessionHub) {
@@ -166,6 +168,7 @@ export class MinerSession implements LineSink, ChannelMember {
       if (this.closedFlag) return void this.hub.release(this);
       this.slot = slot;
       this.sessionId = sessionId;
+      if (g.value.sessionId === sessionId) this.resumedDifficulty = this.hub.resumedDifficulty(sessionId);
       const cfg = this.hub.config;
       this.shareState = new MinerShareState({
         extranonce1: slot.extranonce1,
@@ -206,7 +209,7 @@ export class MinerSession implements LineSink, ChannelMember {
     const first = this.worker === undefined;
     if (first) {
       this.worker = g.value.worker;
-      this.feed.begin(this.hub.plannedDifficulty(g.value.worker));
+      this.feed.begin(this.hub.plannedDifficulty(g.value.worker), this.resumedDifficulty);
     }
     this.hub.authorized(this, g.value.worker);
     this.line.send(encodeResult(id, true));

@@ -26,6 +26,8 @@ export interface SessionHub {
   isWithheld(worker: string): boolean;
   /** Difficulty planned for this worker by expectHashrate, if any. */
   plannedDifficulty(worker: string): number | undefined;
+  /** The difficulty a closed session had, for a miner that resumes it. */
+  resumedDifficulty(sessionId: string): number | undefined;
   authorized(session: MinerSession, worker: string): void;
   /** Keeps these workers, from this address, out for `limits.banS` (invalid shares). */
   ban(workers: Iterable<string>, address: string): void;

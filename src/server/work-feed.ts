@@ -14,6 +14,7 @@ import { jobOrigins, type MinerJob, type Slot } from '../upstream/channel.js';
 import {
   clampDifficulty,
   recordShare,
+  resumeVardiff,
   retarget,
   startVardiff,
   type VardiffFloors,
@@ -57,9 +58,14 @@ export class WorkFeed {
     return this.vd?.difficulty ?? this.initial;
   }
 
-  /** First authorize: vardiff starts at the planned difficulty (expectHashrate) or the configured one. */
-  begin(planned: number | undefined): void {
-    this.vd = startVardiff(clampDifficulty(planned ?? this.initial, this.vdCfg, this.floors, this.poolDifficulty()), this.clock.now());
+  /**
+   * First authorize: vardiff starts at the planned difficulty (expectHashrate), else where a
+   * resumed session left off (no ramp: the miner is the same), else the configured one.
+   */
+  begin(planned: number | undefined, resumed?: number): void {
+    const clamp = (d: number): number => clampDifficulty(d, this.vdCfg, this.floors, this.poolDifficulty());
+    if (planned === undefined && resumed !== undefined) this.vd = resumeVardiff(clamp(resumed), this.clock.now());
+    else this.vd = startVardiff(clamp(planned ?? this.initial), this.clock.now());
   }
 
   /** Once subscribed and authorized: difficulty, then the current job (clean). */
@@ -142,7 +148,12 @@ export class WorkFeed {
     this.host.send(sent.line);
   }
 
-  /** A new difficulty applies from the next job: set_difficulty, then the current job again under a new id. */
+  /**
+   * A new difficulty applies from the next job: set_difficulty, then the current job again
+   * under a new id with clean_jobs false, so the miner switches when it likes and throws
+   * nothing away (issue 13: a clean notify per retarget discarded its work). Shares on the
+   * older ids are still judged at the difficulty those ids went out with (noteJobSent).
+   */
   private apply(d: number): void {
     const slot = this.host.slot();
     if (!this.host.ready() || !slot || this.withheld) return;
@@ -150,7 +161,7 @@ export class WorkFeed {
     const cur = slot.channel.current;
     const share = this.host.share();
     if (!cur || !share) return;
-    const alias = slot.channel.alias(cur.job, true);
+    const alias = slot.channel.alias(cur.job, false);
     // In our book the alias does not supersede older jobs: work found on them is still
     // valid and is judged at the difficulty they were sent with.
     // (No copy of the job with cleanJobs false: that cost an object and a second parse per miner per retarget.)

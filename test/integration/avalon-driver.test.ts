@@ -34,6 +34,8 @@ describe('AvalonDriver against replayed captures (loopback)', () => {
     const s = await driver.readStatus();
     expect(s).toMatchObject({ wallPowerW: 3731, workmode: 1, softOff: false, state: 'working' });
     expect(s.hashrateThs).toBeCloseTo(199.24107, 5);
+    // What the dashboard shows per unit (issue 13).
+    expect(s.details).toEqual({ tempMaxC: 78, inletC: 31, fansRpm: [4275, 4282], uptimeS: 975, firmware: '15-194-24102401_25462b2_9ddf522' });
     expect(device.requests).toEqual([{ command: 'estats' }]);
     expect(events).toEqual([expect.objectContaining({ command: 'estats', ok: true, attempts: 1 })]);
     expect(events[0]!.ms).toBeGreaterThan(0);
@@ -43,7 +45,14 @@ describe('AvalonDriver against replayed captures (loopback)', () => {
 
   it('falls back to stats when estats is refused (Q capture: soft-off, idle, PS[6] 146)', async () => {
     const { device, driver } = await setup((req) => (req.command === 'estats' ? { kind: 'raw', bytes: E_INVALID } : { kind: 'reply', file: `${Q}/stats.json` }));
-    expect(await driver.readStatus()).toEqual({ wallPowerW: 146, workmode: 0, softOff: true, state: 'idle', hashrateThs: 0 });
+    expect(await driver.readStatus()).toEqual({
+      wallPowerW: 146,
+      workmode: 0,
+      softOff: true,
+      state: 'idle',
+      hashrateThs: 0,
+      details: { inletC: 26, fansRpm: [0, 0, 0, 0], uptimeS: 37819, firmware: 'Q-25052801_14a19a2' },
+    });
     expect(device.requests.map((r) => r.command)).toEqual(['estats', 'stats']);
   });
 

@@ -77,8 +77,12 @@ describe('surplus demo, the shipped configuration on real loopback sockets', () 
       pools: Array<{ state: string }>;
       scheduler: { decisions: Record<string, number> };
       commands: { sent: number };
+      simulatedTime?: string;
     };
     expect(status.budget).toMatchObject({ source: 'schedule', status: 'live' });
+    // The dashboard shows the demo's time of day (issue 13), the same clock as the status line.
+    expect(status.simulatedTime).toMatch(/^([01]\d|2[0-3]):[0-5]\d$/);
+    expect(demo.statusLine()).toContain(`[sun ${status.simulatedTime!.slice(0, 2)}`);
     expect(status.measuredKw).toBeGreaterThan(0);
     expect(status.hashrateThs).toBeGreaterThan(0);
     expect(status.shares.accepted).toBeGreaterThan(0);
@@ -92,6 +96,10 @@ describe('surplus demo, the shipped configuration on real loopback sockets', () 
     expect(metric(text, 'surplus_measured_kw')).toBeGreaterThan(0);
     expect(metric(text, `surplus_pool_up{pool="${demo.pool.url}"}`)).toBe(1);
     expect(metric(text, 'surplus_device_command_seconds_count{command="softon"}')).toBeGreaterThan(0);
+    // Device telemetry from the simulated Avalons' estats (TMax, fans, uptime), per unit.
+    expect(metric(text, 'surplus_fleet_temperature_max_celsius')).toBeGreaterThan(0);
+    const minerList = (await (await fetch(`${url}/api/miners`)).json()) as { miners: Array<{ device?: { address?: string; firmware?: string; fansRpm?: number[] } }> };
+    expect(minerList.miners[0]!.device).toMatchObject({ address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), firmware: expect.any(String), fansRpm: expect.any(Array) });
 
     const miners = (await (await fetch(`${url}/api/miners`)).json()) as { miners: Array<{ id: string; state: string }> };
     expect(miners.miners).toHaveLength(6);

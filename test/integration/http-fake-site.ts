@@ -24,12 +24,18 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
   budget: BudgetView;
   failed = 0;
   decisions: Record<string, number> = { softon: 0, softoff: 0 };
+  /** Header states for the dashboard test: the active pool's state, no budget source at all, the demo's clock. */
+  poolState: 'up' | 'down' | 'connecting' = 'up';
+  noBudget = false;
+  simulatedTime: string | undefined;
   private readonly t0: number;
 
   constructor(
     private readonly clock: Clock,
     readonly minerCount = 6,
     readonly kwPerMiner = 3.5,
+    /** 200 TH/s is an ASIC; 5e-6 TH/s (5 MH/s) is a CPU test miner, for the unit scaling. */
+    readonly thsPerMiner = 200,
   ) {
     this.t0 = clock.now();
     this.budget = { kw: 12, status: 'live', source: 'http', updatedAtMs: this.t0, expiresAtMs: null };
@@ -59,10 +65,24 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
         state,
         mode: hashing ? 'normal' : null,
         kw: hashing ? this.kwPerMiner * (0.97 + 0.01 * (i % 3)) : 0.05,
-        hashrateThs: hashing ? 200 : 0,
+        hashrateThs: hashing ? this.thsPerMiner : 0,
         shares: { accepted, rejected: Math.floor(accepted / 50), stale: Math.floor(accepted / 200) },
         difficulty: 16384 * (i + 1),
         lastShareAtMs: accepted > 0 ? this.clock.now() - 500 : null,
+        // What an Avalon reports over the cgminer API (a spread of temperatures, one stopped fan, one failing unit).
+        device: {
+          address: `10.0.${(i >> 8) & 255}.${i & 255}:4028`,
+          ...(state === 'fault'
+            ? { lastError: 'status: no answer within 2000 ms', lastErrorAtMs: this.clock.now() - 30_000 }
+            : {
+                readAtMs: this.clock.now() - 1000,
+                tempMaxC: hashing ? 62 + ((i * 7) % 31) : 30,
+                inletC: 25 + (i % 5),
+                fansRpm: hashing ? [4200 + (i % 9) * 10, i === 2 ? 0 : 4300] : [0, 0],
+                uptimeS: 600 + i * 3671,
+                firmware: i % 4 === 3 ? '15-194-24102401_25462b2_9ddf522' : '15-194-25010301_8a1c2f0_77de013',
+              }),
+        },
       });
     }
     return out;
@@ -75,12 +95,12 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
     const hashing = miners.filter((m) => m.state === 'hashing');
     return {
       atMs: this.clock.now(),
-      budget: { ...this.budget, kw: this.budgetKw() },
+      budget: this.noBudget ? { kw: 0, status: 'live', source: 'none', updatedAtMs: null, expiresAtMs: null } : { ...this.budget, kw: this.budgetKw() },
       plannedKw: hashing.length * this.kwPerMiner,
       measuredKw: miners.reduce((a, m) => a + m.kw, 0),
       hashrateThs: hashing.reduce((a, m) => a + m.hashrateThs, 0),
       pools: [
-        { url: 'stratum+tcp://127.0.0.1:3334', state: 'up', sinceMs: this.t0, connections: 1, failovers: 2, active: true },
+        { url: 'stratum+tcp://127.0.0.1:3334', state: this.poolState, sinceMs: this.t0, connections: this.poolState === 'up' ? 1 : 0, failovers: 2, active: true },
         { url: 'stratum+tcp://127.0.0.1:3335', state: 'down', sinceMs: this.t0, connections: 0, failovers: 0, active: false },
       ],
       minersByState: countMinersByState(miners),
@@ -98,6 +118,7 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
       scheduler: { decisions: { ...this.decisions }, lastDecisionAtMs: this.t0, lastReason: 'budget allows ' + hashing.length + ' units', recent: [] },
       commands: { sent: 10, failed: this.failed, lastLatencyMs: 12 },
       hashQueueDepth: 3,
+      ...(this.simulatedTime !== undefined ? { simulatedTime: this.simulatedTime } : {}),
     };
   }
 

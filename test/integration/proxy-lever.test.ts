@@ -61,7 +61,7 @@ describe('proxy: the Stratum fail-safe lever', () => {
     expect(proxy.lever.isConnected('unit-7')).toBe(true);
   });
 
-  it('expectHashrate retargets difficulty ahead of the shares (set_difficulty, then a clean job)', async () => {
+  it('expectHashrate retargets difficulty ahead of the shares (set_difficulty, then the job again, not clean)', async () => {
     const [pool] = (await startPools(1, { difficulty: 1e6 })) as [SimPool];
     cleanup.push(() => pool.stop());
     const proxy = new Proxy(testConfig([pool], { difficulty: { initial: 1, min: 1e-6, max: 1e9, targetSharesPerMinute: 8 } }));
@@ -79,7 +79,8 @@ describe('proxy: the Stratum fail-safe lever', () => {
     expect(diffs[1]!.params![0]).toBeCloseTo((440e12 / 2 ** 32) * 7.5, -1);
     const notifies = await c.waitFor('mining.notify', 2);
     const last = notifies[1]!;
-    expect(last.params![8]).toBe(true);
+    // A difficulty change alone does not void the miner's work (issue 13).
+    expect(last.params![8]).toBe(false);
     expect(c.messages.indexOf(diffs[1]!)).toBeLessThan(c.messages.indexOf(last));
     expect(proxy.workers().find((w) => w.worker === 'unit-1')?.difficulty).toBeCloseTo(diffs[1]!.params![0] as number);
   });

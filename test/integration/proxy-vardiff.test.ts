@@ -21,8 +21,10 @@ describe('proxy: per-miner vardiff over real sockets', () => {
     const [m] = await startMiners(port, 1, { hashesPerSecond: 10_000 });
     cleanup.push(() => m!.stop());
     await waitFor(() => m!.stats.difficulty >= 1e-7, 10_000, 'difficulty raised');
-    // Each change came as set_difficulty followed by a clean job under a new id.
-    expect(m!.stats.cleanJobs).toBeGreaterThanOrEqual(2);
+    // Each change came as set_difficulty followed by the job under a new id, not as a clean job
+    // that throws the miner's work away (issue 13): the only clean one is the first job it got.
+    expect(m!.stats.jobs).toBeGreaterThanOrEqual(2);
+    expect(m!.stats.cleanJobs).toBe(1);
     m!.pause();
     await waitFor(() => m!.settled, 3000, 'answers');
     expect(m!.stats.rejected).toEqual({});
@@ -58,11 +60,60 @@ describe('proxy: per-miner vardiff over real sockets', () => {
     const aliasId = again!.params![0] as string;
     expect(aliasId).not.toBe(jobId);
     expect(again!.params!.slice(1, 8)).toEqual(first!.params!.slice(1, 8));
+    // clean_jobs false: a difficulty change alone does not void the miner's work.
+    expect(again!.params![8]).toBe(false);
+    // And the old id still holds, judged at the difficulty it went out with.
+    const old = await c.call(id++, 'mining.submit', ['dup-w', jobId, '00'.repeat(en2Size), ntime, 'ffff0000']);
+    expect([true, null]).toContain(old.result ?? null);
+    if (old.error) expect(old.error[0]).toBe(23);
     // Every share already credited is refused as a duplicate (before its difficulty is even looked at).
     for (const nonce of accepted) {
       const dup = await c.call(id++, 'mining.submit', ['dup-w', aliasId, '00'.repeat(en2Size), ntime, nonce]);
       expect(dup.error?.[0], `nonce ${nonce}`).toBe(22);
     }
+  });
+
+  it('a miner that resumes its session (client.reconnect) keeps its difficulty instead of starting from difficulty.initial', async () => {
+    const [pool] = (await startPools(1, { difficulty: 1 })) as [SimPool];
+    cleanup.push(() => pool.stop());
+    const proxy = new Proxy(testConfig([pool], { difficulty: { initial: 1e-9, min: 1e-9, max: 1, targetSharesPerMinute: 1, retargetS: 1 } }));
+    cleanup.push(() => proxy.close());
+    const { port } = await proxy.start();
+    const a = await RawClient.open(port);
+    const sub = await a.call(1, 'mining.subscribe', ['x']);
+    const [ids, , en2Size] = sub.result as [[string, string][], string, number];
+    const sessionId = ids[0]![1];
+    await a.call(2, 'mining.authorize', ['resume-w', 'x']);
+    const [first] = await a.waitFor('mining.notify');
+    let id = 10;
+    const t0 = Date.now();
+    // Shares far above 1/min until vardiff raises the difficulty.
+    for (let n = 0; a.notifications('mining.set_difficulty').length < 2 && n < 20_000 && Date.now() - t0 < 8000; n++) {
+      await a.call(id++, 'mining.submit', ['resume-w', first!.params![0], '00'.repeat(en2Size), first!.params![7], n.toString(16).padStart(8, '0')]);
+    }
+    const told = a.notifications('mining.set_difficulty').map((m) => m.params![0] as number);
+    const raised = told[told.length - 1]!;
+    expect(raised).toBeGreaterThan(1e-9);
+    // Reconnecting while the old connection is still open (its close not seen yet) keeps it too.
+    const early = await RawClient.open(port);
+    await early.call(1, 'mining.subscribe', ['x', sessionId]);
+    await early.call(2, 'mining.authorize', ['resume-w', 'x']);
+    expect((await early.waitFor('mining.set_difficulty'))[0]!.params).toEqual([raised]);
+    early.close();
+    a.close();
+    await waitFor(() => proxy.snapshot().minersConnected === 0, 10_000, 'the first connections gone');
+    const b = await RawClient.open(port);
+    cleanup.push(() => b.close());
+    const again = await b.call(1, 'mining.subscribe', ['x', sessionId]);
+    expect((again.result as [[string, string][]])[0][0]![1]).toBe(sessionId);
+    await b.call(2, 'mining.authorize', ['resume-w', 'x']);
+    expect((await b.waitFor('mining.set_difficulty'))[0]!.params).toEqual([raised]);
+    // A new session (no id) still starts at difficulty.initial.
+    const c = await RawClient.open(port);
+    cleanup.push(() => c.close());
+    await c.call(1, 'mining.subscribe', ['x']);
+    await c.call(2, 'mining.authorize', ['fresh-w', 'x']);
+    expect((await c.waitFor('mining.set_difficulty'))[0]!.params).toEqual([1e-9]);
   });
 
   it('honours mining.suggest_difficulty and BIP310 minimum-difficulty as floors, capped by the pool', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kvNumber, kvNumbers, parseAvalonKv, unwrapAvalonBlock } from '../../src/fleet/avalon-kv.js';
-import { parseAvalonStats, parseDevRates, toDeviceStatus, type AvalonStats } from '../../src/fleet/avalon-stats.js';
+import { deviceDetails, parseAvalonStats, parseDevRates, toDeviceStatus, type AvalonStats } from '../../src/fleet/avalon-stats.js';
 import { parseCgminerReply, type JsonObject } from '../../src/fleet/cgminer-reply.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/avalon');
@@ -173,5 +173,26 @@ describe('parseDevRates', () => {
   });
   it('no DEVS/SUMMARY section: undefined', () => {
     expect(parseDevRates(body('a1566-24102401/version.json'))).toBeUndefined();
+  });
+});
+
+describe('deviceDetails (operator view per unit, issue 13)', () => {
+  it('reads temperatures, fans, uptime and firmware from the A1566 and Q captures', () => {
+    expect(deviceDetails(stats('a1566-24102401/estats.json'))).toEqual({ tempMaxC: 78, inletC: 31, fansRpm: [4275, 4282], uptimeS: 975, firmware: '15-194-24102401_25462b2_9ddf522' });
+    const q = deviceDetails(stats('avalon-q-25052801/litestats.json'));
+    expect(q).toMatchObject({ inletC: 26, fansRpm: [0, 0, 0, 0], firmware: 'Q-25052801_14a19a2' });
+    // The idle Q says TMax[0]: no reading, not a unit at 0 °C.
+    expect(q.tempMaxC).toBeUndefined();
+  });
+
+  it('says nothing it was not told, and bounds what a device can make it carry', () => {
+    const r = parseAvalonStats({ STATS: [{ 'MM ID0': `Ver[${'x'.repeat(500)}] ${Array.from({ length: 40 }, (_, i) => `Fan${i + 1}[1000]`).join(' ')} WORKMODE[1]` }] });
+    if (!r.ok) throw new Error(r.reason);
+    const d = deviceDetails(r.stats);
+    expect(d.tempMaxC).toBeUndefined();
+    expect(d.inletC).toBeUndefined();
+    expect(d.uptimeS).toBeUndefined();
+    expect(d.firmware).toHaveLength(80);
+    expect(d.fansRpm).toHaveLength(16);
   });
 });

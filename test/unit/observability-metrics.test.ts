@@ -138,4 +138,32 @@ describe('SiteMetrics', () => {
     expect(ta).toContain('process_cpu_seconds_total');
     expect(a.contentType).toMatch(/^text\/plain/);
   });
+
+  it('exports device telemetry per miner up to a cap, and fleet-wide bands for everyone (bounded label sets)', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const site = new FakeSite(clock, 40, 3.5, 200);
+    const m = new SiteMetrics({ source: site, processMetrics: false, maxMinerSeries: 10 });
+    const text = await m.render();
+    const miners = site.miners();
+    expect(value(text, 'surplus_miner_temperature_celsius{miner="m1"}')).toBe(miners[0]!.device!.tempMaxC);
+    expect(value(text, 'surplus_miner_fan_min_rpm{miner="m3"}')).toBe(0); // site.rig3 has a stopped fan
+    expect(value(text, 'surplus_miner_uptime_seconds{miner="m2"}')).toBe(miners[1]!.device!.uptimeS);
+    // Past the cap: no per-miner series, for any per-miner metric, and the omission is counted.
+    for (const name of ['surplus_miner_temperature_celsius', 'surplus_miner_power_kw', 'surplus_miner_hashrate_ths']) {
+      expect(text).toContain(`${name}{miner="m10"}`);
+      expect(text).not.toContain(`${name}{miner="m11"}`);
+    }
+    expect(value(text, 'surplus_miner_series_omitted')).toBe(30);
+    // The fleet view covers all 40: bands sum to the fleet, the hottest unit, stopped fans.
+    const bands = ['<50', '<60', '<70', '<80', '<90', '>=90', 'unknown'].map((b) => value(text, `surplus_miners_by_temperature{band="${b}"}`) ?? NaN);
+    expect(bands.reduce((a, b) => a + b, 0)).toBe(40);
+    expect(value(text, 'surplus_miners_by_temperature{band="unknown"}')).toBe(1); // the unit in fault reports nothing
+    const temps = miners.map((x) => x.device?.tempMaxC).filter((t): t is number => t !== undefined);
+    expect(value(text, 'surplus_fleet_temperature_max_celsius')).toBe(Math.max(...temps));
+    expect(value(text, 'surplus_miners_fan_stopped')).toBe(1);
+    expect(value(text, 'surplus_miner_device_error_timestamp_seconds{miner="m40"}')).toBeUndefined(); // m40 is past the cap
+    const all = await new SiteMetrics({ source: site, processMetrics: false }).render();
+    expect(value(all, 'surplus_miner_device_error_timestamp_seconds{miner="m40"}')).toBe((clock.now() - 30_000) / 1000);
+    expect(value(all, 'surplus_miner_series_omitted')).toBe(0);
+  });
 });

@@ -125,4 +125,36 @@ describe('SiteStatusAdapter', () => {
     expect(miners[0]).toMatchObject({ hashrateThs: 1.2, shares: { accepted: 7, rejected: 1, stale: 0 }, difficulty: 512, kw: 0 });
     expect(adapter.status().minersByState).toMatchObject({ hashing: 1, disconnected: 1 });
   });
+
+  it('carries the device data of each unit (issue 13): what the device reported, its address, its last failure; the demo clock', async () => {
+    const clock = new ManualClock(2_000_000);
+    const telemetry = new DeviceTelemetry(clock);
+    const details = { tempMaxC: 78, inletC: 31, fansRpm: [4275, 4282], uptimeS: 975, firmware: '15-194-24102401_25462b2_9ddf522' };
+    await telemetry.wrap('a', deviceReporting({ softOff: false, state: 'working', wallPowerW: 3731, details })).readStatus();
+    const failing: DeviceApi = { ...deviceReporting({ softOff: false, state: 'working' }), readStatus: async () => Promise.reject(new Error('no answer\nwithin 2000 ms' + ' x'.repeat(300))) };
+    clock.set(2_005_000);
+    await expect(telemetry.wrap('b', failing).readStatus()).rejects.toThrow();
+    const adapter = new SiteStatusAdapter({
+      clock,
+      proxy: { overview: () => ({ pools: [], shares: emptyShareAccounting(), hashQueueDepth: 0 }), workers: () => new Map() },
+      miners: [
+        { id: 'a', worker: 'w.a', api: '10.0.0.5:4028' },
+        { id: 'b', worker: 'w.b', api: '10.0.0.6:4028' },
+        { id: 'c', worker: 'w.c' },
+      ],
+      telemetry,
+      simulatedTime: () => '13:45',
+    });
+    const [a, b, c] = adapter.miners();
+    expect(a!.device).toEqual({ address: '10.0.0.5:4028', readAtMs: 2_000_000, ...details });
+    expect(b!.device!.address).toBe('10.0.0.6:4028');
+    expect(b!.device!.lastErrorAtMs).toBe(2_005_000);
+    // One line, bounded: a device's text reaches the page only through this.
+    expect(b!.device!.lastError).toMatch(/^status: no answer within 2000 ms x x/);
+    expect(b!.device!.lastError!.length).toBeLessThanOrEqual(220);
+    expect(b!.state).toBe('fault');
+    // A unit with no device API and no reading has no device block (not an empty one).
+    expect(c!.device).toBeUndefined();
+    expect(adapter.status().simulatedTime).toBe('13:45');
+  });
 });
