@@ -7,6 +7,7 @@ import { configSchema, type Config } from './schema.js';
 import { mergeFleet, parseFleetCsv } from './fleet-import.js';
 import { BUILTIN_MODELS } from '../fleet/models.js';
 import { isLoopbackHost } from '../observability/http-auth.js';
+import { redactText } from '../observability/redact.js';
 
 export type ResolvedConfig = Readonly<Config>;
 
@@ -67,7 +68,8 @@ function gotValue(path: readonly PropertyKey[], input: unknown): string {
     v = (v as Record<PropertyKey, unknown>)[p];
   }
   if (v === undefined || (typeof v === 'object' && v !== null)) return '';
-  const text = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  // A URL value can carry credentials (mqtt://user:pass@host): echo it redacted.
+  const text = typeof v === 'string' ? JSON.stringify(redactText(v)) : String(v);
   return `, got ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 

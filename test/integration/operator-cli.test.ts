@@ -130,7 +130,7 @@ describe('validate everything before binding anything', () => {
     const want = [
       /fleet\.import: fleet\.csv:3: column api: must be "host:port".*, got "not-an-address"$/,
       /fleet\.import: fleet\.csv:4: column id: duplicate id "a" \(already at fleet\.miners\[0\]\)$/,
-      /pools\[0\]\.url: must be stratum\+tcp:\/\/host:port, got "http:\/\/pool:3333"$/,
+      /pools\[0\]\.url: must be stratum\+tcp:\/\/host:port, or stratum\+ssl:\/\/host:port for a pool over TLS, got "http:\/\/pool:3333"$/,
       /listen: must be "host:port".*, got "nope"$/,
       /fleet\.miners\[1\]\.model: unknown model "antminer-s99"; allowed: avalon-a1566ha, generic/,
       /fleet\.miners\[1\]\.id: duplicate id "a" \(first at fleet\.miners\[0\]\)/,
