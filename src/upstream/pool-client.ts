@@ -12,7 +12,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../clock.js';
 import { PeerError, TimeoutError } from '../errors.js';
-import { encodeError, encodeResult, type RpcErrorValue, type RpcMessage } from '../protocol/json-rpc.js';
+import { encodeError, encodeResult, type RpcErrorValue, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
 import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
 import { checkPayout } from './payout-guard.js';
@@ -272,11 +272,11 @@ export class PoolClient {
     return (mask & this.opts.versionRollingMask) >>> 0;
   }
 
-  answer(id: string | number, result: unknown): void {
+  answer(id: RpcId, result: unknown): void {
     this.transport?.send(encodeResult(id, result));
   }
 
-  answerError(id: string | number, code: number, message: string): void {
+  answerError(id: RpcId, code: number, message: string): void {
     this.transport?.send(encodeError(id, code, message));
   }
 

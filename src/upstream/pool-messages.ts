@@ -6,8 +6,9 @@
  * methods we do not know), never silence.
  */
 import type { Logger } from '../observability/logger.js';
-import type { RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
+import type { RpcId, RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
 import { StratumError } from '../protocol/error-codes.js';
+import { describePeerValue } from '../protocol/peer-value.js';
 import type { StratumJob } from '../shares/types.js';
 import {
   parseNotify,
@@ -16,7 +17,6 @@ import {
   parseSetExtranonce,
   parseSetTarget,
   parseSetVersionMask,
-  shown,
   type Parsed,
   type ReconnectAsk,
 } from './pool-dialect.js';
@@ -34,8 +34,8 @@ export interface PoolWire {
   reconnectAsk: ReconnectAsk | undefined;
   payoutOk(job: StratumJob): boolean;
   narrowMask(mask: number): number;
-  answer(id: string | number, result: unknown): void;
-  answerError(id: string | number, code: number, message: string): void;
+  answer(id: RpcId, result: unknown): void;
+  answerError(id: RpcId, code: number, message: string): void;
   close(reason: string): void;
 }
 
@@ -101,7 +101,7 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
       return;
     }
     case 'client.show_message': {
-      const text = typeof m.params[0] === 'string' ? m.params[0] : shown(m.params);
+      const text = typeof m.params[0] === 'string' ? m.params[0] : describePeerValue(m.params, 500);
       c.logger.info({ pool: c.url, message: text.slice(0, 500) }, 'message from pool');
       if (id !== undefined) c.answer(id, true);
       return;

@@ -7,7 +7,8 @@ import { connect as netConnect } from 'node:net';
 import type { Clock } from '../clock.js';
 import { PeerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { truncateForLog, type RpcMessage } from '../protocol/json-rpc.js';
+import { encodeError, truncateForLog, type RpcMessage } from '../protocol/json-rpc.js';
+import { StratumError } from '../protocol/error-codes.js';
 import { LineConnection } from '../server/line-connection.js';
 import type { PoolProtocolCounters } from './pool-client.js';
 import { parsePoolUrl } from './pool-endpoint.js';
@@ -58,9 +59,11 @@ export class PoolTransport {
         this.lastHeardMs = o.clock.now();
         sink.onMessage(m);
       },
-      onMalformed: (reason, line) => {
+      onMalformed: (reason, line, id) => {
         o.counters.malformedLines++;
         o.logger.warn({ pool: url, reason, line: truncateForLog(line) }, 'malformed line from pool (ignored)');
+        // A pool request we could not read still gets its one answer.
+        if (id !== undefined) this.conn.send(encodeError(id, StratumError.OTHER, reason));
       },
       onClose: (reason) => {
         if (this.watchdog) clearInterval(this.watchdog);
