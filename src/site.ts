@@ -59,6 +59,7 @@ export function proxyStatusView(proxy: Proxy): ProxyStatusView {
           badMessages: p.badMessages,
           unknownReplies: p.unknownReplies,
           reconnectRequests: p.reconnectRequests,
+          difficultyOutOfRange: p.difficultyOutOfRange,
         })),
         shares: s.shares,
         hashQueueDepth: s.hashQueueDepth,

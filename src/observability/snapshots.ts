@@ -49,6 +49,8 @@ export interface PoolView {
   unknownReplies?: number;
   /** client.reconnect requests from the pool (cumulative). */
   reconnectRequests?: number;
+  /** Pool difficulties outside [difficulty.min, difficulty.max] (cumulative; miners stay clamped). */
+  difficultyOutOfRange?: number;
 }
 
 /** Whether the share books balance right now (issue 7); `problems` names any share that went missing. */

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
 import type { UpstreamConfig } from '../config/schema.js';
+import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import { Channel, type ChannelHooks } from './channel.js';
 import { PoolClient } from './pool-client.js';
@@ -30,6 +31,8 @@ export interface ChannelFactoryOptions {
   maxWriteBufferBytes: number;
   clock: Clock;
   logger: Logger;
+  /** The miners' difficulty bounds (a pool difficulty outside them is counted per pool). */
+  difficultyBounds?: { min: number; max: number };
 }
 
 /**
@@ -51,13 +54,17 @@ export class ChannelFactory {
   readonly fanout: FanoutStats = { jobs: 0, lastMs: 0, maxMs: 0, totalMs: 0, lastMembers: 0, lastEndAtMs: 0 };
   private channelSeq = 0;
   private jobSeq = 0;
+  /** Shared by every connection: a pool that reconnects keeps its budget of warnings. */
+  private readonly logLimiter: LogLimiter;
 
   constructor(
     private readonly pools: PoolList,
     private readonly o: ChannelFactoryOptions,
     /** What happens to a channel's miners is the owner's: it closed, or a re-carve displaced some. */
     private readonly hooks: Pick<ChannelHooks, 'closed' | 'displaced'>,
-  ) {}
+  ) {
+    this.logLimiter = new LogLimiter({ clock: o.clock });
+  }
 
   /** A new, unopened channel to pool `index` (at its redirect target if it has one). */
   create(index: number): Channel {
@@ -75,6 +82,8 @@ export class ChannelFactory {
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,
       ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript, onPayoutMismatch: () => void p.status.payoutMismatches++ } : {}),
       counters: p.status,
+      logLimiter: this.logLimiter,
+      ...(this.o.difficultyBounds ? { difficultyBounds: this.o.difficultyBounds } : {}),
       clock: this.o.clock,
       logger: this.o.logger,
     });

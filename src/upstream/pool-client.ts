@@ -9,6 +9,7 @@
  * for answers (`pending-requests.ts`); pool dialects are read by
  * `pool-dialect.ts`, notifications handled by `pool-messages.ts`.
  */
+import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../clock.js';
 import { PeerError, TimeoutError } from '../errors.js';
@@ -33,10 +34,12 @@ export interface PoolProtocolCounters {
   unknownReplies: number;
   /** `client.reconnect` requests. */
   reconnectRequests: number;
+  /** Difficulties (set_difficulty / set_target) outside [difficulty.min, difficulty.max]; miners stay clamped (issue 11). */
+  difficultyOutOfRange: number;
 }
 
 export function newProtocolCounters(): PoolProtocolCounters {
-  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0 };
+  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, difficultyOutOfRange: 0 };
 }
 
 export interface PoolClientOptions {
@@ -65,6 +68,10 @@ export interface PoolClientOptions {
   onPayoutMismatch?: (reason: string) => void;
   /** Where protocol trouble is counted (default: a private set). */
   counters?: PoolProtocolCounters;
+  /** The miners' difficulty bounds: a pool difficulty outside them is counted and logged (miners stay inside). */
+  difficultyBounds?: { min: number; max: number };
+  /** Rate limit for repeated warnings about this pool (default: a private one). */
+  logLimiter?: LogLimiter;
   clock: Clock;
   logger: Logger;
 }
@@ -106,6 +113,7 @@ export class PoolClient {
   private closed = false;
   private events: PoolClientEvents | undefined;
   readonly counters: PoolProtocolCounters;
+  readonly logLimiter: LogLimiter;
   readonly session: PoolSession = { extranonce1: '', extranonce2Size: 0, versionMask: 0, difficulty: 1, job: undefined };
   /** Set when the pool sent `client.reconnect` (the connection is then closed). */
   reconnectAsk: ReconnectAsk | undefined;
@@ -113,6 +121,7 @@ export class PoolClient {
 
   constructor(private readonly opts: PoolClientOptions) {
     this.counters = opts.counters ?? newProtocolCounters();
+    this.logLimiter = opts.logLimiter ?? new LogLimiter({ clock: opts.clock });
     this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000);
   }
 
@@ -129,12 +138,16 @@ export class PoolClient {
     return this.opts.logger;
   }
 
+  get difficultyBounds(): { min: number; max: number } | undefined {
+    return this.opts.difficultyBounds;
+  }
+
   /** Connects and passes the handshake gate; rejects (and cleans up) on any failure. */
   async open(events: PoolClientEvents): Promise<PoolSession> {
     const o = this.opts;
     const transport = new PoolTransport(
       o.url,
-      { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, clock: o.clock, logger: o.logger },
+      { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, logLimiter: this.logLimiter, clock: o.clock, logger: o.logger },
       { onMessage: (m) => this.onMessage(m), onClose: (reason) => this.onClosed(reason) },
     );
     this.transport = transport;

@@ -6,6 +6,7 @@
  * methods we do not know), never silence.
  */
 import type { Logger } from '../observability/logger.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { RpcId, RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
 import { StratumError } from '../protocol/error-codes.js';
 import { describePeerValue } from '../protocol/peer-value.js';
@@ -29,6 +30,8 @@ export interface PoolWire {
   readonly logger: Logger;
   readonly session: PoolSession;
   readonly counters: PoolProtocolCounters;
+  readonly logLimiter: LogLimiter;
+  readonly difficultyBounds: { min: number; max: number } | undefined;
   /** The consumer, once the handshake gate has passed. */
   readonly emitting: PoolClientEvents | undefined;
   reconnectAsk: ReconnectAsk | undefined;
@@ -42,11 +45,18 @@ export interface PoolWire {
 function usable<T>(c: PoolWire, g: Parsed<T>, what: string): g is { ok: true; value: T } {
   if (g.ok) return true;
   c.counters.badMessages++;
-  c.logger.warn({ pool: c.url, reason: g.message }, `bad ${what} from pool (ignored)`);
+  c.logLimiter.log(c.logger, 'warn', c.url, `bad ${what}`, { pool: c.url, reason: g.message }, `bad ${what} from pool (ignored)`);
   return false;
 }
 
 function setDifficulty(c: PoolWire, d: number): void {
+  // Miners are clamped to the bounds whatever the pool says (vardiff's clampDifficulty); the
+  // operator hears of a pool outside them, once in a while (issue 11: 1e-300 reached miners).
+  const b = c.difficultyBounds;
+  if (b && (d < b.min || d > b.max)) {
+    c.counters.difficultyOutOfRange++;
+    c.logLimiter.log(c.logger, 'warn', c.url, 'difficulty out of range', { pool: c.url, difficulty: d, min: b.min, max: b.max }, 'pool difficulty outside difficulty.min..max; miners stay within the bounds, shares below the pool target are not forwarded');
+  }
   c.session.difficulty = d;
   c.emitting?.onDifficulty(d);
 }
