@@ -61,7 +61,7 @@ export class MinerSession implements LineSink, ChannelMember {
   }
 
   get ready(): boolean {
-    return this.subscribedFlag && this.workers.size > 0 && !this.closedFlag;
+    return this.subscribedFlag && this.workers.size > 0 && !this.closedFlag && !this.line.leaving;
   }
 
   get subscribed(): boolean {
@@ -288,7 +288,8 @@ export class MinerSession implements LineSink, ChannelMember {
       if (!this.extranonceSubscribed) {
         // Without extranonce.subscribe the only way to hand over a new extranonce1 is a reconnect.
         this.line.send(encodeNotification('client.reconnect', []));
-        return this.close('extranonce changed; miner asked to reconnect');
+        // Requests already read (a submit being hashed, lines queued behind it) are answered first.
+        return this.line.endAfterPending('extranonce changed; miner asked to reconnect');
       }
       this.shareState.setExtranonce(slot.extranonce1, slot.extranonce2Size);
       this.line.send(encodeNotification('mining.set_extranonce', [slot.extranonce1, slot.extranonce2Size]));
