@@ -89,7 +89,7 @@ async function stageSession(): Promise<boolean> {
     difficulty: { initial: 1e-6, min: 1e-6, max: 1e-6 },
     shares: { hashThreads: 1 },
     // Fuzz input would trip every strike limit at once; raise them so one connection sees all lines.
-    limits: { maxMalformedLines: 1e12, banInvalidShares: 1e12, maxSubmitsPerSecond: 1e9, handshakeTimeoutS: 3600 },
+    limits: { maxMalformedLines: 1e12, banInvalidShares: 100_000, maxSubmitsPerSecond: 1e9, handshakeTimeoutS: 3600 },
     log: { level: 'silent' },
   });
   const proxy = new Proxy(config);

@@ -121,4 +121,22 @@ describe('deeply nested peer values (issue 11 item 1)', () => {
     expect(pool.conns.length).toBe(1);
     expect(pool.conns[0]!.closed).toBe(false);
   });
+
+  it('a pool that sends its notifications as requests (with ids) gets one answer each, ok or refused', async () => {
+    let sent = false;
+    const { pool, port } = await start((req, conn) => {
+      answerLikeCkpool(req, conn);
+      if (req.method === 'mining.authorize' && !sent) {
+        sent = true;
+        conn.raw('{"id":90,"method":"mining.set_difficulty","params":[2]}\n{"id":91,"method":"mining.notify","params":["bad"]}\n{"id":[92],"method":"mining.set_version_mask","params":["zz"]}\n');
+      }
+    });
+    const c = await raw(port);
+    await c.call(1, 'mining.subscribe', []);
+    await waitFor(() => pool.conns[0]?.answers.length === 3, 10_000, 'three answers');
+    const a = pool.conns[0]!.answers;
+    expect(a[0]).toEqual({ id: 90, result: true, error: null });
+    expect(a[1]).toMatchObject({ id: 91, result: null, error: [20, expect.stringMatching(/^mining.notify expects 9 params/), null] });
+    expect(a[2]).toMatchObject({ id: [92], result: null, error: [20, expect.stringMatching(/mask/), null] });
+  });
 });
