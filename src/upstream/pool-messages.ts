@@ -42,11 +42,21 @@ export interface PoolWire {
   close(reason: string): void;
 }
 
-function usable<T>(c: PoolWire, g: Parsed<T>, what: string): g is { ok: true; value: T } {
+/**
+ * Whether a parsed message can be used; a bad one is counted and logged and,
+ * when the pool sent it as a request (with an id), refused with error 20.
+ */
+function usable<T>(c: PoolWire, g: Parsed<T>, what: string, id?: RpcId): g is { ok: true; value: T } {
   if (g.ok) return true;
+  if (id !== undefined) c.answerError(id, StratumError.OTHER, g.message);
   c.counters.badMessages++;
   c.logLimiter.log(c.logger, 'warn', c.url, `bad ${what}`, { pool: c.url, reason: g.message }, `bad ${what} from pool (ignored)`);
   return false;
+}
+
+/** These are notifications in Stratum; a pool that sends one with an id still gets its one answer. */
+function done(c: PoolWire, id: RpcId | undefined): void {
+  if (id !== undefined) c.answer(id, true);
 }
 
 function setDifficulty(c: PoolWire, d: number): void {
@@ -66,25 +76,35 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
   switch (m.method) {
     case 'mining.notify': {
       const g = parseNotify(m.params);
-      if (!usable(c, g, 'job') || !c.payoutOk(g.value)) return;
+      if (!usable(c, g, 'job', id)) return;
+      if (!c.payoutOk(g.value)) {
+        if (id !== undefined) c.answerError(id, StratumError.OTHER, 'job refused: its coinbase does not pay the expected payout');
+        return;
+      }
       c.session.job = g.value;
+      done(c, id);
       c.emitting?.onJob(g.value);
       return;
     }
     case 'mining.set_difficulty': {
       const g = parseSetDifficulty(m.params);
-      if (usable(c, g, 'difficulty')) setDifficulty(c, g.value);
+      if (!usable(c, g, 'difficulty', id)) return;
+      done(c, id);
+      setDifficulty(c, g.value);
       return;
     }
     case 'mining.set_target': {
       // NiceHash and some altcoin pools send the share target instead of a difficulty.
       const g = parseSetTarget(m.params);
-      if (usable(c, g, 'target')) setDifficulty(c, g.value);
+      if (!usable(c, g, 'target', id)) return;
+      done(c, id);
+      setDifficulty(c, g.value);
       return;
     }
     case 'mining.set_extranonce': {
       const g = parseSetExtranonce(m.params);
-      if (!usable(c, g, 'extranonce')) return;
+      if (!usable(c, g, 'extranonce', id)) return;
+      done(c, id);
       c.session.extranonce1 = g.value.extranonce1;
       c.session.extranonce2Size = g.value.extranonce2Size;
       // Jobs before the change were built for the old extranonce; the pool follows with a clean job.
@@ -93,7 +113,8 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
     }
     case 'mining.set_version_mask': {
       const g = parseSetVersionMask(m.params);
-      if (!usable(c, g, 'version mask')) return;
+      if (!usable(c, g, 'version mask', id)) return;
+      done(c, id);
       c.session.versionMask = c.narrowMask(g.value);
       c.emitting?.onVersionMask(c.session.versionMask);
       return;
