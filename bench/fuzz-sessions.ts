@@ -26,8 +26,10 @@ export interface SessionResult {
   submitsReceived?: number;
   submitsAnswered?: number;
   malformed?: number;
-  /** Answers whose id text is not the one sent (checked for every owed request). */
+  /** Answers whose id text is not the one sent (checked for every owed request with a string id). */
   idMismatches: number;
+  /** The first mismatch: the line sent and the answer got. */
+  firstMismatch?: string;
   rssMaxBytes: number;
   ms: number;
 }
@@ -56,7 +58,7 @@ const settle = async (done: () => boolean, ms: number): Promise<void> => {
 };
 
 /** The id text as an answer carries it (`{"id":<here>,"result"...`). */
-const answerIdText = (line: string): string | undefined => /^\{"id":(.*?),"(?:result|error)"/.exec(line)?.[1];
+const answerIdText = (line: string): string | undefined => /^\{"id":(.*?),"(?:result|error)"/s.exec(line)?.[1];
 
 /** JSON id text as surplus echoes it: a string re-encoded, anything else as sent without whitespace (or null past 1,024 chars). */
 function expectedIdText(line: string): string | undefined {
@@ -91,17 +93,23 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
   let answers = 0;
   let notifications = 0;
   let idMismatches = 0;
+  let firstMismatch: string | undefined;
   const expected: Array<string | undefined> = [];
+  const sentOwed: string[] = [];
   lines(sock, (l) => {
-    if (l.includes('"method":')) notifications++;
+    if (l.startsWith('{"id":null,"method":')) notifications++;
     else {
       const want = expected[answers];
-      if (want !== undefined && answerIdText(l) !== want) idMismatches++;
+      if (want !== undefined && answerIdText(l) !== want) {
+        idMismatches++;
+        firstMismatch ??= `sent ${sentOwed[answers]?.slice(0, 300)} got ${l.slice(0, 300)}`;
+      }
       answers++;
     }
   });
   await write(sock, '{"id":"s","method":"mining.subscribe","params":["fuzz/1"]}\n{"id":"a","method":"mining.authorize","params":["farm.rig01","x"]}\n');
   expected.push('"s"', '"a"');
+  sentOwed.push('subscribe', 'authorize');
   let owed = 2;
   let sent = 0;
   const rss0 = process.memoryUsage().rss;
@@ -123,6 +131,7 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
         want = undefined;
       }
       expected.push(want);
+      sentOwed.push(seen);
     }
     batch.push(line);
     if (batch.length === 500) {
@@ -136,7 +145,7 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
   const ms = performance.now() - t0;
   const snap = proxy.snapshot();
   const result: SessionResult = {
-    lines: sent, owed, answers, notifications, closed, idMismatches, rssMaxBytes: rssMax, ms,
+    lines: sent, owed, answers, notifications, closed, idMismatches, rssMaxBytes: rssMax, ms, ...(firstMismatch ? { firstMismatch } : {}),
     submitsReceived: snap.shares.submitsReceived, submitsAnswered: snap.shares.submitsAnswered, malformed: snap.malformedLines,
   };
   sock.destroy();
@@ -193,8 +202,9 @@ export async function runPoolSession(n: number, r: Rand, gen: (r: Rand) => strin
   let batch: string[] = [];
   while (sent < n) {
     const line = gen(r);
-    // client.reconnect closes the connection by design; the pure stage covers it.
-    if (/"client\.reconnect"/.test(line)) continue;
+    // client.reconnect closes the connection by design, and a set_extranonce the channel cannot
+    // carve closes it too (miners are moved); the pure stage covers both.
+    if (/"client\.reconnect"|"mining\.set_extranonce"/.test(line)) continue;
     sent++;
     const seen = Buffer.from(line, 'utf8').toString('utf8');
     if (classifyPoolLine(seen).owed) {
