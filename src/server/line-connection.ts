@@ -136,7 +136,15 @@ export class LineConnection {
         this.queue.length = 0;
         this.head = 0;
       }
-      const pending = this.dispatch(ev);
+      let pending: Promise<void> | undefined;
+      try {
+        pending = this.dispatch(ev);
+      } catch (err) {
+        // A handler that throws is a bug, but it is this peer's connection that pays, never the
+        // process (the async path below does the same): one peer must not end every session.
+        this.destroy(`handler failed: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`);
+        return;
+      }
       if (pending) {
         this.busy = true;
         this.socket.pause();
