@@ -491,3 +491,22 @@ describe('budget payloads nested deep or huge (issue 11 item 1)', () => {
     }
   });
 });
+
+describe('schedule files with deep values (issue 11 item 1)', () => {
+  const deep = '['.repeat(9000) + ']'.repeat(9000);
+  it.each([
+    ['a time', `[{"t":${deep},"kw":1}]`],
+    ['a value', `[{"t":0,"kw":${deep}}]`],
+    ['a unit', `[{"t":0,"value":1,"unit":${deep}}]`],
+  ])('%s nested 9,000 deep is an InputError with a short message', (_what, text) => {
+    let msg = '';
+    try {
+      parseTrace(text, 'f.json');
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      msg = (err as Error).message;
+    }
+    expect(msg).toMatch(/^f\.json \[0\]/);
+    expect(msg.length).toBeLessThan(300);
+  });
+});
