@@ -95,21 +95,19 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
   let idMismatches = 0;
   let firstMismatch: string | undefined;
   const expected: Array<string | undefined> = [];
-  const sentOwed: string[] = [];
   lines(sock, (l) => {
     if (l.startsWith('{"id":null,"method":')) notifications++;
     else {
       const want = expected[answers];
       if (want !== undefined && answerIdText(l) !== want) {
         idMismatches++;
-        firstMismatch ??= `sent ${sentOwed[answers]?.slice(0, 300)} got ${l.slice(0, 300)}`;
+        firstMismatch ??= `expected id ${want.slice(0, 200)}, got ${l.slice(0, 300)}`;
       }
       answers++;
     }
   });
   await write(sock, '{"id":"s","method":"mining.subscribe","params":["fuzz/1"]}\n{"id":"a","method":"mining.authorize","params":["farm.rig01","x"]}\n');
   expected.push('"s"', '"a"');
-  sentOwed.push('subscribe', 'authorize');
   let owed = 2;
   let sent = 0;
   const rss0 = process.memoryUsage().rss;
@@ -131,7 +129,6 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
         want = undefined;
       }
       expected.push(want);
-      sentOwed.push(seen);
     }
     batch.push(line);
     if (batch.length === 500) {
@@ -157,6 +154,7 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
 /** Pool → surplus: a raw pool that passes the handshake, then sends `n` lines from `gen` on the proxy's upstream connection. */
 export async function runPoolSession(n: number, r: Rand, gen: (r: Rand) => string): Promise<SessionResult> {
   let conn: Socket | undefined;
+  let firstMismatch: string | undefined;
   let connections = 0;
   let answers = 0;
   let notifications = 0;
@@ -172,7 +170,10 @@ export async function runPoolSession(n: number, r: Rand, gen: (r: Rand) => strin
       const m = JSON.parse(l) as { id?: unknown; method?: string };
       if (m.method === undefined) {
         const want = expected[answers];
-        if (want !== undefined && answerIdText(l) !== want) idMismatches++;
+        if (want !== undefined && answerIdText(l) !== want) {
+          idMismatches++;
+          firstMismatch ??= `expected id ${want.slice(0, 200)}, got ${l.slice(0, 300)}`;
+        }
         answers++;
         return;
       }
@@ -229,7 +230,7 @@ export async function runPoolSession(n: number, r: Rand, gen: (r: Rand) => strin
   const ms = performance.now() - t0;
   const snap = proxy.snapshot();
   const p = snap.pools[0]!;
-  const result: SessionResult = { lines: sent, owed, answers, notifications, closed: closed || connections > 1, idMismatches, rssMaxBytes: rssMax, ms, malformed: (p.malformedLines ?? 0) + (p.badMessages ?? 0) };
+  const result: SessionResult = { lines: sent, owed, answers, notifications, closed: closed || connections > 1, idMismatches, rssMaxBytes: rssMax, ms, malformed: (p.malformedLines ?? 0) + (p.badMessages ?? 0), ...(firstMismatch ? { firstMismatch } : {}) };
   await proxy.close();
   await new Promise<void>((res) => server.close(() => res()));
   return result;
