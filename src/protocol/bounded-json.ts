@@ -46,7 +46,6 @@ function keyOf(text: string, from: number, to: number): string {
 export function scanJson(text: string, stopAt = Infinity): JsonScan {
   let depth = 0;
   let max = 0;
-  let inString = false;
   let strStart = -1;
   let object = false;
   // Top-level object members: 'key' = expecting a key, 'colon' = after a key, 'value' = inside a value.
@@ -62,24 +61,31 @@ export function scanJson(text: string, stopAt = Infinity): JsonScan {
   };
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) {
-        inString = false;
+    if (depth === 1 && state === 'value' && valueStart < 0 && !WS(c)) valueStart = i;
+    switch (c) {
+      case 0x22: {
+        // Jump to the closing quote (most of a Stratum line is strings): indexOf, then skip
+        // quotes escaped by an odd run of backslashes. Unterminated: the rest is the string.
+        strStart = i;
+        let j = text.indexOf('"', i + 1);
+        while (j > 0) {
+          let k = j - 1;
+          while (text.charCodeAt(k) === 0x5c) k--;
+          if ((j - 1 - k) % 2 === 0) break;
+          j = text.indexOf('"', j + 1);
+        }
+        if (j < 0) {
+          i = text.length;
+          break;
+        }
+        i = j;
         if (depth === 1 && state === 'key') {
           key = keyOf(text, strStart, i);
           if (key === 'method') method = true;
           state = 'colon';
         }
-      }
-      continue;
-    }
-    if (depth === 1 && state === 'value' && valueStart < 0 && !WS(c)) valueStart = i;
-    switch (c) {
-      case 0x22:
-        inString = true;
-        strStart = i;
         break;
+      }
       case 0x7b: // {
       case 0x5b: // [
         if (depth === 0 && i === first && c === 0x7b) {

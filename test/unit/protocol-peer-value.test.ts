@@ -46,6 +46,11 @@ describe('bounded JSON', () => {
     expect(scanJson('{"a":"[[[[","b":[1,[2]]}').depth).toBe(3);
     expect(scanJson('"\\"[["').depth).toBe(0);
     expect(scanJson('['.repeat(100_000)).depth).toBe(100_000);
+    // An escaped backslash before a quote ends the string; an escaped quote does not.
+    expect(scanJson('["a\\\\",[1]]').depth).toBe(2);
+    expect(scanJson('["a\\"[[",[1]]').depth).toBe(2);
+    expect(scanJson('{"id":"x\\"y","method":"m","id":[1]}')).toMatchObject({ idText: '[1]', method: true, depth: 2 });
+    expect(scanJson('{"id":5,"p":"unterminated [[[[').depth).toBe(1);
   });
 
   it('refuses nesting past the bound before parsing, with a short reason', () => {
