@@ -5,7 +5,9 @@
  * pool's target is still never forwarded; the out-of-range value is counted.
  * Before, 1e-300 went straight to the miners (one then sent ~1,200 submits in 0.3 s).
  */
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/observability/logger.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { Proxy } from '../../src/proxy.js';
 import { answerLikeCkpool, notifyParams, ScriptedPool, type PoolConn, type PoolRequest } from '../support/scripted-pool.js';
@@ -18,7 +20,12 @@ afterEach(async () => {
   cleanup = [];
 });
 
+const logChunks: string[] = [];
+const logRecords = (): Array<Record<string, unknown>> => logChunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
 async function setup(poolSends: (conn: PoolConn) => void, difficulty: Record<string, number>): Promise<{ pool: ScriptedPool; proxy: Proxy; miner: RawClient }> {
+  logChunks.length = 0;
+  const logger = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => void (logChunks.push(String(c)), cb()) }) });
   const pool = await ScriptedPool.start((req: PoolRequest, conn: PoolConn) => {
     answerLikeCkpool(req, conn, { noJob: true });
     if (req.method === 'mining.authorize') {
@@ -35,6 +42,7 @@ async function setup(poolSends: (conn: PoolConn) => void, difficulty: Record<str
       shares: { hashThreads: 1 },
       log: { level: 'silent' },
     }),
+    { logger },
   );
   cleanup.push(() => proxy.close());
   const { port } = await proxy.start();
@@ -59,6 +67,10 @@ describe('pool difficulty outside [difficulty.min, difficulty.max] (issue 11 ite
     expect(Math.min(...told(miner))).toBeGreaterThanOrEqual(0.5);
     const pools = proxy.snapshot().pools;
     expect(pools[0]!.difficultyOutOfRange).toBe(1);
+    // Logged once, read back as NDJSON, with the value and the bounds.
+    const warned = logRecords().filter((r) => r['cause'] === 'difficulty out of range');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, min: 0.5, max: 1000 });
   });
 
   it('a huge pool difficulty leaves miners at difficulty.max, and their shares below the pool target are answered but not forwarded', async () => {
@@ -76,4 +88,14 @@ describe('pool difficulty outside [difficulty.min, difficulty.max] (issue 11 ite
     expect(pool.requests('mining.submit')).toHaveLength(0);
     expect(proxy.snapshot().pools[0]!.difficultyOutOfRange).toBe(1);
   });
+
+  it('a pool repeating an out-of-range difficulty is counted every time and logged 5 times a minute', async () => {
+    const { proxy, miner } = await setup((conn) => {
+      for (let i = 0; i < 20; i++) conn.send({ id: null, method: 'mining.set_difficulty', params: [1e-300] });
+    }, { min: 0.5, max: 1000 });
+    await waitFor(() => proxy.snapshot().pools[0]!.difficultyOutOfRange === 20, 10_000, '20 counted');
+    expect(logRecords().filter((r) => r['cause'] === 'difficulty out of range')).toHaveLength(5);
+    expect(Math.min(...told(miner))).toBeGreaterThanOrEqual(0.5);
+  });
 });
+
