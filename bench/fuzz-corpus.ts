@@ -187,7 +187,7 @@ export function expectsAnswer(v: LineVerdict): boolean {
 export function reasonKey(v: LineVerdict): string {
   switch (v.kind) {
     case 'decode-error':
-      return `decode: ${v.reason.startsWith('invalid JSON') ? 'invalid JSON' : v.reason.replace(/^\S+ params/, '<method> params')}`;
+      return `decode: ${v.reason.startsWith('invalid JSON') ? 'invalid JSON' : v.reason.replace(/^[\s\S]* params must/, '<method> params must').replace(/, got [\s\S]*$/, '')}`;
     case 'request-rejected':
       return `guard: ${v.method}`;
     default:

@@ -1,20 +1,24 @@
 /**
- * The million-line fuzz run (issue 7). Stage 1 pushes generated and mutated
- * miner lines through the pure front door (LineFramer at random chunk
- * splits, JSON-RPC decode, the method's guard). Stage 2 streams fuzz lines
- * into a real miner session of a running proxy over loopback (behind a
- * valid subscribe + authorize) and checks that every line that carries an
- * id gets exactly one answer and the connection survives.
+ * The million-line fuzz run (issues 7 and 11), both directions and the
+ * device API. Pure stages: miner lines through the front door (LineFramer at
+ * random chunk splits, JSON-RPC decode, the method's guard), pool lines
+ * through decode and every dialect parser, device replies through the
+ * cgminer parser and the Avalon stats reader. Loopback stages: fuzz lines
+ * streamed into a real miner session, and from a raw pool at the proxy's
+ * upstream connection; every line owed an answer gets exactly one, with its
+ * id as sent, the connections survive and the submit books balance. Lines
+ * are mutated corpus lines and structure-aware ones (bench/fuzz-structured.ts:
+ * any JSON value in any field, deep nesting, odd numbers, long strings).
  *
  * Run: npx tsc -p tsconfig.json --outDir /tmp/surplus-bench; node /tmp/surplus-bench/bench/fuzz.js
- * Env: LINES (stage 1, default 1,000,000), SESSION_LINES (stage 2, default 1,000,000), SEED.
+ * Env: LINES (pure stages, default 1,000,000 each), SESSION_LINES (loopback stages, default 1,000,000 each), SEED.
  */
-import { connect } from 'node:net';
 import { LineFramer } from '../src/protocol/line-framer.js';
-import { resolveConfig } from '../src/config/load.js';
-import { Proxy } from '../src/proxy.js';
-import { SimPool } from '../src/sim/sim-pool.js';
-import { classifyLine, expectsAnswer, fuzzLine, reasonKey, xorshift } from './fuzz-corpus.js';
+import { parseCgminerReply, replyStatus } from '../src/fleet/cgminer-reply.js';
+import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../src/fleet/avalon-stats.js';
+import { classifyLine, expectsAnswer, fuzzLine, mutateLine, reasonKey, xorshift } from './fuzz-corpus.js';
+import { classifyPoolLine, structuredDeviceReply, structuredMinerLine, structuredPoolLine } from './fuzz-structured.js';
+import { runMinerSession, runPoolSession, type SessionResult } from './fuzz-sessions.js';
 
 const LINES = Number(process.env['LINES'] ?? 1_000_000);
 const SESSION_LINES = Number(process.env['SESSION_LINES'] ?? 1_000_000);
@@ -66,13 +70,13 @@ function stagePure(): boolean {
   };
   for (let i = 0; i < LINES; i++) {
     // One line in 5,000 is a 20 KB monster: it must overflow, not grow the buffer.
-    pending.push(r() < 0.0002 ? 'x'.repeat(20_000) : fuzzLine(r));
+    pending.push(r() < 0.0002 ? 'x'.repeat(20_000) : r() < 0.5 ? fuzzLine(r) : structuredMinerLine(r));
     if (pending.length === 2000) flush();
   }
   if (pending.length > 0) flush();
   const ms = performance.now() - t0;
   const rss1 = process.memoryUsage().rss;
-  console.log(`stage 1 (framer + JSON-RPC + guards): ${LINES.toLocaleString()} lines generated (seed ${SEED})`);
+  console.log(`stage 1 (miner lines: framer + JSON-RPC + guards): ${LINES.toLocaleString()} lines generated (seed ${SEED})`);
   console.log(`  framed ${framed.toLocaleString()}, overflowed ${overflows}, decoded ${parsed.toLocaleString()}, owed an answer ${owed.toLocaleString()}, crashes ${crashes}`);
   console.log(`  framer buffer max ${maxBuffered} B (cap ${MAX_LINE}); RSS ${mb(rss0)} -> ${mb(rss1)}; ${(ms / 1000).toFixed(2)} s, ${Math.round((LINES / ms) * 1000).toLocaleString()} lines/s`);
   console.log('  verdicts:');
@@ -80,76 +84,89 @@ function stagePure(): boolean {
   return crashes === 0 && maxBuffered <= MAX_LINE;
 }
 
-async function stageSession(): Promise<boolean> {
-  const pool = new SimPool({ difficulty: 1e-5 });
-  await pool.start();
-  const config = resolveConfig({
-    listen: '127.0.0.1:0',
-    pools: [{ url: pool.url, user: 'fuzz' }],
-    difficulty: { initial: 1e-6, min: 1e-6, max: 1e-6 },
-    shares: { hashThreads: 1 },
-    // Fuzz input would trip every strike limit at once; raise them so one connection sees all lines.
-    limits: { maxMalformedLines: 1e12, banInvalidShares: 1e12, maxSubmitsPerSecond: 1e9, handshakeTimeoutS: 3600 },
-    log: { level: 'silent' },
-  });
-  const proxy = new Proxy(config);
-  const { port } = await proxy.start();
-  const sock = connect({ host: '127.0.0.1', port });
-  await new Promise<void>((res, rej) => sock.once('connect', res).once('error', rej));
-  let closed = false;
-  sock.on('close', () => (closed = true));
-  let answers = 0;
-  let notifications = 0;
-  let tail = '';
-  sock.setEncoding('utf8');
-  sock.on('data', (d: string) => {
-    tail += d;
-    let i: number;
-    while ((i = tail.indexOf('\n')) >= 0) {
-      const m = JSON.parse(tail.slice(0, i)) as { method?: string };
-      tail = tail.slice(i + 1);
-      if (m.method === undefined) answers++;
-      else notifications++;
-    }
-  });
-  const write = (s: string): Promise<void> => (sock.write(s) ? Promise.resolve() : new Promise((res) => sock.once('drain', res)));
-  await write('{"id":"s","method":"mining.subscribe","params":["fuzz/1"]}\n{"id":"a","method":"mining.authorize","params":["farm.rig01","x"]}\n');
-  let owed = 2;
-  const r = xorshift(SEED ^ 0x5eed);
-  const rss0 = process.memoryUsage().rss;
-  let rssMax = rss0;
+function stagePurePool(): boolean {
+  const r = xorshift(SEED ^ 0x9001);
+  const kinds = new Map<string, number>();
+  let owed = 0;
+  let crashes = 0;
   const t0 = performance.now();
-  let batch: string[] = [];
-  for (let i = 0; i < SESSION_LINES; i++) {
-    const line = fuzzLine(r);
-    // What the proxy will see: UTF-8 round trip, a trailing CR stripped, blank lines skipped.
-    const seen = Buffer.from(line, 'utf8').toString('utf8').replace(/\r$/, '');
-    if (seen.trim() !== '' && expectsAnswer(classifyLine(seen))) owed++;
-    batch.push(line);
-    if (batch.length === 500) {
-      await write(batch.join('\n') + '\n');
-      batch = [];
-      rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  for (let i = 0; i < LINES; i++) {
+    // Mostly structured; some mutated further (flips, truncation, stray brackets).
+    const line = r() < 0.7 ? structuredPoolLine(r) : mutateLine(r, structuredPoolLine(r));
+    try {
+      const v = classifyPoolLine(line);
+      kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1);
+      if (v.owed) owed++;
+    } catch (err) {
+      crashes++;
+      if (crashes <= 5) console.error('CRASH on pool line', line.slice(0, 300), err);
     }
   }
-  if (batch.length) await write(batch.join('\n') + '\n');
-  const deadline = Date.now() + 60_000;
-  while (answers < owed && !closed && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-  await new Promise((res) => setTimeout(res, 300)); // any extra (double) answers would arrive now
   const ms = performance.now() - t0;
-  const snap = proxy.snapshot();
-  const closedByProxy = closed;
-  sock.destroy();
-  await proxy.close();
-  await pool.stop();
-  console.log(`stage 2 (real miner session over loopback): ${SESSION_LINES.toLocaleString()} fuzz lines after subscribe + authorize`);
-  console.log(`  owed ${owed.toLocaleString()} answers, got ${answers.toLocaleString()} (+${notifications} notifications); connection ${closedByProxy ? 'CLOSED by the proxy' : 'alive'}`);
-  console.log(`  proxy counted ${snap.malformedLines.toLocaleString()} malformed lines, ${snap.shares.submitsReceived.toLocaleString()} submits received, ${snap.shares.submitsAnswered.toLocaleString()} answered`);
-  console.log(`  RSS (proxy + client in one process) ${mb(rss0)} -> max ${mb(rssMax)}; ${(ms / 1000).toFixed(2)} s, ${Math.round((SESSION_LINES / ms) * 1000).toLocaleString()} lines/s`);
-  return answers === owed && !closedByProxy && snap.shares.submitsReceived === snap.shares.submitsAnswered;
+  console.log(`stage 2 (pool lines: JSON-RPC + every dialect parser): ${LINES.toLocaleString()} lines, owed an answer ${owed.toLocaleString()}, crashes ${crashes}; ${(ms / 1000).toFixed(2)} s, ${Math.round((LINES / ms) * 1000).toLocaleString()} lines/s`);
+  console.log(`  ${[...kinds].map(([k, n]) => `${k} ${n.toLocaleString()}`).join(', ')}`);
+  return crashes === 0;
+}
+
+function stagePureDevice(): boolean {
+  const r = xorshift(SEED ^ 0xde71ce);
+  let ok = 0;
+  let refused = 0;
+  let stats = 0;
+  let crashes = 0;
+  let maxMs = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < LINES; i++) {
+    const reply = r() < 0.8 ? structuredDeviceReply(r) : mutateLine(r, structuredDeviceReply(r));
+    const t = performance.now();
+    try {
+      const p = parseCgminerReply(reply);
+      if (!p.ok) {
+        refused++;
+        if (p.reason.length > 1000) throw new Error(`unbounded reason (${p.reason.length} chars)`);
+      } else {
+        ok++;
+        replyStatus(p.reply.body);
+        parseDevRates(p.reply.body);
+        const s = parseAvalonStats(p.reply.body);
+        if (s.ok) {
+          stats++;
+          toDeviceStatus(s.stats);
+        }
+      }
+    } catch (err) {
+      crashes++;
+      if (crashes <= 5) console.error('CRASH on device reply', reply.slice(0, 300), err);
+    }
+    maxMs = Math.max(maxMs, performance.now() - t);
+  }
+  const ms = performance.now() - t0;
+  console.log(`stage 3 (device API replies: cgminer parse, STATUS, Avalon stats): ${LINES.toLocaleString()} replies, parsed ${ok.toLocaleString()} (stats read ${stats.toLocaleString()}), refused ${refused.toLocaleString()}, crashes ${crashes}`);
+  console.log(`  slowest reply ${maxMs.toFixed(1)} ms; ${(ms / 1000).toFixed(2)} s, ${Math.round((LINES / ms) * 1000).toLocaleString()} replies/s`);
+  return crashes === 0;
+}
+
+function report(name: string, res: SessionResult, extra = ''): boolean {
+  console.log(`${name}: ${res.lines.toLocaleString()} fuzz lines`);
+  console.log(`  owed ${res.owed.toLocaleString()} answers, got ${res.answers.toLocaleString()} (+${res.notifications.toLocaleString()} requests/notifications), id mismatches ${res.idMismatches}; connection ${res.closed ? 'CLOSED' : 'alive'}`);
+  if (extra) console.log(`  ${extra}`);
+  if (res.firstMismatch) console.log(`  first id mismatch: ${res.firstMismatch}`);
+  console.log(`  RSS (proxy + peer in one process) max ${mb(res.rssMaxBytes)}; ${(res.ms / 1000).toFixed(2)} s, ${Math.round((res.lines / res.ms) * 1000).toLocaleString()} lines/s`);
+  return res.answers === res.owed && !res.closed && res.idMismatches === 0;
 }
 
 const ok1 = stagePure();
-const ok2 = SESSION_LINES > 0 ? await stageSession() : true;
-console.log(ok1 && ok2 ? 'RESULT: PASS (no crash, bounded buffer, one answer per id)' : 'RESULT: FAIL');
-process.exitCode = ok1 && ok2 ? 0 : 1;
+const ok2 = stagePurePool();
+const ok3 = stagePureDevice();
+let ok4 = true;
+let ok5 = true;
+if (SESSION_LINES > 0) {
+  const miner = await runMinerSession(SESSION_LINES, xorshift(SEED ^ 0x5eed), (r) => (r() < 0.5 ? fuzzLine(r) : structuredMinerLine(r)));
+  ok4 = report('stage 4 (miner -> surplus, one real miner session over loopback, after subscribe + authorize)', miner,
+    `proxy counted ${miner.malformed!.toLocaleString()} malformed lines, ${miner.submitsReceived!.toLocaleString()} submits received, ${miner.submitsAnswered!.toLocaleString()} answered`) && miner.submitsReceived === miner.submitsAnswered;
+  const pool = await runPoolSession(SESSION_LINES, xorshift(SEED ^ 0x9001f), (r) => (r() < 0.8 ? structuredPoolLine(r) : mutateLine(r, structuredPoolLine(r))));
+  ok5 = report('stage 5 (pool -> surplus, the proxy\'s upstream connection over loopback, after the handshake)', pool, `proxy counted ${pool.malformed!.toLocaleString()} malformed lines and bad messages`);
+}
+const all = ok1 && ok2 && ok3 && ok4 && ok5;
+console.log(all ? 'RESULT: PASS (no crash, bounded buffer, one answer per owed id, books balanced)' : 'RESULT: FAIL');
+process.exitCode = all ? 0 : 1;

@@ -105,6 +105,7 @@ export class Proxy {
       upstream: config.upstream,
       maxLineBytes: config.limits.maxLineBytes,
       maxWriteBufferBytes: config.limits.maxWriteBufferBytes,
+      difficultyBounds: { min: config.difficulty.min, max: config.difficulty.max },
       clock: this.clock,
       logger: this.logger,
       ...(deps.random ? { random: deps.random } : {}),

@@ -67,6 +67,7 @@ export function proxyStatusView(proxy: Proxy): ProxyStatusView {
           submitTimeouts: p.submitTimeouts,
           sharesLost: p.sharesLost,
           hungDetections: p.hungDetections,
+          difficultyOutOfRange: p.difficultyOutOfRange,
         })),
         shares: s.shares,
         hashQueueDepth: s.hashQueueDepth,

@@ -192,6 +192,8 @@ export function parseConfigText(text: string, file: string): unknown {
   try {
     return parseYaml(text);
   } catch (err) {
+    // The yaml parser recurses: nesting thousands deep surfaces as a call-stack RangeError (issue 11).
+    if (err instanceof RangeError || /Maximum call stack/.test((err as Error).message)) throw new ConfigError(`${file}: not valid YAML/JSON: nested too deep (keep it to a few levels)`, { cause: err });
     // The YAML library's message continues with a code frame over several lines: the first names the place.
     throw new ConfigError(`${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }

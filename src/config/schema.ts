@@ -141,8 +141,8 @@ export const limitsSchema = z.strictObject({
   maxSubmitsPerSecond: positive.default(100),
   /** Drop a miner whose unsent output exceeds this many bytes (it stopped reading). */
   maxWriteBufferBytes: z.number().int().min(1024).default(1024 * 1024),
-  /** Ban a miner after this many invalid shares within banWindowS (never on the first). */
-  banInvalidShares: z.number().int().min(2).default(500),
+  /** Ban a miner after this many invalid shares within banWindowS (never on the first). At most 100,000: each miner that sends an invalid share keeps a ring of this many times (1e12 failed every such miner's connection with 'Invalid typed array length'). */
+  banInvalidShares: z.number().int().min(2).max(100_000).default(500),
   banWindowS: positive.default(600),
   /** After a ban, refuse that worker name from that address at authorize for this many seconds (0: the ban is only the disconnect). Keyed by both: a site may share one NAT address, or give every miner one worker name. */
   banS: z.number().min(0).default(600),

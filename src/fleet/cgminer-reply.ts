@@ -1,4 +1,5 @@
 import { LenientJsonError, LenientJsonReader, setKey, type JsonObject, type JsonValue, type Repair } from './lenient-json.js';
+import { describePeerValue } from '../protocol/peer-value.js';
 
 /**
  * Parser for replies of the cgminer API (TCP 4028) as Avalon firmware sends
@@ -63,11 +64,15 @@ export function parseCgminerReply(raw: Uint8Array | string): ParseResult {
   return result;
 }
 
+/** Damaged objects skipped before a reply is given up (real firmware needs one or two). */
+const MAX_RESYNCS = 16;
+
 function parseJson(text: string): ParseResult {
   const reader = new LenientJsonReader(text);
   const extra = new Set<ReplyRepair>();
   const objects: JsonObject[] = [];
   let failure: string | undefined;
+  let resyncs = 0;
   while (reader.pos < text.length) {
     reader.skipWs();
     const c = reader.peek();
@@ -93,7 +98,12 @@ function parseJson(text: string): ParseResult {
         extra.add('trailing-garbage');
         break;
       }
-      // The damaged object may be garbage in front of a good one: resync at the next brace.
+      // The damaged object may be garbage in front of a good one: resync at the next brace. A few
+      // times only: a reply of 500,000 '{' resynced at each one held the event loop for 7 s (issue 11).
+      if (++resyncs > MAX_RESYNCS) {
+        failure = `${failure} (gave up after ${MAX_RESYNCS} damaged objects)`;
+        break;
+      }
       const next = text.indexOf('{', reader.pos > 0 ? reader.pos : 1);
       if (next < 0) break;
       extra.add('garbage-prefix');
@@ -107,7 +117,7 @@ function parseJson(text: string): ParseResult {
     reader.pos = next;
   }
   const body = objects.find(hasStatus) ?? mergeJoined(objects) ?? objects[0];
-  if (!body) return { ok: false, reason: failure ?? `no JSON object in reply starting ${JSON.stringify(text.slice(0, 40))}` };
+  if (!body) return { ok: false, reason: failure ?? `no JSON object in reply starting ${describePeerValue(text, 40)}` };
   if (!hasStatus(body) && !isJoinedWrapper(body) && failure) return { ok: false, reason: failure };
   return { ok: true, reply: { form: 'json', body, repairs: [...reader.repairs, ...extra] } };
 }

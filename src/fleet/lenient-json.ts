@@ -12,6 +12,7 @@
  * missing comma between members or elements (`"STATS":[{..}{..}]`), raw
  * control characters inside strings. Pure: values in, values out; errors are values.
  */
+import { describePeerValue } from '../protocol/peer-value.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -124,7 +125,7 @@ export class LenientJsonReader {
       if (needComma) this.repairs.add('missing-comma');
       const key = this.readString();
       this.skipWs();
-      if (this.peek() !== ':') throw new LenientJsonError(`expected ':' after key ${JSON.stringify(key)}`, this.pos);
+      if (this.peek() !== ':') throw new LenientJsonError(`expected ':' after key ${describePeerValue(key, 40)}`, this.pos);
       this.pos++;
       setKey(obj, key, this.readValue(depth));
       needComma = true;
@@ -219,7 +220,7 @@ export class LenientJsonReader {
         value = NON_FINITE[lower]!;
         this.repairs.add('non-finite-number');
       } else {
-        throw new LenientJsonError(`unexpected word ${JSON.stringify(w.slice(0, 20))}`, this.pos);
+        throw new LenientJsonError(`unexpected word ${describePeerValue(w, 20)}`, this.pos);
       }
       this.pos += w.length;
       if (typeof value === 'number' && Number.isNaN(value)) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseBoundedJson } from '../protocol/bounded-json.js';
 
 /** An HTTP-level refusal: status code plus a message safe to show the client. */
 export class HttpError extends Error {
@@ -68,9 +69,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new HttpError(400, 'request body is empty; expected JSON like {"kw": 120, "ttlS": 300}');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid JSON (expected like {"kw": 120, "ttlS": 300}): ${(err as Error).message.slice(0, 200)}`);
-  }
+  // Depth-bounded before any handler walks it (issue 11); the reason never quotes the body.
+  const parsed = parseBoundedJson(text, { maxDepth: 8 });
+  if (!parsed.ok) throw new HttpError(400, `request body is not valid JSON (expected like {"kw": 120, "ttlS": 300}): ${parsed.reason.replace(/^invalid JSON: /, '')}`);
+  return parsed.value;
 }

@@ -60,6 +60,8 @@ export interface PoolView {
   sharesLost?: number;
   /** Times the pool was found hung (requests unanswered for upstream.hungAfterS) and left. */
   hungDetections?: number;
+  /** Pool difficulties outside [difficulty.min, difficulty.max] (cumulative; miners stay clamped). */
+  difficultyOutOfRange?: number;
 }
 
 /** Block candidates sent upstream (cumulative): `unacknowledged` ones were logged at error level for submission by hand. */

@@ -1,4 +1,6 @@
 import { MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
+import { parseBoundedJson } from '../protocol/bounded-json.js';
+import { describePeerValue } from '../protocol/peer-value.js';
 
 /**
  * Budget messages from an EMS or meter over MQTT, pure. Publishers differ:
@@ -31,7 +33,7 @@ const VALUE_KEYS = VALUE_NAME_LIST.split(', ')
   .join(', ');
 
 const fail = (reason: string): PayloadVerdict => ({ ok: false, reason });
-const excerpt = (s: string): string => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
+const excerpt = (s: string): string => describePeerValue(s, 40);
 
 export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
@@ -40,12 +42,13 @@ export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
   if (text === '') return fail(`empty payload; expected ${PAYLOAD_FORMS}`);
   const bare = parseDecimal(text);
   if (!Number.isNaN(bare)) return verdict(bare, 'kw', 'kW', undefined);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
+  // Depth-bounded before anything walks the value (issue 11): a nested kw reached JSON.stringify below.
+  const parsed = parseBoundedJson(text, { maxDepth: 8 });
+  if (!parsed.ok) {
+    if (parsed.reason.startsWith('JSON nested')) return fail(`payload ${parsed.reason}; expected ${PAYLOAD_FORMS}`);
     return fail(`payload ${excerpt(text)} is neither a number nor JSON; expected ${PAYLOAD_FORMS}`);
   }
+  const data = parsed.value;
   if (typeof data === 'string') {
     const v = parseDecimal(data);
     if (Number.isNaN(v)) return fail(`payload is a JSON string ${excerpt(data)}, not a number; expected ${PAYLOAD_FORMS}`);
@@ -59,26 +62,26 @@ export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
   for (const k of Object.keys(obj)) {
     if (k === 'unit' || k === 'ttlS' || IGNORED.has(normalizeName(k))) continue;
     const u = valueUnitOf(k);
-    if (u === undefined || u === 'pv_frac') return fail(`unknown key "${k}"; allowed: one of ${VALUE_KEYS}, then unit, ttlS (t, ts, time, timestamp are ignored)`);
-    if (key !== undefined) return fail(`two value keys, "${key}" and "${k}"; send one`);
+    if (u === undefined || u === 'pv_frac') return fail(`unknown key ${describePeerValue(k, 40)}; allowed: one of ${VALUE_KEYS}, then unit, ttlS (t, ts, time, timestamp are ignored)`);
+    if (key !== undefined) return fail(`two value keys, ${describePeerValue(key, 40)} and ${describePeerValue(k, 40)}; send one`);
     key = k;
   }
   if (key === undefined) return fail(`JSON object without a value key; expected ${PAYLOAD_FORMS}`);
   let unit = valueUnitOf(key) as 'kW' | 'MW' | 'W';
   if ('unit' in obj) {
     const u = parseUnit(obj['unit']);
-    if (!u) return fail(`unit must be "kW", "MW" or "W", got ${JSON.stringify(obj['unit'])}`);
+    if (!u) return fail(`unit must be "kW", "MW" or "W", got ${describePeerValue(obj['unit'], 40)}`);
     if (normalizeName(key) === 'value') unit = u;
-    else if (u !== unit) return fail(`unit "${String(obj['unit'])}" contradicts the key "${key}" (${unit}); send "value" with a unit, or a key that names it`);
+    else if (u !== unit) return fail(`unit ${describePeerValue(obj['unit'], 40)} contradicts the key "${key}" (${unit}); send "value" with a unit, or a key that names it`);
   }
   const raw = obj[key];
   const v = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseDecimal(raw) : NaN;
-  if (Number.isNaN(v)) return fail(`${key} must be a number (or a numeric string), got ${JSON.stringify(raw)}`);
+  if (Number.isNaN(v)) return fail(`${key} must be a number (or a numeric string), got ${describePeerValue(raw, 40)}`);
   let ttlS: number | undefined;
   if ('ttlS' in obj) {
     const t = obj['ttlS'];
     ttlS = typeof t === 'number' ? t : typeof t === 'string' ? parseDecimal(t) : NaN;
-    if (!Number.isFinite(ttlS) || ttlS <= 0 || ttlS > MAX_SENDER_TTL_S) return fail(`ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${JSON.stringify(t)}`);
+    if (!Number.isFinite(ttlS) || ttlS <= 0 || ttlS > MAX_SENDER_TTL_S) return fail(`ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${describePeerValue(t, 40)}`);
   }
   return verdict(v, key, unit, ttlS);
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { InputError } from '../errors.js';
+import { describePeerValue } from '../protocol/peer-value.js';
 import { BaseBudgetSource, type BudgetReading } from './budget-source.js';
 import { MAX_BUDGET_KW, MAX_SENDER_TTL_S } from './budget-units.js';
 
@@ -42,14 +43,14 @@ export function parseBudgetBody(body: unknown, defaultTtlS: number): { kw: numbe
   }
   const b = body as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => k !== 'kw' && k !== 'ttlS');
-  if (unknown.length > 0) throw new InputError(`budget body: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; allowed: kw, ttlS`);
+  if (unknown.length > 0) throw new InputError(`budget body: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ').slice(0, 120)}; allowed: kw, ttlS`);
   const kw = b['kw'];
   if (typeof kw !== 'number' || !Number.isFinite(kw) || kw < 0 || kw > MAX_HTTP_KW) {
-    throw new InputError(`budget body: kw must be a number of kW in 0..${MAX_HTTP_KW}, got ${JSON.stringify(kw) ?? 'nothing'}`);
+    throw new InputError(`budget body: kw must be a number of kW in 0..${MAX_HTTP_KW}, got ${kw === undefined ? 'nothing' : describePeerValue(kw, 40)}`);
   }
   const ttl = b['ttlS'];
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_SENDER_TTL_S)) {
-    throw new InputError(`budget body: ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${JSON.stringify(ttl)}`);
+    throw new InputError(`budget body: ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${describePeerValue(ttl, 40)}`);
   }
   return { kw, ttlS: (ttl as number | undefined) ?? defaultTtlS };
 }

@@ -1,3 +1,4 @@
+import { LogLimiter } from '../observability/log-limiter.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
@@ -33,6 +34,8 @@ export class MqttBudgetSource extends BaseBudgetSource {
   negatives = 0;
   private inNegativeRun = false;
   private client: MqttClient | undefined;
+  /** A publisher sending bad payloads, or a broker down (an error every reconnect), warns a few times a minute, with a count (issue 11). */
+  private readonly logLimiter: LogLimiter;
 
   constructor(
     private readonly opts: MqttOptions,
@@ -40,6 +43,7 @@ export class MqttBudgetSource extends BaseBudgetSource {
     private readonly logger: Logger,
   ) {
     super(clock);
+    this.logLimiter = new LogLimiter({ clock });
   }
 
   protected async onStart(): Promise<void> {
@@ -50,7 +54,7 @@ export class MqttBudgetSource extends BaseBudgetSource {
       connectTimeout: 10_000,
     });
     this.client = client;
-    client.on('error', (err) => this.logger.warn({ err: err.message, url: redactText(this.opts.url) }, 'mqtt budget source: client error'));
+    client.on('error', (err) => this.logLimiter.log(this.logger, 'warn', 'broker', 'client error', { err: err.message, url: redactText(this.opts.url) }, 'mqtt budget source: client error'));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     const subscribed = new Promise<void>((resolve) => {
       client.on('connect', () => {
@@ -78,7 +82,7 @@ export class MqttBudgetSource extends BaseBudgetSource {
     const v = parseBudgetPayload(payload);
     if (!v.ok) {
       this.rejected++;
-      this.logger.warn({ topic, payload: payload.subarray(0, 64).toString('utf8'), rejected: this.rejected }, `mqtt budget source: ${v.reason}`);
+      this.logLimiter.log(this.logger, 'warn', topic.slice(0, 200), 'rejected payload', { topic, payload: payload.subarray(0, 64).toString('utf8'), rejected: this.rejected }, `mqtt budget source: ${v.reason}`);
       return;
     }
     if (v.negative !== undefined) {

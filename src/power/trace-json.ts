@@ -1,3 +1,4 @@
+import { describePeerValue } from '../protocol/peer-value.js';
 import { InputError } from '../errors.js';
 import { TIME_NAME_LIST, VALUE_NAME_LIST, namesUtc, normalizeName, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
@@ -17,7 +18,7 @@ type Unit = 'kW' | 'MW' | 'W';
 
 function unitOf(raw: unknown, label: string): Unit {
   const u = parseUnit(raw);
-  if (!u) throw new InputError(`${label} must be "kW", "MW" or "W", got ${JSON.stringify(raw)}`);
+  if (!u) throw new InputError(`${label} must be "kW", "MW" or "W", got ${describePeerValue(raw, 40)}`);
   return u;
 }
 
@@ -82,7 +83,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
       if ('unit' in r) {
         const u = unitOf(r['unit'], `${where}.unit:`);
         if (generic) unit = u;
-        else if (u !== unit) throw new InputError(`${where}.unit: "${String(r['unit'])}" contradicts the key ${vKey} (${unit}); use "value" with a unit, or a key that names it`);
+        else if (u !== unit) throw new InputError(`${where}.unit: ${describePeerValue(r['unit'], 40)} contradicts the key ${vKey} (${unit}); use "value" with a unit, or a key that names it`);
       }
       rawT = r[tKey];
       rawV = r[vKey];
@@ -92,7 +93,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
       throw new InputError(`${where}: must be an object like { "t": 0, "kw": 100 } or a pair [t, kW]`);
     }
     if (typeof rawT !== 'string' && typeof rawT !== 'number') {
-      throw new InputError(`${tLabel}: must be a number of minutes, unix seconds or milliseconds, or an ISO 8601 time, got ${JSON.stringify(rawT)}`);
+      throw new InputError(`${tLabel}: must be a number of minutes, unix seconds or milliseconds, or an ISO 8601 time, got ${describePeerValue(rawT, 40)}`);
     }
     const t = parseTimeCell(rawT, kind, { timeZone: utc ? undefined : opts.timeZone });
     if (!t.ok) throw new InputError(`${tLabel}: ${t.reason}`);

@@ -1,3 +1,4 @@
+import { describePeerValue } from '../protocol/peer-value.js';
 import { InputError } from '../errors.js';
 import { MAX_BUDGET_KW, parseDecimal, toKw, type ValueUnit } from './budget-units.js';
 
@@ -55,7 +56,7 @@ export class TraceReader {
     const v = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseDecimal(raw, decimalComma) : NaN;
     if (!Number.isFinite(v)) {
       const hint = typeof raw === 'string' && raw.includes(',') && !decimalComma ? ' (a decimal comma needs ";" or tab as the separator)' : '';
-      throw new InputError(`${label} must be a number >= 0, got ${JSON.stringify(typeof raw === 'string' ? raw.trim() : raw)}${hint}`);
+      throw new InputError(`${label} must be a number >= 0, got ${describePeerValue(typeof raw === 'string' ? raw.trim() : raw, 40)}${hint}`);
     }
     if (v <= 0) {
       if (v === 0) return 0; // also -0

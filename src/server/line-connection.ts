@@ -9,6 +9,9 @@ import type { Socket } from 'node:net';
 import { LineFramer, type FrameEvent } from '../protocol/line-framer.js';
 import { decodeMessage, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
 
+/** Longest a planned close waits for the requests already read to be answered. */
+const LEAVE_DEADLINE_MS = 10_000;
+
 export interface LineSink {
   /** One decoded message. A returned promise holds back the next line until it settles. */
   onMessage(msg: RpcMessage): void | Promise<void>;
@@ -33,6 +36,8 @@ export class LineConnection {
   private busy = false;
   private stopped = false;
   private closedReason: string | undefined;
+  /** Set by endAfterPending: no more reading; close once what was read is answered. */
+  private leavingReason: string | undefined;
   readonly remote: string;
 
   constructor(
@@ -83,6 +88,29 @@ export class LineConnection {
     this.sink.onClose(reason);
   }
 
+  /**
+   * A planned close (issue 11: requests in flight when surplus sent
+   * `client.reconnect` and closed were never answered). Reading stops; the
+   * lines already read, and the one being handled, are answered; then what
+   * was queued is flushed and the socket closed. Bounded: a handler that does
+   * not settle within `LEAVE_DEADLINE_MS` gets the socket destroyed.
+   */
+  endAfterPending(reason: string): void {
+    if (this.closedReason !== undefined || this.leavingReason !== undefined) return;
+    this.leavingReason = reason;
+    this.socket.pause();
+    setTimeout(() => this.destroy(`${reason} (requests still in flight after ${LEAVE_DEADLINE_MS} ms)`), LEAVE_DEADLINE_MS).unref();
+    this.leaveIfIdle();
+  }
+
+  get leaving(): boolean {
+    return this.leavingReason !== undefined;
+  }
+
+  private leaveIfIdle(): void {
+    if (this.leavingReason !== undefined && !this.busy && this.head >= this.queue.length) this.end(this.leavingReason);
+  }
+
   destroy(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
@@ -107,7 +135,8 @@ export class LineConnection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closedReason !== undefined || this.stopped) return;
+    // Leaving or stopped: what was read before is answered, nothing read after (the peer was told to go, or we shut down).
+    if (this.closedReason !== undefined || this.stopped || this.leavingReason !== undefined) return;
     for (const ev of this.framer.push(chunk)) this.queue.push(ev);
     this.drain();
   }
@@ -119,7 +148,15 @@ export class LineConnection {
         this.queue.length = 0;
         this.head = 0;
       }
-      const pending = this.dispatch(ev);
+      let pending: Promise<void> | undefined;
+      try {
+        pending = this.dispatch(ev);
+      } catch (err) {
+        // A handler that throws is a bug, but it is this peer's connection that pays, never the
+        // process (the async path below does the same): one peer must not end every session.
+        this.destroy(`handler failed: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`);
+        return;
+      }
       if (pending) {
         this.busy = true;
         this.socket.pause();
@@ -127,14 +164,15 @@ export class LineConnection {
           .catch((err: unknown) => this.destroy(`handler failed: ${(err as Error).message}`))
           .finally(() => {
             this.busy = false;
-            if (this.closedReason === undefined && !this.stopped) {
-              this.socket.resume();
+            if (this.closedReason === undefined) {
+              if (this.leavingReason === undefined && !this.stopped) this.socket.resume();
               this.drain();
             }
           });
         this.opts.onHeld?.(settled);
       }
     }
+    this.leaveIfIdle();
   }
 
   private dispatch(ev: FrameEvent): Promise<void> | undefined {

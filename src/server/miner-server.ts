@@ -10,6 +10,7 @@ import { DifficultyMemory } from './difficulty-memory.js';
 import { LineConnection } from './line-connection.js';
 import { MinerSession } from './miner-session.js';
 import type { SessionHub } from './session-hub.js';
+import { LogLimiter } from '../observability/log-limiter.js';
 
 export interface MinerServerEvents {
   tick(nowMs: number): void;
@@ -32,12 +33,14 @@ export class MinerServer {
   private readonly bySessionId = new Map<string, MinerSession>();
 
   constructor(
-    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'>,
+    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty' | 'logLimiter'>,
     private readonly events: MinerServerEvents,
   ) {
     this.bans = new BanList(hub.config.limits.banS * 1000);
     this.sessionHub = {
       ...this.hubMethods(),
+      // One for all sessions: a miner that reconnects keeps its address, and so its budget of warnings.
+      logLimiter: new LogLimiter({ clock: hub.clock }),
       // Keyed by address and name: many sites give every miner one worker name, and a NAT'd
       // site shares one address, so either alone would lock out healthy miners with the broken one.
       ban: (workers, address) => this.bans.ban([...workers].map((w) => banKey(w, address)), this.hub.clock.now()),
@@ -120,7 +123,7 @@ export class MinerServer {
   };
 
   /** The hub with its methods bound (spreading a class instance would drop prototype methods). */
-  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty'> {
+  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty' | 'logLimiter'> {
     const h = this.hub;
     return {
       config: h.config,

@@ -22,6 +22,11 @@ import type { SessionHub } from './session-hub.js';
 
 export type { SessionHub } from './session-hub.js';
 
+/** The kind of a decode failure, without its detail (positions, names): the rate limiter's cause. */
+function reasonKind(reason: string): string {
+  return reason.replace(/:.*$/s, '').replace(/^\S+ params/, 'params').slice(0, 60);
+}
+
 export class MinerSession implements LineSink, ChannelMember {
   line!: LineConnection;
 
@@ -58,7 +63,7 @@ export class MinerSession implements LineSink, ChannelMember {
   }
 
   get ready(): boolean {
-    return this.subscribedFlag && this.workers.size > 0 && !this.closedFlag;
+    return this.subscribedFlag && this.workers.size > 0 && !this.closedFlag && !this.line.leaving;
   }
 
   get subscribed(): boolean {
@@ -131,7 +136,8 @@ export class MinerSession implements LineSink, ChannelMember {
   onMalformed(reason: string, line: string, id?: RpcId): void {
     this.strikes++;
     this.hub.malformed();
-    this.hub.logger.warn({ miner: this.line.remote, reason, line: truncateForLog(line), strikes: this.strikes }, 'malformed line from miner');
+    // Per address and reason, not per line: 20 KB of bad lines made 2.2 MB of warnings (issue 11).
+    this.hub.logLimiter.log(this.hub.logger, 'warn', this.address, `malformed: ${reasonKind(reason)}`, { miner: this.line.remote, reason, line: truncateForLog(line), strikes: this.strikes }, 'malformed line from miner');
     if (id !== undefined) this.line.send(encodeError(id, StratumError.OTHER, reason));
     if (this.strikes >= this.hub.config.limits.maxMalformedLines) this.close(`${this.strikes} malformed lines`);
   }
@@ -285,7 +291,8 @@ export class MinerSession implements LineSink, ChannelMember {
       if (!this.extranonceSubscribed) {
         // Without extranonce.subscribe the only way to hand over a new extranonce1 is a reconnect.
         this.line.send(encodeNotification('client.reconnect', []));
-        return this.close('extranonce changed; miner asked to reconnect');
+        // Requests already read (a submit being hashed, lines queued behind it) are answered first.
+        return this.line.endAfterPending('extranonce changed; miner asked to reconnect');
       }
       this.shareState.setExtranonce(slot.extranonce1, slot.extranonce2Size);
       this.line.send(encodeNotification('mining.set_extranonce', [slot.extranonce1, slot.extranonce2Size]));

@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { ShareHasher } from '../shares/types.js';
 import type { ChannelMember, Slot } from '../upstream/channel.js';
 import type { MinerSession } from './miner-session.js';
@@ -16,6 +17,8 @@ export interface SessionHub {
   readonly config: ResolvedConfig;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Repeated warnings about one miner address, rate-limited per address and cause (issue 11). */
+  readonly logLimiter: LogLimiter;
   readonly hasher: ShareHasher;
   readonly ledger: ShareLedger;
   acquire(member: ChannelMember, resumeSessionId?: string): Promise<{ slot: Slot; sessionId: string }>;

@@ -9,7 +9,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { validateShare } from '../shares/validator.js';
 import { targetForDifficulty, targetHex } from '../shares/target.js';
 import type { StratumJob } from '../shares/types.js';
-import { encodeError, encodeNotification, encodeResult, type RpcMessage } from '../protocol/json-rpc.js';
+import { encodeError, encodeNotification, encodeResult, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
 import { guardAuthorize, guardConfigure, guardSubmit, hex32, notifyParams } from '../protocol/guards.js';
 import { LineConnection } from '../server/line-connection.js';
 import { SimJobFactory } from './sim-jobs.js';
@@ -227,7 +227,7 @@ export class SimPool {
     c.line.send(line);
   }
 
-  private reject(c: PoolConn, id: number | string, code: number, reason: SimRejectReason, message: string): void {
+  private reject(c: PoolConn, id: RpcId, code: number, reason: SimRejectReason, message: string): void {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
     c.line.send(encodeError(id, code, message));
   }
@@ -273,7 +273,7 @@ export class SimPool {
     }
   }
 
-  private onSubmit(c: PoolConn, id: number | string, params: unknown[]): void {
+  private onSubmit(c: PoolConn, id: RpcId, params: unknown[]): void {
     this.stats.submits++;
     if (!c.subscribed) return this.reject(c, id, 25, 'not-subscribed', 'not subscribed');
     const g = guardSubmit(params, this.o.extranonce2Size);

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { PoolConfig, UpstreamConfig } from '../config/schema.js';
+import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import { BlockWatch } from './block-watch.js';
 import { Channel, type ChannelHooks } from './channel.js';
@@ -35,6 +36,8 @@ export interface ChannelFactoryOptions {
   maxWriteBufferBytes: number;
   clock: Clock;
   logger: Logger;
+  /** The miners' difficulty bounds (a pool difficulty outside them is counted per pool). */
+  difficultyBounds?: { min: number; max: number };
 }
 
 /**
@@ -62,6 +65,8 @@ export class ChannelFactory {
   readonly logGate = new LogGate();
   /** Certificate checks per pool index (stratum+ssl:// pools only). */
   private readonly tls: Array<PoolTlsSettings | undefined>;
+  /** Shared by every connection: a pool that reconnects keeps its budget of warnings. */
+  private readonly logLimiter: LogLimiter;
 
   constructor(
     private readonly pools: PoolList,
@@ -71,6 +76,7 @@ export class ChannelFactory {
   ) {
     this.blocks = new BlockWatch({ ackTimeoutMs: o.upstream.blockAckTimeoutS * 1000, logger: o.logger });
     this.tls = Array.from({ length: pools.size }, (_, i) => tlsSettings(i, pools.entry(i).cfg, o.logger));
+    this.logLimiter = new LogLimiter({ clock: o.clock });
   }
 
   /** A new, unopened channel to pool `index` (at its redirect target if it has one). */
@@ -93,6 +99,8 @@ export class ChannelFactory {
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,
       ...(p.payoutScript ? { expectedPayoutScript: p.payoutScript, onPayoutMismatch: () => void p.status.payoutMismatches++ } : {}),
       counters: p.status,
+      logLimiter: this.logLimiter,
+      ...(this.o.difficultyBounds ? { difficultyBounds: this.o.difficultyBounds } : {}),
       clock: this.o.clock,
       logger: this.o.logger,
     });

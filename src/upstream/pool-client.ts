@@ -9,10 +9,11 @@
  * for answers (`pending-requests.ts`); pool dialects are read by
  * `pool-dialect.ts`, notifications handled by `pool-messages.ts`.
  */
+import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../clock.js';
 import { PeerError, TimeoutError } from '../errors.js';
-import { encodeError, encodeResult, type RpcErrorValue, type RpcMessage } from '../protocol/json-rpc.js';
+import { encodeError, encodeResult, type RpcErrorValue, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
 import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
 import { HungDetector } from './hung-detector.js';
@@ -41,10 +42,12 @@ export interface PoolProtocolCounters {
   sharesLost: number;
   /** Connections closed because the pool left requests unanswered for hungAfterMs (issue 11 item 3). */
   hungDetections: number;
+  /** Difficulties (set_difficulty / set_target) outside [difficulty.min, difficulty.max]; miners stay clamped (issue 11). */
+  difficultyOutOfRange: number;
 }
 
 export function newProtocolCounters(): PoolProtocolCounters {
-  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, submitTimeouts: 0, sharesLost: 0, hungDetections: 0 };
+  return { malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, submitTimeouts: 0, sharesLost: 0, hungDetections: 0, difficultyOutOfRange: 0 };
 }
 
 export interface PoolClientOptions {
@@ -85,6 +88,10 @@ export interface PoolClientOptions {
   onTrouble?: (reason: string) => void;
   /** Rate limit for the repeated warnings (shared by a pool's connections). */
   logGate?: LogGate;
+  /** The miners' difficulty bounds: a pool difficulty outside them is counted and logged (miners stay inside). */
+  difficultyBounds?: { min: number; max: number };
+  /** Rate limit for repeated warnings about this pool (default: a private one). */
+  logLimiter?: LogLimiter;
   clock: Clock;
   logger: Logger;
 }
@@ -133,6 +140,7 @@ export class PoolClient {
   closedHung = false;
   private events: PoolClientEvents | undefined;
   readonly counters: PoolProtocolCounters;
+  readonly logLimiter: LogLimiter;
   readonly session: PoolSession = { extranonce1: '', extranonce2Size: 0, versionMask: 0, difficulty: 1, job: undefined };
   /** Set when the pool sent `client.reconnect` (the connection is then closed). */
   reconnectAsk: ReconnectAsk | undefined;
@@ -142,6 +150,7 @@ export class PoolClient {
     this.counters = opts.counters ?? newProtocolCounters();
     this.hung = opts.hungAfterMs !== undefined ? new HungDetector(opts.hungAfterMs) : undefined;
     this.logGate = opts.logGate ?? new LogGate();
+    this.logLimiter = opts.logLimiter ?? new LogLimiter({ clock: opts.clock });
     this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000, () => opts.clock.now(), this.hung);
   }
 
@@ -158,12 +167,16 @@ export class PoolClient {
     return this.opts.logger;
   }
 
+  get difficultyBounds(): { min: number; max: number } | undefined {
+    return this.opts.difficultyBounds;
+  }
+
   /** Connects and passes the handshake gate; rejects (and cleans up) on any failure. */
   async open(events: PoolClientEvents): Promise<PoolSession> {
     const o = this.opts;
     const transport = new PoolTransport(
       o.url,
-      { ...(o.tls ? { tls: o.tls } : {}), maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, clock: o.clock, logger: o.logger },
+      { ...(o.tls ? { tls: o.tls } : {}), maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, silenceTimeoutMs: o.silenceTimeoutMs, counters: this.counters, logLimiter: this.logLimiter, clock: o.clock, logger: o.logger },
       { onMessage: (m) => this.onMessage(m), onClose: (reason) => this.onClosed(reason) },
     );
     this.transport = transport;
@@ -346,11 +359,11 @@ export class PoolClient {
     return (mask & this.opts.versionRollingMask) >>> 0;
   }
 
-  answer(id: string | number, result: unknown): void {
+  answer(id: RpcId, result: unknown): void {
     this.transport?.send(encodeResult(id, result));
   }
 
-  answerError(id: string | number, code: number, message: string): void {
+  answerError(id: RpcId, code: number, message: string): void {
     this.transport?.send(encodeError(id, code, message));
   }
 

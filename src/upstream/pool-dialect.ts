@@ -12,6 +12,7 @@
  * itself sends is always canonical.
  */
 import { isHex } from '../protocol/guards.js';
+import { describePeerValue as shown } from '../protocol/peer-value.js';
 import type { RpcErrorValue, RpcId } from '../protocol/json-rpc.js';
 import { difficultyOfTarget, targetForDifficulty } from '../shares/target.js';
 import type { StratumJob } from '../shares/types.js';
@@ -20,17 +21,6 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(message: string): Parsed<T> => ({ ok: false, message });
-
-/** A value for a log line or an error message: JSON, cut short. */
-export function shown(v: unknown, max = 80): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length <= max ? s : `${s.slice(0, max)}…`;
-}
 
 /** Extranonce1 longer than this is not a pool we understand (pools use 2..16 bytes). */
 const MAX_EXTRANONCE1_BYTES = 32;

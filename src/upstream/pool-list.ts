@@ -82,7 +82,7 @@ export class PoolList {
     const now = clock.now();
     this.entries = pools.map((cfg) => ({
       cfg,
-      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null, lastErrorAtMs: null, redirectedTo: null, malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, submitTimeouts: 0, sharesLost: 0, hungDetections: 0 },
+      status: { url: cfg.url, user: cfg.user, state: 'down', sinceMs: now, active: false, connections: 0, connectAttempts: 0, connectFailures: 0, disconnects: 0, failovers: 0, payoutMismatches: 0, lastError: null, lastErrorAtMs: null, redirectedTo: null, malformedLines: 0, badMessages: 0, unknownReplies: 0, reconnectRequests: 0, submitTimeouts: 0, sharesLost: 0, hungDetections: 0, difficultyOutOfRange: 0 },
       payoutScript: cfg.expectedPayout ? expectedScriptHex(cfg.expectedPayout) : undefined,
       failStreak: 0,
       nextAttemptAtMs: 0,

@@ -6,8 +6,10 @@
  * methods we do not know), never silence.
  */
 import type { Logger } from '../observability/logger.js';
-import type { RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
+import type { RpcId, RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
 import { StratumError } from '../protocol/error-codes.js';
+import { describePeerValue } from '../protocol/peer-value.js';
 import type { StratumJob } from '../shares/types.js';
 import {
   parseNotify,
@@ -16,7 +18,6 @@ import {
   parseSetExtranonce,
   parseSetTarget,
   parseSetVersionMask,
-  shown,
   type Parsed,
   type ReconnectAsk,
 } from './pool-dialect.js';
@@ -29,24 +30,43 @@ export interface PoolWire {
   readonly logger: Logger;
   readonly session: PoolSession;
   readonly counters: PoolProtocolCounters;
+  readonly logLimiter: LogLimiter;
+  readonly difficultyBounds: { min: number; max: number } | undefined;
   /** The consumer, once the handshake gate has passed. */
   readonly emitting: PoolClientEvents | undefined;
   reconnectAsk: ReconnectAsk | undefined;
   payoutOk(job: StratumJob): boolean;
   narrowMask(mask: number): number;
-  answer(id: string | number, result: unknown): void;
-  answerError(id: string | number, code: number, message: string): void;
+  answer(id: RpcId, result: unknown): void;
+  answerError(id: RpcId, code: number, message: string): void;
   close(reason: string): void;
 }
 
-function usable<T>(c: PoolWire, g: Parsed<T>, what: string): g is { ok: true; value: T } {
+/**
+ * Whether a parsed message can be used; a bad one is counted and logged and,
+ * when the pool sent it as a request (with an id), refused with error 20.
+ */
+function usable<T>(c: PoolWire, g: Parsed<T>, what: string, id?: RpcId): g is { ok: true; value: T } {
   if (g.ok) return true;
+  if (id !== undefined) c.answerError(id, StratumError.OTHER, g.message);
   c.counters.badMessages++;
-  c.logger.warn({ pool: c.url, reason: g.message }, `bad ${what} from pool (ignored)`);
+  c.logLimiter.log(c.logger, 'warn', c.url, `bad ${what}`, { pool: c.url, reason: g.message }, `bad ${what} from pool (ignored)`);
   return false;
 }
 
+/** These are notifications in Stratum; a pool that sends one with an id still gets its one answer. */
+function done(c: PoolWire, id: RpcId | undefined): void {
+  if (id !== undefined) c.answer(id, true);
+}
+
 function setDifficulty(c: PoolWire, d: number): void {
+  // Miners are clamped to the bounds whatever the pool says (vardiff's clampDifficulty); the
+  // operator hears of a pool outside them, once in a while (issue 11: 1e-300 reached miners).
+  const b = c.difficultyBounds;
+  if (b && (d < b.min || d > b.max)) {
+    c.counters.difficultyOutOfRange++;
+    c.logLimiter.log(c.logger, 'warn', c.url, 'difficulty out of range', { pool: c.url, difficulty: d, min: b.min, max: b.max }, 'pool difficulty outside difficulty.min..max; miners stay within the bounds, shares below the pool target are not forwarded');
+  }
   c.session.difficulty = d;
   c.emitting?.onDifficulty(d);
 }
@@ -56,25 +76,35 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
   switch (m.method) {
     case 'mining.notify': {
       const g = parseNotify(m.params);
-      if (!usable(c, g, 'job') || !c.payoutOk(g.value)) return;
+      if (!usable(c, g, 'job', id)) return;
+      if (!c.payoutOk(g.value)) {
+        if (id !== undefined) c.answerError(id, StratumError.OTHER, 'job refused: its coinbase does not pay the expected payout');
+        return;
+      }
       c.session.job = g.value;
+      done(c, id);
       c.emitting?.onJob(g.value);
       return;
     }
     case 'mining.set_difficulty': {
       const g = parseSetDifficulty(m.params);
-      if (usable(c, g, 'difficulty')) setDifficulty(c, g.value);
+      if (!usable(c, g, 'difficulty', id)) return;
+      done(c, id);
+      setDifficulty(c, g.value);
       return;
     }
     case 'mining.set_target': {
       // NiceHash and some altcoin pools send the share target instead of a difficulty.
       const g = parseSetTarget(m.params);
-      if (usable(c, g, 'target')) setDifficulty(c, g.value);
+      if (!usable(c, g, 'target', id)) return;
+      done(c, id);
+      setDifficulty(c, g.value);
       return;
     }
     case 'mining.set_extranonce': {
       const g = parseSetExtranonce(m.params);
-      if (!usable(c, g, 'extranonce')) return;
+      if (!usable(c, g, 'extranonce', id)) return;
+      done(c, id);
       c.session.extranonce1 = g.value.extranonce1;
       c.session.extranonce2Size = g.value.extranonce2Size;
       // Jobs before the change were built for the old extranonce; the pool follows with a clean job.
@@ -83,7 +113,8 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
     }
     case 'mining.set_version_mask': {
       const g = parseSetVersionMask(m.params);
-      if (!usable(c, g, 'version mask')) return;
+      if (!usable(c, g, 'version mask', id)) return;
+      done(c, id);
       c.session.versionMask = c.narrowMask(g.value);
       c.emitting?.onVersionMask(c.session.versionMask);
       return;
@@ -101,7 +132,7 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
       return;
     }
     case 'client.show_message': {
-      const text = typeof m.params[0] === 'string' ? m.params[0] : shown(m.params);
+      const text = typeof m.params[0] === 'string' ? m.params[0] : describePeerValue(m.params, 500);
       c.logger.info({ pool: c.url, message: text.slice(0, 500) }, 'message from pool');
       if (id !== undefined) c.answer(id, true);
       return;

@@ -8,7 +8,9 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../clock.js';
 import { PeerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { truncateForLog, type RpcMessage } from '../protocol/json-rpc.js';
+import { encodeError, truncateForLog, type RpcMessage } from '../protocol/json-rpc.js';
+import { StratumError } from '../protocol/error-codes.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import { LineConnection } from '../server/line-connection.js';
 import type { PoolProtocolCounters } from './pool-client.js';
 import { parsePoolUrl } from './pool-endpoint.js';
@@ -30,6 +32,8 @@ export interface PoolTransportOptions {
   silenceTimeoutMs: number;
   /** Where bad lines are counted (`malformedLines`). */
   counters: PoolProtocolCounters;
+  /** Repeated warnings about this pool, rate-limited (issue 11). */
+  logLimiter?: LogLimiter;
   clock: Clock;
   logger: Logger;
 }
@@ -75,9 +79,13 @@ export class PoolTransport {
         this.lastHeardMs = o.clock.now();
         sink.onMessage(m);
       },
-      onMalformed: (reason, line) => {
+      onMalformed: (reason, line, id) => {
         o.counters.malformedLines++;
-        o.logger.warn({ pool: url, reason, line: truncateForLog(line) }, 'malformed line from pool (ignored)');
+        const fields = { pool: url, reason, line: truncateForLog(line) };
+        if (o.logLimiter) o.logLimiter.log(o.logger, 'warn', url, 'malformed line', fields, 'malformed line from pool (ignored)');
+        else o.logger.warn(fields, 'malformed line from pool (ignored)');
+        // A pool request we could not read still gets its one answer.
+        if (id !== undefined) this.conn.send(encodeError(id, StratumError.OTHER, reason));
       },
       onClose: (reason) => {
         if (this.watchdog) clearInterval(this.watchdog);

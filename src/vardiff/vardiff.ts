@@ -79,12 +79,18 @@ export function difficultyForHashrate(hashesPerSecond: number, targetSharesPerMi
   return (hashesPerSecond / 2 ** 32) * (60 / targetSharesPerMinute);
 }
 
-/** Clamp to [max(min, floors), min(max, pool difficulty)]; the pool's difficulty wins over a floor. */
+/**
+ * Clamp to [max(min, floors), min(max, pool difficulty)]. The pool's
+ * difficulty wins over a miner's floor, but never takes a miner outside
+ * [cfg.min, cfg.max]: a pool's `set_difficulty 1e-300` reached miners, and one
+ * sent ~1,200 submits in 0.3 s (issue 11). Shares are still forwarded only
+ * when they meet the pool's own target (share-policy judges that apart).
+ */
 export function clampDifficulty(d: number, cfg: VardiffSettings, floors: VardiffFloors, poolDifficulty?: number): number {
   const floor = Math.max(cfg.min, floors.suggested ?? 0, floors.minimum ?? 0);
   let ceil = cfg.max;
-  if (poolDifficulty !== undefined && poolDifficulty > 0) ceil = Math.min(ceil, poolDifficulty);
-  return Math.min(ceil, Math.max(floor, d));
+  if (poolDifficulty !== undefined && poolDifficulty > 0) ceil = Math.max(cfg.min, Math.min(ceil, poolDifficulty));
+  return Math.min(ceil, Math.max(floor, Number.isNaN(d) ? floor : d));
 }
 
 /** Round to 3 significant figures: stable wire values, no float noise in set_difficulty. */

@@ -119,12 +119,17 @@ describe('mqtt budget payloads over a real broker', () => {
     expect(h.source.latest()).toMatchObject({ kw: 40, atMs: t0, ttlMs: 30_000 });
     // Still stamped at t0: 31 s later the guard holds, as if the publisher had gone quiet.
     expect(guardBudget(h.source.latest(), t0 + 31_000, { holdLastS: 60, failsafeKw: 0 })).toMatchObject({ status: 'holding', kw: 40 });
-    const warnings = h.logs.filter((l) => l['level'] === 40);
-    expect(warnings).toHaveLength(bad.length);
-    expect(warnings[1]).toMatchObject({ msg: 'mqtt budget source: kw must be a number (or a numeric string), got "many"', topic: h.topic, rejected: 2 });
-    expect(warnings[2]!['msg']).toMatch(/unit "MW" contradicts the key "kw"/);
+    const warnings = (): Array<Record<string, unknown>> => h.logs.filter((l) => l['level'] === 40);
+    // Rate-limited per topic (issue 11): 5 a minute, the rest counted.
+    expect(warnings()).toHaveLength(5);
+    expect(warnings()[1]).toMatchObject({ msg: 'mqtt budget source: kw must be a number (or a numeric string), got "many"', topic: h.topic, rejected: 2 });
+    expect(warnings()[2]!['msg']).toMatch(/unit "MW" contradicts the key "kw"/);
+    // A minute later the next one is logged again, and the two held back are reported.
+    h.clock.advance(60_000);
+    await h.send('y'.repeat(300));
+    expect(warnings().some((w) => w['suppressed'] === 2)).toBe(true);
     // Logged payloads are truncated.
-    expect((warnings.at(-1)!['payload'] as string).length).toBe(64);
+    expect((warnings().at(-1)!['payload'] as string).length).toBe(64);
     await h.source.stop();
   });
 

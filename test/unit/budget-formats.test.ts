@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/clock.js';
 import { ConfigError, InputError } from '../../src/errors.js';
 import { guardBudget } from '../../src/power/budget-guard.js';
 import { parseBudgetPayload } from '../../src/power/budget-payload.js';
-import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
+import { HttpBudgetSource, parseBudgetBody } from '../../src/power/http-budget-source.js';
 import { ScheduleBudgetSource, type ScheduleOptions } from '../../src/power/schedule-budget-source.js';
 import { parseTrace, traceValueAt, type TraceOptions } from '../../src/power/trace-parse.js';
 import '../support/fast-check-seed.js';
@@ -465,5 +465,48 @@ describe('properties (fixed seed)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('budget payloads nested deep or huge (issue 11 item 1)', () => {
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  it.each([
+    // MQTT payloads are capped at 256 bytes, so these stay under it.
+    ['kw', `{"kw":${deep(100)}}`],
+    ['value', `{"value":${deep(100)},"unit":"kW"}`],
+    ['unit', `{"value":1,"unit":${deep(100)}}`],
+    ['ttlS', `{"kw":1,"ttlS":${deep(100)}}`],
+    ['a key', `{"${'k'.repeat(200)}":1}`],
+    ['the whole payload', deep(120)],
+  ])('an MQTT payload with a deep or long %s is refused with a short reason', (_what, text) => {
+    const v = parseBudgetPayload(text);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.reason.length).toBeLessThan(600);
+  });
+
+  it('an HTTP body with a deep kw or ttlS is refused with a short reason', () => {
+    const nested = JSON.parse(deep(9000)) as unknown;
+    for (const body of [{ kw: nested }, { kw: 1, ttlS: nested }]) {
+      expect(() => parseBudgetBody(body, 300)).toThrow(/^budget body: .{0,200}$/);
+    }
+  });
+});
+
+describe('schedule files with deep values (issue 11 item 1)', () => {
+  const deep = '['.repeat(9000) + ']'.repeat(9000);
+  it.each([
+    ['a time', `[{"t":${deep},"kw":1}]`],
+    ['a value', `[{"t":0,"kw":${deep}}]`],
+    ['a unit', `[{"t":0,"value":1,"unit":${deep}}]`],
+  ])('%s nested 9,000 deep is an InputError with a short message', (_what, text) => {
+    let msg = '';
+    try {
+      parseTrace(text, 'f.json');
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      msg = (err as Error).message;
+    }
+    expect(msg).toMatch(/^f\.json \[0\]/);
+    expect(msg.length).toBeLessThan(300);
   });
 });

@@ -58,3 +58,13 @@ describe('config', () => {
     expect(() => parseConfigText('pools: [', 'bad.yaml')).toThrow(/bad\.yaml: not valid YAML/);
   });
 });
+
+describe('config nested deep (issue 11 item 1)', () => {
+  it.each([
+    ['flow sequences', `pools: ${'['.repeat(5000)}${']'.repeat(5000)}`],
+    ['flow mappings', `a: ${'{b: '.repeat(3000)}1${'}'.repeat(3000)}`],
+    ['JSON', `{"pools":${'['.repeat(8000)}${']'.repeat(8000)}}`],
+  ])('%s: a one-line ConfigError that says so, not a call-stack message', (_what, text) => {
+    expect(() => parseConfigText(text, 'x.yaml')).toThrow(/^x\.yaml: not valid YAML\/JSON: nested too deep \(keep it to a few levels\)$/);
+  });
+});

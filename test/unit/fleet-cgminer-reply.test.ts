@@ -259,3 +259,18 @@ describe('parseCgminerReply properties (fast-check)', () => {
     );
   });
 });
+
+describe('hostile device replies (issue 11 item 1)', () => {
+  it('gives up after a few damaged objects instead of resyncing at every brace (500,000 resyncs held the loop for seconds)', () => {
+    const r = parseCgminerReply('{'.repeat(1 << 19));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/gave up after 16 damaged objects/);
+  });
+
+  it('names a huge key in a short reason, and refuses deep nesting', () => {
+    const r = parseCgminerReply(`{"${'k'.repeat(500_000)}" 1}`);
+    expect(r.ok === false && r.reason.length < 200).toBe(true);
+    const d = parseCgminerReply(`{"STATUS":[{"STATUS":"S"}],"x":${'['.repeat(100_000)}`);
+    expect(d.ok === false && /nesting deeper than 32/.test(d.reason)).toBe(true);
+  });
+});

@@ -18,7 +18,6 @@ describe('decodeMessage', () => {
     ['{not json', /invalid JSON/, undefined],
     ['[1,2]', /JSON object/, undefined],
     ['42', /JSON object/, undefined],
-    ['{"id":{},"method":"x"}', /id must be/, undefined],
     ['{"id":7,"method":"mining.submit","params":{"a":1}}', /params must be an array/, 7],
     ['{"id":8,"method":""}', /method must be/, 8],
     ['{"id":9}', /neither method nor result/, 9],
@@ -49,5 +48,64 @@ describe('encode', () => {
     expect(normalizeError(false)).toBeNull();
     expect(normalizeError('boom')).toEqual({ code: 20, message: 'boom' });
     expect(truncateForLog('a'.repeat(500), 10)).toBe('aaaaaaaaaa…(500 chars)');
+  });
+});
+
+describe('ids echoed exactly as received (issue 11 item 10)', () => {
+  const echo = (line: string): string => {
+    const d = decodeMessage(line);
+    if (!d.ok) throw new Error(d.reason);
+    if (d.message.kind !== 'request') throw new Error('not a request');
+    return encodeResult(d.message.id, true);
+  };
+  it.each([
+    ['123456789012345678901234567890', '123456789012345678901234567890'],
+    ['-98765432109876543210', '-98765432109876543210'],
+    ['1.0', '1.0'],
+    ['1e3', '1e3'],
+    ['0.1', '0.1'],
+    ['7', '7'],
+    ['true', 'true'],
+    ['false', 'false'],
+    ['{}', '{}'],
+    ['[]', '[]'],
+    ['{"a": [1, "x y"]}', '{"a":[1,"x y"]}'],
+    ['[1,{"b":null}]', '[1,{"b":null}]'],
+    ['"s"', '"s"'],
+    ['"\\u0041"', '"A"'],
+  ])('id %s comes back as %s', (raw, want) => {
+    expect(echo(`{"method":"m","params":[],"id":${raw}}`)).toBe(`{"id":${want},"result":true,"error":null}\n`);
+    expect(echo(`{"id" : ${raw} , "method":"m"}`)).toBe(`{"id":${want},"result":true,"error":null}\n`);
+  });
+
+  it('an escaped key spelling "id" is the id; the last of duplicate ids wins (as JSON.parse reads it)', () => {
+    expect(echo('{"\\u0069d":123456789012345678901234567890,"method":"m"}')).toContain('"id":123456789012345678901234567890,');
+    expect(echo('{"id":1,"method":"m","id":[2]}')).toContain('"id":[2],');
+  });
+
+  it('an id over the bound is answered with a null id, not dropped', () => {
+    const big = `[${'1,'.repeat(1000)}1]`;
+    expect(echo(`{"id":${big},"method":"m"}`)).toBe('{"id":null,"result":true,"error":null}\n');
+  });
+
+  it('a request too deep to read is refused with its id when the id can be read', () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const d = decodeMessage(`{"id":123456789012345678901234567890,"method":"mining.submit","params":${deep}}`);
+    expect(d.ok).toBe(false);
+    if (!d.ok) {
+      expect(d.reason).toMatch(/nested deeper than 32/);
+      expect(encodeError(d.id!, 20, 'x')).toContain('"id":123456789012345678901234567890,');
+    }
+    // An answer (no method) that is too deep is not answered back.
+    const r = decodeMessage(`{"id":5,"result":${deep}}`);
+    expect(r.ok === false && r.id === undefined).toBe(true);
+  });
+
+  it('error values of any shape become a bounded message, never a throw', () => {
+    const deep = JSON.parse('['.repeat(9000) + ']'.repeat(9000)) as unknown;
+    expect(normalizeError(deep)!.message.length).toBeLessThanOrEqual(201);
+    expect(normalizeError([1, deep])!.message.length).toBeLessThanOrEqual(201);
+    expect(normalizeError({ code: 'x', message: deep })).toMatchObject({ code: 20 });
+    expect(normalizeError([21, 'y'.repeat(100_000)])!.message.length).toBe(200);
   });
 });

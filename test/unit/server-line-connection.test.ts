@@ -89,3 +89,21 @@ describe('LineConnection', () => {
     expect(sink.log).toEqual(['bad:invalid JSON', 'bad:line longer ', 'r9', 'mining.notify']);
   });
 });
+
+describe('LineConnection: a handler that throws (issue 11)', () => {
+  it('costs that connection only, with the reason, never an uncaught exception', () => {
+    const s = stuckSocket();
+    const closed: string[] = [];
+    const sink: LineSink = {
+      onMessage: () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+      onMalformed: () => undefined,
+      onClose: (r) => void closed.push(r),
+    };
+    const c = new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 4096 }, sink);
+    expect(() => s.emit('data', Buffer.from('{"id":1,"method":"a","params":[]}\n{"id":2,"method":"b","params":[]}\n'))).not.toThrow();
+    expect(c.closed).toBe(true);
+    expect(closed).toEqual(['handler failed: Maximum call stack size exceeded']);
+  });
+});

@@ -102,3 +102,18 @@ describe('vardiff policy', () => {
     expect(difficultyForHashrate(440e12, 8)).toBeCloseTo((440e12 / 2 ** 32) * 7.5, 0);
   });
 });
+
+describe('clampDifficulty against a pool outside the bounds (issue 11 item 5)', () => {
+  const cfg = { targetSharesPerMinute: 8, retargetS: 30, min: 0.5, max: 1000 };
+  it.each([
+    [1e-300, 0.5],
+    [2.3e-10, 0.5],
+    [0.25, 0.5],
+    [1e300, 64],
+    [Number.MIN_VALUE, 0.5],
+  ])('pool difficulty %s keeps a miner at 64 within [0.5, 1000] → %s', (pool, want) => {
+    expect(clampDifficulty(64, cfg, {}, pool)).toBe(want);
+    expect(clampDifficulty(64, cfg, { suggested: 900 }, pool)).toBeGreaterThanOrEqual(0.5);
+  });
+  it('a NaN difficulty becomes the floor', () => expect(clampDifficulty(Number.NaN, cfg, {}, undefined)).toBe(0.5));
+});
