@@ -14,7 +14,6 @@ import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import { BlockWatch } from './block-watch.js';
 import { Channel, type ChannelHooks } from './channel.js';
-import { LogGate } from './log-gate.js';
 import { PoolClient } from './pool-client.js';
 import type { PoolTlsSettings } from './pool-transport.js';
 import type { PoolList } from './pool-list.js';
@@ -61,8 +60,8 @@ export class ChannelFactory {
   private jobSeq = 0;
   /** Block candidates followed until the pool acknowledges them (upstream.blockAckTimeoutS). */
   readonly blocks: BlockWatch;
-  /** Rate limit for repeated upstream warnings, shared by every connection. */
-  readonly logGate = new LogGate();
+  /** Trouble warnings (failed connects, submit timeouts, lost shares): one a minute per pool and cause, shared by every connection. */
+  readonly troubleLog: LogLimiter;
   /** Certificate checks per pool index (stratum+ssl:// pools only). */
   private readonly tls: Array<PoolTlsSettings | undefined>;
   /** Shared by every connection: a pool that reconnects keeps its budget of warnings. */
@@ -77,6 +76,7 @@ export class ChannelFactory {
     this.blocks = new BlockWatch({ ackTimeoutMs: o.upstream.blockAckTimeoutS * 1000, logger: o.logger });
     this.tls = Array.from({ length: pools.size }, (_, i) => tlsSettings(i, pools.entry(i).cfg, o.logger));
     this.logLimiter = new LogLimiter({ clock: o.clock });
+    this.troubleLog = new LogLimiter({ clock: o.clock, burst: 1 });
   }
 
   /** A new, unopened channel to pool `index` (at its redirect target if it has one). */
@@ -93,7 +93,7 @@ export class ChannelFactory {
       requestTimeoutMs: u.requestTimeoutS * 1000,
       hungAfterMs: u.hungAfterS * 1000,
       onTrouble: (reason) => this.pools.noteError(index, reason),
-      logGate: this.logGate,
+      troubleLog: this.troubleLog,
       silenceTimeoutMs: u.silenceTimeoutS * 1000,
       maxLineBytes: Math.max(this.o.maxLineBytes, POOL_MIN_LINE_BYTES),
       maxWriteBufferBytes: this.o.maxWriteBufferBytes,

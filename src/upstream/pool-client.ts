@@ -17,7 +17,6 @@ import { encodeError, encodeResult, type RpcErrorValue, type RpcId, type RpcMess
 import { hex32 } from '../protocol/guards.js';
 import type { StratumJob } from '../shares/types.js';
 import { HungDetector } from './hung-detector.js';
-import { LogGate } from './log-gate.js';
 import { checkPayout } from './payout-guard.js';
 import { PendingRequests, type PoolAnswer, type RequestOptions } from './pending-requests.js';
 import { handlePoolMessage } from './pool-messages.js';
@@ -86,8 +85,8 @@ export interface PoolClientOptions {
   counters?: PoolProtocolCounters;
   /** Told of each submit timeout and hung-pool close (per-pool last error in /api/status). */
   onTrouble?: (reason: string) => void;
-  /** Rate limit for the repeated warnings (shared by a pool's connections). */
-  logGate?: LogGate;
+  /** Rate limit for the repeated trouble warnings (submit timeouts, shares lost to a close): one a minute per pool and cause, shared by a pool's connections. */
+  troubleLog?: LogLimiter;
   /** The miners' difficulty bounds: a pool difficulty outside them is counted and logged (miners stay inside). */
   difficultyBounds?: { min: number; max: number };
   /** Rate limit for repeated warnings about this pool (default: a private one). */
@@ -133,7 +132,7 @@ export class PoolClient {
   private closed = false;
   private readonly hung: HungDetector | undefined;
   private hungTimer: NodeJS.Timeout | undefined;
-  private readonly logGate: LogGate;
+  private readonly troubleLog: LogLimiter;
   /** Set when surplus itself closed the connection on purpose (shutdown, fallback, a probe no longer needed): not worth a warning. */
   plannedClose = false;
   /** Set when the connection was closed because the pool is hung. */
@@ -149,7 +148,7 @@ export class PoolClient {
   constructor(private readonly opts: PoolClientOptions) {
     this.counters = opts.counters ?? newProtocolCounters();
     this.hung = opts.hungAfterMs !== undefined ? new HungDetector(opts.hungAfterMs) : undefined;
-    this.logGate = opts.logGate ?? new LogGate();
+    this.troubleLog = opts.troubleLog ?? new LogLimiter({ clock: opts.clock, burst: 1 });
     this.logLimiter = opts.logLimiter ?? new LogLimiter({ clock: opts.clock });
     this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000, () => opts.clock.now(), this.hung);
   }
@@ -277,8 +276,7 @@ export class PoolClient {
       // told accepted and another pool cannot take it. Counted lost, like those
       // in flight at the close.
       this.counters.sharesLost++;
-      const g = this.logGate.allow(`${this.opts.url} submit-closed`, this.opts.clock.now());
-      if (g.log) this.opts.logger.warn({ pool: this.opts.url, suppressed: g.suppressed }, 'share checked after its pool connection closed; counted lost');
+      this.troubleLog.log(this.opts.logger, 'warn', this.opts.url, 'submit-closed', { pool: this.opts.url }, 'share checked after its pool connection closed; counted lost');
       throw new PeerError(`pool ${this.opts.url} is not connected`);
     }
     this.submitsPending++;
@@ -307,8 +305,7 @@ export class PoolClient {
   private submitTimedOut(message: string): void {
     this.counters.submitTimeouts++;
     this.opts.onTrouble?.(message);
-    const g = this.logGate.allow(`${this.opts.url} submit-timeout`, this.opts.clock.now());
-    if (g.log) this.opts.logger.warn({ pool: this.opts.url, err: message, timeoutsTotal: this.counters.submitTimeouts, suppressed: g.suppressed }, 'pool did not answer a share in time (counted as timed out)');
+    this.troubleLog.log(this.opts.logger, 'warn', this.opts.url, 'submit-timeout', { pool: this.opts.url, err: message, timeoutsTotal: this.counters.submitTimeouts }, 'pool did not answer a share in time (counted as timed out)');
   }
 
   private request(method: string, params: unknown[], timeoutMs: number, opts?: RequestOptions): Promise<PoolAnswer> {

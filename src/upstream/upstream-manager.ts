@@ -206,10 +206,8 @@ export class UpstreamManager {
    * higher-priority pool is tried at every backoff step).
    */
   private connectFailed(index: number, url: string, cause: string): void {
-    const g = this.factory.logGate.allow(`${index} connect ${cause}`, this.o.clock.now());
-    if (!g.log) return;
     const s = this.pools.entry(index).status;
-    this.o.logger.warn({ pool: url, err: cause, failuresTotal: s.connectFailures, suppressed: g.suppressed, active: index === this.active }, 'upstream connection failed');
+    this.factory.troubleLog.log(this.o.logger, 'warn', url, `connect ${cause}`, { pool: url, err: cause, failuresTotal: s.connectFailures, active: index === this.active }, 'upstream connection failed');
   }
 
   private onChannelClosed(ch: Channel, reason: string, members: ChannelMember[]): void {

@@ -7,7 +7,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { TimeoutError } from '../../src/errors.js';
 import { HungDetector } from '../../src/upstream/hung-detector.js';
-import { LogGate } from '../../src/upstream/log-gate.js';
 import { PendingRequests } from '../../src/upstream/pending-requests.js';
 import { upstreamSchema } from '../../src/config/schema.js';
 
@@ -109,25 +108,5 @@ describe('PendingRequests feeding the detector', () => {
     await r;
     clock.advance(5000);
     expect(d.check(clock.now()).hung).toBe(false);
-  });
-});
-
-describe('LogGate', () => {
-  it('logs the first of a kind, then one per period with the count suppressed', () => {
-    const g = new LogGate(60_000, 3);
-    expect(g.allow('a', 0)).toEqual({ log: true, suppressed: 0 });
-    expect(g.allow('a', 1000)).toEqual({ log: false, suppressed: 1 });
-    expect(g.allow('a', 2000)).toEqual({ log: false, suppressed: 2 });
-    expect(g.allow('b', 2000)).toEqual({ log: true, suppressed: 0 });
-    expect(g.allow('a', 60_000)).toEqual({ log: true, suppressed: 2 });
-    expect(g.allow('a', 60_001)).toEqual({ log: false, suppressed: 1 });
-  });
-
-  it('keeps at most maxKeys causes (peer text cannot grow it)', () => {
-    const g = new LogGate(60_000, 3);
-    for (let i = 0; i < 100; i++) g.allow(`cause ${i}`, 0);
-    // The oldest were dropped: an early cause logs again at once.
-    expect(g.allow('cause 0', 1).log).toBe(true);
-    expect(g.allow('cause 99', 1).log).toBe(false);
   });
 });
