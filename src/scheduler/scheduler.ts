@@ -2,14 +2,14 @@ import type { Clock } from '../clock.js';
 import type { SchedulerConfig } from '../config/schema.js';
 import type { DeviceApi, StratumLever } from '../fleet/control.js';
 import type { Logger } from '../observability/logger.js';
-import type { BudgetSource } from '../power/budget-source.js';
+import type { BudgetReading, BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
-import type { FleetState, FleetUnit } from './fleet-state.js';
+import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
 import { DeviceCommander, effectiveAtMs } from './device-commander.js';
 import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
-import { applyState, captureState, type StateStore } from './state-store.js';
+import { applyState, captureState, restoredReading, type StateStore } from './state-store.js';
 import { StatusPoller } from './status-poller.js';
 import { globalTimers, type Timers } from './timers.js';
 
@@ -63,13 +63,30 @@ export class Scheduler {
   private running = false;
   private lastStatus: BudgetStatus | undefined;
   private lastInfeasible = false;
-  private readonly onReading = (): void => {
+  /** The guard options the core judges with; `boot` is set at start and dropped at the first reading. */
+  private readonly guard: GuardOptions;
+  /** The last reading persisted before a restart, used until the source delivers one (issue 12 item 5). */
+  private restored: BudgetReading | undefined;
+  /** Reading last written to the state file, to save a changed one at once and a repeated one at most every few seconds. */
+  private savedReading: BudgetReading | undefined;
+  private readonly onReading = (r: BudgetReading): void => {
+    if (this.guard.boot) {
+      delete this.guard.boot;
+      this.opts.logger.info({ kw: r.kw, source: r.source }, 'first budget reading since start');
+    }
+    this.restored = undefined;
+    const saved = this.savedReading;
+    if (!saved || saved.kw !== r.kw || saved.ttlMs !== r.ttlMs || r.atMs - saved.atMs >= READING_SAVE_MS) {
+      this.savedReading = r;
+      this.persist();
+    }
     this.replan('budget');
   };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.timers = opts.timers ?? globalTimers;
-    this.core = new SchedulerCore(opts.fleet, opts.settings, opts.guard, opts.maxDecisions ?? 200, (d) => {
+    this.guard = { ...opts.guard };
+    this.core = new SchedulerCore(opts.fleet, opts.settings, this.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
     });
     const isRunning = (): boolean => this.running;
@@ -97,6 +114,7 @@ export class Scheduler {
       isRunning,
       isPending,
       persist: () => this.persist(),
+      adoptReported: () => this.guard.boot !== undefined && this.core.verdict(this.reading(), this.opts.clock.now()).boot === true,
     });
   }
 
@@ -112,8 +130,35 @@ export class Scheduler {
     await this.restore();
     this.opts.budget.on('reading', this.onReading);
     await this.opts.budget.start();
+    if (!this.opts.budget.latest()) {
+      // Issue 12 item 5: nobody could have posted a budget yet. A reading persisted before a
+      // restart is resumed (live, then held); without one, or once it has run out, the devices
+      // are held as they are for holdLastS (nothing is switched; the first status poll adopts
+      // what they report), then the fail-safe applies as for a source gone silent.
+      this.guard.boot = { sinceMs: this.opts.clock.now(), heldKw: this.heldKw() };
+      if (this.core.verdict(this.reading(), this.opts.clock.now()).boot) {
+        this.opts.logger.warn({ holdLastS: this.guard.holdLastS, failsafeKw: this.guard.failsafeKw }, 'no budget reading yet: holding the devices as they are until one arrives or the hold ends');
+      }
+      void this.pollStatus().finally(() => this.updateHeld());
+    }
     this.replan('start');
     this.scheduleTick();
+  }
+
+  /** The reading the plan rests on: the source's latest, else the one persisted before a restart. */
+  private reading(): BudgetReading | undefined {
+    return this.opts.budget.latest() ?? this.restored;
+  }
+
+  /** What the fleet draws as last seen: measured where read, else what the plan counts. */
+  private heldKw(): number {
+    let kw = 0;
+    for (const u of this.opts.fleet.units) kw += u.available && u.measuredKw !== undefined ? u.measuredKw : currentKw(u);
+    return kw;
+  }
+
+  private updateHeld(): void {
+    if (this.guard.boot) this.guard.boot.heldKw = this.heldKw();
   }
 
   async stop(): Promise<void> {
@@ -143,6 +188,8 @@ export class Scheduler {
     const state = await store.load();
     if (!state) return;
     const now = this.opts.clock.now();
+    this.restored = restoredReading(state);
+    if (this.restored) this.opts.logger.info({ kw: this.restored.kw, source: this.restored.source, atMs: this.restored.atMs }, 'last budget reading restored');
     const r = applyState(this.opts.fleet, state, now);
     this.opts.logger.info({ restored: r.restored.length, off: r.off.length, skipped: r.skipped }, 'scheduler state restored');
     for (const id of r.off) {
@@ -154,18 +201,26 @@ export class Scheduler {
 
   private persist(): void {
     const store = this.opts.stateStore;
-    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands));
+    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands, this.reading()));
   }
 
   snapshot(): SchedulerSnapshot {
-    return this.core.snapshot(this.opts.budget.latest(), this.opts.clock.now());
+    return this.core.snapshot(this.reading(), this.opts.clock.now());
   }
 
   /** Plans now and schedules the resulting commands. Returns the step (undefined when stopped). */
   replan(trigger: string): StepResult | undefined {
     if (!this.running) return undefined;
     const now = this.opts.clock.now();
-    const step = this.core.step(this.opts.budget.latest(), now);
+    const reading = this.reading();
+    const held = this.core.verdict(reading, now);
+    if (held.boot) {
+      // Before the first reading: no plan, no command (issue 12 item 5); re-plan when the hold ends.
+      if (held.status !== this.lastStatus) this.lastStatus = held.status;
+      this.watchGuard(held.changesAtMs);
+      return undefined;
+    }
+    const step = this.core.step(reading, now);
     const { verdict, plan, commands } = step;
     if (verdict.status !== this.lastStatus) {
       const log = verdict.status === 'live' ? this.opts.logger.info : this.opts.logger.warn;
@@ -232,7 +287,8 @@ export class Scheduler {
       if (!this.running) return;
       void this.pollStatus().finally(() => {
         if (!this.running) return;
-        if (this.core.needsPlan(this.opts.budget.latest(), this.opts.clock.now())) this.replan('tick');
+        this.updateHeld();
+        if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('tick');
       });
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
@@ -263,6 +319,9 @@ export class Scheduler {
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
+
+/** A reading repeated at the same value is written to the state file at most this often, ms. */
+const READING_SAVE_MS = 5000;
 
 /** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
 export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {
