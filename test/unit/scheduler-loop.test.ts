@@ -123,6 +123,26 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     await s.scheduler.stop();
   });
 
+  it('issues the commands of a cut in parallel and staggers only increases (issue 12 item 3)', async () => {
+    const s = setup(Array.from({ length: 6 }, () => ({})), { commandStaggerMs: 1000, cutDeadlineS: 10 });
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    const cutAt = Date.now();
+    s.budget.put({ kw: 17, ttlS: 3600 }); // room for two of six
+    await vi.advanceTimersByTimeAsync(0);
+    const offs = s.calls.filter((c) => c.call === 'softOff');
+    expect(offs.length).toBe(4);
+    for (const c of offs) expect(c.atMs).toBe(cutAt);
+    s.calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    s.budget.put({ kw: 100 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    const ons = s.calls.filter((c) => c.call === 'softOn').map((c) => c.atMs);
+    expect(ons.length).toBe(4);
+    for (let i = 1; i < ons.length; i++) expect(ons[i]! - ons[i - 1]!).toBeGreaterThanOrEqual(1000);
+    await s.scheduler.stop();
+  });
+
   it('swaps at a steady budget: decreases first, the increase once the softoff has taken effect', async () => {
     // An old unit (3.25 kW, 95 TH/s) runs, an avalon is off; 7.6 kW fits the avalon in standard alone.
     const s = setup([{ model: 'old' }, { on: false }], {}, 300, 7.6);
