@@ -35,7 +35,10 @@ export interface SchedulerOptions {
   fleet: FleetState;
   budget: BudgetSource;
   guard: GuardOptions;
-  /** Builds the device client for a unit with an `api`; called once per unit. */
+  /**
+   * Builds a device client for a unit with an `api`; called up to twice per unit: one
+   * client for status reads, re-sends and increases, one for cuts only (issue 11 item 4).
+   */
   drivers: (unit: FleetUnit) => DeviceApi;
   lever: StratumLever;
   timers?: Timers;
@@ -100,6 +103,10 @@ export class Scheduler {
       lever: opts.lever,
       drivers: opts.drivers,
       withholdGraceS: opts.settings.withholdGraceS,
+      cutDeadlineS: opts.settings.cutDeadlineS,
+      timers: this.timers,
+      // Issue 11 item 4: a unit given up on counts at worst case now; the plan sheds others at once.
+      onFault: () => void this.timers.setTimeout(() => this.replan('device-fault'), 0),
       isRunning,
       isPending,
     });

@@ -85,8 +85,9 @@ function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS =
     fleet,
     budget,
     guard: { holdLastS: 5, failsafeKw: 0 },
+    // One fake per unit, whichever of its clients (status, cut) the loop builds.
     drivers: (u) => {
-      const api = new FakeApi(u, calls);
+      const api = apis.get(u.id) ?? new FakeApi(u, calls);
       apis.set(u.id, api);
       return api;
     },
@@ -237,7 +238,10 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     expect(s.lever.events).toContain('withhold site.u1 30');
     const snap = s.scheduler.snapshot();
     expect(snap.units.map((u) => u.available)).toEqual([false, false]);
-    expect(snap.units[0]!.reason).toMatch(/unavailable: off failed: softOff refused/);
+    // The loop re-plans at once around the unit counted at worst case (issue 11 item 4): the unit's
+    // reason is the plan's; why it became unavailable is in its decision record.
+    expect(snap.units[0]!.reason).toMatch(/^unavailable: /);
+    expect(snap.decisions).toContainEqual(expect.objectContaining({ unitId: 'u0', to: 'unavailable', reason: 'off failed: softOff refused' }));
     expect(s.logLines.some((l) => l['msg'] === 'device command failed: Stratum fail-safe' && l['unit'] === 'u0')).toBe(true);
     // The unit reports again (as on: its softoff never happened). It stays withheld: the
     // re-plan still wants it off, and this time the softoff goes through.
