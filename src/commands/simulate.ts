@@ -79,12 +79,13 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
   const b = cfg.budget;
   const timeZone = b?.source === 'schedule' ? b.timezone : undefined;
   const trace = parseTrace(text, a.trace, { ...(a.siteKw !== undefined ? { siteKw: a.siteKw } : {}), ...(timeZone !== undefined ? { timeZone } : {}) });
-  const result = simulate({
+  const result = await simulate({
     trace,
     fleet: { models: cfg.fleet.models, miners },
     scheduler: cfg.scheduler,
     guard: { holdLastS: b?.holdLastS ?? 60, failsafeKw: b?.failsafeKw ?? 0 },
     readingTtlS: b?.ttlS ?? 300,
+    ...(b?.source === 'schedule' ? { interpolation: b.interpolation } : {}),
     stepS,
     series,
   });

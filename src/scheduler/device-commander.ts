@@ -41,6 +41,8 @@ export interface DeviceCommanderOptions {
   timers?: Timers;
   /** A unit was given up on (counted at worst case): re-plan now, not at the next tick. */
   onFault?(): void;
+  /** Called with every command as it is issued (simulator books, tests). */
+  onIssue?(c: UnitCommand): void;
 }
 
 /** What the state file keeps of the last command per unit. */
@@ -95,6 +97,7 @@ export class DeviceCommander {
     }
     const u = this.opts.fleet.units[c.index]!;
     this.lastCommands.set(u.id, { action: c.action, atMs: clock.now() });
+    this.opts.onIssue?.(c);
     if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
     if (c.via === 'stratum') {
       if (c.action === 'off') this.withhold(u, c.reason);

@@ -50,6 +50,12 @@ export interface SchedulerOptions {
   stateStore?: StateStore;
   /** Reported vs planned on/off state (reconcile.ts); defaults RECONCILE_DEFAULTS. */
   reconcile?: Partial<ReconcileSettings>;
+  /**
+   * Read device status on every tick (default true). `surplus simulate` turns it off: its
+   * simulated devices always obey, and reading 5,000 of them every tick would be most of a
+   * day's simulation time. Plans then count nominal draws, as before the first read.
+   */
+  statusPoll?: boolean;
 }
 
 export class Scheduler {
@@ -61,6 +67,8 @@ export class Scheduler {
   /** Per unit index: the command waiting for its issue time, and its timer. */
   private readonly unitTimers = new Map<number, { handle: unknown; command: UnitCommand }>();
   private readonly listeners = new Set<(d: Decision) => void>();
+  private readonly stepListeners = new Set<(s: StepResult) => void>();
+  private readonly commandListeners = new Set<(c: UnitCommand) => void>();
   private tickHandle: unknown;
   private guardHandle: unknown;
   private running = false;
@@ -103,6 +111,9 @@ export class Scheduler {
       lever: opts.lever,
       drivers: opts.drivers,
       withholdGraceS: opts.settings.withholdGraceS,
+      onIssue: (c) => {
+        for (const l of this.commandListeners) l(c);
+      },
       cutDeadlineS: opts.settings.cutDeadlineS,
       timers: this.timers,
       // Issue 11 item 4: a unit given up on counts at worst case now; the plan sheds others at once.
@@ -131,10 +142,23 @@ export class Scheduler {
     return () => this.listeners.delete(listener);
   }
 
+  /** Every plan (verdict, plan, commands before superseding) as it is made. */
+  onStep(listener: (s: StepResult) => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
+  /** Every command at the moment it is issued (to the device API or the Stratum lever). */
+  onCommand(listener: (c: UnitCommand) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => this.commandListeners.delete(listener);
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     await this.restore();
+    this.withholdAssumedOff();
     this.opts.budget.on('reading', this.onReading);
     await this.opts.budget.start();
     if (!this.opts.budget.latest()) {
@@ -146,7 +170,7 @@ export class Scheduler {
       if (this.core.verdict(this.reading(), this.opts.clock.now()).boot) {
         this.opts.logger.warn({ holdLastS: this.guard.holdLastS, failsafeKw: this.guard.failsafeKw }, 'no budget reading yet: holding the devices as they are until one arrives or the hold ends');
       }
-      void this.pollStatus().finally(() => this.updateHeld());
+      if (this.opts.statusPoll !== false) void this.pollStatus().finally(() => this.updateHeld());
     }
     this.replan('start');
     this.scheduleTick();
@@ -206,6 +230,19 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A unit without a device API that the loop counts as off (a fleet built off, or restored
+   * off) is withheld at start: otherwise it hashes on while counted at standby, and a later
+   * "on" (a release) would change nothing.
+   */
+  private withholdAssumedOff(): void {
+    const now = this.opts.clock.now();
+    this.opts.fleet.units.forEach((u, index) => {
+      if (u.on || u.lever !== 'stratum' || this.commander.lastCommands.has(u.id)) return;
+      void this.commander.execute({ index, unitId: u.id, worker: u.worker, action: 'off', mode: u.mode, fromMode: u.mode, via: 'stratum', atMs: now, decrease: true, ths: 0, reason: 'counted off at start' });
+    });
+  }
+
   private persist(): void {
     const store = this.opts.stateStore;
     if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands, this.reading()));
@@ -228,6 +265,7 @@ export class Scheduler {
       return undefined;
     }
     const step = this.core.step(reading, now);
+    for (const l of this.stepListeners) l(step);
     const { verdict, plan, commands } = step;
     if (verdict.status !== this.lastStatus) {
       const log = verdict.status === 'live' ? this.opts.logger.info : this.opts.logger.warn;
@@ -292,11 +330,13 @@ export class Scheduler {
   private scheduleTick(): void {
     this.tickHandle = this.timers.setTimeout(() => {
       if (!this.running) return;
-      void this.pollStatus().finally(() => {
+      const afterPoll = (): void => {
         if (!this.running) return;
         this.updateHeld();
         if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('tick');
-      });
+      };
+      if (this.opts.statusPoll === false) afterPoll();
+      else void this.pollStatus().finally(afterPoll);
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
   }
