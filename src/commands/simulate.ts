@@ -20,6 +20,7 @@ const SPEC = {
   config: { type: 'string' },
   json: { type: 'boolean' },
   plot: { type: 'string' },
+  series: { type: 'string' },
   units: { type: 'number' },
   model: { type: 'string' },
   'site-kw': { type: 'number' },
@@ -57,7 +58,11 @@ function syntheticMiners(count: number, model: string): MinerConfig[] {
 }
 
 /** Runs a simulation from files; exported for tests. */
-export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string; warnings: string[] }> {
+export async function runSimulation(
+  a: SimulateArgs,
+  series = false,
+  onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void,
+): Promise<SimulationResult & { title: string; warnings: string[] }> {
   const cfg = await loadConfig(a.config);
   let miners = cfg.fleet.miners;
   if (a.units !== undefined) {
@@ -88,6 +93,7 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
     ...(b?.source === 'schedule' ? { interpolation: b.interpolation } : {}),
     stepS,
     series,
+    ...(onSample ? { onSample } : {}),
   });
   const models = [...new Set(miners.map((m) => m.model))].join(', ');
   return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [] };
@@ -110,9 +116,25 @@ export async function run(args: string[]): Promise<number> {
   if (opt<string>('model') !== undefined) a.model = opt<string>('model')!;
   if (opt<number>('site-kw') !== undefined) a.siteKw = opt<number>('site-kw')!;
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
-  const { report, series, title, warnings } = await runSimulation(a, plot !== undefined);
+  const seriesFile = flags['series'] as string | undefined;
+  if (seriesFile !== undefined && !/\.csv$/i.test(seriesFile)) throw new InputError(`--series: file name must end in .csv, got "${seriesFile}"`);
+  // Issue 12 item 7: one row per simulated second, so anyone can recompute the energy figures.
+  const rows: string[] = ['time,budget_kw,drawn_kw,units_on'];
+  let nextRowMs = -Infinity;
+  const onSample =
+    seriesFile === undefined
+      ? undefined
+      : (t: number, budgetKw: number, drawnKw: number, unitsOn: number): void => {
+          if (t < nextRowMs) return;
+          nextRowMs = Math.floor(t / 1000) * 1000 + 1000;
+          rows.push(`${new Date(t).toISOString()},${round3(budgetKw)},${round3(drawnKw)},${unitsOn}`);
+        };
+  const { report, series, title, warnings } = await runSimulation(a, plot !== undefined, onSample);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   if (plot !== undefined) await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`));
+  if (seriesFile !== undefined) await writeFile(seriesFile, rows.join('\n') + '\n');
   process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
   return 0;
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -55,6 +55,8 @@ export interface SimulateOptions {
   series?: boolean;
   /** Config `budget.interpolation` (default step). */
   interpolation?: Interpolation;
+  /** Called on every grid step with the budget, the draw and the units drawing more than standby. */
+  onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void;
   /** Called with every command the loop issues, at its simulated issue time. */
   onCommand?: (c: UnitCommand, atMs: number) => void;
 }
@@ -71,7 +73,20 @@ export interface SimulationReport extends PeriodStats {
   stepS: number;
   startIso: string;
   longestAboveS: number;
-  cyclesPerUnit: { mean: number; max: number };
+  cyclesPerUnit: { mean: number; p95: number; max: number };
+  /** Energy drawn above budget later than the response deadline (cut deadline + device lead), kWh. */
+  afterDeadlineAboveKwh: number;
+  afterDeadlineAboveS: number;
+  aboveBudgetPctOfOffered: number;
+  /** Time above the budget by more than one unit's draw, s and %. */
+  aboveByMoreThanUnitS: number;
+  aboveByMoreThanUnitPct: number;
+  /** Share of the surplus above the all-off floor absorbed within the budget, %. */
+  absorbedAboveFloorPct: number;
+  /** Energy the budget had room for that ramping units had not reached yet, kWh. */
+  rampUpLossKwh: number;
+  /** Energy the budget had room for that the plan held back for the ramp limit, kWh (an estimate). */
+  rampLimitCostKwh: number;
   modeChangesPerUnit: { mean: number; max: number };
   /** Churn: every on, off and mode command applied, per unit. */
   switchesPerUnit: { mean: number; max: number };
@@ -147,15 +162,15 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   const floorKw = fleet.units.reduce((a, u) => a + u.standbyKw, 0);
   const maxDelayS = fleet.units.reduce((a, u) => Math.max(a, u.softoffDelayS), 0);
   const graceMs = opts.scheduler.cutDeadlineS * 1000 + (maxDelayS + 1) * 1000 + stepMs;
-  const ledger = new EnergyLedger({ startMs, spanMs, stepMs, floorKw, graceMs });
+  const fleetTopKw = fleet.units.reduce((a, u) => a + Math.max(...u.modes.map((m) => m.kw)), 0);
+  const unitKw = fleet.units.reduce((a, u) => Math.max(a, ...u.modes.map((m) => m.kw)), 0);
+  const ledger = new EnergyLedger({ startMs, spanMs, stepMs, floorKw, graceMs, unitKw });
 
-  let lastReadingKw: number | undefined;
-  budget.on('reading', (r) => {
-    if (lastReadingKw === undefined || r.kw < lastReadingKw) ledger.budgetDropped(r.atMs);
-    lastReadingKw = r.kw;
-  });
-  scheduler.onStep(({ verdict, commands: cmds }) => {
+  // What the ramp limit holds back: the budget room a ramp-limited plan leaves unplanned.
+  let rampHeldKw = 0;
+  scheduler.onStep(({ verdict, plan, commands: cmds }) => {
     plans++;
+    rampHeldKw = plan.limitedBy === 'ramp' ? Math.max(0, Math.min(plan.budgetKw, fleetTopKw) - plan.plannedKw) : 0;
     const rising = lastBudgetKw !== undefined && verdict.kw > lastBudgetKw;
     const falling = lastBudgetKw !== undefined && verdict.kw < lastBudgetKw;
     lastBudgetKw = verdict.kw;
@@ -189,15 +204,27 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
 
   const kwOf = new Float64Array(n);
   const thsOf = new Float64Array(n);
+  const deficitOf = new Float64Array(n);
+  const onOf = new Uint8Array(n);
   let totalKw = 0;
   let totalThs = 0;
-  devices.forEach((d, i) => {
-    const s = d.sample(startMs);
+  let deficitKw = 0;
+  let unitsOn = 0;
+  const look = (i: number, t: number): void => {
+    const d = devices[i]!;
+    const s = d.sample(t);
+    const deficit = s.phase === 'starting' ? d.params.modes[s.modeIndex]!.kw - s.kw : 0;
+    const isOn = s.phase === 'standby' ? 0 : 1;
+    totalKw += s.kw - kwOf[i]!;
+    totalThs += s.ths - thsOf[i]!;
+    deficitKw += deficit - deficitOf[i]!;
+    unitsOn += isOn - onOf[i]!;
     kwOf[i] = s.kw;
     thsOf[i] = s.ths;
-    totalKw += s.kw;
-    totalThs += s.ths;
-  });
+    deficitOf[i] = deficit;
+    onOf[i] = isOn;
+  };
+  for (let i = 0; i < n; i++) look(i, startMs);
   const active = levers.active;
 
   const series = { minute: [] as number[], budgetKw: [] as number[], drawnKw: [] as number[] };
@@ -209,15 +236,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     }
     timers.runUntil(t);
     for (const i of active) {
-      const s = devices[i]!.sample(t);
-      totalKw += s.kw - kwOf[i]!;
-      totalThs += s.ths - thsOf[i]!;
-      kwOf[i] = s.kw;
-      thsOf[i] = s.ths;
+      look(i, t);
       if (devices[i]!.nextChangeMs(t) === undefined) active.delete(i);
     }
     const b = budget.valueAt(t);
-    ledger.sample(t, b, totalKw, totalThs);
+    ledger.sample(t, b, totalKw, totalThs, { unitsOn, rampDeficitKw: deficitKw, rampHeldKw });
+    opts.onSample?.(t, b, totalKw, unitsOn);
     if (opts.series && (t - startMs) % 60_000 < stepMs) {
       series.minute.push((t - startMs) / 60_000);
       series.budgetKw.push(b);
@@ -236,6 +260,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     }
     return { mean: n > 0 ? sum / n : 0, max };
   };
+  const p95 = (a: Int32Array): number => {
+    if (a.length === 0) return 0;
+    const sorted = Int32Array.from(a).sort();
+    return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!;
+  };
   const { standbyAboveBudgetKwh, overshootAfterDeadlineKw, longestAboveS, perHour, ...all } = ledger.totals();
   const report: SimulationReport = {
     units: n,
@@ -247,7 +276,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     startIso: new Date(startMs).toISOString(),
     ...all,
     longestAboveS,
-    cyclesPerUnit: meanMax(cycles),
+    cyclesPerUnit: { ...meanMax(cycles), p95: p95(cycles) },
     modeChangesPerUnit: meanMax(modeChanges),
     switchesPerUnit: meanMax(switches),
     againstTrend,

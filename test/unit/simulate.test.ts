@@ -48,7 +48,7 @@ describe('simulate', () => {
     expect(report.standbyFloorKw).toBeCloseTo(0.75, 9);
     expect(report.longestAboveS).toBeLessThanOrEqual(10 + 6 + 1);
     expect(report.hashPhH).toBeGreaterThan(0); // the first seconds, before the softoff took effect
-    expect(report.cyclesPerUnit).toEqual({ mean: 1, max: 1 });
+    expect(report.cyclesPerUnit).toEqual({ mean: 1, p95: 1, max: 1 });
   });
 
   it('meets a sudden cut within the deadline plus the device delay, even with a long stagger', async () => {
@@ -79,9 +79,37 @@ describe('simulate', () => {
     expect(r.longestAboveS).toBe(5);
     expect(r.maxOvershootKw).toBeCloseTo(1, 9);
     expect(r.hashPhH).toBeCloseTo((100 / 1000) * (600 - 5 + 5) * h, 9);
-    expect(r.cyclesPerUnit).toEqual({ mean: 1, max: 1 });
+    expect(r.cyclesPerUnit).toEqual({ mean: 1, p95: 1, max: 1 });
     expect(r.perHour).toHaveLength(1);
     expect(r.perHour[0]!.offeredKwh).toBeCloseTo(r.offeredKwh, 12);
+  });
+
+  it('books honest metrics (issue 12 item 7): late overshoot of a unit that stops only after its Stratum grace, ramp-up loss, floor share', async () => {
+    // One Stratum-only unit (no API): withheld at a cut, it keeps hashing for withholdGraceS (60 s), far
+    // past the response deadline (10 s + 6 s lead + a step): that part is late and must be booked as such.
+    const models: Record<string, ModelConfig> = { tiny: { standbyKw: 0.5, modes: [{ name: 'on', kw: 2, ths: 100 }], rampUpS: 20, softoffDelayS: 5, nominal: true } };
+    const o: SimulateOptions = {
+      ...options('minute,kw\n0,3\n10,1\n', 1, { readingTtlS: 3600, initialOn: true }, { commandStaggerMs: 0, withholdGraceS: 60 }, models),
+      fleet: { models, miners: [{ id: 'u0', worker: 'w0', model: 'tiny', priority: 0 }] },
+    };
+    const { report: r } = await simulate(o);
+    const h = 1 / 3600;
+    // Cut at 600 s; the unit stops at 660 s. Late from 600 + 17 s on (the response deadline).
+    expect(r.afterDeadlineAboveS).toBe(660 - 617);
+    expect(r.afterDeadlineAboveKwh).toBeCloseTo((2 - 1) * (660 - 617) * h, 9);
+    expect(r.overshootAfterDeadlineKw).toBeCloseTo(1, 9);
+    expect(r.aboveBudgetKwh).toBeCloseTo(1 * 60 * h, 9);
+    expect(r.aboveBudgetPctOfOffered).toBeCloseTo((r.aboveBudgetKwh / r.offeredKwh) * 100, 9);
+    // Drawn above the floor within the budget: 1.5 kW for 600 s, then 0.5 kW until the unit stops (60 s),
+    // over the 2.5 kW and 0.5 kW offered above the floor for 600 s each.
+    expect(r.absorbedAboveFloorPct).toBeCloseTo(((1.5 * 600 + 0.5 * 60) / (2.5 * 600 + 0.5 * 600)) * 100, 6);
+    // Starting on at full power: no ramp loss; an API unit switched on from off ramps for 20 s with room to spare.
+    expect(r.rampUpLossKwh).toBe(0);
+    const { report: ramp } = await simulate(options('minute,kw\n0,3\n10,1\n', 1, { readingTtlS: 3600 }, { commandStaggerMs: 0 }, models));
+    // Ramp from 0.5 to 2 kW over 20 s, left Riemann sums on 1 s: Σ (1.5 - 1.5 k/20) for k = 0..19.
+    expect(ramp.rampUpLossKwh).toBeCloseTo(Array.from({ length: 20 }, (_, k) => 1.5 - (1.5 * k) / 20).reduce((a, b) => a + b, 0) * h, 9);
+    expect(ramp.afterDeadlineAboveKwh).toBe(0);
+    expect(ramp.cyclesPerUnit).toEqual({ mean: 1, p95: 1, max: 1 });
   });
 
   it('applies the budget fail-safe across a gap in the trace', async () => {
