@@ -91,7 +91,8 @@ export class Scheduler {
       this.savedReading = r;
       this.persist();
     }
-    this.replan('budget');
+    // A refresh of an unchanged budget plans nothing new (a meter or a 1 s trace repeats its value).
+    if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('budget');
   };
 
   constructor(private readonly opts: SchedulerOptions) {
