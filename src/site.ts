@@ -13,6 +13,7 @@ import { DecisionTally } from './observability/decision-tally.js';
 import { DeviceTelemetry } from './observability/device-telemetry.js';
 import type { EnergyReportOptions } from './observability/energy-report.js';
 import type { Logger } from './observability/logger.js';
+import { MqttStatusPublisher } from './observability/mqtt-status-publisher.js';
 import { startOperatorSurface, type OperatorSurface } from './observability/operator-surface.js';
 import { SiteStatusAdapter, type ProxyStatusView, type WorkerShareView } from './observability/site-status.js';
 import type { BudgetControl } from './observability/snapshots.js';
@@ -84,6 +85,8 @@ export function proxyStatusView(proxy: Proxy): ProxyStatusView {
 
 export class Site {
   private closed = false;
+  /** Site status to MQTT (config `statusMqtt`, issue 12 item 9), when configured. */
+  statusPublisher: MqttStatusPublisher | undefined;
 
   private constructor(
     readonly proxy: Proxy,
@@ -156,7 +159,17 @@ export class Site {
       });
       // Command latencies reach the histogram through the telemetry wrapper.
       telemetry.observer = surface.metrics;
-      return new Site(proxy, scheduler, budgetSource, surface, status, port, logger);
+      const site = new Site(proxy, scheduler, budgetSource, surface, status, port, logger);
+      if (config.statusMqtt) {
+        const m = config.statusMqtt;
+        site.statusPublisher = new MqttStatusPublisher(
+          { url: m.url, topic: m.topic, intervalS: m.intervalS, retain: m.retain, ...(m.username !== undefined ? { username: m.username } : {}), ...(m.password !== undefined ? { password: m.password } : {}) },
+          status,
+          logger.child({ part: 'status-mqtt' }),
+        );
+        site.statusPublisher.start();
+      }
+      return site;
     } catch (err) {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
       throw err;
@@ -167,6 +180,7 @@ export class Site {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.statusPublisher?.stop();
     await this.surface.close();
     await this.scheduler?.stop();
     await this.proxy.close();

@@ -83,6 +83,16 @@ export class SiteMetrics {
     gauge('surplus_budget_kw', 'Power budget the scheduler follows now, kW.', [], (g, s) => g.set(s.status.budget.kw));
     gauge('surplus_planned_kw', 'Power the current plan intends to draw, kW.', [], (g, s) => g.set(s.status.plannedKw));
     gauge('surplus_measured_kw', 'Measured (or modelled) fleet draw, kW.', [], (g, s) => g.set(s.status.measuredKw));
+    // Issue 12 item 9: balancing capacity, what the fleet can shed / add now.
+    gauge('surplus_flex_shed_kw', 'kW the fleet can shed within the cut deadline (scheduler.cutDeadlineS).', [], (g, s) => {
+      if (s.status.flexibility) g.set(s.status.flexibility.shedKw);
+    });
+    gauge('surplus_flex_add_kw', 'kW the fleet can add within the given horizon (60 s, 300 s), ramp limit included.', ['within'], (g, s) => {
+      const f = s.status.flexibility;
+      if (!f) return;
+      g.set({ within: '60s' }, f.add1MinKw);
+      g.set({ within: '300s' }, f.add5MinKw);
+    });
     gauge('surplus_fleet_hashrate_ths', 'Fleet hashrate, TH/s.', [], (g, s) => g.set(s.status.hashrateThs));
     gauge('surplus_hash_queue_depth', 'Shares waiting for a hashing worker.', [], (g, s) => g.set(s.status.hashQueueDepth));
     gauge(

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { BudgetReading } from '../power/budget-source.js';
+import type { Flexibility } from '../scheduler/flexibility.js';
 import type { SchedulerSnapshot, UnitSnapshot } from '../scheduler/scheduler-core.js';
 import type { DecisionTally } from './decision-tally.js';
 import type { DeviceTelemetry } from './device-telemetry.js';
@@ -40,7 +41,7 @@ export interface SiteStatusParts {
   proxy: ProxyStatusView;
   /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
   miners: ReadonlyArray<{ id: string; worker: string }>;
-  scheduler?: { snapshot(): SchedulerSnapshot };
+  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility };
   budgetSource?: { latest(): BudgetReading | undefined };
   telemetry?: DeviceTelemetry;
   tally?: DecisionTally;
@@ -86,6 +87,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
       commands: this.parts.telemetry?.view() ?? { sent: 0, failed: 0, lastLatencyMs: null },
       hashQueueDepth: proxy.hashQueueDepth,
       ...(proxy.accounting ? { accounting: proxy.accounting } : {}),
+      ...(this.parts.scheduler?.flexibility ? { flexibility: this.parts.scheduler.flexibility() } : {}),
     };
   }
 

@@ -143,6 +143,11 @@ export interface SiteStatus {
   hashQueueDepth: number;
   /** Present when the proxy reports its balance check. */
   accounting?: AccountingView;
+  /**
+   * What the fleet can shed within the cut deadline and add within 1 and 5 minutes, kW
+   * (issue 12 item 9: balancing capacity a utility can book). Present with a scheduler.
+   */
+  flexibility?: { shedKw: number; shedWithinS: number; add1MinKw: number; add5MinKw: number };
 }
 
 /** What the operator surface reads, once per request or scrape. */

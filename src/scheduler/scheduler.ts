@@ -10,6 +10,7 @@ import { DeviceCommander, effectiveAtMs } from './device-commander.js';
 import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
 import { applyState, captureState, restoredReading, type StateStore } from './state-store.js';
+import { fleetFlexibility, type Flexibility } from './flexibility.js';
 import { StatusPoller } from './status-poller.js';
 import { globalTimers, type Timers } from './timers.js';
 
@@ -247,6 +248,18 @@ export class Scheduler {
   private persist(): void {
     const store = this.opts.stateStore;
     if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands, this.reading()));
+  }
+
+  /** What the fleet can shed within the cut deadline and add within 1 and 5 minutes (issue 12 item 9). */
+  flexibility(): Flexibility {
+    const st = this.opts.settings;
+    const ramp = (st as { rampKwPerMin?: unknown }).rampKwPerMin;
+    return fleetFlexibility(this.opts.fleet, this.opts.clock.now(), {
+      cutDeadlineS: st.cutDeadlineS,
+      minOffS: st.minOffS,
+      withholdGraceS: st.withholdGraceS,
+      ...(typeof ramp === 'number' ? { rampKwPerMin: ramp } : {}),
+    });
   }
 
   snapshot(): SchedulerSnapshot {
