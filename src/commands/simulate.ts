@@ -4,6 +4,7 @@ import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/lo
 import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { parseTrace } from '../power/trace-parse.js';
+import { absorptionBound, type BoundResult } from '../sim/simulator-bound.js';
 import { simulate, type SimulationResult } from '../sim/simulator.js';
 import { renderSvg } from '../sim/simulator-plot.js';
 import { formatReport } from '../sim/simulator-report.js';
@@ -21,6 +22,8 @@ const SPEC = {
   json: { type: 'boolean' },
   plot: { type: 'string' },
   series: { type: 'string' },
+  bound: { type: 'boolean' },
+  'bound-interval-s': { type: 'number' },
   units: { type: 'number' },
   model: { type: 'string' },
   'site-kw': { type: 'number' },
@@ -62,7 +65,7 @@ export async function runSimulation(
   a: SimulateArgs,
   series = false,
   onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void,
-): Promise<SimulationResult & { title: string; warnings: string[] }> {
+): Promise<SimulationResult & { title: string; warnings: string[]; config: ResolvedConfig; miners: MinerConfig[] }> {
   const cfg = await loadConfig(a.config);
   let miners = cfg.fleet.miners;
   if (a.units !== undefined) {
@@ -96,7 +99,37 @@ export async function runSimulation(
     ...(onSample ? { onSample } : {}),
   });
   const models = [...new Set(miners.map((m) => m.model))].join(', ');
-  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [] };
+  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings: trace.warnings ?? [], config: cfg, miners };
+}
+
+/**
+ * `--bound` (issue 12 item 8): the perfect-foresight LP over the same budget samples, fleet,
+ * wear budget (`scheduler.maxCyclesPerDay` when configured, else the cycles the scheduler
+ * itself spent) and ramp limit.
+ */
+async function bound(
+  budgetKw: Float64Array,
+  stepS: number,
+  r: SimulationResult & { config: ResolvedConfig; miners: MinerConfig[] },
+  intervalS: number,
+): Promise<BoundResult & { schedulerShareOfBoundPct: number; wearFrom: string }> {
+  const byModel = new Map<string, number>();
+  for (const m of r.miners) byModel.set(m.model, (byModel.get(m.model) ?? 0) + 1);
+  const groups = [...byModel].map(([model, units]) => {
+    const p = r.config.fleet.models[model]!;
+    return { units, standbyKw: p.standbyKw, modesKw: p.modes.map((m) => m.kw), initialOn: 0 };
+  });
+  const sched = r.config.scheduler as Record<string, unknown>;
+  const perDay = typeof sched['maxCyclesPerDay'] === 'number' ? (sched['maxCyclesPerDay'] as number) : undefined;
+  const days = Math.max(1, r.report.hours / 24);
+  const cyclesPerUnit = perDay !== undefined ? perDay * days : r.report.cyclesPerUnit.max;
+  const ramp = typeof sched['rampKwPerMin'] === 'number' ? (sched['rampKwPerMin'] as number) : Infinity;
+  const b = await absorptionBound({ budgetKw, stepS, groups, cyclesPerUnit, rampKwPerMin: ramp, intervalS });
+  return {
+    ...b,
+    schedulerShareOfBoundPct: b.absorbedPct > 0 ? (r.report.absorbedPct / b.absorbedPct) * 100 : 0,
+    wearFrom: perDay !== undefined ? 'scheduler.maxCyclesPerDay' : "the scheduler's own max cycles per unit",
+  };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -129,11 +162,35 @@ export async function run(args: string[]): Promise<number> {
           nextRowMs = Math.floor(t / 1000) * 1000 + 1000;
           rows.push(`${new Date(t).toISOString()},${round3(budgetKw)},${round3(drawnKw)},${unitsOn}`);
         };
-  const { report, series, title, warnings } = await runSimulation(a, plot !== undefined, onSample);
+  const wantBound = flags['bound'] === true;
+  const boundIntervalS = opt<number>('bound-interval-s') ?? 60;
+  if (!(boundIntervalS >= 1 && boundIntervalS <= 3600)) throw new InputError(`option --bound-interval-s must be in 1..3600 seconds, got ${boundIntervalS}`);
+  const budgetSamples: number[] = [];
+  const sample =
+    onSample || wantBound
+      ? (t: number, budgetKw: number, drawnKw: number, unitsOn: number): void => {
+          onSample?.(t, budgetKw, drawnKw, unitsOn);
+          if (wantBound) budgetSamples.push(budgetKw);
+        }
+      : undefined;
+  const result = await runSimulation(a, plot !== undefined, sample);
+  const { report, series, title, warnings } = result;
+  const boundResult = wantBound ? await bound(Float64Array.from(budgetSamples), report.stepS, result, boundIntervalS) : undefined;
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   if (plot !== undefined) await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`));
   if (seriesFile !== undefined) await writeFile(seriesFile, rows.join('\n') + '\n');
-  process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
+  if (flags['json']) process.stdout.write(JSON.stringify(boundResult ? { ...report, bound: boundResult } : report, null, 2) + '\n');
+  else {
+    process.stdout.write(formatReport(report, title) + '\n');
+    if (boundResult) {
+      const b = boundResult;
+      process.stdout.write(
+        `\n  bound (perfect foresight, LP over ${b.intervals} intervals of ${b.intervalS} s, HiGHS ${b.status}, ${(b.solveMs / 1000).toFixed(1)} s):\n` +
+          `    best absorption ${b.absorbedPct.toFixed(2)} % at <= ${b.cyclesPerUnit} cycles per unit (${b.wearFrom})\n` +
+          `    the scheduler reached ${b.schedulerShareOfBoundPct.toFixed(1)} % of it\n`,
+      );
+    }
+  }
   return 0;
 }
 

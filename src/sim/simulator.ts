@@ -240,7 +240,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       if (devices[i]!.nextChangeMs(t) === undefined) active.delete(i);
     }
     const b = budget.valueAt(t);
-    ledger.sample(t, b, totalKw, totalThs, { unitsOn, rampDeficitKw: deficitKw, rampHeldKw });
+    // Incremental sums drift by rounding; neither can be negative.
+    ledger.sample(t, b, Math.max(0, totalKw), Math.max(0, totalThs), { unitsOn, rampDeficitKw: Math.max(0, deficitKw), rampHeldKw });
     opts.onSample?.(t, b, totalKw, unitsOn);
     if (opts.series && (t - startMs) % 60_000 < stepMs) {
       series.minute.push((t - startMs) / 60_000);

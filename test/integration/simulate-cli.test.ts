@@ -65,6 +65,21 @@ describe('surplus simulate (CLI)', () => {
     expect(Math.max(...rows.map((row) => Number(row[3])))).toBeGreaterThanOrEqual(1);
   });
 
+  it('--bound prints the perfect-foresight LP bound beside the result (HiGHS), and the scheduler\'s share of it', async () => {
+    const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '6', '--json', '--bound']);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as { absorbedPct: number; bound: { status: string; absorbedPct: number; schedulerShareOfBoundPct: number; intervals: number } };
+    expect(report.bound.status).toBe('Optimal');
+    expect(report.bound.intervals).toBe(121);
+    // An upper bound: at least what the scheduler reached (it ramps, leads and waits; the bound does not).
+    expect(report.bound.absorbedPct).toBeGreaterThanOrEqual(report.absorbedPct - 0.5);
+    expect(report.bound.absorbedPct).toBeLessThanOrEqual(100 + 1e-6);
+    expect(report.bound.schedulerShareOfBoundPct).toBeCloseTo((report.absorbedPct / report.bound.absorbedPct) * 100, 6);
+    const table = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '6', '--bound']);
+    expect(table.stdout).toMatch(/best absorption \d+\.\d\d % at <= \d+ cycles per unit/);
+    expect(table.stdout).toMatch(/the scheduler reached \d+\.\d % of it/);
+  });
+
   it('rejects a --series file that is not .csv', async () => {
     const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '2', '--series', join(dir, 'x.txt')]);
     expect(r.code).toBe(2);
