@@ -155,7 +155,8 @@ export class Site {
         logger: logger.child({ part: 'http' }),
         clock,
         sampleIntervalMs: options.sampleIntervalMs,
-        report: options.report,
+        // Overshoot later than the cut deadline plus the slowest device lead is booked apart (issue 12 item 7).
+        report: { responseMs: (config.scheduler.cutDeadlineS + maxLeadS(config)) * 1000, ...options.report },
       });
       // Command latencies reach the histogram through the telemetry wrapper.
       telemetry.observer = surface.metrics;
@@ -197,4 +198,11 @@ function budgetControl(source: BudgetSource | undefined, status: SiteStatusAdapt
       return { kw: r.kw, ttlS: r.ttlMs / 1000 };
     },
   };
+}
+
+/** The longest device lead of the configured fleet, s: softoffDelayS plus a second (Avalon times are whole seconds). */
+function maxLeadS(config: ResolvedConfig): number {
+  let lead = 0;
+  for (const m of config.fleet.miners) lead = Math.max(lead, (config.fleet.models[m.model]?.softoffDelayS ?? 0) + 1);
+  return lead;
 }
