@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUDGET_STATUSES, MINER_STATES, type MinerView, type SiteStatus, type SiteStatusSource } from './snapshots.js';
+import type { EnergyReport } from './energy-report.js';
 
 /**
  * Prometheus metrics for one site, in a private Registry so tests and several
@@ -18,6 +19,8 @@ export interface SiteMetricsOptions {
   processMetrics?: boolean;
   /** Histogram buckets for device command latency, seconds. */
   commandBuckets?: number[];
+  /** The energy report, for its above-budget and after-deadline totals. */
+  report?: EnergyReport;
 }
 
 interface Snapshot {
@@ -93,6 +96,27 @@ export class SiteMetrics {
       g.set({ within: '60s' }, f.add1MinKw);
       g.set({ within: '300s' }, f.add5MinKw);
     });
+    gauge('surplus_cycles_per_unit', 'On/off cycles per unit since start (issue 12 wear), by statistic.', ['stat'], (g, s) => {
+      const w = s.status.wear;
+      if (!w) return;
+      for (const stat of ['mean', 'p95', 'max'] as const) g.set({ stat }, w.cyclesPerUnit[stat]);
+    });
+    gauge('surplus_mode_changes_per_unit', 'Work-mode changes per unit since start, by statistic.', ['stat'], (g, s) => {
+      const w = s.status.wear;
+      if (!w) return;
+      for (const stat of ['mean', 'max'] as const) g.set({ stat }, w.modeChangesPerUnit[stat]);
+    });
+    const report = options.report;
+    if (report) {
+      gauge('surplus_energy_above_budget_pct_of_offered', 'Energy drawn above the budget as a share of the energy offered, % (energy report totals).', [], (g) => {
+        const t = report.totals();
+        if (t.aboveBudgetPctOfOffered !== null) g.set(t.aboveBudgetPctOfOffered);
+      });
+      gauge('surplus_energy_after_deadline_above_kwh', 'Energy drawn above the budget later than the response deadline (cut deadline + device lead), kWh (energy report totals; should stay 0).', [], (g) =>
+        g.set(report.totals().afterDeadlineAboveKwh),
+      );
+      gauge('surplus_after_deadline_above_seconds', 'Time above the budget later than the response deadline, s (energy report totals).', [], (g) => g.set(report.totals().afterDeadlineAboveS));
+    }
     gauge('surplus_fleet_hashrate_ths', 'Fleet hashrate, TH/s.', [], (g, s) => g.set(s.status.hashrateThs));
     gauge('surplus_hash_queue_depth', 'Shares waiting for a hashing worker.', [], (g, s) => g.set(s.status.hashQueueDepth));
     gauge(

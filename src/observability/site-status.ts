@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { BudgetReading } from '../power/budget-source.js';
 import type { Flexibility } from '../scheduler/flexibility.js';
 import type { SchedulerSnapshot, UnitSnapshot } from '../scheduler/scheduler-core.js';
+import type { WearFigures } from '../scheduler/wear-count.js';
 import type { DecisionTally } from './decision-tally.js';
 import type { DeviceTelemetry } from './device-telemetry.js';
 import {
@@ -41,7 +42,7 @@ export interface SiteStatusParts {
   proxy: ProxyStatusView;
   /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
   miners: ReadonlyArray<{ id: string; worker: string }>;
-  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility };
+  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility; wear?(): WearFigures };
   budgetSource?: { latest(): BudgetReading | undefined };
   telemetry?: DeviceTelemetry;
   tally?: DecisionTally;
@@ -88,6 +89,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
       hashQueueDepth: proxy.hashQueueDepth,
       ...(proxy.accounting ? { accounting: proxy.accounting } : {}),
       ...(this.parts.scheduler?.flexibility ? { flexibility: this.parts.scheduler.flexibility() } : {}),
+      ...(this.parts.scheduler?.wear ? { wear: this.parts.scheduler.wear() } : {}),
     };
   }
 

@@ -148,6 +148,8 @@ export interface SiteStatus {
    * (issue 12 item 9: balancing capacity a utility can book). Present with a scheduler.
    */
   flexibility?: { shedKw: number; shedWithinS: number; add1MinKw: number; add5MinKw: number };
+  /** On/off cycles (mean, p95, max) and mode changes per unit since start (issue 12 item 7). Present with a scheduler. */
+  wear?: { cyclesPerUnit: { mean: number; p95: number; max: number }; modeChangesPerUnit: { mean: number; max: number } };
 }
 
 /** What the operator surface reads, once per request or scrape. */

@@ -12,6 +12,7 @@ import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult }
 import { applyState, captureState, restoredReading, type StateStore } from './state-store.js';
 import { fleetFlexibility, type Flexibility } from './flexibility.js';
 import { StatusPoller } from './status-poller.js';
+import { WearCount, type WearFigures } from './wear-count.js';
 import { globalTimers, type Timers } from './timers.js';
 
 export { globalTimers, type Timers } from './timers.js';
@@ -70,6 +71,7 @@ export class Scheduler {
   private readonly listeners = new Set<(d: Decision) => void>();
   private readonly stepListeners = new Set<(s: StepResult) => void>();
   private readonly commandListeners = new Set<(c: UnitCommand) => void>();
+  private readonly wearCount: WearCount;
   private tickHandle: unknown;
   private guardHandle: unknown;
   private running = false;
@@ -99,6 +101,7 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.timers = opts.timers ?? globalTimers;
     this.guard = { ...opts.guard };
+    this.wearCount = new WearCount(opts.fleet.units.length);
     this.core = new SchedulerCore(opts.fleet, opts.settings, this.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
     });
@@ -114,6 +117,8 @@ export class Scheduler {
       drivers: opts.drivers,
       withholdGraceS: opts.settings.withholdGraceS,
       onIssue: (c) => {
+        // Plan commands only: a re-assertion after a restart carries no decision and is no wear.
+        if ((c.decisions?.length ?? 0) > 0) this.wearCount.add(c.index, c.action);
         for (const l of this.commandListeners) l(c);
       },
       cutDeadlineS: opts.settings.cutDeadlineS,
@@ -248,6 +253,11 @@ export class Scheduler {
   private persist(): void {
     const store = this.opts.stateStore;
     if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands, this.reading()));
+  }
+
+  /** On/off cycles and mode changes per unit since start (issue 12 item 7). */
+  wear(): WearFigures {
+    return this.wearCount.figures();
   }
 
   /** What the fleet can shed within the cut deadline and add within 1 and 5 minutes (issue 12 item 9). */

@@ -93,5 +93,11 @@ describe('flexibility: live in /api/status, /metrics and on MQTT', () => {
     const metrics = await (await fetch(`${site.httpUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(Number(/^surplus_flex_shed_kw (\S+)$/m.exec(metrics)?.[1])).toBeCloseTo(2 * (8.1 - MODEL.standbyKw), 1);
     expect(metrics).toMatch(/^surplus_flex_add_kw\{within="300s"\} 0$/m);
+    // Wear since start (issue 12 item 7): two units cycled once each; the energy report's after-deadline figure.
+    expect(metrics).toMatch(/^surplus_cycles_per_unit\{stat="max"\} 1$/m);
+    expect(metrics).toMatch(/^surplus_cycles_per_unit\{stat="mean"\} 0\.5$/m);
+    expect(metrics).toMatch(/^surplus_energy_after_deadline_above_kwh 0$/m);
+    const wear = (status as unknown as { wear: { cyclesPerUnit: { max: number; p95: number } } }).wear;
+    expect(wear.cyclesPerUnit).toMatchObject({ max: 1, p95: 1 });
   });
 });
