@@ -112,6 +112,19 @@ describe('simulate', () => {
     expect(ramp.cyclesPerUnit).toEqual({ mean: 1, p95: 1, max: 1 });
   });
 
+  it('honours budget.interpolation: a linear trace reaches the loop as a reading a second while it moves', async () => {
+    const csv = 'minute,kw\n0,0\n60,60\n';
+    const step = (await simulate(options(csv, 10, { readingTtlS: 3600, interpolation: 'step' }))).report;
+    const linear = (await simulate(options(csv, 10, { readingTtlS: 3600, interpolation: 'linear' }))).report;
+    // Step: 0 kW for the first hour, 60 kW for the second. Linear: a ramp 0 -> 60 kW, then 60 kW.
+    expect(step.offeredKwh).toBeCloseTo(60, 6);
+    expect(linear.offeredKwh).toBeCloseTo(90, 1);
+    expect(step.perHour[0]!.drawnKwh).toBeCloseTo(10 * 0.15, 6);
+    expect(linear.perHour[0]!.drawnKwh).toBeGreaterThan(15);
+    expect(linear.plans).toBeGreaterThan(step.plans + 50);
+    expect(linear.afterDeadlineAboveKwh).toBe(0);
+  });
+
   it('applies the budget fail-safe across a gap in the trace', async () => {
     // Readings at minute 0 and 30 only, TTL 5 min + hold 1 min: from minute 6 the fail-safe (0 kW) applies.
     const o = options('minute,kw\n0,50\n30,50\n', 3, { readingTtlS: 300 });
