@@ -81,7 +81,7 @@ export class Scheduler {
   private readonly guard: GuardOptions;
   /** The last reading persisted before a restart, used until the source delivers one (issue 12 item 5). */
   private restored: BudgetReading | undefined;
-  /** Reading last written to the state file, to save a changed one at once and a repeated one at most every few seconds. */
+  /** Reading last written to the state file (see onReading for when a new one is written). */
   private savedReading: BudgetReading | undefined;
   private readonly onReading = (r: BudgetReading): void => {
     if (this.guard.boot) {
@@ -89,8 +89,10 @@ export class Scheduler {
       this.opts.logger.info({ kw: r.kw, source: r.source }, 'first budget reading since start');
     }
     this.restored = undefined;
+    // A lower budget is saved at once (a restart must not resume a higher one); a higher or
+    // repeated one at most every few seconds (each save writes the whole fleet's state).
     const saved = this.savedReading;
-    if (!saved || saved.kw !== r.kw || saved.ttlMs !== r.ttlMs || r.atMs - saved.atMs >= READING_SAVE_MS) {
+    if (!saved || r.kw < saved.kw || saved.ttlMs !== r.ttlMs || r.atMs - saved.atMs >= READING_SAVE_MS) {
       this.savedReading = r;
       this.persist();
     }
@@ -391,7 +393,7 @@ export class Scheduler {
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
-/** A reading repeated at the same value is written to the state file at most this often, ms. */
+/** A reading no lower than the last saved one is written to the state file at most this often, ms. */
 const READING_SAVE_MS = 5000;
 
 /** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
