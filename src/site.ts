@@ -156,7 +156,7 @@ export class Site {
         clock,
         sampleIntervalMs: options.sampleIntervalMs,
         // Overshoot later than the cut deadline plus the slowest device lead is booked apart (issue 12 item 7).
-        report: { responseMs: (config.scheduler.cutDeadlineS + maxLeadS(config)) * 1000, ...options.report },
+        report: { responseMs: (config.scheduler.cutDeadlineS + maxLeadS(config)) * 1000, ...fleetFloor(config), ...options.report },
       });
       // Command latencies reach the histogram through the telemetry wrapper.
       telemetry.observer = surface.metrics;
@@ -198,6 +198,19 @@ function budgetControl(source: BudgetSource | undefined, status: SiteStatusAdapt
       return { kw: r.kw, ttlS: r.ttlMs / 1000 };
     },
   };
+}
+
+/** The fleet's all-off draw and its largest unit's top mode, kW, for the energy report (issue 12 item 7). */
+function fleetFloor(config: ResolvedConfig): { floorKw?: number; unitKw?: number } {
+  let floorKw = 0;
+  let unitKw = 0;
+  for (const m of config.fleet.miners) {
+    const model = config.fleet.models[m.model];
+    if (!model) continue;
+    floorKw += model.standbyKw;
+    for (const mode of model.modes) unitKw = Math.max(unitKw, mode.kw);
+  }
+  return unitKw > 0 ? { floorKw, unitKw } : {};
 }
 
 /** The longest device lead of the configured fleet, s: softoffDelayS plus a second (Avalon times are whole seconds). */

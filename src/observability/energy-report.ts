@@ -49,6 +49,14 @@ export interface EnergyInterval {
    */
   afterDeadlineAboveKwh: number;
   afterDeadlineAboveS: number;
+  /** Time the draw was above the budget by more than one unit's draw (`unitKw`), s. */
+  aboveByMoreThanUnitS: number;
+  /**
+   * Offered and absorbed energy above the standby floor (`floorKw`, the all-off draw that no
+   * scheduler avoids), kWh: their ratio is the share the scheduler itself earned.
+   */
+  offeredAboveFloorKwh: number;
+  absorbedAboveFloorKwh: number;
   /** Seconds of this interval covered by integrated samples. */
   coveredS: number;
   diffShares: number;
@@ -66,6 +74,10 @@ export interface EnergyReportOptions {
   maxIntervals?: number;
   /** The response deadline (cut deadline + device lead), ms: overshoot later than this is booked apart (default 17 s). */
   responseMs?: number;
+  /** The fleet's all-off (standby) draw, kW (default 0). */
+  floorKw?: number;
+  /** One unit's draw, kW: overshoot beyond it is counted apart (default Infinity: never). */
+  unitKw?: number;
 }
 
 const MS_PER_HOUR = 3_600_000;
@@ -106,6 +118,8 @@ export class EnergyReport {
   private readonly buckets = new Map<number, EnergyInterval>();
   private last: Point | null = null;
   private readonly responseMs: number;
+  private readonly floorKw: number;
+  private readonly unitKw: number;
   private firstMs: number | undefined;
   /** Draw above every budget of the last `responseMs` at the previous sample, kW (0 when not late). */
   private lateKw = 0;
@@ -125,6 +139,8 @@ export class EnergyReport {
     this.toleranceKw = positiveOption('toleranceKw', options.toleranceKw, 0, true);
     this.maxIntervals = Math.floor(positiveOption('maxIntervals', options.maxIntervals, 168));
     this.responseMs = positiveOption('responseMs', options.responseMs, 17_000);
+    this.floorKw = positiveOption('floorKw', options.floorKw, 0, true);
+    this.unitKw = options.unitKw === undefined ? Infinity : positiveOption('unitKw', options.unitKw, Infinity);
     const integration = options.integration ?? 'trapezoid';
     if (integration !== 'trapezoid' && integration !== 'step') {
       throw new InputError(`energy report option integration must be "trapezoid" or "step", got "${String(integration)}"`);
@@ -149,6 +165,13 @@ export class EnergyReport {
       if (cur.t - prev.t > this.maxGapMs) this.gaps += 1;
       else {
         this.integrate(prev, cur);
+        // Sample-and-hold from the earlier sample, like the late overshoot below.
+        const held = this.bucket(prev.t);
+        const dtH = (cur.t - prev.t) / MS_PER_HOUR;
+        const room = Math.max(0, prev.b - this.floorKw);
+        held.offeredAboveFloorKwh += room * dtH;
+        held.absorbedAboveFloorKwh += Math.min(Math.max(0, prev.p - this.floorKw), room) * dtH;
+        if (prev.p - prev.b > this.unitKw) held.aboveByMoreThanUnitS += (cur.t - prev.t) / 1000;
         if (this.lateKw > 0) {
           const row = this.bucket(prev.t);
           row.afterDeadlineAboveKwh += (this.lateKw * (cur.t - prev.t)) / MS_PER_HOUR;
@@ -189,10 +212,32 @@ export class EnergyReport {
   }
 
   /** Sums over the retained intervals. */
-  totals(): Omit<EnergyInterval, 'startMs' | 'endMs'> & { startMs: number | null; endMs: number | null; aboveBudgetPctOfOffered: number | null; afterDeadlineMaxKw: number } {
+  totals(): Omit<EnergyInterval, 'startMs' | 'endMs'> & {
+    startMs: number | null;
+    endMs: number | null;
+    aboveBudgetPctOfOffered: number | null;
+    afterDeadlineMaxKw: number;
+    absorbedAboveFloorPct: number | null;
+  } {
     const rows = this.intervals();
-    const t = { offeredKwh: 0, drawnKwh: 0, absorbedKwh: 0, excessKwh: 0, overBudgetS: 0, afterDeadlineAboveKwh: 0, afterDeadlineAboveS: 0, coveredS: 0, diffShares: 0 };
+    const t = {
+      offeredKwh: 0,
+      drawnKwh: 0,
+      absorbedKwh: 0,
+      excessKwh: 0,
+      overBudgetS: 0,
+      afterDeadlineAboveKwh: 0,
+      afterDeadlineAboveS: 0,
+      aboveByMoreThanUnitS: 0,
+      offeredAboveFloorKwh: 0,
+      absorbedAboveFloorKwh: 0,
+      coveredS: 0,
+      diffShares: 0,
+    };
     for (const r of rows) {
+      t.aboveByMoreThanUnitS += r.aboveByMoreThanUnitS;
+      t.offeredAboveFloorKwh += r.offeredAboveFloorKwh;
+      t.absorbedAboveFloorKwh += r.absorbedAboveFloorKwh;
       t.afterDeadlineAboveKwh += r.afterDeadlineAboveKwh;
       t.afterDeadlineAboveS += r.afterDeadlineAboveS;
       t.offeredKwh += r.offeredKwh;
@@ -208,6 +253,7 @@ export class EnergyReport {
       absorbedFraction: t.offeredKwh > 0 ? t.absorbedKwh / t.offeredKwh : null,
       aboveBudgetPctOfOffered: t.offeredKwh > 0 ? (t.excessKwh / t.offeredKwh) * 100 : null,
       afterDeadlineMaxKw: this.maxAfterDeadlineKw,
+      absorbedAboveFloorPct: t.offeredAboveFloorKwh > 0 ? (t.absorbedAboveFloorKwh / t.offeredAboveFloorKwh) * 100 : null,
       startMs: rows[0]?.startMs ?? null,
       endMs: rows.at(-1)?.endMs ?? null,
     };
@@ -228,6 +274,9 @@ export class EnergyReport {
         overBudgetS: 0,
         afterDeadlineAboveKwh: 0,
         afterDeadlineAboveS: 0,
+        aboveByMoreThanUnitS: 0,
+        offeredAboveFloorKwh: 0,
+        absorbedAboveFloorKwh: 0,
         coveredS: 0,
         diffShares: 0,
       };

@@ -115,6 +115,11 @@ export class SiteMetrics {
       gauge('surplus_energy_after_deadline_above_kwh', 'Energy drawn above the budget later than the response deadline (cut deadline + device lead), kWh (energy report totals; should stay 0).', [], (g) =>
         g.set(report.totals().afterDeadlineAboveKwh),
       );
+      gauge('surplus_absorbed_above_floor_pct', 'Share of the surplus above the all-off (standby) draw absorbed within the budget, % (energy report totals).', [], (g) => {
+        const t = report.totals();
+        if (t.absorbedAboveFloorPct !== null) g.set(t.absorbedAboveFloorPct);
+      });
+      gauge('surplus_above_budget_by_more_than_unit_seconds', "Time the draw was above the budget by more than one unit's draw, s (energy report totals).", [], (g) => g.set(report.totals().aboveByMoreThanUnitS));
       gauge('surplus_after_deadline_above_seconds', 'Time above the budget later than the response deadline, s (energy report totals).', [], (g) => g.set(report.totals().afterDeadlineAboveS));
     }
     gauge('surplus_fleet_hashrate_ths', 'Fleet hashrate, TH/s.', [], (g, s) => g.set(s.status.hashrateThs));

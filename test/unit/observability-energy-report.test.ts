@@ -172,4 +172,15 @@ describe('energy report: overshoot after the response deadline (issue 12 item 7)
     expect(tot.aboveBudgetPctOfOffered).toBeCloseTo((tot.excessKwh / tot.offeredKwh) * 100, 12);
     expect(r.intervals()[0]!.afterDeadlineAboveS).toBe(13);
   });
+
+  it('books absorption above the standby floor and time above budget by more than one unit', () => {
+    const r = new EnergyReport({ integration: 'step', floorKw: 2, unitKw: 3, intervalMs: 3_600_000 });
+    // 60 s: budget 10, draw 7 (5 of the 8 above the floor); 60 s: budget 4, draw 8 (4 over: more than a unit).
+    for (let t = 0; t <= 120; t++) r.add({ atMs: 7_200_000 + t * 1000, budgetKw: t < 60 ? 10 : 4, drawnKw: t < 60 ? 7 : 8, diffShares: 0 });
+    const tot = r.totals();
+    expect(tot.offeredAboveFloorKwh).toBeCloseTo((8 * 60 + 2 * 60) / 3600, 12);
+    expect(tot.absorbedAboveFloorKwh).toBeCloseTo((5 * 60 + 2 * 60) / 3600, 12);
+    expect(tot.absorbedAboveFloorPct).toBeCloseTo((7 / 10) * 100, 9);
+    expect(tot.aboveByMoreThanUnitS).toBe(60);
+  });
 });
