@@ -101,6 +101,11 @@ export class SiteMetrics {
       if (!w) return;
       for (const stat of ['mean', 'p95', 'max'] as const) g.set({ stat }, w.cyclesPerUnit[stat]);
     });
+    gauge('surplus_ramp_loss_kwh', 'Modelled energy lost since start, kWh: to ramp-up after softons and mode changes, and to the ramp limit (budget room it held back).', ['cause'], (g, s) => {
+      const w = s.status.wear;
+      if (w?.rampUpLossKwh !== undefined) g.set({ cause: 'ramp-up' }, w.rampUpLossKwh);
+      if (w?.rampLimitCostKwh !== undefined) g.set({ cause: 'ramp-limit' }, w.rampLimitCostKwh);
+    });
     gauge('surplus_mode_changes_per_unit', 'Work-mode changes per unit since start, by statistic.', ['stat'], (g, s) => {
       const w = s.status.wear;
       if (!w) return;

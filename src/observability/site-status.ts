@@ -42,7 +42,7 @@ export interface SiteStatusParts {
   proxy: ProxyStatusView;
   /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
   miners: ReadonlyArray<{ id: string; worker: string }>;
-  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility; wear?(): WearFigures };
+  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility; wear?(): WearFigures & { rampUpLossKwh?: number; rampLimitCostKwh?: number } };
   budgetSource?: { latest(): BudgetReading | undefined };
   telemetry?: DeviceTelemetry;
   tally?: DecisionTally;

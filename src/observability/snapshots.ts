@@ -149,7 +149,14 @@ export interface SiteStatus {
    */
   flexibility?: { shedKw: number; shedWithinS: number; add1MinKw: number; add5MinKw: number };
   /** On/off cycles (mean, p95, max) and mode changes per unit since start (issue 12 item 7). Present with a scheduler. */
-  wear?: { cyclesPerUnit: { mean: number; p95: number; max: number }; modeChangesPerUnit: { mean: number; max: number } };
+  wear?: {
+    cyclesPerUnit: { mean: number; p95: number; max: number };
+    modeChangesPerUnit: { mean: number; max: number };
+    /** Modelled energy ramping units had not reached yet, kWh since start. */
+    rampUpLossKwh?: number;
+    /** Modelled budget room the ramp limit held back, kWh since start. */
+    rampLimitCostKwh?: number;
+  };
 }
 
 /** What the operator surface reads, once per request or scrape. */

@@ -12,6 +12,7 @@ import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult }
 import { applyState, captureState, restoredReading, type StateStore } from './state-store.js';
 import { fleetFlexibility, type Flexibility } from './flexibility.js';
 import { StatusPoller } from './status-poller.js';
+import { LossEstimates } from './loss-estimates.js';
 import { WearCount, type WearFigures } from './wear-count.js';
 import { globalTimers, type Timers } from './timers.js';
 
@@ -72,6 +73,7 @@ export class Scheduler {
   private readonly stepListeners = new Set<(s: StepResult) => void>();
   private readonly commandListeners = new Set<(c: UnitCommand) => void>();
   private readonly wearCount: WearCount;
+  private readonly losses: LossEstimates;
   private tickHandle: unknown;
   private guardHandle: unknown;
   private running = false;
@@ -104,6 +106,7 @@ export class Scheduler {
     this.timers = opts.timers ?? globalTimers;
     this.guard = { ...opts.guard };
     this.wearCount = new WearCount(opts.fleet.units.length);
+    this.losses = new LossEstimates(opts.fleet);
     this.core = new SchedulerCore(opts.fleet, opts.settings, this.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
     });
@@ -257,9 +260,13 @@ export class Scheduler {
     if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands, this.reading()));
   }
 
-  /** On/off cycles and mode changes per unit since start (issue 12 item 7). */
-  wear(): WearFigures {
-    return this.wearCount.figures();
+  /**
+   * On/off cycles and mode changes per unit since start, and the modelled energy lost to
+   * ramp-up and held back by the ramp limit, kWh (issue 12 item 7).
+   */
+  wear(): WearFigures & { rampUpLossKwh: number; rampLimitCostKwh: number } {
+    this.losses.advance(this.opts.clock.now());
+    return { ...this.wearCount.figures(), rampUpLossKwh: this.losses.rampUpKwh, rampLimitCostKwh: this.losses.rampLimitKwh };
   }
 
   /** What the fleet can shed within the cut deadline and add within 1 and 5 minutes (issue 12 item 9). */
@@ -291,6 +298,7 @@ export class Scheduler {
       return undefined;
     }
     const step = this.core.step(reading, now);
+    this.losses.planned(step.plan);
     for (const l of this.stepListeners) l(step);
     const { verdict, plan, commands } = step;
     if (verdict.status !== this.lastStatus) {
@@ -359,6 +367,7 @@ export class Scheduler {
       const afterPoll = (): void => {
         if (!this.running) return;
         this.updateHeld();
+        this.losses.advance(this.opts.clock.now());
         if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('tick');
       };
       if (this.opts.statusPoll === false) afterPoll();
