@@ -18,11 +18,18 @@ export class LossEstimates {
   private rampUpKw = 0;
   private heldKw = 0;
   private readonly fleetTopKw: number;
+  /** Units that may be ramping (told of by `started`), so an evaluation costs O(ramping), not O(fleet). */
+  private readonly ramping = new Set<number>();
 
   constructor(private readonly fleet: FleetState) {
     let top = 0;
     for (const u of fleet.units) top += Math.max(...u.modes.map((m) => m.kw));
     this.fleetTopKw = top;
+  }
+
+  /** The unit at `index` was switched on or changed mode: it ramps (until its ramp is over). */
+  started(index: number): void {
+    if (index >= 0 && index < this.fleet.units.length) this.ramping.add(index);
   }
 
   /** A new plan: what the ramp limit holds back from now on. */
@@ -40,12 +47,16 @@ export class LossEstimates {
     }
     if (this.lastMs === undefined || nowMs >= this.lastMs) this.lastMs = nowMs;
     let kw = 0;
-    for (const u of this.fleet.units) {
-      if (!u.on || u.rampUpS <= 0) continue;
+    for (const i of this.ramping) {
+      const u = this.fleet.units[i]!;
       const from = Math.max(u.changedAtMs, u.rampFromMs ?? -Infinity);
       const elapsed = (nowMs - from) / (u.rampUpS * 1000);
-      if (!(elapsed < 1)) continue;
-      kw += (u.modes[u.mode]!.kw - u.standbyKw) * (1 - Math.max(0, elapsed));
+      if (!u.on || u.rampUpS <= 0 || !(elapsed < 1)) {
+        this.ramping.delete(i);
+        continue;
+      }
+      // Before its softon lands (the device lead) it is not ramping yet: that wait is not counted here.
+      if (elapsed >= 0) kw += (u.modes[u.mode]!.kw - u.standbyKw) * (1 - elapsed);
     }
     this.rampUpKw = kw;
   }

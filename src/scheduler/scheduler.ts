@@ -124,6 +124,7 @@ export class Scheduler {
       onIssue: (c) => {
         // Plan commands only: a re-assertion after a restart carries no decision and is no wear.
         if ((c.decisions?.length ?? 0) > 0) this.wearCount.add(c.index, c.action);
+        if (c.action !== 'off') this.losses.started(c.index);
         for (const l of this.commandListeners) l(c);
       },
       cutDeadlineS: opts.settings.cutDeadlineS,

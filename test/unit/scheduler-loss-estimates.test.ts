@@ -8,6 +8,7 @@ describe('live loss estimates (issue 12 item 7)', () => {
     const f = fleetOf([{}, { on: false }]);
     f.units[0]!.changedAtMs = 0; // switched on at 0: ramps 30 s from standby to 8.1 kW
     const l = new LossEstimates(f);
+    l.started(0);
     for (let t = 0; t <= 40_000; t += 1000) l.advance(t);
     const expected = Array.from({ length: 30 }, (_, k) => (8.1 - 0.15) * (1 - k / 30)).reduce((a, b) => a + b, 0) / 3600;
     expect(l.rampUpKwh).toBeCloseTo(expected, 12);
