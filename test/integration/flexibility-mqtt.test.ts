@@ -36,7 +36,7 @@ describe('flexibility: live in /api/status, /metrics and on MQTT', () => {
     devices = new SimDeviceFleet({ clock: systemClock, autoTickMs: 250 });
     const miners = [];
     for (let i = 0; i < 4; i++) {
-      const dev = await devices.add({ id: `u${i}`, params: MODEL, initial: { on: true, modeIndex: 1 } });
+      const dev = await devices.add({ id: `u${i}`, params: MODEL, initial: { on: true, modeIndex: 2 } }); // super, as the fleet assumes: nothing to reconcile
       miners.push({ id: `u${i}`, worker: `site.u${i}`, model: 'avalon-a1566ha', api: dev.address });
     }
     sub = await mqtt.connectAsync(broker.url);
