@@ -5,7 +5,8 @@ import type { Logger } from '../observability/logger.js';
 import type { BudgetReading, BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
-import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import type { FleetState, FleetUnit } from './fleet-state.js';
+import { BudgetMemory } from './budget-memory.js';
 import { DeviceCommander, effectiveAtMs } from './device-commander.js';
 import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
@@ -79,35 +80,22 @@ export class Scheduler {
   private running = false;
   private lastStatus: BudgetStatus | undefined;
   private lastInfeasible = false;
-  /** The guard options the core judges with; `boot` is set at start and dropped at the first reading. */
-  private readonly guard: GuardOptions;
-  /** The last reading persisted before a restart, used until the source delivers one (issue 12 item 5). */
-  private restored: BudgetReading | undefined;
-  /** Reading last written to the state file (see onReading for when a new one is written). */
-  private savedReading: BudgetReading | undefined;
+  /** Boot hold, restored reading, when to save a reading (issue 12 item 5). */
+  private readonly memory: BudgetMemory;
   private readonly onReading = (r: BudgetReading): void => {
-    if (this.guard.boot) {
-      delete this.guard.boot;
-      this.opts.logger.info({ kw: r.kw, source: r.source }, 'first budget reading since start');
-    }
-    this.restored = undefined;
-    // A lower budget is saved at once (a restart must not resume a higher one); a higher or
-    // repeated one at most every few seconds (each save writes the whole fleet's state).
-    const saved = this.savedReading;
-    if (!saved || r.kw < saved.kw || saved.ttlMs !== r.ttlMs || r.atMs - saved.atMs >= READING_SAVE_MS) {
-      this.savedReading = r;
-      this.persist();
-    }
+    const { first, save } = this.memory.received(r);
+    if (first) this.opts.logger.info({ kw: r.kw, source: r.source }, 'first budget reading since start');
+    if (save) this.persist();
     // A refresh of an unchanged budget plans nothing new (a meter or a 1 s trace repeats its value).
     if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('budget');
   };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.timers = opts.timers ?? globalTimers;
-    this.guard = { ...opts.guard };
+    this.memory = new BudgetMemory(opts.guard, opts.fleet);
     this.wearCount = new WearCount(opts.fleet.units.length);
     this.losses = new LossEstimates(opts.fleet);
-    this.core = new SchedulerCore(opts.fleet, opts.settings, this.guard, opts.maxDecisions ?? 200, (d) => {
+    this.core = new SchedulerCore(opts.fleet, opts.settings, this.memory.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
     });
     const isRunning = (): boolean => this.running;
@@ -145,7 +133,7 @@ export class Scheduler {
       isRunning,
       isPending,
       persist: () => this.persist(),
-      adoptReported: () => this.guard.boot !== undefined && this.core.verdict(this.reading(), this.opts.clock.now()).boot === true,
+      adoptReported: () => this.memory.holding && this.core.verdict(this.reading(), this.opts.clock.now()).boot === true,
     });
   }
 
@@ -179,11 +167,12 @@ export class Scheduler {
       // restart is resumed (live, then held); without one, or once it has run out, the devices
       // are held as they are for holdLastS (nothing is switched; the first status poll adopts
       // what they report), then the fail-safe applies as for a source gone silent.
-      this.guard.boot = { sinceMs: this.opts.clock.now(), heldKw: this.heldKw() };
+      this.memory.beginHold(this.opts.clock.now());
       if (this.core.verdict(this.reading(), this.opts.clock.now()).boot) {
-        this.opts.logger.warn({ holdLastS: this.guard.holdLastS, failsafeKw: this.guard.failsafeKw }, 'no budget reading yet: holding the devices as they are until one arrives or the hold ends');
+        const { holdLastS, failsafeKw } = this.memory.guard;
+        this.opts.logger.warn({ holdLastS, failsafeKw }, 'no budget reading yet: holding the devices as they are until one arrives or the hold ends');
       }
-      if (this.opts.statusPoll !== false) void this.pollStatus().finally(() => this.updateHeld());
+      if (this.opts.statusPoll !== false) void this.pollStatus().finally(() => this.memory.refreshHeld());
     }
     this.replan('start');
     this.scheduleTick();
@@ -191,18 +180,7 @@ export class Scheduler {
 
   /** The reading the plan rests on: the source's latest, else the one persisted before a restart. */
   private reading(): BudgetReading | undefined {
-    return this.opts.budget.latest() ?? this.restored;
-  }
-
-  /** What the fleet draws as last seen: measured where read, else what the plan counts. */
-  private heldKw(): number {
-    let kw = 0;
-    for (const u of this.opts.fleet.units) kw += u.available && u.measuredKw !== undefined ? u.measuredKw : currentKw(u);
-    return kw;
-  }
-
-  private updateHeld(): void {
-    if (this.guard.boot) this.guard.boot.heldKw = this.heldKw();
+    return this.memory.reading(this.opts.budget.latest());
   }
 
   async stop(): Promise<void> {
@@ -232,8 +210,9 @@ export class Scheduler {
     const state = await store.load();
     if (!state) return;
     const now = this.opts.clock.now();
-    this.restored = restoredReading(state);
-    if (this.restored) this.opts.logger.info({ kw: this.restored.kw, source: this.restored.source, atMs: this.restored.atMs }, 'last budget reading restored');
+    const reading = restoredReading(state);
+    this.memory.restore(reading);
+    if (reading) this.opts.logger.info({ kw: reading.kw, source: reading.source, atMs: reading.atMs }, 'last budget reading restored');
     const r = applyState(this.opts.fleet, state, now);
     this.opts.logger.info({ restored: r.restored.length, off: r.off.length, skipped: r.skipped }, 'scheduler state restored');
     for (const id of r.off) {
@@ -367,7 +346,7 @@ export class Scheduler {
       if (!this.running) return;
       const afterPoll = (): void => {
         if (!this.running) return;
-        this.updateHeld();
+        this.memory.refreshHeld();
         this.losses.advance(this.opts.clock.now());
         if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('tick');
       };
@@ -403,8 +382,6 @@ export class Scheduler {
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
-/** A reading no lower than the last saved one is written to the state file at most this often, ms. */
-const READING_SAVE_MS = 5000;
 
 /** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
 export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {
