@@ -136,12 +136,18 @@ export class DeviceCommander {
   /**
    * The acknowledgement deadline of a cut: half the cut deadline, so the
    * units shed in its place are still commanded within the deadline and off
-   * within the deadline plus their lead. Undefined without timers.
+   * within the deadline plus their lead; but at least ACK_FLOOR_MS, so a
+   * healthy device on a busy network or host is not given up on for answering
+   * in a second or two (a false alarm withholds its jobs and sheds another
+   * unit for nothing). With the default 10 s deadline that is 5 s; a cut
+   * deadline under 10 s is guaranteed against a silent device only from
+   * ACK_FLOOR_MS plus the lead. Undefined without timers.
    */
   private watchAck(c: UnitCommand, u: FleetUnit): unknown {
     const { timers, cutDeadlineS } = this.opts;
     if (!timers || cutDeadlineS === undefined) return undefined;
-    const ackMs = (cutDeadlineS * 1000) / 2;
+    const deadlineMs = cutDeadlineS * 1000;
+    const ackMs = Math.max(deadlineMs / 2, ACK_FLOOR_MS);
     return timers.setTimeout(() => {
       if (!this.opts.isRunning()) return;
       const why = `${c.action} not acknowledged within ${ackMs / 1000} s`;
@@ -211,6 +217,9 @@ export class DeviceCommander {
     }
   }
 }
+
+/** Shortest wait for a cut's acknowledgement, ms (see watchAck). */
+const ACK_FLOOR_MS = 5000;
 
 /** The whole Unix second, softoffDelayS ahead, that a softoff/softon issued at `nowMs` names. */
 export const aheadUnixS = (nowMs: number, u: FleetUnit): number => Math.ceil((nowMs + u.softoffDelayS * 1000) / 1000);
