@@ -74,7 +74,7 @@ const COMMANDS: Record<string, Command> = {
   },
   simulate: {
     summary: 'simulate a fleet following a surplus-power trace, fast, with no sockets',
-    usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--step-s S] [--json] [--plot FILE.svg]',
+    usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--step-s S] [--json] [--plot FILE.svg] [--series FILE.csv] [--bound [--bound-interval-s S]]',
     details: [
       'The trace is CSV (minute,kw / timestamp,kw / minute,pv_frac with --site-kw; also MW or W columns,',
       '; or tab separators, ISO or unix times) or JSON points; the README lists every accepted form.',

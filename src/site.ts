@@ -13,6 +13,7 @@ import { DecisionTally } from './observability/decision-tally.js';
 import { DeviceTelemetry } from './observability/device-telemetry.js';
 import type { EnergyReportOptions } from './observability/energy-report.js';
 import type { Logger } from './observability/logger.js';
+import { MqttStatusPublisher } from './observability/mqtt-status-publisher.js';
 import { startOperatorSurface, type OperatorSurface } from './observability/operator-surface.js';
 import { SiteStatusAdapter, type ProxyStatusView, type WorkerShareView } from './observability/site-status.js';
 import type { BudgetControl } from './observability/snapshots.js';
@@ -94,6 +95,8 @@ export function proxyStatusView(proxy: Proxy): ProxyStatusView {
 
 export class Site {
   private closed = false;
+  /** Site status to MQTT (config `statusMqtt`, issue 12 item 9), when configured. */
+  statusPublisher: MqttStatusPublisher | undefined;
 
   private constructor(
     readonly proxy: Proxy,
@@ -170,11 +173,22 @@ export class Site {
         logger: logger.child({ part: 'http' }),
         clock,
         sampleIntervalMs: options.sampleIntervalMs,
-        report: options.report,
+        // Overshoot later than the cut deadline plus the slowest device lead is booked apart (issue 12 item 7).
+        report: { responseMs: (config.scheduler.cutDeadlineS + maxLeadS(config)) * 1000, ...fleetFloor(config), ...options.report },
       });
       // Command latencies reach the histogram through the telemetry wrapper.
       telemetry.observer = surface.metrics;
-      return new Site(proxy, scheduler, budgetSource, surface, status, port, logger);
+      const site = new Site(proxy, scheduler, budgetSource, surface, status, port, logger);
+      if (config.statusMqtt) {
+        const m = config.statusMqtt;
+        site.statusPublisher = new MqttStatusPublisher(
+          { url: m.url, topic: m.topic, intervalS: m.intervalS, retain: m.retain, ...(m.username !== undefined ? { username: m.username } : {}), ...(m.password !== undefined ? { password: m.password } : {}) },
+          status,
+          logger.child({ part: 'status-mqtt' }),
+        );
+        site.statusPublisher.start();
+      }
+      return site;
     } catch (err) {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
       throw err;
@@ -185,6 +199,7 @@ export class Site {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.statusPublisher?.stop();
     await this.surface.close();
     await this.scheduler?.stop();
     await this.proxy.close();
@@ -201,4 +216,24 @@ function budgetControl(source: BudgetSource | undefined, status: SiteStatusAdapt
       return { kw: r.kw, ttlS: r.ttlMs / 1000 };
     },
   };
+}
+
+/** The fleet's all-off draw and its largest unit's top mode, kW, for the energy report (issue 12 item 7). */
+function fleetFloor(config: ResolvedConfig): { floorKw?: number; unitKw?: number } {
+  let floorKw = 0;
+  let unitKw = 0;
+  for (const m of config.fleet.miners) {
+    const model = config.fleet.models[m.model];
+    if (!model) continue;
+    floorKw += model.standbyKw;
+    for (const mode of model.modes) unitKw = Math.max(unitKw, mode.kw);
+  }
+  return unitKw > 0 ? { floorKw, unitKw } : {};
+}
+
+/** The longest device lead of the configured fleet, s: softoffDelayS plus a second (Avalon times are whole seconds). */
+function maxLeadS(config: ResolvedConfig): number {
+  let lead = 0;
+  for (const m of config.fleet.miners) lead = Math.max(lead, (config.fleet.models[m.model]?.softoffDelayS ?? 0) + 1);
+  return lead;
 }

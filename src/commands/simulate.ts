@@ -5,6 +5,7 @@ import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/lo
 import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { parseTrace } from '../power/trace-parse.js';
+import { absorptionBound, type BoundResult } from '../sim/simulator-bound.js';
 import { simulate, type SimulationResult } from '../sim/simulator.js';
 import { renderSvg } from '../sim/simulator-plot.js';
 import { formatReport } from '../sim/simulator-report.js';
@@ -21,6 +22,9 @@ const SPEC = {
   config: { type: 'string' },
   json: { type: 'boolean' },
   plot: { type: 'string' },
+  series: { type: 'string' },
+  bound: { type: 'boolean' },
+  'bound-interval-s': { type: 'number' },
   units: { type: 'number' },
   model: { type: 'string' },
   'site-kw': { type: 'number' },
@@ -74,7 +78,11 @@ export function fleetSizeWarning(miners: readonly MinerConfig[], models: Resolve
 }
 
 /** Runs a simulation from files; exported for tests. */
-export async function runSimulation(a: SimulateArgs, series = false): Promise<SimulationResult & { title: string; warnings: string[] }> {
+export async function runSimulation(
+  a: SimulateArgs,
+  series = false,
+  onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void,
+): Promise<SimulationResult & { title: string; warnings: string[]; config: ResolvedConfig; miners: MinerConfig[] }> {
   const cfg = await loadConfig(a.config);
   let miners = cfg.fleet.miners;
   if (a.units !== undefined) {
@@ -96,33 +104,65 @@ export async function runSimulation(a: SimulateArgs, series = false): Promise<Si
   const b = cfg.budget;
   const timeZone = b?.source === 'schedule' ? b.timezone : undefined;
   const trace = parseTrace(text, a.trace, { ...(a.siteKw !== undefined ? { siteKw: a.siteKw } : {}), ...(timeZone !== undefined ? { timeZone } : {}) });
-  const result = simulate({
+  const result = await simulate({
     trace,
     fleet: { models: cfg.fleet.models, miners },
     scheduler: cfg.scheduler,
     guard: { holdLastS: b?.holdLastS ?? 60, failsafeKw: b?.failsafeKw ?? 0 },
     readingTtlS: b?.ttlS ?? 300,
+    ...(b?.source === 'schedule' ? { interpolation: b.interpolation } : {}),
     stepS,
     series,
+    ...(onSample ? { onSample } : {}),
   });
   const models = [...new Set(miners.map((m) => m.model))].join(', ');
   const warnings = [...(trace.warnings ?? [])];
   const sizing = fleetSizeWarning(miners, cfg.fleet.models, trace.points);
   if (sizing) warnings.push(sizing);
-  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings };
+  return { ...result, title: `${basename(a.trace)}, ${miners.length} units (${models})`, warnings, config: cfg, miners };
 }
 
-/** The plot's folder must exist and be writable before a long simulation runs (issue 13), not after. */
-async function checkWritableFolder(file: string): Promise<void> {
+/** An output file's folder must exist and be writable before a long simulation runs (issue 13), not after. */
+async function checkWritableFolder(flag: string, file: string): Promise<void> {
   const dir = dirname(file);
   try {
-    if (!(await stat(dir)).isDirectory()) throw new InputError(`--plot ${file}: ${dir} is not a folder`);
+    if (!(await stat(dir)).isDirectory()) throw new InputError(`${flag} ${file}: ${dir} is not a folder`);
     await access(dir, constants.W_OK);
   } catch (err) {
     if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`--plot ${file}: ${code === 'ENOENT' ? `folder ${dir} does not exist` : `cannot write to folder ${dir} (${code ?? (err as Error).message})`}`);
+    throw new InputError(`${flag} ${file}: ${code === 'ENOENT' ? `folder ${dir} does not exist` : `cannot write to folder ${dir} (${code ?? (err as Error).message})`}`);
   }
+}
+
+/**
+ * `--bound` (issue 12 item 8): the perfect-foresight LP over the same budget samples, fleet,
+ * wear budget (`scheduler.maxCyclesPerDay` when configured, else the cycles the scheduler
+ * itself spent) and ramp limit.
+ */
+async function bound(
+  budgetKw: Float64Array,
+  stepS: number,
+  r: SimulationResult & { config: ResolvedConfig; miners: MinerConfig[] },
+  intervalS: number,
+): Promise<BoundResult & { schedulerShareOfBoundPct: number; wearFrom: string }> {
+  const byModel = new Map<string, number>();
+  for (const m of r.miners) byModel.set(m.model, (byModel.get(m.model) ?? 0) + 1);
+  const groups = [...byModel].map(([model, units]) => {
+    const p = r.config.fleet.models[model]!;
+    return { units, standbyKw: p.standbyKw, modesKw: p.modes.map((m) => m.kw), initialOn: 0 };
+  });
+  const sched = r.config.scheduler as Record<string, unknown>;
+  const perDay = typeof sched['maxCyclesPerDay'] === 'number' ? (sched['maxCyclesPerDay'] as number) : undefined;
+  const days = Math.max(1, r.report.hours / 24);
+  const cyclesPerUnit = perDay !== undefined ? perDay * days : r.report.cyclesPerUnit.max;
+  const ramp = typeof sched['rampKwPerMin'] === 'number' ? (sched['rampKwPerMin'] as number) : Infinity;
+  const b = await absorptionBound({ budgetKw, stepS, groups, cyclesPerUnit, rampKwPerMin: ramp, intervalS });
+  return {
+    ...b,
+    schedulerShareOfBoundPct: b.absorbedPct > 0 ? (r.report.absorbedPct / b.absorbedPct) * 100 : 0,
+    wearFrom: perDay !== undefined ? 'scheduler.maxCyclesPerDay' : "the scheduler's own max cycles per unit",
+  };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -134,7 +174,7 @@ export async function run(args: string[]): Promise<number> {
   if (plot !== undefined) {
     if (/\.png$/i.test(plot)) throw new InputError('--plot: PNG output is not supported, use .svg');
     if (!/\.svg$/i.test(plot)) throw new InputError(`--plot: file name must end in .svg, got "${plot}"`);
-    await checkWritableFolder(plot);
+    await checkWritableFolder('--plot', plot);
   }
   const opt = <T>(k: string): T | undefined => flags[k] as T | undefined;
   const a: SimulateArgs = { trace };
@@ -143,13 +183,60 @@ export async function run(args: string[]): Promise<number> {
   if (opt<string>('model') !== undefined) a.model = opt<string>('model')!;
   if (opt<number>('site-kw') !== undefined) a.siteKw = opt<number>('site-kw')!;
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
-  const { report, series, title, warnings } = await runSimulation(a, plot !== undefined);
+  const seriesFile = flags['series'] as string | undefined;
+  if (seriesFile !== undefined) {
+    if (!/\.csv$/i.test(seriesFile)) throw new InputError(`--series: file name must end in .csv, got "${seriesFile}"`);
+    await checkWritableFolder('--series', seriesFile);
+  }
+  // Issue 12 item 7: one row per simulated second, so anyone can recompute the energy figures.
+  const rows: string[] = ['time,budget_kw,drawn_kw,units_on'];
+  let nextRowMs = -Infinity;
+  const onSample =
+    seriesFile === undefined
+      ? undefined
+      : (t: number, budgetKw: number, drawnKw: number, unitsOn: number): void => {
+          if (t < nextRowMs) return;
+          nextRowMs = Math.floor(t / 1000) * 1000 + 1000;
+          rows.push(`${new Date(t).toISOString()},${round3(budgetKw)},${round3(drawnKw)},${unitsOn}`);
+        };
+  const wantBound = flags['bound'] === true;
+  const boundIntervalS = opt<number>('bound-interval-s') ?? 60;
+  if (!(boundIntervalS >= 1 && boundIntervalS <= 3600)) throw new InputError(`option --bound-interval-s must be in 1..3600 seconds, got ${boundIntervalS}`);
+  const budgetSamples: number[] = [];
+  const sample =
+    onSample || wantBound
+      ? (t: number, budgetKw: number, drawnKw: number, unitsOn: number): void => {
+          onSample?.(t, budgetKw, drawnKw, unitsOn);
+          if (wantBound) budgetSamples.push(budgetKw);
+        }
+      : undefined;
+  const result = await runSimulation(a, plot !== undefined, sample);
+  const { report, series, title, warnings } = result;
+  const boundResult = wantBound ? await bound(Float64Array.from(budgetSamples), report.stepS, result, boundIntervalS) : undefined;
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   if (plot !== undefined) {
     await writeFile(plot, renderSvg(series, `Budget vs drawn power: ${title}`)).catch((err: NodeJS.ErrnoException) => {
       throw new InputError(`--plot ${plot}: cannot write (${err.code ?? err.message})`);
     });
   }
-  process.stdout.write(flags['json'] ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, title) + '\n');
+  if (seriesFile !== undefined) {
+    await writeFile(seriesFile, rows.join('\n') + '\n').catch((err: NodeJS.ErrnoException) => {
+      throw new InputError(`--series ${seriesFile}: cannot write (${err.code ?? err.message})`);
+    });
+  }
+  if (flags['json']) process.stdout.write(JSON.stringify(boundResult ? { ...report, bound: boundResult } : report, null, 2) + '\n');
+  else {
+    process.stdout.write(formatReport(report, title) + '\n');
+    if (boundResult) {
+      const b = boundResult;
+      process.stdout.write(
+        `\n  bound (perfect foresight, LP over ${b.intervals} intervals of ${b.intervalS} s, HiGHS ${b.status}, ${(b.solveMs / 1000).toFixed(1)} s):\n` +
+          `    best absorption ${b.absorbedPct.toFixed(2)} % at <= ${b.cyclesPerUnit} cycles per unit (${b.wearFrom})\n` +
+          `    the scheduler reached ${b.schedulerShareOfBoundPct.toFixed(1)} % of it\n`,
+      );
+    }
+  }
   return 0;
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -269,6 +269,22 @@ export const configSchema = z.strictObject({
   scheduler: schedulerSchema.default(() => schedulerSchema.parse({})),
   /** Where the scheduler persists its state (atomic rename), so a restart resumes the plan. */
   stateFile: z.string().optional(),
+  /**
+   * Publish site status (budget, planned and measured kW, flexibility: kW to shed within
+   * the cut deadline, to add within 1 and 5 minutes) as JSON to an MQTT topic (issue 12 item 9).
+   */
+  statusMqtt: z
+    .strictObject({
+      url: z.string().regex(/^mqtts?:\/\/.+/, { message: 'must be mqtt://host:port or mqtts://host:port' }),
+      topic: z.string().min(1).max(256),
+      /** Seconds between messages. */
+      intervalS: positive.default(10),
+      /** Retained, so a subscriber sees the last status at once. */
+      retain: z.boolean().default(true),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    })
+    .optional(),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
 });
 

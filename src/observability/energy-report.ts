@@ -42,6 +42,21 @@ export interface EnergyInterval {
   absorbedFraction: number | null;
   excessKwh: number;
   overBudgetS: number;
+  /**
+   * Drawn above budget later than the response deadline (issue 12 item 7): the draw was
+   * above every budget of the last `responseMs`, so the scheduler had that long to react.
+   * Sample-and-hold between samples. Should stay 0 on a healthy site.
+   */
+  afterDeadlineAboveKwh: number;
+  afterDeadlineAboveS: number;
+  /** Time the draw was above the budget by more than one unit's draw (`unitKw`), s. */
+  aboveByMoreThanUnitS: number;
+  /**
+   * Offered and absorbed energy above the standby floor (`floorKw`, the all-off draw that no
+   * scheduler avoids), kWh: their ratio is the share the scheduler itself earned.
+   */
+  offeredAboveFloorKwh: number;
+  absorbedAboveFloorKwh: number;
   /** Seconds of this interval covered by integrated samples. */
   coveredS: number;
   diffShares: number;
@@ -57,6 +72,12 @@ export interface EnergyReportOptions {
   toleranceKw?: number;
   /** Intervals kept; older ones are dropped (default 168, a week of hours). */
   maxIntervals?: number;
+  /** The response deadline (cut deadline + device lead), ms: overshoot later than this is booked apart (default 17 s). */
+  responseMs?: number;
+  /** The fleet's all-off (standby) draw, kW (default 0). */
+  floorKw?: number;
+  /** One unit's draw, kW: overshoot beyond it is counted apart (default Infinity: never). */
+  unitKw?: number;
 }
 
 const MS_PER_HOUR = 3_600_000;
@@ -96,6 +117,17 @@ export class EnergyReport {
   private readonly maxIntervals: number;
   private readonly buckets = new Map<number, EnergyInterval>();
   private last: Point | null = null;
+  private readonly responseMs: number;
+  private readonly floorKw: number;
+  private readonly unitKw: number;
+  private firstMs: number | undefined;
+  /** Draw above every budget of the last `responseMs` at the previous sample, kW (0 when not late). */
+  private lateKw = 0;
+  /** Largest such overshoot since start, kW. */
+  maxAfterDeadlineKw = 0;
+  /** Monotonic deque of (time, budget): its head is the largest budget of the last `responseMs`. */
+  private readonly winT: number[] = [];
+  private readonly winB: number[] = [];
   /** Samples ignored because they were not later than the previous one. */
   outOfOrder = 0;
   /** Gaps longer than maxGapMs that were left unintegrated. */
@@ -106,6 +138,9 @@ export class EnergyReport {
     this.maxGapMs = positiveOption('maxGapMs', options.maxGapMs, 5 * 60_000);
     this.toleranceKw = positiveOption('toleranceKw', options.toleranceKw, 0, true);
     this.maxIntervals = Math.floor(positiveOption('maxIntervals', options.maxIntervals, 168));
+    this.responseMs = positiveOption('responseMs', options.responseMs, 17_000);
+    this.floorKw = positiveOption('floorKw', options.floorKw, 0, true);
+    this.unitKw = options.unitKw === undefined ? Infinity : positiveOption('unitKw', options.unitKw, Infinity);
     const integration = options.integration ?? 'trapezoid';
     if (integration !== 'trapezoid' && integration !== 'step') {
       throw new InputError(`energy report option integration must be "trapezoid" or "step", got "${String(integration)}"`);
@@ -128,11 +163,47 @@ export class EnergyReport {
     }
     if (prev) {
       if (cur.t - prev.t > this.maxGapMs) this.gaps += 1;
-      else this.integrate(prev, cur);
+      else {
+        this.integrate(prev, cur);
+        // Sample-and-hold from the earlier sample, like the late overshoot below.
+        const held = this.bucket(prev.t);
+        const dtH = (cur.t - prev.t) / MS_PER_HOUR;
+        const room = Math.max(0, prev.b - this.floorKw);
+        held.offeredAboveFloorKwh += room * dtH;
+        held.absorbedAboveFloorKwh += Math.min(Math.max(0, prev.p - this.floorKw), room) * dtH;
+        if (prev.p - prev.b > this.unitKw) held.aboveByMoreThanUnitS += (cur.t - prev.t) / 1000;
+        if (this.lateKw > 0) {
+          const row = this.bucket(prev.t);
+          row.afterDeadlineAboveKwh += (this.lateKw * (cur.t - prev.t)) / MS_PER_HOUR;
+          row.afterDeadlineAboveS += (cur.t - prev.t) / 1000;
+        }
+      }
     }
+    this.lateKw = this.late(cur);
+    this.maxAfterDeadlineKw = Math.max(this.maxAfterDeadlineKw, this.lateKw);
     this.bucket(cur.t).diffShares += sample.diffShares;
     this.last = cur;
     return true;
+  }
+
+  private late(cur: Point): number {
+    this.firstMs ??= cur.t;
+    const T = this.winT;
+    const B = this.winB;
+    while (B.length > 0 && B[B.length - 1]! <= cur.b) {
+      T.pop();
+      B.pop();
+    }
+    T.push(cur.t);
+    B.push(cur.b);
+    // Bounded: at most one entry per sample of the window.
+    while (T.length > 1 && T[0]! < cur.t - this.responseMs) {
+      T.shift();
+      B.shift();
+    }
+    if (cur.t - this.firstMs <= this.responseMs) return 0;
+    const over = cur.p - B[0]! - this.toleranceKw;
+    return over > 1e-9 ? over : 0;
   }
 
   /** Intervals oldest first (copies). */
@@ -141,10 +212,34 @@ export class EnergyReport {
   }
 
   /** Sums over the retained intervals. */
-  totals(): Omit<EnergyInterval, 'startMs' | 'endMs'> & { startMs: number | null; endMs: number | null } {
+  totals(): Omit<EnergyInterval, 'startMs' | 'endMs'> & {
+    startMs: number | null;
+    endMs: number | null;
+    aboveBudgetPctOfOffered: number | null;
+    afterDeadlineMaxKw: number;
+    absorbedAboveFloorPct: number | null;
+  } {
     const rows = this.intervals();
-    const t = { offeredKwh: 0, drawnKwh: 0, absorbedKwh: 0, excessKwh: 0, overBudgetS: 0, coveredS: 0, diffShares: 0 };
+    const t = {
+      offeredKwh: 0,
+      drawnKwh: 0,
+      absorbedKwh: 0,
+      excessKwh: 0,
+      overBudgetS: 0,
+      afterDeadlineAboveKwh: 0,
+      afterDeadlineAboveS: 0,
+      aboveByMoreThanUnitS: 0,
+      offeredAboveFloorKwh: 0,
+      absorbedAboveFloorKwh: 0,
+      coveredS: 0,
+      diffShares: 0,
+    };
     for (const r of rows) {
+      t.aboveByMoreThanUnitS += r.aboveByMoreThanUnitS;
+      t.offeredAboveFloorKwh += r.offeredAboveFloorKwh;
+      t.absorbedAboveFloorKwh += r.absorbedAboveFloorKwh;
+      t.afterDeadlineAboveKwh += r.afterDeadlineAboveKwh;
+      t.afterDeadlineAboveS += r.afterDeadlineAboveS;
       t.offeredKwh += r.offeredKwh;
       t.drawnKwh += r.drawnKwh;
       t.absorbedKwh += r.absorbedKwh;
@@ -156,6 +251,9 @@ export class EnergyReport {
     return {
       ...t,
       absorbedFraction: t.offeredKwh > 0 ? t.absorbedKwh / t.offeredKwh : null,
+      aboveBudgetPctOfOffered: t.offeredKwh > 0 ? (t.excessKwh / t.offeredKwh) * 100 : null,
+      afterDeadlineMaxKw: this.maxAfterDeadlineKw,
+      absorbedAboveFloorPct: t.offeredAboveFloorKwh > 0 ? (t.absorbedAboveFloorKwh / t.offeredAboveFloorKwh) * 100 : null,
       startMs: rows[0]?.startMs ?? null,
       endMs: rows.at(-1)?.endMs ?? null,
     };
@@ -174,6 +272,11 @@ export class EnergyReport {
         absorbedFraction: null,
         excessKwh: 0,
         overBudgetS: 0,
+        afterDeadlineAboveKwh: 0,
+        afterDeadlineAboveS: 0,
+        aboveByMoreThanUnitS: 0,
+        offeredAboveFloorKwh: 0,
+        absorbedAboveFloorKwh: 0,
         coveredS: 0,
         diffShares: 0,
       };

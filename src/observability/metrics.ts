@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUDGET_STATUSES, MINER_STATES, type MinerView, type SiteStatus, type SiteStatusSource } from './snapshots.js';
+import type { EnergyReport } from './energy-report.js';
 
 /**
  * Prometheus metrics for one site, in a private Registry so tests and several
@@ -18,6 +19,8 @@ export interface SiteMetricsOptions {
   processMetrics?: boolean;
   /** Histogram buckets for device command latency, seconds. */
   commandBuckets?: number[];
+  /** The energy report, for its above-budget and after-deadline totals. */
+  report?: EnergyReport;
   /**
    * Per-miner series (`miner` label) for at most this many miners, configured
    * units first (default 1000). Each miner costs about six series; past the
@@ -112,6 +115,47 @@ export class SiteMetrics {
     gauge('surplus_budget_kw', 'Power budget the scheduler follows now, kW.', [], (g, s) => g.set(s.status.budget.kw));
     gauge('surplus_planned_kw', 'Power the current plan intends to draw, kW.', [], (g, s) => g.set(s.status.plannedKw));
     gauge('surplus_measured_kw', 'Measured (or modelled) fleet draw, kW.', [], (g, s) => g.set(s.status.measuredKw));
+    // Issue 12 item 9: balancing capacity, what the fleet can shed / add now.
+    gauge('surplus_flex_shed_kw', 'kW the fleet can shed within the cut deadline (scheduler.cutDeadlineS).', [], (g, s) => {
+      if (s.status.flexibility) g.set(s.status.flexibility.shedKw);
+    });
+    gauge('surplus_flex_add_kw', 'kW the fleet can add within the given horizon (60 s, 300 s), ramp limit included.', ['within'], (g, s) => {
+      const f = s.status.flexibility;
+      if (!f) return;
+      g.set({ within: '60s' }, f.add1MinKw);
+      g.set({ within: '300s' }, f.add5MinKw);
+    });
+    gauge('surplus_cycles_per_unit', 'On/off cycles per unit since start (issue 12 wear), by statistic.', ['stat'], (g, s) => {
+      const w = s.status.wear;
+      if (!w) return;
+      for (const stat of ['mean', 'p95', 'max'] as const) g.set({ stat }, w.cyclesPerUnit[stat]);
+    });
+    gauge('surplus_ramp_loss_kwh', 'Modelled energy lost since start, kWh: to ramp-up after softons and mode changes, and to the ramp limit (budget room it held back).', ['cause'], (g, s) => {
+      const w = s.status.wear;
+      if (w?.rampUpLossKwh !== undefined) g.set({ cause: 'ramp-up' }, w.rampUpLossKwh);
+      if (w?.rampLimitCostKwh !== undefined) g.set({ cause: 'ramp-limit' }, w.rampLimitCostKwh);
+    });
+    gauge('surplus_mode_changes_per_unit', 'Work-mode changes per unit since start, by statistic.', ['stat'], (g, s) => {
+      const w = s.status.wear;
+      if (!w) return;
+      for (const stat of ['mean', 'max'] as const) g.set({ stat }, w.modeChangesPerUnit[stat]);
+    });
+    const report = options.report;
+    if (report) {
+      gauge('surplus_energy_above_budget_pct_of_offered', 'Energy drawn above the budget as a share of the energy offered, % (energy report totals).', [], (g) => {
+        const t = report.totals();
+        if (t.aboveBudgetPctOfOffered !== null) g.set(t.aboveBudgetPctOfOffered);
+      });
+      gauge('surplus_energy_after_deadline_above_kwh', 'Energy drawn above the budget later than the response deadline (cut deadline + device lead), kWh (energy report totals; should stay 0).', [], (g) =>
+        g.set(report.totals().afterDeadlineAboveKwh),
+      );
+      gauge('surplus_absorbed_above_floor_pct', 'Share of the surplus above the all-off (standby) draw absorbed within the budget, % (energy report totals).', [], (g) => {
+        const t = report.totals();
+        if (t.absorbedAboveFloorPct !== null) g.set(t.absorbedAboveFloorPct);
+      });
+      gauge('surplus_above_budget_by_more_than_unit_seconds', "Time the draw was above the budget by more than one unit's draw, s (energy report totals).", [], (g) => g.set(report.totals().aboveByMoreThanUnitS));
+      gauge('surplus_after_deadline_above_seconds', 'Time above the budget later than the response deadline, s (energy report totals).', [], (g) => g.set(report.totals().afterDeadlineAboveS));
+    }
     gauge('surplus_fleet_hashrate_ths', 'Fleet hashrate, TH/s.', [], (g, s) => g.set(s.status.hashrateThs));
     gauge('surplus_hash_queue_depth', 'Shares waiting for a hashing worker.', [], (g, s) => g.set(s.status.hashQueueDepth));
     gauge(

@@ -39,13 +39,14 @@ export interface OperatorSurface {
 /** Metrics, sampler (history + energy report) and the HTTP server, wired and started together. */
 export async function startOperatorSurface(options: OperatorSurfaceOptions): Promise<OperatorSurface> {
   const clock = options.clock ?? systemClock;
-  const metrics = new SiteMetrics({ source: options.source, processMetrics: options.processMetrics ?? true });
+  const report = new EnergyReport(options.report);
+  const metrics = new SiteMetrics({ source: options.source, processMetrics: options.processMetrics ?? true, report });
   const sampler = new SiteSampler({
     source: options.source,
     clock,
     intervalMs: options.sampleIntervalMs ?? 1000,
     history: new HistoryRing(options.historyPoints ?? 900),
-    report: new EnergyReport(options.report),
+    report,
     logger: options.logger,
   });
   const http = await startHttpServer({

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { BudgetReading } from '../power/budget-source.js';
+import type { Flexibility } from '../scheduler/flexibility.js';
 import type { SchedulerSnapshot, UnitSnapshot } from '../scheduler/scheduler-core.js';
+import type { WearFigures } from '../scheduler/wear-count.js';
 import type { DecisionTally } from './decision-tally.js';
 import type { DeviceReading, DeviceTelemetry } from './device-telemetry.js';
 import {
@@ -42,7 +44,7 @@ export interface SiteStatusParts {
   proxy: ProxyStatusView;
   /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
   miners: ReadonlyArray<{ id: string; worker: string; api?: string }>;
-  scheduler?: { snapshot(): SchedulerSnapshot };
+  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility; wear?(): WearFigures & { rampUpLossKwh?: number; rampLimitCostKwh?: number } };
   budgetSource?: { latest(): BudgetReading | undefined };
   telemetry?: DeviceTelemetry;
   tally?: DecisionTally;
@@ -92,6 +94,8 @@ export class SiteStatusAdapter implements SiteStatusSource {
       ...(proxy.accounting ? { accounting: proxy.accounting } : {}),
       ...(proxy.blockCandidates ? { blockCandidates: proxy.blockCandidates } : {}),
       ...(this.parts.simulatedTime ? { simulatedTime: this.parts.simulatedTime() } : {}),
+      ...(this.parts.scheduler?.flexibility ? { flexibility: this.parts.scheduler.flexibility() } : {}),
+      ...(this.parts.scheduler?.wear ? { wear: this.parts.scheduler.wear() } : {}),
     };
   }
 

@@ -193,6 +193,20 @@ export interface SiteStatus {
   blockCandidates?: BlockCandidatesView;
   /** `surplus demo` only: the time of day the replayed budget trace is at ("HH:MM"). */
   simulatedTime?: string;
+  /**
+   * What the fleet can shed within the cut deadline and add within 1 and 5 minutes, kW
+   * (issue 12 item 9: balancing capacity a utility can book). Present with a scheduler.
+   */
+  flexibility?: { shedKw: number; shedWithinS: number; add1MinKw: number; add5MinKw: number };
+  /** On/off cycles (mean, p95, max) and mode changes per unit since start (issue 12 item 7). Present with a scheduler. */
+  wear?: {
+    cyclesPerUnit: { mean: number; p95: number; max: number };
+    modeChangesPerUnit: { mean: number; max: number };
+    /** Modelled energy ramping units had not reached yet, kWh since start. */
+    rampUpLossKwh?: number;
+    /** Modelled budget room the ramp limit held back, kWh since start. */
+    rampLimitCostKwh?: number;
+  };
 }
 
 /** What the operator surface reads, once per request or scrape. */

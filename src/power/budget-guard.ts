@@ -12,6 +12,16 @@ export type BudgetStatus = 'live' | 'holding' | 'failsafe';
 export interface GuardOptions {
   holdLastS: number;
   failsafeKw: number;
+  /**
+   * Issue 12 item 5, never trip the site: the process started (or restarted)
+   * at `sinceMs` and has no reading yet. Until `sinceMs + holdLastS` the
+   * verdict holds `heldKw`, what the devices are measured drawing, instead of
+   * going straight to the fail-safe: a fresh `surplus start` with an `http`
+   * source, or a proxy restart, must not switch a running site off before
+   * anyone could post a budget. The loop sets it at start and drops it at the
+   * first reading.
+   */
+  boot?: { sinceMs: number; heldKw: number };
 }
 
 export interface BudgetVerdict {
@@ -22,9 +32,29 @@ export interface BudgetVerdict {
   source: string | undefined;
   /** When the verdict will change by itself (TTL or hold end); Infinity if never. */
   changesAtMs: number;
+  /** True while holding the measured draw before the first reading (GuardOptions.boot): nothing is to be switched. */
+  boot?: true;
 }
 
 export function guardBudget(latest: BudgetReading | undefined, nowMs: number, opts: GuardOptions): BudgetVerdict {
+  const v = judge(latest, nowMs, opts);
+  const boot = opts.boot;
+  // A reading restored from before a restart may itself have run out: the boot hold still applies.
+  if (v.status === 'failsafe' && boot && nowMs <= boot.sinceMs + opts.holdLastS * 1000) {
+    const kw = Math.round(boot.heldKw * 1000) / 1000;
+    return {
+      kw,
+      status: 'holding',
+      reason: `no budget reading since start: holding the measured ${kw} kW for ${opts.holdLastS} s, then fail-safe ${opts.failsafeKw} kW`,
+      source: v.source,
+      changesAtMs: boot.sinceMs + opts.holdLastS * 1000,
+      boot: true,
+    };
+  }
+  return v;
+}
+
+function judge(latest: BudgetReading | undefined, nowMs: number, opts: GuardOptions): BudgetVerdict {
   if (!latest) {
     return { kw: opts.failsafeKw, status: 'failsafe', reason: `no budget reading yet: fail-safe ${opts.failsafeKw} kW`, source: undefined, changesAtMs: Infinity };
   }

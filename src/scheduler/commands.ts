@@ -7,11 +7,14 @@ import type { Decision } from './scheduler-core.js';
  * loop and `surplus simulate`, so the simulator exercises the same ordering
  * and staggering as the site.
  *
- * Decreases go first, biggest saving first, staggered so the last is issued
- * by the cut deadline (the stagger is compressed when there are too many).
- * Increases wait until the decreases have taken effect (softoff lead), so
- * the fleet never draws more than the old or new plan during the change
- * (softoff lead plus up to a second: the Avalon takes whole-second times).
+ * Decreases go first, all at once (issue 12 item 3): a cut is a safety
+ * action, each goes to its own device (a softoff names its own future
+ * second, so bursts are harmless to the fleet), and staggering them only
+ * delayed the last one towards the deadline. Only increases are staggered
+ * (`commandStaggerMs`): they wait until the decreases have taken effect
+ * (softoff lead), so the fleet never draws more than the old or new plan
+ * during the change (softoff lead plus up to a second: the Avalon takes
+ * whole-second times), and then go out one by one so the draw steps up.
  */
 
 export type CommandAction = 'off' | 'on' | 'mode';
@@ -59,21 +62,16 @@ export function buildCommands(plan: Plan, fleet: FleetState, settings: DispatchS
     if (cmd.decrease) dec.push({ cmd, savedKw: oldKw - newKw, leadMs: via === 'api' ? u.softoffDelayS * 1000 + 1000 : 0 });
     else inc.push(cmd);
   });
+  // Biggest saving first: the order the loop hands them to the devices in the same instant.
   dec.sort((a, b) => b.savedKw - a.savedKw || a.cmd.index - b.cmd.index);
-  let stagger = settings.commandStaggerMs;
-  if (plan.cut && dec.length > 1) {
-    // Issue the last cut command no later than the deadline, keeping a tenth of it as margin.
-    const window = settings.cutDeadlineS * 1000 * 0.9;
-    stagger = Math.min(stagger, window / (dec.length - 1));
-  }
   const out: UnitCommand[] = [];
   let t = plan.atMs;
   let freedAtMs = plan.atMs;
-  dec.forEach((d, k) => {
-    d.cmd.atMs = plan.atMs + k * stagger;
+  for (const d of dec) {
+    d.cmd.atMs = plan.atMs;
     freedAtMs = Math.max(freedAtMs, d.cmd.atMs + d.leadMs);
     out.push(d.cmd);
-  });
+  }
   if (dec.length > 0) t = freedAtMs + settings.commandStaggerMs;
   inc.sort((a, b) => a.index - b.index);
   inc.forEach((c, k) => {

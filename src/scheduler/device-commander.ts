@@ -5,12 +5,20 @@ import type { UnitCommand } from './commands.js';
 import { workmodeNumber, type FleetState, type FleetUnit } from './fleet-state.js';
 import { plannedWorkmode, type Mismatch } from './reconcile.js';
 import type { SchedulerCore } from './scheduler-core.js';
+import type { Timers } from './timers.js';
 
 /**
  * The scheduler's hands: issues a unit's command through its DeviceApi (or the
  * Stratum lever for units without one), re-sends what a device lost, and falls
  * back to withholding the worker when a device command fails. Owns the device
  * clients, the set of withheld workers and each unit's last command time.
+ *
+ * Cuts have their own client per device (issue 11 item 4): a device client
+ * serialises its requests, so a softoff queued behind a status read of a
+ * device that just stopped answering (and that read's retries) went out
+ * 14.4 s after the cut. And a cut not acknowledged within half the cut
+ * deadline is given up on at once: the unit counts at worst case, its jobs
+ * are withheld, and the loop re-plans so other units are shed in time.
  */
 
 export interface DeviceCommanderOptions {
@@ -27,6 +35,14 @@ export interface DeviceCommanderOptions {
   isRunning(): boolean;
   /** True while a command for the unit at `index` waits for its issue time. */
   isPending(index: number): boolean;
+  /** Config `scheduler.cutDeadlineS`: a cut not acknowledged within half of it is given up on. */
+  cutDeadlineS?: number;
+  /** For the acknowledgement deadline of cuts. */
+  timers?: Timers;
+  /** A unit was given up on (counted at worst case): re-plan now, not at the next tick. */
+  onFault?(): void;
+  /** Called with every command as it is issued (simulator books, tests). */
+  onIssue?(c: UnitCommand): void;
 }
 
 /** What the state file keeps of the last command per unit. */
@@ -37,6 +53,8 @@ export interface LastCommand {
 
 export class DeviceCommander {
   private readonly apis = new Map<string, DeviceApi>();
+  /** Per unit, the client that carries cuts only (never queued behind a read or a re-send). */
+  private readonly cutApis = new Map<string, DeviceApi>();
   private readonly withheld = new Set<string>();
   /** Last command per unit id (state file, reconciliation's settle time). */
   readonly lastCommands = new Map<string, LastCommand>();
@@ -53,10 +71,22 @@ export class DeviceCommander {
     return api;
   }
 
+  /** The unit's client for cuts, built on first use. */
+  cutApi(u: FleetUnit): DeviceApi {
+    let api = this.cutApis.get(u.id);
+    if (!api) {
+      api = this.opts.drivers(u);
+      this.cutApis.set(u.id, api);
+    }
+    return api;
+  }
+
   /** Closes every device client (scheduler stop). */
   closeAll(): void {
     for (const api of this.apis.values()) api.close();
+    for (const api of this.cutApis.values()) api.close();
     this.apis.clear();
+    this.cutApis.clear();
   }
 
   async execute(c: UnitCommand): Promise<void> {
@@ -67,6 +97,7 @@ export class DeviceCommander {
     }
     const u = this.opts.fleet.units[c.index]!;
     this.lastCommands.set(u.id, { action: c.action, atMs: clock.now() });
+    this.opts.onIssue?.(c);
     if (c.action !== 'off' && c.ths > 0) lever.expectHashrate(u.worker, c.ths);
     if (c.via === 'stratum') {
       if (c.action === 'off') this.withhold(u, c.reason);
@@ -77,25 +108,55 @@ export class DeviceCommander {
     // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
     const atUnixS = aheadUnixS(clock.now(), u);
     const mode = u.modes[c.mode]!;
+    const ack = c.decrease ? this.watchAck(c, u) : undefined;
     try {
-      const api = this.api(u);
+      const api = c.decrease ? this.cutApi(u) : this.api(u);
       if (c.action === 'off') await api.softOff(atUnixS);
       else {
         if (c.action === 'mode' || c.mode !== c.fromMode) await api.setWorkmode(workmodeNumber(mode));
         if (c.action === 'on') await api.softOn(atUnixS);
       }
       log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
+      if (ack) this.opts.timers!.clearTimeout(ack);
       core.settle(c, 'issued');
       // A workmode change applies before the device answers; a softon at the second it names.
       // (A newer command already waiting for this unit has set its own time.)
       if (c.action !== 'off' && !this.opts.isPending(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : clock.now();
       if (c.action === 'on') this.release(u);
     } catch (err) {
+      if (ack) this.opts.timers!.clearTimeout(ack);
       log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
       core.settle(c, 'failsafe', `${c.action} failed: ${(err as Error).message}; withheld on the Stratum side`);
-      core.markUnavailable(u.id, clock.now(), `${c.action} failed: ${(err as Error).message}`);
+      const first = core.markUnavailable(u.id, clock.now(), `${c.action} failed: ${(err as Error).message}`);
       this.withhold(u, `${c.action} failed`);
+      if (first) this.opts.onFault?.();
     }
+  }
+
+  /**
+   * The acknowledgement deadline of a cut: half the cut deadline, so the
+   * units shed in its place are still commanded within the deadline and off
+   * within the deadline plus their lead; but at least ACK_FLOOR_MS, so a
+   * healthy device on a busy network or host is not given up on for answering
+   * in a second or two (a false alarm withholds its jobs and sheds another
+   * unit for nothing). With the default 10 s deadline that is 5 s; a cut
+   * deadline under 10 s is guaranteed against a silent device only from
+   * ACK_FLOOR_MS plus the lead. Undefined without timers.
+   */
+  private watchAck(c: UnitCommand, u: FleetUnit): unknown {
+    const { timers, cutDeadlineS } = this.opts;
+    if (!timers || cutDeadlineS === undefined) return undefined;
+    const deadlineMs = cutDeadlineS * 1000;
+    const ackMs = Math.max(deadlineMs / 2, ACK_FLOOR_MS);
+    return timers.setTimeout(() => {
+      if (!this.opts.isRunning()) return;
+      const why = `${c.action} not acknowledged within ${ackMs / 1000} s`;
+      this.opts.logger.warn({ unit: u.id, action: c.action }, `${why}: counted at worst-case draw, Stratum fail-safe`);
+      this.opts.core.settle(c, 'failsafe', `${why}; withheld on the Stratum side`);
+      const first = this.opts.core.markUnavailable(u.id, this.opts.clock.now(), why);
+      this.withhold(u, why);
+      if (first) this.opts.onFault?.();
+    }, ackMs);
   }
 
   /**
@@ -156,6 +217,9 @@ export class DeviceCommander {
     }
   }
 }
+
+/** Shortest wait for a cut's acknowledgement, ms (see watchAck). */
+const ACK_FLOOR_MS = 5000;
 
 /** The whole Unix second, softoffDelayS ahead, that a softoff/softon issued at `nowMs` names. */
 export const aheadUnixS = (nowMs: number, u: FleetUnit): number => Math.ceil((nowMs + u.softoffDelayS * 1000) / 1000);

@@ -2,15 +2,19 @@ import type { Clock } from '../clock.js';
 import type { SchedulerConfig } from '../config/schema.js';
 import type { DeviceApi, StratumLever } from '../fleet/control.js';
 import type { Logger } from '../observability/logger.js';
-import type { BudgetSource } from '../power/budget-source.js';
+import type { BudgetReading, BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
 import type { FleetState, FleetUnit } from './fleet-state.js';
+import { BudgetMemory } from './budget-memory.js';
 import { DeviceCommander, effectiveAtMs } from './device-commander.js';
 import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
 import { SchedulerCore, type Decision, type SchedulerSnapshot, type StepResult } from './scheduler-core.js';
-import { applyState, captureState, type StateStore } from './state-store.js';
+import { applyState, captureState, restoredReading, type StateStore } from './state-store.js';
+import { fleetFlexibility, type Flexibility } from './flexibility.js';
 import { StatusPoller } from './status-poller.js';
+import { LossEstimates } from './loss-estimates.js';
+import { WearCount, type WearFigures } from './wear-count.js';
 import { globalTimers, type Timers } from './timers.js';
 
 export { globalTimers, type Timers } from './timers.js';
@@ -35,7 +39,10 @@ export interface SchedulerOptions {
   fleet: FleetState;
   budget: BudgetSource;
   guard: GuardOptions;
-  /** Builds the device client for a unit with an `api`; called once per unit. */
+  /**
+   * Builds a device client for a unit with an `api`; called up to twice per unit: one
+   * client for status reads, re-sends and increases, one for cuts only (issue 11 item 4).
+   */
   drivers: (unit: FleetUnit) => DeviceApi;
   lever: StratumLever;
   timers?: Timers;
@@ -47,6 +54,12 @@ export interface SchedulerOptions {
   stateStore?: StateStore;
   /** Reported vs planned on/off state (reconcile.ts); defaults RECONCILE_DEFAULTS. */
   reconcile?: Partial<ReconcileSettings>;
+  /**
+   * Read device status on every tick (default true). `surplus simulate` turns it off: its
+   * simulated devices always obey, and reading 5,000 of them every tick would be most of a
+   * day's simulation time. Plans then count nominal draws, as before the first read.
+   */
+  statusPoll?: boolean;
 }
 
 export class Scheduler {
@@ -58,18 +71,31 @@ export class Scheduler {
   /** Per unit index: the command waiting for its issue time, and its timer. */
   private readonly unitTimers = new Map<number, { handle: unknown; command: UnitCommand }>();
   private readonly listeners = new Set<(d: Decision) => void>();
+  private readonly stepListeners = new Set<(s: StepResult) => void>();
+  private readonly commandListeners = new Set<(c: UnitCommand) => void>();
+  private readonly wearCount: WearCount;
+  private readonly losses: LossEstimates;
   private tickHandle: unknown;
   private guardHandle: unknown;
   private running = false;
   private lastStatus: BudgetStatus | undefined;
   private lastInfeasible = false;
-  private readonly onReading = (): void => {
-    this.replan('budget');
+  /** Boot hold, restored reading, when to save a reading (issue 12 item 5). */
+  private readonly memory: BudgetMemory;
+  private readonly onReading = (r: BudgetReading): void => {
+    const { first, save } = this.memory.received(r);
+    if (first) this.opts.logger.info({ kw: r.kw, source: r.source }, 'first budget reading since start');
+    if (save) this.persist();
+    // A refresh of an unchanged budget plans nothing new (a meter or a 1 s trace repeats its value).
+    if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('budget');
   };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.timers = opts.timers ?? globalTimers;
-    this.core = new SchedulerCore(opts.fleet, opts.settings, opts.guard, opts.maxDecisions ?? 200, (d) => {
+    this.memory = new BudgetMemory(opts.guard, opts.fleet);
+    this.wearCount = new WearCount(opts.fleet.units.length);
+    this.losses = new LossEstimates(opts.fleet);
+    this.core = new SchedulerCore(opts.fleet, opts.settings, this.memory.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);
     });
     const isRunning = (): boolean => this.running;
@@ -83,6 +109,16 @@ export class Scheduler {
       lever: opts.lever,
       drivers: opts.drivers,
       withholdGraceS: opts.settings.withholdGraceS,
+      onIssue: (c) => {
+        // Plan commands only: a re-assertion after a restart carries no decision and is no wear.
+        if ((c.decisions?.length ?? 0) > 0) this.wearCount.add(c.index, c.action);
+        if (c.action !== 'off') this.losses.started(c.index);
+        for (const l of this.commandListeners) l(c);
+      },
+      cutDeadlineS: opts.settings.cutDeadlineS,
+      timers: this.timers,
+      // Issue 11 item 4: a unit given up on counts at worst case now; the plan sheds others at once.
+      onFault: () => void this.timers.setTimeout(() => this.replan('device-fault'), 0),
       isRunning,
       isPending,
     });
@@ -97,6 +133,7 @@ export class Scheduler {
       isRunning,
       isPending,
       persist: () => this.persist(),
+      adoptReported: () => this.memory.holding && this.core.verdict(this.reading(), this.opts.clock.now()).boot === true,
     });
   }
 
@@ -106,14 +143,44 @@ export class Scheduler {
     return () => this.listeners.delete(listener);
   }
 
+  /** Every plan (verdict, plan, commands before superseding) as it is made. */
+  onStep(listener: (s: StepResult) => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
+  /** Every command at the moment it is issued (to the device API or the Stratum lever). */
+  onCommand(listener: (c: UnitCommand) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => this.commandListeners.delete(listener);
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     await this.restore();
+    this.withholdAssumedOff();
     this.opts.budget.on('reading', this.onReading);
     await this.opts.budget.start();
+    if (!this.opts.budget.latest()) {
+      // Issue 12 item 5: nobody could have posted a budget yet. A reading persisted before a
+      // restart is resumed (live, then held); without one, or once it has run out, the devices
+      // are held as they are for holdLastS (nothing is switched; the first status poll adopts
+      // what they report), then the fail-safe applies as for a source gone silent.
+      this.memory.beginHold(this.opts.clock.now());
+      if (this.core.verdict(this.reading(), this.opts.clock.now()).boot) {
+        const { holdLastS, failsafeKw } = this.memory.guard;
+        this.opts.logger.warn({ holdLastS, failsafeKw }, 'no budget reading yet: holding the devices as they are until one arrives or the hold ends');
+      }
+      if (this.opts.statusPoll !== false) void this.pollStatus().finally(() => this.memory.refreshHeld());
+    }
     this.replan('start');
     this.scheduleTick();
+  }
+
+  /** The reading the plan rests on: the source's latest, else the one persisted before a restart. */
+  private reading(): BudgetReading | undefined {
+    return this.memory.reading(this.opts.budget.latest());
   }
 
   async stop(): Promise<void> {
@@ -143,6 +210,9 @@ export class Scheduler {
     const state = await store.load();
     if (!state) return;
     const now = this.opts.clock.now();
+    const reading = restoredReading(state);
+    this.memory.restore(reading);
+    if (reading) this.opts.logger.info({ kw: reading.kw, source: reading.source, atMs: reading.atMs }, 'last budget reading restored');
     const r = applyState(this.opts.fleet, state, now);
     this.opts.logger.info({ restored: r.restored.length, off: r.off.length, skipped: r.skipped }, 'scheduler state restored');
     for (const id of r.off) {
@@ -152,20 +222,64 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A unit without a device API that the loop counts as off (a fleet built off, or restored
+   * off) is withheld at start: otherwise it hashes on while counted at standby, and a later
+   * "on" (a release) would change nothing.
+   */
+  private withholdAssumedOff(): void {
+    const now = this.opts.clock.now();
+    this.opts.fleet.units.forEach((u, index) => {
+      if (u.on || u.lever !== 'stratum' || this.commander.lastCommands.has(u.id)) return;
+      void this.commander.execute({ index, unitId: u.id, worker: u.worker, action: 'off', mode: u.mode, fromMode: u.mode, via: 'stratum', atMs: now, decrease: true, ths: 0, reason: 'counted off at start' });
+    });
+  }
+
   private persist(): void {
     const store = this.opts.stateStore;
-    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands));
+    if (store) void store.save(captureState(this.opts.fleet, this.opts.clock.now(), this.commander.lastCommands, this.reading()));
+  }
+
+  /**
+   * On/off cycles and mode changes per unit since start, and the modelled energy lost to
+   * ramp-up and held back by the ramp limit, kWh (issue 12 item 7).
+   */
+  wear(): WearFigures & { rampUpLossKwh: number; rampLimitCostKwh: number } {
+    this.losses.advance(this.opts.clock.now());
+    return { ...this.wearCount.figures(), rampUpLossKwh: this.losses.rampUpKwh, rampLimitCostKwh: this.losses.rampLimitKwh };
+  }
+
+  /** What the fleet can shed within the cut deadline and add within 1 and 5 minutes (issue 12 item 9). */
+  flexibility(): Flexibility {
+    const st = this.opts.settings;
+    const ramp = (st as { rampKwPerMin?: unknown }).rampKwPerMin;
+    return fleetFlexibility(this.opts.fleet, this.opts.clock.now(), {
+      cutDeadlineS: st.cutDeadlineS,
+      minOffS: st.minOffS,
+      withholdGraceS: st.withholdGraceS,
+      ...(typeof ramp === 'number' ? { rampKwPerMin: ramp } : {}),
+    });
   }
 
   snapshot(): SchedulerSnapshot {
-    return this.core.snapshot(this.opts.budget.latest(), this.opts.clock.now());
+    return this.core.snapshot(this.reading(), this.opts.clock.now());
   }
 
   /** Plans now and schedules the resulting commands. Returns the step (undefined when stopped). */
   replan(trigger: string): StepResult | undefined {
     if (!this.running) return undefined;
     const now = this.opts.clock.now();
-    const step = this.core.step(this.opts.budget.latest(), now);
+    const reading = this.reading();
+    const held = this.core.verdict(reading, now);
+    if (held.boot) {
+      // Before the first reading: no plan, no command (issue 12 item 5); re-plan when the hold ends.
+      if (held.status !== this.lastStatus) this.lastStatus = held.status;
+      this.watchGuard(held.changesAtMs);
+      return undefined;
+    }
+    const step = this.core.step(reading, now);
+    this.losses.planned(step.plan);
+    for (const l of this.stepListeners) l(step);
     const { verdict, plan, commands } = step;
     if (verdict.status !== this.lastStatus) {
       const log = verdict.status === 'live' ? this.opts.logger.info : this.opts.logger.warn;
@@ -230,10 +344,14 @@ export class Scheduler {
   private scheduleTick(): void {
     this.tickHandle = this.timers.setTimeout(() => {
       if (!this.running) return;
-      void this.pollStatus().finally(() => {
+      const afterPoll = (): void => {
         if (!this.running) return;
-        if (this.core.needsPlan(this.opts.budget.latest(), this.opts.clock.now())) this.replan('tick');
-      });
+        this.memory.refreshHeld();
+        this.losses.advance(this.opts.clock.now());
+        if (this.core.needsPlan(this.reading(), this.opts.clock.now())) this.replan('tick');
+      };
+      if (this.opts.statusPoll === false) afterPoll();
+      else void this.pollStatus().finally(afterPoll);
       this.scheduleTick();
     }, this.opts.settings.tickS * 1000);
   }
@@ -263,6 +381,7 @@ export class Scheduler {
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
+
 
 /** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
 export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
+import type { BudgetReading } from '../power/budget-source.js';
 import type { FleetState } from './fleet-state.js';
 
 /**
@@ -30,10 +31,23 @@ const unitSchema = z.strictObject({
   lastCommand: z.strictObject({ action: z.string().max(32), atMs: z.number().finite() }).nullable(),
 });
 
+/**
+ * The last budget reading and its expiry (issue 12 item 5): a restart resumes it (live within its
+ * TTL, then held, then the fail-safe) instead of starting blind. `ttlMs` null: never expires.
+ */
+const budgetSchema = z.strictObject({
+  kw: z.number().finite().min(0),
+  atMs: z.number().finite(),
+  ttlMs: z.number().finite().positive().nullable(),
+  source: z.string().min(1).max(64),
+});
+
 const stateSchema = z.strictObject({
   version: z.literal(STATE_VERSION),
   savedAtMs: z.number().finite(),
   units: z.array(unitSchema).max(1_000_000),
+  /** Absent in files written before issue 12, or when no reading had arrived. */
+  budget: budgetSchema.optional(),
 });
 
 export type PersistedUnit = z.infer<typeof unitSchema>;
@@ -44,10 +58,16 @@ export type DecodedState = { ok: true; state: PersistedState } | { ok: false; re
 const orNull = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 
 /** Snapshot of the fleet as the loop last commanded it. */
-export function captureState(fleet: FleetState, nowMs: number, lastCommands: ReadonlyMap<string, { action: string; atMs: number }> = new Map()): PersistedState {
+export function captureState(
+  fleet: FleetState,
+  nowMs: number,
+  lastCommands: ReadonlyMap<string, { action: string; atMs: number }> = new Map(),
+  reading?: BudgetReading,
+): PersistedState {
   return {
     version: STATE_VERSION,
     savedAtMs: nowMs,
+    ...(reading ? { budget: { kw: reading.kw, atMs: reading.atMs, ttlMs: Number.isFinite(reading.ttlMs) ? reading.ttlMs : null, source: reading.source.slice(0, 64) } } : {}),
     units: fleet.units.map((u) => ({
       id: u.id,
       on: u.on,
@@ -77,6 +97,13 @@ export function decodeState(text: string): DecodedState {
     return { ok: false, reason: `${issue.path.join('.') || '(root)'}: ${issue.message}` };
   }
   return { ok: true, state: r.data };
+}
+
+/** The persisted budget reading as a reading again (its original time and TTL), if the file has one. */
+export function restoredReading(state: PersistedState): BudgetReading | undefined {
+  const b = state.budget;
+  if (!b) return undefined;
+  return Object.freeze({ kw: b.kw, atMs: b.atMs, ttlMs: b.ttlMs ?? Infinity, source: b.source });
 }
 
 export interface ApplyResult {

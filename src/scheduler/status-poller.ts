@@ -28,6 +28,12 @@ export interface StatusPollerOptions {
   isPending(index: number): boolean;
   /** Save the state file (a unit came back). */
   persist(): void;
+  /**
+   * True while the loop holds the devices as they are (no budget reading yet
+   * since start, issue 12 item 5): a report is taken as the unit's state, not
+   * reconciled against a plan that was only assumed.
+   */
+  adoptReported?(): boolean;
 }
 
 export class StatusPoller {
@@ -86,8 +92,16 @@ export class StatusPoller {
       void this.identify(u, api.identify.bind(api));
     }
     const mode = modeIndexOfWorkmode(u, status.workmode);
-    this.adoptFirstReading(u, status, mode);
-    const held = this.reconcileUnit(u, status, mode);
+    if (this.opts.adoptReported?.() && u.available) {
+      const on = !status.softOff && status.state !== 'idle';
+      if (on !== u.on) {
+        u.on = on;
+        // When it last switched is not known: no minimum on/off time holds it.
+        u.sinceMs = -Infinity;
+      }
+      if (mode >= 0) u.mode = mode;
+    } else this.adoptFirstReading(u, status, mode);
+    const held = this.opts.adoptReported?.() ? false : this.reconcileUnit(u, status, mode);
     const { cameBack } = core.reportStatus(
       u.id,
       { on: !status.softOff, ...(mode >= 0 ? { mode } : {}), ...(status.wallPowerW !== undefined ? { measuredKw: status.wallPowerW / 1000 } : {}) },

@@ -52,19 +52,54 @@ class Period {
 
 const OVER_EPS = 1e-6;
 
+/** Per-sample figures beyond draw and budget (issue 12 item 7). */
+export interface SampleExtras {
+  /** Units drawing more than standby. */
+  unitsOn: number;
+  /** Σ over ramping units of (their mode's kW − what they draw): the draw a ramp holds back, kW. */
+  rampDeficitKw: number;
+  /** Budget the plan left unused only because of the ramp limit, kW. */
+  rampHeldKw: number;
+}
+
 export interface LedgerOptions {
   startMs: number;
   spanMs: number;
   stepMs: number;
   /** Draw with every unit off, kW. */
   floorKw: number;
-  /** An overshoot later than this after the last budget drop counts as late (cut deadline + device delay + a step), ms. */
+  /**
+   * The response deadline (cut deadline + device lead + a step), ms: a draw above every
+   * budget of the last `graceMs` is late (the loop had that long to react to it).
+   */
   graceMs: number;
+  /** One unit's draw (the largest top mode in the fleet), kW: overshoots beyond it are counted apart. */
+  unitKw?: number;
 }
 
 export interface LedgerTotals extends PeriodStats {
   standbyAboveBudgetKwh: number;
+  /** Largest draw above every budget of the last response deadline, kW. */
   overshootAfterDeadlineKw: number;
+  /** Energy drawn above budget later than the response deadline, kWh (should be 0). */
+  afterDeadlineAboveKwh: number;
+  /** Time above budget later than the response deadline, s. */
+  afterDeadlineAboveS: number;
+  /** Energy above budget as a share of the energy offered, %. */
+  aboveBudgetPctOfOffered: number;
+  /** Time the draw was above the budget by more than one unit's draw, s (and % of the run). */
+  aboveByMoreThanUnitS: number;
+  aboveByMoreThanUnitPct: number;
+  /**
+   * Absorption above the standby floor: energy drawn within the budget above the all-off
+   * draw, over the energy offered above it, %. The floor is drawn whatever the scheduler
+   * does, so this is the share the scheduler itself earned.
+   */
+  absorbedAboveFloorPct: number;
+  /** Energy the budget had room for but ramping units did not draw yet, kWh. */
+  rampUpLossKwh: number;
+  /** Energy the budget had room for but the plan held back for the ramp limit, kWh. */
+  rampLimitCostKwh: number;
   longestAboveS: number;
   perHour: Array<PeriodStats & { hour: number }>;
 }
@@ -73,20 +108,25 @@ export class EnergyLedger {
   private readonly perHour: Period[] = [];
   private readonly all = new Period();
   private readonly hours: number;
-  private lastDropMs = -Infinity;
   private standbyAbove = 0;
   private lateOver = 0;
   private stretch = 0;
   private longest = 0;
-  private prev: { t: number; kw: number; ths: number; budget: number } | undefined;
+  private prev: { t: number; kw: number; ths: number; budget: number; late: number; ramp: number; held: number } | undefined;
+  private lateKwh = 0;
+  private lateS = 0;
+  private aboveUnitS = 0;
+  private floorOffered = 0;
+  private floorWithin = 0;
+  private rampLoss = 0;
+  private rampHeld = 0;
+  /** Monotonic deque of (time, effective budget) over the last `graceMs`: its front is the window's largest budget. */
+  private readonly winT: number[] = [];
+  private readonly winV: number[] = [];
+  private winHead = 0;
 
   constructor(private readonly opts: LedgerOptions) {
     this.hours = Math.ceil(opts.spanMs / 3_600_000);
-  }
-
-  /** The budget dropped at `atMs`: overshoots right after it are the cut's, not late ones. */
-  budgetDropped(atMs: number): void {
-    this.lastDropMs = atMs;
   }
 
   cycle(atMs: number): void {
@@ -100,7 +140,7 @@ export class EnergyLedger {
   }
 
   /** The state at grid time `t` (steps of `stepMs` from `startMs`): the fleet's draw and hashrate, the budget. */
-  sample(t: number, budgetKw: number, drawnKw: number, ths: number): void {
+  sample(t: number, budgetKw: number, drawnKw: number, ths: number, extras?: SampleExtras): void {
     const { startMs, stepMs, floorKw } = this.opts;
     const prev = this.prev;
     if (prev && t > startMs) {
@@ -108,6 +148,12 @@ export class EnergyLedger {
       const p = this.period(prev.t);
       const eb = Math.max(prev.budget, floorKw);
       this.standbyAbove += Math.max(0, floorKw - prev.budget) * dtH;
+      this.lateKwh += prev.late * dtH;
+      const room = Math.max(0, prev.budget - prev.kw);
+      this.rampLoss += Math.min(prev.ramp, room) * dtH;
+      this.rampHeld += Math.min(prev.held, Math.max(0, room - prev.ramp)) * dtH;
+      this.floorOffered += Math.max(0, prev.budget - floorKw) * dtH;
+      this.floorWithin += Math.min(Math.max(0, prev.kw - floorKw), Math.max(0, prev.budget - floorKw)) * dtH;
       for (const q of [p, this.all]) {
         q.offered += prev.budget * dtH;
         q.drawn += prev.kw * dtH;
@@ -117,8 +163,17 @@ export class EnergyLedger {
         q.totalS += (t - prev.t) / 1000;
       }
     }
-    const over = drawnKw - Math.max(budgetKw, floorKw);
-    if (over > OVER_EPS && t - this.lastDropMs > this.opts.graceMs) this.lateOver = Math.max(this.lateOver, over);
+    const eff = Math.max(budgetKw, floorKw);
+    const over = drawnKw - eff;
+    // Late: above every budget of the last response deadline (a falling budget is late only once
+    // the deadline has passed since it fell below the draw).
+    const winMax = this.windowMax(t, eff);
+    const late = t - startMs > this.opts.graceMs && t < startMs + this.opts.spanMs ? Math.max(0, drawnKw - winMax) : 0;
+    if (late > OVER_EPS) {
+      this.lateOver = Math.max(this.lateOver, late);
+      this.lateS += stepMs / 1000;
+    }
+    if (this.opts.unitKw !== undefined && over > this.opts.unitKw + OVER_EPS && t < startMs + this.opts.spanMs) this.aboveUnitS += stepMs / 1000;
     const p = this.period(t);
     if (over > OVER_EPS && t < startMs + this.opts.spanMs) {
       this.stretch += stepMs / 1000;
@@ -128,14 +183,42 @@ export class EnergyLedger {
       p.maxOver = Math.max(p.maxOver, over);
       this.all.maxOver = Math.max(this.all.maxOver, over);
     } else this.stretch = 0;
-    this.prev = { t, kw: drawnKw, ths, budget: budgetKw };
+    this.prev = { t, kw: drawnKw, ths, budget: budgetKw, late: late > OVER_EPS ? late : 0, ramp: extras?.rampDeficitKw ?? 0, held: extras?.rampHeldKw ?? 0 };
+  }
+
+  private windowMax(t: number, v: number): number {
+    const T = this.winT;
+    const V = this.winV;
+    while (T.length > this.winHead && V[V.length - 1]! <= v) {
+      T.pop();
+      V.pop();
+    }
+    T.push(t);
+    V.push(v);
+    while (T[this.winHead]! < t - this.opts.graceMs) this.winHead++;
+    // Compact now and then so the arrays stay short.
+    if (this.winHead > 4096) {
+      T.splice(0, this.winHead);
+      V.splice(0, this.winHead);
+      this.winHead = 0;
+    }
+    return V[this.winHead]!;
   }
 
   totals(): LedgerTotals {
+    const all = this.all;
     return {
-      ...this.all.stats(),
+      ...all.stats(),
       standbyAboveBudgetKwh: this.standbyAbove,
       overshootAfterDeadlineKw: this.lateOver,
+      afterDeadlineAboveKwh: this.lateKwh,
+      afterDeadlineAboveS: this.lateS,
+      aboveBudgetPctOfOffered: all.offered > 0 ? (all.above / all.offered) * 100 : 0,
+      aboveByMoreThanUnitS: this.aboveUnitS,
+      aboveByMoreThanUnitPct: all.totalS > 0 ? (this.aboveUnitS / all.totalS) * 100 : 0,
+      absorbedAboveFloorPct: this.floorOffered > 0 ? (this.floorWithin / this.floorOffered) * 100 : 0,
+      rampUpLossKwh: this.rampLoss,
+      rampLimitCostKwh: this.rampHeld,
       longestAboveS: this.longest,
       perHour: Array.from({ length: this.hours }, (_, h) => ({ hour: h, ...(this.perHour[h] ?? new Period()).stats() })),
     };

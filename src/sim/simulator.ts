@@ -1,25 +1,33 @@
 import { ManualClock } from '../clock.js';
 import type { FleetConfig, SchedulerConfig } from '../config/schema.js';
+import { silentLogger } from '../observability/logger.js';
 import type { GuardOptions } from '../power/budget-guard.js';
-import type { BudgetReading } from '../power/budget-source.js';
-import { traceSpanMs, traceValueAt, type Trace } from '../power/trace-parse.js';
-import { supersedeCommand, type UnitCommand } from '../scheduler/commands.js';
+import { traceSpanMs, type Interpolation, type Trace } from '../power/trace-parse.js';
+import type { UnitCommand } from '../scheduler/commands.js';
 import { createFleetState } from '../scheduler/fleet-state.js';
-import { SchedulerCore, type DecisionOutcomes } from '../scheduler/scheduler-core.js';
+import type { DecisionOutcomes } from '../scheduler/scheduler-core.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 import { DevicePowerModel } from './device-model.js';
+import { SimLevers } from './sim-device-api.js';
+import { TraceBudgetSource } from './sim-budget-source.js';
+import { SimTimers } from './sim-timers.js';
 import { EnergyLedger, type PeriodStats } from './simulator-ledger.js';
 
 export type { PeriodStats } from './simulator-ledger.js';
 
 /**
  * `surplus simulate` without sockets (issue 8): steps simulated time through
- * a surplus trace, runs the live scheduler's own core (policy, guard, command
- * ordering and staggering) at the live loop's triggers (every reading, every
- * tick when a re-plan could differ), and applies the commands to pure
- * DevicePowerModels with the Avalon's delays: softoff/softon at a whole
- * second at least `softoffDelayS` ahead, ramps of `rampUpS`, workmode changes
- * that restart the boards. Units without an API are withheld: they stop
- * hashing `withholdGraceS` after the command.
+ * a surplus trace and runs the live loop itself (issue 12 item 6: one command
+ * path), the same `Scheduler` as `surplus start`, on simulated timers
+ * (SimTimers): its re-plans on every reading and tick, its command queue
+ * (superseding, stagger, device lead, the cut acknowledgement deadline) and
+ * its DeviceCommander. Only the far side of the levers is simulated
+ * (sim-device-api.ts): pure DevicePowerModels with the Avalon's delays
+ * (softoff/softon at the whole second the driver names, ramps of `rampUpS`,
+ * workmode changes that restart the boards); units without an API are
+ * withheld and stop hashing `withholdGraceS` after the command. The trace
+ * reaches the loop as a budget source (sim-budget-source.ts) honouring
+ * `budget.interpolation`. Status is not polled (the simulated devices obey).
  *
  * Budget below the standby floor (every unit off) cannot be met; that part is
  * reported apart and the rest is measured against max(budget, floor).
@@ -45,6 +53,12 @@ export interface SimulateOptions {
   startMs?: number;
   /** Keep a per-minute series for plots. */
   series?: boolean;
+  /** Config `budget.interpolation` (default step). */
+  interpolation?: Interpolation;
+  /** Called on every grid step with the budget, the draw and the units drawing more than standby. */
+  onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void;
+  /** Called with every command the loop issues, at its simulated issue time. */
+  onCommand?: (c: UnitCommand, atMs: number) => void;
 }
 
 export interface SimulationReport extends PeriodStats {
@@ -59,7 +73,20 @@ export interface SimulationReport extends PeriodStats {
   stepS: number;
   startIso: string;
   longestAboveS: number;
-  cyclesPerUnit: { mean: number; max: number };
+  cyclesPerUnit: { mean: number; p95: number; max: number };
+  /** Energy drawn above budget later than the response deadline (cut deadline + device lead), kWh. */
+  afterDeadlineAboveKwh: number;
+  afterDeadlineAboveS: number;
+  aboveBudgetPctOfOffered: number;
+  /** Time above the budget by more than one unit's draw, s and %. */
+  aboveByMoreThanUnitS: number;
+  aboveByMoreThanUnitPct: number;
+  /** Share of the surplus above the all-off floor absorbed within the budget, %. */
+  absorbedAboveFloorPct: number;
+  /** Energy the budget had room for that ramping units had not reached yet, kWh. */
+  rampUpLossKwh: number;
+  /** Energy the budget had room for that the plan held back for the ramp limit, kWh (an estimate). */
+  rampLimitCostKwh: number;
   modeChangesPerUnit: { mean: number; max: number };
   /** Churn: every on, off and mode command applied, per unit. */
   switchesPerUnit: { mean: number; max: number };
@@ -84,7 +111,7 @@ export interface SimulationResult {
   series: { minute: number[]; budgetKw: number[]; drawnKw: number[] };
 }
 
-export function simulate(opts: SimulateOptions): SimulationResult {
+export async function simulate(opts: SimulateOptions): Promise<SimulationResult> {
   const wall0 = performance.now();
   const pts = opts.trace.points;
   const first = pts[0]!.tMs;
@@ -93,9 +120,9 @@ export function simulate(opts: SimulateOptions): SimulationResult {
   const endMs = startMs + spanMs;
   const stepMs = Math.round(opts.stepS * 1000);
   if (!(stepMs > 0)) throw new RangeError('simulate: stepS must be > 0');
-  const budgetAt = (t: number): number => traceValueAt(pts, first + (t - startMs), 'step') ?? 0;
 
   const clock = new ManualClock(startMs);
+  const timers = new SimTimers(clock);
   const on = opts.initialOn ?? false;
   const fleet = createFleetState(opts.fleet, () => ({ on }));
   const n = fleet.units.length;
@@ -107,46 +134,43 @@ export function simulate(opts: SimulateOptions): SimulationResult {
         startMs,
       ),
   );
+  const levers = new SimLevers(fleet, devices, clock);
+  const indexById = new Map(fleet.units.map((u, i) => [u.id, i]));
+  const budget = new TraceBudgetSource({ points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step' }, clock, timers);
+  const scheduler = new Scheduler({
+    clock,
+    timers,
+    logger: silentLogger(),
+    settings: opts.scheduler,
+    fleet,
+    budget,
+    guard: opts.guard,
+    drivers: (u) => levers.api(indexById.get(u.id)!),
+    lever: levers.lever(),
+    maxDecisions: 50,
+    statusPoll: false,
+  });
+
   const cycles = new Int32Array(n);
   const modeChanges = new Int32Array(n);
   const switches = new Int32Array(n);
   let againstTrend = 0;
   let lastBudgetKw: number | undefined;
-  const core = new SchedulerCore(fleet, opts.scheduler, opts.guard, 50);
-
-  // Trace readings as a source would deliver them: one per row, stamped at the row's time.
-  const readingTimes = pts.map((p) => startMs + (p.tMs - first));
-  let nextReading = 0;
-  let reading: BudgetReading | undefined;
-  const ttlMs = opts.readingTtlS * 1000;
-  const tickMs = opts.scheduler.tickS * 1000;
-  let nextTick = startMs + tickMs;
-  let queue: UnitCommand[] = [];
   let plans = 0;
   let commands = 0;
-
-  const kwOf = new Float64Array(n);
-  const thsOf = new Float64Array(n);
-  const active = new Set<number>();
-  let totalKw = 0;
-  let totalThs = 0;
-  devices.forEach((d, i) => {
-    const s = d.sample(startMs);
-    kwOf[i] = s.kw;
-    thsOf[i] = s.ths;
-    totalKw += s.kw;
-    totalThs += s.ths;
-  });
 
   const floorKw = fleet.units.reduce((a, u) => a + u.standbyKw, 0);
   const maxDelayS = fleet.units.reduce((a, u) => Math.max(a, u.softoffDelayS), 0);
   const graceMs = opts.scheduler.cutDeadlineS * 1000 + (maxDelayS + 1) * 1000 + stepMs;
-  const ledger = new EnergyLedger({ startMs, spanMs, stepMs, floorKw, graceMs });
+  const fleetTopKw = fleet.units.reduce((a, u) => a + Math.max(...u.modes.map((m) => m.kw)), 0);
+  const unitKw = fleet.units.reduce((a, u) => Math.max(a, ...u.modes.map((m) => m.kw)), 0);
+  const ledger = new EnergyLedger({ startMs, spanMs, stepMs, floorKw, graceMs, unitKw });
 
-  const plan = (t: number): void => {
-    clock.set(t);
-    const { verdict, commands: cmds } = core.step(reading, t);
+  // What the ramp limit holds back: the budget room a ramp-limited plan leaves unplanned.
+  let rampHeldKw = 0;
+  scheduler.onStep(({ verdict, plan, commands: cmds }) => {
     plans++;
+    rampHeldKw = plan.limitedBy === 'ramp' ? Math.max(0, Math.min(plan.budgetKw, fleetTopKw) - plan.plannedKw) : 0;
     const rising = lastBudgetKw !== undefined && verdict.kw > lastBudgetKw;
     const falling = lastBudgetKw !== undefined && verdict.kw < lastBudgetKw;
     lastBudgetKw = verdict.kw;
@@ -156,43 +180,15 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       const up = c.action === 'on' || (c.action === 'mode' && u.modes[c.mode]!.kw > u.modes[c.fromMode]!.kw);
       if ((rising && down) || (falling && up)) againstTrend++;
     }
-    if (cmds.length > 0) {
-      // A newer plan supersedes a unit's command that has not been issued yet (as in the live loop).
-      const next = new Map(cmds.map((c) => [c.index, c]));
-      queue = queue.filter((stale) => {
-        const c = next.get(stale.index);
-        if (!c) return true;
-        const merged = supersedeCommand(stale, c);
-        if (!merged.carried) core.settle(stale, 'superseded', `by ${c.action} before its issue time`);
-        if (merged.command.action === 'off') fleet.units[c.index]!.mode = merged.command.fromMode;
-        next.set(c.index, merged.command);
-        return false;
-      });
-      queue.push(...next.values());
-      queue.sort((a, b) => a.atMs - b.atMs);
-    }
-  };
+  });
 
-  const apply = (c: UnitCommand): void => {
-    const u = fleet.units[c.index]!;
-    const d = devices[c.index]!;
-    const at = c.atMs;
-    // Like the live loop: Avalon times are whole seconds at least softoffDelayS ahead.
-    const ahead = Math.ceil((at + u.softoffDelayS * 1000) / 1000) * 1000;
-    const configMode = u.modes[c.mode]!.configIndex;
-    if (c.via === 'stratum') {
-      if (c.action === 'off') d.softOff(at + opts.scheduler.withholdGraceS * 1000, at);
-      else if (c.action === 'on') {
-        // A release cancels a withhold whose grace has not run out (the firmware-like
-        // model keeps one softoff slot: move it past the end of the run).
-        if ((d.pending(at).softOffAtMs ?? -Infinity) > at) d.softOff(endMs + 86_400_000, at);
-        d.softOn(at, at);
-      }
-    } else if (c.action === 'off') d.softOff(ahead, at);
-    else if (c.action === 'on') {
-      if (c.mode !== c.fromMode) d.setMode(configMode, at);
-      d.softOn(ahead, at);
-    } else d.setMode(configMode, at);
+  // Drains the async tail of the commands issued at this instant (settling, ramp times), as the
+  // event loop would before the next timer.
+  const drain = (): Promise<void> => new Promise((r) => setImmediate(r));
+  await scheduler.start();
+  // Counted from here: the withholds of units counted off at start are not cycles.
+  scheduler.onCommand((c) => {
+    const at = clock.now();
     if (c.action === 'off') {
       cycles[c.index]!++;
       ledger.cycle(at);
@@ -201,50 +197,60 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       ledger.modeChange(at);
     }
     switches[c.index]!++;
-    core.settle(c, 'issued');
     commands++;
-    active.add(c.index);
+    opts.onCommand?.(c, at);
+  });
+  await drain();
+
+  const kwOf = new Float64Array(n);
+  const thsOf = new Float64Array(n);
+  const deficitOf = new Float64Array(n);
+  const onOf = new Uint8Array(n);
+  let totalKw = 0;
+  let totalThs = 0;
+  let deficitKw = 0;
+  let unitsOn = 0;
+  const look = (i: number, t: number): void => {
+    const d = devices[i]!;
+    const s = d.sample(t);
+    const deficit = s.phase === 'starting' ? d.params.modes[s.modeIndex]!.kw - s.kw : 0;
+    const isOn = s.phase === 'standby' ? 0 : 1;
+    totalKw += s.kw - kwOf[i]!;
+    totalThs += s.ths - thsOf[i]!;
+    deficitKw += deficit - deficitOf[i]!;
+    unitsOn += isOn - onOf[i]!;
+    kwOf[i] = s.kw;
+    thsOf[i] = s.ths;
+    deficitOf[i] = deficit;
+    onOf[i] = isOn;
   };
+  for (let i = 0; i < n; i++) look(i, startMs);
+  const active = levers.active;
 
   const series = { minute: [] as number[], budgetKw: [] as number[], drawnKw: [] as number[] };
   for (let t = startMs; t <= endMs; t += stepMs) {
-    // Events up to t, in time order: readings, then ticks, then commands due.
-    for (;;) {
-      const tr = nextReading < readingTimes.length ? readingTimes[nextReading]! : Infinity;
-      const tq = queue.length > 0 ? queue[0]!.atMs : Infinity;
-      const te = Math.min(tr, nextTick, tq);
-      if (te > t) break;
-      if (te === tr) {
-        if (!reading || pts[nextReading]!.kw < reading.kw) ledger.budgetDropped(tr);
-        reading = Object.freeze({ kw: pts[nextReading]!.kw, atMs: tr, ttlMs, source: 'trace' });
-        nextReading++;
-        plan(tr);
-      } else if (te === nextTick) {
-        if (core.needsPlan(reading, nextTick)) plan(nextTick);
-        nextTick += tickMs;
-      } else {
-        const due = queue.findIndex((c) => c.atMs > te);
-        const batch = due < 0 ? queue : queue.slice(0, due);
-        queue = due < 0 ? [] : queue.slice(due);
-        for (const c of batch) apply(c);
-      }
+    // The loop's timers up to t, one instant at a time (readings, ticks, commands due).
+    for (let next = timers.nextAtMs(); next !== undefined && next <= t; next = timers.nextAtMs()) {
+      timers.runUntil(next);
+      if (levers.take()) await drain();
     }
+    timers.runUntil(t);
     for (const i of active) {
-      const s = devices[i]!.sample(t);
-      totalKw += s.kw - kwOf[i]!;
-      totalThs += s.ths - thsOf[i]!;
-      kwOf[i] = s.kw;
-      thsOf[i] = s.ths;
+      look(i, t);
       if (devices[i]!.nextChangeMs(t) === undefined) active.delete(i);
     }
-    const budget = budgetAt(t);
-    ledger.sample(t, budget, totalKw, totalThs);
+    const b = budget.valueAt(t);
+    // Incremental sums drift by rounding; neither can be negative.
+    ledger.sample(t, b, Math.max(0, totalKw), Math.max(0, totalThs), { unitsOn, rampDeficitKw: Math.max(0, deficitKw), rampHeldKw });
+    opts.onSample?.(t, b, totalKw, unitsOn);
     if (opts.series && (t - startMs) % 60_000 < stepMs) {
       series.minute.push((t - startMs) / 60_000);
-      series.budgetKw.push(budget);
+      series.budgetKw.push(b);
       series.drawnKw.push(totalKw);
     }
   }
+  const outcomes = scheduler.snapshot().outcomes!;
+  await scheduler.stop();
 
   const meanMax = (a: Int32Array): { mean: number; max: number } => {
     let sum = 0;
@@ -254,6 +260,11 @@ export function simulate(opts: SimulateOptions): SimulationResult {
       max = Math.max(max, x);
     }
     return { mean: n > 0 ? sum / n : 0, max };
+  };
+  const p95 = (a: Int32Array): number => {
+    if (a.length === 0) return 0;
+    const sorted = Int32Array.from(a).sort();
+    return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!;
   };
   const { standbyAboveBudgetKwh, overshootAfterDeadlineKw, longestAboveS, perHour, ...all } = ledger.totals();
   const report: SimulationReport = {
@@ -266,11 +277,11 @@ export function simulate(opts: SimulateOptions): SimulationResult {
     startIso: new Date(startMs).toISOString(),
     ...all,
     longestAboveS,
-    cyclesPerUnit: meanMax(cycles),
+    cyclesPerUnit: { ...meanMax(cycles), p95: p95(cycles) },
     modeChangesPerUnit: meanMax(modeChanges),
     switchesPerUnit: meanMax(switches),
     againstTrend,
-    decisions: core.outcomes,
+    decisions: outcomes,
     plans,
     commands,
     runMs: performance.now() - wall0,

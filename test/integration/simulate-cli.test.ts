@@ -45,6 +45,47 @@ describe('surplus simulate (CLI)', () => {
     expect(svg).toContain('budget (surplus)');
   });
 
+  it('keeps the old --json names, adds the issue 12 ones, and writes a per-second --series CSV that recomputes the energy', async () => {
+    const seriesFile = join(dir, 'series.csv');
+    const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--config', join(dir, 'fleet.yaml'), '--json', '--series', seriesFile]);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as Record<string, number> & { cyclesPerUnit: Record<string, number> };
+    for (const k of ['offeredKwh', 'drawnKwh', 'absorbedPct', 'aboveBudgetKwh', 'timeAbovePct', 'maxOvershootKw', 'overshootAfterDeadlineKw', 'longestAboveS']) expect(typeof report[k]).toBe('number');
+    for (const k of ['aboveBudgetPctOfOffered', 'afterDeadlineAboveKwh', 'afterDeadlineAboveS', 'absorbedAboveFloorPct', 'rampUpLossKwh', 'rampLimitCostKwh', 'aboveByMoreThanUnitS']) expect(typeof report[k]).toBe('number');
+    expect(Object.keys(report.cyclesPerUnit)).toEqual(['mean', 'max', 'p95']);
+    const lines = (await readFile(seriesFile, 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('time,budget_kw,drawn_kw,units_on');
+    expect(lines).toHaveLength(1 + 2 * 3600 + 1);
+    const rows = lines.slice(1, -1).map((l) => l.split(','));
+    expect(rows[0]![0]).toBe('2026-06-21T00:00:00.000Z');
+    // Left Riemann sums over the rows give the report's energies.
+    const sum = (col: number): number => rows.reduce((a, row) => a + Number(row[col]), 0) / 3600;
+    expect(sum(1)).toBeCloseTo(report['offeredKwh']!, 2);
+    expect(sum(2)).toBeCloseTo(report['drawnKwh']!, 2);
+    expect(Math.max(...rows.map((row) => Number(row[3])))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('--bound prints the perfect-foresight LP bound beside the result (HiGHS), and the scheduler\'s share of it', async () => {
+    const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '6', '--json', '--bound']);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as { absorbedPct: number; bound: { status: string; absorbedPct: number; schedulerShareOfBoundPct: number; intervals: number } };
+    expect(report.bound.status).toBe('Optimal');
+    expect(report.bound.intervals).toBe(121);
+    // An upper bound: at least what the scheduler reached (it ramps, leads and waits; the bound does not).
+    expect(report.bound.absorbedPct).toBeGreaterThanOrEqual(report.absorbedPct - 0.5);
+    expect(report.bound.absorbedPct).toBeLessThanOrEqual(100 + 1e-6);
+    expect(report.bound.schedulerShareOfBoundPct).toBeCloseTo((report.absorbedPct / report.bound.absorbedPct) * 100, 6);
+    const table = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '6', '--bound']);
+    expect(table.stdout).toMatch(/best absorption \d+\.\d\d % at <= \d+ cycles per unit/);
+    expect(table.stdout).toMatch(/the scheduler reached \d+\.\d % of it/);
+  });
+
+  it('rejects a --series file that is not .csv', async () => {
+    const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '2', '--series', join(dir, 'x.txt')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--series: file name must end in \.csv/);
+  });
+
   it('scales a pv_frac trace by --site-kw and synthesises --units of a model, as a table', async () => {
     const r = await cli(['--trace', 'config/traces/cloudy-day-pv-frac.csv', '--site-kw', '500', '--units', '40', '--model', 'avalon-a1566ha', '--step-s', '5']);
     expect(r.code).toBe(0);

@@ -30,3 +30,18 @@ describe('budget guard', () => {
     expect(guardBudget({ ...reading, ttlMs: Infinity }, 1e15, opts).status).toBe('live');
   });
 });
+
+describe('budget guard: the boot hold (issue 12 item 5)', () => {
+  const boot = { ...opts, boot: { sinceMs: 2_000_000, heldKw: 42.5 } };
+  it.each([
+    ['no reading, at start', undefined, 2_000_000, 'holding', 42.5, true],
+    ['no reading, at the end of the hold', undefined, 2_030_000, 'holding', 42.5, true],
+    ['no reading, past the hold: fail-safe', undefined, 2_030_001, 'failsafe', 5, undefined],
+    ['a restored reading still live is followed', { ...reading, atMs: 1_990_000 }, 2_000_000, 'live', 120, undefined],
+    ['a restored reading long expired: held as measured', reading, 2_010_000, 'holding', 42.5, true],
+  ] as const)('%s', (_, r, now, status, kw, isBoot) => {
+    const v = guardBudget(r, now, boot);
+    expect(v).toMatchObject({ status, kw });
+    expect(v.boot).toBe(isBoot);
+  });
+});

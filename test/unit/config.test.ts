@@ -28,7 +28,7 @@ describe('config', () => {
   });
 
   it.each([
-    [{ ...minimal, lisen: '0.0.0.0:1' }, /unknown key lisen \(did you mean listen\?\); allowed: listen, pools, upstream, .*stateFile, log$/],
+    [{ ...minimal, lisen: '0.0.0.0:1' }, /unknown key lisen \(did you mean listen\?\); allowed: listen, pools, upstream, .*stateFile, statusMqtt, log$/],
     [{ ...minimal, difficulty: { inital: 1 } }, /unknown key difficulty\.inital \(did you mean initial\?\); allowed in difficulty: initial, /],
     [{ pools: [{ url: 'stratum+tcp://pool:1', user: 'u', pasword: 'x' }] }, /unknown key pools\[0\]\.pasword \(did you mean password\?\); allowed in pools\[0\]: url, user, password, /],
     [{ ...minimal, budget: { source: 'static', kw: 3, ttl: 1 } }, /unknown key budget\.ttl \(did you mean ttlS\?\); allowed in budget: source, kw, ttlS, /],

@@ -157,3 +157,30 @@ describe('energyReportCsv', () => {
     expect(lines[1]).toBe('1970-01-01T00:00:00.000Z,1970-01-01T01:00:00.000Z,12.5,15,11.25,0.9,3.75,2700,3600,150');
   });
 });
+
+describe('energy report: overshoot after the response deadline (issue 12 item 7)', () => {
+  it('books a draw above every budget of the last response deadline apart, and the share above budget', () => {
+    const r = new EnergyReport({ integration: 'step', responseMs: 17_000, intervalMs: 3_600_000 });
+    // Budget 20 kW, then 10 kW from 30 s; the draw stays at 15 kW until 60 s, then 8 kW.
+    for (let t = 0; t <= 90; t++) r.add({ atMs: 3_600_000 + t * 1000, budgetKw: t < 30 ? 20 : 10, drawnKw: t < 60 ? 15 : 8, diffShares: 0 });
+    const tot = r.totals();
+    // Late from 47 s (17 s after the drop, the 20 kW reading has left the window) to 60 s.
+    expect(tot.afterDeadlineAboveS).toBe(13);
+    expect(tot.afterDeadlineAboveKwh).toBeCloseTo((5 * 13) / 3600, 12);
+    expect(tot.afterDeadlineMaxKw).toBe(5);
+    expect(tot.excessKwh).toBeCloseTo((5 * 30) / 3600, 12);
+    expect(tot.aboveBudgetPctOfOffered).toBeCloseTo((tot.excessKwh / tot.offeredKwh) * 100, 12);
+    expect(r.intervals()[0]!.afterDeadlineAboveS).toBe(13);
+  });
+
+  it('books absorption above the standby floor and time above budget by more than one unit', () => {
+    const r = new EnergyReport({ integration: 'step', floorKw: 2, unitKw: 3, intervalMs: 3_600_000 });
+    // 60 s: budget 10, draw 7 (5 of the 8 above the floor); 60 s: budget 4, draw 8 (4 over: more than a unit).
+    for (let t = 0; t <= 120; t++) r.add({ atMs: 7_200_000 + t * 1000, budgetKw: t < 60 ? 10 : 4, drawnKw: t < 60 ? 7 : 8, diffShares: 0 });
+    const tot = r.totals();
+    expect(tot.offeredAboveFloorKwh).toBeCloseTo((8 * 60 + 2 * 60) / 3600, 12);
+    expect(tot.absorbedAboveFloorKwh).toBeCloseTo((5 * 60 + 2 * 60) / 3600, 12);
+    expect(tot.absorbedAboveFloorPct).toBeCloseTo((7 / 10) * 100, 9);
+    expect(tot.aboveByMoreThanUnitS).toBe(60);
+  });
+});

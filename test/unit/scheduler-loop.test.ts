@@ -85,8 +85,9 @@ function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS =
     fleet,
     budget,
     guard: { holdLastS: 5, failsafeKw: 0 },
+    // One fake per unit, whichever of its clients (status, cut) the loop builds.
     drivers: (u) => {
-      const api = new FakeApi(u, calls);
+      const api = apis.get(u.id) ?? new FakeApi(u, calls);
       apis.set(u.id, api);
       return api;
     },
@@ -120,6 +121,26 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     expect(snap.plannedKw).toBeLessThanOrEqual(50);
     expect(snap.budget).toMatchObject({ kw: 50, status: 'live', source: 'http' });
     expect(snap.decisions.at(-1)).toMatchObject({ to: expect.any(String), reason: expect.stringMatching(/budget cut to 50 kW|to fit 50 kW/) });
+    await s.scheduler.stop();
+  });
+
+  it('issues the commands of a cut in parallel and staggers only increases (issue 12 item 3)', async () => {
+    const s = setup(Array.from({ length: 6 }, () => ({})), { commandStaggerMs: 1000, cutDeadlineS: 10 });
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    const cutAt = Date.now();
+    s.budget.put({ kw: 17, ttlS: 3600 }); // room for two of six
+    await vi.advanceTimersByTimeAsync(0);
+    const offs = s.calls.filter((c) => c.call === 'softOff');
+    expect(offs.length).toBe(4);
+    for (const c of offs) expect(c.atMs).toBe(cutAt);
+    s.calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    s.budget.put({ kw: 100 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    const ons = s.calls.filter((c) => c.call === 'softOn').map((c) => c.atMs);
+    expect(ons.length).toBe(4);
+    for (let i = 1; i < ons.length; i++) expect(ons[i]! - ons[i - 1]!).toBeGreaterThanOrEqual(1000);
     await s.scheduler.stop();
   });
 
@@ -217,7 +238,10 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     expect(s.lever.events).toContain('withhold site.u1 30');
     const snap = s.scheduler.snapshot();
     expect(snap.units.map((u) => u.available)).toEqual([false, false]);
-    expect(snap.units[0]!.reason).toMatch(/unavailable: off failed: softOff refused/);
+    // The loop re-plans at once around the unit counted at worst case (issue 11 item 4): the unit's
+    // reason is the plan's; why it became unavailable is in its decision record.
+    expect(snap.units[0]!.reason).toMatch(/^unavailable: /);
+    expect(snap.decisions).toContainEqual(expect.objectContaining({ unitId: 'u0', to: 'unavailable', reason: 'off failed: softOff refused' }));
     expect(s.logLines.some((l) => l['msg'] === 'device command failed: Stratum fail-safe' && l['unit'] === 'u0')).toBe(true);
     // The unit reports again (as on: its softoff never happened). It stays withheld: the
     // re-plan still wants it off, and this time the softoff goes through.

@@ -87,11 +87,15 @@ function setup(initialKw = 100, on = true, workmode = 2) {
     fleet,
     budget,
     guard: { holdLastS: 5, failsafeKw: 0 },
+    // One fake device per unit, whichever of its clients (status, cut) the loop builds.
     drivers: (u) => {
-      const d = new FakeDevice(u);
-      d.workmode = workmode;
-      if (!on) d.off = true;
-      devices.set(u.id, d);
+      let d = devices.get(u.id);
+      if (!d) {
+        d = new FakeDevice(u);
+        d.workmode = workmode;
+        if (!on) d.off = true;
+        devices.set(u.id, d);
+      }
       return d;
     },
     lever,

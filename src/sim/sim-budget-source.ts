@@ -1,0 +1,79 @@
+import type { ManualClock } from '../clock.js';
+import { BaseBudgetSource } from '../power/budget-source.js';
+import { traceValueAt, type Interpolation, type TracePoint } from '../power/trace-parse.js';
+import type { Timers } from '../scheduler/timers.js';
+
+/**
+ * A trace delivered as a budget source on simulated time (`surplus
+ * simulate`): one reading per row, stamped at the row's time, as a meter or
+ * an EMS would send them; with `linear` interpolation (config
+ * `budget.interpolation`) also one a second between rows while the value
+ * moves, as the schedule source publishes them. The live loop receives them
+ * through the same `BudgetSource` interface as any other source.
+ */
+export interface TraceBudgetSourceOptions {
+  points: readonly TracePoint[];
+  /** Simulated time of the first point. */
+  startMs: number;
+  ttlMs: number;
+  interpolation: Interpolation;
+  /** Between rows, with `linear`: at most one reading per this many ms (default 1000, the schedule source's poll). */
+  pollMs?: number;
+}
+
+export class TraceBudgetSource extends BaseBudgetSource {
+  readonly name = 'trace';
+  private next = 0;
+  private handle: unknown;
+  private lastKw: number | undefined;
+
+  constructor(
+    private readonly opts: TraceBudgetSourceOptions,
+    clock: ManualClock,
+    private readonly timers: Timers,
+  ) {
+    super(clock);
+  }
+
+  /** Budget offered at simulated time `t`, kW (0 before the first point). */
+  valueAt(t: number): number {
+    const pts = this.opts.points;
+    return traceValueAt(pts, pts[0]!.tMs + (t - this.opts.startMs), this.opts.interpolation) ?? 0;
+  }
+
+  protected async onStart(): Promise<void> {
+    this.next = 0;
+    this.fire();
+  }
+
+  protected async onStop(): Promise<void> {
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+
+  private rowAt(i: number): number {
+    const pts = this.opts.points;
+    return this.opts.startMs + (pts[i]!.tMs - pts[0]!.tMs);
+  }
+
+  private fire(): void {
+    this.handle = undefined;
+    if (!this.running) return;
+    const now = this.clock.now();
+    const pts = this.opts.points;
+    // Rows due now are published whatever their value (a meter refreshes its reading).
+    let row = false;
+    while (this.next < pts.length && this.rowAt(this.next) <= now) {
+      this.next++;
+      row = true;
+    }
+    const kw = this.valueAt(now);
+    if (row || kw !== this.lastKw) {
+      this.lastKw = kw;
+      this.publish(kw, this.opts.ttlMs);
+    }
+    let at = this.next < pts.length ? this.rowAt(this.next) : Infinity;
+    if (this.opts.interpolation === 'linear' && this.next > 0 && this.next < pts.length) at = Math.min(at, now + (this.opts.pollMs ?? 1000));
+    if (Number.isFinite(at)) this.handle = this.timers.setTimeout(() => this.fire(), at - now);
+  }
+}

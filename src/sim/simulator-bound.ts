@@ -1,0 +1,166 @@
+// The package's typings are CommonJS-shaped; its ESM build's default export is the loader.
+import * as highsModule from 'highs';
+
+/**
+ * `surplus simulate --bound` (issue 12 item 8): the best absorption any
+ * controller could reach on this trace with perfect foresight, under the
+ * same wear budget and device limits, as a linear program solved by HiGHS
+ * (the `highs` package: HiGHS compiled to WebAssembly, no native add-on).
+ * An operator compares the scheduler's result with it to choose a wear
+ * budget and to size a fleet.
+ *
+ * The model, per interval k of `intervalS` (aggregated to keep it small) and
+ * per group g of identical units (one model):
+ *   x[k,g,m] >= 0   units of g running in mode m (continuous: a relaxation),
+ *   Σ_m x[k,g,m] <= N_g,
+ *   d[k] = Σ_g Σ_m x[k,g,m] (kW_gm − standby_g) + floor      the draw, kW,
+ *   s[k,g] >= n[k−1,g] − n[k,g], s >= 0                       units switched off,
+ *   Σ_k s[k,g] <= cycles · N_g                                the wear budget,
+ *   d[k] − d[k−1] <= rampKwPerMin · intervalS / 60            the ramp limit,
+ *   d[k] <= max(largest budget of k, floor) + e[k]            never above budget,
+ *   y[k,j] <= d[k], y[k,j] <= B[k,j]                          absorbed in bin j,
+ *   maximise Σ_k Σ_j y[k,j] · D[k,j] − 1000 · Σ_k e[k] · intervalS.
+ * The excess e is there only to keep the program feasible when the wear
+ * budget cannot follow the budget down (its price makes any use of it a loss).
+ * Within an interval the budget samples are sorted into `bins` bins of equal
+ * count; B[k,j] is the largest budget in bin j and D[k,j] its duration, so
+ * Σ_j min(d, B) D is never below the true ∫ min(d, b) dt: with the
+ * relaxation this is an upper bound of what any schedule with a constant
+ * draw per interval absorbs, and ramps, leads and minimum on/off times only
+ * lower the real figure. A scheduler may still beat it slightly by changing
+ * its draw within an interval (it is not a bound on that), which is why the
+ * intervals are short (default 60 s).
+ */
+
+export interface BoundGroup {
+  units: number;
+  standbyKw: number;
+  modesKw: number[];
+  /** Units on at the start. */
+  initialOn: number;
+}
+
+export interface BoundInput {
+  /** Budget samples on the simulation grid, kW, `stepS` apart. */
+  budgetKw: Float64Array | number[];
+  stepS: number;
+  groups: BoundGroup[];
+  /** On -> off transitions allowed per unit over the whole trace. */
+  cyclesPerUnit: number;
+  /** Ramp limit on increases, kW per minute (Infinity: none). */
+  rampKwPerMin: number;
+  intervalS?: number;
+  bins?: number;
+}
+
+export interface BoundResult {
+  status: string;
+  offeredKwh: number;
+  absorbedKwh: number;
+  absorbedPct: number;
+  intervals: number;
+  intervalS: number;
+  cyclesPerUnit: number;
+  variables: number;
+  solveMs: number;
+}
+
+type Solver = { solve(problem: string, options?: { output_flag?: boolean }): { Status: string; ObjectiveValue: number; Columns: Record<string, { Primal: number }> } };
+type Loader = () => Promise<Solver>;
+
+/** The loader, whichever shape the module system hands over (ESM default, or CommonJS `exports.default`). */
+function loadHighs(): Promise<Solver> {
+  const m = highsModule as unknown as { default: Loader | { default: Loader } };
+  return typeof m.default === 'function' ? m.default() : m.default.default();
+}
+
+export async function absorptionBound(input: BoundInput): Promise<BoundResult> {
+  const intervalS = input.intervalS ?? 60;
+  const bins = input.bins ?? 8;
+  const perInterval = Math.max(1, Math.round(intervalS / input.stepS));
+  const b = input.budgetKw;
+  const K = Math.ceil(b.length / perInterval);
+  const floor = input.groups.reduce((a, g) => a + g.units * g.standbyKw, 0);
+  const lines: string[] = [];
+  const obj: string[] = [];
+  const rows: string[] = [];
+  const bounds: string[] = [];
+  let offered = 0;
+  const yHours = new Map<string, number>();
+  let vars = 0;
+  const fmt = (x: number): string => (Math.abs(x) < 1e-12 ? '0' : x.toPrecision(12).replace(/\.?0+$/, '').replace(/\.?0+e/, 'e'));
+
+  for (let k = 0; k < K; k++) {
+    const from = k * perInterval;
+    const to = Math.min(b.length, from + perInterval);
+    const samples = Array.from(b.slice(from, to) as ArrayLike<number>).sort((p, q) => p - q);
+    for (const v of samples) offered += (v * input.stepS) / 3600;
+    // d_k as an expression: floor + Σ x (kW − standby).
+    const drawTerms: string[] = [];
+    input.groups.forEach((g, gi) => {
+      const on: string[] = [];
+      g.modesKw.forEach((kw, m) => {
+        const x = `x_${k}_${gi}_${m}`;
+        vars++;
+        drawTerms.push(`${fmt(kw - g.standbyKw)} ${x}`);
+        on.push(x);
+      });
+      rows.push(` n_${k}_${gi}: ${on.join(' + ')} <= ${g.units}`);
+      // s_k >= n_{k-1} - n_k  <=>  s_k - n_{k-1} + n_k >= 0 (n_{-1} = initialOn).
+      vars++;
+      const prev = k === 0 ? [] : g.modesKw.map((_, m) => `x_${k - 1}_${gi}_${m}`);
+      const lhs = [`s_${k}_${gi}`, ...on.map((x) => `+ ${x}`), ...prev.map((x) => `- ${x}`)].join(' ');
+      rows.push(` sw_${k}_${gi}: ${lhs} >= ${k === 0 ? -g.initialOn : 0}`);
+    });
+    vars += 2;
+    rows.push(` d_${k}: d_${k} - ${drawTerms.join(' - ')} = ${fmt(floor)}`);
+    rows.push(` cap_${k}: d_${k} - e_${k} <= ${fmt(Math.max(samples[samples.length - 1] ?? 0, floor))}`);
+    obj.push(`- ${fmt((1000 * intervalS) / 3600)} e_${k}`);
+    if (Number.isFinite(input.rampKwPerMin)) {
+      const step = (input.rampKwPerMin * intervalS) / 60;
+      // From the start: the units on at the start draw their top mode.
+      if (k === 0) rows.push(` r_0: d_0 <= ${fmt(floor + input.groups.reduce((a, g) => a + g.initialOn * (Math.max(...g.modesKw) - g.standbyKw), 0) + step)}`);
+      else rows.push(` r_${k}: d_${k} - d_${k - 1} <= ${fmt(step)}`);
+    }
+    // Bins of equal count, each at its largest budget (an upper bound of ∫ min(d, b)).
+    const nb = Math.min(bins, samples.length);
+    for (let j = 0; j < nb; j++) {
+      const lo = Math.floor((j * samples.length) / nb);
+      const hi = Math.floor(((j + 1) * samples.length) / nb);
+      if (hi <= lo) continue;
+      const top = samples[hi - 1]!;
+      const hours = ((hi - lo) * input.stepS) / 3600;
+      const y = `y_${k}_${j}`;
+      vars++;
+      obj.push(`+ ${fmt(hours)} ${y}`);
+      yHours.set(y, hours);
+      rows.push(` yd_${k}_${j}: ${y} - d_${k} <= 0`);
+      bounds.push(` 0 <= ${y} <= ${fmt(top)}`);
+    }
+  }
+  input.groups.forEach((g, gi) => {
+    rows.push(` wear_${gi}: ${Array.from({ length: K }, (_, k) => `s_${k}_${gi}`).join(' + ')} <= ${fmt(input.cyclesPerUnit * g.units)}`);
+  });
+  lines.push('Maximize', ` absorbed: ${obj.join(' ').replace(/^\+ /, '')}`, 'Subject To', ...rows, 'Bounds', ...bounds, 'End');
+
+  const t0 = performance.now();
+  const highs = await loadHighs();
+  const r = highs.solve(lines.join('\n'), { output_flag: false });
+  const solveMs = performance.now() - t0;
+  let absorbed = NaN;
+  if (r.Status === 'Optimal') {
+    absorbed = 0;
+    for (const [name, col] of Object.entries(r.Columns)) if (name.startsWith('y_')) absorbed += col.Primal * yHours.get(name)!;
+  }
+  return {
+    status: r.Status,
+    offeredKwh: offered,
+    absorbedKwh: absorbed,
+    absorbedPct: offered > 0 ? (absorbed / offered) * 100 : 0,
+    intervals: K,
+    intervalS,
+    cyclesPerUnit: input.cyclesPerUnit,
+    variables: vars,
+    solveMs,
+  };
+}
