@@ -277,15 +277,36 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
       level[i] = low;
     }
-    // A restart-mode unit steps up only when no unit can be added (now or after its hold):
-    // a step up restarts its boards (a ramp of its whole draw for a tenth of it gained),
-    // where a unit switched on loses only its own ramp.
+    // A restart-mode unit steps up only when no unit that fits can be added (now or after its
+    // hold), and once the headroom has lasted as long as the restart costs: a step up restarts
+    // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
+    // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
+    const held = holdS === undefined ? pinned : pinned.slice();
     if (holdS !== undefined) {
       let waiting = false;
-      for (let i = 0; i < n && !waiting; i++) if (!wearSkip[i] && !units[i]!.on) waiting = true;
-      if (waiting) for (let i = 0; i < n; i++) if (level[i]! >= 0 && units[i]!.modeChange !== 'instant') pinned[i] = 1;
+      const roomKw = limit - base + EPS;
+      for (let i = 0; i < n && !waiting; i++) {
+        const u = units[i]!;
+        if (wearSkip[i] || u.on) continue;
+        const low = lowestKwMode(u, allowedModes(u, 0));
+        if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
+      }
+      const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
+      for (let i = 0; i < n; i++) {
+        const u = units[i]!;
+        if (held[i] || level[i]! < 0 || u.modeChange === 'instant' || u.lever !== 'api') continue;
+        if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
+        if (waiting) held[i] = 1;
+        else {
+          const paysMs = restartPaysBackMs(u, level[i]!);
+          if (headroomMs < paysMs) {
+            held[i] = 1;
+            if (aboveSinceMs !== undefined && Number.isFinite(paysMs)) revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + paysMs);
+          }
+        }
+      }
     }
-    limitedBy = greedy(units, level, addSkip, pinned, scale, limit, base, aimKw, ceiling, true, used).limitedBy;
+    limitedBy = greedy(units, level, addSkip, held, scale, limit, base, aimKw, ceiling, true, used).limitedBy;
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
@@ -358,6 +379,19 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     revisitAtMs,
     anticipatedKw: aimKw,
   };
+}
+
+/**
+ * How long a restart-mode unit must then run in its next higher mode for a
+ * step up to pay back the ramp it restarts, ms: the ramp loses about half of
+ * rampUpS at the new draw, the step gains its kW difference.
+ */
+function restartPaysBackMs(u: FleetUnit, mode: number): number {
+  const from = u.modes[mode]!;
+  let next: number | undefined;
+  for (const m of u.modes) if (m.kw > from.kw + EPS && (next === undefined || m.kw < next)) next = m.kw;
+  if (next === undefined) return Infinity;
+  return ((next * u.rampUpS) / 2 / (next - from.kw)) * 1000;
 }
 
 function reasonFor(u: FleetUnit, on: boolean, mode: number, cut: boolean, relaxed: boolean, infeasible: boolean, rebalance: boolean, budgetKw: number): string {
