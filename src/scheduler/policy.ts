@@ -168,7 +168,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     }
   }
   const history = updateHistory(prev?.history, budgetKw, nowMs);
-  const ant = anticipate(history, nowMs, leadMs);
+  // The horizon is the device lead plus one tick: the loop may re-plan up to a tick late.
+  const ant = anticipate(history, nowMs, leadMs > 0 ? leadMs + settings.tickS * 1000 : 0);
   const aimKw = Math.min(budgetKw, ant.kw);
   const cut = current > aimKw + EPS;
   const infeasible = fixedKw > budgetKw + EPS;
@@ -186,7 +187,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // A cut aims at the bottom of the hysteresis band, so the next small drop of a
   // falling budget (afternoon sun) does not force another cut at once.
   const bandBottom = aimKw - settings.hysteresisKw;
-  const limit = cut ? (bandBottom >= fixedKw ? bandBottom : aimKw >= fixedKw ? aimKw : budgetKw) : Math.min(aimKw, Math.max(current, addLimit));
+  const limit = cut ? (bandBottom >= fixedKw ? bandBottom : Math.max(aimKw, fixedKw)) : Math.min(aimKw, Math.max(current, addLimit));
 
   // Levels: -1 off, else index into sorted modes. Start from what runs now.
   const level = new Int16Array(n).fill(-1);
@@ -312,7 +313,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
       if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
       else {
-        const better = rebalanced(units, level, wearSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
+        const better = rebalanced(units, level, addSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
         if (better) {
           level.set(better);
           rebalance = true;
