@@ -8,7 +8,15 @@
  * interval (a meter read every second falls a little each second; a one-minute
  * schedule falls once a minute, and the cut for that step goes out a lead
  * before the minute).
+ *
+ * A decline is steady when the last two changes were falls, the budget fell
+ * over the last full window of `WINDOW_MS` and has not risen since; the slope
+ * is the gentlest of the last two changes and the fall since that window began. The windows keep a budget that flickers every second
+ * (two falls in a row are common there) from being read as a steep decline.
  */
+
+/** Half the span over which a decline must hold, ms. */
+export const WINDOW_MS = 120_000;
 
 export interface BudgetHistory {
   /** The budget as it stands and since when. */
@@ -19,13 +27,27 @@ export interface BudgetHistory {
   lastIntervalMs: number;
   prevStepKw: number;
   prevIntervalMs: number;
+  /** Budget samples at least WINDOW_MS apart: older, newer. */
+  anchorKw: number;
+  anchorMs: number;
+  midKw: number;
+  midMs: number;
 }
 
 /** The history after seeing `kw` at `nowMs`. */
 export function updateHistory(h: BudgetHistory | undefined, kw: number, nowMs: number): BudgetHistory {
-  if (!h) return { kw, sinceMs: nowMs, lastStepKw: 0, lastIntervalMs: 0, prevStepKw: 0, prevIntervalMs: 0 };
-  if (kw === h.kw) return h;
-  return { kw, sinceMs: nowMs, lastStepKw: kw - h.kw, lastIntervalMs: Math.max(0, nowMs - h.sinceMs), prevStepKw: h.lastStepKw, prevIntervalMs: h.lastIntervalMs };
+  if (!h) return { kw, sinceMs: nowMs, lastStepKw: 0, lastIntervalMs: 0, prevStepKw: 0, prevIntervalMs: 0, anchorKw: kw, anchorMs: nowMs, midKw: kw, midMs: nowMs };
+  const roll = nowMs - h.midMs >= WINDOW_MS;
+  if (kw === h.kw && !roll) return h;
+  const out: BudgetHistory =
+    kw === h.kw ? { ...h } : { ...h, kw, sinceMs: nowMs, lastStepKw: kw - h.kw, lastIntervalMs: Math.max(0, nowMs - h.sinceMs), prevStepKw: h.lastStepKw, prevIntervalMs: h.lastIntervalMs };
+  if (roll) {
+    out.anchorKw = h.midKw;
+    out.anchorMs = h.midMs;
+    out.midKw = kw;
+    out.midMs = nowMs;
+  }
+  return out;
 }
 
 export interface Anticipation {
@@ -46,7 +68,9 @@ export interface Anticipation {
 export function anticipate(h: BudgetHistory, nowMs: number, leadMs: number): Anticipation {
   const none = { kw: h.kw, fallKwPerS: 0, revisitAtMs: Infinity };
   if (!(h.lastStepKw < 0 && h.prevStepKw < 0) || !(h.lastIntervalMs > 0) || !(h.prevIntervalMs > 0) || !(leadMs > 0)) return none;
-  const rate = Math.min(-h.lastStepKw / h.lastIntervalMs, -h.prevStepKw / h.prevIntervalMs);
+  if (!(h.midMs > h.anchorMs) || !(h.midKw < h.anchorKw) || !(h.kw <= h.midKw) || !(h.sinceMs > h.anchorMs)) return none;
+  const windowRate = (h.anchorKw - h.kw) / (h.sinceMs - h.anchorMs);
+  const rate = Math.min(-h.lastStepKw / h.lastIntervalMs, -h.prevStepKw / h.prevIntervalMs, windowRate);
   const interval = h.lastIntervalMs;
   const endMs = h.sinceMs + 1.5 * interval;
   if (nowMs >= endMs) return none;
