@@ -282,8 +282,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // hold), and once the headroom has lasted as long as the restart costs: a step up restarts
     // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
     // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
-    const held = holdS === undefined ? pinned : pinned.slice();
-    if (holdS !== undefined) {
+    // onHoldS 0 asks for no holds at all: units and mode steps follow the budget at once.
+    const held = !holdS ? pinned : pinned.slice();
+    if (holdS) {
       let waiting = false;
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
