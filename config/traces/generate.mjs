@@ -67,3 +67,113 @@ write('clear-day.csv', 'minute,kw', minutes.map((m) => `${m},${kw(PEAK_KW * clea
 const att = cloudy(20260621);
 write('cloudy-day.csv', 'minute,kw', minutes.map((m) => `${m},${kw(PEAK_KW * clearSky(m) * att[m] - load(m))}`));
 write('cloudy-day-pv-frac.csv', 'minute,pv_frac', minutes.map((m) => `${m},${(clearSky(m) * att[m]).toFixed(4)}`));
+
+// ---- Issue 12: day classes with several seeds each (a/b to develop on, c/d held out). ----
+// Each seed also varies the array peak and the day length, so no two days share a shape.
+
+/** Smooth random walk in [0, amp]: haze, a few percent of clear sky, changing over tens of minutes. */
+function haze(r, amp) {
+  const out = new Float64Array(1440);
+  let x = r() * amp;
+  let v = 0;
+  for (let m = 0; m < 1440; m++) {
+    v = 0.9 * v + (r() - 0.5) * amp * 0.05;
+    x = Math.min(amp, Math.max(0, x + v));
+    out[m] = x;
+  }
+  return out;
+}
+
+/** Dims `att` by `depth` (a fraction of clear sky) from `start` over fall/hold/rise minutes (linear edges). */
+function dip(att, start, fall, hold, rise, depth) {
+  const len = fall + hold + rise;
+  for (let k = 0; k < len; k++) {
+    const m = start + k;
+    if (m < 0 || m >= 1440) continue;
+    const f = k < fall ? (k + 1) / fall : k < fall + hold ? 1 : (len - k) / rise;
+    att[m] = Math.min(att[m], 1 - depth * Math.min(1, f));
+  }
+}
+
+/** One synthetic day of a class: PV fraction of the array peak per minute, and the array peak, kW. */
+function day(kind, seed) {
+  const r = rng(seed);
+  const peakKw = 4600 + r() * 600;
+  const rise = 5.5 * 60 + r() * 60;
+  const set = 19.5 * 60 + r() * 60;
+  const sky = (m) => (m <= rise || m >= set ? 0 : 0.92 * Math.sin((Math.PI * (m - rise)) / (set - rise)) ** 1.3);
+  const h = haze(r, kind === 'clear' ? 0.03 : 0.08);
+  const att = new Float64Array(1440).fill(1);
+  let swings = 0;
+  if (kind === 'mixed') {
+    // 12-20 clouds over the day: 15-50 % of clear sky for 5-40 min, with 1-6 min edges.
+    const n = 12 + Math.floor(r() * 9);
+    for (let c = 0; c < n; c++) {
+      const fall = 1 + Math.floor(r() * 6);
+      const rise2 = 1 + Math.floor(r() * 6);
+      dip(att, Math.floor(rise + r() * (set - rise - 40)), fall, 5 + Math.floor(r() * 35), rise2, 0.15 + r() * 0.35);
+    }
+    // Some flicker at their edges: 20-40 dips of 5-15 % for 1-4 min.
+    const small = 20 + Math.floor(r() * 21);
+    for (let c = 0; c < small; c++) dip(att, Math.floor(rise + r() * (set - rise - 10)), 1, Math.floor(r() * 3), 1, 0.05 + r() * 0.1);
+  } else if (kind === 'variable') {
+    // Between 09:00 and 15:00: 10-15 dips, each a fall and a recovery of 30-45 % of the
+    // array peak within 1-4 minutes (20-30 swings), held 2-8 minutes, placed one after another.
+    const n = 10 + Math.floor(r() * 6);
+    const lens = [];
+    for (let c = 0; c < n; c++) lens.push([1 + Math.floor(r() * 4), 2 + Math.floor(r() * 7), 1 + Math.floor(r() * 4), 0.3 + r() * 0.15]);
+    const used = lens.reduce((a, [f, hd, rs]) => a + f + hd + rs, 0);
+    const spare = 6 * 60 - used;
+    let m = 9 * 60;
+    for (const [f, hd, rs, d] of lens) {
+      m += Math.floor((spare / n) * (0.3 + r() * 1.4) * 0.9);
+      const depth = (d * 1) / Math.max(0.5, sky(m + f));
+      dip(att, m, f, hd, rs, Math.min(0.95, depth));
+      m += f + hd + rs;
+      swings += 2;
+    }
+    // Broken cumulus around them, 08:00-17:00: 80-120 short dips of 5-25 % with 1-2 min edges.
+    const small = 80 + Math.floor(r() * 41);
+    for (let c = 0; c < small; c++) {
+      dip(att, 8 * 60 + Math.floor(r() * 9 * 60), 1 + Math.floor(r() * 2), 1 + Math.floor(r() * 5), 1 + Math.floor(r() * 2), 0.05 + r() * 0.2);
+    }
+  }
+  const frac = minutes.map((m) => sky(m) * att[m] * (1 - h[m]));
+  return { frac, peakKw, swings };
+}
+
+const SEEDS = { a: 1201, b: 1202, c: 1203, d: 1204 };
+for (const kind of ['clear', 'mixed', 'variable']) {
+  for (const [tag, seed] of Object.entries(SEEDS)) {
+    const { frac, peakKw } = day(kind, seed * 7 + kind.length);
+    write(`${kind}-${tag}.csv`, 'minute,kw', minutes.map((m) => `${m},${kw(peakKw * frac[m] - load(m))}`));
+  }
+}
+
+// `node config/traces/generate.mjs --seconds variable-a OUT.csv [SCALE]`: one of the days above
+// at 1-second resolution (linear between the minutes, plus a seeded flicker: an AR(1) process
+// of about 1.5 % of the value with a ~20 s correlation time, as a PV array's output is smooth
+// at the second scale), its kW times SCALE (e.g. 8.333 to give 5,000 units what 600 get).
+// Not committed: 2 MB.
+const at = process.argv.indexOf('--seconds');
+if (at >= 0) {
+  const [name, out, scaleArg] = process.argv.slice(at + 1);
+  const [kind, tag] = String(name).split('-');
+  const seed = SEEDS[tag];
+  if (!['clear', 'mixed', 'variable'].includes(kind) || seed === undefined || !out) throw new Error('usage: --seconds {clear|mixed|variable}-{a|b|c|d} OUT.csv [SCALE]');
+  const scale = scaleArg === undefined ? 1 : Number(scaleArg);
+  const { frac, peakKw } = day(kind, seed * 7 + kind.length);
+  const perMin = minutes.map((m) => Math.max(0, peakKw * frac[m] - load(m)));
+  const r = rng(seed);
+  const t0 = Date.UTC(2026, 5, 21) / 1000;
+  const rows = [];
+  let flicker = 0;
+  for (let s = 0; s < 86_400; s++) {
+    const m = Math.floor(s / 60);
+    const f = (s % 60) / 60;
+    flicker = 0.95 * flicker + (r() - 0.5) * 0.016;
+    const v = (perMin[m] * (1 - f) + (perMin[Math.min(1439, m + 1)] ?? 0) * f) * (1 + flicker);
+    rows.push(`${t0 + s},${(Math.max(0, v) * scale).toFixed(1)}`);
+  }
+  writeFileSync(out, [`# synthetic, 1-second ${name} x${scale}, generated by config/traces/generate.mjs`, 'timestamp,kw', ...rows].join('\n') + '\n');
+}

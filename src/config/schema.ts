@@ -171,6 +171,14 @@ export const modelSchema = z.strictObject({
   softoffDelayS: nonNegative.default(5),
   /** True when the figures are published nominal values, not site measurements. */
   nominal: z.boolean().default(true),
+  /**
+   * What a work-mode change does to a running unit (issue 12). `restart` (the
+   * default, and what the A10 manual documents): the hash boards restart, the
+   * draw drops to standby and ramps to the new mode over `rampUpS`. `instant`:
+   * firmware that changes the mode in place, so a mode step is a fast, free
+   * lever. Absent means `restart`.
+   */
+  modeChange: z.enum(['restart', 'instant']).optional(),
 });
 
 export const minerSchema = z.strictObject({
@@ -234,10 +242,47 @@ export const schedulerSchema = z.strictObject({
   tickS: positive.default(5),
   /** Every command of a budget cut is issued within this many seconds. */
   cutDeadlineS: positive.default(10),
+  /** Hard floor: a unit stays on at least this long after a switch-on (a cut overrides it), seconds. */
   minOnS: nonNegative.default(300),
+  /** Hard floor: a unit stays off at least this long after a switch-off, seconds. */
   minOffS: nonNegative.default(300),
-  /** Limit on planned power *increases*, kW per minute. */
-  rampKwPerMin: positive.default(500),
+  /**
+   * Ramp limit on load the fleet adds, as a grid code writes it (issue 12):
+   * percent of the fleet's top-mode capacity per minute, so it scales with the
+   * fleet. 10 %/min of capacity is the ramp-rate limit of PREPA's minimum
+   * technical requirements for PV and wind plants (reviewed in NREL/TP-5D00-57089,
+   * Gevorgian and Booth 2013), a figure common in solar interconnection
+   * requirements, so a grid operator accepts it.
+   */
+  rampPctPerMin: positive.max(100).default(10),
+  /**
+   * Floor of the percentage limit, kW per minute: a small fleet's changes are
+   * below what a grid operator limits (and one unit must be able to start
+   * within a minute). 500 kW/min was the fixed limit before issue 12.
+   */
+  rampMinKwPerMin: nonNegative.default(500),
+  /** Fixed ramp limit, kW per minute; when set it replaces `rampPctPerMin`. */
+  rampKwPerMin: positive.optional(),
+  /**
+   * What the ramp limit applies to. `net` (default): the site's exchange at the
+   * point of connection, which is what grid codes limit. Load that follows a
+   * rising surplus leaves the exchange flat, so only load added beyond the
+   * budget's own rise counts. `load`: every kW the fleet adds counts.
+   */
+  rampBasis: z.enum(['net', 'load']).default('net'),
+  /**
+   * Wear budget: switch-ons per unit in any 24 h (issue 12). A unit that has
+   * used it stays off until the window frees a cycle (a budget cut still
+   * switches units off: safety first). Work-mode changes are not counted here.
+   */
+  maxCyclesPerDay: z.number().int().min(1).default(12),
+  /**
+   * A unit goes on only when the budget has stayed above what the running units
+   * draw at their top mode for this long, seconds. The hold grows as a unit
+   * spends its wear budget: hold * max / (max - used), so the last cycles go to
+   * the longest sustained surplus.
+   */
+  onHoldS: nonNegative.default(15),
   /** Don't add load unless at least this much headroom remains, kW. */
   hysteresisKw: nonNegative.default(0),
   /**

@@ -41,6 +41,8 @@ export interface FleetUnit {
   readonly standbyKw: number;
   readonly rampUpS: number;
   readonly softoffDelayS: number;
+  /** What a mode change does to a running unit (model `modeChange`); absent: `restart`. */
+  readonly modeChange?: 'restart' | 'instant';
   readonly priority: number;
   /** `stratum` units have no device API: off means withheld, on means released (mode not settable). */
   readonly lever: Lever;
@@ -66,6 +68,8 @@ export interface FleetUnit {
   measuredKw: number | undefined;
   /** When `measuredKw` was read. */
   measuredAtMs: number;
+  /** Times of the plan's switch-ons within the last 24 h: the wear budget spent (policy-wear.ts). */
+  onsMs?: number[];
 }
 
 export interface FleetState {
@@ -127,6 +131,7 @@ export function createFleetState(
       standbyKw: model.standbyKw,
       rampUpS: model.rampUpS,
       softoffDelayS: model.softoffDelayS,
+      modeChange: model.modeChange ?? 'restart',
       priority: m.priority,
       lever,
       api: m.api,
@@ -138,6 +143,7 @@ export function createFleetState(
       available: true,
       measuredKw: undefined,
       measuredAtMs: -Infinity,
+      onsMs: [],
     };
     units.push(unit);
     byId.set(unit.id, unit);

@@ -27,10 +27,11 @@ export function greedy(
   budgetKw: number,
   ceiling: number,
   upOnly = false,
+  used?: Int32Array,
 ): { planned: number; limitedBy: PlanLimit } {
   let planned = base;
   let limitedBy: PlanLimit = 'fleet';
-  for (const g of orderedGroups(units, level, skip, pinned, scale)) {
+  for (const g of orderedGroups(units, level, skip, pinned, scale, used)) {
     const s = g.step;
     for (let pass = 0; pass < 2; pass++) {
       const list = pass === 0 ? g.sticky : g.others;
@@ -135,6 +136,7 @@ export function rebalanced(
   budgetKw: number,
   ceiling: number,
   minGainPct: number,
+  used?: Int32Array,
 ): Int16Array | undefined {
   const n = units.length;
   const level = new Int16Array(n).fill(-1);
@@ -152,7 +154,7 @@ export function rebalanced(
     } else base += u.standbyKw;
   }
   if (base > limit + EPS) return undefined;
-  greedy(units, level, fixed, pinned, scale, limit, base, budgetKw, ceiling);
+  greedy(units, level, fixed, pinned, scale, limit, base, budgetKw, ceiling, false, used);
   let before = 0;
   let after = 0;
   for (let i = 0; i < n; i++) {

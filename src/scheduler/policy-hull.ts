@@ -90,7 +90,7 @@ export function hull(u: FleetUnit, start: number, allowed: readonly number[], sc
  * greedy takes them: steeper first; within a group running units first, then
  * priority, then (steps from off) longest off first, then fleet order.
  */
-export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array): StepGroup[] {
+export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, skip: Uint8Array, pinned: Uint8Array, scale: Float64Array, used?: Int32Array): StepGroup[] {
   const hulls = new Map<readonly unknown[], Map<number, StepGroup[]>>();
   const groups: StepGroup[] = [];
   let anyPriority = false;
@@ -117,9 +117,11 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
     // Wear (switching cycles) spreads across equal units: a step from off restores the
     // unit off longest first, and of the running ones keeps the most recently started
     // (the one on longest is the first left out, as policy-shed.ts sheds it first).
+    // With a wear budget, the unit that has used the fewest cycles comes first (issue 12).
     const wear = g.step.from < 0;
-    if (anyPriority || (wear && sinceDiffers(units, g.others))) g.others.sort(restoreOrder(units, wear ? 1 : 0));
-    if (anyPriority || (wear && sinceDiffers(units, g.sticky))) g.sticky.sort(restoreOrder(units, wear ? -1 : 0));
+    const u = wear ? used : undefined;
+    if (anyPriority || (wear && (sinceDiffers(units, g.others) || usedDiffers(u, g.others)))) g.others.sort(restoreOrder(units, wear ? 1 : 0, u));
+    if (anyPriority || (wear && (sinceDiffers(units, g.sticky) || usedDiffers(u, g.sticky)))) g.sticky.sort(restoreOrder(units, wear ? -1 : 0, u));
   }
   return groups.sort((a, b) => b.step.slope - a.step.slope);
 }
@@ -132,12 +134,20 @@ export function sinceDiffers(units: readonly FleetUnit[], idx: readonly number[]
   return false;
 }
 
+/** Whether the units' spent cycles differ (no wear budget: never). */
+export function usedDiffers(used: Int32Array | undefined, idx: readonly number[]): boolean {
+  if (!used || idx.length < 2) return false;
+  const first = used[idx[0]!]!;
+  for (const i of idx) if (used[i] !== first) return true;
+  return false;
+}
+
 /** -1, 0, 1 for `a` before, tied with, after `b`; safe for -Infinity (unknown), where `a - b` is NaN. */
 export function cmp(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Higher priority first, then `sinceMs` ascending (`dir` 1), descending (-1) or ignored (0), then fleet order. */
-function restoreOrder(units: readonly FleetUnit[], dir: number): (a: number, b: number) => number {
-  return (a, b) => units[b]!.priority - units[a]!.priority || dir * cmp(units[a]!.sinceMs, units[b]!.sinceMs) || a - b;
+/** Higher priority first, then fewer cycles spent, then `sinceMs` ascending (`dir` 1), descending (-1) or ignored (0), then fleet order. */
+function restoreOrder(units: readonly FleetUnit[], dir: number, used?: Int32Array): (a: number, b: number) => number {
+  return (a, b) => units[b]!.priority - units[a]!.priority || (used ? used[a]! - used[b]! : 0) || dir * cmp(units[a]!.sinceMs, units[b]!.sinceMs) || a - b;
 }

@@ -1,6 +1,6 @@
 import type { FleetUnit } from './fleet-state.js';
 import { bestMovesFill } from './policy-candidates.js';
-import { EPS, allowedModes, cmp, lowestKwMode, sinceDiffers } from './policy-hull.js';
+import { EPS, allowedModes, cmp, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
 
 /**
  * A budget cut, pure: shed from what runs now until the draw fits, and never
@@ -33,6 +33,7 @@ export function shed(
   mustOn: Uint8Array,
   scale: Float64Array,
   limit: number,
+  used?: Int32Array,
 ): ShedResult {
   const n = units.length;
   const before = level.slice();
@@ -48,12 +49,22 @@ export function shed(
     (mustOn[i] ? held : free).push(i);
   }
   const off = (list: number[]): void => {
-    for (const i of byCostDesc(list, cost, units)) {
+    for (const i of byCostDesc(list, cost, units, used)) {
       if (planned <= limit + EPS) return;
       planned -= kwAt(i, level[i]!) - units[i]!.standbyKw;
       level[i] = -1;
     }
   };
+  // Units that change modes in place step down first (issue 12: a unit goes off only when
+  // its lowest mode does not fit); the steps the cut did not need are handed back below.
+  for (const i of byCostDesc([...free, ...held], cost, units, used)) {
+    if (planned <= limit + EPS) break;
+    const u = units[i]!;
+    if (u.modeChange !== 'instant' || u.lever !== 'api') continue;
+    const low = lowestKwMode(u, allowedModes(u, 0));
+    planned -= kwAt(i, level[i]!) - kwAt(i, low);
+    level[i] = low;
+  }
   off(free);
   let relaxed = false;
   if (planned > limit + EPS) {
@@ -91,7 +102,7 @@ function giveBack(units: readonly FleetUnit[], level: Int16Array, before: Int16A
  * longest (smallest `sinceMs`), then later in the fleet. Bucketed by cost: a fleet has few distinct (model, mode, scale)
  * costs, so this is linear where a comparator sort of 10,000 units is not.
  */
-function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[]): number[] {
+function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[], used?: Int32Array): number[] {
   const buckets = new Map<number, number[]>();
   for (const i of idx) {
     const c = cost[i]!;
@@ -105,7 +116,9 @@ function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit
     b.reverse();
     // Equal cost and priority: the unit on longest goes first, so switching wear spreads
     // across identical units instead of cycling the last few in the fleet.
-    if (sinceDiffers(units, b) || b.some((i) => units[i]!.priority !== 0)) b.sort((x, y) => units[x]!.priority - units[y]!.priority || cmp(units[x]!.sinceMs, units[y]!.sinceMs) || y - x);
+    // With a wear budget, the unit that has used the fewest cycles goes first: it can still come back.
+    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => units[i]!.priority !== 0))
+      b.sort((x, y) => units[x]!.priority - units[y]!.priority || (used ? used[x]! - used[y]! : 0) || cmp(units[x]!.sinceMs, units[y]!.sinceMs) || y - x);
     for (const i of b) out.push(i);
   }
   return out;

@@ -1,7 +1,9 @@
-import { currentKw, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import { currentKw, topModeIndex, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
-import { EPS, scaleOf } from './policy-hull.js';
+import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
 import { shed } from './policy-shed.js';
+import { cyclesUsed, holdMs } from './policy-wear.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -28,13 +30,41 @@ import { shed } from './policy-shed.js';
  *   its minimum on/off time and mode hold, and the last rebalance is at least
  *   `swapIntervalS` old.
  * Ties go to units already running, then priority, then fleet order.
+ *
+ * Power loop v2 (issue 12) adds, each optional in `PolicySettings` (absent:
+ * the behaviour above) and set by the config schema:
+ * - two levers: on/off follows the sustained trend, work modes the fast
+ *   moves. An off unit goes on only when the budget has stayed above what the
+ *   running units draw at their top mode for `onHoldS` (longer as the unit
+ *   spends its wear budget, policy-wear.ts) and it has cycles left
+ *   (`maxCyclesPerDay`). Units whose model changes modes in place
+ *   (`modeChange: instant`) are re-spread over their modes on every increase,
+ *   so running units sit in the middle and can move both ways, and a cut
+ *   steps them down before any unit goes off (policy-shed.ts); units whose
+ *   boards restart on a mode change keep today's whole-units-first cuts,
+ *   because there a mode step costs a full ramp;
+ * - anticipation: on a steady decline the plan aims at the budget expected a
+ *   device lead ahead (policy-anticipate.ts);
+ * - the ramp limit as a grid code writes it: % of fleet capacity per minute,
+ *   on the net exchange (a rise of the budget itself is not a ramp the grid
+ *   sees) or on the load.
  */
 
 export interface PolicySettings {
   minOnS: number;
   minOffS: number;
-  /** Limit on planned *increases*, kW per minute. */
-  rampKwPerMin: number;
+  /** Limit on planned *increases*, kW per minute; replaces `rampPctPerMin` when set. */
+  rampKwPerMin?: number | undefined;
+  /** Limit on planned increases, % of the fleet's top-mode capacity per minute (default 10, used when `rampKwPerMin` is absent). */
+  rampPctPerMin?: number;
+  /** Floor of the percentage limit, kW per minute (default 0). */
+  rampMinKwPerMin?: number;
+  /** `net`: a rise of the budget itself adds to the ramp allowance (the grid sees no ramp when load follows it). Absent: `load`. */
+  rampBasis?: 'net' | 'load';
+  /** Switch-ons per unit in any 24 h (policy-wear.ts). Absent: unlimited. */
+  maxCyclesPerDay?: number;
+  /** Hold before an off unit may go on, seconds (policy-wear.ts). Absent: no hold and no top-mode rule. */
+  onHoldS?: number;
   /** Add load only while this much headroom remains, kW. */
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
@@ -59,6 +89,10 @@ export interface RampMemory {
   budgetKw?: number;
   /** When the last rebalance was made. */
   swapAtMs?: number;
+  /** Since when the budget has stood above what the running units draw at their top mode. */
+  aboveSinceMs?: number;
+  /** The budget's recent changes, for anticipation. */
+  history?: BudgetHistory;
 }
 
 /** How the budget moved since the previous plan. */
@@ -103,6 +137,8 @@ export interface Plan {
   ramp: RampMemory;
   /** Re-planning before this time with unchanged inputs gives the same plan (min-times, ramp, rebalance interval). */
   revisitAtMs: number;
+  /** The budget the plan aimed at: `budgetKw`, or lower when it anticipates a steady decline. */
+  anticipatedKw: number;
 }
 
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
@@ -116,17 +152,26 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let current = 0;
   let fixedKw = 0;
   let maxStepKw = 0;
+  let fleetTopKw = 0;
+  let leadMs = 0;
   for (let i = 0; i < n; i++) {
     const u = units[i]!;
     scale[i] = scaleOf(u);
     current += currentKw(u);
+    fleetTopKw += u.modes[topModeIndex(u.modes)]!.kw;
     if (!u.available) fixedKw += worstCaseKw(u);
     else {
       fixedKw += u.standbyKw;
       for (const m of u.modes) maxStepKw = Math.max(maxStepKw, m.kw * scale[i]! - u.standbyKw);
+      // A softoff takes effect at a whole second at least softoffDelayS ahead.
+      if (u.lever === 'api') leadMs = Math.max(leadMs, u.softoffDelayS * 1000 + 1000);
     }
   }
-  const cut = current > budgetKw + EPS;
+  const history = updateHistory(prev?.history, budgetKw, nowMs);
+  // The horizon is the device lead plus one tick: the loop may re-plan up to a tick late.
+  const ant = anticipate(history, nowMs, leadMs > 0 ? leadMs + settings.tickS * 1000 : 0);
+  const aimKw = Math.min(budgetKw, ant.kw);
+  const cut = current > aimKw + EPS;
   const infeasible = fixedKw > budgetKw + EPS;
   const trend: BudgetTrend =
     prev?.budgetKw === undefined ? 'flat' : budgetKw > prev.budgetKw + EPS ? 'up' : budgetKw < prev.budgetKw - EPS ? 'down' : 'flat';
@@ -134,12 +179,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // ramp is the limit, so a longer gap is a quiet spell, and crediting all of it would let
   // a budget step after minutes of calm switch the whole fleet on at once.
   const dtMs = Math.min(prev ? Math.max(0, nowMs - prev.atMs) : Infinity, settings.tickS * 1000);
-  const ceiling = Math.max(prev?.ceilingKw ?? current, current) + (settings.rampKwPerMin * dtMs) / 60_000;
-  const addLimit = Math.min(budgetKw - settings.hysteresisKw, ceiling);
+  const rampKwPerMin = settings.rampKwPerMin ?? Math.max(settings.rampMinKwPerMin ?? 0, ((settings.rampPctPerMin ?? 10) / 100) * fleetTopKw);
+  // On the net exchange (what grid codes limit), load that follows a rising budget is no ramp.
+  const followKw = settings.rampBasis === 'net' && prev?.budgetKw !== undefined ? Math.max(0, budgetKw - prev.budgetKw) : 0;
+  const ceiling = Math.max(prev?.ceilingKw ?? current, current) + (rampKwPerMin * dtMs) / 60_000 + followKw;
+  const addLimit = Math.min(aimKw - settings.hysteresisKw, ceiling);
   // A cut aims at the bottom of the hysteresis band, so the next small drop of a
   // falling budget (afternoon sun) does not force another cut at once.
-  const bandBottom = budgetKw - settings.hysteresisKw;
-  const limit = cut ? (bandBottom >= fixedKw ? bandBottom : budgetKw) : Math.min(budgetKw, Math.max(current, addLimit));
+  const bandBottom = aimKw - settings.hysteresisKw;
+  const limit = cut ? (bandBottom >= fixedKw ? bandBottom : Math.max(aimKw, fixedKw)) : Math.min(aimKw, Math.max(current, addLimit));
 
   // Levels: -1 off, else index into sorted modes. Start from what runs now.
   const level = new Int16Array(n).fill(-1);
@@ -150,23 +198,61 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const pinned = new Uint8Array(n);
   // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
   const skip = new Uint8Array(n);
-  let revisitAtMs = Infinity;
+  // Cycles spent (wear budget), for the order of sheds and restores.
+  const used = new Int32Array(n);
+  let revisitAtMs = ant.revisitAtMs;
   // The current state in the plan's own terms (nominal kW times the quantised measured scale).
   let base = 0;
+  // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
+  let runningTopKw = 0;
   for (let i = 0; i < n; i++) {
     const u = units[i]!;
     if (!u.available) {
       skip[i] = 1;
       base += worstCaseKw(u);
+      runningTopKw += worstCaseKw(u);
       continue;
     }
+    used[i] = cyclesUsed(u, nowMs);
     if (u.on) level[i] = u.mode;
     base += u.on ? u.modes[u.mode]!.kw * scale[i]! : u.standbyKw;
+    // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
+    // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
+    runningTopKw += u.on ? u.modes[u.lever === 'api' && u.modeChange === 'instant' ? topModeIndex(u.modes) : u.mode]!.kw * scale[i]! : u.standbyKw;
     if (u.on && nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
     if (!u.on && nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
-    if (!cut && u.on && nowMs - u.changedAtMs < minOnMs) {
+    if (!cut && u.on && u.modeChange !== 'instant' && nowMs - u.changedAtMs < minOnMs) {
       pinned[i] = 1;
       revisitAtMs = Math.min(revisitAtMs, u.changedAtMs + minOnMs);
+    }
+  }
+
+  // Which off units may go on (issue 12): only once the budget has stood above the running
+  // units' top-mode draw for the hold (longer as a unit spends its wear budget), and while
+  // it has cycles left.
+  const holdS = settings.onHoldS;
+  const maxCycles = settings.maxCyclesPerDay ?? Infinity;
+  const aboveSinceMs = aimKw > runningTopKw + EPS ? (prev?.aboveSinceMs ?? nowMs) : undefined;
+  // wearSkip: no cycle left (nothing may switch it on); addSkip: also still inside its hold.
+  const wearSkip = skip.slice();
+  const addSkip = skip.slice();
+  if (holdS !== undefined || Number.isFinite(maxCycles)) {
+    for (let i = 0; i < n; i++) {
+      const u = units[i]!;
+      if (skip[i] || u.on) continue;
+      if (used[i]! >= maxCycles) {
+        wearSkip[i] = addSkip[i] = 1;
+        continue;
+      }
+      if (holdS === undefined) continue;
+      // A unit's first switch-on in 24 h waits for nothing but the top-mode rule: every
+      // sunny day spends that cycle; the hold guards the ones after it.
+      const needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
+      if (aboveSinceMs === undefined) addSkip[i] = 1;
+      else if (nowMs - aboveSinceMs < needMs) {
+        addSkip[i] = 1;
+        revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + needMs);
+      }
     }
   }
 
@@ -177,18 +263,58 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (infeasible) {
     for (let i = 0; i < n; i++) level[i] = -1;
   } else if (cut) {
-    relaxed = shed(units, level, base, skip, mustOn, scale, limit).relaxed;
+    relaxed = shed(units, level, base, skip, mustOn, scale, limit, used).relaxed;
   } else if (trend === 'down') {
     // Nothing goes on while the budget falls; the next plan at a steady budget may add.
     if (limit - current > EPS) revisitAtMs = nowMs;
   } else {
-    limitedBy = greedy(units, level, skip, pinned, scale, limit, base, budgetKw, ceiling, true).limitedBy;
+    // Units that change modes in place are re-spread from their lowest mode: the greedy takes
+    // them to the middle first (most efficient), adds units, and only then goes to the top,
+    // so running units sit where they can move both ways.
+    for (let i = 0; i < n; i++) {
+      const u = units[i]!;
+      if (u.modeChange !== 'instant' || addSkip[i] || level[i]! < 0 || u.lever !== 'api') continue;
+      const low = lowestKwMode(u, allowedModes(u, 0));
+      base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
+      level[i] = low;
+    }
+    // A restart-mode unit steps up only when no unit that fits can be added (now or after its
+    // hold), and once the headroom has lasted as long as the restart costs: a step up restarts
+    // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
+    // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
+    // onHoldS 0 asks for no holds at all: units and mode steps follow the budget at once.
+    const held = !holdS ? pinned : pinned.slice();
+    if (holdS) {
+      let waiting = false;
+      const roomKw = limit - base + EPS;
+      for (let i = 0; i < n && !waiting; i++) {
+        const u = units[i]!;
+        if (wearSkip[i] || u.on) continue;
+        const low = lowestKwMode(u, allowedModes(u, 0));
+        if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
+      }
+      const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
+      for (let i = 0; i < n; i++) {
+        const u = units[i]!;
+        if (held[i] || level[i]! < 0 || u.modeChange === 'instant' || u.lever !== 'api') continue;
+        if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
+        if (waiting) held[i] = 1;
+        else {
+          const paysMs = restartPaysBackMs(u, level[i]!);
+          if (headroomMs < paysMs) {
+            held[i] = 1;
+            if (aboveSinceMs !== undefined && Number.isFinite(paysMs)) revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + paysMs);
+          }
+        }
+      }
+    }
+    limitedBy = greedy(units, level, addSkip, held, scale, limit, base, aimKw, ceiling, true, used).limitedBy;
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
       if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
       else {
-        const better = rebalanced(units, level, skip, mustOn, pinned, scale, limit, budgetKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT);
+        const better = rebalanced(units, level, addSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
         if (better) {
           level.set(better);
           rebalance = true;
@@ -234,8 +360,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
   const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw);
-  const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw };
+  const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
+  if (aboveSinceMs !== undefined) memory.aboveSinceMs = aboveSinceMs;
   return {
     atMs: nowMs,
     budgetKw,
@@ -252,7 +379,21 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     changes,
     ramp: memory,
     revisitAtMs,
+    anticipatedKw: aimKw,
   };
+}
+
+/**
+ * How long a restart-mode unit must then run in its next higher mode for a
+ * step up to pay back the ramp it restarts, ms: the ramp loses about half of
+ * rampUpS at the new draw, the step gains its kW difference.
+ */
+function restartPaysBackMs(u: FleetUnit, mode: number): number {
+  const from = u.modes[mode]!;
+  let next: number | undefined;
+  for (const m of u.modes) if (m.kw > from.kw + EPS && (next === undefined || m.kw < next)) next = m.kw;
+  if (next === undefined) return Infinity;
+  return ((next * u.rampUpS) / 2 / (next - from.kw)) * 1000;
 }
 
 function reasonFor(u: FleetUnit, on: boolean, mode: number, cut: boolean, relaxed: boolean, infeasible: boolean, rebalance: boolean, budgetKw: number): string {

@@ -4,6 +4,7 @@ import { guardBudget, type BudgetVerdict, type GuardOptions } from '../power/bud
 import { buildCommands, type UnitCommand } from './commands.js';
 import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
 import { plan, type Plan, type RampMemory } from './policy.js';
+import { recordOn } from './policy-wear.js';
 
 /**
  * The scheduler's state machine without I/O: budget verdict -> plan ->
@@ -145,6 +146,11 @@ export class SchedulerCore {
    * newer plan's command, fail-safe, or cancelled.
    */
   settle(c: UnitCommand, outcome: Exclude<DecisionOutcome, 'pending'>, note?: string): void {
+    // The wear budget counts switch-ons that reached the device, not plans a newer plan superseded.
+    if (outcome === 'issued' && c.action === 'on') {
+      const u = this.fleet.units[c.index];
+      if (u) recordOn(u, c.atMs);
+    }
     for (const d of c.decisions ?? []) {
       if (d.outcome !== 'pending') continue;
       d.outcome = outcome;

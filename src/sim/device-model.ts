@@ -39,6 +39,12 @@ export interface DeviceModelParams {
    * time; this is carried so a simulator can schedule like a driver does.
    */
   softoffDelayS: number;
+  /**
+   * `restart` (default): a mode change while working restarts the boards (see
+   * the module doc). `instant`: firmware that changes the mode in place; the
+   * draw moves to the new mode at once (issue 12, model `modeChange`).
+   */
+  modeChange?: 'restart' | 'instant';
 }
 
 export type DevicePhase = 'standby' | 'starting' | 'working' | 'stopping';
@@ -242,7 +248,7 @@ export class DevicePowerModel {
         }
       } else if (e.modeIndex !== undefined && e.modeIndex !== s.modeIndex) {
         s.modeIndex = e.modeIndex;
-        if (s.on) s.rampStartMs = e.atMs;
+        if (s.on && this.params.modeChange !== 'instant') s.rampStartMs = e.atMs;
       }
     }
     return s;

@@ -129,7 +129,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   const devices = fleet.units.map(
     (u) =>
       new DevicePowerModel(
-        { standbyKw: u.standbyKw, modes: opts.fleet.models[u.model]!.modes, rampUpS: u.rampUpS, softoffDelayS: u.softoffDelayS },
+        { standbyKw: u.standbyKw, modes: opts.fleet.models[u.model]!.modes, rampUpS: u.rampUpS, softoffDelayS: u.softoffDelayS, modeChange: u.modeChange ?? 'restart' },
         { on, modeIndex: u.modes[u.mode]!.configIndex },
         startMs,
       ),

@@ -55,6 +55,10 @@ const SCHEDULER = {
   minOffS: 1,
   // 60 kW/s: the step-up from 40 % takes ~4 s, at most ~7.5 units a second.
   rampKwPerMin: 3600,
+  // The ramp on every kW added and no on-hold (issue 12 defaults are `net` and 15 s): this
+  // test checks the step-up against the ramp limit, unit by unit.
+  rampBasis: 'load' as const,
+  onHoldS: 0,
   hysteresisKw: 0,
   commandStaggerMs: 10,
   withholdGraceS: 5,

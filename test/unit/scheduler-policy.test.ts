@@ -295,7 +295,7 @@ describe('policy: properties', () => {
               if (t.on) expect(now - b.since).toBeGreaterThanOrEqual(settings.minOffS * 1000);
               else if (!p.cut) expect(now - b.since).toBeGreaterThanOrEqual(settings.minOnS * 1000);
             });
-            if (prev) expect(p.plannedKw - prev.kw).toBeLessThanOrEqual((settings.rampKwPerMin * (now - prev.atMs)) / 60_000 + maxStep + 1e-6);
+            if (prev) expect(p.plannedKw - prev.kw).toBeLessThanOrEqual((settings.rampKwPerMin! * (now - prev.atMs)) / 60_000 + maxStep + 1e-6);
             prev = { atMs: now, kw: p.plannedKw };
           }
         },

@@ -1,0 +1,41 @@
+import type { FleetUnit } from './fleet-state.js';
+
+/**
+ * The wear budget (issue 12), pure. A unit's cycles are its switch-ons in the
+ * last 24 h (each on starts a cycle that the next off ends, so a day's count
+ * of ons equals the simulator's count of offs). A unit may go on only while
+ * it has cycles left, and only once the budget has stayed above what the
+ * running units draw at their top mode for a hold that grows as the unit
+ * spends its budget: the last cycles of the day go to the longest sustained
+ * surplus, where a switch-on buys the most energy.
+ */
+
+export const DAY_MS = 86_400_000;
+
+/** Switch-ons of `u` in the 24 h up to `nowMs`. */
+export function cyclesUsed(u: FleetUnit, nowMs: number): number {
+  const ons = u.onsMs;
+  if (!ons || ons.length === 0) return 0;
+  let n = 0;
+  for (const t of ons) if (t > nowMs - DAY_MS) n++;
+  return n;
+}
+
+/** Records a switch-on at `nowMs`, dropping those older than a day (the list stays bounded). */
+export function recordOn(u: FleetUnit, nowMs: number): void {
+  const ons = (u.onsMs ??= []);
+  ons.push(nowMs);
+  let drop = 0;
+  while (drop < ons.length && ons[drop]! <= nowMs - DAY_MS) drop++;
+  if (drop > 0) ons.splice(0, drop);
+}
+
+/**
+ * How long the budget must have stayed above the running units' top-mode draw
+ * before a unit that used `used` of `max` cycles may go on, ms:
+ * `holdS * max / (max - used)`; Infinity when none is left.
+ */
+export function holdMs(used: number, max: number, holdS: number): number {
+  if (used >= max) return Infinity;
+  return (holdS * 1000 * max) / (max - used);
+}

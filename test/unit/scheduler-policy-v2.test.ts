@@ -1,0 +1,288 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
+import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
+import { WINDOW_MS, anticipate, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
+import { holdMs } from '../../src/scheduler/policy-wear.js';
+import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
+import type { UnitCommand } from '../../src/scheduler/commands.js';
+import type { Plan } from '../../src/scheduler/policy.js';
+import { miner } from './scheduler-fixtures.js';
+
+/**
+ * Power loop v2 (issue 12), as properties over random fleets and budget
+ * traces: anticipation never lets a steady decline be overshot, the wear
+ * budget is never exceeded and spreads across identical units, and the
+ * direction rules of the two levers hold. The core is driven as the loop
+ * drives it: a plan per reading and per tick when a re-plan could differ,
+ * every command issued at its time.
+ */
+
+const T0 = 1_700_000_000_000;
+const EPS = 1e-6;
+
+function fleetOfModel(model: ModelConfig, n: number, on: boolean): FleetState {
+  const miners = Array.from({ length: n }, (_, i) => ({ ...miner(i), model: 'x' }));
+  return createFleetState({ models: { x: model }, miners }, () => ({ on }));
+}
+
+const reading = (kw: number, atMs: number) => ({ kw, atMs, ttlMs: Infinity, source: 'test' });
+
+/**
+ * Issues every command at its time (as the loop does) and records when it takes effect on
+ * the device: Avalon softoff and softon times are a whole second at least softoffDelayS ahead
+ * (a softon also ramps; counting it at full draw from then on is the conservative side).
+ */
+function issueAll(core: SchedulerCore, cmds: UnitCommand[], events: Map<number, Array<[number, boolean]>>): void {
+  for (const c of cmds) {
+    core.settle(c, 'issued');
+    const u = core.fleet.units[c.index]!;
+    if (c.action === 'mode') continue;
+    const list = events.get(c.index) ?? [];
+    list.push([Math.ceil((c.atMs + u.softoffDelayS * 1000) / 1000) * 1000, c.action === 'on']);
+    events.set(c.index, list);
+  }
+}
+
+describe('anticipation (pure)', () => {
+  it('on a steady decline sampled at any interval, the anticipated budget is at or below the budget one horizon ahead, and no lower than one step more', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1000, 5000, 15_000, 60_000),
+        fc.double({ min: 0.01, max: 50, noNaN: true }),
+        fc.integer({ min: 1000, max: 20_000 }),
+        fc.integer({ min: 0, max: 59_999 }),
+        (intervalMs, slopeKwPerS, horizonMs, offsetMs) => {
+          const at = (j: number): number => T0 + j * intervalMs;
+          const value = (j: number): number => 10_000 - slopeKwPerS * ((j * intervalMs) / 1000);
+          // Long enough a decline for two windows (WINDOW_MS) and two falls.
+          const last = Math.ceil((2 * WINDOW_MS) / intervalMs) + 2;
+          let h: BudgetHistory | undefined;
+          for (let j = 0; j <= last; j++) h = updateHistory(h, value(j), at(j));
+          const now = at(last) + (offsetMs % intervalMs);
+          const a = anticipate(h!, now, horizonMs);
+          // The budget as it will stand at now + horizon (a step function of the readings).
+          const jAhead = Math.floor((now + horizonMs - T0) / intervalMs);
+          expect(a.kw).toBeLessThanOrEqual(value(jAhead) + EPS);
+          expect(a.kw).toBeGreaterThanOrEqual(value(jAhead) - slopeKwPerS * (intervalMs / 1000) - EPS);
+          expect(a.revisitAtMs).toBeGreaterThan(now);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('anticipates only a decline that held over a window, not after a rise or once it stopped', () => {
+    let h = updateHistory(undefined, 100, T0);
+    h = updateHistory(h, 90, T0 + 60_000);
+    // Two falls in a row are not enough until the decline has held for a window.
+    expect(anticipate(h, T0 + 115_000, 10_000).kw).toBe(90);
+    h = updateHistory(h, 80, T0 + 120_000);
+    expect(anticipate(h, T0 + 120_000, 10_000).kw).toBe(80);
+    expect(anticipate(h, T0 + 175_000, 10_000).kw).toBe(70);
+    expect(anticipate(h, T0 + 120_000 + 90_000, 10_000).kw).toBe(80);
+    expect(anticipate(updateHistory(h, 85, T0 + 180_000), T0 + 235_000, 10_000).kw).toBe(85);
+  });
+
+  it('a budget that flickers every second (two falls in a row) is not read as a steep decline', () => {
+    let h: BudgetHistory | undefined;
+    // +-50 kW around a flat 1,000 kW, falling in pairs.
+    for (let s = 0; s <= 600; s++) h = updateHistory(h, 1000 + (s % 4 < 2 ? 50 : -50) - (s % 2) * 20, T0 + s * 1000);
+    expect(anticipate(h!, T0 + 600_500, 10_000).kw).toBe(h!.kw);
+  });
+});
+
+describe('anticipation (plan): a smooth decline is never overshot', () => {
+  it('with the softoff lead of the model and any reading interval, the draw stays within the budget once the decline is steady', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 5, max: 25 }),
+        fc.double({ min: 1, max: 10, noNaN: true }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(1000, 5000, 60_000),
+        fc.double({ min: 0.01, max: 0.05, noNaN: true }),
+        fc.constantFrom(1, 5),
+        (n, kw, delayS, intervalMs, fallPerMinOfFleet, tickS) => {
+          const model: ModelConfig = { standbyKw: 0.1, modes: [{ name: 'm', kw, ths: kw * 60 }], rampUpS: 30, softoffDelayS: delayS, nominal: true };
+          const fleet = fleetOfModel(model, n, true);
+          const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, commandStaggerMs: 0, tickS }), { holdLastS: 0, failsafeKw: 0 });
+          const full = n * kw;
+          const floor = n * 0.1;
+          const slope = (full * fallPerMinOfFleet) / 60; // kW per second
+          const budgetAt = (t: number): number => Math.max(floor + 1, full + 1 - slope * (Math.floor((t - T0) / intervalMs) * intervalMs) / 1000);
+          const events = new Map<number, Array<[number, boolean]>>();
+          const onAt = (i: number, t: number): boolean => {
+            let on = true;
+            for (const [at, v] of events.get(i) ?? []) if (at <= t) on = v;
+            return on;
+          };
+          const drawAt = (t: number): number => fleet.units.reduce((a, u, i) => a + (onAt(i, t) ? kw : u.standbyKw), 0);
+          const endMs = T0 + Math.min(40 * 60_000, Math.ceil((full / slope) * 1000) + 120_000);
+          let lastKw: number | undefined;
+          let checkFrom = Infinity;
+          let falls = 0;
+          // Steady once it has fallen twice and over two windows (policy-anticipate.ts), then one horizon.
+          const settleMs = 2 * WINDOW_MS + 2 * intervalMs + (delayS + 1 + tickS) * 1000;
+          for (let t = T0; t <= endMs; t += 1000) {
+            const b = budgetAt(t);
+            const isReading = (t - T0) % intervalMs === 0;
+            const tick = (t - T0) % (tickS * 1000) === 0;
+            if (isReading && lastKw !== undefined && b < lastKw && ++falls === 1) checkFrom = t + settleMs;
+            if ((isReading && b !== lastKw) || (tick && core.needsPlan(reading(b, t), t))) {
+              const { commands } = core.step(reading(b, t), t);
+              issueAll(core, commands, events);
+            }
+            if (isReading) lastKw = b;
+            if (t >= checkFrom) expect(drawAt(t), `at +${(t - T0) / 1000} s`).toBeLessThanOrEqual(b + EPS);
+          }
+        },
+      ),
+      { numRuns: 40, endOnFailure: true },
+    );
+  });
+});
+
+describe('wear budget', () => {
+  const arbWalk = fc.array(fc.record({ dtS: fc.integer({ min: 5, max: 900 }), frac: fc.double({ min: 0, max: 1.1, noNaN: true }) }), { minLength: 10, maxLength: 120 });
+
+  it('no unit switches on more than maxCyclesPerDay times in any 24 h, and identical units spread the cycles within one', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 25 }), fc.integer({ min: 1, max: 6 }), fc.constantFrom(0, 15, 120), arbWalk, (n, maxCycles, onHoldS, walk) => {
+        const model: ModelConfig = { standbyKw: 0.1, modes: [{ name: 'm', kw: 3, ths: 200 }], rampUpS: 30, softoffDelayS: 5, nominal: true };
+        const fleet = fleetOfModel(model, n, false);
+        const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, maxCyclesPerDay: maxCycles, onHoldS, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
+        const ons: number[][] = fleet.units.map(() => []);
+        let now = T0;
+        const plan = (kw: number): void => {
+          const { commands } = core.step(reading(kw, now), now);
+          for (const c of commands) {
+            core.settle(c, 'issued');
+            if (c.action === 'on') ons[c.index]!.push(now);
+          }
+        };
+        for (const step of walk) {
+          const kw = step.frac * n * 3;
+          // Between readings the loop re-plans when the plan says so (hold expiries).
+          const end = now + step.dtS * 1000;
+          plan(kw);
+          while (core.lastPlanned && core.lastPlanned.revisitAtMs < end) {
+            now = Math.max(now + 5000, core.lastPlanned.revisitAtMs);
+            plan(kw);
+          }
+          now = end;
+        }
+        for (const times of ons) for (let k = maxCycles; k < times.length; k++) expect(times[k]! - times[k - maxCycles]!).toBeGreaterThan(86_400_000 - 1);
+        if (now - T0 < 86_400_000) {
+          const counts = ons.map((t) => t.length);
+          expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('direction rules of the two levers', () => {
+  const A1566 = (modeChange: 'restart' | 'instant'): ModelConfig => ({
+    standbyKw: 0.15,
+    modes: [
+      { name: 'eco', kw: 6.5, ths: 390, workmode: 0 },
+      { name: 'standard', kw: 7.3, ths: 440, workmode: 1 },
+      { name: 'super', kw: 8.1, ths: 480, workmode: 2 },
+    ],
+    rampUpS: 30,
+    softoffDelayS: 5,
+    nominal: true,
+    modeChange,
+  });
+  const arbWalk = fc.array(fc.record({ dtS: fc.integer({ min: 1, max: 40 }), dFrac: fc.double({ min: -0.3, max: 0.3, noNaN: true }) }), { minLength: 5, maxLength: 120 });
+
+  it('a unit goes on only after the budget has stood above the running units\' top-mode draw for its hold; with instant modes a unit goes off only when the lowest modes do not fit', () => {
+    fc.assert(
+      fc.property(fc.constantFrom<'restart' | 'instant'>('restart', 'instant'), fc.integer({ min: 2, max: 4 }), fc.constantFrom(0, 15, 60, 120), fc.double({ min: 0, max: 1, noNaN: true }), arbWalk, (modeChange, n, onHoldS, start, walk) => {
+        const model = A1566(modeChange);
+        const fleet = fleetOfModel(model, n, false);
+        const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 });
+        const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+        const used = new Int32Array(n);
+        let aboveSince: number | undefined;
+        let now = T0;
+        let frac = start;
+        let last: number | undefined;
+        for (const step of walk) {
+          now += step.dtS * 1000;
+          frac = Math.min(1.2, Math.max(0, frac + step.dFrac));
+          const kw = frac * n * 8.1;
+          const before = fleet.units.map((u) => ({ on: u.on, kw: u.modes[u.mode]!.kw }));
+          // The running units' top-mode draw (a restart-mode unit counts at its mode).
+          const top = fleet.units.reduce((a, u) => a + (u.on ? (modeChange === 'instant' ? 8.1 : u.modes[u.mode]!.kw) : u.standbyKw), 0);
+          aboveSince = kw > top + 1e-9 ? (aboveSince ?? now) : undefined;
+          const { plan: p, commands } = core.step(reading(kw, now), now);
+          checkPlan(p, before, kw, last, aboveSince, onHoldS, used, now, modeChange, n);
+          for (const c of commands) {
+            core.settle(c, 'issued');
+            if (c.action === 'on') used[c.index]!++;
+          }
+          last = kw;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
+    const fleet = fleetOfModel(A1566('restart'), 3, false);
+    const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS: 60, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
+    const used = new Int32Array(3);
+    let aboveSince: number | undefined;
+    let now = T0;
+    let last: number | undefined;
+    for (const kw of [10, 20, 5, 5, 20, 20, 20, 20, 5, 22, 22, 22]) {
+      now += 10_000;
+      const before = fleet.units.map((u) => ({ on: u.on, kw: u.modes[u.mode]!.kw }));
+      const top = fleet.units.reduce((a, u) => a + (u.on ? u.modes[u.mode]!.kw : u.standbyKw), 0);
+      aboveSince = kw > top + 1e-9 ? (aboveSince ?? now) : undefined;
+      const { plan: p, commands } = core.step(reading(kw, now), now);
+      checkPlan(p, before, kw, last, aboveSince, 60, used, now, 'restart', 3);
+      for (const c of commands) {
+        core.settle(c, 'issued');
+        if (c.action === 'on') used[c.index]!++;
+      }
+      last = kw;
+    }
+  });
+
+  function checkPlan(
+    p: Plan,
+    before: Array<{ on: boolean; kw: number }>,
+    kw: number,
+    last: number | undefined,
+    aboveSince: number | undefined,
+    onHoldS: number,
+    used: Int32Array,
+    now: number,
+    modeChange: 'restart' | 'instant',
+    n: number,
+  ): void {
+    let anyOff = false;
+    p.targets.forEach((t, i) => {
+      const b = before[i]!;
+      if (!t.changed) return;
+      if (t.on && !b.on) {
+        expect(aboveSince, `unit ${i} on without the budget above the running top`).toBeDefined();
+        const need = used[i] === 0 ? 0 : holdMs(used[i]!, 6, onHoldS);
+        expect(now - aboveSince!).toBeGreaterThanOrEqual(need);
+        if (last !== undefined) expect(kw).toBeGreaterThanOrEqual(last - 1e-9);
+      }
+      if (!t.on && b.on) anyOff = true;
+      // On a rise nothing goes off; on a fall nothing goes on or up.
+      if (last !== undefined && kw > last + 1e-9 && !p.cut) expect(!t.on && b.on).toBe(false);
+      if (last !== undefined && kw < last - 1e-9) expect((t.on && !b.on) || (t.on && b.on && t.kw > b.kw + 1e-9)).toBe(false);
+    });
+    if (anyOff && modeChange === 'instant') {
+      // Off only when every unit that ran, at its lowest mode, would not fit.
+      const lowest = before.reduce((a, b) => a + (b.on ? 6.5 : 0.15), 0);
+      expect(lowest, `${n} units: lowest ${lowest} kW vs aim ${p.anticipatedKw} kW`).toBeGreaterThan(p.anticipatedKw - 1e-9);
+    }
+  }
+});
