@@ -5,6 +5,7 @@ import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/lo
 import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { parseTrace } from '../power/trace-parse.js';
+import { rampLimitKwPerMin } from '../scheduler/policy.js';
 import { absorptionBound, type BoundResult } from '../sim/simulator-bound.js';
 import { simulate, type SimulationResult } from '../sim/simulator.js';
 import { renderSvg } from '../sim/simulator-plot.js';
@@ -152,11 +153,13 @@ async function bound(
     const p = r.config.fleet.models[model]!;
     return { units, standbyKw: p.standbyKw, modesKw: p.modes.map((m) => m.kw), initialOn: 0 };
   });
-  const sched = r.config.scheduler as Record<string, unknown>;
-  const perDay = typeof sched['maxCyclesPerDay'] === 'number' ? (sched['maxCyclesPerDay'] as number) : undefined;
+  const sched = r.config.scheduler;
+  const perDay = sched.maxCyclesPerDay;
   const days = Math.max(1, r.report.hours / 24);
   const cyclesPerUnit = perDay !== undefined ? perDay * days : r.report.cyclesPerUnit.max;
-  const ramp = typeof sched['rampKwPerMin'] === 'number' ? (sched['rampKwPerMin'] as number) : Infinity;
+  // The same grid-code ramp limit the scheduler planned under (a fixed kW/min or % of the fleet).
+  const fleetTopKw = groups.reduce((sum, g) => sum + g.units * Math.max(...g.modesKw), 0);
+  const ramp = rampLimitKwPerMin(sched, fleetTopKw);
   const b = await absorptionBound({ budgetKw, stepS, groups, cyclesPerUnit, rampKwPerMin: ramp, intervalS });
   return {
     ...b,

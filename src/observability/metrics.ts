@@ -266,7 +266,7 @@ export class SiteMetrics {
     counter('surplus_pool_reconnect_requests_total', 'client.reconnect requests received from each pool.', ['pool'], (f, s) => {
       for (const p of s.status.pools) f.follow({ pool: p.url }, p.reconnectRequests ?? 0);
     });
-    counter('surplus_pool_difficulty_out_of_range_total', 'Pool difficulties (set_difficulty / set_target) outside difficulty.min..max; miners were kept within the bounds.', ['pool'], (f, s) => {
+    counter('surplus_pool_difficulty_out_of_range_total', 'Pool difficulties (set_difficulty / set_target) below difficulty.min or beyond any share; miners were kept within the bounds.', ['pool'], (f, s) => {
       for (const p of s.status.pools) f.follow({ pool: p.url }, p.difficultyOutOfRange ?? 0);
     });
     gauge('surplus_accounting_balanced', '1 while the share books balance (every submit answered, every forwarded share settled or pending).', [], (g, s) => {

@@ -60,7 +60,7 @@ export interface PoolView {
   sharesLost?: number;
   /** Times the pool was found hung (requests unanswered for upstream.hungAfterS) and left. */
   hungDetections?: number;
-  /** Pool difficulties outside [difficulty.min, difficulty.max] (cumulative; miners stay clamped). */
+  /** Pool difficulties below difficulty.min or beyond any share (cumulative; miners stay clamped). */
   difficultyOutOfRange?: number;
 }
 

@@ -50,6 +50,20 @@ import { cyclesUsed, holdMs } from './policy-wear.js';
  *   sees) or on the load.
  */
 
+/**
+ * The ramp limit on increases, kW per minute, for a fleet whose top-mode
+ * capacity is `fleetTopKw`: a fixed `rampKwPerMin` when set, else
+ * `rampPctPerMin` (default 10 %) of the fleet, at least `rampMinKwPerMin`.
+ * One place, so the plan, the live flexibility figures and `simulate --bound`
+ * agree on the same grid-code setting.
+ */
+export function rampLimitKwPerMin(
+  settings: Pick<PolicySettings, 'rampKwPerMin' | 'rampPctPerMin' | 'rampMinKwPerMin'>,
+  fleetTopKw: number,
+): number {
+  return settings.rampKwPerMin ?? Math.max(settings.rampMinKwPerMin ?? 0, ((settings.rampPctPerMin ?? 10) / 100) * fleetTopKw);
+}
+
 export interface PolicySettings {
   minOnS: number;
   minOffS: number;
@@ -179,7 +193,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // ramp is the limit, so a longer gap is a quiet spell, and crediting all of it would let
   // a budget step after minutes of calm switch the whole fleet on at once.
   const dtMs = Math.min(prev ? Math.max(0, nowMs - prev.atMs) : Infinity, settings.tickS * 1000);
-  const rampKwPerMin = settings.rampKwPerMin ?? Math.max(settings.rampMinKwPerMin ?? 0, ((settings.rampPctPerMin ?? 10) / 100) * fleetTopKw);
+  const rampKwPerMin = rampLimitKwPerMin(settings, fleetTopKw);
   // On the net exchange (what grid codes limit), load that follows a rising budget is no ramp.
   const followKw = settings.rampBasis === 'net' && prev?.budgetKw !== undefined ? Math.max(0, budgetKw - prev.budgetKw) : 0;
   const ceiling = Math.max(prev?.ceilingKw ?? current, current) + (rampKwPerMin * dtMs) / 60_000 + followKw;

@@ -5,7 +5,8 @@ import type { Logger } from '../observability/logger.js';
 import type { BudgetReading, BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
-import type { FleetState, FleetUnit } from './fleet-state.js';
+import { topModeIndex, type FleetState, type FleetUnit } from './fleet-state.js';
+import { rampLimitKwPerMin } from './policy.js';
 import { BudgetMemory } from './budget-memory.js';
 import { DeviceCommander, effectiveAtMs } from './device-commander.js';
 import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
@@ -252,12 +253,12 @@ export class Scheduler {
   /** What the fleet can shed within the cut deadline and add within 1 and 5 minutes (issue 12 item 9). */
   flexibility(): Flexibility {
     const st = this.opts.settings;
-    const ramp = (st as { rampKwPerMin?: unknown }).rampKwPerMin;
+    const fleetTopKw = this.opts.fleet.units.reduce((sum, u) => sum + u.modes[topModeIndex(u.modes)]!.kw, 0);
     return fleetFlexibility(this.opts.fleet, this.opts.clock.now(), {
       cutDeadlineS: st.cutDeadlineS,
       minOffS: st.minOffS,
       withholdGraceS: st.withholdGraceS,
-      ...(typeof ramp === 'number' ? { rampKwPerMin: ramp } : {}),
+      rampKwPerMin: rampLimitKwPerMin(st, fleetTopKw),
     });
   }
 

@@ -10,6 +10,7 @@ import type { LogLimiter } from '../observability/log-limiter.js';
 import type { RpcId, RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
 import { StratumError } from '../protocol/error-codes.js';
 import { describePeerValue } from '../protocol/peer-value.js';
+import { DIFF1_TARGET } from '../shares/target.js';
 import type { StratumJob } from '../shares/types.js';
 import {
   parseNotify,
@@ -59,13 +60,21 @@ function done(c: PoolWire, id: RpcId | undefined): void {
   if (id !== undefined) c.answer(id, true);
 }
 
+/**
+ * The difficulty of the easiest possible target, 1: no hash can meet a pool difficulty above it.
+ * A pool above `difficulty.max` but below this is routine (a pool gives a proxy's aggregated
+ * connection a high difficulty; miners stay at max and only shares meeting the pool's target go up).
+ */
+const UNREACHABLE_DIFFICULTY = Number(DIFF1_TARGET);
+
 function setDifficulty(c: PoolWire, d: number): void {
   // Miners are clamped to the bounds whatever the pool says (vardiff's clampDifficulty); the
-  // operator hears of a pool outside them, once in a while (issue 11: 1e-300 reached miners).
+  // operator hears of a pool the miners cannot follow, once in a while (issue 11: 1e-300 reached
+  // miners): below difficulty.min, or so high that no share could ever reach the pool.
   const b = c.difficultyBounds;
-  if (b && (d < b.min || d > b.max)) {
+  if (b && (d < b.min || d > UNREACHABLE_DIFFICULTY)) {
     c.counters.difficultyOutOfRange++;
-    c.logLimiter.log(c.logger, 'warn', c.url, 'difficulty out of range', { pool: c.url, difficulty: d, min: b.min, max: b.max }, 'pool difficulty outside difficulty.min..max; miners stay within the bounds, shares below the pool target are not forwarded');
+    c.logLimiter.log(c.logger, 'warn', c.url, 'difficulty out of range', { pool: c.url, difficulty: d, min: b.min, max: b.max }, 'pool difficulty below difficulty.min or beyond any share; miners stay within the bounds, shares below the pool target are not forwarded');
   }
   c.session.difficulty = d;
   c.emitting?.onDifficulty(d);

@@ -49,10 +49,13 @@ class GatedHasher implements ShareHasher {
 describe('planned close (issue 11 item 10)', () => {
   it('answers the submit being hashed and the requests queued behind it before closing after client.reconnect', async () => {
     const [pool] = await startPools(1);
-    cleanup.push(() => pool!.stop());
+    // The backup has 7 bytes of extranonce2 (8 on the first): a failover shortens the miners'
+    // prefix, so a miner without extranonce.subscribe is sent client.reconnect and closed.
+    const [backup] = await startPools(1, { extranonce2Size: 7 });
+    cleanup.push(() => pool!.stop(), () => backup!.stop());
     const hasher = new GatedHasher();
     cleanup.push(() => hasher.close());
-    const proxy = new Proxy(testConfig([pool!]), { hasher });
+    const proxy = new Proxy(testConfig([pool!, backup!]), { hasher });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
     const c = await RawClient.open(port);
@@ -71,7 +74,7 @@ describe('planned close (issue 11 item 10)', () => {
       ].join('\n') + '\n',
     );
     await waitFor(() => hasher.waiting === 1, 10_000, 'the submit at the hash gate');
-    pool!.rotateExtranonce();
+    await pool!.stop();
     await waitFor(() => c.notifications('client.reconnect').length === 1, 10_000, 'client.reconnect');
     expect(c.closed).toBe(false);
     hasher.open();

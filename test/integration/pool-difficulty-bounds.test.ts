@@ -89,6 +89,14 @@ describe('pool difficulty outside [difficulty.min, difficulty.max] (issue 11 ite
     expect(proxy.snapshot().pools[0]!.difficultyOutOfRange).toBe(1);
   });
 
+  it('a pool difficulty above difficulty.max that shares can reach is routine: miners stay at max, nothing counted or warned', async () => {
+    const { proxy, miner } = await setup((conn) => conn.send({ id: null, method: 'mining.set_difficulty', params: [5000] }), { min: 0.5, max: 1000 });
+    await waitFor(() => told(miner).length >= 1, 10_000, 'a difficulty');
+    expect(told(miner).every((d) => d >= 0.5 && d <= 1000)).toBe(true);
+    expect(proxy.snapshot().pools[0]!.difficultyOutOfRange).toBe(0);
+    expect(logRecords().filter((r) => r['cause'] === 'difficulty out of range')).toHaveLength(0);
+  });
+
   it('a pool repeating an out-of-range difficulty is counted every time and logged 5 times a minute', async () => {
     const { proxy, miner } = await setup((conn) => {
       for (let i = 0; i < 20; i++) conn.send({ id: null, method: 'mining.set_difficulty', params: [1e-300] });
