@@ -185,6 +185,7 @@ export class Site {
           { url: m.url, topic: m.topic, intervalS: m.intervalS, retain: m.retain, ...(m.username !== undefined ? { username: m.username } : {}), ...(m.password !== undefined ? { password: m.password } : {}) },
           status,
           logger.child({ part: 'status-mqtt' }),
+          clock,
         );
         site.statusPublisher.start();
       }

@@ -1,4 +1,7 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import type { Clock } from '../clock.js';
+import { connectMqtt } from '../net/mqtt-connect.js';
+import { LogLimiter } from './log-limiter.js';
 import type { Logger } from './logger.js';
 import type { SiteStatusSource } from './snapshots.js';
 
@@ -48,23 +51,26 @@ export class MqttStatusPublisher {
   published = 0;
   dropped = 0;
 
+  private readonly logLimiter: LogLimiter;
+
   constructor(
     private readonly opts: MqttStatusOptions,
     private readonly source: SiteStatusSource,
     private readonly logger: Logger,
-  ) {}
+    clock: Clock,
+  ) {
+    this.logLimiter = new LogLimiter({ clock });
+  }
 
   start(): void {
     if (this.client) return;
-    const client = mqtt.connect(this.opts.url, {
-      ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
-      ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
-      reconnectPeriod: 2000,
-      connectTimeout: 10_000,
-    });
+    const client = connectMqtt(this.opts);
     this.client = client;
-    // The URL is not logged: it may carry credentials.
-    client.on('error', (err) => this.logger.warn({ err: err.message, topic: this.opts.topic }, 'mqtt status publisher: client error'));
+    // The URL is not logged: it may carry credentials. A broker that is away errs at every
+    // reconnect (2 s): rate-limited like every repeated warning.
+    client.on('error', (err) =>
+      this.logLimiter.log(this.logger, 'warn', 'broker', 'client error', { err: err.message, topic: this.opts.topic }, 'mqtt status publisher: client error'),
+    );
     client.on('connect', () => this.publish());
     this.timer = setInterval(() => this.publish(), this.opts.intervalS * 1000);
     this.timer.unref();

@@ -1,5 +1,6 @@
 import { LogLimiter } from '../observability/log-limiter.js';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectMqtt } from '../net/mqtt-connect.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { redactText } from '../observability/redact.js';
@@ -47,12 +48,7 @@ export class MqttBudgetSource extends BaseBudgetSource {
   }
 
   protected async onStart(): Promise<void> {
-    const client = mqtt.connect(this.opts.url, {
-      ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
-      ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
-      reconnectPeriod: 2000,
-      connectTimeout: 10_000,
-    });
+    const client = connectMqtt(this.opts);
     this.client = client;
     client.on('error', (err) => this.logLimiter.log(this.logger, 'warn', 'broker', 'client error', { err: err.message, url: redactText(this.opts.url) }, 'mqtt budget source: client error'));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));

@@ -11,7 +11,7 @@ import { DevicePowerModel } from './device-model.js';
 import { SimLevers } from './sim-device-api.js';
 import { TraceBudgetSource } from './sim-budget-source.js';
 import { SimTimers } from './sim-timers.js';
-import { EnergyLedger, type PeriodStats } from './simulator-ledger.js';
+import { EnergyLedger, type LedgerTotals } from './simulator-ledger.js';
 
 export type { PeriodStats } from './simulator-ledger.js';
 
@@ -61,32 +61,15 @@ export interface SimulateOptions {
   onCommand?: (c: UnitCommand, atMs: number) => void;
 }
 
-export interface SimulationReport extends PeriodStats {
+/** The energy figures are the ledger's totals (one definition: simulator-ledger.ts documents each). */
+export interface SimulationReport extends LedgerTotals {
   units: number;
   /** Draw with every unit off (standby): budget below it cannot be met and is not counted as above budget. */
   standbyFloorKw: number;
-  /** Energy the standby floor drew beyond the budget (nights), kWh: unavoidable, reported apart. */
-  standbyAboveBudgetKwh: number;
-  /** Largest overshoot later than the cut deadline + the device's softoff delay after the last budget drop, kW. */
-  overshootAfterDeadlineKw: number;
   hours: number;
   stepS: number;
   startIso: string;
-  longestAboveS: number;
   cyclesPerUnit: { mean: number; p95: number; max: number };
-  /** Energy drawn above budget later than the response deadline (cut deadline + device lead), kWh. */
-  afterDeadlineAboveKwh: number;
-  afterDeadlineAboveS: number;
-  aboveBudgetPctOfOffered: number;
-  /** Time above the budget by more than one unit's draw, s and %. */
-  aboveByMoreThanUnitS: number;
-  aboveByMoreThanUnitPct: number;
-  /** Share of the surplus above the all-off floor absorbed within the budget, %. */
-  absorbedAboveFloorPct: number;
-  /** Energy the budget had room for that ramping units had not reached yet, kWh. */
-  rampUpLossKwh: number;
-  /** Energy the budget had room for that the plan held back for the ramp limit, kWh (an estimate). */
-  rampLimitCostKwh: number;
   modeChangesPerUnit: { mean: number; max: number };
   /** Churn: every on, off and mode command applied, per unit. */
   switchesPerUnit: { mean: number; max: number };
@@ -102,7 +85,6 @@ export interface SimulationReport extends PeriodStats {
   commands: number;
   /** Wall time of the simulation, ms. */
   runMs: number;
-  perHour: Array<PeriodStats & { hour: number }>;
 }
 
 export interface SimulationResult {
