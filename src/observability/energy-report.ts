@@ -62,6 +62,17 @@ export interface EnergyInterval {
   diffShares: number;
 }
 
+/** The additive fields of an interval: summed over intervals for the totals. */
+const SUMMED = [
+  'offeredKwh', 'drawnKwh', 'absorbedKwh', 'excessKwh', 'overBudgetS', 'afterDeadlineAboveKwh', 'afterDeadlineAboveS',
+  'aboveByMoreThanUnitS', 'offeredAboveFloorKwh', 'absorbedAboveFloorKwh', 'coveredS', 'diffShares',
+] as const;
+type Sums = Record<(typeof SUMMED)[number], number>;
+
+function zeroSums(): Sums {
+  return Object.fromEntries(SUMMED.map((k) => [k, 0])) as Sums;
+}
+
 export interface EnergyReportOptions {
   /** Interval length, milliseconds (default one hour). Intervals are aligned to multiples of it since the epoch. */
   intervalMs?: number;
@@ -220,34 +231,8 @@ export class EnergyReport {
     absorbedAboveFloorPct: number | null;
   } {
     const rows = this.intervals();
-    const t = {
-      offeredKwh: 0,
-      drawnKwh: 0,
-      absorbedKwh: 0,
-      excessKwh: 0,
-      overBudgetS: 0,
-      afterDeadlineAboveKwh: 0,
-      afterDeadlineAboveS: 0,
-      aboveByMoreThanUnitS: 0,
-      offeredAboveFloorKwh: 0,
-      absorbedAboveFloorKwh: 0,
-      coveredS: 0,
-      diffShares: 0,
-    };
-    for (const r of rows) {
-      t.aboveByMoreThanUnitS += r.aboveByMoreThanUnitS;
-      t.offeredAboveFloorKwh += r.offeredAboveFloorKwh;
-      t.absorbedAboveFloorKwh += r.absorbedAboveFloorKwh;
-      t.afterDeadlineAboveKwh += r.afterDeadlineAboveKwh;
-      t.afterDeadlineAboveS += r.afterDeadlineAboveS;
-      t.offeredKwh += r.offeredKwh;
-      t.drawnKwh += r.drawnKwh;
-      t.absorbedKwh += r.absorbedKwh;
-      t.excessKwh += r.excessKwh;
-      t.overBudgetS += r.overBudgetS;
-      t.coveredS += r.coveredS;
-      t.diffShares += r.diffShares;
-    }
+    const t = zeroSums();
+    for (const r of rows) for (const k of SUMMED) t[k] += r[k];
     return {
       ...t,
       absorbedFraction: t.offeredKwh > 0 ? t.absorbedKwh / t.offeredKwh : null,
@@ -266,19 +251,8 @@ export class EnergyReport {
       row = {
         startMs: start,
         endMs: start + this.intervalMs,
-        offeredKwh: 0,
-        drawnKwh: 0,
-        absorbedKwh: 0,
+        ...zeroSums(),
         absorbedFraction: null,
-        excessKwh: 0,
-        overBudgetS: 0,
-        afterDeadlineAboveKwh: 0,
-        afterDeadlineAboveS: 0,
-        aboveByMoreThanUnitS: 0,
-        offeredAboveFloorKwh: 0,
-        absorbedAboveFloorKwh: 0,
-        coveredS: 0,
-        diffShares: 0,
       };
       this.buckets.set(start, row);
       if (this.buckets.size > this.maxIntervals) {
