@@ -14,13 +14,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.js';
 import { proxyStatusView } from '../../src/site.js';
 import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, testConfig, waitFor } from './proxy-harness.js';
 import { expectBalanced } from './fault-accounting.js';
+import { captureLog } from '../support/log-capture.js';
 
 const SIM_POOL = fileURLToPath(new URL('../../dist/sim/sim-pool.js', import.meta.url));
 /** Regtest's compact target: every share is a block candidate. */
@@ -32,18 +31,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-function capture(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as LogLine);
-      cb();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
+const capture = (): ReturnType<typeof captureLog> => captureLog('info');
 
 /** A SimPool in its own process, so that the process can be stopped. */
 async function childPool(): Promise<{ child: ChildProcess; url: string }> {

@@ -6,14 +6,13 @@
  * mistakes named by key before anything binds.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { parsePoolUrl, poolUrl, reconnectTarget } from '../../src/upstream/pool-endpoint.js';
 import { MINER_DIFF, Proxy, SimPool, startMiners, testConfig, waitFor } from './proxy-harness.js';
+import { captureLog } from '../support/log-capture.js';
 
 const fixture = (f: string): string => fileURLToPath(new URL(`../fixtures/tls/${f}`, import.meta.url));
 const CERT = fixture('pool-cert.pem');
@@ -26,18 +25,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-function capture(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as LogLine);
-      cb();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
+const capture = (): ReturnType<typeof captureLog> => captureLog('info');
 
 async function tlsPool(): Promise<SimPool> {
   const pool = new SimPool({ difficulty: MINER_DIFF, tls: tlsOpts });

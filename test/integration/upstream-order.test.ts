@@ -4,11 +4,10 @@
  * unanswered) and the gate never waits for its answer; a planned close
  * (shutdown) is logged without a warning, an unplanned one still warns.
  */
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.js';
 import { answerLikeCkpool, ScriptedPool, startTestManager, type PoolConn } from '../support/scripted-pool.js';
 import { Proxy, SimPool, sleep, startMiners, testConfig, waitFor } from './proxy-harness.js';
+import { captureLog } from '../support/log-capture.js';
 
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -16,18 +15,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-function capture(): { logger: ReturnType<typeof createLogger>; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as LogLine);
-      cb();
-    },
-  });
-  return { logger: createLogger({ level: 'info', destination }), lines };
-}
+const capture = (): ReturnType<typeof captureLog> => captureLog('info');
 
 describe('upstream handshake order', () => {
   it('extranonce.subscribe is sent after authorize succeeds (a ckpool-like pool drops it before)', async () => {
