@@ -28,6 +28,12 @@ import { InputError } from '../errors.js';
 export interface EnergySample {
   atMs: number;
   budgetKw: number;
+  /**
+   * No budget is configured (a proxy-only site): the draw and shares are booked, nothing is
+   * offered and nothing is above a budget (`budgetKw` is ignored). Without it, a site with no
+   * budget read as a 0 kW budget, and every second of drawing counted as over budget.
+   */
+  noBudget?: boolean;
   drawnKw: number;
   diffShares: number;
 }
@@ -97,6 +103,8 @@ interface Point {
   t: number;
   b: number;
   p: number;
+  /** No budget at this sample. */
+  nb?: boolean;
 }
 
 function checkSample(s: EnergySample): void {
@@ -166,7 +174,7 @@ export class EnergyReport {
    */
   add(sample: EnergySample): boolean {
     checkSample(sample);
-    const cur: Point = { t: sample.atMs, b: sample.budgetKw, p: sample.drawnKw };
+    const cur: Point = { t: sample.atMs, b: sample.budgetKw, p: sample.drawnKw, ...(sample.noBudget ? { nb: true } : {}) };
     const prev = this.last;
     if (prev && cur.t <= prev.t) {
       this.outOfOrder += 1;
@@ -176,6 +184,12 @@ export class EnergyReport {
       if (cur.t - prev.t > this.maxGapMs) this.gaps += 1;
       else {
         this.integrate(prev, cur);
+        if (prev.nb) {
+          this.last = cur;
+          this.lateKw = 0;
+          this.bucket(cur.t).diffShares += sample.diffShares;
+          return true;
+        }
         // Sample-and-hold from the earlier sample, like the late overshoot below.
         const held = this.bucket(prev.t);
         const dtH = (cur.t - prev.t) / MS_PER_HOUR;
@@ -190,7 +204,7 @@ export class EnergyReport {
         }
       }
     }
-    this.lateKw = this.late(cur);
+    this.lateKw = cur.nb ? 0 : this.late(cur);
     this.maxAfterDeadlineKw = Math.max(this.maxAfterDeadlineKw, this.lateKw);
     this.bucket(cur.t).diffShares += sample.diffShares;
     this.last = cur;
@@ -265,15 +279,17 @@ export class EnergyReport {
 
   /** Integrates the segment prev -> cur, split at interval boundaries. */
   private integrate(prev: Point, cur: Point): void {
+    // A piece belongs to its earlier sample: with no budget there, none of it has one.
+    const nb = prev.nb ? { nb: true } : {};
     const at = (t: number): Point => {
-      if (this.integration === 'step') return { t, b: prev.b, p: prev.p };
+      if (this.integration === 'step') return { t, b: prev.b, p: prev.p, ...nb };
       const x = (t - prev.t) / (cur.t - prev.t);
-      return { t, b: prev.b + (cur.b - prev.b) * x, p: prev.p + (cur.p - prev.p) * x };
+      return { t, b: prev.b + (cur.b - prev.b) * x, p: prev.p + (cur.p - prev.p) * x, ...nb };
     };
     let from = prev;
     while (from.t < cur.t) {
       const boundary = (Math.floor(from.t / this.intervalMs) + 1) * this.intervalMs;
-      const to = boundary < cur.t ? at(boundary) : this.integration === 'step' ? { t: cur.t, b: prev.b, p: prev.p } : cur;
+      const to = boundary < cur.t ? at(boundary) : this.integration === 'step' || prev.nb ? at(cur.t) : cur;
       this.addPiece(this.bucket(from.t), from, to);
       from = to.t === cur.t ? cur : to;
     }
@@ -282,6 +298,11 @@ export class EnergyReport {
   private addPiece(row: EnergyInterval, a: Point, c: Point): void {
     const dtS = (c.t - a.t) / 1000;
     const dtH = dtS / 3600;
+    if (a.nb) {
+      row.drawnKwh += ((a.p + c.p) / 2) * dtH;
+      row.coveredS += dtS;
+      return;
+    }
     const offered = ((a.b + c.b) / 2) * dtH;
     const drawn = ((a.p + c.p) / 2) * dtH;
     // min(p, b) = b + min(p - b, 0); d = p - b is linear over the piece.

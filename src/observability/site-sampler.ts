@@ -69,7 +69,7 @@ export class SiteSampler {
         sharesAccepted: s.shares.accepted,
         sharesRejected: totalRejected(s.shares),
       });
-      this.report.add({ atMs, budgetKw: s.budget.kw, drawnKw: s.measuredKw, diffShares: delta });
+      this.report.add({ atMs, budgetKw: s.budget.kw, drawnKw: s.measuredKw, diffShares: delta, ...(s.budget.source === 'none' ? { noBudget: true } : {}) });
       this.failures = 0;
     } catch (err) {
       if (this.failures % 60 === 0) this.logger?.error({ err }, 'site sampler could not read the status');

@@ -184,3 +184,18 @@ describe('energy report: overshoot after the response deadline (issue 12 item 7)
     expect(tot.aboveByMoreThanUnitS).toBe(60);
   });
 });
+
+describe('a site with no budget (proxy only)', () => {
+  it('books the draw and the shares, offers nothing and is never over budget (it read as a 0 kW budget)', () => {
+    const r = new EnergyReport({ intervalMs: 3_600_000 });
+    for (let i = 0; i <= 60; i++) r.add({ atMs: i * 1000, budgetKw: 0, drawnKw: 100, diffShares: 1, noBudget: true });
+    const [row] = r.intervals();
+    expect(row!.drawnKwh).toBeCloseTo((100 * 60) / 3600, 9);
+    expect(row!.offeredKwh).toBe(0);
+    expect(row!.excessKwh).toBe(0);
+    expect(row!.overBudgetS).toBe(0);
+    expect(row!.afterDeadlineAboveS).toBe(0);
+    expect(row!.diffShares).toBe(61);
+    expect(r.totals().overBudgetS).toBe(0);
+  });
+});
