@@ -217,12 +217,6 @@ export class Channel implements PoolClientEvents {
 
   private cleanAlias: { base: StratumJob; copy: MinerJob } | undefined;
 
-  /** Registers another object for the same job (the copy a JobBook stores). */
-  static sameOrigin(copy: StratumJob, of: StratumJob): void {
-    const o = jobOrigins.get(of);
-    if (o) jobOrigins.set(copy, o);
-  }
-
   private translate(up: StratumJob): MinerJob {
     const job: StratumJob = { ...up, jobId: this.hooks.nextJobId(), ...(this.folds ? { coinb1: up.coinb1 + this.session.extranonce1 } : {}) };
     jobOrigins.set(job, { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty });

@@ -117,7 +117,6 @@ export {
   RESULT_STRIDE,
   SHARE_STRIDE,
   buildJobContext,
-  contextExtranonce2Size,
   resultDifficulty,
   resultHashHex,
   resultIsBlock,

@@ -131,11 +131,6 @@ export function buildJobContext(input: JobContextInput): Uint8Array {
   return ctx;
 }
 
-/** The extranonce2 size a context was built for. */
-export function contextExtranonce2Size(ctx: Uint8Array): number {
-  return readU32(ctx, CTX.en2Len);
-}
-
 /**
  * Write share `i` into a records array. `extranonce2` must have exactly the
  * context's size; ntime, nonce and the final (BIP310-rolled) version are numbers.
