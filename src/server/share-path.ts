@@ -10,7 +10,7 @@ import type { SubmitParams } from '../protocol/guards.js';
 import type { JobBook } from '../shares/job-book.js';
 import type { MinerShareState } from '../shares/share-policy.js';
 import type { ShareHasher } from '../shares/types.js';
-import { jobOrigins, type Slot } from '../upstream/channel.js';
+import type { JobOrigin, Slot } from '../upstream/channel.js';
 import type { Logger } from '../observability/logger.js';
 import type { ShareLedger } from './worker-stats.js';
 
@@ -19,7 +19,7 @@ export interface ShareScope {
   readonly ledger: ShareLedger;
   readonly logger: Logger;
   readonly share: MinerShareState;
-  readonly book: JobBook;
+  readonly book: JobBook<JobOrigin>;
   /** The slot the miner holds now; a job from another upstream connection is stale. */
   readonly slot: Slot;
   nowMs(): number;
@@ -35,7 +35,7 @@ export async function processShare(s: ShareScope, worker: string, submit: Submit
   const pre = s.share.precheck(submit, s.book);
   // A stale job or a full per-job share cap is not the miner's fault: neither counts toward the ban.
   if (!pre.ok) return s.reject(pre.code, pre.kind, pre.reason, pre.kind !== 'stale-job' && pre.kind !== 'job-share-cap');
-  const origin = jobOrigins.get(pre.request.job);
+  const origin = pre.work;
   const slot = s.slot;
   if (!origin || origin.channel !== slot.channel) return s.reject(StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job', false);
   let result;

@@ -10,7 +10,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { encodeNotification } from '../protocol/json-rpc.js';
 import { JobBook } from '../shares/job-book.js';
 import type { MinerShareState } from '../shares/share-policy.js';
-import { jobOrigins, type MinerJob, type Slot } from '../upstream/channel.js';
+import type { JobOrigin, MinerJob, Slot } from '../upstream/channel.js';
 import {
   clampDifficulty,
   recordShare,
@@ -32,7 +32,7 @@ export interface FeedHost {
 }
 
 export class WorkFeed {
-  readonly book: JobBook;
+  readonly book: JobBook<JobOrigin>;
   /** suggest_difficulty / suggest_target and BIP310 minimum-difficulty. */
   readonly floors: VardiffFloors = {};
   private vd: VardiffState | undefined;
@@ -51,7 +51,7 @@ export class WorkFeed {
     const d = config.difficulty;
     this.vdCfg = { targetSharesPerMinute: d.targetSharesPerMinute, retargetS: d.retargetS, min: d.min, max: d.max };
     this.initial = d.initial;
-    this.book = new JobBook({ history: config.shares.jobHistory });
+    this.book = new JobBook<JobOrigin>({ history: config.shares.jobHistory });
   }
 
   get difficulty(): number {
@@ -134,15 +134,15 @@ export class WorkFeed {
     if (!this.host.ready() || this.withheld || !share || !slot) return;
     let sent = mj;
     if (forceClean && !mj.job.cleanJobs) {
-      sent = slot.channel.cleanCopy(mj.job);
+      sent = slot.channel.cleanCopy(mj);
       // Already had that copy (back from being withheld): a fresh id, so the work restarts under the difficulty in force now.
-      if (this.book.has(sent.job.jobId)) sent = slot.channel.alias(mj.job, true);
+      if (this.book.has(sent.job.jobId)) sent = slot.channel.alias(mj, true);
     }
     // A difficulty that moved while no job could carry it (a floor or a plan before the pool's
     // first notify, or while withheld) goes out ahead of the job, or shares would be judged at
     // a difficulty the miner never heard of (set_difficulty applies from the next job).
     if (this.told !== this.difficulty) this.tellDifficulty(this.difficulty);
-    this.book.add(sent.job, sent.job.cleanJobs, jobOrigins.get(sent.job));
+    this.book.add(sent.job, sent.job.cleanJobs, sent.origin);
     share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;
     this.host.send(sent.line);
@@ -161,12 +161,12 @@ export class WorkFeed {
     const cur = slot.channel.current;
     const share = this.host.share();
     if (!cur || !share) return;
-    const alias = slot.channel.alias(cur.job, false);
+    const alias = slot.channel.alias(cur, false);
     // In our book the alias does not supersede older jobs: work found on them is still
     // valid and is judged at the difficulty they were sent with.
     // (No copy of the job with cleanJobs false: that cost an object and a second parse per miner per retarget.)
     // Same upstream work as the id it re-issues: a share sent under both is credited once.
-    this.book.add(alias.job, false, jobOrigins.get(alias.job));
+    this.book.add(alias.job, false, alias.origin);
     share.noteJobSent(alias.job.jobId, d);
     this.jobsSent++;
     this.host.send(alias.line);

@@ -2,16 +2,18 @@ import type { StratumJob } from './types.js';
 import { preparedJob } from './validator.js';
 
 /** What the book knows about a job id. */
-export interface JobLookup {
+export interface JobLookup<W = unknown> {
   job: StratumJob;
   /** A later notify with clean_jobs=true superseded it: shares on it are stale (Stratum error 21). */
   stale: boolean;
+  /** The work this id carries, as given to `add` (the proxy: where the job came from upstream). */
+  work: W | undefined;
 }
 
 /** What `recordShare` found: a first submission, a resubmission, or a job that already holds its cap of shares. */
 export type ShareRecord = 'new' | 'duplicate' | 'full' | 'no-job';
 
-interface Entry {
+interface Entry<W> {
   job: StratumJob;
   stale: boolean;
   /**
@@ -24,7 +26,7 @@ interface Entry {
    */
   seen: Set<string> | undefined;
   /** The work this id carries (`add`'s `work`): live ids of one work share one `seen`. */
-  work: unknown;
+  work: W | undefined;
 }
 
 /**
@@ -33,10 +35,13 @@ interface Entry {
  * 22). Jobs superseded by a clean_jobs notify stay in the book, marked
  * stale, so a late share is told "stale job" rather than "job not found" and
  * the two are counted apart; jobs older than the history window are unknown.
+ * `W` is what the owner records with each id as its work (the proxy: the
+ * job's typed upstream origin), so the share path reads it from the entry it
+ * looked up, not from a side table.
  */
-export class JobBook {
+export class JobBook<W = unknown> {
   readonly #history: number;
-  readonly #jobs = new Map<string, Entry>();
+  readonly #jobs = new Map<string, Entry<W>>();
   #current: StratumJob | undefined;
 
   constructor(opts: { history: number }) {
@@ -57,7 +62,7 @@ export class JobBook {
    * difficulty): every live id of one work shares one set of share keys, so
    * a share sent again under the other id is a duplicate, not a second credit.
    */
-  add(job: StratumJob, supersedes: boolean = job.cleanJobs, work?: unknown): void {
+  add(job: StratumJob, supersedes: boolean = job.cleanJobs, work?: W): void {
     preparedJob(job);
     const jobs = this.#jobs;
     // A re-sent job id moves to the newest position; the same id is the same
@@ -85,9 +90,9 @@ export class JobBook {
     this.#current = job;
   }
 
-  lookup(jobId: string): JobLookup | undefined {
+  lookup(jobId: string): JobLookup<W> | undefined {
     const entry = this.#jobs.get(jobId);
-    return entry && { job: entry.job, stale: entry.stale };
+    return entry && { job: entry.job, stale: entry.stale, work: entry.work };
   }
 
   /** Whether this id was sent to the miner and is still in the book (stale or not). */

@@ -41,9 +41,11 @@ export interface ShareRejection {
 }
 
 /** A submission that passed every check that needs no hashing; hand `request` to the ShareHasher. */
-export interface PrecheckPass {
+export interface PrecheckPass<W = unknown> {
   ok: true;
   request: HashRequest;
+  /** The work the job book recorded with the job (the proxy: its upstream origin). */
+  work: W | undefined;
   /** The difficulty this miner must meet on this job (the one in force when the job was sent). */
   difficulty: number;
   /** Duplicate key, already recorded on the job in the book. */
@@ -199,7 +201,7 @@ export class MinerShareState {
    * already a duplicate; call `forget` if the share then cannot be hashed
    * (queue full), so the miner may send it again.
    */
-  precheck(submit: SubmitParams, book: JobBook): ShareRejection | PrecheckPass {
+  precheck<W>(submit: SubmitParams, book: JobBook<W>): ShareRejection | PrecheckPass<W> {
     const { extranonce2, ntime, nonce, versionBits } = submit;
     if (!isHex(extranonce2) || extranonce2.length !== this.#extranonce2Size * 2) {
       return reject(
@@ -249,13 +251,14 @@ export class MinerShareState {
     return {
       ok: true,
       request: { job: found.job, extranonce1: this.#extranonce1, extranonce2, ntime, nonce, version },
+      work: found.work,
       difficulty: this.#jobDifficulty.get(submit.jobId) ?? this.#difficulty,
       key,
     };
   }
 
   /** Undo the duplicate record of a share that could not be hashed (`book`: the one given to precheck). */
-  forget(pre: PrecheckPass, book: JobBook): void {
+  forget<W>(pre: PrecheckPass<W>, book: JobBook<W>): void {
     book.forgetShare(pre.request.job.jobId, pre.key);
   }
 

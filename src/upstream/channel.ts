@@ -21,6 +21,8 @@ import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './
 export interface MinerJob {
   job: StratumJob;
   line: Buffer;
+  /** Where it came from upstream: every id re-issuing one upstream job carries the same object. */
+  origin: JobOrigin;
 }
 
 /**
@@ -49,9 +51,6 @@ export interface JobOrigin {
   upstreamJobId: string;
   poolDifficulty: number;
 }
-
-/** Keyed by the job object the miner's JobBook hands back in a precheck pass. */
-export const jobOrigins = new WeakMap<StratumJob, JobOrigin>();
 
 export interface Slot {
   channel: Channel;
@@ -194,11 +193,9 @@ export class Channel implements PoolClientEvents {
   }
 
   /** The same upstream job under a fresh miner-facing id (a per-miner difficulty change). */
-  alias(base: StratumJob, cleanJobs: boolean): MinerJob {
-    const origin = jobOrigins.get(base);
-    const job: StratumJob = { ...base, jobId: this.hooks.nextJobId(), cleanJobs };
-    if (origin) jobOrigins.set(job, origin);
-    return { job, line: notifyLine(job) };
+  alias(base: MinerJob, cleanJobs: boolean): MinerJob {
+    const job: StratumJob = { ...base.job, jobId: this.hooks.nextJobId(), cleanJobs };
+    return { job, line: notifyLine(job), origin: base.origin };
   }
 
   /**
@@ -207,11 +204,11 @@ export class Channel implements PoolClientEvents {
    * miner (its line, parsed form and origin exist once), instead of one copy
    * per miner in a reconnect storm. The notify carries nothing per miner.
    */
-  cleanCopy(base: StratumJob): MinerJob {
+  cleanCopy(base: MinerJob): MinerJob {
     const c = this.cleanAlias;
-    if (c !== undefined && c.base === base) return c.copy;
+    if (c !== undefined && c.base === base.job) return c.copy;
     const copy = this.alias(base, true);
-    this.cleanAlias = { base, copy };
+    this.cleanAlias = { base: base.job, copy };
     return copy;
   }
 
@@ -219,8 +216,7 @@ export class Channel implements PoolClientEvents {
 
   private translate(up: StratumJob): MinerJob {
     const job: StratumJob = { ...up, jobId: this.hooks.nextJobId(), ...(this.folds ? { coinb1: up.coinb1 + this.session.extranonce1 } : {}) };
-    jobOrigins.set(job, { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty });
-    return { job, line: notifyLine(job) };
+    return { job, line: notifyLine(job), origin: { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty } };
   }
 
   /**

@@ -13,7 +13,7 @@ import { JobBook } from '../../src/shares/job-book.js';
 import { MinerShareState } from '../../src/shares/share-policy.js';
 import type { StratumJob } from '../../src/shares/types.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
-import { jobOrigins, type MinerJob, type Slot } from '../../src/upstream/channel.js';
+import type { JobOrigin, MinerJob, Slot } from '../../src/upstream/channel.js';
 
 const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
   (v): v is ShareVector => v.form === 'share',
@@ -23,23 +23,21 @@ const BITAXE = vectors.find((v) => v.id === 'public-pool-testnet-bitaxe-versionr
 /** The parts of an upstream channel WorkFeed uses: the current job, clean copies and aliases under fresh ids, each keeping its origin. */
 function fakeSlot(upstream: StratumJob): Slot {
   let next = 100;
-  const origin = { upstreamJobId: upstream.jobId, poolDifficulty: 1 };
   const base = { ...upstream };
-  const wrap = (job: StratumJob): MinerJob => ({ job, line: Buffer.from(`${JSON.stringify({ id: null, method: 'mining.notify', params: [job.jobId] })}\n`) });
-  let cleanCopy: MinerJob | undefined;
   const channel = {
     difficulty: 1,
-    current: wrap(base),
-    alias(job: StratumJob, cleanJobs: boolean): MinerJob {
-      const copy = { ...job, jobId: String(next++), cleanJobs };
-      jobOrigins.set(copy, jobOrigins.get(job)!);
-      return wrap(copy);
+    current: undefined as unknown as MinerJob,
+    alias(from: MinerJob, cleanJobs: boolean): MinerJob {
+      return wrap({ ...from.job, jobId: String(next++), cleanJobs }, from.origin);
     },
-    cleanCopy(job: StratumJob): MinerJob {
-      return (cleanCopy ??= channel.alias(job, true));
+    cleanCopy(from: MinerJob): MinerJob {
+      return (cleanCopy ??= channel.alias(from, true));
     },
   };
-  jobOrigins.set(base, { ...origin, channel } as never);
+  const origin = { upstreamJobId: upstream.jobId, poolDifficulty: 1, channel } as unknown as JobOrigin;
+  const wrap = (job: StratumJob, o: JobOrigin): MinerJob => ({ job, line: Buffer.from(`${JSON.stringify({ id: null, method: 'mining.notify', params: [job.jobId] })}\n`), origin: o });
+  let cleanCopy: MinerJob | undefined;
+  channel.current = wrap(base, origin);
   return { channel, prefix: 0, prefixHex: '', extranonce1: BITAXE.extranonce1, extranonce2Size: BITAXE.extranonce2Size } as unknown as Slot;
 }
 
