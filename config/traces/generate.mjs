@@ -95,7 +95,11 @@ function dip(att, start, fall, hold, rise, depth) {
   }
 }
 
-/** One synthetic day of a class: PV fraction of the array peak per minute, and the array peak, kW. */
+/**
+ * A clear day: PV fraction of the array peak per minute (a few percent of slow haze), and the
+ * array peak, kW. (The first versions of the mixed and variable days were built here too; they
+ * were replaced by variableDay() below, see git history.)
+ */
 function day(kind, seed) {
   const r = rng(seed);
   const peakKw = 4600 + r() * 600;
@@ -104,42 +108,8 @@ function day(kind, seed) {
   const sky = (m) => (m <= rise || m >= set ? 0 : 0.92 * Math.sin((Math.PI * (m - rise)) / (set - rise)) ** 1.3);
   const h = haze(r, kind === 'clear' ? 0.03 : 0.08);
   const att = new Float64Array(1440).fill(1);
-  let swings = 0;
-  if (kind === 'mixed') {
-    // 12-20 clouds over the day: 15-50 % of clear sky for 5-40 min, with 1-6 min edges.
-    const n = 12 + Math.floor(r() * 9);
-    for (let c = 0; c < n; c++) {
-      const fall = 1 + Math.floor(r() * 6);
-      const rise2 = 1 + Math.floor(r() * 6);
-      dip(att, Math.floor(rise + r() * (set - rise - 40)), fall, 5 + Math.floor(r() * 35), rise2, 0.15 + r() * 0.35);
-    }
-    // Some flicker at their edges: 20-40 dips of 5-15 % for 1-4 min.
-    const small = 20 + Math.floor(r() * 21);
-    for (let c = 0; c < small; c++) dip(att, Math.floor(rise + r() * (set - rise - 10)), 1, Math.floor(r() * 3), 1, 0.05 + r() * 0.1);
-  } else if (kind === 'variable') {
-    // Between 09:00 and 15:00: 10-15 dips, each a fall and a recovery of 30-45 % of the
-    // array peak within 1-4 minutes (20-30 swings), held 2-8 minutes, placed one after another.
-    const n = 10 + Math.floor(r() * 6);
-    const lens = [];
-    for (let c = 0; c < n; c++) lens.push([1 + Math.floor(r() * 4), 2 + Math.floor(r() * 7), 1 + Math.floor(r() * 4), 0.3 + r() * 0.15]);
-    const used = lens.reduce((a, [f, hd, rs]) => a + f + hd + rs, 0);
-    const spare = 6 * 60 - used;
-    let m = 9 * 60;
-    for (const [f, hd, rs, d] of lens) {
-      m += Math.floor((spare / n) * (0.3 + r() * 1.4) * 0.9);
-      const depth = (d * 1) / Math.max(0.5, sky(m + f));
-      dip(att, m, f, hd, rs, Math.min(0.95, depth));
-      m += f + hd + rs;
-      swings += 2;
-    }
-    // Broken cumulus around them, 08:00-17:00: 80-120 short dips of 5-25 % with 1-2 min edges.
-    const small = 80 + Math.floor(r() * 41);
-    for (let c = 0; c < small; c++) {
-      dip(att, 8 * 60 + Math.floor(r() * 9 * 60), 1 + Math.floor(r() * 2), 1 + Math.floor(r() * 5), 1 + Math.floor(r() * 2), 0.05 + r() * 0.2);
-    }
-  }
   const frac = minutes.map((m) => sky(m) * att[m] * (1 - h[m]));
-  return { frac, peakKw, swings };
+  return { frac, peakKw };
 }
 
 /**
