@@ -293,7 +293,11 @@ export const schedulerSchema = z.strictObject({
   swapMinGainPct: nonNegative.default(3),
   /** At most one such swap round per this many seconds. */
   swapIntervalS: nonNegative.default(300),
-  /** Spacing between commands to different units, milliseconds. */
+  /**
+   * Spacing between increase commands (on, mode up) to different units, milliseconds, so
+   * inrush and the pool see a staggered start. Cuts are not staggered: they all go out at
+   * the cut instant, in parallel (issue 12 item 3).
+   */
   commandStaggerMs: nonNegative.default(20),
   /** Stratum fail-safe: seconds without jobs before a curtailed miner is disconnected. */
   withholdGraceS: nonNegative.default(30),

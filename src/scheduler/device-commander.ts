@@ -43,6 +43,8 @@ export interface DeviceCommanderOptions {
   onFault?(): void;
   /** Called with every command as it is issued (simulator books, tests). */
   onIssue?(c: UnitCommand): void;
+  /** Called once a switch-on has been settled as issued (its wear counted): the state file saves it. */
+  onSwitchedOn?(c: UnitCommand): void;
 }
 
 /** What the state file keeps of the last command per unit. */
@@ -103,6 +105,7 @@ export class DeviceCommander {
       if (c.action === 'off') this.withhold(u, c.reason);
       else if (c.action === 'on') this.release(u);
       core.settle(c, 'issued');
+      if (c.action === 'on') this.opts.onSwitchedOn?.(c);
       return;
     }
     // Avalon wants the softoff/softon time a few seconds ahead of its own clock.
@@ -119,6 +122,7 @@ export class DeviceCommander {
       log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
       if (ack) this.opts.timers!.clearTimeout(ack);
       core.settle(c, 'issued');
+      if (c.action === 'on') this.opts.onSwitchedOn?.(c);
       // A workmode change applies before the device answers; a softon at the second it names.
       // (A newer command already waiting for this unit has set its own time.)
       if (c.action !== 'off' && !this.opts.isPending(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : clock.now();

@@ -116,6 +116,8 @@ export class Scheduler {
         if (c.action !== 'off') this.losses.started(c.index);
         for (const l of this.commandListeners) l(c);
       },
+      // The wear budget spent (a switch-on, counted at issue) must survive a restart.
+      onSwitchedOn: () => this.persist(),
       cutDeadlineS: opts.settings.cutDeadlineS,
       timers: this.timers,
       // Issue 11 item 4: a unit given up on counts at worst case now; the plan sheds others at once.

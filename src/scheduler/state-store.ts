@@ -4,10 +4,11 @@ import { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { BudgetReading } from '../power/budget-source.js';
 import type { FleetState } from './fleet-state.js';
+import { DAY_MS } from './policy-wear.js';
 
 /**
- * Persisted scheduler state (issue 7): per unit on/off, mode, since and the
- * last command, so a restart while half the fleet is curtailed resumes the
+ * Persisted scheduler state (issue 7): per unit on/off, mode, since, the
+ * last command and the switch-ons of the last 24 h (the wear budget spent), so a restart while half the fleet is curtailed resumes the
  * plan instead of switching everything back on at once. Encoding, decoding
  * and applying are pure; `StateStore` is the I/O edge. A save is atomic
  * (temp file, fsync, rename, fsync of the directory), so a crash leaves
@@ -20,6 +21,9 @@ export const STATE_VERSION = 1;
 
 const finiteOrNull = z.number().finite().nullable();
 
+/** Switch-ons kept per unit: far above any wear budget (minOnS + minOffS bound a day's count), a cap on the file. */
+const MAX_ONS = 10_000;
+
 const unitSchema = z.strictObject({
   id: z.string().min(1).max(256),
   on: z.boolean(),
@@ -29,6 +33,11 @@ const unitSchema = z.strictObject({
   sinceMs: finiteOrNull,
   changedAtMs: finiteOrNull,
   lastCommand: z.strictObject({ action: z.string().max(32), atMs: z.number().finite() }).nullable(),
+  /**
+   * The unit's switch-ons in the 24 h before the save (the wear budget spent, policy-wear.ts), so a
+   * restart does not hand every unit a fresh day's cycles. Absent in files written before it.
+   */
+  onsMs: z.array(z.number().finite()).max(MAX_ONS).optional(),
 });
 
 /**
@@ -75,6 +84,7 @@ export function captureState(
       sinceMs: orNull(u.sinceMs),
       changedAtMs: orNull(u.changedAtMs),
       lastCommand: lastCommands.get(u.id) ?? null,
+      ...(u.onsMs && u.onsMs.length > 0 ? { onsMs: u.onsMs.filter((t) => t > nowMs - DAY_MS).slice(-MAX_ONS) } : {}),
     })),
   };
 }
@@ -137,6 +147,8 @@ export function applyState(fleet: FleetState, state: PersistedState, nowMs: numb
     u.on = p.on;
     u.sinceMs = clamp(p.sinceMs);
     u.changedAtMs = clamp(p.changedAtMs);
+    // Cycles spent in the last 24 h stay spent across a restart (issue 12 item 2).
+    if (p.onsMs) u.onsMs = p.onsMs.map((t) => Math.min(t, nowMs)).filter((t) => t > nowMs - DAY_MS).sort((a, b) => a - b);
     out.restored.push(u.id);
     if (!u.on) out.off.push(u.id);
   }

@@ -15,7 +15,8 @@ import { BUILTIN_MODELS } from '../../src/fleet/models.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/control.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
-import { createFleetState } from '../../src/scheduler/fleet-state.js';
+import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
+import { cyclesUsed } from '../../src/scheduler/policy-wear.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { applyState, captureState, decodeState, StateStore } from '../../src/scheduler/state-store.js';
 
@@ -35,6 +36,7 @@ interface Rig {
   calls: string[];
   lever: string[];
   logs: Array<Record<string, unknown>>;
+  fleet: FleetState;
 }
 
 function rig(store: StateStore, kw: number): Rig {
@@ -61,19 +63,20 @@ function rig(store: StateStore, kw: number): Rig {
     isConnected: () => true,
   };
   const budget = new HttpBudgetSource(3600, kw, { now: () => Date.now() });
+  // A fresh process: every unit assumed on in its top mode, as createFleetState does by default.
+  const fleet = createFleetState({ models: BUILTIN_MODELS, miners });
   const scheduler = new Scheduler({
     clock: { now: () => Date.now() },
     logger: createLogger({ level: 'info', destination }),
     settings: schedulerSchema.parse({ minOnS: 0, minOffS: 300, rampKwPerMin: 20, commandStaggerMs: 0, tickS: 3600 }),
-    // A fresh process: every unit assumed on in its top mode, as createFleetState does by default.
-    fleet: createFleetState({ models: BUILTIN_MODELS, miners }),
+    fleet,
     budget,
     guard: { holdLastS: 60, failsafeKw: 0 },
     drivers: (u) => api(u.id),
     lever: stratum,
     stateStore: store,
   });
-  return { scheduler, budget, calls, lever, logs };
+  return { scheduler, budget, calls, lever, logs, fleet };
 }
 
 const offUnits = (s: Scheduler): string[] => s.snapshot().units.filter((u) => u.state === 'off').map((u) => u.id);
@@ -126,6 +129,40 @@ describe('fault: restart while half the fleet is curtailed', () => {
     const on = 8 - offUnits(b.scheduler).length;
     expect(on).toBeGreaterThan(4);
     await b.scheduler.stop();
+  });
+
+  it('keeps the wear budget spent: a restart remembers each unit\'s switch-ons of the last 24 h (issue 12 item 2)', async () => {
+    const file = join(dir, 'state.json');
+    const store1 = new StateStore(file, createLogger({ level: 'silent' }));
+    const a = rig(store1, 33); // room for 4 of 8: four go off
+    await a.scheduler.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(offUnits(a.scheduler).length).toBe(4);
+    // After minOffS the budget rises: they come back on, each one switch-on spent.
+    vi.setSystemTime(T0 + 301_000);
+    a.budget.put({ kw: 200 });
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(offUnits(a.scheduler)).toEqual([]);
+    const now1 = Date.now();
+    const before = new Map(a.fleet.units.map((u) => [u.id, cyclesUsed(u, now1)]));
+    expect([...before.values()].reduce((x, y) => x + y, 0)).toBe(4);
+    await store1.flush();
+    await a.scheduler.stop();
+    await store1.flush();
+
+    // A new process a minute later: the same counts, not a fresh day.
+    vi.setSystemTime(now1 + 60_000);
+    const b = rig(new StateStore(file, createLogger({ level: 'silent' })), 200);
+    await b.scheduler.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    const now2 = Date.now();
+    expect(new Map(b.fleet.units.map((u) => [u.id, cyclesUsed(u, now2)]))).toEqual(before);
+    await b.scheduler.stop();
+
+    // Switch-ons more than a day old are not carried, and a future time (clock stepped back) is clamped.
+    const fleet = createFleetState({ models: BUILTIN_MODELS, miners });
+    applyState(fleet, { version: 1, savedAtMs: T0, units: [{ id: 'u0', on: true, mode: 'super', sinceMs: null, changedAtMs: null, lastCommand: null, onsMs: [T0 - 90_000_000, T0 - 1000, T0 + 5000] }] }, T0);
+    expect(fleet.byId.get('u0')!.onsMs).toEqual([T0 - 1000, T0]);
   });
 
   it('without a state file (first start) and with a corrupt one, starts fresh and logs it', async () => {
