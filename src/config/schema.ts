@@ -274,8 +274,13 @@ export const schedulerSchema = z.strictObject({
    * Wear budget: switch-ons per unit in any 24 h (issue 12). A unit that has
    * used it stays off until the window frees a cycle (a budget cut still
    * switches units off: safety first). Work-mode changes are not counted here.
+   * Default 24: on the synthetic highly variable days (BENCHMARKS.md, "Power
+   * loop v2") 12 left units off for the afternoon and absorbed 79-89 %, where
+   * the release before it (no cap) absorbed 92-93 % at 17 cycles; at 24 the
+   * policy uses 18-19 and absorbs 91.6-93.9 %. Set 12 where wear matters more
+   * than those points, and check the cost with `simulate --bound`.
    */
-  maxCyclesPerDay: z.number().int().min(1).default(12),
+  maxCyclesPerDay: z.number().int().min(1).default(24),
   /**
    * A unit goes on only when the budget has stayed above what the running units
    * draw at their top mode for this long, seconds. The hold grows as a unit
