@@ -107,6 +107,8 @@ export interface RampMemory {
   aboveSinceMs?: number;
   /** The budget's recent changes, for anticipation. */
   history?: BudgetHistory;
+  /** The targets of the plan that made this memory: unchanged ones are reused. */
+  readonly [LAST_TARGETS]?: readonly UnitTarget[];
 }
 
 /** How the budget moved since the previous plan. */
@@ -153,6 +155,14 @@ export interface Plan {
   revisitAtMs: number;
   /** The budget the plan aimed at: `budgetKw`, or lower when it anticipates a steady decline. */
   anticipatedKw: number;
+}
+
+/** Where a plan's memory keeps its targets for the next plan to reuse (not part of the memory's data). */
+const LAST_TARGETS = Symbol('lastTargets');
+
+function setGet(m: Map<number, string>, k: number, v: string): string {
+  m.set(k, v);
+  return v;
 }
 
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
@@ -340,6 +350,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
 
   const targets: UnitTarget[] = new Array(n);
+  // An unchanged unit whose target reads as in the last plan keeps that object (targets are
+  // never mutated once returned): at 10,000 units, allocating one per unit per reading was
+  // most of the garbage collector's work (issue 12 item 10).
+  const lastTargets = prev?.[LAST_TARGETS];
+  const reuse = lastTargets !== undefined && lastTargets.length === n;
+  const heldOn = new Map<number, string>();
+  const heldOff = new Map<number, string>();
   let plannedThs = 0;
   let changes = 0;
   let plannedKw = 0;
@@ -356,15 +373,22 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const kw = on ? u.modes[l]!.kw * scale[i]! : u.standbyKw;
       const ths = on ? u.modes[l]!.ths : 0;
       const changed = on !== u.on || (on && mode !== u.mode);
-      t = { on, mode, kw, ths, changed, reason: changed ? reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw) : 'unchanged' };
-      if (!changed && mustOn[i] && !relaxed) {
-        const until = u.sinceMs + minOnMs;
-        revisitAtMs = Math.min(revisitAtMs, until);
-        t.reason = `held on: minimum on-time, ${Math.ceil((until - nowMs) / 1000)} s left`;
-      } else if (!changed && mustOff[i]) {
-        const until = u.sinceMs + minOffMs;
-        revisitAtMs = Math.min(revisitAtMs, until);
-        t.reason = `held off: minimum off-time, ${Math.ceil((until - nowMs) / 1000)} s left`;
+      if (changed) t = { on, mode, kw, ths, changed, reason: reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw) };
+      else {
+        let reason = 'unchanged';
+        if (mustOn[i] && !relaxed) {
+          const until = u.sinceMs + minOnMs;
+          revisitAtMs = Math.min(revisitAtMs, until);
+          const left = Math.ceil((until - nowMs) / 1000);
+          reason = heldOn.get(left) ?? setGet(heldOn, left, `held on: minimum on-time, ${left} s left`);
+        } else if (mustOff[i]) {
+          const until = u.sinceMs + minOffMs;
+          revisitAtMs = Math.min(revisitAtMs, until);
+          const left = Math.ceil((until - nowMs) / 1000);
+          reason = heldOff.get(left) ?? setGet(heldOff, left, `held off: minimum off-time, ${left} s left`);
+        }
+        const o = reuse ? lastTargets[i] : undefined;
+        t = o !== undefined && !o.changed && o.on === on && o.mode === mode && o.kw === kw && o.ths === ths && o.reason === reason ? o : { on, mode, kw, ths, changed, reason };
       }
     }
     if (t.changed) changes++;
@@ -377,6 +401,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   if (aboveSinceMs !== undefined) memory.aboveSinceMs = aboveSinceMs;
+  // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
+  Object.defineProperty(memory, LAST_TARGETS, { value: targets });
   return {
     atMs: nowMs,
     budgetKw,
