@@ -178,17 +178,67 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let maxStepKw = 0;
   let fleetTopKw = 0;
   let leadMs = 0;
+  // Levels: -1 off, else index into sorted modes. Start from what runs now.
+  const level = new Int16Array(n).fill(-1);
+  const mustOn = new Uint8Array(n);
+  const mustOff = new Uint8Array(n);
+  // A running unit keeps its mode for minOnS after a change (each change restarts its
+  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
+  const pinned = new Uint8Array(n);
+  let pinnedUntilMs = Infinity;
+  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
+  const skip = new Uint8Array(n);
+  // Cycles spent (wear budget), for the order of sheds and restores.
+  const used = new Int32Array(n);
+  // The current state in the plan's own terms (nominal kW times the quantised measured scale).
+  let base = 0;
+  // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
+  let runningTopKw = 0;
+  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
+  // is made once); per-model figures are recomputed only where the model changes.
+  let modes: FleetUnit['modes'] | undefined;
+  let top = 0;
+  let topKw = 0;
   for (let i = 0; i < n; i++) {
     const u = units[i]!;
-    scale[i] = scaleOf(u);
+    if (u.modes !== modes) {
+      modes = u.modes;
+      top = topModeIndex(modes);
+      topKw = modes[top]!.kw;
+    }
+    const sc = (scale[i] = scaleOf(u));
     current += currentKw(u);
-    fleetTopKw += u.modes[topModeIndex(u.modes)]!.kw;
-    if (!u.available) fixedKw += worstCaseKw(u);
-    else {
-      fixedKw += u.standbyKw;
-      for (const m of u.modes) maxStepKw = Math.max(maxStepKw, m.kw * scale[i]! - u.standbyKw);
-      // A softoff takes effect at a whole second at least softoffDelayS ahead.
-      if (u.lever === 'api') leadMs = Math.max(leadMs, u.softoffDelayS * 1000 + 1000);
+    fleetTopKw += topKw;
+    if (!u.available) {
+      const w = worstCaseKw(u);
+      fixedKw += w;
+      skip[i] = 1;
+      base += w;
+      runningTopKw += w;
+      continue;
+    }
+    fixedKw += u.standbyKw;
+    // The highest-kW mode gives the biggest step (the product is monotone in kW).
+    maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
+    // A softoff takes effect at a whole second at least softoffDelayS ahead.
+    if (u.lever === 'api') leadMs = Math.max(leadMs, u.softoffDelayS * 1000 + 1000);
+    used[i] = cyclesUsed(u, nowMs);
+    if (u.on) {
+      level[i] = u.mode;
+      const kw = u.modes[u.mode]!.kw * sc;
+      base += kw;
+      // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
+      // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
+      runningTopKw += u.lever === 'api' && u.modeChange === 'instant' ? topKw * sc : kw;
+      if (nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
+      if (u.modeChange !== 'instant' && nowMs - u.changedAtMs < minOnMs) {
+        pinned[i] = 1;
+        pinnedUntilMs = Math.min(pinnedUntilMs, u.changedAtMs + minOnMs);
+      }
+    } else {
+      base += u.standbyKw;
+      runningTopKw += u.standbyKw;
+      if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
     }
   }
   const history = updateHistory(prev?.history, budgetKw, nowMs);
@@ -212,44 +262,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // falling budget (afternoon sun) does not force another cut at once.
   const bandBottom = aimKw - settings.hysteresisKw;
   const limit = cut ? (bandBottom >= fixedKw ? bandBottom : Math.max(aimKw, fixedKw)) : Math.min(aimKw, Math.max(current, addLimit));
-
-  // Levels: -1 off, else index into sorted modes. Start from what runs now.
-  const level = new Int16Array(n).fill(-1);
-  const mustOn = new Uint8Array(n);
-  const mustOff = new Uint8Array(n);
-  // A running unit keeps its mode for minOnS after a change (each change restarts its
-  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner.
-  const pinned = new Uint8Array(n);
-  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
-  const skip = new Uint8Array(n);
-  // Cycles spent (wear budget), for the order of sheds and restores.
-  const used = new Int32Array(n);
   let revisitAtMs = ant.revisitAtMs;
-  // The current state in the plan's own terms (nominal kW times the quantised measured scale).
-  let base = 0;
-  // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
-  let runningTopKw = 0;
-  for (let i = 0; i < n; i++) {
-    const u = units[i]!;
-    if (!u.available) {
-      skip[i] = 1;
-      base += worstCaseKw(u);
-      runningTopKw += worstCaseKw(u);
-      continue;
-    }
-    used[i] = cyclesUsed(u, nowMs);
-    if (u.on) level[i] = u.mode;
-    base += u.on ? u.modes[u.mode]!.kw * scale[i]! : u.standbyKw;
-    // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
-    // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
-    runningTopKw += u.on ? u.modes[u.lever === 'api' && u.modeChange === 'instant' ? topModeIndex(u.modes) : u.mode]!.kw * scale[i]! : u.standbyKw;
-    if (u.on && nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
-    if (!u.on && nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
-    if (!cut && u.on && u.modeChange !== 'instant' && nowMs - u.changedAtMs < minOnMs) {
-      pinned[i] = 1;
-      revisitAtMs = Math.min(revisitAtMs, u.changedAtMs + minOnMs);
-    }
-  }
+  if (cut) pinned.fill(0);
+  else revisitAtMs = Math.min(revisitAtMs, pinnedUntilMs);
 
   // Which off units may go on (issue 12): only once the budget has stood above the running
   // units' top-mode draw for the hold (longer as a unit spends its wear budget), and while
