@@ -161,6 +161,9 @@ export interface Plan {
 const LAST_TARGETS = Symbol('lastTargets');
 
 const UNCHANGED = 'unchanged';
+const KIND_API = 1;
+const KIND_INSTANT = 2;
+const KIND_UNAVAILABLE = 4;
 
 function setGet(m: Map<number, string>, k: number, v: string): string {
   m.set(k, v);
@@ -196,6 +199,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let base = 0;
   // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
   let runningTopKw = 0;
+  // What the later passes need of each unit, so they walk typed arrays instead of the unit
+  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on),
+  // and when a restart-mode unit's last change has taken effect.
+  const kind = new Uint8Array(n);
+  const nowKw = new Float64Array(n);
+  const nowThs = new Float64Array(n);
+  const startCode = new Int32Array(n);
+  const settledAtMs = new Float64Array(n);
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -212,6 +223,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     current += currentKw(u);
     fleetTopKw += topKw;
     if (!u.available) {
+      kind[i] = KIND_UNAVAILABLE;
       const w = worstCaseKw(u);
       fixedKw += w;
       skip[i] = 1;
@@ -220,6 +232,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       continue;
     }
     fixedKw += u.standbyKw;
+    kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
+    startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
+    settledAtMs[i] = u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000;
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
@@ -228,6 +243,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     if (u.on) {
       level[i] = u.mode;
       const kw = u.modes[u.mode]!.kw * sc;
+      nowKw[i] = kw;
+      nowThs[i] = u.modes[u.mode]!.ths;
       base += kw;
       // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
       // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
@@ -238,6 +255,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         pinnedUntilMs = Math.min(pinnedUntilMs, u.changedAtMs + minOnMs);
       }
     } else {
+      nowKw[i] = u.standbyKw;
       base += u.standbyKw;
       runningTopKw += u.standbyKw;
       if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
@@ -279,8 +297,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const addSkip = skip.slice();
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
     for (let i = 0; i < n; i++) {
-      const u = units[i]!;
-      if (skip[i] || u.on) continue;
+      // level still holds the current state here: >= 0 is a running unit.
+      if (skip[i] || level[i]! >= 0) continue;
       if (used[i]! >= maxCycles) {
         wearSkip[i] = addSkip[i] = 1;
         continue;
@@ -313,8 +331,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // them to the middle first (most efficient), adds units, and only then goes to the top,
     // so running units sit where they can move both ways.
     for (let i = 0; i < n; i++) {
+      if ((kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API) || addSkip[i] || level[i]! < 0) continue;
       const u = units[i]!;
-      if (u.modeChange !== 'instant' || addSkip[i] || level[i]! < 0 || u.lever !== 'api') continue;
       const low = lowestKwMode(u, allowedModes(u, 0));
       base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
       level[i] = low;
@@ -329,19 +347,19 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       let waiting = false;
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
+        // Off units are still at -1 (the re-spread above moved only running ones).
+        if (wearSkip[i] || level[i]! >= 0) continue;
         const u = units[i]!;
-        if (wearSkip[i] || u.on) continue;
         const low = lowestKwMode(u, allowedModes(u, 0));
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
       }
       const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
       for (let i = 0; i < n; i++) {
-        const u = units[i]!;
-        if (held[i] || level[i]! < 0 || u.modeChange === 'instant' || u.lever !== 'api') continue;
-        if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
+        if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
+        if (nowMs < settledAtMs[i]!) continue;
         if (waiting) held[i] = 1;
         else {
-          const paysMs = restartPaysBackMs(u, level[i]!);
+          const paysMs = restartPaysBackMs(units[i]!, level[i]!);
           if (headroomMs < paysMs) {
             held[i] = 1;
             if (aboveSinceMs !== undefined && Number.isFinite(paysMs)) revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + paysMs);
@@ -382,8 +400,26 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let changes = 0;
   let plannedKw = 0;
   for (let i = 0; i < n; i++) {
-    const u = units[i]!;
     seen[3 * i] = -1;
+    const k = 3 * i;
+    // An unchanged unit with no hold to report: everything is in the typed arrays, and the
+    // unit object is read only when its target has to be built anew.
+    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1) && !(mustOn[i] && !relaxed) && !mustOff[i]) {
+      const code = startCode[i]!;
+      const kw = nowKw[i]!;
+      const ths = nowThs[i]!;
+      plannedThs += ths;
+      plannedKw += kw;
+      targets[i] =
+        reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths
+          ? last.targets[i]!
+          : { on: (code & 1) === 1, mode: code >> 1, kw, ths, changed: false, reason: UNCHANGED };
+      seen[k] = code;
+      seen[k + 1] = kw;
+      seen[k + 2] = ths;
+      continue;
+    }
+    const u = units[i]!;
     if (!u.available) {
       const on = infeasible ? false : u.on;
       const kw = worstCaseKw(u);
@@ -421,7 +457,6 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       continue;
     }
     const code = mode * 2 + (on ? 1 : 0);
-    const k = 3 * i;
     targets[i] =
       reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths ? last.targets[i]! : { on, mode, kw, ths, changed: false, reason };
     seen[k] = code;
