@@ -165,6 +165,17 @@ const KIND_API = 1;
 const KIND_INSTANT = 2;
 const KIND_UNAVAILABLE = 4;
 
+const POOL = 16;
+
+/** An unchanged target reading (on, mode, kw, ths): one from `pool` when an identical unit made it, else a new one kept there. */
+function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number): UnitTarget {
+  for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
+  const t: UnitTarget = { on, mode, kw, ths, changed: false, reason: UNCHANGED };
+  if (pool.length < POOL) pool.push(t);
+  else pool[(kw * 7919 + mode) % POOL | 0] = t;
+  return t;
+}
+
 function setGet(m: Map<number, string>, k: number, v: string): string {
   m.set(k, v);
   return v;
@@ -394,6 +405,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
   // reason) target, code -1 otherwise.
   const seen = new Float64Array(3 * n);
+  // Unchanged targets built in this plan, shared by identical units: without a last plan (or
+  // after a cut) a fleet gets one object per group of identical units, not one per unit.
+  const pool: UnitTarget[] = [];
   const heldOn = new Map<number, string>();
   const heldOff = new Map<number, string>();
   let plannedThs = 0;
@@ -413,7 +427,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       targets[i] =
         reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths
           ? last.targets[i]!
-          : { on: (code & 1) === 1, mode: code >> 1, kw, ths, changed: false, reason: UNCHANGED };
+          : shared(pool, (code & 1) === 1, code >> 1, kw, ths);
       seen[k] = code;
       seen[k + 1] = kw;
       seen[k + 2] = ths;
@@ -458,7 +472,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     }
     const code = mode * 2 + (on ? 1 : 0);
     targets[i] =
-      reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths ? last.targets[i]! : { on, mode, kw, ths, changed: false, reason };
+      reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths ? last.targets[i]! : shared(pool, on, mode, kw, ths);
     seen[k] = code;
     seen[k + 1] = kw;
     seen[k + 2] = ths;

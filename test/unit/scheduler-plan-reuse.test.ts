@@ -25,6 +25,17 @@ describe('plan reuses the targets of unchanged units', () => {
     expect(a.targets).toEqual(before);
   });
 
+  it('gives identical unchanged units one target object even without a last plan', () => {
+    const fleet = fleetOf([{ on: true }, { on: true }, { on: false }, { on: true }, { on: false }]);
+    const a = plan(1000, fleet, 0, { ...SETTINGS, maxCyclesPerDay: 0 });
+    expect(a.changes).toBe(0);
+    expect(a.targets[1]).toBe(a.targets[0]);
+    expect(a.targets[3]).toBe(a.targets[0]);
+    expect(a.targets[4]).toBe(a.targets[2]);
+    expect(a.targets[2]).not.toBe(a.targets[0]);
+    expect(a.targets[2]).toEqual({ on: false, mode: fleet.units[2]!.mode, kw: fleet.units[2]!.standbyKw, ths: 0, changed: false, reason: 'unchanged' });
+  });
+
   it('does not reuse a target whose reason moved (seconds left of a minimum on-time)', () => {
     const fleet = fleetOf([{ on: true }, { on: true }]);
     for (const u of fleet.units) u.sinceMs = 0;
