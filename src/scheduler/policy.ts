@@ -408,6 +408,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // Unchanged targets built in this plan, shared by identical units: without a last plan (or
   // after a cut) a fleet gets one object per group of identical units, not one per unit.
   const pool: UnitTarget[] = [];
+  const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
   const heldOn = new Map<number, string>();
   const heldOff = new Map<number, string>();
   let plannedThs = 0;
@@ -451,7 +452,18 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     plannedKw += kw;
     if (on !== u.on || (on && mode !== u.mode)) {
       changes++;
-      targets[i] = { on, mode, kw, ths, changed: true, reason: reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw) };
+      // The reason depends only on the unit's model, from and to: built once per group of
+      // identical moves (a cut of thousands of units formats a handful of strings).
+      let byMove = reasons.get(u.modes);
+      if (!byMove) reasons.set(u.modes, (byMove = new Map()));
+      const move = (((u.on ? 1 : 0) * 64 + u.mode) * 2 + (on ? 1 : 0)) * 64 + mode;
+      let reason = byMove.get(move);
+      if (reason === undefined) {
+        reason = reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw);
+        // The key packs mode indices below 64 (models have a handful of modes).
+        if (u.mode < 64 && mode < 64) byMove.set(move, reason);
+      }
+      targets[i] = { on, mode, kw, ths, changed: true, reason };
       continue;
     }
     let reason = UNCHANGED;
