@@ -108,7 +108,7 @@ export interface RampMemory {
   /** The budget's recent changes, for anticipation. */
   history?: BudgetHistory;
   /** The targets of the plan that made this memory: unchanged ones are reused. */
-  readonly [LAST_TARGETS]?: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array };
+  readonly [LAST_TARGETS]?: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array; readonly work: Work };
 }
 
 /** How the budget moved since the previous plan. */
@@ -160,6 +160,36 @@ export interface Plan {
 /** Where a plan's memory keeps its targets for the next plan to reuse (not part of the memory's data). */
 const LAST_TARGETS = Symbol('lastTargets');
 
+/** Per-unit working arrays of one plan, handed on to the next through its memory. */
+class Work {
+  readonly scale: Float64Array;
+  readonly level: Int16Array;
+  readonly mustOn: Uint8Array;
+  readonly mustOff: Uint8Array;
+  readonly pinned: Uint8Array;
+  readonly skip: Uint8Array;
+  readonly used: Int32Array;
+  readonly kind: Uint8Array;
+  readonly nowKw: Float64Array;
+  readonly nowThs: Float64Array;
+  readonly startCode: Int32Array;
+  readonly settledAtMs: Float64Array;
+  constructor(readonly n: number) {
+    this.scale = new Float64Array(n);
+    this.level = new Int16Array(n);
+    this.mustOn = new Uint8Array(n);
+    this.mustOff = new Uint8Array(n);
+    this.pinned = new Uint8Array(n);
+    this.skip = new Uint8Array(n);
+    this.used = new Int32Array(n);
+    this.kind = new Uint8Array(n);
+    this.nowKw = new Float64Array(n);
+    this.nowThs = new Float64Array(n);
+    this.startCode = new Int32Array(n);
+    this.settledAtMs = new Float64Array(n);
+  }
+}
+
 const UNCHANGED = 'unchanged';
 const KIND_API = 1;
 const KIND_INSTANT = 2;
@@ -188,24 +218,27 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const n = units.length;
   const minOnMs = settings.minOnS * 1000;
   const minOffMs = settings.minOffS * 1000;
-  const scale = new Float64Array(n);
+  // The per-unit working arrays are reused from plan to plan (allocating a dozen typed arrays
+  // per reading cost more than filling them); nothing a plan returns refers to them.
+  const work = prev?.[LAST_TARGETS]?.work.n === n ? prev[LAST_TARGETS].work : new Work(n);
+  const scale = work.scale;
   let current = 0;
   let fixedKw = 0;
   let maxStepKw = 0;
   let fleetTopKw = 0;
   let leadMs = 0;
   // Levels: -1 off, else index into sorted modes. Start from what runs now.
-  const level = new Int16Array(n).fill(-1);
-  const mustOn = new Uint8Array(n);
-  const mustOff = new Uint8Array(n);
+  const level = work.level.fill(-1);
+  const mustOn = work.mustOn.fill(0);
+  const mustOff = work.mustOff.fill(0);
   // A running unit keeps its mode for minOnS after a change (each change restarts its
   // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
-  const pinned = new Uint8Array(n);
+  const pinned = work.pinned.fill(0);
   let pinnedUntilMs = Infinity;
   // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
-  const skip = new Uint8Array(n);
+  const skip = work.skip.fill(0);
   // Cycles spent (wear budget), for the order of sheds and restores.
-  const used = new Int32Array(n);
+  const used = work.used.fill(0);
   // The current state in the plan's own terms (nominal kW times the quantised measured scale).
   let base = 0;
   // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
@@ -213,11 +246,11 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // What the later passes need of each unit, so they walk typed arrays instead of the unit
   // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on),
   // and when a restart-mode unit's last change has taken effect.
-  const kind = new Uint8Array(n);
-  const nowKw = new Float64Array(n);
-  const nowThs = new Float64Array(n);
-  const startCode = new Int32Array(n);
-  const settledAtMs = new Float64Array(n);
+  const kind = work.kind;
+  const nowKw = work.nowKw;
+  const nowThs = work.nowThs.fill(0);
+  const startCode = work.startCode;
+  const settledAtMs = work.settledAtMs;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -495,7 +528,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   if (aboveSinceMs !== undefined) memory.aboveSinceMs = aboveSinceMs;
   // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
-  Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen } });
+  Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen, work } });
   return {
     atMs: nowMs,
     budgetKw,
