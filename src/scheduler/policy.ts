@@ -173,7 +173,6 @@ class Work {
   readonly nowKw: Float64Array;
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
-  readonly settledAtMs: Float64Array;
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -186,7 +185,6 @@ class Work {
     this.nowKw = new Float64Array(n);
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
-    this.settledAtMs = new Float64Array(n);
   }
 }
 
@@ -244,13 +242,11 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
   let runningTopKw = 0;
   // What the later passes need of each unit, so they walk typed arrays instead of the unit
-  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on),
-  // and when a restart-mode unit's last change has taken effect.
+  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
   const kind = work.kind;
   const nowKw = work.nowKw;
   const nowThs = work.nowThs.fill(0);
   const startCode = work.startCode;
-  const settledAtMs = work.settledAtMs;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -278,7 +274,6 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     fixedKw += u.standbyKw;
     kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
     startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
-    settledAtMs[i] = u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000;
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
@@ -400,10 +395,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
       for (let i = 0; i < n; i++) {
         if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
-        if (nowMs < settledAtMs[i]!) continue;
+        const u = units[i]!;
+        // Read here, not in the first pass: only increases need it, and `rampFromMs` is absent
+        // on many units, which makes the read slow.
+        if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
         if (waiting) held[i] = 1;
         else {
-          const paysMs = restartPaysBackMs(units[i]!, level[i]!);
+          const paysMs = restartPaysBackMs(u, level[i]!);
           if (headroomMs < paysMs) {
             held[i] = 1;
             if (aboveSinceMs !== undefined && Number.isFinite(paysMs)) revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + paysMs);
