@@ -141,7 +141,8 @@ function sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array
     us[k] = used ? used[i]! : 0;
     si[k] = u.sinceMs;
   }
-  const pos = Array.from({ length: m }, (_, k) => k);
+  const pos: number[] = new Array<number>(m);
+  for (let k = 0; k < m; k++) pos[k] = k;
   pos.sort((p, q) => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!);
   const copy = b.slice();
   for (let k = 0; k < m; k++) b[k] = copy[pos[k]!]!;
