@@ -5,7 +5,7 @@
 import { loadavg } from 'node:os';
 import { BUILTIN_MODELS } from '../src/fleet/models.js';
 import { createFleetState } from '../src/scheduler/fleet-state.js';
-import { plan, type PolicySettings } from '../src/scheduler/policy.js';
+import { plan, type PolicySettings, type RampMemory } from '../src/scheduler/policy.js';
 
 const UNITS = Number(process.env['UNITS'] ?? 10_000);
 const ROUNDS = 200;
@@ -35,12 +35,15 @@ const miners = Array.from({ length: UNITS }, (_, i) => ({
 const fleet = createFleetState({ models: BUILTIN_MODELS, miners }, (m) => ({ on: Number(m.id.slice(1)) % 3 !== 0 }));
 const fullKw = UNITS * 7;
 
-function run(label: string, budgetFor: (r: number) => number): void {
+// `chained`: each plan gets the last one's memory, as the live loop plans (SchedulerCore.step).
+function run(label: string, budgetFor: (r: number) => number, chained = false): void {
   const times: number[] = [];
   let last = 0;
+  let memory: RampMemory | undefined;
   for (let r = 0; r < WARMUP + ROUNDS; r++) {
     const t0 = process.hrtime.bigint();
-    const p = plan(budgetFor(r), fleet, 1_000_000 + r * 5000, settings);
+    const p = plan(budgetFor(r), fleet, 1_000_000 + r * 5000, settings, chained ? memory : undefined);
+    memory = p.ramp;
     if (r >= WARMUP) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     last = p.plannedKw;
   }
@@ -55,3 +58,5 @@ console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on thi
 run('plan, steady budget', () => fullKw * 0.6);
 run('plan, cut to 30%', () => fullKw * 0.3);
 run('plan, varying budget', (r) => fullKw * (0.2 + 0.6 * ((r * 37) % 100) / 100));
+run('plan, steady, chained', () => fullKw * 0.6, true);
+run('plan, varying, chained', (r) => fullKw * (0.2 + 0.6 * ((r * 37) % 100) / 100), true);

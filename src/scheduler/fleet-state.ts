@@ -68,7 +68,7 @@ export interface FleetUnit {
   measuredKw: number | undefined;
   /** When `measuredKw` was read. */
   measuredAtMs: number;
-  /** Times of the plan's switch-ons within the last 24 h: the wear budget spent (policy-wear.ts). */
+  /** Times of the plan's switch-ons within the last 24 h, ascending (recordOn keeps the order): the wear budget spent (policy-wear.ts). */
   onsMs?: number[];
 }
 

@@ -117,9 +117,33 @@ function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit
     // Equal cost and priority: the unit on longest goes first, so switching wear spreads
     // across identical units instead of cycling the last few in the fleet.
     // With a wear budget, the unit that has used the fewest cycles goes first: it can still come back.
-    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => units[i]!.priority !== 0))
-      b.sort((x, y) => units[x]!.priority - units[y]!.priority || (used ? used[x]! - used[y]! : 0) || cmp(units[x]!.sinceMs, units[y]!.sinceMs) || y - x);
+    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => units[i]!.priority !== 0)) sortForShed(b, units, used);
     for (const i of b) out.push(i);
   }
   return out;
+}
+
+/**
+ * Sorts `b` by priority, then cycles spent, then `sinceMs`, then later in the fleet first. The
+ * keys are copied out of the unit objects once, so the comparator (n log n calls) reads typed
+ * arrays, not thousands of scattered objects (issue 12 item 10); the order is a total one, so
+ * the result is the same as sorting on the objects.
+ */
+function sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array): void {
+  const m = b.length;
+  const pr = new Float64Array(m);
+  const us = new Float64Array(m);
+  const si = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const i = b[k]!;
+    const u = units[i]!;
+    pr[k] = u.priority;
+    us[k] = used ? used[i]! : 0;
+    si[k] = u.sinceMs;
+  }
+  const pos: number[] = new Array<number>(m);
+  for (let k = 0; k < m; k++) pos[k] = k;
+  pos.sort((p, q) => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!);
+  const copy = b.slice();
+  for (let k = 0; k < m; k++) b[k] = copy[pos[k]!]!;
 }

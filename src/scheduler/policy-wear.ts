@@ -12,19 +12,29 @@ import type { FleetUnit } from './fleet-state.js';
 
 export const DAY_MS = 86_400_000;
 
-/** Switch-ons of `u` in the 24 h up to `nowMs`. */
+/**
+ * Switch-ons of `u` in the 24 h up to `nowMs`. `onsMs` is ascending (recordOn
+ * keeps it so), so only the stale head is walked: the policy asks this of
+ * every unit on every plan (issue 12 item 10).
+ */
 export function cyclesUsed(u: FleetUnit, nowMs: number): number {
   const ons = u.onsMs;
   if (!ons || ons.length === 0) return 0;
-  let n = 0;
-  for (const t of ons) if (t > nowMs - DAY_MS) n++;
-  return n;
+  const cutoff = nowMs - DAY_MS;
+  let k = 0;
+  while (k < ons.length && ons[k]! <= cutoff) k++;
+  return ons.length - k;
 }
 
-/** Records a switch-on at `nowMs`, dropping those older than a day (the list stays bounded). */
+/**
+ * Records a switch-on at `nowMs`, in time order (a command may be issued
+ * after a later one), dropping those older than a day (the list stays bounded).
+ */
 export function recordOn(u: FleetUnit, nowMs: number): void {
   const ons = (u.onsMs ??= []);
-  ons.push(nowMs);
+  let at = ons.length;
+  while (at > 0 && ons[at - 1]! > nowMs) at--;
+  ons.splice(at, 0, nowMs);
   let drop = 0;
   while (drop < ons.length && ons[drop]! <= nowMs - DAY_MS) drop++;
   if (drop > 0) ons.splice(0, drop);

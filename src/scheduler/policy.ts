@@ -107,6 +107,8 @@ export interface RampMemory {
   aboveSinceMs?: number;
   /** The budget's recent changes, for anticipation. */
   history?: BudgetHistory;
+  /** The targets of the plan that made this memory: unchanged ones are reused. */
+  readonly [LAST_TARGETS]?: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array; readonly work: Work };
 }
 
 /** How the budget moved since the previous plan. */
@@ -155,6 +157,58 @@ export interface Plan {
   anticipatedKw: number;
 }
 
+/** Where a plan's memory keeps its targets for the next plan to reuse (not part of the memory's data). */
+const LAST_TARGETS = Symbol('lastTargets');
+
+/** Per-unit working arrays of one plan, handed on to the next through its memory. */
+class Work {
+  readonly scale: Float64Array;
+  readonly level: Int16Array;
+  readonly mustOn: Uint8Array;
+  readonly mustOff: Uint8Array;
+  readonly pinned: Uint8Array;
+  readonly skip: Uint8Array;
+  readonly used: Int32Array;
+  readonly kind: Uint8Array;
+  readonly nowKw: Float64Array;
+  readonly nowThs: Float64Array;
+  readonly startCode: Int32Array;
+  constructor(readonly n: number) {
+    this.scale = new Float64Array(n);
+    this.level = new Int16Array(n);
+    this.mustOn = new Uint8Array(n);
+    this.mustOff = new Uint8Array(n);
+    this.pinned = new Uint8Array(n);
+    this.skip = new Uint8Array(n);
+    this.used = new Int32Array(n);
+    this.kind = new Uint8Array(n);
+    this.nowKw = new Float64Array(n);
+    this.nowThs = new Float64Array(n);
+    this.startCode = new Int32Array(n);
+  }
+}
+
+const UNCHANGED = 'unchanged';
+const KIND_API = 1;
+const KIND_INSTANT = 2;
+const KIND_UNAVAILABLE = 4;
+
+const POOL = 16;
+
+/** An unchanged target reading (on, mode, kw, ths): one from `pool` when an identical unit made it, else a new one kept there. */
+function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number): UnitTarget {
+  for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
+  const t: UnitTarget = { on, mode, kw, ths, changed: false, reason: UNCHANGED };
+  if (pool.length < POOL) pool.push(t);
+  else pool[(kw * 7919 + mode) % POOL | 0] = t;
+  return t;
+}
+
+function setGet(m: Map<number, string>, k: number, v: string): string {
+  m.set(k, v);
+  return v;
+}
+
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
 export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
@@ -162,23 +216,88 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const n = units.length;
   const minOnMs = settings.minOnS * 1000;
   const minOffMs = settings.minOffS * 1000;
-  const scale = new Float64Array(n);
+  // The per-unit working arrays are reused from plan to plan (allocating a dozen typed arrays
+  // per reading cost more than filling them); nothing a plan returns refers to them.
+  const work = prev?.[LAST_TARGETS]?.work.n === n ? prev[LAST_TARGETS].work : new Work(n);
+  const scale = work.scale;
   let current = 0;
   let fixedKw = 0;
   let maxStepKw = 0;
   let fleetTopKw = 0;
   let leadMs = 0;
+  // Levels: -1 off, else index into sorted modes. Start from what runs now.
+  const level = work.level.fill(-1);
+  const mustOn = work.mustOn.fill(0);
+  const mustOff = work.mustOff.fill(0);
+  // A running unit keeps its mode for minOnS after a change (each change restarts its
+  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
+  const pinned = work.pinned.fill(0);
+  let pinnedUntilMs = Infinity;
+  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
+  const skip = work.skip.fill(0);
+  // Cycles spent (wear budget), for the order of sheds and restores.
+  const used = work.used.fill(0);
+  // The current state in the plan's own terms (nominal kW times the quantised measured scale).
+  let base = 0;
+  // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
+  let runningTopKw = 0;
+  // What the later passes need of each unit, so they walk typed arrays instead of the unit
+  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
+  const kind = work.kind;
+  const nowKw = work.nowKw;
+  const nowThs = work.nowThs.fill(0);
+  const startCode = work.startCode;
+  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
+  // is made once); per-model figures are recomputed only where the model changes.
+  let modes: FleetUnit['modes'] | undefined;
+  let top = 0;
+  let topKw = 0;
   for (let i = 0; i < n; i++) {
     const u = units[i]!;
-    scale[i] = scaleOf(u);
+    if (u.modes !== modes) {
+      modes = u.modes;
+      top = topModeIndex(modes);
+      topKw = modes[top]!.kw;
+    }
+    const sc = (scale[i] = scaleOf(u));
     current += currentKw(u);
-    fleetTopKw += u.modes[topModeIndex(u.modes)]!.kw;
-    if (!u.available) fixedKw += worstCaseKw(u);
-    else {
-      fixedKw += u.standbyKw;
-      for (const m of u.modes) maxStepKw = Math.max(maxStepKw, m.kw * scale[i]! - u.standbyKw);
-      // A softoff takes effect at a whole second at least softoffDelayS ahead.
-      if (u.lever === 'api') leadMs = Math.max(leadMs, u.softoffDelayS * 1000 + 1000);
+    fleetTopKw += topKw;
+    if (!u.available) {
+      kind[i] = KIND_UNAVAILABLE;
+      const w = worstCaseKw(u);
+      fixedKw += w;
+      skip[i] = 1;
+      base += w;
+      runningTopKw += w;
+      continue;
+    }
+    fixedKw += u.standbyKw;
+    kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
+    startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
+    // The highest-kW mode gives the biggest step (the product is monotone in kW).
+    maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
+    // A softoff takes effect at a whole second at least softoffDelayS ahead.
+    if (u.lever === 'api') leadMs = Math.max(leadMs, u.softoffDelayS * 1000 + 1000);
+    used[i] = cyclesUsed(u, nowMs);
+    if (u.on) {
+      level[i] = u.mode;
+      const kw = u.modes[u.mode]!.kw * sc;
+      nowKw[i] = kw;
+      nowThs[i] = u.modes[u.mode]!.ths;
+      base += kw;
+      // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
+      // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
+      runningTopKw += u.lever === 'api' && u.modeChange === 'instant' ? topKw * sc : kw;
+      if (nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
+      if (u.modeChange !== 'instant' && nowMs - u.changedAtMs < minOnMs) {
+        pinned[i] = 1;
+        pinnedUntilMs = Math.min(pinnedUntilMs, u.changedAtMs + minOnMs);
+      }
+    } else {
+      nowKw[i] = u.standbyKw;
+      base += u.standbyKw;
+      runningTopKw += u.standbyKw;
+      if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
     }
   }
   const history = updateHistory(prev?.history, budgetKw, nowMs);
@@ -202,44 +321,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // falling budget (afternoon sun) does not force another cut at once.
   const bandBottom = aimKw - settings.hysteresisKw;
   const limit = cut ? (bandBottom >= fixedKw ? bandBottom : Math.max(aimKw, fixedKw)) : Math.min(aimKw, Math.max(current, addLimit));
-
-  // Levels: -1 off, else index into sorted modes. Start from what runs now.
-  const level = new Int16Array(n).fill(-1);
-  const mustOn = new Uint8Array(n);
-  const mustOff = new Uint8Array(n);
-  // A running unit keeps its mode for minOnS after a change (each change restarts its
-  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner.
-  const pinned = new Uint8Array(n);
-  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
-  const skip = new Uint8Array(n);
-  // Cycles spent (wear budget), for the order of sheds and restores.
-  const used = new Int32Array(n);
   let revisitAtMs = ant.revisitAtMs;
-  // The current state in the plan's own terms (nominal kW times the quantised measured scale).
-  let base = 0;
-  // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
-  let runningTopKw = 0;
-  for (let i = 0; i < n; i++) {
-    const u = units[i]!;
-    if (!u.available) {
-      skip[i] = 1;
-      base += worstCaseKw(u);
-      runningTopKw += worstCaseKw(u);
-      continue;
-    }
-    used[i] = cyclesUsed(u, nowMs);
-    if (u.on) level[i] = u.mode;
-    base += u.on ? u.modes[u.mode]!.kw * scale[i]! : u.standbyKw;
-    // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
-    // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
-    runningTopKw += u.on ? u.modes[u.lever === 'api' && u.modeChange === 'instant' ? topModeIndex(u.modes) : u.mode]!.kw * scale[i]! : u.standbyKw;
-    if (u.on && nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
-    if (!u.on && nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
-    if (!cut && u.on && u.modeChange !== 'instant' && nowMs - u.changedAtMs < minOnMs) {
-      pinned[i] = 1;
-      revisitAtMs = Math.min(revisitAtMs, u.changedAtMs + minOnMs);
-    }
-  }
+  if (cut) pinned.fill(0);
+  else revisitAtMs = Math.min(revisitAtMs, pinnedUntilMs);
 
   // Which off units may go on (issue 12): only once the budget has stood above the running
   // units' top-mode draw for the hold (longer as a unit spends its wear budget), and while
@@ -252,8 +336,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const addSkip = skip.slice();
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
     for (let i = 0; i < n; i++) {
-      const u = units[i]!;
-      if (skip[i] || u.on) continue;
+      // level still holds the current state here: >= 0 is a running unit.
+      if (skip[i] || level[i]! >= 0) continue;
       if (used[i]! >= maxCycles) {
         wearSkip[i] = addSkip[i] = 1;
         continue;
@@ -286,8 +370,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // them to the middle first (most efficient), adds units, and only then goes to the top,
     // so running units sit where they can move both ways.
     for (let i = 0; i < n; i++) {
+      if ((kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API) || addSkip[i] || level[i]! < 0) continue;
       const u = units[i]!;
-      if (u.modeChange !== 'instant' || addSkip[i] || level[i]! < 0 || u.lever !== 'api') continue;
       const low = lowestKwMode(u, allowedModes(u, 0));
       base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
       level[i] = low;
@@ -302,15 +386,18 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       let waiting = false;
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
+        // Off units are still at -1 (the re-spread above moved only running ones).
+        if (wearSkip[i] || level[i]! >= 0) continue;
         const u = units[i]!;
-        if (wearSkip[i] || u.on) continue;
         const low = lowestKwMode(u, allowedModes(u, 0));
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
       }
       const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
       for (let i = 0; i < n; i++) {
+        if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
         const u = units[i]!;
-        if (held[i] || level[i]! < 0 || u.modeChange === 'instant' || u.lever !== 'api') continue;
+        // Read here, not in the first pass: only increases need it, and `rampFromMs` is absent
+        // on many units, which makes the read slow.
         if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
         if (waiting) held[i] = 1;
         else {
@@ -340,43 +427,106 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
 
   const targets: UnitTarget[] = new Array(n);
+  // An unchanged unit whose target reads as in the last plan keeps that object (targets are
+  // never mutated once returned): at 10,000 units, allocating one per unit per reading was
+  // most of the garbage collector's work (issue 12 item 10).
+  const last = prev?.[LAST_TARGETS];
+  const reuse = last !== undefined && last.targets.length === n;
+  // What each target reads, kept beside the objects (a typed array walks far faster than
+  // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
+  // reason) target, code -1 otherwise.
+  const seen = new Float64Array(3 * n);
+  // Unchanged targets built in this plan, shared by identical units: without a last plan (or
+  // after a cut) a fleet gets one object per group of identical units, not one per unit.
+  const pool: UnitTarget[] = [];
+  const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
+  const heldOn = new Map<number, string>();
+  const heldOff = new Map<number, string>();
   let plannedThs = 0;
   let changes = 0;
   let plannedKw = 0;
   for (let i = 0; i < n; i++) {
+    seen[3 * i] = -1;
+    const k = 3 * i;
+    // An unchanged unit with no hold to report: everything is in the typed arrays, and the
+    // unit object is read only when its target has to be built anew.
+    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1) && !(mustOn[i] && !relaxed) && !mustOff[i]) {
+      const code = startCode[i]!;
+      const kw = nowKw[i]!;
+      const ths = nowThs[i]!;
+      plannedThs += ths;
+      plannedKw += kw;
+      targets[i] =
+        reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths
+          ? last.targets[i]!
+          : shared(pool, (code & 1) === 1, code >> 1, kw, ths);
+      seen[k] = code;
+      seen[k + 1] = kw;
+      seen[k + 2] = ths;
+      continue;
+    }
     const u = units[i]!;
-    let t: UnitTarget;
     if (!u.available) {
       const on = infeasible ? false : u.on;
-      t = { on, mode: u.mode, kw: worstCaseKw(u), ths: 0, changed: on !== u.on, reason: `unavailable: counted at worst-case ${fmt(worstCaseKw(u))} kW` };
-    } else {
-      const l = level[i]!;
-      const on = l >= 0;
-      const mode = on ? l : u.mode;
-      const kw = on ? u.modes[l]!.kw * scale[i]! : u.standbyKw;
-      const ths = on ? u.modes[l]!.ths : 0;
-      const changed = on !== u.on || (on && mode !== u.mode);
-      t = { on, mode, kw, ths, changed, reason: changed ? reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw) : 'unchanged' };
-      if (!changed && mustOn[i] && !relaxed) {
-        const until = u.sinceMs + minOnMs;
-        revisitAtMs = Math.min(revisitAtMs, until);
-        t.reason = `held on: minimum on-time, ${Math.ceil((until - nowMs) / 1000)} s left`;
-      } else if (!changed && mustOff[i]) {
-        const until = u.sinceMs + minOffMs;
-        revisitAtMs = Math.min(revisitAtMs, until);
-        t.reason = `held off: minimum off-time, ${Math.ceil((until - nowMs) / 1000)} s left`;
-      }
+      const kw = worstCaseKw(u);
+      targets[i] = { on, mode: u.mode, kw, ths: 0, changed: on !== u.on, reason: `unavailable: counted at worst-case ${fmt(kw)} kW` };
+      if (on !== u.on) changes++;
+      plannedKw += kw;
+      continue;
     }
-    if (t.changed) changes++;
-    plannedThs += t.ths;
-    plannedKw += t.kw;
-    targets[i] = t;
+    const l = level[i]!;
+    const on = l >= 0;
+    const mode = on ? l : u.mode;
+    const kw = on ? u.modes[l]!.kw * scale[i]! : u.standbyKw;
+    const ths = on ? u.modes[l]!.ths : 0;
+    plannedThs += ths;
+    plannedKw += kw;
+    if (on !== u.on || (on && mode !== u.mode)) {
+      changes++;
+      // The reason depends only on the unit's model, from and to: built once per group of
+      // identical moves (a cut of thousands of units formats a handful of strings).
+      let byMove = reasons.get(u.modes);
+      if (!byMove) reasons.set(u.modes, (byMove = new Map()));
+      const move = (((u.on ? 1 : 0) * 64 + u.mode) * 2 + (on ? 1 : 0)) * 64 + mode;
+      let reason = byMove.get(move);
+      if (reason === undefined) {
+        reason = reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw);
+        // The key packs mode indices below 64 (models have a handful of modes).
+        if (u.mode < 64 && mode < 64) byMove.set(move, reason);
+      }
+      targets[i] = { on, mode, kw, ths, changed: true, reason };
+      continue;
+    }
+    let reason = UNCHANGED;
+    if (mustOn[i] && !relaxed) {
+      const until = u.sinceMs + minOnMs;
+      revisitAtMs = Math.min(revisitAtMs, until);
+      const left = Math.ceil((until - nowMs) / 1000);
+      reason = heldOn.get(left) ?? setGet(heldOn, left, `held on: minimum on-time, ${left} s left`);
+    } else if (mustOff[i]) {
+      const until = u.sinceMs + minOffMs;
+      revisitAtMs = Math.min(revisitAtMs, until);
+      const left = Math.ceil((until - nowMs) / 1000);
+      reason = heldOff.get(left) ?? setGet(heldOff, left, `held off: minimum off-time, ${left} s left`);
+    }
+    if (reason !== UNCHANGED) {
+      targets[i] = { on, mode, kw, ths, changed: false, reason };
+      continue;
+    }
+    const code = mode * 2 + (on ? 1 : 0);
+    targets[i] =
+      reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths ? last.targets[i]! : shared(pool, on, mode, kw, ths);
+    seen[k] = code;
+    seen[k + 1] = kw;
+    seen[k + 2] = ths;
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
   const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw);
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   if (aboveSinceMs !== undefined) memory.aboveSinceMs = aboveSinceMs;
+  // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
+  Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen, work } });
   return {
     atMs: nowMs,
     budgetKw,

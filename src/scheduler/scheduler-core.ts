@@ -119,7 +119,11 @@ export class SchedulerCore {
     const p = plan(verdict.kw, this.fleet, nowMs, this.settings, this.ramp);
     const commands = p.changes > 0 ? buildCommands(p, this.fleet, this.settings) : [];
     const byIndex = new Map(commands.map((c) => [c.index, c]));
+    // A target the policy reused from the last plan is unchanged and its reason already stored:
+    // skipping it by identity spares a walk over every unit's target (issue 12 item 10).
+    const last = this.lastPlan?.targets;
     p.targets.forEach((t, i) => {
+      if (last !== undefined && last[i] === t) return;
       const u = this.fleet.units[i]!;
       this.reasons[i] = t.reason;
       if (!t.changed) return;
