@@ -8,6 +8,7 @@ import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
 import type { Plan } from '../../src/scheduler/policy.js';
 import { miner } from './scheduler-fixtures.js';
+import { BUILTIN_MODELS } from '../../src/fleet/models.js';
 
 /**
  * Power loop v2 (issue 12), as properties over random fleets and budget
@@ -183,18 +184,8 @@ describe('wear budget', () => {
 });
 
 describe('direction rules of the two levers', () => {
-  const A1566 = (modeChange: 'restart' | 'instant'): ModelConfig => ({
-    standbyKw: 0.15,
-    modes: [
-      { name: 'eco', kw: 6.5, ths: 390, workmode: 0 },
-      { name: 'standard', kw: 7.3, ths: 440, workmode: 1 },
-      { name: 'super', kw: 8.1, ths: 480, workmode: 2 },
-    ],
-    rampUpS: 30,
-    softoffDelayS: 5,
-    nominal: true,
-    modeChange,
-  });
+  // The built-in profile itself, so the rules are checked on the figures a site runs.
+  const A1566 = (modeChange: 'restart' | 'instant'): ModelConfig => ({ ...BUILTIN_MODELS['avalon-a1566ha']!, modeChange });
   const arbWalk = fc.array(fc.record({ dtS: fc.integer({ min: 1, max: 40 }), dFrac: fc.double({ min: -0.3, max: 0.3, noNaN: true }) }), { minLength: 5, maxLength: 120 });
 
   it('a unit goes on only after the budget has stood above the running units\' top-mode draw for its hold; with instant modes a unit goes off only when the lowest modes do not fit', () => {
