@@ -16,11 +16,8 @@ import { request } from 'node:http';
 import { loadavg } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { ManualClock } from '../src/clock.js';
-import { EnergyReport } from '../src/observability/energy-report.js';
-import { HistoryRing } from '../src/observability/history.js';
-import { startHttpServer, type HttpServerHandle } from '../src/observability/http-server.js';
-import { SiteMetrics } from '../src/observability/metrics.js';
-import { FakeSite } from '../test/integration/http-fake-site.js';
+import type { HttpServerHandle } from '../src/observability/http-server.js';
+import { FakeSite, startFakeSiteServer } from '../test/integration/http-fake-site.js';
 import { arg } from './bench-util.js';
 
 const SLOW = arg('slow', 1000);
@@ -69,15 +66,7 @@ async function phase(name: string, server: HttpServerHandle): Promise<void> {
 }
 
 const site = new FakeSite(new ManualClock(0));
-const server = await startHttpServer({
-  listen: '127.0.0.1:0',
-  token: TOKEN,
-  source: site,
-  budget: site,
-  metrics: new SiteMetrics({ source: site, processMetrics: false }),
-  history: new HistoryRing(5),
-  report: new EnergyReport(),
-});
+const server = await startFakeSiteServer(site, TOKEN);
 console.log(`http control plane bench: ${SLOW} slow connections, ${PUTS} PUTs per phase, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const sockets: Socket[] = [];
 await phase('quiet', server);

@@ -6,8 +6,8 @@ import { ConfigError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { mergeFleet, parseFleetCsv } from './fleet-import.js';
 import { BUILTIN_MODELS } from '../fleet/models.js';
-import { isLoopbackHost } from '../observability/http-auth.js';
-import { redactText } from '../observability/redact.js';
+import { isLoopbackHost } from '../net/host.js';
+import { redactText } from '../redact.js';
 
 export type ResolvedConfig = Readonly<Config>;
 

@@ -5,13 +5,14 @@ import { ConfigError, InputError } from '../errors.js';
 import { loadDashboardAssets, type Asset } from './dashboard-assets.js';
 import { energyReportCsv, type EnergyReport } from './energy-report.js';
 import type { HistoryRing } from './history.js';
-import { BearerAuth, DEFAULT_FAILURE_LIMITS, FailureLimiter, isLoopbackHost, splitHostPort, type FailureLimits } from './http-auth.js';
+import { isLoopbackHost } from '../net/host.js';
+import { BearerAuth, DEFAULT_FAILURE_LIMITS, FailureLimiter, splitHostPort, type FailureLimits } from './http-auth.js';
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http-connections.js';
 import { HttpError, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
 import { silentLogger, type Logger } from './logger.js';
 import { PenaltyGate } from './penalty-gate.js';
 import type { SiteMetrics } from './metrics.js';
-import { redactSecrets } from './redact.js';
+import { redactSecrets } from '../redact.js';
 import type { BudgetControl, SiteStatusSource } from './snapshots.js';
 
 export interface HttpServerOptions {

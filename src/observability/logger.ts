@@ -1,5 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { redactSecrets, redactText } from './redact.js';
+import { redactSecrets, redactText } from '../redact.js';
 
 export type { Logger };
 

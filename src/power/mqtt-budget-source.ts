@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { connectMqtt } from '../net/mqtt-connect.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
-import { redactText } from '../observability/redact.js';
+import { redactText } from '../redact.js';
 import { parseBudgetPayload } from './budget-payload.js';
 import { BaseBudgetSource } from './budget-source.js';
 

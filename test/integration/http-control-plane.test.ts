@@ -3,15 +3,12 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { resolveConfig } from '../../src/config/load.js';
-import { EnergyReport } from '../../src/observability/energy-report.js';
-import { HistoryRing } from '../../src/observability/history.js';
 import type { ConnectionLimits } from '../../src/observability/http-connections.js';
-import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/observability/http-server.js';
+import type { HttpServerHandle, HttpServerOptions } from '../../src/observability/http-server.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
 import { SimPool } from '../../src/sim/sim-pool.js';
 import { Site } from '../../src/site.js';
-import { FakeSite } from './http-fake-site.js';
+import { FakeSite, startFakeSiteServer } from './http-fake-site.js';
 
 // Issue 11, control plane: slow clients, timeouts that hold, a limiter that never refuses the right token.
 // Linux loopback answers the whole 127/8, so 127.0.0.x as localAddress stands in for other hosts.
@@ -82,17 +79,7 @@ describe('operator HTTP control plane under hostile clients', () => {
 
   const start = async (limits: Partial<ConnectionLimits> = {}, extra: Partial<HttpServerOptions> = {}) => {
     site = new FakeSite(new ManualClock(0));
-    server = await startHttpServer({
-      listen: '127.0.0.1:0',
-      token: TOKEN,
-      source: site,
-      budget: site,
-      metrics: new SiteMetrics({ source: site, processMetrics: false }),
-      history: new HistoryRing(5),
-      report: new EnergyReport(),
-      limits,
-      ...extra,
-    });
+    server = await startFakeSiteServer(site, TOKEN, { limits, ...extra });
     return server;
   };
 

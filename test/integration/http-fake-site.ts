@@ -11,6 +11,10 @@ import {
   type SiteStatusSource,
 } from '../../src/observability/snapshots.js';
 import { parseBudgetBody } from '../../src/power/http-budget-source.js';
+import { EnergyReport } from '../../src/observability/energy-report.js';
+import { HistoryRing } from '../../src/observability/history.js';
+import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/observability/http-server.js';
+import { SiteMetrics } from '../../src/observability/metrics.js';
 
 /** `budget.ttlS` of the fake site, for a PUT without one. */
 const FAKE_DEFAULT_TTL_S = 300;
@@ -134,4 +138,21 @@ export class FakeSite implements SiteStatusSource, BudgetControl {
     this.budget = { ...this.budget, kw: setting.kw, updatedAtMs: now, expiresAtMs: now + setting.ttlS * 1000 };
     return setting;
   }
+}
+
+/**
+ * The operator HTTP server on loopback port 0 over a FakeSite, with the token
+ * and everything else a test or bench does not care about filled in.
+ */
+export function startFakeSiteServer(site: FakeSite, token: string, extra: Partial<HttpServerOptions> = {}): Promise<HttpServerHandle> {
+  return startHttpServer({
+    listen: '127.0.0.1:0',
+    token,
+    source: site,
+    budget: site,
+    metrics: new SiteMetrics({ source: site, processMetrics: false }),
+    history: new HistoryRing(5),
+    report: new EnergyReport(),
+    ...extra,
+  });
 }

@@ -2,11 +2,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { EnergyReport } from '../../src/observability/energy-report.js';
-import { HistoryRing } from '../../src/observability/history.js';
-import { startHttpServer, type HttpServerHandle } from '../../src/observability/http-server.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
-import { FakeSite } from './http-fake-site.js';
+import type { HttpServerHandle } from '../../src/observability/http-server.js';
+import { FakeSite, startFakeSiteServer } from './http-fake-site.js';
 
 // Issue 13.1: the README's budget command answered 415 (curl -d sends a form content type).
 // The line is taken from README.md as printed, only its URL pointed at this server.
@@ -29,15 +26,7 @@ describe.skipIf(!hasCurl)("the README's budget command, run by curl", () => {
   const site = new FakeSite(new ManualClock(0));
   let server: HttpServerHandle;
   beforeAll(async () => {
-    server = await startHttpServer({
-      listen: '127.0.0.1:0',
-      token: TOKEN,
-      source: site,
-      budget: site,
-      metrics: new SiteMetrics({ source: site, processMetrics: false }),
-      history: new HistoryRing(5),
-      report: new EnergyReport(),
-    });
+    server = await startFakeSiteServer(site, TOKEN);
   });
   afterAll(async () => {
     await server.close();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey, BearerAuth, FailureLimiter, isLoopbackHost, splitHostPort } from '../../src/observability/http-auth.js';
+import { isLoopbackHost } from '../../src/net/host.js';
+import { addressKey, BearerAuth, FailureLimiter, splitHostPort } from '../../src/observability/http-auth.js';
 
 describe('isLoopbackHost', () => {
   it.each([

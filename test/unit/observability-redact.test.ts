@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { redactSecrets, redactText } from '../../src/observability/redact.js';
+import { redactSecrets, redactText } from '../../src/redact.js';
 
 describe('redactSecrets', () => {
   it('replaces passwords, tokens and URL credentials at any depth without touching the input', () => {
