@@ -81,6 +81,50 @@ function config(poolUrl: string): ReturnType<typeof resolveConfig> {
 }
 
 /** Miner → surplus: `n` lines from `gen` into one miner session, after a valid subscribe + authorize. */
+
+/**
+ * Streams `n` generated lines to `sock` in batches of 500, noting for each line
+ * the proxy owes an answer the id text it must echo (undefined: none readable).
+ * `seenOf` is what the proxy will read of the line (null: not sent at all).
+ */
+async function streamFuzz(
+  sock: Socket,
+  n: number,
+  next: () => string,
+  seenOf: (line: string) => string | null,
+  owes: (seen: string) => boolean,
+  expected: Array<string | undefined>,
+): Promise<{ sent: number; owed: number; rssMax: number }> {
+  let sent = 0;
+  let owed = 0;
+  let rssMax = process.memoryUsage().rss;
+  let batch: string[] = [];
+  while (sent < n) {
+    const line = next();
+    const seen = seenOf(line);
+    if (seen === null) continue;
+    sent++;
+    if (owes(seen)) {
+      owed++;
+      let want: string | undefined;
+      try {
+        want = expectedIdText(seen);
+      } catch {
+        want = undefined;
+      }
+      expected.push(want);
+    }
+    batch.push(line);
+    if (batch.length === 500) {
+      await write(sock, batch.join('\n') + '\n');
+      batch = [];
+      rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    }
+  }
+  if (batch.length) await write(sock, batch.join('\n') + '\n');
+  return { sent, owed, rssMax };
+}
+
 export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => string): Promise<SessionResult> {
   const pool = new SimPool({ difficulty: 1e-5 });
   await pool.start();
@@ -108,36 +152,18 @@ export async function runMinerSession(n: number, r: Rand, gen: (r: Rand) => stri
   });
   await write(sock, '{"id":"s","method":"mining.subscribe","params":["fuzz/1"]}\n{"id":"a","method":"mining.authorize","params":["farm.rig01","x"]}\n');
   expected.push('"s"', '"a"');
-  let owed = 2;
-  let sent = 0;
-  const rss0 = process.memoryUsage().rss;
-  let rssMax = rss0;
   const t0 = performance.now();
-  let batch: string[] = [];
-  while (sent < n) {
-    const line = gen(r);
-    if (Buffer.byteLength(line) > MINER_LINE_LIMIT) continue;
-    sent++;
+  const streamed = await streamFuzz(
+    sock,
+    n,
+    () => gen(r),
     // What the proxy will see: UTF-8 round trip (lone surrogates become U+FFFD), a trailing CR stripped.
-    const seen = Buffer.from(line, 'utf8').toString('utf8').replace(/\r$/, '');
-    if (seen.trim() !== '' && expectsAnswer(classifyLine(seen))) {
-      owed++;
-      let want: string | undefined;
-      try {
-        want = expectedIdText(seen);
-      } catch {
-        want = undefined;
-      }
-      expected.push(want);
-    }
-    batch.push(line);
-    if (batch.length === 500) {
-      await write(sock, batch.join('\n') + '\n');
-      batch = [];
-      rssMax = Math.max(rssMax, process.memoryUsage().rss);
-    }
-  }
-  if (batch.length) await write(sock, batch.join('\n') + '\n');
+    (line) => (Buffer.byteLength(line) > MINER_LINE_LIMIT ? null : Buffer.from(line, 'utf8').toString('utf8').replace(/\r$/, '')),
+    (seen) => seen.trim() !== '' && expectsAnswer(classifyLine(seen)),
+    expected,
+  );
+  const { sent, rssMax } = streamed;
+  const owed = 2 + streamed.owed;
   await settle(() => answers >= owed || closed, 120_000);
   const ms = performance.now() - t0;
   const snap = proxy.snapshot();
@@ -195,37 +221,17 @@ export async function runPoolSession(n: number, r: Rand, gen: (r: Rand) => strin
   const sock = conn!;
   let closed = false;
   sock.on('close', () => (closed = true));
-  let owed = 0;
-  let sent = 0;
-  const rss0 = process.memoryUsage().rss;
-  let rssMax = rss0;
   const t0 = performance.now();
-  let batch: string[] = [];
-  while (sent < n) {
-    const line = gen(r);
+  const { sent, owed, rssMax } = await streamFuzz(
+    sock,
+    n,
+    () => gen(r),
     // client.reconnect closes the connection by design, and a set_extranonce the channel cannot
     // carve closes it too (miners are moved); the pure stage covers both.
-    if (/"client\.reconnect"|"mining\.set_extranonce"/.test(line)) continue;
-    sent++;
-    const seen = Buffer.from(line, 'utf8').toString('utf8');
-    if (classifyPoolLine(seen).owed) {
-      owed++;
-      let want: string | undefined;
-      try {
-        want = expectedIdText(seen);
-      } catch {
-        want = undefined;
-      }
-      expected.push(want);
-    }
-    batch.push(line);
-    if (batch.length === 500) {
-      await write(sock, batch.join('\n') + '\n');
-      batch = [];
-      rssMax = Math.max(rssMax, process.memoryUsage().rss);
-    }
-  }
-  if (batch.length) await write(sock, batch.join('\n') + '\n');
+    (line) => (/"client\.reconnect"|"mining\.set_extranonce"/.test(line) ? null : Buffer.from(line, 'utf8').toString('utf8')),
+    (seen) => classifyPoolLine(seen).owed,
+    expected,
+  );
   await settle(() => answers >= owed || closed, 120_000);
   const ms = performance.now() - t0;
   const snap = proxy.snapshot();
