@@ -22,6 +22,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { StateStore } from '../../src/scheduler/state-store.js';
 import { AvalonSimDevice } from '../../src/sim/avalon-device.js';
 import { SimTimers } from '../../src/sim/sim-timers.js';
+import { countingDevice } from '../support/counting-device.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
 const T0 = Date.parse('2026-06-01T10:00:00Z');
@@ -35,17 +36,7 @@ afterEach(async () => {
 
 /** Device calls in flight (real sockets), so a step can wait for the I/O it started without sleeping. */
 function counting(api: DeviceApi, inflight: { n: number }): DeviceApi {
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    inflight.n++;
-    return p.finally(() => inflight.n--);
-  };
-  return {
-    softOff: (t) => track(api.softOff(t)),
-    softOn: (t) => track(api.softOn(t)),
-    setWorkmode: (m) => track(api.setWorkmode(m)),
-    readStatus: () => track(api.readStatus()),
-    close: () => api.close(),
-  };
+  return countingDevice(api, { start: () => void inflight.n++, end: () => void inflight.n-- });
 }
 
 async function site(clock: ManualClock, devices: AvalonSimDevice[], stateFile?: string) {

@@ -20,6 +20,7 @@ import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { AvalonSimDevice } from '../../src/sim/avalon-device.js';
 import { SimTimers } from '../../src/sim/sim-timers.js';
+import { countingDevice } from '../support/counting-device.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
 const T0 = Date.parse('2026-06-01T10:00:00Z');
@@ -45,19 +46,8 @@ describe('fault: a device stops answering just before a cut', () => {
     }
     // Calls in flight per unit (real sockets), so a step waits for the healthy devices' I/O without sleeping.
     const inflight = new Map<string, number>();
-    const counting = (id: string, api: DeviceApi): DeviceApi => {
-      const track = <T>(p: Promise<T>): Promise<T> => {
-        inflight.set(id, (inflight.get(id) ?? 0) + 1);
-        return p.finally(() => inflight.set(id, inflight.get(id)! - 1));
-      };
-      return {
-        softOff: (t) => track(api.softOff(t)),
-        softOn: (t) => track(api.softOn(t)),
-        setWorkmode: (m) => track(api.setWorkmode(m)),
-        readStatus: () => track(api.readStatus()),
-        close: () => api.close(),
-      };
-    };
+    const counting = (id: string, api: DeviceApi): DeviceApi =>
+      countingDevice(api, { start: () => void inflight.set(id, (inflight.get(id) ?? 0) + 1), end: () => void inflight.set(id, inflight.get(id)! - 1) });
     const lever: Array<{ what: string; atMs: number }> = [];
     const stratum: StratumLever = {
       withhold: (w) => void lever.push({ what: `withhold ${w}`, atMs: clock.now() }),
