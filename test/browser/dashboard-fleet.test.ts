@@ -99,10 +99,13 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for a site of 40 and 1,000 min
     problems = [];
     surface = await serve(site, clock);
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // Each page reports into its own list: a page left open by a failed test keeps polling a closed
+    // server and must not fail the next test.
+    const mine = problems;
     page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      if (m.type() === 'error' || m.type() === 'warning') mine.push(`${m.type()}: ${m.text()}`);
     });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('pageerror', (e) => mine.push(`pageerror: ${e.message}`));
     await page.goto(surface.http.url + '/');
     await page.waitForFunction(() => {
       const d = (window as { surplusDashboard?: Dash }).surplusDashboard;
@@ -114,7 +117,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard for a site of 40 and 1,000 min
   it('40 miners: device data per row, sorting, filtering, and a header that is not green while something is wrong', { timeout: 60_000 }, async () => {
     const clock = new SettableClock();
     const site = new FakeSite(clock, 40, 3.5, 200);
-    site.budget = { ...site.budget, kw: 110 };
+    // The fake budget wobbles ±25 % with time: at 100 kW it peaks at 125 kW, 35 units of 3.5 kW, so
+    // some units are curtailed at every moment (at 110 kW the peak ran all 39 healthy units, and the
+    // 'curtailed' filter found none when the test happened to reach it near the peak).
+    site.budget = { ...site.budget, kw: 100 };
     const page = await open(site, clock);
 
     // A backup pool is down and one unit is in fault: degraded (amber), and it says why.
