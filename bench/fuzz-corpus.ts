@@ -6,7 +6,7 @@
  * that runs one line through JSON-RPC decoding and the method's guard.
  * Pure: no I/O.
  */
-import { decodeMessage, type RpcId } from '../src/protocol/json-rpc.js';
+import { decodeMessage, type RpcId } from '../src/wire/json-rpc.js';
 import {
   guardAuthorize,
   guardConfigure,
@@ -15,7 +15,7 @@ import {
   guardSubscribe,
   guardSuggestDifficulty,
   type Guarded,
-} from '../src/protocol/guards.js';
+} from '../src/wire/guards.js';
 
 /** Valid lines as real miners send them (cgminer, bmminer, Bitaxe/ESP-Miner, NerdMiner). */
 export const VALID_LINES: readonly string[] = [

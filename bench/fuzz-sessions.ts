@@ -8,7 +8,7 @@
 import { createServer, connect, type Socket } from 'node:net';
 import { resolveConfig } from '../src/config/load.js';
 import { Proxy } from '../src/proxy.js';
-import { SimPool } from '../src/sim/sim-pool.js';
+import { SimPool } from '../src/demo/sim-pool.js';
 import { classifyLine, expectsAnswer, type Rand } from './fuzz-corpus.js';
 import { classifyPoolLine } from './fuzz-structured.js';
 

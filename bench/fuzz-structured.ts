@@ -7,7 +7,7 @@
  * Also ids of every type, and cgminer device replies built the same way.
  * Pure; driven by an injected Rand (xorshift in the bench, fast-check in tests).
  */
-import { decodeMessage, type RpcId } from '../src/protocol/json-rpc.js';
+import { decodeMessage, type RpcId } from '../src/wire/json-rpc.js';
 import {
   cleanJobsFlag,
   parseNotify,
@@ -20,8 +20,8 @@ import {
   readConfigureResult,
   authorizeVerdict,
   submitVerdict,
-} from '../src/upstream/pool-dialect.js';
-import { describePeerValue } from '../src/protocol/peer-value.js';
+} from '../src/wire/pool-dialect.js';
+import { describePeerValue } from '../src/wire/peer-value.js';
 import type { Rand } from './fuzz-corpus.js';
 
 const int = (r: Rand, n: number): number => Math.floor(r() * n);

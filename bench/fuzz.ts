@@ -13,7 +13,7 @@
  * Run: npx tsc -p tsconfig.json --outDir /tmp/surplus-bench; node /tmp/surplus-bench/bench/fuzz.js
  * Env: LINES (pure stages, default 1,000,000 each), SESSION_LINES (loopback stages, default 1,000,000 each), SEED.
  */
-import { LineFramer } from '../src/protocol/line-framer.js';
+import { LineFramer } from '../src/wire/line-framer.js';
 import { parseCgminerReply, replyStatus } from '../src/fleet/cgminer-reply.js';
 import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../src/fleet/avalon-stats.js';
 import { classifyLine, expectsAnswer, fuzzLine, mutateLine, reasonKey, xorshift } from './fuzz-corpus.js';

@@ -6,9 +6,9 @@
  * SECONDS=2 sets the measuring time per engine. Alongside wall-clock rates it
  * prints shares per CPU-second, which stays meaningful on a busy machine.
  */
-import { loadBenchJob, resultsChecksum } from '../src/shares/fast/bench-job.js';
-import { RESULT_STRIDE, createShareChecker, type HashPath } from '../src/shares/fast/index.js';
-import { loadNativeAddon } from '../src/shares/fast/native.js';
+import { loadBenchJob, resultsChecksum } from '../src/shares/hashing/bench-job.js';
+import { RESULT_STRIDE, createShareChecker, type HashPath } from '../src/shares/hashing/index.js';
+import { loadNativeAddon } from '../src/shares/hashing/native.js';
 
 const SECONDS = Number(process.env['SECONDS_PER_ENGINE'] ?? process.env['SECONDS'] ?? 2);
 const BATCH = 1024;

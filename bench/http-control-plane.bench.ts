@@ -16,7 +16,7 @@ import { request } from 'node:http';
 import { loadavg } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { ManualClock } from '../src/clock.js';
-import type { HttpServerHandle } from '../src/observability/http-server.js';
+import type { HttpServerHandle } from '../src/operator/http-server.js';
 import { FakeSite, startFakeSiteServer } from '../test/integration/http-fake-site.js';
 import { arg } from './bench-util.js';
 

@@ -19,13 +19,13 @@ import { systemClock } from '../src/clock.js';
 import { schedulerSchema, type ModelConfig } from '../src/config/schema.js';
 import { AvalonDriver } from '../src/fleet/avalon-driver.js';
 import type { DeviceApi, StratumLever } from '../src/fleet/control.js';
-import { BUILTIN_MODELS } from '../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../src/config/models.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { HttpBudgetSource } from '../src/power/http-budget-source.js';
 import { createFleetState } from '../src/scheduler/fleet-state.js';
 import type { Decision } from '../src/scheduler/scheduler-core.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
-import { SimDeviceFleet } from '../src/sim/device-fleet.js';
+import { SimDeviceFleet } from '../src/demo/device-fleet.js';
 import { arg, sleep } from './bench-util.js';
 
 const UNITS = arg('units', 600);

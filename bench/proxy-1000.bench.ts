@@ -11,8 +11,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config/load.js';
 import { Proxy } from '../src/proxy.js';
-import { SimPool } from '../src/sim/sim-pool.js';
-import { SimMinerFleet } from '../src/sim/sim-miner-fleet.js';
+import { SimPool } from '../src/demo/sim-pool.js';
+import { SimMinerFleet } from '../src/demo/sim-miner-fleet.js';
 import { arg } from './bench-util.js';
 
 type Msg =

@@ -13,7 +13,7 @@
  */
 import { JobBook } from '../src/shares/job-book.js';
 import { MinerShareState } from '../src/shares/share-policy.js';
-import type { StratumJob } from '../src/shares/types.js';
+import type { StratumJob } from '../src/wire/stratum-job.js';
 import { arg } from './bench-util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -7,14 +7,14 @@
  * disconnected by the power plan and come back, as real firmware does).
  */
 import { connect, type Socket } from 'node:net';
-import { LineFramer } from '../src/protocol/line-framer.js';
-import { hex32 } from '../src/protocol/guards.js';
+import { LineFramer } from '../src/wire/line-framer.js';
+import { hex32 } from '../src/wire/guards.js';
 import { preparedJob, type PreparedJob } from '../src/shares/validator.js';
-import { sha256d } from '../src/shares/sha256.js';
+import { sha256d } from '../src/shares/hashing/sha256.js';
 import { merkleRoot } from '../src/shares/merkle.js';
 import { buildHeader } from '../src/shares/header.js';
-import { targetBytes, targetForDifficulty } from '../src/shares/target.js';
-import type { StratumJob } from '../src/shares/types.js';
+import { targetBytes, targetForDifficulty } from '../src/wire/target.js';
+import type { StratumJob } from '../src/wire/stratum-job.js';
 
 export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;

@@ -21,7 +21,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../src/config/load.js';
 import { Proxy } from '../src/proxy.js';
-import { SimPool } from '../src/sim/sim-pool.js';
+import { SimPool } from '../src/demo/sim-pool.js';
 import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF as MINER_DIFF, pct } from './proxy-load-miner.js';
 import { arg, next, mib } from './bench-util.js';
 

@@ -3,7 +3,7 @@
  * for 10,000 units). Run: npx tsc -p tsconfig.json --outDir /tmp/surplus-bench && node /tmp/surplus-bench/bench/scheduler-plan.bench.js
  */
 import { loadavg } from 'node:os';
-import { BUILTIN_MODELS } from '../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../src/config/models.js';
 import { createFleetState } from '../src/scheduler/fleet-state.js';
 import { plan, type PolicySettings, type RampMemory } from '../src/scheduler/policy.js';
 

@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchWorkload, measureInProcess, measurePool, type PoolRun } from '../src/shares/bench-run.js';
-import { createHashPool } from '../src/shares/hash-pool.js';
+import { createHashPool } from '../src/shares/hashing/hash-pool.js';
 
 const SHARES = Number(process.env['SHARES'] ?? 8000);
 const json = process.argv.includes('--json');

@@ -35,7 +35,7 @@ import { HttpBudgetSource } from '../src/power/http-budget-source.js';
 import { Proxy } from '../src/proxy.js';
 import { createFleetState } from '../src/scheduler/fleet-state.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
-import { SimPool } from '../src/sim/sim-pool.js';
+import { SimPool } from '../src/demo/sim-pool.js';
 import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF, pct } from './proxy-load-miner.js';
 import { arg, next, mib, sleep } from './bench-util.js';
 

@@ -128,7 +128,7 @@ void sc_write_result(const uint32_t h[8], const sc_job *job, uint8_t *out) {
     le[i] = bswap32(h[i]);
     wr_le32(out + 4 * i, le[i]);
   }
-  /* Horner from the top word; src/shares/fast/share-check-js.ts and the share
+  /* Horner from the top word; src/shares/hashing/share-check-js.ts and the share
    * core's difficultyOfHash do the same arithmetic, so all produce identical doubles. */
   double v = 0;
   for (int i = 7; i >= 0; i--) v = v * 4294967296.0 + (double)le[i];

@@ -2,7 +2,7 @@
  * Batched Stratum V1 share checks (SHA-256d), shared by the N-API addon
  * (native/src/addon.c) and the reference benchmark (native-bench/).
  *
- * The byte layouts below are mirrored in src/shares/fast/layout.ts; change
+ * The byte layouts below are mirrored in src/shares/hashing/layout.ts; change
  * both together. All integers are little-endian.
  *
  * Job context (built once per job and session by the JS side):

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import { parseArgs } from './args.js';
-import { HASH_POOL_DEFAULTS } from '../shares/hash-pool.js';
+import { HASH_POOL_DEFAULTS } from '../shares/hashing/hash-pool.js';
 import { benchWorkload, measureInProcess, measurePool, measurePoolRecords } from '../shares/bench-run.js';
 
 const DEFAULT_SHARES = 30_000;

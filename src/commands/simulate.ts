@@ -6,10 +6,10 @@ import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { parseTrace } from '../power/trace-parse.js';
 import { rampLimitKwPerMin } from '../scheduler/policy.js';
-import { absorptionBound, type BoundResult } from '../sim/simulator-bound.js';
-import { simulate, type SimulationResult } from '../sim/simulator.js';
-import { renderSvg } from '../sim/simulator-plot.js';
-import { formatReport } from '../sim/simulator-report.js';
+import { absorptionBound, type BoundResult } from '../whatif/simulator-bound.js';
+import { simulate, type SimulationResult } from '../whatif/simulator.js';
+import { renderSvg } from '../whatif/simulator-plot.js';
+import { formatReport } from '../whatif/simulator-report.js';
 import { parseArgs } from './args.js';
 
 /**

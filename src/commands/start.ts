@@ -8,7 +8,7 @@ import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/lo
 import { ConfigError } from '../errors.js';
 import { systemClock } from '../clock.js';
 import { readFileSync } from 'node:fs';
-import { fdLimitWarning, softOpenFileLimit } from '../observability/fd-limit.js';
+import { fdLimitWarning, softOpenFileLimit } from '../net/fd-limit.js';
 import { createLogger } from '../observability/logger.js';
 import { parseArgs } from './args.js';
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { mergeFleet, parseFleetCsv } from './fleet-import.js';
-import { BUILTIN_MODELS } from '../fleet/models.js';
+import { BUILTIN_MODELS } from './models.js';
 import { isLoopbackHost } from '../net/host.js';
 import { redactText } from '../redact.js';
 

@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from './cgminer-reply.js';
 import type { DeviceModelMatch } from './control.js';
-import { BUILTIN_MODELS } from './models.js';
+import { BUILTIN_MODELS } from '../config/models.js';
 
 /**
  * Which Avalon a device is, from its `version` reply (or the `Ver[...]` of its

@@ -1,5 +1,5 @@
 import { LenientJsonError, LenientJsonReader, setKey, type JsonObject, type JsonValue, type Repair } from './lenient-json.js';
-import { describePeerValue } from '../protocol/peer-value.js';
+import { describePeerValue } from '../wire/peer-value.js';
 
 /**
  * Parser for replies of the cgminer API (TCP 4028) as Avalon firmware sends

@@ -12,7 +12,7 @@
  * missing comma between members or elements (`"STATS":[{..}{..}]`), raw
  * control characters inside strings. Pure: values in, values out; errors are values.
  */
-import { describePeerValue } from '../protocol/peer-value.js';
+import { describePeerValue } from '../wire/peer-value.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {

@@ -1,6 +1,6 @@
 import { MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
-import { parseBoundedJson } from '../protocol/bounded-json.js';
-import { describePeerValue } from '../protocol/peer-value.js';
+import { parseBoundedJson } from '../wire/bounded-json.js';
+import { describePeerValue } from '../wire/peer-value.js';
 
 /**
  * Budget messages from an EMS or meter over MQTT, pure. Publishers differ:

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { InputError } from '../errors.js';
-import { describePeerValue } from '../protocol/peer-value.js';
+import { describePeerValue } from '../wire/peer-value.js';
 import { BaseBudgetSource, type BudgetReading } from './budget-source.js';
 import { MAX_BUDGET_KW, MAX_SENDER_TTL_S } from './budget-units.js';
 

@@ -1,4 +1,4 @@
-import { describePeerValue } from '../protocol/peer-value.js';
+import { describePeerValue } from '../wire/peer-value.js';
 import { InputError } from '../errors.js';
 import { TIME_NAME_LIST, VALUE_NAME_LIST, namesUtc, normalizeName, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';

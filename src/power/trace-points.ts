@@ -1,4 +1,4 @@
-import { describePeerValue } from '../protocol/peer-value.js';
+import { describePeerValue } from '../wire/peer-value.js';
 import { InputError } from '../errors.js';
 import { MAX_BUDGET_KW, parseDecimal, toKw, type ValueUnit } from './budget-units.js';
 

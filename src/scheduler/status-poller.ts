@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { DeviceApi, DeviceStatus } from '../fleet/control.js';
-import { BUILTIN_MODELS } from '../fleet/models.js';
+import { BUILTIN_MODELS } from '../config/models.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeviceCommander } from './device-commander.js';
 import { modeIndexOfWorkmode, type FleetState, type FleetUnit } from './fleet-state.js';

@@ -3,8 +3,8 @@
  * every requested extension: the ones we support with their result, unknown
  * ones as `false` so the miner does not wait for them.
  */
-import type { ConfigureParams } from '../protocol/guards.js';
-import { hex32 } from '../protocol/guards.js';
+import type { ConfigureParams } from '../wire/guards.js';
+import { hex32 } from '../wire/guards.js';
 
 export interface ConfigureOutcome {
   result: Record<string, unknown>;

@@ -6,8 +6,8 @@
  * never fatal: cgminer-family firmwares carry on after an error reply, while
  * a dropped connection only makes them retry the same request.
  */
-import { StratumError } from '../protocol/error-codes.js';
-import { guardExtranonceSubscribe, guardSuggestDifficulty, guardSuggestTarget } from '../protocol/guards.js';
+import { StratumError } from '../wire/error-codes.js';
+import { guardExtranonceSubscribe, guardSuggestDifficulty, guardSuggestTarget } from '../wire/guards.js';
 
 export type MinerHint =
   /** NiceHash `mining.extranonce.subscribe`: the miner takes mining.set_extranonce. Answer true. */

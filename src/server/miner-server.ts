@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { BanList } from './ban-list.js';
 import { DifficultyMemory } from './difficulty-memory.js';
-import { LineConnection } from './line-connection.js';
+import { LineConnection } from '../net/line-connection.js';
 import { MinerSession } from './miner-session.js';
 import type { SessionHub } from './session-hub.js';
 import { LogLimiter } from '../observability/log-limiter.js';

@@ -6,9 +6,9 @@
  * live in WorkFeed, BIP310 masks in VersionRolling, the submit gate in
  * submit-gate.ts, the firmwares' other methods in miner-hints.ts.
  */
-import { StratumError } from '../protocol/error-codes.js';
-import { encodeError, encodeNotification, encodeResult, truncateForLog, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
-import { guardAuthorize, guardConfigure, guardSubscribe, hex32 } from '../protocol/guards.js';
+import { StratumError } from '../wire/error-codes.js';
+import { encodeError, encodeNotification, encodeResult, truncateForLog, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
+import { guardAuthorize, guardConfigure, guardSubscribe, hex32 } from '../wire/guards.js';
 import { MinerShareState } from '../shares/share-policy.js';
 import type { ChannelMember, MinerJob, Slot } from '../upstream/channel.js';
 import { negotiateConfigure } from './configure.js';
@@ -17,7 +17,7 @@ import { MinerLimits } from './miner-limits.js';
 import { handleSubmit } from './submit-gate.js';
 import { VersionRolling } from './version-rolling.js';
 import { WorkFeed } from './work-feed.js';
-import type { LineConnection, LineSink } from './line-connection.js';
+import type { LineConnection, LineSink } from '../net/line-connection.js';
 import type { SessionHub } from './session-hub.js';
 
 export type { SessionHub } from './session-hub.js';

@@ -5,8 +5,8 @@
  * upstream connection the job came from, as prefix ‖ miner extranonce2.
  */
 import { OverloadError, TimeoutError } from '../errors.js';
-import { StratumError } from '../protocol/error-codes.js';
-import type { SubmitParams } from '../protocol/guards.js';
+import { StratumError } from '../wire/error-codes.js';
+import type { SubmitParams } from '../wire/guards.js';
 import type { JobBook } from '../shares/job-book.js';
 import type { MinerShareState } from '../shares/share-policy.js';
 import type { ShareHasher } from '../shares/types.js';

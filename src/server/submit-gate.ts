@@ -9,9 +9,9 @@
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { StratumError } from '../protocol/error-codes.js';
-import { guardSubmit } from '../protocol/guards.js';
-import { encodeError, encodeResult, type RpcId } from '../protocol/json-rpc.js';
+import { StratumError } from '../wire/error-codes.js';
+import { guardSubmit } from '../wire/guards.js';
+import { encodeError, encodeResult, type RpcId } from '../wire/json-rpc.js';
 import type { MinerShareState } from '../shares/share-policy.js';
 import type { ShareHasher } from '../shares/types.js';
 import type { Slot } from '../upstream/channel.js';

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
-import { encodeNotification } from '../protocol/json-rpc.js';
+import { encodeNotification } from '../wire/json-rpc.js';
 import { JobBook } from '../shares/job-book.js';
 import type { MinerShareState } from '../shares/share-policy.js';
 import type { JobOrigin, MinerJob, Slot } from '../upstream/channel.js';

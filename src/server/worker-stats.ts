@@ -5,7 +5,7 @@
  *   accepted + Σ rejected = submitsAnswered
  *   forwarded = poolAccepted + poolRejected + poolTimedOut + poolLost (+ pending)
  */
-import { AgedTable } from './aged-table.js';
+import { AgedTable } from '../upstream/aged-table.js';
 
 export interface ShareCounters {
   submitsReceived: number;

@@ -9,9 +9,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { PeerError } from '../errors.js';
-import { loadBenchJob, resultsChecksum } from './fast/bench-job.js';
-import { defaultShareChecker, resultDifficulty, resultHashHex, resultIsBlock } from './fast/index.js';
-import { createHashPool } from './hash-pool.js';
+import { loadBenchJob, resultsChecksum } from './hashing/bench-job.js';
+import { defaultShareChecker, resultDifficulty, resultHashHex, resultIsBlock } from './hashing/index.js';
+import { createHashPool } from './hashing/hash-pool.js';
 import { validateShare } from './validator.js';
 import type { HashRequest, HashResult } from './types.js';
 

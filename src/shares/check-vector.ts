@@ -8,8 +8,8 @@ import { JobBook } from './job-book.js';
 import { MinerShareState } from './share-policy.js';
 import { validateShare } from './validator.js';
 import { hashHeader, headerFromDisplayFields } from './header.js';
-import { compactToTarget, targetBytes, targetForDifficulty, targetHex } from './target.js';
-import { StratumError } from '../protocol/error-codes.js';
+import { compactToTarget, targetBytes, targetForDifficulty, targetHex } from '../wire/target.js';
+import { StratumError } from '../wire/error-codes.js';
 
 export interface CheckLine {
   id: string;

@@ -4,8 +4,8 @@
  * each integer little-endian.
  */
 import type { HashResult } from './types.js';
-import { sha256d } from './sha256.js';
-import { difficultyOfHash } from './target.js';
+import { sha256d } from './hashing/sha256.js';
+import { difficultyOfHash } from '../wire/target.js';
 import { parseHex } from './hex.js';
 
 export const HEADER_BYTES = 80;

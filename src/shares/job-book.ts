@@ -1,4 +1,4 @@
-import type { StratumJob } from './types.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 import { preparedJob } from './validator.js';
 
 /** What the book knows about a job id. */

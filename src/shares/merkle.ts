@@ -1,4 +1,4 @@
-import { sha256d } from './sha256.js';
+import { sha256d } from './hashing/sha256.js';
 
 /**
  * Merkle root in internal byte order from the coinbase txid and the notify

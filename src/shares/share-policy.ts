@@ -11,12 +11,13 @@
  *     (r) => miner.judge(pre, r, poolDifficulty),   // low difficulty, pool target, block
  *     (e) => { miner.forget(pre, book); reply(20, 'overloaded') });
  */
-import { StratumError, type StratumErrorCode } from '../protocol/error-codes.js';
-import type { HashRequest, HashResult, SubmitParams } from './types.js';
+import { StratumError, type StratumErrorCode } from '../wire/error-codes.js';
+import type { HashRequest, HashResult } from './types.js';
+import type { SubmitParams } from '../wire/guards.js';
 import type { JobBook } from './job-book.js';
 import { isHex } from './hex.js';
 import { preparedJob } from './validator.js';
-import { targetForDifficulty, targetHex } from './target.js';
+import { targetForDifficulty, targetHex } from '../wire/target.js';
 
 /** Why a share was rejected, finer than the Stratum code (21 covers both unknown and stale), for counting. */
 export type RejectKind =

@@ -3,20 +3,7 @@
  * Hex strings are exactly as they appear on the Stratum wire.
  */
 
-/** One job as carried by `mining.notify` (params in wire order). */
-export interface StratumJob {
-  jobId: string;
-  /** 32 bytes, as notify sends it (each 4-byte word byte-swapped relative to the header). */
-  prevhash: string;
-  coinb1: string;
-  coinb2: string;
-  merkleBranch: string[];
-  /** Big-endian hex u32. */
-  version: string;
-  nbits: string;
-  ntime: string;
-  cleanJobs: boolean;
-}
+import type { StratumJob } from '../wire/stratum-job.js';
 
 /** What a worker thread needs to hash one submission. */
 export interface HashRequest {
@@ -55,9 +42,3 @@ export interface ShareHasher {
   close(): Promise<void>;
 }
 
-/**
- * One `mining.submit`, params in wire order: worker, job_id, extranonce2,
- * ntime, nonce and, with BIP310 version rolling, version_bits. Defined once,
- * by the protocol guard that produces it.
- */
-export type { SubmitParams } from '../protocol/guards.js';

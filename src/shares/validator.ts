@@ -10,13 +10,14 @@
  * header's prev-block field with each 4-byte word byte-reversed; version,
  * nbits, ntime and nonce are big-endian hex written little-endian.
  */
-import type { HashRequest, HashResult, StratumJob } from './types.js';
+import type { HashRequest, HashResult } from './types.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 import { InputError } from '../errors.js';
 import { parseHex, parseU32 } from './hex.js';
-import { sha256d } from './sha256.js';
+import { sha256d } from './hashing/sha256.js';
 import { merkleRoot } from './merkle.js';
 import { buildHeader, hashHeader } from './header.js';
-import { compactToTarget, targetBytes } from './target.js';
+import { compactToTarget, targetBytes } from '../wire/target.js';
 
 /** A job parsed once: every hex field as bytes or numbers. */
 export interface PreparedJob {

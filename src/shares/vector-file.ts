@@ -13,7 +13,8 @@
  *   `bits`, `nonce` (a bare block header, hashes in display order).
  */
 import { InputError } from '../errors.js';
-import type { StratumJob, SubmitParams } from './types.js';
+import type { StratumJob } from '../wire/stratum-job.js';
+import type { SubmitParams } from '../wire/guards.js';
 import { isHex } from './hex.js';
 
 export interface ShareVector {

@@ -6,10 +6,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { PeerError } from '../errors.js';
-import { encodeNotification } from '../protocol/json-rpc.js';
-import { notifyParams } from '../protocol/guards.js';
-import type { StratumJob } from '../shares/types.js';
-import { carveLayout, ExtranonceAllocator, type CarveLayout } from '../server/extranonce-allocator.js';
+import { encodeNotification } from '../wire/json-rpc.js';
+import { notifyParams } from '../wire/guards.js';
+import type { StratumJob } from '../wire/stratum-job.js';
+import { carveLayout, ExtranonceAllocator, type CarveLayout } from './extranonce-allocator.js';
 import { blockRecord, type BlockCandidateRecord, type BlockFound } from './block-watch.js';
 import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './pool-client.js';
 

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PeerError } from '../errors.js';
-import { AgedTable } from '../server/aged-table.js';
+import { AgedTable } from './aged-table.js';
 import type { Channel, ChannelMember, Slot } from './channel.js';
 
 /** Session ids remembered for resume; the oldest is forgotten past this. */

@@ -5,8 +5,8 @@
  * (`pendingKey` reads both).
  */
 import { OverloadError, PeerError, TimeoutError } from '../errors.js';
-import { encodeRequest, type RpcErrorValue, type RpcId } from '../protocol/json-rpc.js';
-import { pendingKey } from './pool-dialect.js';
+import { encodeRequest, type RpcErrorValue, type RpcId } from '../wire/json-rpc.js';
+import { pendingKey } from '../wire/pool-dialect.js';
 
 /** A pool's answer as it came: the verdict is the caller's to read (pool-dialect.ts). */
 export interface PoolAnswer {

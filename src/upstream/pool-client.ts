@@ -13,15 +13,15 @@ import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Clock } from '../clock.js';
 import { PeerError, TimeoutError } from '../errors.js';
-import { encodeError, encodeResult, type RpcErrorValue, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
-import { hex32 } from '../protocol/guards.js';
-import type { StratumJob } from '../shares/types.js';
+import { encodeError, encodeResult, type RpcErrorValue, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
+import { hex32 } from '../wire/guards.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 import { HungDetector } from './hung-detector.js';
 import { checkPayout } from './payout-guard.js';
 import { PendingRequests, type PoolAnswer, type RequestOptions } from './pending-requests.js';
 import { handlePoolMessage } from './pool-messages.js';
 import { PoolTransport, type PoolTlsSettings } from './pool-transport.js';
-import { authorizeVerdict, parseSubscribeResult, readConfigureResult, submitVerdict, type ReconnectAsk } from './pool-dialect.js';
+import { authorizeVerdict, parseSubscribeResult, readConfigureResult, submitVerdict, type ReconnectAsk } from '../wire/pool-dialect.js';
 
 export { parsePoolUrl, poolUrl, type PoolEndpoint } from './pool-endpoint.js';
 

@@ -6,7 +6,7 @@
  * host nobody configured.
  */
 import { PeerError } from '../errors.js';
-import type { ReconnectAsk } from './pool-dialect.js';
+import type { ReconnectAsk } from '../wire/pool-dialect.js';
 
 export interface PoolEndpoint {
   host: string;

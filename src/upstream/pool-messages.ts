@@ -7,11 +7,11 @@
  */
 import type { Logger } from '../observability/logger.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
-import type { RpcId, RpcNotification, RpcRequest } from '../protocol/json-rpc.js';
-import { StratumError } from '../protocol/error-codes.js';
-import { describePeerValue } from '../protocol/peer-value.js';
-import { DIFF1_TARGET } from '../shares/target.js';
-import type { StratumJob } from '../shares/types.js';
+import type { RpcId, RpcNotification, RpcRequest } from '../wire/json-rpc.js';
+import { StratumError } from '../wire/error-codes.js';
+import { describePeerValue } from '../wire/peer-value.js';
+import { DIFF1_TARGET } from '../wire/target.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 import {
   parseNotify,
   parseReconnect,
@@ -21,7 +21,7 @@ import {
   parseSetVersionMask,
   type Parsed,
   type ReconnectAsk,
-} from './pool-dialect.js';
+} from '../wire/pool-dialect.js';
 import type { PoolClientEvents, PoolProtocolCounters, PoolSession } from './pool-client.js';
 
 /** The part of a pool client the handlers need. */

@@ -8,10 +8,10 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../clock.js';
 import { PeerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { encodeError, truncateForLog, type RpcMessage } from '../protocol/json-rpc.js';
-import { StratumError } from '../protocol/error-codes.js';
+import { encodeError, truncateForLog, type RpcMessage } from '../wire/json-rpc.js';
+import { StratumError } from '../wire/error-codes.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
-import { LineConnection } from '../server/line-connection.js';
+import { LineConnection } from '../net/line-connection.js';
 import type { PoolProtocolCounters } from './pool-client.js';
 import { parsePoolUrl } from './pool-endpoint.js';
 

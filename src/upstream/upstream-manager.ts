@@ -14,7 +14,7 @@ import type { Channel, ChannelMember, Slot } from './channel.js';
 import { BIP320_MASK, ChannelFactory, type ChannelFactoryOptions, type FanoutStats } from './channel-factory.js';
 import { MinerSlots } from './miner-slots.js';
 import { parsePoolUrl, poolUrl, reconnectTarget } from './pool-endpoint.js';
-import type { ReconnectAsk } from './pool-dialect.js';
+import type { ReconnectAsk } from '../wire/pool-dialect.js';
 import { CONFIGURE_RETRY_MS, PoolList, type PoolStatus } from './pool-list.js';
 
 /** Upstream connections opened at the same time while miners wait for slots. */

@@ -10,8 +10,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import { startOperatorSurface, type OperatorSurface } from '../../src/observability/operator-surface.js';
-import type { SiteStatus } from '../../src/observability/snapshots.js';
+import { startOperatorSurface, type OperatorSurface } from '../../src/operator/operator-surface.js';
+import type { SiteStatus } from '../../src/operator/snapshots.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import { startOperatorSurface, type OperatorSurface } from '../../src/observability/operator-surface.js';
+import { startOperatorSurface, type OperatorSurface } from '../../src/operator/operator-surface.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
+import { SiteMetrics } from '../../src/operator/metrics.js';
 import { FakeSite } from './http-fake-site.js';
 
 // Issue 13.8: the operational promises as Prometheus rules, checked and unit-tested by promtool.

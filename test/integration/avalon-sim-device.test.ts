@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { PeerError, TimeoutError } from '../../src/errors.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
-import { AvalonSimDevice, type AvalonSimOptions } from '../../src/sim/avalon-device.js';
-import { SimDeviceFleet } from '../../src/sim/device-fleet.js';
-import type { DeviceModelParams, DeviceSample } from '../../src/sim/device-model.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
+import { AvalonSimDevice, type AvalonSimOptions } from '../../src/demo/avalon-device.js';
+import { SimDeviceFleet } from '../../src/demo/device-fleet.js';
+import type { DeviceModelParams, DeviceSample } from '../../src/fleet/device-model.js';
 
 const a1566 = BUILTIN_MODELS['avalon-a1566ha']!;
 const params: DeviceModelParams = { standbyKw: a1566.standbyKw, modes: a1566.modes, rampUpS: a1566.rampUpS, softoffDelayS: a1566.softoffDelayS };

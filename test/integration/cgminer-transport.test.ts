@@ -9,7 +9,7 @@ import { schedulerSchema } from '../../src/config/schema.js';
 import { PeerError, TimeoutError } from '../../src/errors.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
 import { CgminerClient, DeviceAccessDeniedError, DeviceRefusedError } from '../../src/fleet/cgminer-client.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';

@@ -9,7 +9,7 @@
  */
 import { expect } from 'vitest';
 import type { ProxySnapshot } from '../../src/proxy.js';
-import type { SimPool } from '../../src/sim/sim-pool.js';
+import type { SimPool } from '../../src/demo/sim-pool.js';
 
 export interface BalanceOptions {
   /** Require nothing in flight (the test waited for every answer). Default true. */

@@ -13,13 +13,13 @@ import { ManualClock } from '../../src/clock.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
 import type { DeviceApi, StratumLever } from '../../src/fleet/control.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { AvalonSimDevice } from '../../src/sim/avalon-device.js';
-import { SimTimers } from '../../src/sim/sim-timers.js';
+import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
+import { SimTimers } from '../../src/whatif/sim-timers.js';
 import { countingDevice } from '../support/counting-device.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;

@@ -11,12 +11,12 @@ import { systemClock } from '../../src/clock.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
 import type { StratumLever } from '../../src/fleet/control.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { AvalonSimDevice, type SimFault } from '../../src/sim/avalon-device.js';
+import { AvalonSimDevice, type SimFault } from '../../src/demo/avalon-device.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
 const TOP_KW = Math.max(...MODEL.modes.map((m) => m.kw));

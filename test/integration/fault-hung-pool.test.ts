@@ -21,7 +21,7 @@ import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, testConfig, w
 import { expectBalanced } from './fault-accounting.js';
 import { captureLog } from '../support/log-capture.js';
 
-const SIM_POOL = fileURLToPath(new URL('../../dist/sim/sim-pool.js', import.meta.url));
+const SIM_POOL = fileURLToPath(new URL('../../dist/demo/sim-pool.js', import.meta.url));
 /** Regtest's compact target: every share is a block candidate. */
 const EASY_NBITS = '207fffff';
 

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
 import { expectBalanced } from './fault-accounting.js';
-import { SIM_PAYOUT_SCRIPT } from '../../src/sim/sim-jobs.js';
+import { SIM_PAYOUT_SCRIPT } from '../../src/demo/sim-jobs.js';
 
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {

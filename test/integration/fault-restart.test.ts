@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { schedulerSchema } from '../../src/config/schema.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/control.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';

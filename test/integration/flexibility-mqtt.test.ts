@@ -9,11 +9,11 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { resolveConfig } from '../../src/config/load.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import type { PublishedStatus } from '../../src/observability/mqtt-status-publisher.js';
-import { SimDeviceFleet } from '../../src/sim/device-fleet.js';
-import { SimPool } from '../../src/sim/sim-pool.js';
+import type { PublishedStatus } from '../../src/operator/mqtt-status-publisher.js';
+import { SimDeviceFleet } from '../../src/demo/device-fleet.js';
+import { SimPool } from '../../src/demo/sim-pool.js';
 import { Site } from '../../src/site.js';
 import { startBroker, type TestBroker } from '../support/mqtt-broker.js';
 

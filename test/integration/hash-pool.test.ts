@@ -3,15 +3,15 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { compiledSibling } from '../../src/worker-path.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHashPool, type HashPool } from '../../src/shares/hash-pool.js';
-import { defaultShareChecker } from '../../src/shares/fast/index.js';
+import { createHashPool, type HashPool } from '../../src/shares/hashing/hash-pool.js';
+import { defaultShareChecker } from '../../src/shares/hashing/index.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
 import { validateShare } from '../../src/shares/validator.js';
 import { OverloadError, InputError } from '../../src/errors.js';
 import type { HashRequest, HashResult } from '../../src/shares/types.js';
 import { mulberry32 as rng } from '../support/prng.js';
 
-// Workers load dist/shares/hash-worker.cjs: `npm test` builds first (or run `npx tsc -p tsconfig.build.json`).
+// Workers load dist/shares/hashing/hash-worker.cjs: `npm test` builds first (or run `npx tsc -p tsconfig.build.json`).
 const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
   (v): v is ShareVector => v.form === 'share',
 );
@@ -126,15 +126,15 @@ describe('hash pool (real worker threads)', () => {
   });
 
   it('resolves the compiled worker from src/ (vitest) and from dist/ alike', () => {
-    const worker = fileURLToPath(new URL('../../dist/shares/hash-worker.cjs', import.meta.url));
-    expect(compiledSibling('./hash-worker.cts', new URL('../../src/shares/hash-pool.ts', import.meta.url).href)).toBe(worker);
-    expect(compiledSibling('./hash-worker.cts', new URL('../../dist/shares/hash-pool.js', import.meta.url).href)).toBe(worker);
+    const worker = fileURLToPath(new URL('../../dist/shares/hashing/hash-worker.cjs', import.meta.url));
+    expect(compiledSibling('./hash-worker.cts', new URL('../../src/shares/hashing/hash-pool.ts', import.meta.url).href)).toBe(worker);
+    expect(compiledSibling('./hash-worker.cts', new URL('../../dist/shares/hashing/hash-pool.js', import.meta.url).href)).toBe(worker);
     expect(compiledSibling('./x.ts', new URL('../../src/a/b.ts', import.meta.url).href)).toMatch(/[\\/]dist[\\/]a[\\/]x\.js$/);
     expect(existsSync(worker)).toBe(true);
   });
 
   it('has a CommonJS worker entry, so piscina never require()s an ES module in a worker', async () => {
-    const worker = fileURLToPath(new URL('../../dist/shares/hash-worker.cjs', import.meta.url));
+    const worker = fileURLToPath(new URL('../../dist/shares/hashing/hash-worker.cjs', import.meta.url));
     const entry = createRequire(import.meta.url)(worker) as ((t: unknown) => Promise<unknown>) & { checkRecords?: unknown };
     expect(typeof entry).toBe('function');
     expect(typeof entry.checkRecords).toBe('function');

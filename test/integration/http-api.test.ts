@@ -3,12 +3,12 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ConfigError } from '../../src/errors.js';
-import { EnergyReport } from '../../src/observability/energy-report.js';
-import { HistoryRing } from '../../src/observability/history.js';
-import { startHttpServer, type HttpServerHandle } from '../../src/observability/http-server.js';
+import { EnergyReport } from '../../src/operator/energy-report.js';
+import { HistoryRing } from '../../src/operator/history.js';
+import { startHttpServer, type HttpServerHandle } from '../../src/operator/http-server.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
-import { SiteSampler } from '../../src/observability/site-sampler.js';
+import { SiteMetrics } from '../../src/operator/metrics.js';
+import { SiteSampler } from '../../src/operator/site-sampler.js';
 import { FakeSite } from './http-fake-site.js';
 
 const TOKEN = 'tok-3f9a1c7e55d2b8a0';

@@ -3,10 +3,10 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { resolveConfig } from '../../src/config/load.js';
-import type { ConnectionLimits } from '../../src/observability/http-connections.js';
-import type { HttpServerHandle, HttpServerOptions } from '../../src/observability/http-server.js';
+import type { ConnectionLimits } from '../../src/operator/http-connections.js';
+import type { HttpServerHandle, HttpServerOptions } from '../../src/operator/http-server.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { SimPool } from '../../src/sim/sim-pool.js';
+import { SimPool } from '../../src/demo/sim-pool.js';
 import { Site } from '../../src/site.js';
 import { FakeSite, startFakeSiteServer } from './http-fake-site.js';
 

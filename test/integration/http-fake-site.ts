@@ -9,12 +9,12 @@ import {
   type MinerView,
   type SiteStatus,
   type SiteStatusSource,
-} from '../../src/observability/snapshots.js';
+} from '../../src/operator/snapshots.js';
 import { parseBudgetBody } from '../../src/power/http-budget-source.js';
-import { EnergyReport } from '../../src/observability/energy-report.js';
-import { HistoryRing } from '../../src/observability/history.js';
-import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/observability/http-server.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
+import { EnergyReport } from '../../src/operator/energy-report.js';
+import { HistoryRing } from '../../src/operator/history.js';
+import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/operator/http-server.js';
+import { SiteMetrics } from '../../src/operator/metrics.js';
 
 /** `budget.ttlS` of the fake site, for a PUT without one. */
 const FAKE_DEFAULT_TTL_S = 300;

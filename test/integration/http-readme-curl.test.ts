@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import type { HttpServerHandle } from '../../src/observability/http-server.js';
+import type { HttpServerHandle } from '../../src/operator/http-server.js';
 import { FakeSite, startFakeSiteServer } from './http-fake-site.js';
 
 // Issue 13.1: the README's budget command answered 415 (curl -d sends a form content type).

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { SimDeviceFleet } from '../../src/sim/device-fleet.js';
-import { SimPool } from '../../src/sim/sim-pool.js';
+import { SimDeviceFleet } from '../../src/demo/device-fleet.js';
+import { SimPool } from '../../src/demo/sim-pool.js';
 import { Site } from '../../src/site.js';
 import { systemClock } from '../../src/clock.js';
 

@@ -8,9 +8,9 @@
  * set_version_mask, client.show_message).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hex32 } from '../../src/protocol/guards.js';
+import { hex32 } from '../../src/wire/guards.js';
 import { hashHeader } from '../../src/shares/header.js';
-import { targetForDifficulty, targetHex } from '../../src/shares/target.js';
+import { targetForDifficulty, targetHex } from '../../src/wire/target.js';
 import { buildShareHeader, prepareJob } from '../../src/shares/validator.js';
 import { MINER_DIFF, Proxy, SimPool, sleep, startPools, testConfig, waitFor } from './proxy-harness.js';
 import { RawClient, type Msg } from './proxy-raw-client.js';

@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { systemClock } from '../../src/clock.js';
 import { parseFleetCsv } from '../../src/config/fleet-import.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
-import { AvalonSimDevice } from '../../src/sim/avalon-device.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
+import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -8,7 +8,7 @@
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHashPool } from '../../src/shares/hash-pool.js';
+import { createHashPool } from '../../src/shares/hashing/hash-pool.js';
 import type { HashRequest, HashResult, ShareHasher } from '../../src/shares/types.js';
 import { Proxy, startPools, testConfig, waitFor } from './proxy-harness.js';
 import { RawClient } from './proxy-raw-client.js';

@@ -1,8 +1,8 @@
 /** Shared setup for the proxy integration tests: sim pool(s) → surplus → sim miners, all on loopback. */
 import { resolveConfig } from '../../src/config/load.js';
 import { Proxy } from '../../src/proxy.js';
-import { SimPool, type SimPoolOptions } from '../../src/sim/sim-pool.js';
-import { SimMiner, type SimMinerOptions } from '../../src/sim/sim-miner.js';
+import { SimPool, type SimPoolOptions } from '../../src/demo/sim-pool.js';
+import { SimMiner, type SimMinerOptions } from '../../src/demo/sim-miner.js';
 
 export const POOL_DIFF = 1e-5;
 export const MINER_DIFF = 2e-6;

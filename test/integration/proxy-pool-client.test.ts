@@ -4,8 +4,8 @@ import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { PeerError, TimeoutError } from '../../src/errors.js';
 import { PoolClient, type PoolClientEvents } from '../../src/upstream/pool-client.js';
-import { SimPool } from '../../src/sim/sim-pool.js';
-import { SIM_PAYOUT_SCRIPT } from '../../src/sim/sim-jobs.js';
+import { SimPool } from '../../src/demo/sim-pool.js';
+import { SIM_PAYOUT_SCRIPT } from '../../src/demo/sim-jobs.js';
 
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -8,7 +8,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
-import { createHashPool } from '../../src/shares/hash-pool.js';
+import { createHashPool } from '../../src/shares/hashing/hash-pool.js';
 import type { HashRequest, HashResult, ShareHasher } from '../../src/shares/types.js';
 import { Proxy, SimPool, startPools, testConfig, waitFor } from './proxy-harness.js';
 import { RawClient } from './proxy-raw-client.js';

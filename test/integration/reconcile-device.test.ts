@@ -9,12 +9,12 @@ import { systemClock } from '../../src/clock.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
 import type { StratumLever } from '../../src/fleet/control.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { AvalonSimDevice } from '../../src/sim/avalon-device.js';
+import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
 
 // A 1 s softoff lead and no ramp keep the real-time wait to a few seconds.
 const MODEL = { ...BUILTIN_MODELS['avalon-a1566ha']!, softoffDelayS: 1, rampUpS: 0 };

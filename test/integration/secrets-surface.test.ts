@@ -6,7 +6,7 @@ import { systemClock } from '../../src/clock.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { MqttBudgetSource } from '../../src/power/mqtt-budget-source.js';
-import { SimPool } from '../../src/sim/sim-pool.js';
+import { SimPool } from '../../src/demo/sim-pool.js';
 import { Site } from '../../src/site.js';
 
 // Issue 11.7: an MQTT URL whose password held '@' showed its tail in /api/config and the logs.

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAvalonKv } from '../../src/fleet/avalon-kv.js';
 import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../../src/fleet/avalon-stats.js';
 import { parseCgminerReply, replyStatus, type JsonObject } from '../../src/fleet/cgminer-reply.js';
-import { devsReply, mmId0, parseAscset, statsReply, statusOnly, summaryReply, versionReply, type AscsetCommand, type SimSnapshot } from '../../src/sim/avalon-device-replies.js';
+import { devsReply, mmId0, parseAscset, statsReply, statusOnly, summaryReply, versionReply, type AscsetCommand, type SimSnapshot } from '../../src/demo/avalon-device-replies.js';
 
 const capture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/avalon/a1566-24102401/stats.json'), 'utf8')) as {
   STATS: Array<Record<string, unknown>>;

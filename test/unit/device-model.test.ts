@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DevicePowerModel, type DeviceModelParams, type DeviceSample } from '../../src/sim/device-model.js';
+import { DevicePowerModel, type DeviceModelParams, type DeviceSample } from '../../src/fleet/device-model.js';
 
 const params: DeviceModelParams = {
   standbyKw: 0.15,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHashPool, type HashPool } from '../../src/shares/hash-pool.js';
-import { loadBenchJob } from '../../src/shares/fast/bench-job.js';
-import { RESULT_STRIDE, createShareChecker, resultHashHex } from '../../src/shares/fast/index.js';
+import { createHashPool, type HashPool } from '../../src/shares/hashing/hash-pool.js';
+import { loadBenchJob } from '../../src/shares/hashing/bench-job.js';
+import { RESULT_STRIDE, createShareChecker, resultHashHex } from '../../src/shares/hashing/index.js';
 import { OverloadError } from '../../src/errors.js';
-import { encodeBatch, hashBatch, resultAt } from '../../src/shares/hash-batch.js';
+import { encodeBatch, hashBatch, resultAt } from '../../src/shares/hashing/hash-batch.js';
 import { validateShare } from '../../src/shares/validator.js';
 import type { HashRequest } from '../../src/shares/types.js';
 

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
 import { prepareJob, validateShare } from '../../src/shares/validator.js';
 import { headerFromDisplayFields } from '../../src/shares/header.js';
-import type { HashRequest, StratumJob } from '../../src/shares/types.js';
+import type { HashRequest } from '../../src/shares/types.js';
+import type { StratumJob } from '../../src/wire/stratum-job.js';
 import { ConfigError, InputError } from '../../src/errors.js';
 import {
   RESULT_STRIDE,
@@ -17,10 +18,10 @@ import {
   resultIsBlock,
   writeShareRecord,
   type ShareChecker,
-} from '../../src/shares/fast/index.js';
-import { DEFAULT_ADDON_PATH, loadNativeAddon } from '../../src/shares/fast/native.js';
-import { sha256, sha256d64, sha256d80 } from '../../src/shares/fast/sha256-js.js';
-import { loadBenchJob, resultsChecksum } from '../../src/shares/fast/bench-job.js';
+} from '../../src/shares/hashing/index.js';
+import { DEFAULT_ADDON_PATH, loadNativeAddon } from '../../src/shares/hashing/native.js';
+import { sha256, sha256d64, sha256d80 } from '../../src/shares/hashing/sha256-js.js';
+import { loadBenchJob, resultsChecksum } from '../../src/shares/hashing/bench-job.js';
 import { mulberry32 as prng } from '../support/prng.js';
 
 const text = readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8');

@@ -5,7 +5,7 @@ import { parseAvalonStats, toDeviceStatus, type AvalonStats, type PowerLayout } 
 import { familyOf, identityFromVer, matchProfile, parseVersionReply, type DeviceIdentity } from '../../src/fleet/avalon-version.js';
 import { isAccessDenied } from '../../src/fleet/cgminer-client.js';
 import { isSuccessStatus, joinedPart, parseCgminerReply, replyStatus, type JsonObject } from '../../src/fleet/cgminer-reply.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { mulberry32 } from '../support/prng.js';
 
 /**

@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LineFramer } from '../../src/protocol/line-framer.js';
-import { decodeMessage } from '../../src/protocol/json-rpc.js';
+import { LineFramer } from '../../src/wire/line-framer.js';
+import { decodeMessage } from '../../src/wire/json-rpc.js';
 import {
   guardAuthorize,
   guardConfigure,
@@ -23,7 +23,7 @@ import {
   guardSubscribeResult,
   guardSuggestDifficulty,
   guardConfigureResult,
-} from '../../src/protocol/guards.js';
+} from '../../src/wire/guards.js';
 import { classifyLine, expectsAnswer, fuzzLine, mutateLine, replay, VALID_LINES } from '../../bench/fuzz-corpus.js';
 
 const RUNS = 300;

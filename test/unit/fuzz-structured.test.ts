@@ -7,7 +7,7 @@
  * million-line run is bench/fuzz.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../src/protocol/json-rpc.js';
+import { decodeMessage } from '../../src/wire/json-rpc.js';
 import { parseCgminerReply, replyStatus } from '../../src/fleet/cgminer-reply.js';
 import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../../src/fleet/avalon-stats.js';
 import { classifyLine, expectsAnswer, xorshift } from '../../bench/fuzz-corpus.js';

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { PeerError } from '../../src/errors.js';
 import type { DeviceApi, DeviceStatus } from '../../src/fleet/control.js';
-import { DecisionTally, decisionAction } from '../../src/observability/decision-tally.js';
-import { DeviceTelemetry } from '../../src/observability/device-telemetry.js';
+import { DecisionTally, decisionAction } from '../../src/operator/decision-tally.js';
+import { DeviceTelemetry } from '../../src/operator/device-telemetry.js';
 
 function device(): DeviceApi & { calls: string[]; fail: boolean } {
   const status: DeviceStatus = { softOff: false, state: 'working', wallPowerW: 8100, hashrateThs: 480, workmode: 2 };

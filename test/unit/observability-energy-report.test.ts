@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { EnergyReport, energyReportCsv, fractionAbove, integralOfNegativePart, type EnergySample } from '../../src/observability/energy-report.js';
+import { EnergyReport, energyReportCsv, fractionAbove, integralOfNegativePart, type EnergySample } from '../../src/operator/energy-report.js';
 
 const MIN = 60_000;
 const s = (min: number, budgetKw: number, drawnKw: number, diffShares = 0): EnergySample => ({ atMs: min * MIN, budgetKw, drawnKw, diffShares });

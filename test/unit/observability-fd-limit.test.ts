@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FD_RESERVE, fdLimitWarning, softOpenFileLimit } from '../../src/observability/fd-limit.js';
+import { FD_RESERVE, fdLimitWarning, softOpenFileLimit } from '../../src/net/fd-limit.js';
 
 // The layout of Linux's /proc/self/limits (fs/proc/base.c), as read on Debian.
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units

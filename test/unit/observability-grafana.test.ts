@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ManualClock } from '../../src/clock.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
+import { SiteMetrics } from '../../src/operator/metrics.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
 interface Panel {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryRing, type HistoryPoint } from '../../src/observability/history.js';
+import { HistoryRing, type HistoryPoint } from '../../src/operator/history.js';
 
 const point = (atMs: number): HistoryPoint => ({
   atMs,

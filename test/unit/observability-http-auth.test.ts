@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost } from '../../src/net/host.js';
-import { addressKey, BearerAuth, FailureLimiter, splitHostPort } from '../../src/observability/http-auth.js';
+import { addressKey, BearerAuth, FailureLimiter, splitHostPort } from '../../src/operator/http-auth.js';
 
 describe('isLoopbackHost', () => {
   it.each([

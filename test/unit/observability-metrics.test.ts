@@ -1,8 +1,8 @@
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
-import type { SiteStatus, SiteStatusSource } from '../../src/observability/snapshots.js';
+import { SiteMetrics } from '../../src/operator/metrics.js';
+import type { SiteStatus, SiteStatusSource } from '../../src/operator/snapshots.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
 /** The value of one sample line, e.g. value(text, 'surplus_pool_up{pool="x"}'). */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PenaltyGate } from '../../src/observability/penalty-gate.js';
+import { PenaltyGate } from '../../src/operator/penalty-gate.js';
 
 class Client extends EventEmitter {
   destroyed = false;

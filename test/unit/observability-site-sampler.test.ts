@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { EnergyReport } from '../../src/observability/energy-report.js';
+import { EnergyReport } from '../../src/operator/energy-report.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { SiteSampler } from '../../src/observability/site-sampler.js';
-import type { SiteStatusSource } from '../../src/observability/snapshots.js';
+import { SiteSampler } from '../../src/operator/site-sampler.js';
+import type { SiteStatusSource } from '../../src/operator/snapshots.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
 describe('SiteSampler', () => {

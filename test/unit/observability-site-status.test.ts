@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { DeviceApi, DeviceStatus } from '../../src/fleet/control.js';
 import type { SchedulerSnapshot, UnitSnapshot } from '../../src/scheduler/scheduler-core.js';
-import { DecisionTally } from '../../src/observability/decision-tally.js';
-import { DeviceTelemetry } from '../../src/observability/device-telemetry.js';
-import { SiteStatusAdapter, type ProxyStatusView, type WorkerShareView } from '../../src/observability/site-status.js';
-import { emptyShareAccounting } from '../../src/observability/snapshots.js';
+import { DecisionTally } from '../../src/operator/decision-tally.js';
+import { DeviceTelemetry } from '../../src/operator/device-telemetry.js';
+import { SiteStatusAdapter, type ProxyStatusView, type WorkerShareView } from '../../src/operator/site-status.js';
+import { emptyShareAccounting } from '../../src/operator/snapshots.js';
 
 const unit = (id: string, state: 'on' | 'off', available = true): UnitSnapshot => ({
   id,

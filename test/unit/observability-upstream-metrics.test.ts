@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { SiteMetrics } from '../../src/observability/metrics.js';
-import type { SiteStatus, SiteStatusSource } from '../../src/observability/snapshots.js';
+import { SiteMetrics } from '../../src/operator/metrics.js';
+import type { SiteStatus, SiteStatusSource } from '../../src/operator/snapshots.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
 function value(text: string, series: string): number | undefined {

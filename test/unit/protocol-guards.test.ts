@@ -16,7 +16,7 @@ import {
   guardSubscribeResult,
   hex32,
   notifyParams,
-} from '../../src/protocol/guards.js';
+} from '../../src/wire/guards.js';
 
 type Row = [string, unknown[], unknown];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeError, encodeNotification, encodeRequest, encodeResult, normalizeError, truncateForLog } from '../../src/protocol/json-rpc.js';
+import { decodeMessage, encodeError, encodeNotification, encodeRequest, encodeResult, normalizeError, truncateForLog } from '../../src/wire/json-rpc.js';
 
 describe('decodeMessage', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineFramer, type FrameEvent } from '../../src/protocol/line-framer.js';
+import { LineFramer, type FrameEvent } from '../../src/wire/line-framer.js';
 
 function lines(events: FrameEvent[]): string[] {
   return events.map((e) => (e.kind === 'line' ? e.line : `!${e.code}`));

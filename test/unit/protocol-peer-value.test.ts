@@ -1,7 +1,7 @@
 /** describePeerValue and the bounded JSON scan (issue 11 item 1): bounded text and depth whatever a peer sends. */
 import { describe, expect, it } from 'vitest';
-import { describePeerValue } from '../../src/protocol/peer-value.js';
-import { parseBoundedJson, scanJson, shortParseError } from '../../src/protocol/bounded-json.js';
+import { describePeerValue } from '../../src/wire/peer-value.js';
+import { parseBoundedJson, scanJson, shortParseError } from '../../src/wire/bounded-json.js';
 
 const deepArray = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown;
 const deepObject = (n: number): unknown => JSON.parse('{"a":'.repeat(n) + '1' + '}'.repeat(n)) as unknown;

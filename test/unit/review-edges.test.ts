@@ -11,7 +11,7 @@ import { parseTrace } from '../../src/power/trace-parse.js';
 import { WorkFeed } from '../../src/server/work-feed.js';
 import { JobBook } from '../../src/shares/job-book.js';
 import { MinerShareState } from '../../src/shares/share-policy.js';
-import type { StratumJob } from '../../src/shares/types.js';
+import type { StratumJob } from '../../src/wire/stratum-job.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
 import type { JobOrigin, MinerJob, Slot } from '../../src/upstream/channel.js';
 

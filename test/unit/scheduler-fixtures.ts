@@ -1,5 +1,5 @@
 import type { MinerConfig, ModelConfig } from '../../src/config/schema.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { createFleetState, type FleetState, type InitialUnitState } from '../../src/scheduler/fleet-state.js';
 import type { PolicySettings } from '../../src/scheduler/policy.js';
 

@@ -8,7 +8,7 @@ import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
 import type { Plan } from '../../src/scheduler/policy.js';
 import { miner } from './scheduler-fixtures.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 
 /**
  * Power loop v2 (issue 12), as properties over random fleets and budget

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { AgedTable } from '../../src/server/aged-table.js';
+import { AgedTable } from '../../src/upstream/aged-table.js';
 import { OTHER_WORKERS, ShareLedger } from '../../src/server/worker-stats.js';
 import type { Channel, ChannelMember, Slot } from '../../src/upstream/channel.js';
 import { MinerSlots } from '../../src/upstream/miner-slots.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { carveLayout, ExtranonceAllocator, type CarveLayout } from '../../src/server/extranonce-allocator.js';
+import { carveLayout, ExtranonceAllocator, type CarveLayout } from '../../src/upstream/extranonce-allocator.js';
 
 describe('carveLayout', () => {
   it.each([

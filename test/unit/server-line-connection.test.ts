@@ -1,8 +1,8 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { LineConnection, type LineSink } from '../../src/server/line-connection.js';
-import type { RpcMessage } from '../../src/protocol/json-rpc.js';
+import { LineConnection, type LineSink } from '../../src/net/line-connection.js';
+import type { RpcMessage } from '../../src/wire/json-rpc.js';
 
 /** A socket stand-in whose peer never reads: written bytes stay in writableLength. */
 function stuckSocket(): Duplex & { paused: number; resumed: number } {

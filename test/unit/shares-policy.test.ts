@@ -4,7 +4,8 @@ import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.
 import { JobBook } from '../../src/shares/job-book.js';
 import { MinerShareState, type PrecheckPass, type ShareVerdict } from '../../src/shares/share-policy.js';
 import { validateShare } from '../../src/shares/validator.js';
-import type { StratumJob, SubmitParams } from '../../src/shares/types.js';
+import type { StratumJob } from '../../src/wire/stratum-job.js';
+import type { SubmitParams } from '../../src/wire/guards.js';
 
 const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
   (v): v is ShareVector => v.form === 'share',

@@ -11,7 +11,7 @@ import {
   difficultyOfHash,
   targetBytes,
   targetForDifficulty,
-} from '../../src/shares/target.js';
+} from '../../src/wire/target.js';
 import type { HashRequest } from '../../src/shares/types.js';
 
 const FIXTURE = new URL('../fixtures/share-vectors.json', import.meta.url);

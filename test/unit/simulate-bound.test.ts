@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absorptionBound } from '../../src/sim/simulator-bound.js';
+import { absorptionBound } from '../../src/whatif/simulator-bound.js';
 
 const A1566 = { standbyKw: 0.15, modesKw: [6.5, 7.3, 8.1] };
 

@@ -10,15 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/control.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { parseTrace } from '../../src/power/trace-parse.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { SimTimers } from '../../src/sim/sim-timers.js';
-import { simulate } from '../../src/sim/simulator.js';
+import { SimTimers } from '../../src/whatif/sim-timers.js';
+import { simulate } from '../../src/whatif/simulator.js';
 
 const T0 = Date.parse('2026-06-21T00:00:00Z');
 // Eight units, one in four without a device API (Stratum lever), two models.

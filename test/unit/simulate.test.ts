@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
-import { BUILTIN_MODELS } from '../../src/fleet/models.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { parseTrace } from '../../src/power/trace-parse.js';
-import { simulate, type SimulateOptions } from '../../src/sim/simulator.js';
-import { renderSvg } from '../../src/sim/simulator-plot.js';
-import { formatReport } from '../../src/sim/simulator-report.js';
+import { simulate, type SimulateOptions } from '../../src/whatif/simulator.js';
+import { renderSvg } from '../../src/whatif/simulator-plot.js';
+import { formatReport } from '../../src/whatif/simulator-report.js';
 
 const miners = (n: number, model = 'avalon-a1566ha') =>
   Array.from({ length: n }, (_, i) => ({ id: `u${i}`, worker: `w${i}`, model, api: `10.0.0.${i + 1}:4028`, priority: 0 }));

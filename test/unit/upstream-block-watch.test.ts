@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import { explainShare } from '../../src/shares/validator.js';
 import type { HashRequest } from '../../src/shares/types.js';
-import { SimJobFactory } from '../../src/sim/sim-jobs.js';
+import { SimJobFactory } from '../../src/demo/sim-jobs.js';
 import { BlockWatch, blockRecord } from '../../src/upstream/block-watch.js';
 import type { SubmitAnswer } from '../../src/upstream/pool-client.js';
 

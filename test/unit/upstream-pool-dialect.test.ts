@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ManualClock } from '../../src/clock.js';
 import { poolSchema } from '../../src/config/schema.js';
-import { DIFF1_TARGET, targetForDifficulty } from '../../src/shares/target.js';
+import { DIFF1_TARGET, targetForDifficulty } from '../../src/wire/target.js';
 import {
   authorizeVerdict,
   cleanJobsFlag,
@@ -12,7 +12,7 @@ import {
   parseSetTarget,
   pendingKey,
   readConfigureResult,
-} from '../../src/upstream/pool-dialect.js';
+} from '../../src/wire/pool-dialect.js';
 import { reconnectTarget } from '../../src/upstream/pool-endpoint.js';
 import { CONFIGURE_RETRY_MS, PoolList } from '../../src/upstream/pool-list.js';
 import '../support/fast-check-seed.js';

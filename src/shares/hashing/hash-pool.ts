@@ -13,11 +13,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { ConfigError, InputError, OverloadError, ProxyError } from '../errors.js';
-import { compiledSibling } from '../worker-path.js';
-import type { HashEngineInfo, HashRequest, HashResult, ShareHasher, StratumJob } from './types.js';
-import { checkVersion } from './validator.js';
-import { hashPathFromEnv } from './fast/index.js';
+import { ConfigError, InputError, OverloadError, ProxyError } from '../../errors.js';
+import { compiledSibling } from '../../worker-path.js';
+import type { HashEngineInfo, HashRequest, HashResult, ShareHasher } from '../types.js';
+import type { StratumJob } from '../../wire/stratum-job.js';
+import { checkVersion } from '../validator.js';
+import { hashPathFromEnv } from './index.js';
 import { encodeBatch, resultAt, type HashBatchResult, type HashBatchTask, type RecordsTask } from './hash-batch.js';
 
 export interface HashPoolOptions {
@@ -51,7 +52,7 @@ export interface HashPool extends ShareHasher {
   engine(): Promise<HashEngineInfo>;
   /**
    * Check `count` pre-encoded share records of one job context (layouts in
-   * src/shares/fast/layout.ts) as a single task and resolve with their
+   * src/shares/hashing/layout.ts) as a single task and resolve with their
    * 48-byte result records. The binary path for callers that already hold
    * shares as bytes; bounded by `maxQueue` like `hash`. When `out` is given
    * the results land there (zero-copy when `shares` and `out` are backed by

@@ -1,8 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import type { Clock } from '../clock.js';
 import { connectMqtt } from '../net/mqtt-connect.js';
-import { LogLimiter } from './log-limiter.js';
-import type { Logger } from './logger.js';
+import { LogLimiter } from '../observability/log-limiter.js';
+import type { Logger } from '../observability/logger.js';
 import type { SiteStatusSource } from './snapshots.js';
 
 /**

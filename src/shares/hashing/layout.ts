@@ -18,7 +18,7 @@
  * path and the header.
  */
 import { InputError } from '../../errors.js';
-import { compactToTarget } from '../target.js';
+import { compactToTarget } from '../../wire/target.js';
 import { SHA256_IV, compressBlocks } from './sha256-js.js';
 
 export const CTX_MAGIC = 0x31435053; // "SPC1"

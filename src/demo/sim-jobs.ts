@@ -4,7 +4,7 @@
  * one payout output), random merkle branches, a random previous block hash.
  */
 import { randomBytes } from 'node:crypto';
-import type { StratumJob } from '../shares/types.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 
 export interface SimJobSettings {
   /** Bytes of the extranonce slot: extranonce1 + extranonce2. */

@@ -7,7 +7,7 @@ import type { UnitCommand } from '../scheduler/commands.js';
 import { createFleetState } from '../scheduler/fleet-state.js';
 import type { DecisionOutcomes } from '../scheduler/scheduler-core.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { DevicePowerModel } from './device-model.js';
+import { DevicePowerModel } from '../fleet/device-model.js';
 import { SimLevers } from './sim-device-api.js';
 import { TraceBudgetSource } from './sim-budget-source.js';
 import { SimTimers } from './sim-timers.js';

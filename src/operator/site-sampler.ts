@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 import { EnergyReport } from './energy-report.js';
 import { HistoryRing } from './history.js';
 import { totalRejected, type SiteStatusSource } from './snapshots.js';

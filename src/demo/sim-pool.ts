@@ -7,11 +7,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { validateShare } from '../shares/validator.js';
-import { targetForDifficulty, targetHex } from '../shares/target.js';
-import type { StratumJob } from '../shares/types.js';
-import { encodeError, encodeNotification, encodeResult, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
-import { guardAuthorize, guardConfigure, guardSubmit, hex32, notifyParams } from '../protocol/guards.js';
-import { LineConnection } from '../server/line-connection.js';
+import { targetForDifficulty, targetHex } from '../wire/target.js';
+import type { StratumJob } from '../wire/stratum-job.js';
+import { encodeError, encodeNotification, encodeResult, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
+import { guardAuthorize, guardConfigure, guardSubmit, hex32, notifyParams } from '../wire/guards.js';
+import { LineConnection } from '../net/line-connection.js';
 import { SimJobFactory } from './sim-jobs.js';
 
 export interface SimPoolOptions {

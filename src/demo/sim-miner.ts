@@ -5,15 +5,15 @@
  * one timer through SimMinerFleet.
  */
 import { connect as netConnect } from 'node:net';
-import { encodeRequest, type RpcMessage } from '../protocol/json-rpc.js';
-import { guardConfigureResult, guardNotify, guardSetDifficulty, guardSetExtranonce, guardSubscribeResult, hex32 } from '../protocol/guards.js';
-import { LineConnection } from '../server/line-connection.js';
+import { encodeRequest, type RpcMessage } from '../wire/json-rpc.js';
+import { guardConfigureResult, guardNotify, guardSetDifficulty, guardSetExtranonce, guardSubscribeResult, hex32 } from '../wire/guards.js';
+import { LineConnection } from '../net/line-connection.js';
 import { preparedJob, type PreparedJob } from '../shares/validator.js';
-import { sha256d } from '../shares/sha256.js';
+import { sha256d } from '../shares/hashing/sha256.js';
 import { merkleRoot } from '../shares/merkle.js';
 import { buildHeader } from '../shares/header.js';
-import { targetBytes, targetForDifficulty } from '../shares/target.js';
-import type { StratumJob } from '../shares/types.js';
+import { targetBytes, targetForDifficulty } from '../wire/target.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 
 export interface SimMinerOptions {
   host: string;

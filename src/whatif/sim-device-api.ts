@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js';
 import type { FleetState } from '../scheduler/fleet-state.js';
-import type { DevicePowerModel } from './device-model.js';
+import type { DevicePowerModel } from '../fleet/device-model.js';
 
 /**
  * The live loop's levers over pure DevicePowerModels (`surplus simulate`):

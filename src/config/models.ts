@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../config/schema.js';
+import type { ModelConfig } from './schema.js';
 
 /**
  * Built-in miner profiles. Every figure is a published nominal value

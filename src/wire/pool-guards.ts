@@ -4,7 +4,7 @@
  * `client.reconnect` and `client.show_message`. Pure; each message names the
  * parameter (`mining.notify params[1] (prevhash) must be 64 hex characters`).
  */
-import type { StratumJob } from '../shares/types.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 import { arity, Bad, hexParam, intParam, isHex, positiveNumber, run, stringParam, type Guarded } from './guard-kit.js';
 
 export interface SubscribeResult {

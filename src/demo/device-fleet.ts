@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { AvalonSimDevice, type AvalonSimOptions } from './avalon-device.js';
-import type { DeviceSample } from './device-model.js';
+import type { DeviceSample } from '../fleet/device-model.js';
 
 /**
  * Many simulated Avalons in one process sharing one clock (600 units is one

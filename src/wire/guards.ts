@@ -5,7 +5,7 @@
  * in pool-guards.ts and the building blocks in guard-kit.ts, both re-exported
  * here so callers keep one import.
  */
-import { difficultyOfTarget } from '../shares/target.js';
+import { difficultyOfTarget } from './target.js';
 import { arity, Bad, hexParam, isHex, paddedHexParam, positiveNumber, run, stringParam, type Guarded } from './guard-kit.js';
 
 export { hex32, isHex, type Guarded } from './guard-kit.js';

@@ -9,7 +9,7 @@ import { isLoopbackHost } from '../net/host.js';
 import { BearerAuth, DEFAULT_FAILURE_LIMITS, FailureLimiter, splitHostPort, type FailureLimits } from './http-auth.js';
 import { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http-connections.js';
 import { HttpError, readJsonBody, sendBody, sendError, sendJson } from './http-io.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
 import { PenaltyGate } from './penalty-gate.js';
 import type { SiteMetrics } from './metrics.js';
 import { redactSecrets } from '../redact.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { parseHex, parseU32 } from '../hex.js';
 import { prepareJob } from '../validator.js';
-import type { StratumJob } from '../types.js';
+import type { StratumJob } from '../../wire/stratum-job.js';
 import { jobContextFor } from './index.js';
 import { RESULT_STRIDE, SHARE_STRIDE, writeShareRecord } from './layout.js';
 import { repoFile } from './native.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseBoundedJson } from '../protocol/bounded-json.js';
+import { parseBoundedJson } from '../wire/bounded-json.js';
 
 /** An HTTP-level refusal: status code plus a message safe to show the client. */
 export class HttpError extends Error {

@@ -4,7 +4,7 @@
  * cannot resume from a midstate, so it rebuilds the whole coinbase from the
  * raw prefix blocks the job context keeps for this purpose.
  */
-import { sha256d } from '../sha256.js';
+import { sha256d } from './sha256.js';
 import { CTX, RESULT_FLAG_BLOCK, RESULT_STRIDE, SHARE_STRIDE, readU32 } from './layout.js';
 
 const DIFF1 = 0xffff * 2 ** 208;

@@ -1,4 +1,4 @@
-import type { DeviceSample } from './device-model.js';
+import type { DeviceSample } from '../fleet/device-model.js';
 
 /**
  * Pure builders for the replies of a simulated Avalon, in the shapes of the

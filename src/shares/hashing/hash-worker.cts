@@ -10,7 +10,7 @@
  */
 import type * as HashBatchModule from './hash-batch.js';
 import type { HashBatchTask, HashBatchResult, RecordsTask } from './hash-batch.js';
-import type { HashEngineInfo } from './types.js';
+import type { HashEngineInfo } from '../types.js';
 
 let core: typeof HashBatchModule | undefined;
 const loading: Promise<typeof HashBatchModule> = import('./hash-batch.js').then((m) => (core = m));

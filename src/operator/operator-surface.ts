@@ -3,7 +3,7 @@ import { EnergyReport, type EnergyReportOptions } from './energy-report.js';
 import { HistoryRing } from './history.js';
 import type { ConnectionLimits } from './http-connections.js';
 import { startHttpServer, type HttpServerHandle } from './http-server.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 import { SiteMetrics } from './metrics.js';
 import { SiteSampler } from './site-sampler.js';
 import type { BudgetControl, SiteStatusSource } from './snapshots.js';

@@ -11,11 +11,11 @@
  * The miner-facing guards in `protocol/guards.ts` stay strict: what surplus
  * itself sends is always canonical.
  */
-import { isHex } from '../protocol/guards.js';
-import { describePeerValue as shown } from '../protocol/peer-value.js';
-import type { RpcErrorValue, RpcId } from '../protocol/json-rpc.js';
-import { difficultyOfTarget, targetForDifficulty } from '../shares/target.js';
-import type { StratumJob } from '../shares/types.js';
+import { isHex } from './guards.js';
+import { describePeerValue as shown } from './peer-value.js';
+import type { RpcErrorValue, RpcId } from './json-rpc.js';
+import { difficultyOfTarget, targetForDifficulty } from './target.js';
+import type { StratumJob } from '../wire/stratum-job.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 

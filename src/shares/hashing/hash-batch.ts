@@ -6,13 +6,14 @@
  * so a job's hex is parsed once per worker, not once per share or per batch.
  * Results come back as typed arrays: cheap to clone, no per-share objects.
  */
-import type { HashEngineInfo, HashRequest, HashResult, StratumJob } from './types.js';
-import { parseHex, parseU32 } from './hex.js';
+import type { HashEngineInfo, HashRequest, HashResult } from '../types.js';
+import type { StratumJob } from '../../wire/stratum-job.js';
+import { parseHex, parseU32 } from '../hex.js';
 import { sha256d } from './sha256.js';
-import { buildShareHeader, prepareJob, type PreparedJob } from './validator.js';
-import { difficultyOfHash } from './target.js';
-import { RESULT_STRIDE, SHARE_STRIDE, defaultShareChecker, jobContextFor } from './fast/index.js';
-import { writeShareRecordHex } from './fast/hex-record.js';
+import { buildShareHeader, prepareJob, type PreparedJob } from '../validator.js';
+import { difficultyOfHash } from '../../wire/target.js';
+import { RESULT_STRIDE, SHARE_STRIDE, defaultShareChecker, jobContextFor } from './index.js';
+import { writeShareRecordHex } from './hex-record.js';
 
 export interface HashBatchTask {
   jobs: Array<{ key: number; job: StratumJob }>;
@@ -35,7 +36,7 @@ export interface HashBatchResult {
 }
 
 /**
- * A task of pre-encoded share records (src/shares/fast/layout.ts) on one job
+ * A task of pre-encoded share records (src/shares/hashing/layout.ts) on one job
  * context: the pool's binary path, with no per-share strings or objects.
  * With `out` backed by a SharedArrayBuffer the worker writes the results in
  * place and returns nothing, so neither side copies or allocates per task.
@@ -109,7 +110,7 @@ function jobFor(entry: { key: number; job: StratumJob }): PreparedJob {
 }
 
 /**
- * Job contexts of the fast path (src/shares/fast): one per job, miner
+ * Job contexts of the fast path (src/shares/hashing): one per job, miner
  * extranonce1 and extranonce2 size, holding the coinbase prefix midstate, so
  * shares of the same job and session skip the prefix's full blocks.
  */

@@ -6,8 +6,8 @@
  * settles, so a fast miner cannot grow an unbounded queue in front of us.
  */
 import type { Socket } from 'node:net';
-import { LineFramer, type FrameEvent } from '../protocol/line-framer.js';
-import { decodeMessage, type RpcId, type RpcMessage } from '../protocol/json-rpc.js';
+import { LineFramer, type FrameEvent } from '../wire/line-framer.js';
+import { decodeMessage, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
 
 /** Longest a planned close waits for the requests already read to be answered. */
 const LEAVE_DEADLINE_MS = 10_000;

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { DeviceApiServer, type ApiAction, type DeviceApiServerOptions } from './device-api-server.js';
-import { DevicePowerModel, type DeviceModelParams, type DeviceSample } from './device-model.js';
+import { DevicePowerModel, type DeviceModelParams, type DeviceSample } from '../fleet/device-model.js';
 import {
   devsReply,
   parseAscset,
