@@ -30,6 +30,50 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout | undefined),
 };
 
+/** A repeating timer made of re-armed one-shot timers (see `every`). */
+export interface Repeater {
+  /** Stops it; a call due later never happens. Idempotent. */
+  stop(): void;
+  /** Lets the process exit while it is running (kept across re-arms). */
+  unref(): Repeater;
+}
+
+/**
+ * Calls `fn` every `ms` on `clock`, like setInterval, as a chain of one-shot
+ * timers, so the Clock interface stays three functions and a ManualClock moves
+ * a repeating part the same way as a one-shot one. The next call is armed
+ * before `fn` runs: a throwing `fn` does not stop the chain, and `fn` may stop
+ * it.
+ */
+export function every(clock: Clock, ms: number, fn: () => void): Repeater {
+  let handle: TimerHandle | undefined;
+  let unrefd = false;
+  let stopped = false;
+  const period = Math.max(1, Number.isFinite(ms) ? ms : 1);
+  const arm = (): void => {
+    handle = clock.setTimeout(() => {
+      if (stopped) return;
+      arm();
+      fn();
+    }, period);
+    if (unrefd) handle.unref();
+  };
+  const r: Repeater = {
+    stop: () => {
+      stopped = true;
+      clock.clearTimeout(handle);
+      handle = undefined;
+    },
+    unref: () => {
+      unrefd = true;
+      handle?.unref();
+      return r;
+    },
+  };
+  arm();
+  return r;
+}
+
 interface ManualTimer extends TimerHandle {
   atMs: number;
   seq: number;

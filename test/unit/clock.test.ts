@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../src/clock.js';
+import { every, ManualClock, systemClock } from '../../src/clock.js';
 
 describe('ManualClock: time and timers moved by hand', () => {
   it('fires due timers in time order, ties in the order set, with the clock at each timer time', () => {
@@ -69,5 +69,60 @@ describe('systemClock', () => {
     systemClock.clearTimeout(h);
     expect(fired).toBe(false);
     expect(Math.abs(systemClock.now() - Date.now())).toBeLessThan(1000);
+  });
+});
+
+describe('every: a repeating timer on any clock', () => {
+  it('fires once per period in time order with other timers, until stopped', () => {
+    const c = new ManualClock(0);
+    const seen: string[] = [];
+    const r = every(c, 100, () => seen.push(`tick@${c.now()}`));
+    c.setTimeout(() => seen.push(`once@${c.now()}`), 150);
+    c.advance(350);
+    expect(seen).toEqual(['tick@100', 'once@150', 'tick@200', 'tick@300']);
+    r.stop();
+    r.stop();
+    c.advance(1000);
+    expect(seen).toHaveLength(4);
+    expect(c.pending()).toBe(0);
+  });
+
+  it('can be stopped from inside its own call, and keeps going after a throwing call', () => {
+    const c = new ManualClock(0);
+    let n = 0;
+    const r = every(c, 10, () => {
+      n++;
+      if (n === 3) r.stop();
+    });
+    c.advance(100);
+    expect(n).toBe(3);
+    let m = 0;
+    every(c, 10, () => {
+      m++;
+      if (m === 1) throw new Error('boom');
+    });
+    expect(() => c.advance(10)).toThrow('boom');
+    c.advance(20);
+    expect(m).toBe(3);
+  });
+
+  it('stays unref-ed across re-arms (never holds the process open)', () => {
+    const c = new ManualClock(0);
+    const handles: { unrefd: boolean }[] = [];
+    const recording = {
+      now: () => c.now(),
+      clearTimeout: (h: Parameters<ManualClock['clearTimeout']>[0]) => c.clearTimeout(h),
+      setTimeout: (fn: () => void, ms: number) => {
+        const h = c.setTimeout(fn, ms);
+        const rec = { unrefd: false };
+        handles.push(rec);
+        return { unref: () => ((rec.unrefd = true), h.unref()) };
+      },
+    };
+    const r = every(recording, 5, () => undefined).unref();
+    c.advance(20);
+    expect(handles).toHaveLength(5);
+    expect(handles.every((h) => h.unrefd)).toBe(true);
+    r.stop();
   });
 });
