@@ -132,7 +132,7 @@ export class Proxy {
         },
       },
     );
-    lever = new WorkerLever(this.server, () => this.clock.now(), {
+    lever = new WorkerLever(this.server, this.clock, {
       targetSharesPerMinute: config.difficulty.targetSharesPerMinute,
       staggerMs: config.scheduler.commandStaggerMs,
     });

@@ -128,7 +128,7 @@ export class Site {
       if (config.budget) {
         const guard = { holdLastS: config.budget.holdLastS, failsafeKw: config.budget.failsafeKw };
         budgetSource = options.budgetSource ?? (await createBudgetSource(config.budget, clock, logger.child({ part: 'budget' }))).source;
-        const drivers = options.drivers ?? ((u: FleetUnit) => AvalonDriver.fromAddress(u.api!));
+        const drivers = options.drivers ?? ((u: FleetUnit) => AvalonDriver.fromAddress(u.api!, { clock }));
         scheduler = new Scheduler({
           clock,
           logger: logger.child({ part: 'scheduler' }),

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { systemClock } from '../clock.js';
+import { every, systemClock, type Clock } from '../clock.js';
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { ModelConfig } from '../config/schema.js';
 import { ConfigError, InputError } from '../errors.js';
@@ -54,6 +54,8 @@ export interface DemoOptions {
   httpListen?: string;
   logger?: Logger;
   sampleIntervalMs?: number;
+  /** Every part's time and timers (default systemClock). */
+  clock?: Clock;
 }
 
 const minutesOf = (hhmm: string): number => {
@@ -89,6 +91,7 @@ export class Demo {
     readonly budget: ScheduleBudgetSource,
     readonly site: Site,
     private readonly driven: DeviceMiners,
+    private readonly clock: Clock,
   ) {
     this.miners = driven.miners;
   }
@@ -121,8 +124,8 @@ export class Demo {
     }
     const replay = { ...trace, points: rotateTrace(trace.points, offsetMin * 60_000) };
 
-    const clock = systemClock;
-    const pool = new SimPool({ difficulty: settings.poolDifficulty, jobIntervalMs: 30_000 });
+    const clock = options.clock ?? systemClock;
+    const pool = new SimPool({ difficulty: settings.poolDifficulty, jobIntervalMs: 30_000, clock });
     await pool.start();
     const devices = new SimDeviceFleet({ clock, autoTickMs: 250 });
     const undo = async (): Promise<void> => {
@@ -155,7 +158,7 @@ export class Demo {
         initialUnitState: () => ({ on: false }),
         ...(options.sampleIntervalMs !== undefined ? { sampleIntervalMs: options.sampleIntervalMs } : {}),
         report: { intervalMs: Math.max(1000, Math.round((settings.dayLengthS * 1000) / 24)), maxGapMs: 10_000 },
-        simulatedTime: () => traceClockAt(budget, settings.startAt),
+        simulatedTime: () => traceClockAt(budget, settings.startAt, clock.now()),
       });
     } catch (err) {
       await undo();
@@ -166,14 +169,15 @@ export class Demo {
       units: config.fleet.miners.map((m) => ({ worker: m.worker, device: devices.get(m.id)! })),
       hashesPerSecond: settings.hashesPerSecond,
       topThs: top.ths,
+      clock,
     });
     driven.start();
-    return new Demo(settings, config, pool, devices, budget, site, driven);
+    return new Demo(settings, config, pool, devices, budget, site, driven, clock);
   }
 
   /** Trace clock time (HH:MM) the budget is replaying now. */
   traceClock(): string {
-    return traceClockAt(this.budget, this.settings.startAt);
+    return traceClockAt(this.budget, this.settings.startAt, this.clock.now());
   }
 
   statusLine(): string {
@@ -201,8 +205,8 @@ export class Demo {
 }
 
 /** Trace clock time (HH:MM) the budget replays now, the demo starting at `startAt`. */
-function traceClockAt(budget: ScheduleBudgetSource, startAt: string): string {
-  const t = budget.traceTimeAt(Date.now());
+function traceClockAt(budget: ScheduleBudgetSource, startAt: string, nowMs: number): string {
+  const t = budget.traceTimeAt(nowMs);
   const minutes = Math.floor(minutesOf(startAt) + (t ?? 0) / 60_000) % (24 * 60);
   return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 }
@@ -231,7 +235,7 @@ export async function run(args: string[]): Promise<number> {
   const s = demo.settings;
   out(`surplus demo: ${s.miners} simulated Avalon miners, a solar day every ${s.dayLengthS} s, simulated pool at ${demo.pool.url}`);
   out(`dashboard: ${demo.site.httpUrl}/   metrics: ${demo.site.httpUrl}/metrics   (Ctrl-C to stop)`);
-  const status = setInterval(() => out(demo.statusLine()), s.statusEveryS * 1000);
+  const status = every(systemClock, s.statusEveryS * 1000, () => out(demo.statusLine()));
   try {
     await new Promise<void>((done) => {
       const stop = (): void => {
@@ -242,10 +246,10 @@ export async function run(args: string[]): Promise<number> {
       // Once handled, a second Ctrl-C falls back to Node's default and ends the process.
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+      if (duration !== undefined) systemClock.setTimeout(stop, duration * 1000).unref();
     });
   } finally {
-    clearInterval(status);
+    status.stop();
   }
   out(demo.statusLine());
   out('stopping: miners, HTTP, scheduler, proxy, devices, pool');

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { systemClock, type Clock } from '../clock.js';
 
 /**
  * The socket side of a simulated cgminer API (TCP 4028): one request per
@@ -22,6 +23,11 @@ export interface DeviceApiServerOptions {
   maxRequestBytes?: number;
   /** A hung connection is dropped after this long anyway, ms. Default 60000. */
   maxHangMs?: number;
+  /**
+   * Runs the two connection timers. Default systemClock, also under a device
+   * on a ManualClock: a socket left open must still be dropped in real time.
+   */
+  clock?: Clock;
 }
 
 export class DeviceApiServer {
@@ -82,10 +88,11 @@ export class DeviceApiServer {
   private onConnection(socket: Socket): void {
     this.sockets.add(socket);
     socket.on('error', () => undefined);
-    let timer = setTimeout(() => socket.destroy(), this.opts.requestTimeoutMs ?? 5000);
+    const clock = this.opts.clock ?? systemClock;
+    let timer = clock.setTimeout(() => socket.destroy(), this.opts.requestTimeoutMs ?? 5000);
     timer.unref();
     socket.on('close', () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       this.sockets.delete(socket);
     });
     let buf = '';
@@ -106,14 +113,14 @@ export class DeviceApiServer {
         }
       }
       handled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       const action = this.handler(request);
       if (action.kind === 'reply') {
         socket.end(Buffer.concat([Buffer.from(action.text, 'utf8'), Buffer.from([0])]));
       } else if (action.kind === 'close') {
         socket.end();
       } else {
-        timer = setTimeout(() => socket.destroy(), this.opts.maxHangMs ?? 60_000);
+        timer = clock.setTimeout(() => socket.destroy(), this.opts.maxHangMs ?? 60_000);
         timer.unref();
       }
     });

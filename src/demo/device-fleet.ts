@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { every, type Clock, type Repeater } from '../clock.js';
 import { AvalonSimDevice, type AvalonSimOptions } from './avalon-device.js';
 import type { DeviceSample } from '../fleet/device-model.js';
 
@@ -6,12 +6,12 @@ import type { DeviceSample } from '../fleet/device-model.js';
  * Many simulated Avalons in one process sharing one clock (600 units is one
  * listening socket each and a few hundred bytes of model state). The fleet
  * ticks them together: call `tick()` after moving a ManualClock, or pass
- * `autoTickMs` to tick on a real-time interval.
+ * `autoTickMs` to tick on an interval of the same clock.
  */
 
 export interface SimDeviceFleetOptions {
   clock: Clock;
-  /** Tick every device on this real-time interval (unref'd). Off by default. */
+  /** Tick every device on this interval of the clock (unref'd). Off by default. */
   autoTickMs?: number;
 }
 
@@ -21,14 +21,13 @@ export class SimDeviceFleet {
   readonly clock: Clock;
   private readonly devices = new Map<string, AvalonSimDevice>();
   private readonly listeners = new Set<FleetChangeListener>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
 
   constructor(options: SimDeviceFleetOptions) {
     this.clock = options.clock;
     if (options.autoTickMs !== undefined) {
       if (!(options.autoTickMs > 0)) throw new RangeError(`SimDeviceFleet: autoTickMs must be > 0, got ${options.autoTickMs}`);
-      this.timer = setInterval(() => this.tick(), options.autoTickMs);
-      this.timer.unref();
+      this.timer = every(this.clock, options.autoTickMs, () => this.tick()).unref();
     }
   }
 
@@ -89,7 +88,7 @@ export class SimDeviceFleet {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
     this.listeners.clear();
     await Promise.all([...this.devices.values()].map((d) => d.close()));

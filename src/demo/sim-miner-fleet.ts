@@ -3,6 +3,7 @@
  * one timer shares a total hash budget among them, so each socket costs only
  * its buffers and the hashing is just enough to find shares at low difficulty.
  */
+import { every, systemClock, type Clock, type Repeater } from '../clock.js';
 import { SimMiner, type SimMinerOptions } from './sim-miner.js';
 
 export interface SimMinerFleetOptions extends Omit<SimMinerOptions, 'worker' | 'external' | 'hashesPerSecond'> {
@@ -28,11 +29,13 @@ export interface FleetTotals {
 
 export class SimMinerFleet {
   readonly miners: SimMiner[];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
+  private readonly clock: Clock;
   private cursor = 0;
   private last = 0;
 
   constructor(private readonly o: SimMinerFleetOptions) {
+    this.clock = o.clock ?? systemClock;
     const { count, workerPrefix, totalHashesPerSecond: _rate, connectConcurrency: _cc, ...minerOpts } = o;
     this.miners = Array.from({ length: count }, (_, i) => new SimMiner({ ...minerOpts, worker: `${workerPrefix ?? 'sim'}${i}`, external: true }));
   }
@@ -40,13 +43,13 @@ export class SimMinerFleet {
   async start(): Promise<void> {
     const conc = this.o.connectConcurrency ?? 50;
     for (let i = 0; i < this.miners.length; i += conc) await Promise.all(this.miners.slice(i, i + conc).map((m) => m.start()));
-    this.last = Date.now();
-    this.timer = setInterval(() => this.tick(), 20);
+    this.last = this.clock.now();
+    this.timer = every(this.clock, 20, () => this.tick());
   }
 
   /** Round-robin a slice of the budget to each miner in turn; no catching up after a stall. */
   private tick(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     let budget = Math.round((Math.min(now - this.last, 50) / 1000) * this.o.totalHashesPerSecond);
     this.last = now;
     const n = this.miners.length;
@@ -60,7 +63,7 @@ export class SimMinerFleet {
   }
 
   pause(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
   }
 

@@ -5,6 +5,7 @@
  * one timer through SimMinerFleet.
  */
 import { connect as netConnect } from 'node:net';
+import { every, systemClock, type Clock, type Repeater } from '../clock.js';
 import { encodeRequest, type RpcMessage } from '../wire/json-rpc.js';
 import { guardConfigureResult, guardNotify, guardSetDifficulty, guardSetExtranonce, guardSubscribeResult, hex32 } from '../wire/guards.js';
 import { LineConnection } from '../net/line-connection.js';
@@ -34,6 +35,8 @@ export interface SimMinerOptions {
   followReconnect?: boolean;
   /** Driven by a fleet: no own timer. */
   external?: boolean;
+  /** Paces the hashing and the reconnect (default systemClock). */
+  clock?: Clock;
 }
 
 export interface SimMinerStats {
@@ -71,7 +74,7 @@ export class SimMiner {
   private target = targetBytes(targetForDifficulty(1));
   private versionMask = 0;
   private roll = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
   private lastTick = 0;
   private stopped = false;
   connected = false;
@@ -82,7 +85,11 @@ export class SimMiner {
   };
   onClose: ((reason: string) => void) | undefined;
 
-  constructor(readonly o: SimMinerOptions) {}
+  private readonly clock: Clock;
+
+  constructor(readonly o: SimMinerOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
 
   get currentJob(): StratumJob | undefined {
     return this.job;
@@ -115,7 +122,7 @@ export class SimMiner {
 
   private async connectAndHandshake(): Promise<void> {
     this.stopped = false;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
     this.job = undefined;
     this.prepared = undefined;
@@ -126,7 +133,7 @@ export class SimMiner {
       socket.once('error', reject);
     });
     this.connected = true;
-    this.line = new LineConnection(socket, { maxLineBytes: 65536, maxWriteBufferBytes: 1 << 20 }, {
+    this.line = new LineConnection(socket, { maxLineBytes: 65536, maxWriteBufferBytes: 1 << 20, clock: this.clock }, {
       onMessage: (m) => this.onMessage(m),
       onMalformed: (reason) => this.stats.messages.push(`malformed: ${reason}`),
       onClose: (reason) => {
@@ -156,13 +163,13 @@ export class SimMiner {
     const auth = await this.request('mining.authorize', [this.o.worker, this.o.password ?? 'x']);
     if (auth.error || auth.result !== true) throw new Error(`authorize refused: ${auth.error?.message ?? 'false'}`);
     if (!this.o.external) {
-      this.lastTick = Date.now();
-      this.timer = setInterval(() => {
-        const now = Date.now();
+      this.lastTick = this.clock.now();
+      this.timer = every(this.clock, 20, () => {
+        const now = this.clock.now();
         // No catching up after a stall: a CPU miner that falls behind just hashes less.
         this.step(Math.round((Math.min(now - this.lastTick, 50) / 1000) * this.hashRate()));
         this.lastTick = now;
-      }, 20);
+      });
     }
   }
 
@@ -174,7 +181,7 @@ export class SimMiner {
 
   /** Stop hashing but stay connected (answers to earlier submits still arrive). */
   pause(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
   }
 
@@ -185,7 +192,7 @@ export class SimMiner {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
     this.line?.destroy('miner stopped');
   }
@@ -270,7 +277,7 @@ export class SimMiner {
         this.header = undefined;
         this.stats.jobs++;
         if (g.value.cleanJobs) this.stats.cleanJobs++;
-        this.stats.lastJobAtMs = Date.now();
+        this.stats.lastJobAtMs = this.clock.now();
         this.stats.lastJobId = g.value.jobId;
         return;
       }
@@ -306,7 +313,7 @@ export class SimMiner {
         this.stats.reconnectsAsked++;
         if (this.o.followReconnect ?? true) {
           this.line?.destroy('asked to reconnect');
-          setTimeout(() => {
+          this.clock.setTimeout(() => {
             if (!this.stopped) this.start().catch((e: Error) => this.stats.messages.push(`reconnect failed: ${e.message}`));
           }, 20);
         }

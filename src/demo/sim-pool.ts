@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { every, systemClock, type Clock, type Repeater } from '../clock.js';
 import { validateShare } from '../shares/validator.js';
 import { targetForDifficulty, targetHex } from '../wire/target.js';
 import type { StratumJob } from '../wire/stratum-job.js';
@@ -35,6 +36,8 @@ export interface SimPoolOptions {
   extranonce1Start?: number;
   /** Serve Stratum over TLS (stratum+ssl://) with this PEM key and certificate. */
   tls?: { key: string; cert: string };
+  /** Job timer and job times (default systemClock). */
+  clock?: Clock;
 }
 
 export type SimRejectReason = 'not-subscribed' | 'unauthorized' | 'job-not-found' | 'stale' | 'bad-params' | 'duplicate' | 'bad-version-bits' | 'low-difficulty';
@@ -69,11 +72,12 @@ export class SimPool {
   private readonly jobs = new Map<string, { job: StratumJob; stale: boolean }>();
   private readonly factory: SimJobFactory;
   private current: StratumJob | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
   private en1Counter: number;
   private muted = false;
   private portInUse: number;
-  private readonly o: Required<Omit<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'extranonce1Start' | 'tls'>> & Pick<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'tls'>;
+  private readonly o: Required<Omit<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'extranonce1Start' | 'tls' | 'clock'>> & Pick<SimPoolOptions, 'users' | 'payoutScript' | 'nbits' | 'tls'>;
+  private readonly clock: Clock;
   readonly stats: SimPoolStats = { connectionsTotal: 0, submits: 0, accepted: 0, acceptedDifficulty: 0, blocks: 0, rejected: {}, byUser: {} };
 
   constructor(opts: SimPoolOptions = {}) {
@@ -88,6 +92,7 @@ export class SimPool {
       jobHistory: 16,
       ...opts,
     };
+    this.clock = opts.clock ?? systemClock;
     this.portInUse = this.o.port;
     // Distinct pools hand out distinct extranonce1 values, as real ones do.
     this.en1Counter = opts.extranonce1Start ?? Math.floor(Math.random() * 0xffff) * 0x100;
@@ -131,15 +136,14 @@ export class SimPool {
     this.portInUse = (server.address() as { port: number }).port;
     if (!this.current) this.newJob(true);
     if (this.o.jobIntervalMs > 0) {
-      this.timer = setInterval(() => this.newJob(false), this.o.jobIntervalMs);
-      this.timer.unref();
+      this.timer = every(this.clock, this.o.jobIntervalMs, () => this.newJob(false)).unref();
     }
     return this.portInUse;
   }
 
   /** Closes the listener and drops every connection (a pool outage). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
     const server = this.server;
     this.server = undefined;
@@ -159,7 +163,7 @@ export class SimPool {
 
   /** Broadcasts a new job; `clean` starts a new block (old jobs become stale). */
   newJob(clean: boolean): StratumJob {
-    const job = this.factory.next(Date.now(), clean);
+    const job = this.factory.next(this.clock.now(), clean);
     if (clean) for (const j of this.jobs.values()) j.stale = true;
     this.jobs.set(job.jobId, { job, stale: false });
     while (this.jobs.size > this.o.jobHistory) this.jobs.delete(this.jobs.keys().next().value as string);
@@ -211,7 +215,7 @@ export class SimPool {
       jobDifficulty: new Map(),
       seen: new Set(),
     };
-    conn.line = new LineConnection(socket, { maxLineBytes: 16384, maxWriteBufferBytes: 4 << 20 }, {
+    conn.line = new LineConnection(socket, { maxLineBytes: 16384, maxWriteBufferBytes: 4 << 20, clock: this.clock }, {
       onMessage: (m) => this.onMessage(conn, m),
       onMalformed: (_reason, _line, id) => {
         if (id !== undefined) conn.line.send(encodeError(id, 20, 'malformed request'));

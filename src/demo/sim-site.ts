@@ -5,6 +5,7 @@
  * into the CPU rate those miners hash at (so the proxy retargets difficulty
  * for the hashrate the miner will really have).
  */
+import { every, systemClock, type Clock, type Repeater, type TimerHandle } from '../clock.js';
 import type { StratumLever } from '../fleet/control.js';
 import type { AvalonSimDevice } from './avalon-device.js';
 import { SimMiner } from './sim-miner.js';
@@ -33,6 +34,8 @@ export interface DeviceMinersOptions {
   reconnectMs?: number;
   /** Hashing period, ms. Default 100. */
   driveMs?: number;
+  /** Paces the hashing and the reconnects (default systemClock). */
+  clock?: Clock;
 }
 
 /**
@@ -46,15 +49,17 @@ export class DeviceMiners {
   readonly miners: SimMiner[];
   private readonly devices = new Map<SimMiner, AvalonSimDevice>();
   private readonly carry = new Map<SimMiner, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private drive: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<TimerHandle>();
+  private drive: Repeater | undefined;
+  private readonly clock: Clock;
   private started = false;
   private closing = false;
 
   constructor(private readonly o: DeviceMinersOptions) {
+    this.clock = o.clock ?? systemClock;
     if (!(o.hashesPerSecond > 0) || !(o.topThs > 0)) throw new RangeError(`DeviceMiners: hashesPerSecond and topThs must be > 0, got ${o.hashesPerSecond}, ${o.topThs}`);
     this.miners = o.units.map((u) => {
-      const m = new SimMiner({ host: o.host ?? '127.0.0.1', port: o.port, worker: u.worker, external: true });
+      const m = new SimMiner({ host: o.host ?? '127.0.0.1', port: o.port, worker: u.worker, external: true, clock: this.clock });
       this.devices.set(m, u.device);
       return m;
     });
@@ -73,9 +78,9 @@ export class DeviceMiners {
       miner.onClose = () => this.later(connect, reconnectMs);
       connect();
     }
-    let last = performance.now();
-    this.drive = setInterval(() => {
-      const now = performance.now();
+    let last = this.clock.now();
+    this.drive = every(this.clock, this.o.driveMs ?? 100, () => {
+      const now = this.clock.now();
       const dt = (now - last) / 1000;
       last = now;
       for (const miner of this.miners) {
@@ -85,13 +90,12 @@ export class DeviceMiners {
         this.carry.set(miner, want - n);
         if (n > 0) miner.step(n);
       }
-    }, this.o.driveMs ?? 100);
-    this.drive.unref();
+    }).unref();
   }
 
   /** Stops hashing; the miners stay connected, so answers to their submits still arrive. */
   pause(): void {
-    if (this.drive) clearInterval(this.drive);
+    this.drive?.stop();
     this.drive = undefined;
   }
 
@@ -105,7 +109,7 @@ export class DeviceMiners {
     if (this.closing) return;
     this.closing = true;
     this.pause();
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const m of this.miners) {
       m.onClose = undefined;
@@ -115,7 +119,7 @@ export class DeviceMiners {
 
   private later(fn: () => void, ms: number): void {
     if (this.closing) return;
-    const t = setTimeout(() => {
+    const t = this.clock.setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);

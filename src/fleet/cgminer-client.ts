@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { OverloadError, PeerError, TimeoutError } from '../errors.js';
 import { isSuccessStatus, joinedPart, parseCgminerReply, replyStatus, type CgminerReply, type ReplyStatus } from './cgminer-reply.js';
 import { DeviceAccessDeniedError, DeviceRefusedError, isAccessDenied } from './device-errors.js';
@@ -35,6 +36,8 @@ export interface CgminerClientOptions {
   maxQueue?: number;
   /** Called once per command (after retries) with its outcome and latency, for metrics. */
   onCommand?: (event: CommandEvent) => void;
+  /** Runs the connect, reply, settle and retry timers (default systemClock: a driver is also used on its own, e.g. by discover). */
+  clock?: Clock;
 }
 
 export interface CommandEvent {
@@ -77,7 +80,7 @@ export class CgminerClient {
   private pending = 0;
   private closed = false;
   private readonly live = new Set<Socket>();
-  private readonly sleeps = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
+  private readonly sleeps = new Set<{ timer: TimerHandle; reject: (e: Error) => void }>();
 
   constructor(options: CgminerClientOptions) {
     this.opts = {
@@ -89,6 +92,7 @@ export class CgminerClient {
       retryBaseMs: 200,
       retryMaxMs: 2000,
       maxQueue: 16,
+      clock: systemClock,
       ...options,
     };
     for (const k of ['connectTimeoutMs', 'replyTimeoutMs', 'settleMs', 'maxReplyBytes', 'maxQueue'] as const) {
@@ -125,7 +129,7 @@ export class CgminerClient {
     this.closed = true;
     for (const s of this.live) s.destroy();
     for (const s of this.sleeps) {
-      clearTimeout(s.timer);
+      this.opts.clock.clearTimeout(s.timer);
       s.reject(new PeerError(`${this.address}: client closed`));
     }
     this.sleeps.clear();
@@ -197,13 +201,14 @@ export class CgminerClient {
       let done = false;
       const socket = connect({ host: this.opts.host, port: this.opts.port });
       this.live.add(socket);
-      let timer = setTimeout(() => finish(new TimeoutError(`${this.address}: connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
-      let settle: NodeJS.Timeout | undefined;
+      const clock = this.opts.clock;
+      let timer = clock.setTimeout(() => finish(new TimeoutError(`${this.address}: connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+      let settle: TimerHandle | undefined;
       const finish = (err: Error | undefined, raw?: Raw): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
-        clearTimeout(settle);
+        clock.clearTimeout(timer);
+        clock.clearTimeout(settle);
         this.live.delete(socket);
         socket.destroy();
         if (err) reject(err);
@@ -211,8 +216,8 @@ export class CgminerClient {
       };
       socket.on('connect', () => {
         connected = true;
-        clearTimeout(timer);
-        timer = setTimeout(
+        clock.clearTimeout(timer);
+        timer = clock.setTimeout(
           () => finish(new TimeoutError(`${this.address}: no reply to "${command}" within ${this.opts.replyTimeoutMs} ms`)),
           this.opts.replyTimeoutMs,
         );
@@ -235,8 +240,8 @@ export class CgminerClient {
         }
         // No NUL yet: a firmware that neither sends one nor closes would cost the whole
         // reply timeout, so a reply that stopped growing and parses whole is taken.
-        clearTimeout(settle);
-        settle = setTimeout(() => {
+        clock.clearTimeout(settle);
+        settle = clock.setTimeout(() => {
           const bytes = Buffer.concat(chunks);
           const parsed = parseCgminerReply(bytes);
           if (parsed.ok && joinedPart(parsed.reply.body, command) !== undefined) finish(undefined, { bytes, closedWithoutReply: false });
@@ -266,7 +271,7 @@ export class CgminerClient {
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const entry = {
-        timer: setTimeout(() => {
+        timer: this.opts.clock.setTimeout(() => {
           this.sleeps.delete(entry);
           resolve();
         }, ms),

@@ -6,6 +6,7 @@
  * settles, so a fast miner cannot grow an unbounded queue in front of us.
  */
 import type { Socket } from 'node:net';
+import type { Clock } from '../clock.js';
 import { LineFramer, type FrameEvent } from '../wire/line-framer.js';
 import { decodeMessage, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
 
@@ -27,6 +28,8 @@ export interface LineConnectionOptions {
   maxWriteBufferBytes: number;
   /** Told of each handler that holds the line (a submit being hashed), so a shutdown can wait for it. */
   onHeld?: (settled: Promise<void>) => void;
+  /** Runs the planned close's deadline. */
+  clock: Clock;
 }
 
 export class LineConnection {
@@ -99,7 +102,7 @@ export class LineConnection {
     if (this.closedReason !== undefined || this.leavingReason !== undefined) return;
     this.leavingReason = reason;
     this.socket.pause();
-    setTimeout(() => this.destroy(`${reason} (requests still in flight after ${LEAVE_DEADLINE_MS} ms)`), LEAVE_DEADLINE_MS).unref();
+    this.opts.clock.setTimeout(() => this.destroy(`${reason} (requests still in flight after ${LEAVE_DEADLINE_MS} ms)`), LEAVE_DEADLINE_MS).unref();
     this.leaveIfIdle();
   }
 

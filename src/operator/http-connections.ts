@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../clock.js';
 import { addressKey } from './http-auth.js';
 
 /** Connection bounds of the operator HTTP server (http.* in the config, in ms here). */
@@ -41,7 +42,7 @@ interface Conn {
   busy: boolean;
   /** Like busy, but stays true while the request yields its slot (paced in the penalty gate). */
   inRequest: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
 }
 
 const TIMEOUT_REPLY = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
@@ -63,7 +64,10 @@ export class ConnectionGuard {
   private readonly conns = new Map<Socket, Conn>();
   private readonly byKey = new Map<string, Set<Conn>>();
 
-  constructor(private readonly limits: ConnectionLimits) {}
+  constructor(
+    private readonly limits: ConnectionLimits,
+    private readonly clock: Clock,
+  ) {}
 
   /** Installs the guard on `server` (before it listens). */
   attach(server: Server): void {
@@ -156,7 +160,7 @@ export class ConnectionGuard {
 
   private arm(conn: Conn, ms: number, stillLate: () => boolean = () => !conn.busy): void {
     this.disarm(conn);
-    conn.timer = setTimeout(() => {
+    conn.timer = this.clock.setTimeout(() => {
       conn.timer = undefined;
       if (!stillLate() || conn.socket.destroyed) return;
       this.counters.timedOut++;
@@ -168,7 +172,7 @@ export class ConnectionGuard {
   }
 
   private disarm(conn: Conn): void {
-    if (conn.timer) clearTimeout(conn.timer);
+    if (conn.timer) this.clock.clearTimeout(conn.timer);
     conn.timer = undefined;
   }
 

@@ -80,8 +80,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const clock = options.clock ?? systemClock;
   const auth = new BearerAuth(options.token);
   const limiter = new FailureLimiter(options.failureLimits ?? DEFAULT_FAILURE_LIMITS, clock.now());
-  const gate = new PenaltyGate(options.failureConcurrency ?? 4, options.failureDelayMs ?? 1000);
-  const guard = new ConnectionGuard({ ...DEFAULT_CONNECTION_LIMITS, ...options.limits });
+  const gate = new PenaltyGate(options.failureConcurrency ?? 4, options.failureDelayMs ?? 1000, clock);
+  const guard = new ConnectionGuard({ ...DEFAULT_CONNECTION_LIMITS, ...options.limits }, clock);
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const assets = await loadDashboardAssets(options.publicDir);
   const startedAtMs = clock.now();

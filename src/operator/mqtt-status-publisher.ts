@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../clock.js';
+import { every, type Clock, type Repeater } from '../clock.js';
 import { connectMqtt } from '../net/mqtt-connect.js';
 import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
@@ -46,7 +46,7 @@ export function statusMessage(source: SiteStatusSource): PublishedStatus {
 
 export class MqttStatusPublisher {
   private client: MqttClient | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
   /** Messages published and dropped (client away) since start. */
   published = 0;
   dropped = 0;
@@ -57,7 +57,7 @@ export class MqttStatusPublisher {
     private readonly opts: MqttStatusOptions,
     private readonly source: SiteStatusSource,
     private readonly logger: Logger,
-    clock: Clock,
+    private readonly clock: Clock,
   ) {
     this.logLimiter = new LogLimiter({ clock });
   }
@@ -72,8 +72,7 @@ export class MqttStatusPublisher {
       this.logLimiter.log(this.logger, 'warn', 'broker', 'client error', { err: err.message, topic: this.opts.topic }, 'mqtt status publisher: client error'),
     );
     client.on('connect', () => this.publish());
-    this.timer = setInterval(() => this.publish(), this.opts.intervalS * 1000);
-    this.timer.unref();
+    this.timer = every(this.clock, this.opts.intervalS * 1000, () => this.publish()).unref();
   }
 
   /** Publishes the current status now (also on every (re)connect). */
@@ -96,7 +95,7 @@ export class MqttStatusPublisher {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
     const client = this.client;
     this.client = undefined;

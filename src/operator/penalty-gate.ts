@@ -1,3 +1,5 @@
+import type { Clock, TimerHandle } from '../clock.js';
+
 /** What the gate needs of a waiting request's connection. */
 export interface GateClient {
   readonly destroyed: boolean;
@@ -25,12 +27,13 @@ export class PenaltyGate {
   private running = 0;
   /** Insertion-ordered: FIFO with O(1) removal of a client that left. */
   private readonly queue = new Set<Waiter>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<TimerHandle>();
   private closed = false;
 
   constructor(
     private readonly concurrency: number,
     private readonly holdMs: number,
+    private readonly clock: Clock,
   ) {}
 
   /** Resolves true when the caller may check its token now; false when its client left or the gate closed. */
@@ -62,7 +65,7 @@ export class PenaltyGate {
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const w of this.queue) {
       w.client.off('close', w.onClose);
@@ -79,7 +82,7 @@ export class PenaltyGate {
       this.queue.delete(w);
       w.client.off('close', w.onClose);
       this.running++;
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.timers.delete(t);
         this.running--;
         w.resolve(!w.client.destroyed);

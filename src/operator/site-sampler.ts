@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { every, type Clock, type Repeater } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { EnergyReport } from './energy-report.js';
 import { HistoryRing } from './history.js';
@@ -26,7 +26,7 @@ export class SiteSampler {
   private readonly clock: Clock;
   private readonly intervalMs: number;
   private readonly logger: Logger | undefined;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Repeater | null = null;
   private lastAcceptedDifficulty: number | null = null;
   private failures = 0;
 
@@ -42,12 +42,11 @@ export class SiteSampler {
   start(): void {
     if (this.timer) return;
     this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
-    this.timer.unref();
+    this.timer = every(this.clock, this.intervalMs, () => this.sample()).unref();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = null;
   }
 

@@ -1,7 +1,7 @@
 import { LogLimiter } from '../observability/log-limiter.js';
 import type { MqttClient } from 'mqtt';
 import { connectMqtt } from '../net/mqtt-connect.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { redactText } from '../redact.js';
 import { parseBudgetPayload } from './budget-payload.js';
@@ -61,10 +61,10 @@ export class MqttBudgetSource extends BaseBudgetSource {
       });
     });
     const wait = this.opts.connectWaitMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), wait)));
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = this.clock.setTimeout(() => resolve('timeout'), wait)));
     const r = await Promise.race([subscribed, timedOut]);
-    clearTimeout(timer);
+    this.clock.clearTimeout(timer);
     if (r === 'timeout') this.logger.warn({ url: redactText(this.opts.url), waitedMs: wait }, 'mqtt budget source: not connected yet, retrying in the background');
   }
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Clock } from '../clock.js';
+import { every, type Clock, type Repeater } from '../clock.js';
 import { ConfigError, InputError } from '../errors.js';
 import { BaseBudgetSource } from './budget-source.js';
 import { parseTrace, traceSpanMs, traceValueAt, type Interpolation, type Trace } from './trace-parse.js';
@@ -29,7 +29,7 @@ export interface ScheduleOptions {
  */
 export class ScheduleBudgetSource extends BaseBudgetSource {
   readonly name: string;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
   private startMs = 0;
   private lastKw: number | undefined;
   private lastAtMs = -Infinity;
@@ -92,12 +92,11 @@ export class ScheduleBudgetSource extends BaseBudgetSource {
     this.startMs = this.clock.now();
     this.lastKw = undefined;
     this.evaluate();
-    this.timer = setInterval(() => this.evaluate(), this.opts.pollMs ?? 1000);
-    this.timer.unref?.();
+    this.timer = every(this.clock, this.opts.pollMs ?? 1000, () => this.evaluate()).unref();
   }
 
   protected async onStop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
   }
 

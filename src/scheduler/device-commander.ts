@@ -1,11 +1,10 @@
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../fleet/control.js';
 import type { Logger } from '../observability/logger.js';
 import type { UnitCommand } from './commands.js';
 import { workmodeNumber, type FleetState, type FleetUnit } from './fleet-state.js';
 import { plannedWorkmode, type Mismatch } from './reconcile.js';
 import type { SchedulerCore } from './scheduler-core.js';
-import type { Timers } from './timers.js';
 
 /**
  * The scheduler's hands: issues a unit's command through its DeviceApi (or the
@@ -37,8 +36,6 @@ export interface DeviceCommanderOptions {
   isPending(index: number): boolean;
   /** Config `scheduler.cutDeadlineS`: a cut not acknowledged within half of it is given up on. */
   cutDeadlineS?: number;
-  /** For the acknowledgement deadline of cuts. */
-  timers?: Timers;
   /** A unit was given up on (counted at worst case): re-plan now, not at the next tick. */
   onFault?(): void;
   /** Called with every command as it is issued (simulator books, tests). */
@@ -120,7 +117,7 @@ export class DeviceCommander {
         if (c.action === 'on') await api.softOn(atUnixS);
       }
       log.debug({ unit: u.id, action: c.action, mode: mode.name }, 'command sent');
-      if (ack) this.opts.timers!.clearTimeout(ack);
+      if (ack) clock.clearTimeout(ack);
       core.settle(c, 'issued');
       if (c.action === 'on') this.opts.onSwitchedOn?.(c);
       // A workmode change applies before the device answers; a softon at the second it names.
@@ -128,7 +125,7 @@ export class DeviceCommander {
       if (c.action !== 'off' && !this.opts.isPending(c.index)) u.rampFromMs = c.action === 'on' ? atUnixS * 1000 : clock.now();
       if (c.action === 'on') this.release(u);
     } catch (err) {
-      if (ack) this.opts.timers!.clearTimeout(ack);
+      if (ack) clock.clearTimeout(ack);
       log.warn({ unit: u.id, action: c.action, err: (err as Error).message }, 'device command failed: Stratum fail-safe');
       core.settle(c, 'failsafe', `${c.action} failed: ${(err as Error).message}; withheld on the Stratum side`);
       const first = core.markUnavailable(u.id, clock.now(), `${c.action} failed: ${(err as Error).message}`);
@@ -145,14 +142,14 @@ export class DeviceCommander {
    * in a second or two (a false alarm withholds its jobs and sheds another
    * unit for nothing). With the default 10 s deadline that is 5 s; a cut
    * deadline under 10 s is guaranteed against a silent device only from
-   * ACK_FLOOR_MS plus the lead. Undefined without timers.
+   * ACK_FLOOR_MS plus the lead. Undefined without a cut deadline.
    */
-  private watchAck(c: UnitCommand, u: FleetUnit): unknown {
-    const { timers, cutDeadlineS } = this.opts;
-    if (!timers || cutDeadlineS === undefined) return undefined;
+  private watchAck(c: UnitCommand, u: FleetUnit): TimerHandle | undefined {
+    const { clock, cutDeadlineS } = this.opts;
+    if (cutDeadlineS === undefined) return undefined;
     const deadlineMs = cutDeadlineS * 1000;
     const ackMs = Math.max(deadlineMs / 2, ACK_FLOOR_MS);
-    return timers.setTimeout(() => {
+    return clock.setTimeout(() => {
       if (!this.opts.isRunning()) return;
       const why = `${c.action} not acknowledged within ${ackMs / 1000} s`;
       this.opts.logger.warn({ unit: u.id, action: c.action }, `${why}: counted at worst-case draw, Stratum fail-safe`);

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { SchedulerConfig } from '../config/schema.js';
 import type { DeviceApi, StratumLever } from '../fleet/control.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,9 +16,7 @@ import { fleetFlexibility, type Flexibility } from './flexibility.js';
 import { StatusPoller } from './status-poller.js';
 import { LossEstimates } from './loss-estimates.js';
 import { WearCount, type WearFigures } from './wear-count.js';
-import { globalTimers, type Timers } from './timers.js';
 
-export { globalTimers, type Timers } from './timers.js';
 
 /**
  * The scheduler loop (issue 4): the thin I/O edge around SchedulerCore. It
@@ -34,6 +32,7 @@ export { globalTimers, type Timers } from './timers.js';
  */
 
 export interface SchedulerOptions {
+  /** Time and every timer of the loop (issue, tick, guard, cut acknowledgement). */
   clock: Clock;
   logger: Logger;
   settings: SchedulerConfig;
@@ -46,7 +45,6 @@ export interface SchedulerOptions {
    */
   drivers: (unit: FleetUnit) => DeviceApi;
   lever: StratumLever;
-  timers?: Timers;
   /** Decisions kept for the snapshot. */
   maxDecisions?: number;
   /** Status reads in flight at once. */
@@ -65,19 +63,18 @@ export interface SchedulerOptions {
 
 export class Scheduler {
   private readonly core: SchedulerCore;
-  private readonly timers: Timers;
   private readonly commander: DeviceCommander;
   private readonly poller: StatusPoller;
-  private readonly pending = new Set<unknown>();
+  private readonly pending = new Set<TimerHandle>();
   /** Per unit index: the command waiting for its issue time, and its timer. */
-  private readonly unitTimers = new Map<number, { handle: unknown; command: UnitCommand }>();
+  private readonly unitTimers = new Map<number, { handle: TimerHandle; command: UnitCommand }>();
   private readonly listeners = new Set<(d: Decision) => void>();
   private readonly stepListeners = new Set<(s: StepResult) => void>();
   private readonly commandListeners = new Set<(c: UnitCommand) => void>();
   private readonly wearCount: WearCount;
   private readonly losses: LossEstimates;
-  private tickHandle: unknown;
-  private guardHandle: unknown;
+  private tickHandle: TimerHandle | undefined;
+  private guardHandle: TimerHandle | undefined;
   private running = false;
   private lastStatus: BudgetStatus | undefined;
   private lastInfeasible = false;
@@ -92,7 +89,6 @@ export class Scheduler {
   };
 
   constructor(private readonly opts: SchedulerOptions) {
-    this.timers = opts.timers ?? globalTimers;
     this.memory = new BudgetMemory(opts.guard, opts.fleet);
     this.wearCount = new WearCount(opts.fleet.units.length);
     this.losses = new LossEstimates(opts.fleet);
@@ -119,9 +115,8 @@ export class Scheduler {
       // The wear budget spent (a switch-on, counted at issue) must survive a restart.
       onSwitchedOn: () => this.persist(),
       cutDeadlineS: opts.settings.cutDeadlineS,
-      timers: this.timers,
       // Issue 11 item 4: a unit given up on counts at worst case now; the plan sheds others at once.
-      onFault: () => void this.timers.setTimeout(() => this.replan('device-fault'), 0),
+      onFault: () => void this.opts.clock.setTimeout(() => this.replan('device-fault'), 0),
       isRunning,
       isPending,
     });
@@ -190,9 +185,9 @@ export class Scheduler {
     if (!this.running) return;
     this.running = false;
     this.opts.budget.off('reading', this.onReading);
-    if (this.tickHandle !== undefined) this.timers.clearTimeout(this.tickHandle);
-    if (this.guardHandle !== undefined) this.timers.clearTimeout(this.guardHandle);
-    for (const h of this.pending) this.timers.clearTimeout(h);
+    if (this.tickHandle !== undefined) this.opts.clock.clearTimeout(this.tickHandle);
+    if (this.guardHandle !== undefined) this.opts.clock.clearTimeout(this.guardHandle);
+    for (const h of this.pending) this.opts.clock.clearTimeout(h);
     this.pending.clear();
     for (const { command } of this.unitTimers.values()) this.core.settle(command, 'cancelled', 'scheduler stopped before its issue time');
     this.unitTimers.clear();
@@ -306,7 +301,7 @@ export class Scheduler {
       let command = next;
       const stale = this.unitTimers.get(next.index);
       if (stale !== undefined) {
-        this.timers.clearTimeout(stale.handle);
+        this.opts.clock.clearTimeout(stale.handle);
         this.pending.delete(stale.handle);
         const merged = supersedeCommand(stale.command, next);
         command = merged.command;
@@ -345,7 +340,7 @@ export class Scheduler {
   }
 
   private scheduleTick(): void {
-    this.tickHandle = this.timers.setTimeout(() => {
+    this.tickHandle = this.opts.clock.setTimeout(() => {
       if (!this.running) return;
       const afterPoll = (): void => {
         if (!this.running) return;
@@ -361,20 +356,20 @@ export class Scheduler {
 
   /** Re-plan the moment the budget verdict changes by itself (TTL expiry, end of hold), not a tick later. */
   private watchGuard(changesAtMs: number): void {
-    if (this.guardHandle !== undefined) this.timers.clearTimeout(this.guardHandle);
+    if (this.guardHandle !== undefined) this.opts.clock.clearTimeout(this.guardHandle);
     this.guardHandle = undefined;
     if (!Number.isFinite(changesAtMs)) return;
     const delay = Math.max(0, changesAtMs + 1 - this.opts.clock.now());
     // Timers cap at ~24.8 days; a longer TTL is caught by the tick.
     if (delay > 2 ** 31 - 1) return;
-    this.guardHandle = this.timers.setTimeout(() => {
+    this.guardHandle = this.opts.clock.setTimeout(() => {
       this.guardHandle = undefined;
       this.replan('budget-guard');
     }, delay);
   }
 
-  private at(atMs: number, fn: () => void): unknown {
-    const h = this.timers.setTimeout(() => {
+  private at(atMs: number, fn: () => void): TimerHandle {
+    const h = this.opts.clock.setTimeout(() => {
       this.pending.delete(h);
       fn();
     }, Math.max(0, atMs - this.opts.clock.now()));

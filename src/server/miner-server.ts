@@ -5,6 +5,7 @@
  * for all sessions (handshake deadlines, vardiff for quiet miners).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { every, type Repeater, type TimerHandle } from '../clock.js';
 import { BanList } from './ban-list.js';
 import { DifficultyMemory } from './difficulty-memory.js';
 import { LineConnection } from '../net/line-connection.js';
@@ -22,7 +23,7 @@ export class MinerServer {
   private readonly byWorker = new Map<string, Set<MinerSession>>();
   private readonly perIp = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
   /** Submits being hashed, on any connection (also one whose miner has left): close() waits for them. */
   private readonly held = new Set<Promise<void>>();
   refusedConnections = 0;
@@ -75,12 +76,11 @@ export class MinerServer {
     });
     server.on('error', (err) => this.hub.logger.error({ err: err.message }, 'miner listener error'));
     this.server = server;
-    this.timer = setInterval(() => {
+    this.timer = every(this.hub.clock, 1000, () => {
       const now = this.hub.clock.now();
       for (const s of this.sessions) s.tick(now);
       this.events.tick(now);
-    }, 1000);
-    this.timer.unref();
+    }).unref();
     return (server.address() as { port: number }).port;
   }
 
@@ -113,7 +113,7 @@ export class MinerServer {
     });
     const session = new MinerSession(this.sessionHub);
     const limits = this.hub.config.limits;
-    session.line = new LineConnection(socket, { maxLineBytes: limits.maxLineBytes, maxWriteBufferBytes: limits.maxWriteBufferBytes, onHeld: this.onHeld }, session);
+    session.line = new LineConnection(socket, { maxLineBytes: limits.maxLineBytes, maxWriteBufferBytes: limits.maxWriteBufferBytes, onHeld: this.onHeld, clock: this.hub.clock }, session);
     this.sessions.add(session);
   }
 
@@ -153,16 +153,16 @@ export class MinerServer {
    * The hash pool and the upstream are closed after this, by the proxy.
    */
   async close(drainMs = 5000): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     const server = this.server;
     this.server = undefined;
     const stopped = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const s of this.sessions) s.line.stopReading();
     if (this.held.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      let timer: TimerHandle | undefined;
+      const late = new Promise<void>((resolve) => (timer = this.hub.clock.setTimeout(resolve, drainMs)));
       await Promise.race([Promise.all(this.held), late]);
-      clearTimeout(timer);
+      this.hub.clock.clearTimeout(timer);
     }
     for (const s of this.sessions) s.close('proxy shutting down');
     for (const s of this.sockets) s.destroy();

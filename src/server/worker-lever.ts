@@ -5,6 +5,7 @@
  * so a budget cut does not drop the whole site in one instant) and refuse it
  * until released; retarget difficulty ahead of a planned hashrate change.
  */
+import type { Clock, TimerHandle } from '../clock.js';
 import type { StratumLever } from '../fleet/control.js';
 import { difficultyForHashrate } from '../vardiff/vardiff.js';
 import type { MinerSession } from './miner-session.js';
@@ -17,18 +18,18 @@ export class WorkerLever implements StratumLever {
   private readonly withheldWorkers = new Map<string, { disconnectAtMs: number; done: boolean }>();
   private readonly planned = new Map<string, number>();
   private nextDisconnectMs = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<TimerHandle>();
 
   constructor(
     private readonly sessions: LeverSessions,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly opts: { targetSharesPerMinute: number; staggerMs: number },
   ) {}
 
   withhold(worker: string, graceS: number): void {
     const existing = this.withheldWorkers.get(worker);
     if (existing) return;
-    this.withheldWorkers.set(worker, { disconnectAtMs: this.now() + Math.max(0, graceS) * 1000, done: false });
+    this.withheldWorkers.set(worker, { disconnectAtMs: this.clock.now() + Math.max(0, graceS) * 1000, done: false });
     for (const s of this.sessions.sessionsOf(worker)) s.withhold();
   }
 
@@ -74,7 +75,7 @@ export class WorkerLever implements StratumLever {
       for (const s of this.sessions.sessionsOf(worker)) {
         const at = Math.max(nowMs, this.nextDisconnectMs);
         this.nextDisconnectMs = at + this.opts.staggerMs;
-        const t = setTimeout(() => {
+        const t = this.clock.setTimeout(() => {
           this.timers.delete(t);
           if (this.withheldWorkers.has(worker)) s.close('withheld by the power plan');
         }, at - nowMs);
@@ -84,7 +85,7 @@ export class WorkerLever implements StratumLever {
   }
 
   close(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
   }
 }

@@ -11,6 +11,7 @@
  * would refuse it. A node (submitblock) can still take it, which is what the
  * logged fields are for.
  */
+import type { Clock } from '../clock.js';
 import type { Logger } from '../observability/logger.js';
 import { explainShare } from '../shares/validator.js';
 import type { HashRequest } from '../shares/types.js';
@@ -84,14 +85,8 @@ export function blockRecord(found: BlockFound, pool: string, poolExtranonce1: st
 export interface BlockWatchOptions {
   ackTimeoutMs: number;
   logger: Logger;
-  /** Timer (tests pass fake timers through vitest; default setTimeout). */
-  setTimer?: (fn: () => void, ms: number) => { clear(): void };
+  clock: Clock;
 }
-
-const realTimer = (fn: () => void, ms: number): { clear(): void } => {
-  const t = setTimeout(fn, ms);
-  return { clear: () => clearTimeout(t) };
-};
 
 export class BlockWatch {
   readonly counters: BlockCounters = { submitted: 0, accepted: 0, rejected: 0, unacknowledged: 0 };
@@ -112,13 +107,13 @@ export class BlockWatch {
       c.unacknowledged++;
       log.error({ ...record, why }, 'block candidate not acknowledged by the pool: submit it by hand (header, coinbase and merkle branches logged)');
     };
-    const timer = (this.o.setTimer ?? realTimer)(() => {
+    const timer = this.o.clock.setTimeout(() => {
       if (!settled) unacknowledged(`no answer within ${this.o.ackTimeoutMs} ms`);
     }, this.o.ackTimeoutMs);
     answer.then(
       (a) => {
         settled = true;
-        timer.clear();
+        this.o.clock.clearTimeout(timer);
         if (a.accepted) {
           c.accepted++;
           log.info({ pool: record.pool, hash: record.hash, late: reported }, 'block candidate accepted by the pool');
@@ -129,7 +124,7 @@ export class BlockWatch {
       },
       (err: unknown) => {
         settled = true;
-        timer.clear();
+        this.o.clock.clearTimeout(timer);
         unacknowledged((err as Error).message);
       },
     );

@@ -73,7 +73,7 @@ export class ChannelFactory {
     /** What happens to a channel's miners is the owner's: it closed, or a re-carve displaced some. */
     private readonly hooks: Pick<ChannelHooks, 'closed' | 'displaced'>,
   ) {
-    this.blocks = new BlockWatch({ ackTimeoutMs: o.upstream.blockAckTimeoutS * 1000, logger: o.logger });
+    this.blocks = new BlockWatch({ ackTimeoutMs: o.upstream.blockAckTimeoutS * 1000, logger: o.logger, clock: o.clock });
     this.tls = Array.from({ length: pools.size }, (_, i) => tlsSettings(i, pools.entry(i).cfg, o.logger));
     this.logLimiter = new LogLimiter({ clock: o.clock });
     this.troubleLog = new LogLimiter({ clock: o.clock, burst: 1 });

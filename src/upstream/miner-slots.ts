@@ -7,6 +7,7 @@
  * business; this only hands out their free slots.
  */
 import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.js';
 import { PeerError } from '../errors.js';
 import { AgedTable } from './aged-table.js';
 import type { Channel, ChannelMember, Slot } from './channel.js';
@@ -27,7 +28,7 @@ interface Waiter {
   resume: Resume | undefined;
   resolve(slot: Slot): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export class MinerSlots {
@@ -45,7 +46,7 @@ export class MinerSlots {
   /** `activePool`: a connection to any other pool is closed once its last miner leaves it. */
   constructor(
     private readonly activePool: () => number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock,
     resumeWindowMs = RESUME_WINDOW_MS,
   ) {
     this.resumable = new AgedTable(MAX_RESUMABLE, resumeWindowMs);
@@ -58,7 +59,7 @@ export class MinerSlots {
 
   /** Forgets session ids past the resume window (the manager's maintenance timer). */
   prune(): number {
-    return this.resumable.prune(this.now());
+    return this.resumable.prune(this.clock.now());
   }
 
   /** Miners waiting for a first slot plus orphans waiting for a new one. */
@@ -89,7 +90,7 @@ export class MinerSlots {
   acquire(member: ChannelMember, resumeSessionId: string | undefined, timeoutS: number, queued: () => void): Promise<{ slot: Slot; sessionId: string }> {
     const resume = resumeSessionId ? this.resumable.get(resumeSessionId) : undefined;
     return new Promise<Slot>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new PeerError(`no upstream pool capacity within ${timeoutS} s`));
       }, timeoutS * 1000);
@@ -106,7 +107,7 @@ export class MinerSlots {
 
   /** The youngest row: a resumed id, or one whose miner just left, starts its window afresh. */
   private remember(sessionId: string, slot: Pick<Slot, 'channel' | 'prefix'>): void {
-    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix }, this.now());
+    this.resumable.set(sessionId, { channelId: slot.channel.id, prefix: slot.prefix }, this.clock.now());
   }
 
   /** The miner left: stop waiting for it and free its slot. */
@@ -114,7 +115,7 @@ export class MinerSlots {
     this.orphans.delete(member);
     this.waiters = this.waiters.filter((w) => {
       if (w.member !== member) return true;
-      clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       w.reject(new PeerError('miner left'));
       return false;
     });
@@ -133,7 +134,7 @@ export class MinerSlots {
   /** Fails every waiting miner (the proxy is closing). */
   rejectAll(reason: string): void {
     for (const w of this.waiters) {
-      clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       w.reject(new PeerError(reason));
     }
     this.waiters = [];
@@ -146,7 +147,7 @@ export class MinerSlots {
       const slot = freeSlot(channels, w.member, w.resume);
       if (!slot) break;
       this.waiters.shift();
-      clearTimeout(w.timer);
+      this.clock.clearTimeout(w.timer);
       this.homes.set(w.member, slot.channel);
       this.lastPrefix.set(w.member, slot.prefix);
       w.resolve(slot);

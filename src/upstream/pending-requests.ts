@@ -4,6 +4,7 @@
  * the map without bound). Pools echo ids back as numbers or as strings
  * (`pendingKey` reads both).
  */
+import type { Clock, TimerHandle } from '../clock.js';
 import { OverloadError, PeerError, TimeoutError } from '../errors.js';
 import { encodeRequest, type RpcErrorValue, type RpcId } from '../wire/json-rpc.js';
 import { pendingKey } from '../wire/pool-dialect.js';
@@ -32,7 +33,7 @@ interface Pending {
   observed: boolean;
   resolve(answer: PoolAnswer): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export class PendingRequests {
@@ -42,7 +43,7 @@ export class PendingRequests {
   constructor(
     private readonly url: string,
     private readonly maxPending: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock,
     private readonly observer?: PendingObserver,
   ) {}
 
@@ -62,7 +63,7 @@ export class PendingRequests {
     const id = this.nextId++;
     const observed = this.observer !== undefined && opts.optional !== true;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.map.delete(id);
         if (observed) this.observer!.expired(id);
         reject(new TimeoutError(`pool ${this.url} did not answer ${method} within ${timeoutMs} ms`));
@@ -70,9 +71,9 @@ export class PendingRequests {
       // In the map before the write: a write that overflows the buffer closes
       // the connection at once, and failAll must find this request.
       this.map.set(id, { method, observed, resolve, reject, timer });
-      if (observed) this.observer!.sent(id, this.now());
+      if (observed) this.observer!.sent(id, this.clock.now());
       if (!write(encodeRequest(id, method, params))) {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.map.delete(id);
         if (observed) this.observer!.forget(id);
         reject(new PeerError(`cannot write to pool ${this.url}`));
@@ -84,11 +85,11 @@ export class PendingRequests {
   settle(id: RpcId | null, answer: PoolAnswer): boolean {
     const key = pendingKey(id);
     // Any answer shows the pool alive, a late one (after its timeout) included.
-    if (key !== undefined) this.observer?.answered(key, this.now());
+    if (key !== undefined) this.observer?.answered(key, this.clock.now());
     const p = key === undefined ? undefined : this.map.get(key);
     if (!p) return false;
     this.map.delete(key!);
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     p.resolve(answer);
     return true;
   }
@@ -96,7 +97,7 @@ export class PendingRequests {
   /** The connection is gone: every waiting request fails now rather than at its timeout. */
   failAll(reason: string): void {
     for (const [id, p] of this.map) {
-      clearTimeout(p.timer);
+      this.clock.clearTimeout(p.timer);
       if (p.observed) this.observer!.forget(id);
       p.reject(new PeerError(`pool ${this.url} closed before answering ${p.method}: ${reason}`));
     }

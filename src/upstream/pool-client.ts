@@ -11,7 +11,7 @@
  */
 import { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
-import type { Clock } from '../clock.js';
+import { every, type Clock, type Repeater, type TimerHandle } from '../clock.js';
 import { PeerError, TimeoutError } from '../errors.js';
 import { encodeError, encodeResult, type RpcErrorValue, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
 import { hex32 } from '../wire/guards.js';
@@ -131,7 +131,7 @@ export class PoolClient {
   private subscribed = false;
   private closed = false;
   private readonly hung: HungDetector | undefined;
-  private hungTimer: NodeJS.Timeout | undefined;
+  private hungTimer: Repeater | undefined;
   private readonly troubleLog: LogLimiter;
   /** Set when surplus itself closed the connection on purpose (shutdown, fallback, a probe no longer needed): not worth a warning. */
   plannedClose = false;
@@ -150,7 +150,7 @@ export class PoolClient {
     this.hung = opts.hungAfterMs !== undefined ? new HungDetector(opts.hungAfterMs) : undefined;
     this.troubleLog = opts.troubleLog ?? new LogLimiter({ clock: opts.clock, burst: 1 });
     this.logLimiter = opts.logLimiter ?? new LogLimiter({ clock: opts.clock });
-    this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000, () => opts.clock.now(), this.hung);
+    this.requests = new PendingRequests(opts.url, opts.maxPending ?? 10_000, opts.clock, this.hung);
   }
 
   get isReady(): boolean {
@@ -179,9 +179,9 @@ export class PoolClient {
       { onMessage: (m) => this.onMessage(m), onClose: (reason) => this.onClosed(reason) },
     );
     this.transport = transport;
-    let gateTimer: NodeJS.Timeout | undefined;
+    let gateTimer: TimerHandle | undefined;
     const gateTimeout = new Promise<never>((_, reject) => {
-      gateTimer = setTimeout(() => reject(new TimeoutError(`pool ${this.opts.url} did not finish the handshake within ${this.opts.handshakeTimeoutMs} ms`)), this.opts.handshakeTimeoutMs);
+      gateTimer = o.clock.setTimeout(() => reject(new TimeoutError(`pool ${this.opts.url} did not finish the handshake within ${this.opts.handshakeTimeoutMs} ms`)), this.opts.handshakeTimeoutMs);
     });
     gateTimeout.catch(() => undefined);
     try {
@@ -191,7 +191,7 @@ export class PoolClient {
       this.close(`handshake failed: ${(err as Error).message}`);
       throw err;
     } finally {
-      clearTimeout(gateTimer);
+      o.clock.clearTimeout(gateTimer);
     }
     if (this.closed) throw new PeerError(`pool ${this.opts.url} closed during the handshake`);
     this.ready = true;
@@ -254,8 +254,8 @@ export class PoolClient {
   private watchHung(): void {
     const d = this.hung;
     if (!d) return;
-    const every = Math.max(20, Math.min(1000, d.hungAfterMs / 10));
-    this.hungTimer = setInterval(() => {
+    const period = Math.max(20, Math.min(1000, d.hungAfterMs / 10));
+    this.hungTimer = every(this.opts.clock, period, () => {
       const v = d.check(this.opts.clock.now());
       if (!v.hung || this.closed) return;
       const waited = this.opts.clock.now() - v.waitingSinceMs!;
@@ -265,8 +265,7 @@ export class PoolClient {
       this.opts.onTrouble?.(reason);
       this.opts.logger.error({ pool: this.opts.url, unanswered: v.unanswered, waitedMs: waited, sharesPending: this.submitsPending }, 'pool hung: closing the connection and failing over');
       this.close(reason);
-    }, every);
-    this.hungTimer.unref();
+    }).unref();
   }
 
   /** Sends `mining.submit`; resolves with the pool's verdict, rejects with TimeoutError or PeerError. */
@@ -375,7 +374,7 @@ export class PoolClient {
   private onClosed(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.hungTimer) clearInterval(this.hungTimer);
+    this.hungTimer?.stop();
     if (this.submitsPending > 0) {
       // The miners were told these were accepted; they cannot be sent to another
       // pool (its jobs and extranonce differ). Counted lost (ShareLedger.poolLost,

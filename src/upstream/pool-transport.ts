@@ -5,7 +5,7 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { Clock } from '../clock.js';
+import { every, type Clock, type Repeater } from '../clock.js';
 import { PeerError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { encodeError, truncateForLog, type RpcMessage } from '../wire/json-rpc.js';
@@ -49,7 +49,7 @@ export class PoolTransport {
   /** Resolves when the TCP connection is up, rejects (PeerError) when it cannot be made. */
   readonly connected: Promise<void>;
   private lastHeardMs = 0;
-  private watchdog: NodeJS.Timeout | undefined;
+  private watchdog: Repeater | undefined;
 
   /** Starts connecting at once; throws (PeerError) on a url that is not stratum+tcp:// or stratum+ssl://host:port. */
   constructor(
@@ -74,7 +74,7 @@ export class PoolTransport {
       });
       socket.once('error', (err) => reject(new PeerError(`cannot connect to ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     });
-    this.conn = new LineConnection(socket, { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes }, {
+    this.conn = new LineConnection(socket, { maxLineBytes: o.maxLineBytes, maxWriteBufferBytes: o.maxWriteBufferBytes, clock: o.clock }, {
       onMessage: (m) => {
         this.lastHeardMs = o.clock.now();
         sink.onMessage(m);
@@ -88,7 +88,7 @@ export class PoolTransport {
         if (id !== undefined) this.conn.send(encodeError(id, StratumError.OTHER, reason));
       },
       onClose: (reason) => {
-        if (this.watchdog) clearInterval(this.watchdog);
+        this.watchdog?.stop();
         sink.onClose(reason);
       },
     });
@@ -112,10 +112,9 @@ export class PoolTransport {
    */
   watch(): void {
     const silenceMs = this.o.silenceTimeoutMs;
-    const every = Math.max(50, Math.min(5000, silenceMs / 4));
-    this.watchdog = setInterval(() => {
+    const period = Math.max(50, Math.min(5000, silenceMs / 4));
+    this.watchdog = every(this.o.clock, period, () => {
       if (this.o.clock.now() - this.lastHeardMs > silenceMs) this.destroy(`pool silent for more than ${silenceMs} ms`);
-    }, every);
-    this.watchdog.unref();
+    }).unref();
   }
 }

@@ -8,6 +8,7 @@
  * Where each miner sits is `miner-slots.ts`; how a channel is built,
  * `channel-factory.ts`; per-pool counters and backoff, `pool-list.ts`.
  */
+import { every, type Repeater } from '../clock.js';
 import type { PoolConfig } from '../config/schema.js';
 import type { BlockCounters } from './block-watch.js';
 import type { Channel, ChannelMember, Slot } from './channel.js';
@@ -39,12 +40,12 @@ export class UpstreamManager {
   readonly fanout: FanoutStats;
   /** Block candidates sent upstream and what became of them. */
   readonly blocks: BlockCounters;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Repeater | undefined;
   private closed = false;
 
   constructor(private readonly o: UpstreamManagerOptions) {
     this.pools = new PoolList(o.pools, { initialMs: o.upstream.backoffInitialMs, maxMs: o.upstream.backoffMaxMs }, o.clock, o.random ?? Math.random);
-    this.slots = new MinerSlots(() => this.active, () => o.clock.now(), o.upstream.resumeWindowS * 1000);
+    this.slots = new MinerSlots(() => this.active, o.clock, o.upstream.resumeWindowS * 1000);
     this.factory = new ChannelFactory(this.pools, o, {
       closed: (c, reason, members) => this.onChannelClosed(c, reason, members),
       displaced: (_c, members) => {
@@ -67,9 +68,8 @@ export class UpstreamManager {
   /** Starts connecting to the first pool and the maintenance timer. */
   start(): void {
     const u = this.o.upstream;
-    const every = Math.max(50, Math.min(1000, (u.fallbackStableS * 1000) / 4, u.backoffInitialMs));
-    this.timer = setInterval(() => this.maintain(), every);
-    this.timer.unref();
+    const period = Math.max(50, Math.min(1000, (u.fallbackStableS * 1000) / 4, u.backoffInitialMs));
+    this.timer = every(this.o.clock, period, () => this.maintain()).unref();
     this.pump();
   }
 
@@ -111,7 +111,7 @@ export class UpstreamManager {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.slots.rejectAll('proxy closing');
     for (const ch of [...this.channels, ...this.slots.homeChannels()]) ch.close('proxy closing', true);
     this.probe?.channel?.close('proxy closing', true);

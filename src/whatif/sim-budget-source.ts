@@ -1,7 +1,6 @@
-import type { ManualClock } from '../clock.js';
+import type { ManualClock, TimerHandle } from '../clock.js';
 import { BaseBudgetSource } from '../power/budget-source.js';
 import { traceValueAt, type Interpolation, type TracePoint } from '../power/trace-parse.js';
-import type { Timers } from '../scheduler/timers.js';
 
 /**
  * A trace delivered as a budget source on simulated time (`surplus
@@ -24,13 +23,12 @@ export interface TraceBudgetSourceOptions {
 export class TraceBudgetSource extends BaseBudgetSource {
   readonly name = 'trace';
   private next = 0;
-  private handle: unknown;
+  private handle: TimerHandle | undefined;
   private lastKw: number | undefined;
 
   constructor(
     private readonly opts: TraceBudgetSourceOptions,
     clock: ManualClock,
-    private readonly timers: Timers,
   ) {
     super(clock);
   }
@@ -47,7 +45,7 @@ export class TraceBudgetSource extends BaseBudgetSource {
   }
 
   protected async onStop(): Promise<void> {
-    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.handle = undefined;
   }
 
@@ -74,6 +72,6 @@ export class TraceBudgetSource extends BaseBudgetSource {
     }
     let at = this.next < pts.length ? this.rowAt(this.next) : Infinity;
     if (this.opts.interpolation === 'linear' && this.next > 0 && this.next < pts.length) at = Math.min(at, now + (this.opts.pollMs ?? 1000));
-    if (Number.isFinite(at)) this.handle = this.timers.setTimeout(() => this.fire(), at - now);
+    if (Number.isFinite(at)) this.handle = this.clock.setTimeout(() => this.fire(), at - now);
   }
 }

@@ -10,7 +10,6 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { DevicePowerModel } from '../fleet/device-model.js';
 import { SimLevers } from './sim-device-api.js';
 import { TraceBudgetSource } from './sim-budget-source.js';
-import { SimTimers } from './sim-timers.js';
 import { EnergyLedger, type LedgerTotals } from './simulator-ledger.js';
 
 export type { PeriodStats } from './simulator-ledger.js';
@@ -18,8 +17,8 @@ export type { PeriodStats } from './simulator-ledger.js';
 /**
  * `surplus simulate` without sockets (issue 8): steps simulated time through
  * a surplus trace and runs the live loop itself (issue 12 item 6: one command
- * path), the same `Scheduler` as `surplus start`, on simulated timers
- * (SimTimers): its re-plans on every reading and tick, its command queue
+ * path), the same `Scheduler` as `surplus start`, on the ManualClock's
+ * timers: its re-plans on every reading and tick, its command queue
  * (superseding, stagger, device lead, the cut acknowledgement deadline) and
  * its DeviceCommander. Only the far side of the levers is simulated
  * (sim-device-api.ts): pure DevicePowerModels with the Avalon's delays
@@ -104,7 +103,6 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   if (!(stepMs > 0)) throw new RangeError('simulate: stepS must be > 0');
 
   const clock = new ManualClock(startMs);
-  const timers = new SimTimers(clock);
   const on = opts.initialOn ?? false;
   const fleet = createFleetState(opts.fleet, () => ({ on }));
   const n = fleet.units.length;
@@ -118,10 +116,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   );
   const levers = new SimLevers(fleet, devices, clock);
   const indexById = new Map(fleet.units.map((u, i) => [u.id, i]));
-  const budget = new TraceBudgetSource({ points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step' }, clock, timers);
+  const budget = new TraceBudgetSource({ points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step' }, clock);
   const scheduler = new Scheduler({
     clock,
-    timers,
     logger: silentLogger(),
     settings: opts.scheduler,
     fleet,
@@ -212,11 +209,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   const series = { minute: [] as number[], budgetKw: [] as number[], drawnKw: [] as number[] };
   for (let t = startMs; t <= endMs; t += stepMs) {
     // The loop's timers up to t, one instant at a time (readings, ticks, commands due).
-    for (let next = timers.nextAtMs(); next !== undefined && next <= t; next = timers.nextAtMs()) {
-      timers.runUntil(next);
+    for (let next = clock.nextAtMs(); next !== undefined && next <= t; next = clock.nextAtMs()) {
+      clock.runUntil(next);
       if (levers.take()) await drain();
     }
-    timers.runUntil(t);
+    clock.runUntil(t);
     for (const i of active) {
       look(i, t);
       if (devices[i]!.nextChangeMs(t) === undefined) active.delete(i);

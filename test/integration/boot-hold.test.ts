@@ -21,7 +21,6 @@ import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { StateStore } from '../../src/scheduler/state-store.js';
 import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
-import { SimTimers } from '../../src/whatif/sim-timers.js';
 import { countingDevice } from '../support/counting-device.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
@@ -40,7 +39,6 @@ function counting(api: DeviceApi, inflight: { n: number }): DeviceApi {
 }
 
 async function site(clock: ManualClock, devices: AvalonSimDevice[], stateFile?: string) {
-  const timers = new SimTimers(clock);
   const inflight = { n: 0 };
   const lever: string[] = [];
   const stratum: StratumLever = {
@@ -54,7 +52,6 @@ async function site(clock: ManualClock, devices: AvalonSimDevice[], stateFile?: 
   const budget = new HttpBudgetSource(300, undefined, clock);
   const scheduler = new Scheduler({
     clock,
-    timers,
     logger: silentLogger(),
     settings: schedulerSchema.parse({ minOnS: 300, minOffS: 300, tickS: 5 }),
     // A fresh process assumes every unit on in its top mode (createFleetState's default).
@@ -72,7 +69,7 @@ async function site(clock: ManualClock, devices: AvalonSimDevice[], stateFile?: 
   /** Moves simulated time to `toMs` a second at a time, letting each step's device I/O finish. */
   const runTo = async (toMs: number): Promise<void> => {
     while (clock.now() < toMs) {
-      timers.runUntil(Math.min(toMs, clock.now() + 1000));
+      clock.runUntil(Math.min(toMs, clock.now() + 1000));
       await settle();
     }
   };

@@ -19,7 +19,6 @@ import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
-import { SimTimers } from '../../src/whatif/sim-timers.js';
 import { countingDevice } from '../support/counting-device.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
@@ -37,7 +36,6 @@ afterEach(async () => {
 describe('fault: a device stops answering just before a cut', () => {
   it('the site is under budget within the cut deadline plus the device lead; the silent unit is withheld at once', async () => {
     const clock = new ManualClock(T0);
-    const timers = new SimTimers(clock);
     const devices: AvalonSimDevice[] = [];
     for (let i = 0; i < 4; i++) {
       const d = await AvalonSimDevice.start({ id: `u${i}`, params: MODEL, clock, initial: { on: true, modeIndex: 2 } });
@@ -58,7 +56,6 @@ describe('fault: a device stops answering just before a cut', () => {
     const budget = new HttpBudgetSource(3600, 40, clock);
     const scheduler = new Scheduler({
       clock,
-      timers,
       logger: silentLogger(),
       settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, tickS: 5, cutDeadlineS: CUT_DEADLINE_S }),
       fleet: createFleetState({ models: BUILTIN_MODELS, miners: devices.map((d) => ({ id: d.id, worker: `site.${d.id}`, model: 'avalon-a1566ha', priority: 0, api: d.address })) }),
@@ -78,7 +75,7 @@ describe('fault: a device stops answering just before a cut', () => {
     };
     const runTo = async (toMs: number): Promise<void> => {
       while (clock.now() < toMs) {
-        timers.runUntil(Math.min(toMs, clock.now() + 100));
+        clock.runUntil(Math.min(toMs, clock.now() + 100));
         await settle();
       }
     };
@@ -92,7 +89,7 @@ describe('fault: a device stops answering just before a cut', () => {
     // u3 stops answering; the next tick's status read of it hangs. 0.8 s later the budget is cut to
     // room for two: the plan sheds u2 and u3 (the last of equals).
     await silent.setFault('hang');
-    const nextTick = timers.nextAtMs()!;
+    const nextTick = clock.nextAtMs()!;
     await runTo(nextTick);
     expect(inflight.get(silent.id)).toBeGreaterThan(0);
     await runTo(clock.now() + 800);

@@ -100,7 +100,7 @@ describe('MinerSlots resumable sessions', () => {
   it('a miner that leaves can resume for the window from when it left, not from when it came', async () => {
     const clock = new ManualClock(0);
     const ch = fakeChannel(1);
-    const slots = new MinerSlots(() => 0, () => clock.now(), 5 * 60_000);
+    const slots = new MinerSlots(() => 0, clock, 5 * 60_000);
     const acquire = (m: ChannelMember, sid?: string) => slots.acquire(m, sid, 10, () => slots.handOut([ch]));
     const m1 = member();
     await acquire(member());
@@ -118,7 +118,7 @@ describe('MinerSlots resumable sessions', () => {
   it('past the window the id is forgotten: a new session id', async () => {
     const clock = new ManualClock(0);
     const ch = fakeChannel(1);
-    const slots = new MinerSlots(() => 0, () => clock.now(), 5 * 60_000);
+    const slots = new MinerSlots(() => 0, clock, 5 * 60_000);
     const m1 = member();
     const first = await slots.acquire(m1, undefined, 10, () => slots.handOut([ch]));
     slots.release(m1);
@@ -131,7 +131,7 @@ describe('MinerSlots resumable sessions', () => {
   it('36,000 connects at 75 a second: the table levels off at the window instead of holding every id', async () => {
     const clock = new ManualClock(0);
     const ch = fakeChannel(1);
-    const slots = new MinerSlots(() => 0, () => clock.now(), 60_000);
+    const slots = new MinerSlots(() => 0, clock, 60_000);
     let most = 0;
     for (let s = 0; s < 480; s++) {
       for (let k = 0; k < 75; k++) {

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { LineConnection, type LineSink } from '../../src/net/line-connection.js';
 import type { RpcMessage } from '../../src/wire/json-rpc.js';
 
@@ -40,7 +41,7 @@ describe('LineConnection', () => {
   it('drops a peer whose unsent output passes the cap', () => {
     const s = stuckSocket();
     const sink = recorder();
-    const c = new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 2048 }, sink);
+    const c = new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 2048, clock: new ManualClock() }, sink);
     let sent = 0;
     while (c.send('x'.repeat(500) + '\n')) sent++;
     expect(sent).toBe(4);
@@ -66,7 +67,7 @@ describe('LineConnection', () => {
       onMalformed: () => undefined,
       onClose: () => undefined,
     };
-    new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 4096 }, sink);
+    new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 4096, clock: new ManualClock() }, sink);
     s.push('{"id":1,"method":"a"}\n{"id":2,"method":"b"}\n{"id":3,');
     await new Promise((r) => setImmediate(r));
     expect(order).toEqual(['start a#1']);
@@ -75,7 +76,7 @@ describe('LineConnection', () => {
     await new Promise((r) => setImmediate(r));
     expect(order).toEqual(['start a#1']);
     release();
-    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     expect(order).toEqual(['start a#1', 'end a#1', 'start b#2', 'end b#2', 'start c#3', 'end c#3']);
     expect(s.resumed).toBeGreaterThan(0);
   });
@@ -83,7 +84,7 @@ describe('LineConnection', () => {
   it('reports malformed and over-long lines to the sink and keeps going', async () => {
     const s = stuckSocket();
     const sink = recorder();
-    new LineConnection(s as unknown as Socket, { maxLineBytes: 64, maxWriteBufferBytes: 4096 }, sink);
+    new LineConnection(s as unknown as Socket, { maxLineBytes: 64, maxWriteBufferBytes: 4096, clock: new ManualClock() }, sink);
     s.push('nope\n' + 'y'.repeat(200) + '\n{"id":9,"result":true,"error":null}\n{"id":null,"method":"mining.notify","params":[]}\n');
     await new Promise((r) => setImmediate(r));
     expect(sink.log).toEqual(['bad:invalid JSON', 'bad:line longer ', 'r9', 'mining.notify']);
@@ -101,7 +102,7 @@ describe('LineConnection: a handler that throws (issue 11)', () => {
       onMalformed: () => undefined,
       onClose: (r) => void closed.push(r),
     };
-    const c = new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 4096 }, sink);
+    const c = new LineConnection(s as unknown as Socket, { maxLineBytes: 1024, maxWriteBufferBytes: 4096, clock: new ManualClock() }, sink);
     expect(() => s.emit('data', Buffer.from('{"id":1,"method":"a","params":[]}\n{"id":2,"method":"b","params":[]}\n'))).not.toThrow();
     expect(c.closed).toBe(true);
     expect(closed).toEqual(['handler failed: Maximum call stack size exceeded']);

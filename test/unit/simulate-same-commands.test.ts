@@ -17,7 +17,6 @@ import { parseTrace } from '../../src/power/trace-parse.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { SimTimers } from '../../src/whatif/sim-timers.js';
 import { simulate } from '../../src/whatif/simulator.js';
 
 const T0 = Date.parse('2026-06-21T00:00:00Z');
@@ -40,10 +39,9 @@ const TTL_S = 300;
 
 const key = (c: UnitCommand, atMs: number): string => `${(atMs - T0) / 1000}s ${c.unitId} ${c.action} ${c.via} mode ${c.mode}`;
 
-/** The live loop: HTTP budget source, device APIs that record nothing but succeed, simulated timers. */
+/** The live loop: HTTP budget source, device APIs that record nothing but succeed, simulated clock. */
 async function live(): Promise<string[]> {
   const clock = new ManualClock(T0);
-  const timers = new SimTimers(clock);
   const api: DeviceApi = {
     softOff: async () => undefined,
     softOn: async () => undefined,
@@ -55,7 +53,6 @@ async function live(): Promise<string[]> {
   const budget = new HttpBudgetSource(TTL_S, undefined, clock);
   const scheduler = new Scheduler({
     clock,
-    timers,
     logger: silentLogger(),
     settings: SETTINGS,
     fleet: createFleetState({ models: BUILTIN_MODELS, miners }, () => ({ on: false })),
@@ -70,10 +67,10 @@ async function live(): Promise<string[]> {
   await scheduler.start();
   const out: string[] = [];
   scheduler.onCommand((c) => out.push(key(c, clock.now())));
-  for (const [m, kw] of ROWS.slice(1)) timers.setTimeout(() => void budget.put({ kw }), m * 60_000);
+  for (const [m, kw] of ROWS.slice(1)) clock.setTimeout(() => void budget.put({ kw }), m * 60_000);
   const end = T0 + 28 * 60_000;
-  for (let next = timers.nextAtMs(); next !== undefined && next <= end; next = timers.nextAtMs()) {
-    timers.runUntil(next);
+  for (let next = clock.nextAtMs(); next !== undefined && next <= end; next = clock.nextAtMs()) {
+    clock.runUntil(next);
     await new Promise((r) => setImmediate(r));
   }
   await scheduler.stop();

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { explainShare } from '../../src/shares/validator.js';
 import type { HashRequest } from '../../src/shares/types.js';
@@ -24,6 +25,8 @@ function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Reco
   return { logger: createLogger({ level: 'info', destination }), lines };
 }
 
+/** Lets settled promises run their callbacks (no time passes). */
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 const sha256d = (b: Buffer): Buffer => createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
 
 function candidate(): { req: HashRequest; hash: string; params: unknown[] } {
@@ -41,8 +44,6 @@ function deferred(): { promise: Promise<SubmitAnswer>; resolve(a: SubmitAnswer):
 }
 
 describe('BlockWatch', () => {
-  afterEach(() => vi.useRealTimers());
-
   it('the record rebuilds the block: header hashes to the candidate, coinbase holds both extranonces', () => {
     const { req, hash, params } = candidate();
     const r = blockRecord({ request: req, hash, worker: 'rig1' }, 'stratum+tcp://pool:3333', 'cafe0001', params);
@@ -53,47 +54,49 @@ describe('BlockWatch', () => {
   });
 
   it('no answer within the ack timeout: logged at error level with everything, counted; a late accept is still counted', async () => {
-    vi.useFakeTimers();
+    const clock = new ManualClock(0);
     const { logger, lines } = capture();
-    const w = new BlockWatch({ ackTimeoutMs: 3000, logger });
+    const w = new BlockWatch({ ackTimeoutMs: 3000, logger, clock });
     const { req, hash, params } = candidate();
     const d = deferred();
     w.watch(blockRecord({ request: req, hash, worker: 'rig1' }, 'stratum+tcp://pool:3333', 'cafe0001', params), d.promise);
-    vi.advanceTimersByTime(2999);
+    clock.advance(2999);
     expect(w.counters).toEqual({ submitted: 1, accepted: 0, rejected: 0, unacknowledged: 0 });
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     expect(w.counters.unacknowledged).toBe(1);
     const err = lines.find((l) => l['level'] === 50)!;
     expect(err['msg']).toMatch(/not acknowledged.*submit it by hand/);
     for (const k of ['headerHex', 'coinbaseHex', 'merkleBranches', 'extranonce1', 'extranonce2', 'ntime', 'nonce', 'version', 'upstreamJobId', 'submitParams', 'hash']) expect(err, k).toHaveProperty(k);
     d.resolve({ accepted: true, error: null });
-    await vi.runAllTimersAsync();
+    await settle();
     expect(w.counters).toEqual({ submitted: 1, accepted: 1, rejected: 0, unacknowledged: 1 });
   });
 
   it('a connection that closes first: logged and counted at once, once', async () => {
-    vi.useFakeTimers();
+    const clock = new ManualClock(0);
     const { logger, lines } = capture();
-    const w = new BlockWatch({ ackTimeoutMs: 3000, logger });
+    const w = new BlockWatch({ ackTimeoutMs: 3000, logger, clock });
     const { req, hash, params } = candidate();
     const d = deferred();
     w.watch(blockRecord({ request: req, hash, worker: 'rig1' }, 'p', 'cafe0001', params), d.promise);
     d.reject(new Error('pool p closed before answering mining.submit: pool hung'));
-    await vi.advanceTimersByTimeAsync(10_000);
+    await settle();
+    clock.advance(10_000);
     expect(w.counters.unacknowledged).toBe(1);
     expect(lines.filter((l) => l['level'] === 50)).toHaveLength(1);
     expect(lines.find((l) => l['level'] === 50)!['why']).toMatch(/pool hung/);
   });
 
   it('an answer in time: accepted or rejected, no hand-submit line', async () => {
-    vi.useFakeTimers();
+    const clock = new ManualClock(0);
     const { logger, lines } = capture();
-    const w = new BlockWatch({ ackTimeoutMs: 3000, logger });
+    const w = new BlockWatch({ ackTimeoutMs: 3000, logger, clock });
     const { req, hash, params } = candidate();
     const rec = blockRecord({ request: req, hash, worker: 'rig1' }, 'p', 'cafe0001', params);
     w.watch(rec, Promise.resolve({ accepted: true, error: null }));
     w.watch(rec, Promise.resolve({ accepted: false, error: { code: 21, message: 'Stale' } }));
-    await vi.advanceTimersByTimeAsync(10_000);
+    await settle();
+    clock.advance(10_000);
     expect(w.counters).toEqual({ submitted: 2, accepted: 1, rejected: 1, unacknowledged: 0 });
     expect(lines.filter((l) => typeof l['msg'] === 'string' && (l['msg'] as string).includes('by hand'))).toHaveLength(0);
   });

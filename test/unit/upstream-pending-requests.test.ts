@@ -1,15 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { OverloadError, PeerError, TimeoutError } from '../../src/errors.js';
 import { PendingRequests } from '../../src/upstream/pending-requests.js';
 
 const URL = 'stratum+tcp://127.0.0.1:3333';
 
 describe('PendingRequests', () => {
-  beforeEach(() => vi.useFakeTimers());
-  afterEach(() => vi.useRealTimers());
+  let clock = new ManualClock(0);
+  beforeEach(() => void (clock = new ManualClock(0)));
 
   it('writes one JSON-RPC line per request and settles it by id, echoed as a number or a string', async () => {
-    const p = new PendingRequests(URL, 10);
+    const p = new PendingRequests(URL, 10, clock);
     const lines: string[] = [];
     const a = p.request('mining.subscribe', ['ua'], 1000, (l) => lines.push(l) > 0);
     const b = p.request('mining.authorize', ['u', 'x'], 1000, (l) => lines.push(l) > 0);
@@ -29,12 +30,12 @@ describe('PendingRequests', () => {
   });
 
   it('times a request out, and a late answer then finds nothing', async () => {
-    const p = new PendingRequests(URL, 10);
+    const p = new PendingRequests(URL, 10, clock);
     const r = p.request('mining.submit', [], 500, () => true);
     const seen = r.catch((e: unknown) => e);
-    vi.advanceTimersByTime(499);
+    clock.advance(499);
     expect(p.size).toBe(1);
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     const err = await seen;
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toBe(`pool ${URL} did not answer mining.submit within 500 ms`);
@@ -42,7 +43,7 @@ describe('PendingRequests', () => {
   });
 
   it('refuses over the cap, fails an unwritable request at once, and fails everything on close', async () => {
-    const p = new PendingRequests(URL, 2);
+    const p = new PendingRequests(URL, 2, clock);
     const a = p.request('mining.submit', [], 1000, () => true).catch((e: unknown) => e);
     const b = p.request('mining.submit', [], 1000, () => true).catch((e: unknown) => e);
     await expect(p.request('mining.submit', [], 1000, () => true)).rejects.toBeInstanceOf(OverloadError);
@@ -52,6 +53,6 @@ describe('PendingRequests', () => {
     expect(p.size).toBe(0);
     await expect(p.request('mining.submit', [], 1000, () => false)).rejects.toThrow(`cannot write to pool ${URL}`);
     expect(p.size).toBe(0);
-    expect(vi.getTimerCount()).toBe(0); // no timer outlives its request
+    expect(clock.pending()).toBe(0); // no timer outlives its request
   });
 });

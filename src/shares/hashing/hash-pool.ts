@@ -13,6 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
 import { ConfigError, InputError, OverloadError, ProxyError } from '../../errors.js';
 import { compiledSibling } from '../../worker-path.js';
 import type { HashEngineInfo, HashRequest, HashResult, ShareHasher } from '../types.js';
@@ -32,6 +33,12 @@ export interface HashPoolOptions {
   batchDelayMs?: number;
   /** Tasks handed to one worker at a time (default 2: the next batch is already there when one finishes). */
   concurrentTasksPerWorker?: number;
+  /**
+   * Runs the batch delay. Default systemClock, also in a proxy on a manual
+   * clock: the delay trades CPU latency for batch size, it is not site time,
+   * and a share must not wait for a test to move the clock.
+   */
+  clock?: Clock;
 }
 
 /** Defaults chosen from `surplus bench` / bench/share-hash-pool.bench.ts on the 2-core dev box (see the report of issue 2). */
@@ -91,7 +98,8 @@ class WorkerHashPool implements HashPool {
   #head = 0;
   #inflightShares = 0;
   #inflightTasks = 0;
-  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  #timer: TimerHandle | NodeJS.Immediate | undefined;
+  readonly #clock: Clock;
   #closed = false;
   #tasks = 0;
   #shares = 0;
@@ -107,6 +115,7 @@ class WorkerHashPool implements HashPool {
     const delay = opts.batchDelayMs ?? HASH_POOL_DEFAULTS.batchDelayMs;
     if (!Number.isFinite(delay) || delay < 0) throw new ConfigError(`batchDelayMs must be a number >= 0, got ${delay}`);
     this.#delayMs = delay;
+    this.#clock = opts.clock ?? systemClock;
     const perWorker = intOption(opts.concurrentTasksPerWorker, 'concurrentTasksPerWorker', 1, HASH_POOL_DEFAULTS.concurrentTasksPerWorker);
     this.#maxTasks = this.threads * perWorker;
     this.#piscina = new Piscina({
@@ -201,13 +210,13 @@ class WorkerHashPool implements HashPool {
       this.#timer = undefined;
       this.#flush();
     };
-    this.#timer = this.#delayMs === 0 ? setImmediate(fire) : setTimeout(fire, this.#delayMs);
+    this.#timer = this.#delayMs === 0 ? setImmediate(fire) : this.#clock.setTimeout(fire, this.#delayMs);
   }
 
   #disarm(): void {
     if (this.#timer === undefined) return;
-    clearTimeout(this.#timer as NodeJS.Timeout);
-    clearImmediate(this.#timer as NodeJS.Immediate);
+    if (this.#delayMs === 0) clearImmediate(this.#timer as NodeJS.Immediate);
+    else this.#clock.clearTimeout(this.#timer as TimerHandle);
     this.#timer = undefined;
   }
 
