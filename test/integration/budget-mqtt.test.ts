@@ -2,6 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type TestBroker } from '../support/mqtt-broker.js';
+import { settleOn } from '../support/manual-time.js';
 import { ManualClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { BudgetSource } from '../../src/power/budget-source.js';
@@ -91,8 +92,10 @@ describe('mqtt budget source against an in-process aedes broker', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const s = new MqttBudgetSource({ url: `mqtt://127.0.0.1:${port}`, topic: 'x', ttlS: 30, connectWaitMs: 200 }, new ManualClock(), silentLogger());
-    await s.start();
+    const clock = new ManualClock();
+    const s = new MqttBudgetSource({ url: `mqtt://127.0.0.1:${port}`, topic: 'x', ttlS: 30, connectWaitMs: 200 }, clock, silentLogger());
+    // start() waits connectWaitMs on the source's clock for a first connect, then returns.
+    await settleOn(clock, s.start(), { withinMs: 200 });
     expect(s.latest()).toBeUndefined();
     await s.stop();
   });
