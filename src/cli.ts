@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * argv -> command. The only place that exits the process: commands return an
+ * argv -> command. The only place that sets the exit code: commands return an
  * exit code or throw; a ProxyError is printed as one clear line, anything else
  * as a bug with its stack.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ProxyError } from './errors.js';
 
 /** Node's errors from a system call (ENOENT, EACCES, EADDRINUSE ...): they carry `code` and `syscall`. */
@@ -138,22 +139,43 @@ export async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
+/**
+ * Runs one command line and returns the exit code, printing a ProxyError or
+ * a system call's error as one line and anything else as a bug with its
+ * stack. Exported so tests can run a command in-process.
+ */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (err) {
     if (err instanceof ProxyError) {
       process.stderr.write(`surplus: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (isSystemError(err)) {
+      return 2;
+    }
+    if (isSystemError(err)) {
       // An I/O failure the commands did not word themselves (a file, a port): its
       // message names the path or address; a stack would only hide that line.
       process.stderr.write(`surplus: ${err.message.split('\n')[0]}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(`surplus: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
+      return 1;
     }
-  },
-);
+    process.stderr.write(`surplus: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+/** True when this file is the process's entry script (node dist/cli.js, or the npm bin link to it), not an import. */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
+  void run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -4,6 +4,11 @@
  * naming the thing and no stack; check-config lists every problem; a config
  * error stops `start` before the miner port is bound; discover finds the
  * simulated Avalons on 127.0.0.x; --version and help <command>.
+ *
+ * Most command lines run in-process through the CLI's own `run` (the same
+ * parsing, commands and error printing; test/support/cli-in-process.ts); the
+ * ones marked SPAWN run the built dist/cli.js as a process, for what only a
+ * process shows: its exit status, and a port it leaves bound or free.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +22,7 @@ import { systemClock } from '../../src/clock.js';
 import { parseFleetCsv } from '../../src/config/fleet-import.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
+import { runCliInProcess as cli } from '../support/cli-in-process.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -110,19 +116,22 @@ describe('a common mistake is one line naming the thing, never a stack', () => {
     ['an unknown command', () => ['strat'], /^surplus: unknown command "strat"; allowed: start, demo/],
     ['help for an unknown command', () => ['help', 'strat'], /^surplus: unknown command "strat"/],
   ];
-  it.concurrent.each(cases)('%s', async (_name, args, what) => {
-    expectOneLine(await runCli(args()), what);
+  /** Run as real processes: a port-in-use failure of each long-running command, and an unknown command. */
+  const SPAWN = new Set(['start: miner port in use', 'demo: http port in use', 'an unknown command']);
+  it.concurrent.each(cases)('%s', async (name, args, what) => {
+    expectOneLine(await (SPAWN.has(name) ? runCli : cli)(args()), what);
   });
 
   it('check-config: a missing or unreadable file is one line and exit 1', async () => {
+    // SPAWN: exit status 1 as a process sees it.
     expectOneLine(await runCli(['check-config', file('none.yaml')]), /cannot read config file .*none\.yaml: ENOENT$/, 1);
-    expectOneLine(await runCli(['check-config', file('a-folder')]), /cannot read config file .*a-folder: EISDIR$/, 1);
+    expectOneLine(await cli(['check-config', file('a-folder')]), /cannot read config file .*a-folder: EISDIR$/, 1);
   });
 });
 
 describe('validate everything before binding anything', () => {
   it('check-config lists every problem (key, value, what is allowed) and exits 1', async () => {
-    const r = await runCli(['check-config', file('many.yaml')]);
+    const r = await cli(['check-config', file('many.yaml')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -141,9 +150,9 @@ describe('validate everything before binding anything', () => {
   });
 
   it('check-config names a garbage budget file and a pool: typo', async () => {
-    const g = await runCli(['check-config', file('garbage-budget.yaml')]);
+    const g = await cli(['check-config', file('garbage-budget.yaml')]);
     expectOneLine(g, /garbage-budget\.yaml: budget\.file: .*garbage\.csv line 1: header must name a time column/, 1);
-    const t = await runCli(['check-config', file('typo.yaml')]);
+    const t = await cli(['check-config', file('typo.yaml')]);
     expect(t.code).toBe(1);
     expect(t.stderr).toMatch(/typo\.yaml: unknown key pool \(did you mean pools\?\); allowed: listen, pools/);
   });
@@ -151,38 +160,40 @@ describe('validate everything before binding anything', () => {
   it('check-config: a valid file with its fleet CSV is one OK line, exit 0', async () => {
     await writeFile(file('site.csv'), 'id,worker,model,api\nr1,site.r1,avalon-a1566ha,10.0.0.1:4028\nr2,site.r2,generic,\n');
     await writeFile(file('site.yaml'), `${POOL}fleet:\n  import: site.csv\n  miners: [{ id: r0, worker: site.r0, model: generic }]\n`);
-    const r = await runCli(['check-config', file('site.yaml')]);
+    const r = await cli(['check-config', file('site.yaml')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^.*site\.yaml: OK: listen 0\.0\.0\.0:3333, 1 pool, 3 miners \(1 with a device API, 2 from site\.csv\), no budget \(proxy only\), http 127\.0\.0\.1:8080\n$/);
   });
 
   it('start: a pool: typo is named (not only "no pool configured"), and config errors come before the miner port is bound', async () => {
-    const t = await runCli(['start', '--config', file('typo.yaml')]);
+    const t = await cli(['start', '--config', file('typo.yaml')]);
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/unknown key pool \(did you mean pools\?\)/);
     // The port stays free: nothing was bound (another process can take it).
     await writeFile(file('garbage-start.yaml'), `${POOL}listen: "127.0.0.1:${busyPort}"\nbudget: { source: schedule, file: ${file('garbage.csv')} }\n`);
+    // SPAWN: a process that would have bound the busy port shows it here.
     const g = await runCli(['start', '--config', file('garbage-start.yaml')]);
     // The budget file is named, not the busy port: it was checked first.
     expectOneLine(g, /^surplus: .*garbage\.csv line 1: header must name a time column/);
     await writeFile(file('dup.yaml'), `${POOL}listen: "127.0.0.1:${busyPort}"\nfleet: { miners: [{ id: a, worker: w1, model: generic }, { id: a, worker: w2, model: generic }] }\n`);
-    expectOneLine(await runCli(['start', '--config', file('dup.yaml')]), /^surplus: invalid configuration: fleet\.miners\[1\]\.id: duplicate id "a"/);
+    expectOneLine(await cli(['start', '--config', file('dup.yaml')]), /^surplus: invalid configuration: fleet\.miners\[1\]\.id: duplicate id "a"/);
     await writeFile(file('open.yaml'), `${POOL}listen: "127.0.0.1:${busyPort}"\nhttp: { listen: "0.0.0.0:0" }\n`);
-    expectOneLine(await runCli(['start', '--config', file('open.yaml')]), /^surplus: invalid configuration: http\.listen: "0\.0\.0\.0:0" is not a loopback address/);
+    expectOneLine(await cli(['start', '--config', file('open.yaml')]), /^surplus: invalid configuration: http\.listen: "0\.0\.0\.0:0" is not a loopback address/);
   });
 });
 
 describe('operator conveniences', () => {
   it('--version, help <command>, and demo --help lists --http', async () => {
+    // SPAWN: the version as the built CLI prints it.
     const v = await runCli(['--version']);
     expect(v.stdout).toMatch(/^surplus \d+\.\d+\.\d+\n$/);
-    const h = await runCli(['help', 'start']);
+    const h = await cli(['help', 'start']);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^run the proxy for a real site\n\nUsage: surplus start --config FILE/);
-    expect((await runCli(['start', '--help'])).stdout).toBe(h.stdout);
-    expect((await runCli(['demo', '--help'])).stdout).toMatch(/--http host:port/);
-    expect((await runCli(['help'])).stdout).toMatch(/check-config .*\n.*discover/);
+    expect((await cli(['start', '--help'])).stdout).toBe(h.stdout);
+    expect((await cli(['demo', '--help'])).stdout).toMatch(/--http host:port/);
+    expect((await cli(['help'])).stdout).toMatch(/check-config .*\n.*discover/);
   });
 });
 
@@ -203,7 +214,7 @@ describe('surplus discover', () => {
   });
 
   it('prints a fleet YAML with each device and its reported model; --csv is what fleet.import reads', async () => {
-    const r = await runCli(['discover', '--range', '127.0.0.0/29', '--port', String(port), '--timeout-ms', '1000']);
+    const r = await cli(['discover', '--range', '127.0.0.0/29', '--port', String(port), '--timeout-ms', '1000']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^surplus discover --range 127\.0\.0\.0\/29 --port \d+: 3 devices of 6 addresses \(\d+\.\d s\)\n$/);
     const doc = parseYaml(r.stdout) as { fleet: { miners: Array<Record<string, unknown>> } };
@@ -213,12 +224,12 @@ describe('surplus discover', () => {
       [`127.0.0.5:${port}`, 'generic'],
     ]);
     expect(r.stdout).toMatch(/127\.0\.0\.5.*# PROD SomeMiner X1, MODEL X1, .*no exact profile: check model/);
-    const csv = await runCli(['discover', '--range', '127.0.0.0/29', '--port', String(port), '--timeout-ms', '1000', '--csv']);
+    const csv = await cli(['discover', '--range', '127.0.0.0/29', '--port', String(port), '--timeout-ms', '1000', '--csv']);
     const parsed = parseFleetCsv(csv.stdout, 'out.csv');
     expect(parsed.problems).toEqual([]);
     expect(parsed.units.map((u) => u.miner.model)).toEqual(['avalon-a1566', 'avalon-q', 'generic']);
     // The YAML is a valid fleet section as it stands.
     await writeFile(file('found.yaml'), POOL + r.stdout);
-    expect((await runCli(['check-config', file('found.yaml')])).stdout).toMatch(/OK: .*3 miners \(3 with a device API\)/);
+    expect((await cli(['check-config', file('found.yaml')])).stdout).toMatch(/OK: .*3 miners \(3 with a device API\)/);
   });
 });
