@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { Demo, rotateTrace } from '../../src/commands/demo.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
@@ -20,19 +21,30 @@ describe('surplus demo, the shipped configuration on real loopback sockets', () 
     // A day in 60 s from 10:00: the run covers 10:00-12:30 of the trace, a cloud
     // at 11:05 included. A lower pool difficulty so a 9 s run of 6 CPU miners
     // reliably finds pool shares.
+    //
+    // Every part runs on one ManualClock (pool jobs, devices, budget trace,
+    // scheduler, proxy, sampler, the miners' hashing pace) over real loopback
+    // sockets: the clock moves 20 ms at a time once the event loop has run
+    // what the last step started, so RUN_S of site time takes as long as
+    // the work in it, not RUN_S of waiting.
+    const clock = new ManualClock(Date.now());
     demo = await Demo.start({
       demo: { miners: 6, dayLengthS: 60, startAt: '10:00', poolDifficulty: 0.0000005 },
       httpListen: '127.0.0.1:0',
       logger: silentLogger(),
       sampleIntervalMs: 250,
+      clock,
     });
-    // At least RUN_S of wall time, then until the recording holds what the tests read: on a loaded
-    // machine the 250 ms sampler runs late (fewer points) and the CPU miners find pool shares later.
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, RUN_S * 1000));
+    const t0 = clock.now();
+    const step = async (): Promise<void> => {
+      clock.advance(20);
+      for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
+    };
+    while (clock.now() - t0 < RUN_S * 1000) await step();
+    // Then until the recording holds what the tests read (the CPU miners find pool shares at random).
     while (demo.site.surface.sampler.history.points().length <= RUN_S * 3 || demo.pool.stats.accepted === 0) {
-      if (Date.now() - t0 > RUN_S * 1000 + 30_000) break; // only bounds a hang; the tests below then fail
-      await new Promise((r) => setTimeout(r, 250));
+      if (clock.now() - t0 > RUN_S * 1000 + 30_000) break; // only bounds a hang; the tests below then fail
+      await step();
     }
   }, 60_000);
 
