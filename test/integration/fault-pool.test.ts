@@ -5,25 +5,36 @@
  * connected and resume), and a pool whose coinbase pays someone else (the
  * payout guard keeps its jobs from every miner and fails over). Every test
  * ends with the share books balanced.
+ *
+ * Proxy, pools and miners run on one ManualClock over real loopback sockets
+ * (test/support/manual-time.ts): timeouts, watchdogs and outages pass as
+ * site time, moved in small steps while the rig runs, not waited for.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { MINER_DIFF, Proxy, SimMiner, SimPool, startMiners, startPools, testConfig } from './proxy-harness.js';
 import { expectBalanced } from './fault-accounting.js';
 import { SIM_PAYOUT_SCRIPT } from '../../src/demo/sim-jobs.js';
 
 let cleanup: Array<() => unknown> = [];
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
   cleanup = [];
 });
 
 async function rig(n: number, overrides: Record<string, unknown> = {}, poolOpts = {}) {
-  const pools = await startPools(n, poolOpts);
+  const pools = await startPools(n, { ...poolOpts, clock: time.clock });
   cleanup.push(() => Promise.all(pools.map((p) => p.stop())));
-  const proxy = new Proxy(testConfig(pools, overrides));
+  const proxy = new Proxy(testConfig(pools, overrides), { clock: time.clock });
   cleanup.push(() => proxy.close());
   const { port } = await proxy.start();
-  const miners = await startMiners(port, 3);
+  const miners = await startMiners(port, 3, { clock: time.clock });
   cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
   return { pools, proxy, port, miners };
 }
@@ -83,7 +94,7 @@ describe('fault: pools', () => {
     const [primary, backup] = pools as [SimPool, SimPool];
     await waitFor(() => primary.stats.accepted >= 1, 10_000, 'shares on the primary');
     await Promise.all([primary.stop(), backup.stop()]);
-    await sleep(2000);
+    await time.pass(2000);
     const down = proxy.snapshot();
     expect(down.pools.every((p) => p.state !== 'up')).toBe(true);
     expect(down.minersConnected).toBe(3);
@@ -100,15 +111,15 @@ describe('fault: pools', () => {
   });
 
   it('payout guard: jobs paying another script never reach a miner; the pool is failed over and counted', async () => {
-    const thief = new SimPool({ difficulty: 1e-5, payoutScript: '0014' + '66'.repeat(20) });
+    const thief = new SimPool({ difficulty: 1e-5, payoutScript: '0014' + '66'.repeat(20), clock: time.clock });
     await thief.start();
-    const [honest] = (await startPools(1)) as [SimPool];
+    const [honest] = (await startPools(1, { clock: time.clock })) as [SimPool];
     cleanup.push(() => thief.stop(), () => honest.stop());
     const cfg = testConfig([thief, honest]);
-    const proxy = new Proxy({ ...cfg, pools: cfg.pools.map((p) => ({ ...p, expectedPayout: SIM_PAYOUT_SCRIPT })) });
+    const proxy = new Proxy({ ...cfg, pools: cfg.pools.map((p) => ({ ...p, expectedPayout: SIM_PAYOUT_SCRIPT })) }, { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 2);
+    const miners = await startMiners(port, 2, { clock: time.clock });
     cleanup.push(() => miners.forEach((m) => m.stop()));
     await waitFor(() => honest.stats.accepted >= 2, 15_000, 'shares on the honest pool');
     const s = proxy.snapshot();

@@ -36,3 +36,44 @@ export async function settleOn<T>(clock: ManualClock, p: Promise<T>, opts: { wit
   }
   return done;
 }
+
+/**
+ * Fake time for a whole loopback rig (proxy, simulated pools and miners all
+ * given `clock`): `waitFor` moves the clock `stepMs` at a time, each step
+ * after the event loop has gone round `turns` times (the socket reads and
+ * writes and the hash workers' answers that the last step started), until
+ * the condition holds. A wait of N ms of site time costs as much as the work
+ * in it, not N ms.
+ */
+export interface FakeTime {
+  readonly clock: ManualClock;
+  /** Moves the clock until `cond` holds; fails after `limitMs` of site time. */
+  waitFor(cond: () => boolean, limitMs?: number, what?: string): Promise<void>;
+  /** Lets `ms` of site time pass (stepwise, the rig running on the way). */
+  pass(ms: number): Promise<void>;
+}
+
+export function fakeTime(clock: ManualClock, opts: { stepMs?: number; turns?: number } = {}): FakeTime {
+  const stepMs = opts.stepMs ?? 20;
+  const turns = opts.turns ?? 8;
+  const step = async (): Promise<void> => {
+    for (let i = 0; i < turns; i++) await turn();
+    clock.advance(stepMs);
+  };
+  return {
+    clock,
+    async waitFor(cond, limitMs = 8000, what = 'condition') {
+      const t0 = clock.now();
+      for (;;) {
+        for (let i = 0; i < turns && !cond(); i++) await turn();
+        if (cond()) return;
+        if (clock.now() - t0 > limitMs) throw new Error(`timed out waiting for ${what} (${limitMs} ms of site time)`);
+        await step();
+      }
+    },
+    async pass(ms) {
+      const end = clock.now() + ms;
+      while (clock.now() < end) await step();
+    },
+  };
+}
