@@ -1,6 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Proxy, SimMiner, SimPool, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { Proxy, SimMiner, SimPool, startMiners, startPools, testConfig } from './proxy-harness.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -14,12 +21,12 @@ const POOL_DIFF = 4e-6;
 
 describe('proxy: pool failover and fallback', () => {
   it('keeps miners connected through a primary outage, mines on the backup, then falls back', { timeout: 90_000 }, async () => {
-    const [primary, backup] = (await startPools(2, { difficulty: POOL_DIFF })) as [SimPool, SimPool];
+    const [primary, backup] = (await startPools(2, { clock: time.clock, difficulty: POOL_DIFF })) as [SimPool, SimPool];
     cleanup.push(() => primary.stop(), () => backup.stop());
-    const proxy = new Proxy(testConfig([primary, backup]));
+    const proxy = new Proxy(testConfig([primary, backup]), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 2);
+    const miners = await startMiners(port, 2, { clock: time.clock });
     cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
 
     await waitFor(() => primary.stats.accepted >= 2, 20_000, 'shares on the primary');
@@ -57,12 +64,12 @@ describe('proxy: pool failover and fallback', () => {
 
   it('fails over when the pool goes silent (liveness watchdog)', { timeout: 60_000 }, async () => {
     // Live pools send a job every 200 ms here, so 0.5 s of silence means a hung pool.
-    const [primary, backup] = (await startPools(2, { jobIntervalMs: 200, difficulty: POOL_DIFF })) as [SimPool, SimPool];
+    const [primary, backup] = (await startPools(2, { clock: time.clock, jobIntervalMs: 200, difficulty: POOL_DIFF })) as [SimPool, SimPool];
     cleanup.push(() => primary.stop(), () => backup.stop());
-    const proxy = new Proxy(testConfig([primary, backup], { upstream: { silenceTimeoutS: 0.5, fallbackStableS: 60 } }));
+    const proxy = new Proxy(testConfig([primary, backup], { upstream: { silenceTimeoutS: 0.5, fallbackStableS: 60 } }), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 1);
+    const miners = await startMiners(port, 1, { clock: time.clock });
     cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
     await waitFor(() => primary.stats.accepted >= 1, 20_000, 'share on the primary');
     primary.mute(true);
@@ -73,12 +80,12 @@ describe('proxy: pool failover and fallback', () => {
   });
 
   it('counts forwarded shares the pool never answers as timeouts, and the books still balance', { timeout: 60_000 }, async () => {
-    const [pool] = (await startPools(1, { difficulty: 4e-6 })) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock, difficulty: 4e-6 })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool], { upstream: { requestTimeoutS: 0.3, silenceTimeoutS: 30 } }));
+    const proxy = new Proxy(testConfig([pool], { upstream: { requestTimeoutS: 0.3, silenceTimeoutS: 30 } }), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 2);
+    const miners = await startMiners(port, 2, { clock: time.clock });
     cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
     await waitFor(() => pool.stats.accepted >= 1, 20_000, 'a share accepted');
     pool.mute(true); // hung pool: socket open, no answers
