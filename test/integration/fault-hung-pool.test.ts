@@ -15,9 +15,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
 import { proxyStatusView } from '../../src/site.js';
-import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, testConfig, waitFor } from './proxy-harness.js';
+import { MINER_DIFF, Proxy, SimMiner, SimPool, startMiners, testConfig } from './proxy-harness.js';
 import { expectBalanced } from './fault-accounting.js';
 import { captureLog } from '../support/log-capture.js';
 
@@ -25,6 +27,11 @@ const SIM_POOL = fileURLToPath(new URL('../../dist/demo/sim-pool.js', import.met
 /** Regtest's compact target: every share is a block candidate. */
 const EASY_NBITS = '207fffff';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -52,7 +59,7 @@ const sha256d = (b: Buffer): Buffer => createHash('sha256').update(createHash('s
 describe.skipIf(!existsSync(SIM_POOL))('fault: a hung pool (process stopped)', () => {
   it('fails over within hungAfterS of the first unanswered share; no block candidate or share lost silently', async () => {
     const { child, url } = await childPool();
-    const backup = new SimPool({ difficulty: MINER_DIFF, nbits: EASY_NBITS });
+    const backup = new SimPool({ clock: time.clock, difficulty: MINER_DIFF, nbits: EASY_NBITS });
     await backup.start();
     cleanup.push(() => backup.stop());
     const { logger, lines } = capture();
@@ -61,10 +68,10 @@ describe.skipIf(!existsSync(SIM_POOL))('fault: a hung pool (process stopped)', (
       // The silence watchdog is far off: only the hung-pool detector can explain a quick failover.
       upstream: { hungAfterS, requestTimeoutS: 10, silenceTimeoutS: 120, blockAckTimeoutS: 1, fallbackStableS: 600 },
     });
-    const proxy = new Proxy({ ...base, pools: [{ ...base.pools[0]!, url, user: 'farm0' }, base.pools[0]!] }, { logger });
+    const proxy = new Proxy({ ...base, pools: [{ ...base.pools[0]!, url, user: 'farm0' }, base.pools[0]!] }, { clock: time.clock, logger });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 3);
+    const miners = await startMiners(port, 3, { clock: time.clock });
     cleanup.push(() => miners.forEach((m: SimMiner) => m.stop()));
 
     await waitFor(() => proxy.snapshot().shares.poolAccepted >= 3 && proxy.snapshot().blockCandidates.accepted >= 3, 15_000, 'block candidates accepted by the first pool');
@@ -134,7 +141,7 @@ describe('fault: pool errors are logged with their cause, rate-limited, and show
     await new Promise<void>((r) => probe.close(() => r()));
     const { logger, lines } = capture();
     const base = testConfig([], { pools: [{ url: `stratum+tcp://127.0.0.1:${deadPort}`, user: 'farm0' }], upstream: { backoffInitialMs: 20, backoffMaxMs: 50 } });
-    const proxy = new Proxy(base, { logger });
+    const proxy = new Proxy(base, { clock: time.clock, logger });
     cleanup.push(() => proxy.close());
     await proxy.start();
     await waitFor(() => proxy.snapshot().pools[0]!.connectFailures >= 10, 10_000, 'ten refused attempts');
@@ -148,20 +155,20 @@ describe('fault: pool errors are logged with their cause, rate-limited, and show
   });
 
   it('a pool that stops answering shares: timeouts counted and shown per pool, warned once', async () => {
-    const pool = new SimPool({ difficulty: MINER_DIFF });
+    const pool = new SimPool({ clock: time.clock, difficulty: MINER_DIFF });
     await pool.start();
     cleanup.push(() => pool.stop());
     const { logger, lines } = capture();
     // No hung-pool close here (hungAfterS far off): only the submit timeouts.
-    const proxy = new Proxy(testConfig([pool], { upstream: { requestTimeoutS: 0.3, hungAfterS: 60 } }), { logger });
+    const proxy = new Proxy(testConfig([pool], { upstream: { requestTimeoutS: 0.3, hungAfterS: 60 } }), { clock: time.clock, logger });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 2);
+    const miners = await startMiners(port, 2, { clock: time.clock });
     cleanup.push(() => miners.forEach((m) => m.stop()));
     await waitFor(() => pool.stats.accepted >= 1, 10_000, 'shares on the pool');
     pool.mute(true);
     await waitFor(() => proxy.snapshot().pools[0]!.submitTimeouts >= 3, 15_000, 'three submit timeouts');
-    await sleep(100);
+    await time.pass(100);
     const p = proxy.snapshot().pools[0]!;
     expect(p.submitTimeouts).toBe(proxy.snapshot().shares.poolTimedOut);
     expect(p.lastError).toMatch(/did not answer mining\.submit within 300 ms/);

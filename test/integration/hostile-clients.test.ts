@@ -5,12 +5,19 @@
  * repeated invalid shares (never on the first), and no process-wide effect:
  * an honest miner keeps mining through all of it and the books balance.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Proxy, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { Proxy, SimPool, startMiners, startPools, testConfig } from './proxy-harness.js';
 import { RawClient } from './proxy-raw-client.js';
 import { expectBalanced } from './fault-accounting.js';
 import { classifyLine, expectsAnswer, fuzzLine, xorshift } from '../../bench/fuzz-corpus.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -18,9 +25,9 @@ afterEach(async () => {
 });
 
 async function setup(limits: Record<string, unknown>): Promise<{ pool: SimPool; proxy: Proxy; port: number }> {
-  const [pool] = (await startPools(1)) as [SimPool];
+  const [pool] = (await startPools(1, { clock: time.clock })) as [SimPool];
   cleanup.push(() => pool.stop());
-  const proxy = new Proxy(testConfig([pool], { limits }));
+  const proxy = new Proxy(testConfig([pool], { limits }), { clock: time.clock });
   cleanup.push(() => proxy.close());
   const { port } = await proxy.start();
   return { pool, proxy, port };
@@ -41,7 +48,7 @@ async function handshaken(port: number, worker: string): Promise<RawClient> {
 }
 
 async function honestMiner(port: number): Promise<{ accepted: () => number; stop: () => void }> {
-  const [m] = await startMiners(port, 1, { worker: 'honest' });
+  const [m] = await startMiners(port, 1, { clock: time.clock, worker: 'honest' });
   cleanup.push(() => m!.stop());
   await waitFor(() => m!.stats.accepted >= 1, 10_000, 'honest miner share');
   return { accepted: () => m!.stats.accepted, stop: () => m!.stop() };
@@ -104,7 +111,7 @@ describe('hostile clients', () => {
     let dropped = false;
     for (let i = 0; i < 200 && !dropped; i++) {
       if (!c.socket.destroyed) c.socket.write(burst);
-      await sleep(5);
+      await time.pass(5);
       dropped = proxy.snapshot().minersConnected === 1;
     }
     await waitFor(() => proxy.snapshot().minersConnected === 1, 10_000, 'deaf miner dropped');
@@ -170,7 +177,7 @@ describe('hostile clients', () => {
     c.write(lines.join('\n') + '\n');
     const answers = (): number => c.messages.filter((m) => m.method === undefined).length - before;
     await waitFor(() => answers() >= owed || c.closed, 10_000, `${owed} answers`);
-    await sleep(200); // a double answer would show up now
+    await time.pass(200); // a double answer would show up now
     expect(answers()).toBe(owed);
     expect(c.closed).toBe(false);
     expectBalanced(proxy.snapshot());

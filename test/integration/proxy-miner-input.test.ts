@@ -1,7 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Proxy, SimPool, SimMiner, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { Proxy, SimPool, SimMiner, startMiners, startPools, testConfig } from './proxy-harness.js';
 import { RawClient } from './proxy-raw-client.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -11,7 +18,7 @@ afterEach(async () => {
 async function setup(poolOpts = {}, overrides: Record<string, unknown> = {}): Promise<{ pool: SimPool; proxy: Proxy; port: number }> {
   const [pool] = (await startPools(1, poolOpts)) as [SimPool];
   cleanup.push(() => pool.stop());
-  const proxy = new Proxy(testConfig([pool], overrides));
+  const proxy = new Proxy(testConfig([pool], overrides), { clock: time.clock });
   cleanup.push(() => proxy.close());
   const { port } = await proxy.start();
   return { pool, proxy, port };
@@ -49,7 +56,7 @@ describe('proxy: what miners send', () => {
     c.write('{{{\n');
     await waitFor(() => c.closed, 10_000, 'disconnect after strikes');
     // The proxy still serves others.
-    const m = await startMiners(port, 1);
+    const m = await startMiners(port, 1, { clock: time.clock });
     cleanup.push(() => m[0]!.stop());
     await waitFor(() => m[0]!.stats.accepted >= 1, 10_000, 'a share after the bad client');
     const s = proxy.snapshot().shares;
@@ -101,7 +108,7 @@ describe('proxy: what miners send', () => {
     expect(bad.error).toEqual([20, 'version bits outside the negotiated mask', null]);
 
     // A hashing miner rolling inside the agreed mask gets its shares accepted by the pool.
-    const [m] = await startMiners(port, 1, { versionRollingMask: 0x1fffe000 });
+    const [m] = await startMiners(port, 1, { clock: time.clock, versionRollingMask: 0x1fffe000 });
     cleanup.push(() => m!.stop());
     expect(m!.stats.versionMask).toBe(0x00ffe000);
     await waitFor(() => pool.stats.accepted >= 2, 10_000, 'rolled shares accepted upstream');
@@ -110,8 +117,8 @@ describe('proxy: what miners send', () => {
 
   it('re-carves on mining.set_extranonce from the pool: the miners keep their extranonce1 (the pool part is in coinb1) and their connection', async () => {
     const { pool, proxy, port } = await setup({ difficulty: 4e-6 });
-    const [sub] = await startMiners(port, 1);
-    const [plain] = await startMiners(port, 1, { extranonceSubscribe: false, worker: 'plain' });
+    const [sub] = await startMiners(port, 1, { clock: time.clock });
+    const [plain] = await startMiners(port, 1, { clock: time.clock, extranonceSubscribe: false, worker: 'plain' });
     cleanup.push(() => sub!.stop(), () => plain!.stop());
     await waitFor(() => pool.stats.accepted >= 1, 10_000, 'first shares');
     const before = [sub!.extranonce.extranonce1, plain!.extranonce.extranonce1];

@@ -1,6 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MINER_DIFF, Proxy, SimMiner, SimPool, sleep, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { MINER_DIFF, Proxy, SimMiner, SimPool, startMiners, startPools, testConfig } from './proxy-harness.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -13,12 +20,12 @@ function stopAll(miners: SimMiner[]): void {
 
 describe('proxy: miners → surplus → pool over loopback', () => {
   it('validates every share, forwards only those meeting the pool target, and the counts balance', { timeout: 60_000 }, async () => {
-    const [pool] = (await startPools(1)) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool]));
+    const proxy = new Proxy(testConfig([pool]), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 4, { versionRollingMask: 0x1fffe000 });
+    const miners = await startMiners(port, 4, { clock: time.clock, versionRollingMask: 0x1fffe000 });
     cleanup.push(() => stopAll(miners));
 
     // Every miner must have had a share accepted before the per-worker hashrate is checked below,
@@ -62,6 +69,9 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     expect(snap.upstreamConnections).toBe(1);
     expect(pool.connectionCount).toBe(1);
     expect(s.acceptedDifficulty).toBeCloseTo(s.accepted * MINER_DIFF, 12);
+    // A hashrate is shares over the time since the first: let some site time pass (on a frozen
+    // clock, a worker whose only share came at this instant has a zero span, so no rate).
+    await time.pass(100);
     const workers = proxy.workers();
     expect(workers.map((w) => w.worker)).toEqual(['rig0', 'rig1', 'rig2', 'rig3']);
     expect(workers.reduce((n, w) => n + w.shares.accepted, 0)).toBe(s.accepted);
@@ -69,19 +79,19 @@ describe('proxy: miners → surplus → pool over loopback', () => {
   });
 
   it('opens a second upstream connection when maxMinersPerConnection is reached', { timeout: 60_000 }, async () => {
-    const [pool] = (await startPools(1, { difficulty: 4e-6 })) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock, difficulty: 4e-6 })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool], { upstream: { maxMinersPerConnection: 2 } }));
+    const proxy = new Proxy(testConfig([pool], { upstream: { maxMinersPerConnection: 2 } }), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 3);
+    const miners = await startMiners(port, 3, { clock: time.clock });
     cleanup.push(() => stopAll(miners));
     expect(pool.connectionCount).toBe(2);
     expect(proxy.snapshot().upstreamConnections).toBe(2);
     const en1 = miners.map((m) => m.extranonce.extranonce1);
     expect(new Set(en1).size).toBe(3);
     await waitFor(() => Object.keys(pool.stats.byUser).length > 0 && pool.stats.accepted >= 4, 30_000, 'shares on both connections');
-    await sleep(100);
+    await time.pass(100);
     expect(pool.stats.rejected).toEqual({});
   });
 
@@ -89,12 +99,12 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     // Pool extranonce2 of 4 bytes: 1 prefix byte would allow 256, so use 3 → one miner per connection.
     // Pool difficulty 2x the miners': three pool shares come in seconds even on a loaded machine
     // (at 5x, two CPU miners slowed by load missed the 15 s wait a few runs in a hundred).
-    const [pool] = (await startPools(1, { extranonce2Size: 3, difficulty: 4e-6 })) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock, extranonce2Size: 3, difficulty: 4e-6 })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool]));
+    const proxy = new Proxy(testConfig([pool]), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 2);
+    const miners = await startMiners(port, 2, { clock: time.clock });
     cleanup.push(() => stopAll(miners));
     expect(pool.connectionCount).toBe(2);
     expect(miners.map((m) => m.extranonce.extranonce2Size)).toEqual([3, 3]);
@@ -106,12 +116,12 @@ describe('proxy: miners → surplus → pool over loopback', () => {
     // Network target from nbits 0x1f03fffc is difficulty 2^-18 ≈ 3.8e-6: about half the shares are
     // "blocks" (at 2^-16, one in eight: two blocks took over 15 s now and then on a loaded machine);
     // the pool's own target (difficulty 1) is out of reach for these miners.
-    const [pool] = (await startPools(1, { difficulty: 1, nbits: '1f03fffc' })) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock, difficulty: 1, nbits: '1f03fffc' })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool]));
+    const proxy = new Proxy(testConfig([pool]), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 2);
+    const miners = await startMiners(port, 2, { clock: time.clock });
     cleanup.push(() => stopAll(miners));
     // About one share in two is a block here: wait for ordinary shares too (the first shares all
     // being blocks is a common draw), so the last assertion says they were not forwarded.
