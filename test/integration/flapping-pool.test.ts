@@ -6,10 +6,17 @@
  * its prefix, so its extranonce1 does not change: it gets a clean job on the
  * same connection, with and without extranonce.subscribe.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { MINER_DIFF, Proxy, SimPool, startMiners, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { MINER_DIFF, Proxy, SimPool, startMiners, testConfig } from './proxy-harness.js';
 import { expectBalanced } from './fault-accounting.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -18,14 +25,14 @@ afterEach(async () => {
 
 describe('a flapping pool', () => {
   it('drops every connection 5 times: no miner is asked to reconnect or sent a new extranonce, all keep mining', async () => {
-    const pool = new SimPool({ difficulty: MINER_DIFF });
+    const pool = new SimPool({ clock: time.clock, difficulty: MINER_DIFF });
     await pool.start();
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool], { upstream: { backoffInitialMs: 50, backoffMaxMs: 200 } }));
+    const proxy = new Proxy(testConfig([pool], { upstream: { backoffInitialMs: 50, backoffMaxMs: 200 } }), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const plain = await startMiners(port, 2, { extranonceSubscribe: false, worker: 'plain' });
-    const [subscribed] = await startMiners(port, 1, { worker: 'xsub' });
+    const plain = await startMiners(port, 2, { clock: time.clock, extranonceSubscribe: false, worker: 'plain' });
+    const [subscribed] = await startMiners(port, 1, { clock: time.clock, worker: 'xsub' });
     const miners = [...plain, subscribed!];
     cleanup.push(() => miners.forEach((m) => m.stop()));
     await waitFor(() => pool.stats.accepted >= 3, 15_000, 'shares before the drops');

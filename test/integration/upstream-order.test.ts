@@ -4,11 +4,18 @@
  * unanswered) and the gate never waits for its answer; a planned close
  * (shutdown) is logged without a warning, an unplanned one still warns.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
 import { answerLikeCkpool, ScriptedPool, startTestManager, type PoolConn } from '../support/scripted-pool.js';
-import { Proxy, SimPool, sleep, startMiners, testConfig, waitFor } from './proxy-harness.js';
+import { Proxy, SimPool, startMiners, testConfig } from './proxy-harness.js';
 import { captureLog } from '../support/log-capture.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -44,7 +51,7 @@ describe('upstream handshake order', () => {
     const m = startTestManager([{ url: pool.url, user: 'farm' }], { hungAfterS: 0.2, handshakeTimeoutS: 5 });
     cleanup.push(() => m.close());
     await waitFor(() => m.status()[0]!.state === 'up', 5000, 'pool up');
-    await sleep(600);
+    await time.pass(600);
     const s = m.status()[0]!;
     expect(s).toMatchObject({ state: 'up', hungDetections: 0, disconnects: 0 });
   });
@@ -52,13 +59,13 @@ describe('upstream handshake order', () => {
 
 describe('shutdown logging', () => {
   it('a planned close logs "upstream connection closed" at info; a pool that drops us still warns', async () => {
-    const pool = new SimPool({ difficulty: 1e-5 });
+    const pool = new SimPool({ clock: time.clock, difficulty: 1e-5 });
     await pool.start();
     cleanup.push(() => pool.stop());
     const { logger, lines } = capture();
-    const proxy = new Proxy(testConfig([pool]), { logger });
+    const proxy = new Proxy(testConfig([pool]), { clock: time.clock, logger });
     const { port } = await proxy.start();
-    const miners = await startMiners(port, 1);
+    const miners = await startMiners(port, 1, { clock: time.clock });
     cleanup.push(() => miners.forEach((x) => x.stop()));
     await waitFor(() => proxy.snapshot().minersReady === 1, 10_000, 'miner ready');
     await proxy.close();
@@ -69,7 +76,7 @@ describe('shutdown logging', () => {
 
     // The same line for a pool that closes on us is a warning.
     const { logger: l2, lines: lines2 } = capture();
-    const proxy2 = new Proxy(testConfig([pool]), { logger: l2 });
+    const proxy2 = new Proxy(testConfig([pool]), { clock: time.clock, logger: l2 });
     cleanup.push(() => proxy2.close());
     await proxy2.start();
     await waitFor(() => proxy2.snapshot().pools[0]!.state === 'up', 10_000, 'pool up');
