@@ -8,17 +8,22 @@
  *
  * Scenario: full budget (all units on) -> 40 % of full -> full again.
  *
- * Time is real (systemClock) for every part: the scheduler's timers, the
- * devices' softoff/softon times (Avalon takes whole Unix seconds) and the
- * miners' hashing all run on the same wall clock, as on a site. The scenario
- * is recorded (a 50 ms sampler of the devices' own output, the plan, the
- * miners' counters) and the assertions read the recording with bounds derived
- * from the mechanism: issue deadline + softoff lead + the Avalon's whole-second
- * rounding, plus however late this process's timers actually ran (measured),
- * so a busy machine widens the bound by exactly the lateness it caused.
+ * Time is one ManualClock for every part: the scheduler's timers, the
+ * devices' softoff/softon times (Avalon takes whole Unix seconds), the
+ * proxy's and the pool's timers and the miners' hashing pace all run on it,
+ * as on a site they run on one wall clock, while every byte goes over real
+ * loopback sockets. The clock moves 20 ms at a time once the event loop has
+ * run what the last step started (test/support/manual-time.ts), so the
+ * 15 s scenario costs the work in it, not 15 s. The scenario is recorded (a
+ * 50 ms sampler of the devices' own output, the plan, the miners' counters)
+ * and the assertions read the recording with bounds derived from the
+ * mechanism: issue deadline + softoff lead + the Avalon's whole-second
+ * rounding. Timers on a manual clock are never late, so the allowance for
+ * late timers (maxLagMs, measured on a wall clock before) is zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
+import { every, ManualClock } from '../../src/clock.js';
+import { fakeTime } from '../support/manual-time.js';
 import { resolveConfig, type ResolvedConfig } from '../../src/config/load.js';
 import type { ModelConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -91,7 +96,6 @@ interface Sample {
   difficulty: number[];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rise = (a: number, b: number): number => b - a;
 
 describe('power scheduling end to end: 50 Avalon units, surplus, the simulated pool', () => {
@@ -104,10 +108,11 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
   let tCut = 0;
   let tUp = 0;
   let tEnd = 0;
-  /** Worst lateness of a 20 ms timer in this process during the run (the scheduler's timers share the loop). */
-  let maxLagMs = 0;
-  /** The same, up to the end of the cut phase: the lateness that can have delayed the cut. */
-  let cutLagMs = 0;
+  /** Worst lateness of the loop's timers: none on a manual clock (kept so the bounds below say what they allow). */
+  const maxLagMs = 0;
+  const cutLagMs = 0;
+  const time = fakeTime(new ManualClock(Date.now()));
+  const clock = time.clock;
   let settled = false;
 
   async function putBudget(kw: number): Promise<void> {
@@ -120,9 +125,9 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
   }
 
   beforeAll(async () => {
-    pool = new SimPool({ difficulty: POOL_DIFFICULTY, jobIntervalMs: 0 });
+    pool = new SimPool({ difficulty: POOL_DIFFICULTY, jobIntervalMs: 0, clock });
     await pool.start();
-    devices = new SimDeviceFleet({ clock: systemClock, autoTickMs: 250 });
+    devices = new SimDeviceFleet({ clock, autoTickMs: 250 });
     const units = [];
     for (let i = 1; i <= UNITS; i++) {
       const id = `av${String(i).padStart(2, '0')}`;
@@ -142,22 +147,17 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
       scheduler: SCHEDULER,
       log: { level: 'silent' },
     });
-    site = await Site.start({ config, logger: silentLogger(), clock: systemClock, wrapLever: (l) => scaledLever(l, HPS / TOP.ths) });
+    site = await Site.start({ config, logger: silentLogger(), clock, wrapLever: (l) => scaledLever(l, HPS / TOP.ths) });
     expect(site.budgetSource).toBeInstanceOf(HttpBudgetSource);
     miners = new DeviceMiners({
       port: site.minerPort,
       units: config.fleet.miners.map((m) => ({ worker: m.worker, device: devices.get(m.id)! })),
       hashesPerSecond: HPS,
       topThs: TOP.ths,
+      clock,
     });
     miners.start();
 
-    let expected = performance.now() + 20;
-    const lag = setInterval(() => {
-      const now = performance.now();
-      maxLagMs = Math.max(maxLagMs, now - expected);
-      expected = now + 20;
-    }, 20);
     const record = (): void => {
       const ths: number[] = [];
       const mode: number[] = [];
@@ -169,7 +169,7 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
         mode.push(s.modeIndex);
       }
       samples.push({
-        t: Date.now(),
+        t: clock.now(),
         measuredKw: kw,
         plannedKw: site.scheduler!.snapshot().plannedKw,
         accepted: site.proxy.snapshot().shares.accepted,
@@ -181,45 +181,42 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
         difficulty: miners.miners.map((m) => m.stats.difficulty),
       });
     };
-    const sampler = setInterval(record, 50);
+    const sampler = every(clock, 50, record);
     /**
      * Each phase lasts at least its nominal time and until the recording holds what the assertions
-     * read: on a loaded machine the 50 ms sampler and the CPU miners run late, and a fixed sleep
-     * then leaves too few samples or no pool share yet (the deadline only bounds a hang).
+     * read (the miners find pool shares at random; the deadline only bounds a hang).
      */
     const phase = async (minMs: number, enough: () => boolean, what: string): Promise<void> => {
-      const t0 = Date.now();
-      await sleep(minMs);
+      const t0 = clock.now();
+      await time.pass(minMs);
       while (!enough()) {
-        if (Date.now() - t0 > minMs + 20_000) throw new Error(`power-fleet: ${what} not reached`);
-        await sleep(50);
+        if (clock.now() - t0 > minMs + 20_000) throw new Error(`power-fleet: ${what} not reached`);
+        await time.pass(50);
       }
     };
     try {
       await phase(2000, () => samples.length >= 20 && (samples.at(-1)?.poolAccepted ?? 0) > 0, 'samples and a pool share at full budget');
-      tCut = Date.now();
+      tCut = clock.now();
       await putBudget(CUT_KW);
       // ...and until the units left running have sent a few shares in the last 3 s (a stalled
       // process hashes nothing for a while, then catches up).
       let endOfCut = 0;
       await phase(5500, () => {
-        endOfCut = Date.now();
+        endOfCut = clock.now();
         return between(tCut + cutBoundMs(maxLagMs), Infinity).length >= 10 && runningAfterCut(endOfCut).sent > 5;
       }, 'ten samples past the cut bound, shares from the running units');
-      cutLagMs = maxLagMs;
       tUp = endOfCut;
       await putBudget(FULL_KW);
       await phase(7000, () => (samples.at(-1)?.plannedKw ?? 0) >= 0.97 * FULL_KW, 'the plan back near full');
       record();
-      tEnd = Date.now();
+      tEnd = clock.now();
     } finally {
-      clearInterval(sampler);
-      clearInterval(lag);
+      sampler.stop();
     }
     // Stop hashing but stay connected until every submit in flight is answered.
     miners.pause();
     for (let i = 0; i < 60 && !settled; i++) {
-      await sleep(50);
+      await time.pass(50);
       settled = miners.miners.every((m) => m.settled) && site.proxy.snapshot().accounting.poolPending === 0;
     }
   }, 120_000);
