@@ -2,10 +2,13 @@
  * Reconciliation against the simulated Avalon over a real loopback socket:
  * a unit switched off by the scheduler comes back working on its own (a
  * reboot), is counted at worst case while it draws, gets its softoff
- * re-sent, and is counted off again once it reports standby.
+ * re-sent, and is counted off again once it reports standby. Device,
+ * scheduler and driver share one ManualClock (the device's softoff delay
+ * passes as site time, test/support/manual-time.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime } from '../support/manual-time.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
 import type { StratumLever } from '../../src/fleet/control.js';
@@ -16,7 +19,7 @@ import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
 
-// A 1 s softoff lead and no ramp keep the real-time wait to a few seconds.
+// A 1 s softoff lead and no ramp keep the scenario to a few seconds of site time.
 const MODEL = { ...BUILTIN_MODELS['avalon-a1566ha']!, softoffDelayS: 1, rampUpS: 0 };
 
 let cleanup: Array<() => unknown> = [];
@@ -25,28 +28,28 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}
 
 describe('reconcile: simulated Avalon reboots into working while planned off', () => {
   it('counts it at worst case, re-sends the softoff, and counts it off once it obeys', async () => {
-    const dev = await AvalonSimDevice.start({ id: 'a', params: MODEL, clock: systemClock, initial: { on: true, modeIndex: 2 } });
+    const time = fakeTime(new ManualClock(Date.now()));
+    const clock = time.clock;
+    /** Moves site time until `cond` holds or `ms` have passed (the assertions after it then judge). */
+    const until = (cond: () => boolean, ms = 5000): Promise<void> => time.waitFor(cond, ms).catch(() => undefined);
+    const dev = await AvalonSimDevice.start({ id: 'a', params: MODEL, clock, initial: { on: true, modeIndex: 2 } });
     cleanup.push(() => dev.close());
     const lever: string[] = [];
     const stratum: StratumLever = { withhold: (w) => void lever.push(`withhold ${w}`), release: (w) => void lever.push(`release ${w}`), expectHashrate: () => undefined, isConnected: () => true };
-    const budget = new HttpBudgetSource(3600, 100, systemClock);
+    const budget = new HttpBudgetSource(3600, 100, clock);
     const fleet = createFleetState({ models: { avalon: MODEL }, miners: [{ id: 'a', worker: 'site.a', model: 'avalon', priority: 0, api: dev.address }] });
     const scheduler = new Scheduler({
-      clock: systemClock,
+      clock,
       logger: silentLogger(),
       // Polls are driven by hand (tick 1 h): deterministic, no timers racing the test.
       settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, tickS: 3600 }),
       fleet,
       budget,
       guard: { holdLastS: 60, failsafeKw: 0 },
-      drivers: (u) => AvalonDriver.fromAddress(u.api!, { replyTimeoutMs: 500, connectTimeoutMs: 500, readRetries: 0 }),
+      drivers: (u) => AvalonDriver.fromAddress(u.api!, { replyTimeoutMs: 500, connectTimeoutMs: 500, readRetries: 0, clock }),
       lever: stratum,
       reconcile: { marginMs: 0 },
     });
@@ -62,9 +65,9 @@ describe('reconcile: simulated Avalon reboots into working while planned off', (
     const sentBefore = dev.requestCounts.get('ascset') ?? 0;
 
     // The reboot: the device comes back working without being told.
-    dev.model.softOn(Date.now(), Date.now());
+    dev.model.softOn(clock.now(), clock.now());
     await until(() => dev.sample().phase === 'working');
-    await until(() => Date.now() >= u.changedAtMs + 2500, 3000); // past softoffDelayS + 1 s since the softoff was issued
+    await until(() => clock.now() >= u.changedAtMs + 2500, 3000); // past softoffDelayS + 1 s since the softoff was issued
     await scheduler.pollStatus();
     expect(u.available).toBe(true); // one poll is not enough
     await scheduler.pollStatus();
