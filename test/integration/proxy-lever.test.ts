@@ -1,7 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Proxy, SimPool, startMiners, startPools, testConfig, waitFor } from './proxy-harness.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
+import { Proxy, SimPool, startMiners, startPools, testConfig } from './proxy-harness.js';
 import { RawClient } from './proxy-raw-client.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -10,12 +17,12 @@ afterEach(async () => {
 
 describe('proxy: the Stratum fail-safe lever', () => {
   it('withholds jobs, disconnects after the grace period, refuses reconnection until released', async () => {
-    const [pool] = (await startPools(1)) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool]));
+    const proxy = new Proxy(testConfig([pool]), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
-    const [m] = await startMiners(port, 1, { worker: 'unit-7', followReconnect: false });
+    const [m] = await startMiners(port, 1, { clock: time.clock, worker: 'unit-7', followReconnect: false });
     cleanup.push(() => m!.stop());
     expect(proxy.lever.isConnected('unit-7')).toBe(true);
     expect(proxy.lever.isConnected('unit-8')).toBe(false);
@@ -28,8 +35,8 @@ describe('proxy: the Stratum fail-safe lever', () => {
     await control.waitFor('mining.notify');
 
     let closedAtMs: number | undefined;
-    m!.onClose = () => void (closedAtMs ??= Date.now());
-    const withheldAtMs = Date.now();
+    m!.onClose = () => void (closedAtMs ??= time.clock.now());
+    const withheldAtMs = time.clock.now();
     proxy.lever.withhold('unit-7', 1);
     const jobs = m!.stats.jobs;
     pool.newJob(true);
@@ -62,9 +69,9 @@ describe('proxy: the Stratum fail-safe lever', () => {
   });
 
   it('expectHashrate retargets difficulty ahead of the shares (set_difficulty, then the job again, not clean)', async () => {
-    const [pool] = (await startPools(1, { difficulty: 1e6 })) as [SimPool];
+    const [pool] = (await startPools(1, { clock: time.clock, difficulty: 1e6 })) as [SimPool];
     cleanup.push(() => pool.stop());
-    const proxy = new Proxy(testConfig([pool], { difficulty: { initial: 1, min: 1e-6, max: 1e9, targetSharesPerMinute: 8 } }));
+    const proxy = new Proxy(testConfig([pool], { difficulty: { initial: 1, min: 1e-6, max: 1e9, targetSharesPerMinute: 8 } }), { clock: time.clock });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
     const c = await RawClient.open(port);
