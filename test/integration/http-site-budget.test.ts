@@ -4,7 +4,8 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { SimDeviceFleet } from '../../src/demo/device-fleet.js';
 import { SimPool } from '../../src/demo/sim-pool.js';
 import { Site } from '../../src/site.js';
-import { systemClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime } from '../support/manual-time.js';
 
 const TOKEN = 'site-token-5c2e91ab';
 const MODEL = {
@@ -33,24 +34,27 @@ describe('PUT /api/budget drives a real site', () => {
   let pool: SimPool;
   let devices: SimDeviceFleet;
   let site: Site;
+  // Pool, devices and site on one ManualClock over real sockets; waits pass as site time.
+  const time = fakeTime(new ManualClock(Date.now()));
+  const clock = time.clock;
 
   const status = async (): Promise<Status> => (await (await fetch(`${site.httpUrl}/api/status`)).json()) as Status;
   const put = (kw: number, token = TOKEN) =>
     fetch(`${site.httpUrl}/api/budget`, { method: 'PUT', body: JSON.stringify({ kw }), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
   const until = async (what: string, ok: (s: Status) => boolean, ms = 15_000): Promise<Status> => {
-    const end = Date.now() + ms;
+    const end = clock.now() + ms;
     for (;;) {
       const s = await status();
       if (ok(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (clock.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
+      await time.pass(100);
     }
   };
 
   beforeAll(async () => {
-    pool = new SimPool();
+    pool = new SimPool({ clock });
     await pool.start();
-    devices = new SimDeviceFleet({ clock: systemClock, autoTickMs: 100 });
+    devices = new SimDeviceFleet({ clock, autoTickMs: 100 });
     const miners = [];
     for (const id of ['u1', 'u2', 'u3']) {
       const dev = await devices.add({ id, params: MODEL, initial: { on: false, modeIndex: 1 } });
@@ -67,7 +71,7 @@ describe('PUT /api/budget drives a real site', () => {
       // policy may flip modes every tick, restarting ramps, and the draw never settles).
       scheduler: { tickS: 0.2, cutDeadlineS: 1, minOnS: 5, minOffS: 0, commandStaggerMs: 0, hysteresisKw: 0 },
     });
-    site = await Site.start({ config, logger: silentLogger(), sampleIntervalMs: 200, initialUnitState: () => ({ on: false }) });
+    site = await Site.start({ config, logger: silentLogger(), clock, sampleIntervalMs: 200, initialUnitState: () => ({ on: false }) });
   });
 
   afterAll(async () => {
@@ -78,7 +82,7 @@ describe('PUT /api/budget drives a real site', () => {
 
   it('ignores a PUT with a wrong token', async () => {
     expect((await put(14, 'not-the-token')).status).toBe(401);
-    await new Promise((r) => setTimeout(r, 500));
+    await time.pass(500);
     const s = await status();
     expect(s.budget.kw).toBe(0);
     expect(s.measuredKw).toBeLessThan(1);
