@@ -6,13 +6,18 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run as runInProcess } from '../../src/commands/simulate.js';
 import { ProxyError } from '../../src/errors.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 
 /** `surplus simulate` as a user runs it: the built CLI (npm test builds dist/ first), real files. */
 const run = promisify(execFile);
 const CLI = join(process.cwd(), 'dist', 'cli.js');
 let dir: string;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The same command line in-process, through the CLI's own run() (no Node start per case). */
+const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => runCliInProcess(['simulate', ...args]);
+
+/** As a process: what the exit status is. */
+async function spawned(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, 'simulate', ...args], { cwd: process.cwd() });
     return { code: 0, stdout, stderr };
@@ -81,7 +86,7 @@ describe('surplus simulate (CLI)', () => {
   });
 
   it('rejects a --series file that is not .csv', async () => {
-    const r = await cli(['--trace', join(dir, 'two-hours.csv'), '--units', '2', '--series', join(dir, 'x.txt')]);
+    const r = await spawned(['--trace', join(dir, 'two-hours.csv'), '--units', '2', '--series', join(dir, 'x.txt')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--series: file name must end in \.csv/);
   });
@@ -95,7 +100,7 @@ describe('surplus simulate (CLI)', () => {
   });
 
   it('exits 2 with the file and line of a bad trace row', async () => {
-    const r = await cli(['--trace', join(dir, 'bad.csv'), '--units', '2']);
+    const r = await spawned(['--trace', join(dir, 'bad.csv'), '--units', '2']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^surplus: .*bad\.csv line 3: kw must be a number >= 0, got "ten"\n$/);
   });
