@@ -1,13 +1,22 @@
 /**
  * Defects found reviewing the pool side, each shown over real loopback
- * sockets against the scripted pool before it was fixed.
+ * sockets against the scripted pool before it was fixed. The manager runs on
+ * a ManualClock (its timeouts, backoff and fallback pass as site time); the
+ * scripted pools answer in real time.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { fakeTime, type FakeTime } from '../support/manual-time.js';
 import type { ChannelMember, MinerJob, Slot } from '../../src/upstream/channel.js';
 import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
 import { answerLikeCkpool, startTestManager, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
-import { waitFor } from './proxy-harness.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -21,7 +30,7 @@ async function pool(script: Script): Promise<ScriptedPool> {
 }
 
 function manager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}): UpstreamManager {
-  const m = startTestManager(pools, upstream);
+  const m = startTestManager(pools, upstream, silentLogger(), time.clock);
   cleanup.push(() => m.close());
   return m;
 }
@@ -90,7 +99,7 @@ describe('client.reconnect sent to every connection at once', () => {
     const p = await pool((req, conn) => {
       answerLikeCkpool(req, conn);
       if (req.method === 'mining.authorize') {
-        at.push(Date.now());
+        at.push(time.clock.now());
         setTimeout(() => conn.send({ id: null, method: 'client.reconnect', params: [] }), 5);
       }
     });

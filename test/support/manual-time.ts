@@ -44,6 +44,12 @@ export async function settleOn<T>(clock: ManualClock, p: Promise<T>, opts: { wit
  * writes and the hash workers' answers that the last step started), until
  * the condition holds. A wait of N ms of site time costs as much as the work
  * in it, not N ms.
+ *
+ * Site time runs at most `maxSpeedup` times faster than wall time: a new TCP
+ * connection or a worker thread's answer takes real time that no number of
+ * event-loop turns stands in for, and a clock racing ahead of it would turn
+ * a reconnect into a timeout no real site could see. Within that bound the
+ * rig runs as fast as its work allows.
  */
 export interface FakeTime {
   readonly clock: ManualClock;
@@ -53,27 +59,33 @@ export interface FakeTime {
   pass(ms: number): Promise<void>;
 }
 
-export function fakeTime(clock: ManualClock, opts: { stepMs?: number; turns?: number } = {}): FakeTime {
+export function fakeTime(clock: ManualClock, opts: { stepMs?: number; turns?: number; maxSpeedup?: number } = {}): FakeTime {
   const stepMs = opts.stepMs ?? 20;
   const turns = opts.turns ?? 8;
-  const step = async (): Promise<void> => {
+  const maxSpeedup = opts.maxSpeedup ?? 20;
+  /** One step of a wait that began at site time `site0`, wall time `wall0`. */
+  const step = async (site0: number, wall0: number): Promise<void> => {
     for (let i = 0; i < turns; i++) await turn();
+    // Hold the clock while this wait is more than maxSpeedup x ahead of the wall clock.
+    while ((clock.now() + stepMs - site0) / maxSpeedup > performance.now() - wall0) await turn();
     clock.advance(stepMs);
   };
   return {
     clock,
     async waitFor(cond, limitMs = 8000, what = 'condition') {
       const t0 = clock.now();
+      const w0 = performance.now();
       for (;;) {
         for (let i = 0; i < turns && !cond(); i++) await turn();
         if (cond()) return;
         if (clock.now() - t0 > limitMs) throw new Error(`timed out waiting for ${what} (${limitMs} ms of site time)`);
-        await step();
+        await step(t0, w0);
       }
     },
     async pass(ms) {
-      const end = clock.now() + ms;
-      while (clock.now() < end) await step();
+      const t0 = clock.now();
+      const w0 = performance.now();
+      while (clock.now() < t0 + ms) await step(t0, w0);
     },
   };
 }

@@ -4,7 +4,7 @@
  * in one write or one message in many. It records every request it gets.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { systemClock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { poolSchema, upstreamSchema } from '../../src/config/schema.js';
 import { silentLogger, type Logger } from '../../src/observability/logger.js';
 import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
@@ -151,11 +151,11 @@ export function answerLikeCkpool(req: PoolRequest, conn: PoolConn, over: Partial
  * An UpstreamManager for the scripted pools, started, with test-sized timeouts
  * (overridable per test) and a fixed jitter draw (0.5) so backoffs are exact.
  */
-export function startTestManager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}, logger: Logger = silentLogger()): UpstreamManager {
+export function startTestManager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}, logger: Logger = silentLogger(), clock: Clock = systemClock): UpstreamManager {
   const m = new UpstreamManager({
     pools: pools.map((p) => poolSchema.parse(p)),
     upstream: upstreamSchema.parse({ handshakeTimeoutS: 2, requestTimeoutS: 1, silenceTimeoutS: 30, fallbackStableS: 60, backoffInitialMs: 100, backoffMaxMs: 2000, ...upstream }),
-    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger, random: () => 0.5,
+    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock, logger, random: () => 0.5,
   });
   m.start();
   return m;
