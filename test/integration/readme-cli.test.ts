@@ -127,7 +127,10 @@ describe('the README is executed', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startSite(): Promise<string> {
+  /** One site for every curl example, started once even when examples run side by side. */
+  let siteStarting: Promise<string> | undefined;
+  const startSite = (): Promise<string> => (siteStarting ??= bootSite());
+  async function bootSite(): Promise<string> {
     if (site) return site.http;
     const http = `127.0.0.1:${await freePort()}`;
     const cfg = join(dir, 'site.yaml');
@@ -202,10 +205,12 @@ describe('the README is executed', () => {
     for (const skipped of Object.keys(SKIP)) expect(cmds, `SKIP lists "${skipped}", which the README no longer has`).toContain(skipped);
   });
 
-  // One test per example, in README order, so one drifted example does not hide the others.
+  // One test per example, in README order, so one drifted example does not hide the others. They
+  // run side by side: each is its own process on its own free ports and files, and most of a run
+  // is a process starting or the demo's few seconds, not CPU.
   const examples = readmeCommands(readFileSync(join(ROOT, 'README.md'), 'utf8')).map((c) => c.replace(/\s+#.*$/, ''));
   it.skip.each(examples.filter((c) => skipReason(c) !== undefined).map((c) => [c, skipReason(c)]))('%s (skipped: %s)', () => undefined);
-  it.each(examples.filter((c) => skipReason(c) === undefined).map((c) => [c]))('%s', async (cmd) => {
+  it.concurrent.each(examples.filter((c) => skipReason(c) === undefined).map((c) => [c]))('%s', async (cmd) => {
     const p = await prepare(cmd);
     if (!p) return;
     p.expect(await run(p.argv, p.until ? { until: p.until } : {}));
