@@ -9,7 +9,6 @@ import type { Logger } from '../observability/logger.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import type { RpcId, RpcNotification, RpcRequest } from '../wire/json-rpc.js';
 import { StratumError } from '../wire/error-codes.js';
-import { describePeerValue } from '../wire/peer-value.js';
 import { DIFF1_TARGET } from '../wire/target.js';
 import type { StratumJob } from '../wire/stratum-job.js';
 import {
@@ -19,6 +18,7 @@ import {
   parseSetExtranonce,
   parseSetTarget,
   parseSetVersionMask,
+  readShowMessage,
   type Parsed,
   type ReconnectAsk,
 } from '../wire/pool-dialect.js';
@@ -141,8 +141,7 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
       return;
     }
     case 'client.show_message': {
-      const text = typeof m.params[0] === 'string' ? m.params[0] : describePeerValue(m.params, 500);
-      c.logger.info({ pool: c.url, message: text.slice(0, 500) }, 'message from pool');
+      c.logger.info({ pool: c.url, message: readShowMessage(m.params) }, 'message from pool');
       if (id !== undefined) c.answer(id, true);
       return;
     }

@@ -8,16 +8,18 @@
  * instead of `mining.set_difficulty`, reply ids echoed as strings. Each
  * function returns the canonical value or a message naming the field.
  *
- * The miner-facing guards in `protocol/guards.ts` stay strict: what surplus
+ * One parser per pool message: the proxy's upstream side and the simulated
+ * miner (`demo/sim-miner.ts`, which reads what surplus sends it) both use
+ * these. The miner-facing guards in `wire/guards.ts` stay strict: what surplus
  * itself sends is always canonical.
  */
-import { isHex } from './guards.js';
+import { isHex, type Parsed } from './guard-kit.js';
 import { describePeerValue as shown } from './peer-value.js';
 import type { RpcErrorValue, RpcId } from './json-rpc.js';
 import { difficultyOfTarget, targetForDifficulty } from './target.js';
 import type { StratumJob } from '../wire/stratum-job.js';
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+export type { Parsed };
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(message: string): Parsed<T> => ({ ok: false, message });
@@ -230,6 +232,19 @@ export function pendingKey(id: RpcId | null): number | undefined {
   if (typeof id === 'number') return Number.isSafeInteger(id) ? id : undefined;
   if (typeof id === 'string' && /^\d{1,15}$/.test(id.trim())) return Number(id.trim());
   return undefined;
+}
+
+/** Longest `client.show_message` text kept (it only goes to the log or the simulated miner's stats). */
+const MAX_SHOW_MESSAGE_CHARS = 500;
+
+/**
+ * `client.show_message [text]`: the text, cut to 500 characters; anything
+ * else the pool put there is described (bounded), never thrown on: the
+ * message is for a human, and a bad one is not worth a warning.
+ */
+export function readShowMessage(params: unknown[]): string {
+  const text = typeof params[0] === 'string' ? params[0] : shown(params, MAX_SHOW_MESSAGE_CHARS);
+  return text.slice(0, MAX_SHOW_MESSAGE_CHARS);
 }
 
 export interface ReconnectAsk {
