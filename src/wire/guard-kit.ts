@@ -76,14 +76,6 @@ export function positiveNumber(method: string, params: unknown[], i: number, nam
   return v;
 }
 
-export function intParam(method: string, params: unknown[], i: number, name: string, min: number, max: number): number {
-  const v = params[i];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new Bad(`${method} params[${i}] (${name}) must be an integer ${min}..${max}`);
-  }
-  return v;
-}
-
 /** Hex u32, zero-padded (version, masks). */
 export function hex32(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0');

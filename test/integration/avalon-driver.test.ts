@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerError, TimeoutError, OverloadError, InputError } from '../../src/errors.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
-import { parseDevRates } from '../../src/fleet/avalon-stats.js';
+import { parseDevRates } from '../support/dev-rates.js';
 import { DeviceRefusedError, type CommandEvent } from '../../src/fleet/cgminer-client.js';
 import { fixtureBytes, startReplayDevice, type ReplayDevice, type Router } from './replay-device.js';
 

@@ -40,9 +40,6 @@ export function resetToIv(h: Int32Array): void {
   for (let i = 0; i < 8; i++) h[i] = SHA256_IV[i]!;
 }
 
-/** out = SHA-256 of the 32-byte message whose big-endian words are msg[0..8). */
-export const hash32Words: (msg: Int32Array, out: Int32Array) => void = sha256Words32;
-
 /**
  * One merkle step on words: root = sha256d(root ‖ branch), where root is held
  * as digest words and the branch as its 8 big-endian words at `bo`.
