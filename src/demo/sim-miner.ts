@@ -9,7 +9,7 @@ import { encodeRequest, type RpcMessage } from '../wire/json-rpc.js';
 import { hex32 } from '../wire/guard-kit.js';
 import { parseNotify, parseSetDifficulty, parseSetExtranonce, parseSetVersionMask, parseSubscribeResult, readConfigureResult, readShowMessage } from '../wire/pool-dialect.js';
 import { LineConnection } from '../net/line-connection.js';
-import { preparedJob, type PreparedJob } from '../shares/validator.js';
+import { prepareJob, type PreparedJob } from '../shares/validator.js';
 import { sha256d } from '../shares/hashing/sha256.js';
 import { merkleRoot } from '../shares/merkle.js';
 import { buildHeader } from '../shares/header.js';
@@ -267,7 +267,7 @@ export class SimMiner {
         const g = parseNotify(m.params);
         if (!g.ok) return void this.stats.messages.push(`bad notify: ${g.message}`);
         this.job = g.value;
-        this.prepared = preparedJob(g.value);
+        this.prepared = prepareJob(g.value);
         this.header = undefined;
         this.stats.jobs++;
         if (g.value.cleanJobs) this.stats.cleanJobs++;

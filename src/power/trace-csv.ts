@@ -171,7 +171,7 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
       throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${width}${hint}`);
     }
     const timeCell = cols.di === undefined ? row.cells[cols.ti]! : `${row.cells[cols.di]} ${row.cells[cols.ti]}`.trim();
-    const t = parseTimeCell(timeCell, cols.kind, { timeZone: cols.utc ? undefined : opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
+    const t = parseTimeCell(timeCell, cols.kind, { zone: cols.utc ? undefined : reader.zone, decimalComma: decimalComma || row.quoted[cols.ti]! });
     if (!t.ok) throw new InputError(`${where}: ${cols.timeName} ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
     const unit = cols.ui === undefined ? cols.unit : rowUnit(row.cells[cols.ui]!, cols, where);

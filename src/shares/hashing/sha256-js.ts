@@ -21,11 +21,13 @@ export function compress(h: Int32Array, w: Int32Array): void {
   compressWords(h, w, 0);
 }
 
-const scratch = new Int32Array(16);
-
-/** Compress `count` 64-byte blocks of `bytes` starting at `offset` (big-endian words). */
+/**
+ * Compress `count` 64-byte blocks of `bytes` starting at `offset` (big-endian
+ * words). Callers hash a job context's coinbase prefix or a one-off message,
+ * never once per share, so the 16-word schedule is allocated per call.
+ */
 export function compressBlocks(h: Int32Array, bytes: Uint8Array, offset: number, count: number): void {
-  const w = scratch;
+  const w = new Int32Array(16);
   for (let blk = 0; blk < count; blk++) {
     const base = offset + 64 * blk;
     for (let t = 0; t < 16; t++) {
