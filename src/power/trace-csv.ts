@@ -127,7 +127,7 @@ function headerless(row: Row, decimalComma: boolean): Columns | undefined {
 }
 
 /** Date columns that pair with a time-of-day column. */
-const DATE_NAMES = new Set(['date', 'day', 'date_utc']);
+const DATE_NAMES: ReadonlySet<string> = new Set(['date', 'day', 'date_utc']);
 
 /** The unit cell of a row; a value read in the wrong unit would be off by 1000, so anything unclear is an error. */
 function rowUnit(cell: string, cols: Columns, where: string): ValueUnit {
