@@ -14,7 +14,7 @@ import {
   guardSubmit,
   guardSubscribe,
   guardSuggestDifficulty,
-  type Parsed,
+  type Guarded,
 } from '../src/wire/guards.js';
 
 /** Valid lines as real miners send them (cgminer, bmminer, Bitaxe/ESP-Miner, NerdMiner). */
@@ -163,7 +163,7 @@ export function classifyLine(line: string, extranonce2Size = 4): LineVerdict {
   if (!d.ok) return d.id === undefined ? { kind: 'decode-error', reason: d.reason } : { kind: 'decode-error', id: d.id, reason: d.reason };
   const m = d.message;
   if (m.kind !== 'request') return { kind: m.kind };
-  let g: Parsed<unknown>;
+  let g: Guarded<unknown>;
   switch (m.method) {
     case 'mining.subscribe': g = guardSubscribe(m.params); break;
     case 'mining.authorize': g = guardAuthorize(m.params); break;

@@ -10,7 +10,7 @@
  * and pool side (`pool-dialect.ts`): the canonical value, or a message naming
  * the field and what is allowed.
  */
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+export type Guarded<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const HEX = /^[0-9a-fA-F]*$/;
 
@@ -21,7 +21,7 @@ export function isHex(s: unknown, chars?: number): s is string {
 /** Thrown inside a guard body; `run` turns it into a `{ ok: false }` verdict. */
 export class Bad extends Error {}
 
-export function run<T>(fn: () => T): Parsed<T> {
+export function run<T>(fn: () => T): Guarded<T> {
   try {
     return { ok: true, value: fn() };
   } catch (e) {

@@ -6,9 +6,9 @@
  * blocks live in guard-kit.ts.
  */
 import { difficultyOfTarget } from './target.js';
-import { arity, Bad, hexParam, isHex, paddedHexParam, positiveNumber, run, stringParam, type Parsed } from './guard-kit.js';
+import { arity, Bad, hexParam, isHex, paddedHexParam, positiveNumber, run, stringParam, type Guarded } from './guard-kit.js';
 
-export { hex32, isHex, type Parsed } from './guard-kit.js';
+export { hex32, isHex, type Guarded } from './guard-kit.js';
 
 export interface SubscribeParams {
   userAgent?: string;
@@ -28,7 +28,7 @@ const MAX_SESSION_ID_CHARS = 32;
  * subscribe: a miner that cannot subscribe cannot mine at all. host and port
  * (params[2..3], cgminer's reconnect hints) are ignored.
  */
-export function guardSubscribe(params: unknown[]): Parsed<SubscribeParams> {
+export function guardSubscribe(params: unknown[]): Guarded<SubscribeParams> {
   return run(() => {
     const m = 'mining.subscribe';
     arity(m, params, 0, 4);
@@ -45,7 +45,7 @@ export interface AuthorizeParams {
   password: string;
 }
 
-export function guardAuthorize(params: unknown[]): Parsed<AuthorizeParams> {
+export function guardAuthorize(params: unknown[]): Guarded<AuthorizeParams> {
   return run(() => {
     const m = 'mining.authorize';
     arity(m, params, 1, 2);
@@ -72,7 +72,7 @@ export interface SubmitParams {
  * message that says so (Stratum hex never carries one, and guessing would
  * hide a firmware bug behind shares that hash to something else).
  */
-export function guardSubmit(params: unknown[], extranonce2Size: number): Parsed<SubmitParams> {
+export function guardSubmit(params: unknown[], extranonce2Size: number): Guarded<SubmitParams> {
   return run(() => {
     const m = 'mining.submit';
     arity(m, params, 5, 6);
@@ -100,7 +100,7 @@ export interface ConfigureParams {
 }
 
 /** BIP310 `mining.configure [[extensions...], {params}]`. */
-export function guardConfigure(params: unknown[]): Parsed<ConfigureParams> {
+export function guardConfigure(params: unknown[]): Guarded<ConfigureParams> {
   return run(() => {
     const m = 'mining.configure';
     arity(m, params, 1, 2);
@@ -126,7 +126,7 @@ export function guardConfigure(params: unknown[]): Parsed<ConfigureParams> {
   });
 }
 
-export function guardSuggestDifficulty(params: unknown[]): Parsed<number> {
+export function guardSuggestDifficulty(params: unknown[]): Guarded<number> {
   return run(() => {
     arity('mining.suggest_difficulty', params, 1, 1);
     return positiveNumber('mining.suggest_difficulty', params, 0, 'difficulty');
@@ -138,7 +138,7 @@ export function guardSuggestDifficulty(params: unknown[]): Parsed<number> {
  * miner would like, big-endian hex of up to 64 digits. The value is the
  * difficulty it stands for (DIFF1 / target), used like suggest_difficulty.
  */
-export function guardSuggestTarget(params: unknown[]): Parsed<number> {
+export function guardSuggestTarget(params: unknown[]): Guarded<number> {
   return run(() => {
     const m = 'mining.suggest_target';
     arity(m, params, 1, 1);
@@ -148,7 +148,7 @@ export function guardSuggestTarget(params: unknown[]): Parsed<number> {
   });
 }
 
-export function guardExtranonceSubscribe(params: unknown[]): Parsed<true> {
+export function guardExtranonceSubscribe(params: unknown[]): Guarded<true> {
   return run(() => {
     arity('mining.extranonce.subscribe', params, 0, 0);
     return true as const;
