@@ -81,7 +81,13 @@ export function parseSetExtranonce(params: unknown[]): Guarded<SubscribeAnswer> 
   return ok({ extranonce1: en1.value, extranonce2Size: size.value });
 }
 
-/** clean_jobs: a boolean, or 0/1, "0"/"1", "true"/"false" (seen from yiimp- and NOMP-style pools). */
+/**
+ * clean_jobs: a boolean, or 0/1, "0"/"1", "true"/"false" (seen from yiimp- and
+ * NOMP-style pools). The Stratum docs define a boolean; cgminer/bfgminer
+ * (`json_is_true`) and ESP-Miner (`cJSON_IsTrue`) keep every job and take
+ * anything but `true` as not clean. Reading 1 or "true" as clean costs a miner
+ * at most a restart of its work; missing a real clean job costs stale shares.
+ */
 export function cleanJobsFlag(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v;
   if (v === 1 || v === 0) return v === 1;
