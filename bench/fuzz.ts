@@ -15,7 +15,7 @@
  */
 import { LineFramer } from '../src/wire/line-framer.js';
 import { parseCgminerReply, replyStatus } from '../src/fleet/cgminer-reply.js';
-import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../src/fleet/avalon-stats.js';
+import { parseAvalonStats, toDeviceStatus } from '../src/fleet/avalon-stats.js';
 import { classifyLine, expectsAnswer, fuzzLine, mutateLine, reasonKey, xorshift } from './fuzz-corpus.js';
 import { classifyPoolLine, structuredDeviceReply, structuredMinerLine, structuredPoolLine } from './fuzz-structured.js';
 import { runMinerSession, runPoolSession, type SessionResult } from './fuzz-sessions.js';
@@ -127,7 +127,6 @@ function stagePureDevice(): boolean {
       } else {
         ok++;
         replyStatus(p.reply.body);
-        parseDevRates(p.reply.body);
         const s = parseAvalonStats(p.reply.body);
         if (s.ok) {
           stats++;

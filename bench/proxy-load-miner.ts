@@ -9,7 +9,7 @@
 import { connect, type Socket } from 'node:net';
 import { LineFramer } from '../src/wire/line-framer.js';
 import { hex32 } from '../src/wire/guards.js';
-import { preparedJob, type PreparedJob } from '../src/shares/validator.js';
+import { prepareJob, type PreparedJob } from '../src/shares/validator.js';
 import { sha256d } from '../src/shares/hashing/sha256.js';
 import { merkleRoot } from '../src/shares/merkle.js';
 import { buildHeader } from '../src/shares/header.js';
@@ -125,7 +125,7 @@ export class LoadMiner {
   submit(): boolean {
     const job = this.job;
     if (!this.ready || !job || !this.socket) return false;
-    const prep = (this.prep ??= preparedJob(job));
+    const prep = (this.prep ??= prepareJob(job));
     for (;;) {
       this.en2++;
       const en2 = (this.en2 >>> 0).toString(16).padStart(this.en2Size * 2, '0').slice(-this.en2Size * 2);

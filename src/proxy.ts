@@ -9,7 +9,6 @@ import { systemClock, type Clock } from './clock.js';
 import { silentLogger, type Logger } from './observability/logger.js';
 import type { StratumLever } from './fleet/control.js';
 import type { ShareHasher } from './shares/types.js';
-import { encodeNotification } from './wire/json-rpc.js';
 import { createHashPool } from './shares/hashing/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
@@ -161,11 +160,6 @@ export class Proxy {
     await this.server.close();
     await this.upstream.close();
     if (this.ownsHasher) await this.hasher.close();
-  }
-
-  /** `client.show_message` to every connected miner (operators: maintenance notices). */
-  showMessage(text: string): void {
-    this.server.broadcast(encodeNotification('client.show_message', [text.slice(0, 1024)]));
   }
 
   snapshot(): ProxySnapshot {

@@ -48,10 +48,6 @@ export class DeviceApiServer {
     return this.boundPort;
   }
 
-  get isListening(): boolean {
-    return this.listening;
-  }
-
   /** Listen on `port` (0: a free one; later calls reuse the bound port). */
   listen(port = this.boundPort): Promise<void> {
     if (this.listening) return Promise.resolve();

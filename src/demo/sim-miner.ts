@@ -7,9 +7,10 @@
 import { connect as netConnect } from 'node:net';
 import { every, systemClock, type Clock, type Repeater } from '../clock.js';
 import { encodeRequest, type RpcMessage } from '../wire/json-rpc.js';
-import { guardConfigureResult, guardNotify, guardSetDifficulty, guardSetExtranonce, guardSubscribeResult, hex32 } from '../wire/guards.js';
+import { hex32 } from '../wire/guard-kit.js';
+import { parseNotify, parseSetDifficulty, parseSetExtranonce, parseSetVersionMask, parseSubscribeResult, readConfigureResult, readShowMessage } from '../wire/pool-dialect.js';
 import { LineConnection } from '../net/line-connection.js';
-import { preparedJob, type PreparedJob } from '../shares/validator.js';
+import { prepareJob, type PreparedJob } from '../shares/validator.js';
 import { sha256d } from '../shares/hashing/sha256.js';
 import { merkleRoot } from '../shares/merkle.js';
 import { buildHeader } from '../shares/header.js';
@@ -145,13 +146,13 @@ export class SimMiner {
     });
     if (this.o.versionRollingMask) {
       const r = await this.request('mining.configure', [['version-rolling'], { 'version-rolling.mask': hex32(this.o.versionRollingMask), 'version-rolling.min-bit-count': 2 }]);
-      const g = guardConfigureResult(r.result);
-      if (g.ok && g.value.versionRolling) this.versionMask = g.value.mask;
+      // The same reader the proxy's pool side uses: anything but a granted mask means no rolling.
+      this.versionMask = (readConfigureResult(r.result, r.error).mask & this.o.versionRollingMask) >>> 0;
       this.stats.versionMask = this.versionMask;
     }
     const sub = await this.request('mining.subscribe', [this.o.userAgent ?? 'sim-miner/1.0']);
     if (sub.error) throw new Error(`subscribe refused: ${sub.error.message}`);
-    const g = guardSubscribeResult(sub.result);
+    const g = parseSubscribeResult(sub.result);
     if (!g.ok) throw new Error(g.message);
     this.extranonce1 = g.value.extranonce1;
     this.extranonce2Size = g.value.extranonce2Size;
@@ -270,10 +271,10 @@ export class SimMiner {
     }
     switch (m.method) {
       case 'mining.notify': {
-        const g = guardNotify(m.params);
+        const g = parseNotify(m.params);
         if (!g.ok) return void this.stats.messages.push(`bad notify: ${g.message}`);
         this.job = g.value;
-        this.prepared = preparedJob(g.value);
+        this.prepared = prepareJob(g.value);
         this.header = undefined;
         this.stats.jobs++;
         if (g.value.cleanJobs) this.stats.cleanJobs++;
@@ -282,7 +283,7 @@ export class SimMiner {
         return;
       }
       case 'mining.set_difficulty': {
-        const g = guardSetDifficulty(m.params);
+        const g = parseSetDifficulty(m.params);
         if (g.ok) {
           this.stats.difficulty = g.value;
           this.target = targetBytes(targetForDifficulty(g.value));
@@ -290,7 +291,7 @@ export class SimMiner {
         return;
       }
       case 'mining.set_extranonce': {
-        const g = guardSetExtranonce(m.params);
+        const g = parseSetExtranonce(m.params);
         if (!g.ok) return void this.stats.messages.push(`bad set_extranonce: ${g.message}`);
         this.extranonce1 = g.value.extranonce1;
         this.extranonce2Size = g.value.extranonce2Size;
@@ -300,14 +301,15 @@ export class SimMiner {
         return;
       }
       case 'mining.set_version_mask': {
-        const mask = typeof m.params[0] === 'string' ? parseInt(m.params[0], 16) >>> 0 : 0;
-        this.versionMask = (mask & (this.o.versionRollingMask ?? 0)) >>> 0;
+        const g = parseSetVersionMask(m.params);
+        if (!g.ok) return void this.stats.messages.push(`bad set_version_mask: ${g.message}`);
+        this.versionMask = (g.value & (this.o.versionRollingMask ?? 0)) >>> 0;
         this.header = undefined;
         this.stats.versionMask = this.versionMask;
         return;
       }
       case 'client.show_message':
-        this.stats.messages.push(String(m.params[0]));
+        this.stats.messages.push(readShowMessage(m.params));
         return;
       case 'client.reconnect':
         this.stats.reconnectsAsked++;

@@ -9,9 +9,9 @@ import { createServer as createTlsServer } from 'node:tls';
 import { every, systemClock, type Clock, type Repeater } from '../clock.js';
 import { validateShare } from '../shares/validator.js';
 import { targetForDifficulty, targetHex } from '../wire/target.js';
-import type { StratumJob } from '../wire/stratum-job.js';
+import { notifyParams, type StratumJob } from '../wire/stratum-job.js';
 import { encodeError, encodeNotification, encodeResult, type RpcId, type RpcMessage } from '../wire/json-rpc.js';
-import { guardAuthorize, guardConfigure, guardSubmit, hex32, notifyParams } from '../wire/guards.js';
+import { guardAuthorize, guardConfigure, guardSubmit, hex32 } from '../wire/guards.js';
 import { LineConnection } from '../net/line-connection.js';
 import { SimJobFactory } from './sim-jobs.js';
 

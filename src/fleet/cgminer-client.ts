@@ -34,22 +34,8 @@ export interface CgminerClientOptions {
   retryMaxMs?: number;
   /** Commands waiting for this device beyond the one in flight. Default 16. */
   maxQueue?: number;
-  /** Called once per command (after retries) with its outcome and latency, for metrics. */
-  onCommand?: (event: CommandEvent) => void;
   /** Runs the connect, reply, settle and retry timers (default systemClock: a driver is also used on its own, e.g. by discover). */
   clock?: Clock;
-}
-
-export interface CommandEvent {
-  command: string;
-  ok: boolean;
-  /** Wall time from dequeue to outcome, retries included, ms. */
-  ms: number;
-  attempts: number;
-  /** The error code (SURPLUS_ERR_*) when not ok. */
-  code?: string;
-  /** The device closed without replying (counted ok only where the caller allows it). */
-  closedWithoutReply?: boolean;
 }
 
 export interface RequestOptions {
@@ -74,7 +60,7 @@ interface Raw {
 
 export class CgminerClient {
   readonly address: string;
-  private readonly opts: Required<Omit<CgminerClientOptions, 'onCommand'>> & Pick<CgminerClientOptions, 'onCommand'>;
+  private readonly opts: Required<CgminerClientOptions>;
   private tail: Promise<unknown> = Promise.resolve();
   /** Commands in flight or queued. */
   private pending = 0;
@@ -136,7 +122,6 @@ export class CgminerClient {
   }
 
   private async runWithRetries(command: string, parameter: string | undefined, options: RequestOptions): Promise<CgminerAnswer> {
-    const started = performance.now();
     const retries = options.idempotent ? this.opts.readRetries : 0;
     let attempts = 0;
     for (;;) {
@@ -144,16 +129,10 @@ export class CgminerClient {
       try {
         if (this.closed) throw new PeerError(`${this.address}: client closed`);
         const raw = await this.exchange(command, parameter);
-        const answer = this.interpret(command, raw, options);
-        this.report({ command, ok: true, ms: performance.now() - started, attempts, closedWithoutReply: raw.closedWithoutReply });
-        return answer;
+        return this.interpret(command, raw, options);
       } catch (err) {
         const retryable = !(err instanceof DeviceRefusedError) && (err instanceof TimeoutError || err instanceof PeerError) && !this.closed;
-        if (!retryable || attempts > retries) {
-          const code = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'UNKNOWN';
-          this.report({ command, ok: false, ms: performance.now() - started, attempts, code });
-          throw err;
-        }
+        if (!retryable || attempts > retries) throw err;
         const cap = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (attempts - 1));
         await this.sleep(Math.random() * cap);
       }
@@ -279,13 +258,5 @@ export class CgminerClient {
       };
       this.sleeps.add(entry);
     });
-  }
-
-  private report(event: CommandEvent): void {
-    try {
-      this.opts.onCommand?.(event);
-    } catch {
-      // A metrics hook must not turn a device answer into a failure.
-    }
   }
 }

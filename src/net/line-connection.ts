@@ -62,11 +62,6 @@ export class LineConnection {
     return this.closedReason !== undefined;
   }
 
-  /** Bytes written but not yet flushed to the kernel. */
-  get pendingWriteBytes(): number {
-    return this.socket.writableLength;
-  }
-
   /**
    * Queues one encoded line; returns false (and drops the peer) when its
    * output buffer is over the cap. A Buffer (a job fanned out to many miners)

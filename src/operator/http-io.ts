@@ -45,7 +45,7 @@ export function sendError(res: ServerResponse, err: HttpError): void {
  * HTML form can send, and the bearer header forces a CORS preflight that this
  * server never passes. A form-encoded body (`kw=420`) still fails as "not JSON".
  */
-const JSON_BODY_TYPES = new Set(['', 'application/json', 'application/x-www-form-urlencoded']);
+const JSON_BODY_TYPES: ReadonlySet<string> = new Set(['', 'application/json', 'application/x-www-form-urlencoded']);
 
 /**
  * Reads a JSON request body of at most `maxBytes`. A declared or actual

@@ -52,7 +52,7 @@ export interface SiteStatusParts {
   simulatedTime?: () => string;
 }
 
-const STALE_REASONS = new Set(['stale', 'stale-job']);
+const STALE_REASONS: ReadonlySet<string> = new Set(['stale', 'stale-job']);
 
 /**
  * Adapts the live pieces (proxy, scheduler, budget source, device telemetry)

@@ -27,7 +27,6 @@ export interface BudgetView {
 }
 
 export type PoolState = 'connecting' | 'up' | 'down';
-export const POOL_STATES: readonly PoolState[] = ['connecting', 'up', 'down'];
 
 export interface PoolView {
   /** stratum+tcp://host:port (never carries credentials). */

@@ -27,7 +27,7 @@ export type PayloadVerdict =
 export const PAYLOAD_FORMS = 'a number of kW (12.5), a JSON string ("12.5"), {"kw": n}, {"value": n, "unit": "kW"|"MW"|"W"}, each object optionally with "ttlS": seconds';
 
 /** Metadata keys publishers add; ignored, since a reading is stamped when it arrives. */
-const IGNORED = new Set(['t', 'ts', 'time', 'timestamp']);
+const IGNORED: ReadonlySet<string> = new Set(['t', 'ts', 'time', 'timestamp']);
 const VALUE_KEYS = VALUE_NAME_LIST.split(', ')
   .filter((k) => valueUnitOf(k) !== 'pv_frac')
   .join(', ');

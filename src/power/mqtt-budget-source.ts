@@ -91,9 +91,3 @@ export class MqttBudgetSource extends BaseBudgetSource {
     this.publish(v.kw, (v.ttlS ?? this.opts.ttlS) * 1000);
   }
 }
-
-/** kW, or a message saying why the payload is not a budget (kept for callers of the first version; see parseBudgetPayload). */
-export function parseMqttPayload(payload: Buffer): number | string {
-  const v = parseBudgetPayload(payload);
-  return v.ok ? v.kw : v.reason;
-}

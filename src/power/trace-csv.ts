@@ -127,7 +127,7 @@ function headerless(row: Row, decimalComma: boolean): Columns | undefined {
 }
 
 /** Date columns that pair with a time-of-day column. */
-const DATE_NAMES = new Set(['date', 'day', 'date_utc']);
+const DATE_NAMES: ReadonlySet<string> = new Set(['date', 'day', 'date_utc']);
 
 /** The unit cell of a row; a value read in the wrong unit would be off by 1000, so anything unclear is an error. */
 function rowUnit(cell: string, cols: Columns, where: string): ValueUnit {
@@ -171,7 +171,7 @@ export function parseCsvTrace(text: string, file: string, opts: TraceOptions): T
       throw new InputError(`${where}: expected ${cols.width} columns like the header, got ${width}${hint}`);
     }
     const timeCell = cols.di === undefined ? row.cells[cols.ti]! : `${row.cells[cols.di]} ${row.cells[cols.ti]}`.trim();
-    const t = parseTimeCell(timeCell, cols.kind, { timeZone: cols.utc ? undefined : opts.timeZone, decimalComma: decimalComma || row.quoted[cols.ti]! });
+    const t = parseTimeCell(timeCell, cols.kind, { zone: cols.utc ? undefined : reader.zone, decimalComma: decimalComma || row.quoted[cols.ti]! });
     if (!t.ok) throw new InputError(`${where}: ${cols.timeName} ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
     const unit = cols.ui === undefined ? cols.unit : rowUnit(row.cells[cols.ui]!, cols, where);

@@ -95,7 +95,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
     if (typeof rawT !== 'string' && typeof rawT !== 'number') {
       throw new InputError(`${tLabel}: must be a number of minutes, unix seconds or milliseconds, or an ISO 8601 time, got ${describePeerValue(rawT, 40)}`);
     }
-    const t = parseTimeCell(rawT, kind, { timeZone: utc ? undefined : opts.timeZone });
+    const t = parseTimeCell(rawT, kind, { zone: utc ? undefined : reader.zone });
     if (!t.ok) throw new InputError(`${tLabel}: ${t.reason}`);
     if (t.warning) reader.warnings.push(`${where}: ${t.warning}`);
     raw.push({ tMs: t.tMs, absolute: t.absolute, kw: reader.value(rawV, unit, vLabel, where), where });

@@ -1,6 +1,7 @@
 import { describePeerValue } from '../wire/peer-value.js';
 import { InputError } from '../errors.js';
 import { MAX_BUDGET_KW, parseDecimal, toKw, type ValueUnit } from './budget-units.js';
+import { WallZone } from './trace-time.js';
 
 /** Shared by the CSV and JSON readers: types, value cells, and the final checks. */
 
@@ -39,10 +40,15 @@ export class TraceReader {
   private negatives = 0;
   private firstNegative = '';
 
+  /** The zone wall times without an offset are read in (`opts.timeZone`), with its formatter; kept for the whole file. */
+  readonly zone: WallZone | undefined;
+
   constructor(
     readonly file: string,
     readonly opts: TraceOptions,
-  ) {}
+  ) {
+    this.zone = opts.timeZone === undefined ? undefined : new WallZone(opts.timeZone);
+  }
 
   /**
    * A value cell (CSV text or a JSON value) in `unit`, as kW >= 0. `label`

@@ -4,7 +4,7 @@ import { MINUTES_BELOW, UNIX_MS_FROM, parseDecimal, type TimeKind } from './budg
  * Time cells of schedule files. Our own parser, not `Date.parse`: V8 reads
  * "2026-06-01 10:00" and "2026-06-01T10:00" (no offset) in the process's local
  * zone, so the same file would mean different instants on different hosts.
- * Here a time without an offset is UTC, or wall time in `timeZone` when set.
+ * Here a time without an offset is UTC, or wall time in `zone` when given.
  */
 
 export type TimeResult =
@@ -32,7 +32,7 @@ export function isValidTimeZone(tz: string): boolean {
  * One time cell. `kind` comes from the column name; `raw` is the cell text or
  * a JSON number. `decimalComma` lets "90,5" be minutes in `;`-separated files.
  */
-export function parseTimeCell(raw: string | number, kind: TimeKind, opts: { timeZone?: string | undefined; decimalComma?: boolean }): TimeResult {
+export function parseTimeCell(raw: string | number, kind: TimeKind, opts: { zone?: WallZone | undefined; decimalComma?: boolean }): TimeResult {
   const text = typeof raw === 'number' ? String(raw) : raw.trim();
   const n = typeof raw === 'number' ? raw : parseDecimal(text, opts.decimalComma);
   if (text === '') return { ok: false, reason: `is empty; expected ${kind === 'minute' ? 'a number of minutes >= 0' : ALLOWED}` };
@@ -45,10 +45,10 @@ export function parseTimeCell(raw: string | number, kind: TimeKind, opts: { time
     if (kind === 'auto' && n < MINUTES_BELOW) return { ok: true, tMs: n * 60_000, absolute: false };
     return { ok: true, tMs: n >= UNIX_MS_FROM ? Math.round(n) : Math.round(n * 1000), absolute: true };
   }
-  return parseDateTime(text, opts.timeZone);
+  return parseDateTime(text, opts.zone);
 }
 
-function parseDateTime(text: string, timeZone: string | undefined): TimeResult {
+function parseDateTime(text: string, zone: WallZone | undefined): TimeResult {
   let fields: number[];
   let frac = '';
   let offset: string | undefined;
@@ -78,8 +78,8 @@ function parseDateTime(text: string, timeZone: string | undefined): TimeResult {
     if (off === undefined) return { ok: false, reason: `"${text}": offset ${offset} must be Z or +hh:mm within ±14:00` };
     return { ok: true, tMs: wallMs - off, absolute: true };
   }
-  if (timeZone === undefined) return { ok: true, tMs: wallMs, absolute: true };
-  return wallTimeIn(wallMs, timeZone, text);
+  if (zone === undefined) return { ok: true, tMs: wallMs, absolute: true };
+  return wallTimeIn(wallMs, zone, text);
 }
 
 function parseOffset(o: string): number | undefined {
@@ -99,14 +99,21 @@ function explainBadTime(text: string): string {
   return `must be ${ALLOWED}, got "${text}"`;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/**
+ * An IANA time zone that wall times are read in, with the formatter that
+ * finds its UTC offset (building an Intl.DateTimeFormat costs far more than
+ * using one, so it is built once, on first use, and kept here). One per
+ * trace being read (TraceReader holds it).
+ */
+export class WallZone {
+  #format: Intl.DateTimeFormat | undefined;
 
-/** Offset of `timeZone` from UTC at the instant `utcMs`, ms (Berlin in summer: +7,200,000). */
-function zoneOffsetMs(utcMs: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
+  constructor(readonly name: string) {}
+
+  /** Offset of the zone from UTC at the instant `utcMs`, ms (Berlin in summer: +7,200,000). */
+  offsetMs(utcMs: number): number {
+    this.#format ??= new Intl.DateTimeFormat('en-US', {
+      timeZone: this.name,
       hourCycle: 'h23',
       year: 'numeric',
       month: 'numeric',
@@ -115,27 +122,27 @@ function zoneOffsetMs(utcMs: number, timeZone: string): number {
       minute: 'numeric',
       second: 'numeric',
     });
-    formatters.set(timeZone, f);
+    const p: Record<string, number> = {};
+    for (const part of this.#format.formatToParts(utcMs)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+    const asUtc = new Date(Date.UTC(2000, p['month']! - 1, p['day']!, p['hour']! % 24, p['minute']!, p['second']!));
+    asUtc.setUTCFullYear(p['year']!);
+    return asUtc.getTime() - (utcMs - (((utcMs % 1000) + 1000) % 1000));
   }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(utcMs)) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const asUtc = new Date(Date.UTC(2000, p['month']! - 1, p['day']!, p['hour']! % 24, p['minute']!, p['second']!));
-  asUtc.setUTCFullYear(p['year']!);
-  return asUtc.getTime() - (utcMs - (((utcMs % 1000) + 1000) % 1000));
 }
 
 /**
- * The instant at which clocks in `timeZone` show `wallMs` (wall time written
+ * The instant at which clocks in `zone` show `wallMs` (wall time written
  * as if it were UTC). Around a DST change a wall time can occur twice (the
  * earlier is taken, with a warning) or never (an error): offsets in the file
  * remove both doubts.
  */
-function wallTimeIn(wallMs: number, timeZone: string, text: string): TimeResult {
+function wallTimeIn(wallMs: number, zone: WallZone, text: string): TimeResult {
   const DAY = 86_400_000;
+  const timeZone = zone.name;
   // The zone's offsets a day either side: every real zone changes offset at most once in two days.
-  const candidates = [...new Set([zoneOffsetMs(wallMs - DAY, timeZone), zoneOffsetMs(wallMs + DAY, timeZone)])]
+  const candidates = [...new Set([zone.offsetMs(wallMs - DAY), zone.offsetMs(wallMs + DAY)])]
     .map((off) => wallMs - off)
-    .filter((u) => zoneOffsetMs(u, timeZone) === wallMs - u)
+    .filter((u) => zone.offsetMs(u) === wallMs - u)
     .sort((a, b) => a - b);
   const first = candidates[0];
   if (first === undefined) return { ok: false, reason: `"${text}" does not exist in ${timeZone} (skipped by a daylight-saving change); write the offset` };

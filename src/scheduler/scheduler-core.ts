@@ -235,10 +235,6 @@ export class SchedulerCore {
     this.record({ unitId: u.id, worker: u.worker, from, to: u.available ? modeLabel(u, u.on, u.mode) : 'unavailable', reason, atMs: nowMs });
   }
 
-  get lastPlanned(): Plan | undefined {
-    return this.lastPlan;
-  }
-
   snapshot(reading: BudgetReading | undefined, nowMs: number): SchedulerSnapshot {
     const v = this.verdict(reading, nowMs);
     const p = this.lastPlan;

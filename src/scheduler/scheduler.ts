@@ -380,8 +380,3 @@ export class Scheduler {
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
-
-/** The command that replaces a pending `stale` one with `next` (see supersedeCommand in commands.ts). */
-export function supersede(stale: UnitCommand, next: UnitCommand): UnitCommand {
-  return supersedeCommand(stale, next).command;
-}

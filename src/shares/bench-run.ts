@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { PeerError } from '../errors.js';
 import { loadBenchJob, resultsChecksum } from './hashing/bench-job.js';
-import { defaultShareChecker, resultDifficulty, resultHashHex, resultIsBlock } from './hashing/index.js';
+import { resultDifficulty, resultHashHex, resultIsBlock } from './hashing/index.js';
 import { createHashPool } from './hashing/hash-pool.js';
 import { validateShare } from './validator.js';
 import type { HashRequest, HashResult } from './types.js';
@@ -193,7 +193,7 @@ export async function measurePoolRecords(opts: { threads: number; batch?: number
       seconds: elapsed,
       sharesPerSecond: done / elapsed,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      engine: defaultShareChecker().path,
+      engine: (await pool.engine()).path,
       checksum: resultsChecksum(first, Math.min(batch, bj.checksumShares)),
       verified,
     };

@@ -7,8 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { PeerError } from '../errors.js';
 import { encodeNotification } from '../wire/json-rpc.js';
-import { notifyParams } from '../wire/guards.js';
-import type { StratumJob } from '../wire/stratum-job.js';
+import { notifyParams, type StratumJob } from '../wire/stratum-job.js';
 import { carveLayout, ExtranonceAllocator, type CarveLayout } from './extranonce-allocator.js';
 import { blockRecord, type BlockCandidateRecord, type BlockFound } from './block-watch.js';
 import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './pool-client.js';

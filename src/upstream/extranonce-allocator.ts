@@ -56,10 +56,6 @@ export class ExtranonceAllocator {
     this.cursor = ((startAt % this.space) + this.space) % this.space;
   }
 
-  get inUse(): number {
-    return this.used.size;
-  }
-
   get free(): number {
     return this.layout.capacity - this.used.size;
   }

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import type { RpcId, RpcNotification, RpcRequest } from '../wire/json-rpc.js';
 import { StratumError } from '../wire/error-codes.js';
-import { describePeerValue } from '../wire/peer-value.js';
+import type { Guarded } from '../wire/guard-kit.js';
 import { DIFF1_TARGET } from '../wire/target.js';
 import type { StratumJob } from '../wire/stratum-job.js';
 import {
@@ -19,7 +19,7 @@ import {
   parseSetExtranonce,
   parseSetTarget,
   parseSetVersionMask,
-  type Parsed,
+  readShowMessage,
   type ReconnectAsk,
 } from '../wire/pool-dialect.js';
 import type { PoolClientEvents, PoolProtocolCounters, PoolSession } from './pool-client.js';
@@ -47,7 +47,7 @@ export interface PoolWire {
  * Whether a parsed message can be used; a bad one is counted and logged and,
  * when the pool sent it as a request (with an id), refused with error 20.
  */
-function usable<T>(c: PoolWire, g: Parsed<T>, what: string, id?: RpcId): g is { ok: true; value: T } {
+function usable<T>(c: PoolWire, g: Guarded<T>, what: string, id?: RpcId): g is { ok: true; value: T } {
   if (g.ok) return true;
   if (id !== undefined) c.answerError(id, StratumError.OTHER, g.message);
   c.counters.badMessages++;
@@ -141,8 +141,7 @@ export function handlePoolMessage(c: PoolWire, m: RpcRequest | RpcNotification):
       return;
     }
     case 'client.show_message': {
-      const text = typeof m.params[0] === 'string' ? m.params[0] : describePeerValue(m.params, 500);
-      c.logger.info({ pool: c.url, message: text.slice(0, 500) }, 'message from pool');
+      c.logger.info({ pool: c.url, message: readShowMessage(m.params) }, 'message from pool');
       if (id !== undefined) c.answer(id, true);
       return;
     }

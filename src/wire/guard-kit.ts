@@ -5,6 +5,11 @@
  * (`mining.submit params[4] (nonce) must be 8 hex characters`).
  */
 
+/**
+ * The verdict of every reader of peer data on the wire, miner side (`guards.ts`)
+ * and pool side (`pool-dialect.ts`): the canonical value, or a message naming
+ * the field and what is allowed.
+ */
 export type Guarded<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const HEX = /^[0-9a-fA-F]*$/;
@@ -68,14 +73,6 @@ export function stringParam(method: string, params: unknown[], i: number, name: 
 export function positiveNumber(method: string, params: unknown[], i: number, name: string): number {
   const v = params[i];
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Bad(`${method} params[${i}] (${name}) must be a positive number`);
-  return v;
-}
-
-export function intParam(method: string, params: unknown[], i: number, name: string, min: number, max: number): number {
-  const v = params[i];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new Bad(`${method} params[${i}] (${name}) must be an integer ${min}..${max}`);
-  }
   return v;
 }
 

@@ -1,15 +1,14 @@
 /**
  * One guard per Stratum method: arity, types and hex lengths, with a message
  * that names the parameter (`mining.submit params[4] (nonce) must be 8 hex
- * characters`). Pure. This file holds what miners send; the pool side lives
- * in pool-guards.ts and the building blocks in guard-kit.ts, both re-exported
- * here so callers keep one import.
+ * characters`). Pure. This file holds what miners send; what pools send is
+ * read by pool-dialect.ts (the one parser per pool message), and the building
+ * blocks live in guard-kit.ts.
  */
 import { difficultyOfTarget } from './target.js';
 import { arity, Bad, hexParam, isHex, paddedHexParam, positiveNumber, run, stringParam, type Guarded } from './guard-kit.js';
 
 export { hex32, isHex, type Guarded } from './guard-kit.js';
-export * from './pool-guards.js';
 
 export interface SubscribeParams {
   userAgent?: string;

@@ -8,24 +8,24 @@
  * instead of `mining.set_difficulty`, reply ids echoed as strings. Each
  * function returns the canonical value or a message naming the field.
  *
- * The miner-facing guards in `protocol/guards.ts` stay strict: what surplus
+ * One parser per pool message: the proxy's upstream side and the simulated
+ * miner (`demo/sim-miner.ts`, which reads what surplus sends it) both use
+ * these. The miner-facing guards in `wire/guards.ts` stay strict: what surplus
  * itself sends is always canonical.
  */
-import { isHex } from './guards.js';
+import { isHex, type Guarded } from './guard-kit.js';
 import { describePeerValue as shown } from './peer-value.js';
 import type { RpcErrorValue, RpcId } from './json-rpc.js';
 import { difficultyOfTarget, targetForDifficulty } from './target.js';
 import type { StratumJob } from '../wire/stratum-job.js';
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const bad = <T>(message: string): Parsed<T> => ({ ok: false, message });
+const ok = <T>(value: T): Guarded<T> => ({ ok: true, value });
+const bad = <T>(message: string): Guarded<T> => ({ ok: false, message });
 
 /** Extranonce1 longer than this is not a pool we understand (pools use 2..16 bytes). */
 const MAX_EXTRANONCE1_BYTES = 32;
 
-function extranonce1(v: unknown, where: string): Parsed<string> {
+function extranonce1(v: unknown, where: string): Guarded<string> {
   if (typeof v !== 'string' || v === '' || v.length % 2 !== 0 || !isHex(v) || v.length > 2 * MAX_EXTRANONCE1_BYTES) {
     return bad(`${where} (extranonce1) must be a non-empty hex string of whole bytes (at most ${MAX_EXTRANONCE1_BYTES}), got ${shown(v)}`);
   }
@@ -42,7 +42,7 @@ function integer(v: unknown): number | undefined {
  * extranonce2_size 2..16: 0 or 1 byte cannot be shared out to miners; more
  * than 16 is not a pool we have seen. (How it is carved is the channel's business.)
  */
-function extranonce2Size(v: unknown, where: string): Parsed<number> {
+function extranonce2Size(v: unknown, where: string): Guarded<number> {
   const n = integer(v);
   if (n === undefined || n < 2 || n > 16) return bad(`${where} (extranonce2_size) must be an integer 2..16, got ${shown(v)}`);
   return ok(n);
@@ -60,7 +60,7 @@ export interface SubscribeAnswer {
  * never resumes an upstream subscription, so it is not read at all. Trailing
  * elements some pools add are ignored.
  */
-export function parseSubscribeResult(result: unknown): Parsed<SubscribeAnswer> {
+export function parseSubscribeResult(result: unknown): Guarded<SubscribeAnswer> {
   const m = 'mining.subscribe result';
   if (!Array.isArray(result) || result.length < 3) return bad(`${m} must be an array [subscriptions, extranonce1, extranonce2_size], got ${shown(result)}`);
   const en1 = extranonce1(result[1], `${m}[1]`);
@@ -71,7 +71,7 @@ export function parseSubscribeResult(result: unknown): Parsed<SubscribeAnswer> {
 }
 
 /** `mining.set_extranonce [extranonce1, extranonce2_size]` (NiceHash's extension). */
-export function parseSetExtranonce(params: unknown[]): Parsed<SubscribeAnswer> {
+export function parseSetExtranonce(params: unknown[]): Guarded<SubscribeAnswer> {
   const m = 'mining.set_extranonce';
   if (params.length < 2) return bad(`${m} expects [extranonce1, extranonce2_size], got ${shown(params)}`);
   const en1 = extranonce1(params[0], `${m} params[0]`);
@@ -81,7 +81,13 @@ export function parseSetExtranonce(params: unknown[]): Parsed<SubscribeAnswer> {
   return ok({ extranonce1: en1.value, extranonce2Size: size.value });
 }
 
-/** clean_jobs: a boolean, or 0/1, "0"/"1", "true"/"false" (seen from yiimp- and NOMP-style pools). */
+/**
+ * clean_jobs: a boolean, or 0/1, "0"/"1", "true"/"false" (seen from yiimp- and
+ * NOMP-style pools). The Stratum docs define a boolean; cgminer/bfgminer
+ * (`json_is_true`) and ESP-Miner (`cJSON_IsTrue`) keep every job and take
+ * anything but `true` as not clean. Reading 1 or "true" as clean costs a miner
+ * at most a restart of its work; missing a real clean job costs stale shares.
+ */
 export function cleanJobsFlag(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v;
   if (v === 1 || v === 0) return v === 1;
@@ -106,7 +112,7 @@ function hexField(params: unknown[], i: number, name: string, chars?: number): s
  * Hex is lowercased (some pools send uppercase); the job id is kept exactly
  * as sent (it goes back in `mining.submit`), a numeric id becomes its decimal string.
  */
-export function parseNotify(params: unknown[]): Parsed<StratumJob> {
+export function parseNotify(params: unknown[]): Guarded<StratumJob> {
   const m = 'mining.notify';
   if (params.length < 9) return bad(`${m} expects 9 params, got ${params.length}`);
   const id = params[0];
@@ -138,7 +144,7 @@ export function parseNotify(params: unknown[]): Parsed<StratumJob> {
 const DECIMAL = /^\s*(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
 /** `mining.set_difficulty [difficulty]`: a positive number, also fractional or as a decimal string ("1024", "0.5"). */
-export function parseSetDifficulty(params: unknown[]): Parsed<number> {
+export function parseSetDifficulty(params: unknown[]): Guarded<number> {
   const v = params[0];
   const n = typeof v === 'string' && DECIMAL.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) return bad(`mining.set_difficulty params[0] (difficulty) must be a positive number, got ${shown(v)}`);
@@ -152,7 +158,7 @@ export function parseSetDifficulty(params: unknown[]): Parsed<number> {
  * pool's target exactly (the float division can round either way; step up
  * until `targetForDifficulty(d) <= target`).
  */
-export function parseSetTarget(params: unknown[]): Parsed<number> {
+export function parseSetTarget(params: unknown[]): Guarded<number> {
   const v = params[0];
   if (typeof v !== 'string' || !/^(0x)?[0-9a-fA-F]{1,64}$/.test(v)) return bad(`mining.set_target params[0] (target) must be up to 64 hex digits, got ${shown(v)}`);
   const target = BigInt(v.startsWith('0x') ? v : `0x${v}`);
@@ -163,7 +169,7 @@ export function parseSetTarget(params: unknown[]): Parsed<number> {
 }
 
 /** `mining.set_version_mask [mask]` (BIP310): 8 hex digits. */
-export function parseSetVersionMask(params: unknown[]): Parsed<number> {
+export function parseSetVersionMask(params: unknown[]): Guarded<number> {
   const v = params[0];
   if (!isHex(v, 8)) return bad(`mining.set_version_mask params[0] (mask) must be 8 hex characters, got ${shown(v)}`);
   return ok(parseInt(v, 16) >>> 0);
@@ -232,6 +238,19 @@ export function pendingKey(id: RpcId | null): number | undefined {
   return undefined;
 }
 
+/** Longest `client.show_message` text kept (it only goes to the log or the simulated miner's stats). */
+const MAX_SHOW_MESSAGE_CHARS = 500;
+
+/**
+ * `client.show_message [text]`: the text, cut to 500 characters; anything
+ * else the pool put there is described (bounded), never thrown on: the
+ * message is for a human, and a bad one is not worth a warning.
+ */
+export function readShowMessage(params: unknown[]): string {
+  const text = typeof params[0] === 'string' ? params[0] : shown(params, MAX_SHOW_MESSAGE_CHARS);
+  return text.slice(0, MAX_SHOW_MESSAGE_CHARS);
+}
+
 export interface ReconnectAsk {
   host?: string;
   port?: number;
@@ -244,7 +263,7 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z
  * `client.reconnect [host?, port?, waitSeconds?]` (slush's Stratum docs).
  * Empty host / null port mean "the same"; port and wait may come as strings.
  */
-export function parseReconnect(params: unknown[]): Parsed<ReconnectAsk> {
+export function parseReconnect(params: unknown[]): Guarded<ReconnectAsk> {
   const m = 'client.reconnect';
   const out: ReconnectAsk = {};
   const [host, port, wait] = params;

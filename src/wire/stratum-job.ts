@@ -1,4 +1,4 @@
-/** The job a pool sends and a miner works on; wire format, no behaviour. */
+/** The job a pool sends and a miner works on: the type and its wire order, no behaviour. */
 
 /** One job as carried by `mining.notify` (params in wire order). */
 export interface StratumJob {
@@ -13,4 +13,9 @@ export interface StratumJob {
   nbits: string;
   ntime: string;
   cleanJobs: boolean;
+}
+
+/** Wire order for `mining.notify` params (what `parseNotify` in pool-dialect.ts reads back). */
+export function notifyParams(job: StratumJob): unknown[] {
+  return [job.jobId, job.prevhash, job.coinb1, job.coinb2, job.merkleBranch, job.version, job.nbits, job.ntime, job.cleanJobs];
 }

@@ -6,7 +6,8 @@ import { settleOn } from '../support/manual-time.js';
 import { ManualClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { BudgetSource } from '../../src/power/budget-source.js';
-import { MqttBudgetSource, parseMqttPayload } from '../../src/power/mqtt-budget-source.js';
+import { MqttBudgetSource } from '../../src/power/mqtt-budget-source.js';
+import { parseBudgetPayload } from '../../src/power/budget-payload.js';
 import { budgetSourceContract } from '../unit/budget-contract.js';
 
 let broker: TestBroker;
@@ -111,6 +112,8 @@ describe('mqtt payload parsing', () => {
     ['-1', 0], // a meter's import: applied as 0 kW (budget-formats.test.ts)
     ['9'.repeat(300), 'payload longer than 256 bytes'],
   ])('%j -> %j', (payload, expected) => {
-    expect(parseMqttPayload(Buffer.from(payload))).toEqual(expected);
+    // What MqttBudgetSource applies for one message: the kW, or why it is not a budget.
+    const v = parseBudgetPayload(Buffer.from(payload));
+    expect(v.ok ? v.kw : v.reason).toEqual(expected);
   });
 });

@@ -318,12 +318,15 @@ describe('dead and hostile devices: bounded time, clear errors, no leaked socket
     await dev.close();
     const client = new CgminerClient({ host: '127.0.0.1', port, readRetries: 2, retryBaseMs: 5, retryMaxMs: 10 });
     clients.push(client);
-    const attempts: number[] = [];
-    const c2 = new CgminerClient({ host: '127.0.0.1', port, readRetries: 2, retryBaseMs: 5, retryMaxMs: 10, onCommand: (e) => attempts.push(e.attempts) });
-    clients.push(c2);
     await expect(client.request('ascset', '0,softoff,1:1')).rejects.toThrow(`127.0.0.1:${port}: connection refused`);
+    await expect(client.request('estats', undefined, { idempotent: true })).rejects.toThrow(`127.0.0.1:${port}: connection refused`);
+    // The bound on retries, counted where the device sees them: a read that meets a reset is tried 1 + readRetries times.
+    const resets = await scripted(() => [{ reset: true }]);
+    const c2 = new CgminerClient({ host: '127.0.0.1', port: resets.port, readRetries: 2, retryBaseMs: 5, retryMaxMs: 10 });
+    clients.push(c2);
     await expect(c2.request('estats', undefined, { idempotent: true })).rejects.toBeInstanceOf(PeerError);
-    expect(attempts).toEqual([3]);
+    expect(resets.requests).toHaveLength(3);
+    await resets.close();
   });
 
   it('a reset before any byte on a write is "closed without replying", not success', async () => {

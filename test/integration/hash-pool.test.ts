@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { compiledSibling } from '../../src/worker-path.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHashPool, type HashPool } from '../../src/shares/hashing/hash-pool.js';
-import { defaultShareChecker } from '../../src/shares/hashing/index.js';
+import { createShareChecker } from '../../src/shares/hashing/index.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
 import { validateShare } from '../../src/shares/validator.js';
 import { OverloadError, InputError } from '../../src/errors.js';
@@ -119,7 +119,7 @@ describe('hash pool (real worker threads)', () => {
 
   it('reports the engine its workers hash with (the one this process would pick), and refuses once closed', async () => {
     const p = createHashPool({ threads: 1 });
-    const here = defaultShareChecker();
+    const here = createShareChecker();
     expect(await p.engine()).toEqual({ path: here.path, reason: here.reason });
     await p.close();
     await expect(p.engine()).rejects.toMatchObject({ code: 'SURPLUS_ERR_CLOSED' });

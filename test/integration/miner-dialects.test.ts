@@ -451,15 +451,4 @@ describe('what surplus sends', () => {
     expect(after[notifyAt]!.params![8]).toBe(true);
     expect(c.closed).toBe(false);
   });
-
-  it('client.show_message reaches every ready miner as a notification', async () => {
-    const { proxy, port } = await setup();
-    const c = await raw(port);
-    await c.call(1, 'mining.subscribe', []);
-    await c.call(2, 'mining.authorize', ['msg.1', 'x']);
-    await c.waitFor('mining.notify');
-    proxy.showMessage('maintenance at 18:00 UTC');
-    const [m] = await c.waitFor('client.show_message');
-    expect(m).toEqual({ id: null, method: 'client.show_message', params: ['maintenance at 18:00 UTC'] });
-  });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAvalonKv } from '../../src/fleet/avalon-kv.js';
-import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../../src/fleet/avalon-stats.js';
+import { parseAvalonStats, toDeviceStatus } from '../../src/fleet/avalon-stats.js';
+import { parseDevRates } from '../support/dev-rates.js';
 import { parseCgminerReply, replyStatus, type JsonObject } from '../../src/fleet/cgminer-reply.js';
 import { devsReply, mmId0, parseAscset, statsReply, statusOnly, summaryReply, versionReply, type AscsetCommand, type SimSnapshot } from '../../src/demo/avalon-device-replies.js';
 

@@ -3,7 +3,7 @@ import { createHashPool, type HashPool } from '../../src/shares/hashing/hash-poo
 import { loadBenchJob } from '../../src/shares/hashing/bench-job.js';
 import { RESULT_STRIDE, createShareChecker, resultHashHex } from '../../src/shares/hashing/index.js';
 import { OverloadError } from '../../src/errors.js';
-import { encodeBatch, hashBatch, resultAt } from '../../src/shares/hashing/hash-batch.js';
+import { encodeBatch, HashBatcher, resultAt } from '../../src/shares/hashing/hash-batch.js';
 import { validateShare } from '../../src/shares/validator.js';
 import type { HashRequest } from '../../src/shares/types.js';
 
@@ -85,7 +85,7 @@ describe('hashBatch on the fast path', () => {
       req(4, { nonce: '123' }),
       req(5),
     ];
-    const res = hashBatch(encodeBatch(reqs, () => 7));
+    const res = new HashBatcher().hashBatch(encodeBatch(reqs, () => 7));
     expect(res.errors?.[1]).toMatch(/extranonce2 must contain only hex digits/);
     expect(res.errors?.[4]).toMatch(/nonce must be 8 hex characters/);
     for (const i of [0, 2, 3, 5]) {

@@ -20,7 +20,7 @@ import {
   type ShareChecker,
 } from '../../src/shares/hashing/index.js';
 import { DEFAULT_ADDON_PATH, loadNativeAddon } from '../../src/shares/hashing/native.js';
-import { sha256, sha256d64, sha256d80 } from '../../src/shares/hashing/sha256-js.js';
+import { sha256, sha256d64, sha256d80 } from '../support/sha256-words.js';
 import { loadBenchJob, resultsChecksum } from '../../src/shares/hashing/bench-job.js';
 import { mulberry32 as prng } from '../support/prng.js';
 

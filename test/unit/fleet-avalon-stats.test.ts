@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kvNumber, kvNumbers, parseAvalonKv, unwrapAvalonBlock } from '../../src/fleet/avalon-kv.js';
-import { deviceDetails, parseAvalonStats, parseDevRates, toDeviceStatus, type AvalonStats } from '../../src/fleet/avalon-stats.js';
+import { deviceDetails, parseAvalonStats, toDeviceStatus, type AvalonStats } from '../../src/fleet/avalon-stats.js';
+import { parseDevRates } from '../support/dev-rates.js';
 import { parseCgminerReply, type JsonObject } from '../../src/fleet/cgminer-reply.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/avalon');

@@ -12,18 +12,21 @@ import {
   guardAuthorize,
   guardConfigure,
   guardExtranonceSubscribe,
-  guardNotify,
-  guardReconnect,
-  guardSetDifficulty,
-  guardSetExtranonce,
-  guardSetVersionMask,
-  guardShowMessage,
   guardSubmit,
   guardSubscribe,
-  guardSubscribeResult,
   guardSuggestDifficulty,
-  guardConfigureResult,
 } from '../../src/wire/guards.js';
+import {
+  parseNotify,
+  parseReconnect,
+  parseSetDifficulty,
+  parseSetExtranonce,
+  parseSetTarget,
+  parseSetVersionMask,
+  parseSubscribeResult,
+  readConfigureResult,
+  readShowMessage,
+} from '../../src/wire/pool-dialect.js';
 import { classifyLine, expectsAnswer, fuzzLine, mutateLine, replay, VALID_LINES } from '../../bench/fuzz-corpus.js';
 
 const RUNS = 300;
@@ -131,14 +134,16 @@ describe('fuzz: JSON-RPC decode + guards on miner lines', () => {
     ['extranonce.subscribe', guardExtranonceSubscribe],
     ['submit/4', (p) => guardSubmit(p, 4)],
     ['submit/8', (p) => guardSubmit(p, 8)],
-    ['notify', guardNotify],
-    ['set_difficulty', guardSetDifficulty],
-    ['set_extranonce', guardSetExtranonce],
-    ['set_version_mask', guardSetVersionMask],
-    ['reconnect', guardReconnect],
-    ['show_message', guardShowMessage],
-    ['subscribe result', (p) => guardSubscribeResult(p)],
-    ['configure result', (p) => guardConfigureResult(p[0])],
+    // what pools send, read by the one pool-side parser (pool-dialect.ts)
+    ['notify', parseNotify],
+    ['set_difficulty', parseSetDifficulty],
+    ['set_target', parseSetTarget],
+    ['set_extranonce', parseSetExtranonce],
+    ['set_version_mask', parseSetVersionMask],
+    ['reconnect', parseReconnect],
+    ['show_message', (p) => ({ ok: typeof readShowMessage(p) === 'string' })],
+    ['subscribe result', (p) => parseSubscribeResult(p)],
+    ['configure result', (p) => ({ ok: readConfigureResult(p[0], null).mask >= 0 })],
   ];
   const params = fc.array(
     fc.oneof(fc.anything({ maxDepth: 3, withNullPrototype: true, withObjectString: true }), fc.constant({ __proto__: null, polluted: 1 }), fc.jsonValue()),

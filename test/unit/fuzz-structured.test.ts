@@ -9,7 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/wire/json-rpc.js';
 import { parseCgminerReply, replyStatus } from '../../src/fleet/cgminer-reply.js';
-import { parseAvalonStats, parseDevRates, toDeviceStatus } from '../../src/fleet/avalon-stats.js';
+import { parseAvalonStats, toDeviceStatus } from '../../src/fleet/avalon-stats.js';
+import { parseDevRates } from '../support/dev-rates.js';
 import { classifyLine, expectsAnswer, xorshift } from '../../bench/fuzz-corpus.js';
 import { classifyPoolLine, deep, jsonValueText, structuredDeviceReply, structuredMinerLine, structuredPoolLine } from '../../bench/fuzz-structured.js';
 

@@ -2,21 +2,23 @@ import { describe, expect, it } from 'vitest';
 import {
   guardAuthorize,
   guardConfigure,
-  guardConfigureResult,
   guardExtranonceSubscribe,
-  guardNotify,
-  guardReconnect,
-  guardSetDifficulty,
-  guardSetExtranonce,
-  guardSetVersionMask,
-  guardShowMessage,
   guardSubmit,
   guardSuggestDifficulty,
   guardSubscribe,
-  guardSubscribeResult,
   hex32,
-  notifyParams,
 } from '../../src/wire/guards.js';
+import {
+  parseNotify,
+  parseReconnect,
+  parseSetDifficulty,
+  parseSetExtranonce,
+  parseSetVersionMask,
+  parseSubscribeResult,
+  readConfigureResult,
+  readShowMessage,
+} from '../../src/wire/pool-dialect.js';
+import { notifyParams } from '../../src/wire/stratum-job.js';
 
 type Row = [string, unknown[], unknown];
 
@@ -135,9 +137,10 @@ describe('miner-side guards', () => {
 
 const NOTIFY_OK = ['j9', 'a'.repeat(64), '01000000', 'ffffffff', ['b'.repeat(64)], '20000000', '1d00ffff', '5f5e1000', true];
 
-describe('pool-side guards', () => {
+// What pools send (and what surplus sends its miners) is read by the one pool-side parser, pool-dialect.ts.
+describe('pool-side parsers', () => {
   it('mining.notify', () => {
-    const r = guardNotify(NOTIFY_OK);
+    const r = parseNotify(NOTIFY_OK);
     expect(r.ok).toBe(true);
     if (r.ok) expect(notifyParams(r.value)).toEqual(NOTIFY_OK);
     const bad = (i: number, v: unknown): unknown[] => NOTIFY_OK.map((x, j) => (j === i ? v : x));
@@ -151,28 +154,33 @@ describe('pool-side guards', () => {
         ['version', bad(5, '2000000'), 'params[5] (version) must be 8 hex characters'],
         ['nbits', bad(6, 7), 'params[6] (nbits) must be 8 hex characters'],
         ['ntime', bad(7, ''), 'params[7] (ntime) must be 8 hex characters'],
-        ['clean', bad(8, 'true'), 'params[8] (clean_jobs) must be a boolean'],
+        ['clean', bad(8, 'maybe'), 'params[8] (clean_jobs) must be a boolean'],
       ],
-      guardNotify,
+      parseNotify,
     );
+    // The dialects real pools speak: clean_jobs as "true" or 1 is a clean job (pool-dialect.ts, cleanJobsFlag).
+    expect(parseNotify(bad(8, 'true'))).toMatchObject({ ok: true, value: { cleanJobs: true } });
+    expect(parseNotify(bad(8, 0))).toMatchObject({ ok: true, value: { cleanJobs: false } });
   });
 
-  it('subscribe result, set_difficulty, set_extranonce, set_version_mask, configure result', () => {
-    expect(guardSubscribeResult([[['mining.notify', 'ab']], 'F000000A', 8])).toEqual({ ok: true, value: { extranonce1: 'f000000a', extranonce2Size: 8 } });
-    expect(guardSubscribeResult([[], 'f0', 'x'])).toMatchObject({ ok: false, message: /params\[2\] \(extranonce2_size\) must be an integer 0..16/ });
-    expect(guardSubscribeResult({})).toMatchObject({ ok: false, message: 'mining.subscribe result must be an array' });
-    expect(guardSetDifficulty([0.001])).toEqual({ ok: true, value: 0.001 });
-    expect(guardSetDifficulty([-1]).ok).toBe(false);
-    expect(guardSetExtranonce(['abcd', 4])).toEqual({ ok: true, value: { extranonce1: 'abcd', extranonce2Size: 4 } });
-    expect(guardSetExtranonce(['abc', 4])).toMatchObject({ ok: false, message: /params\[0\] \(extranonce1\)/ });
-    expect(guardSetVersionMask(['1fffe000'])).toEqual({ ok: true, value: 0x1fffe000 });
-    expect(guardConfigureResult({ 'version-rolling': true, 'version-rolling.mask': '1fffe000' })).toEqual({ ok: true, value: { versionRolling: true, mask: 0x1fffe000 } });
-    expect(guardConfigureResult({ 'version-rolling': false })).toEqual({ ok: true, value: { versionRolling: false, mask: 0 } });
-    expect(guardConfigureResult({ 'version-rolling': true })).toMatchObject({ ok: false });
-    expect(guardReconnect(['pool.example', 3333, 0])).toEqual({ ok: true, value: { host: 'pool.example', port: 3333, waitS: 0 } });
-    expect(guardReconnect([])).toEqual({ ok: true, value: {} });
-    expect(guardReconnect(['h', 70000])).toMatchObject({ ok: false, message: /params\[1\] \(port\)/ });
-    expect(guardShowMessage(['hello'])).toEqual({ ok: true, value: 'hello' });
+  it('subscribe result, set_difficulty, set_extranonce, set_version_mask, configure result, reconnect, show_message', () => {
+    expect(parseSubscribeResult([[['mining.notify', 'ab']], 'F000000A', 8])).toEqual({ ok: true, value: { extranonce1: 'f000000a', extranonce2Size: 8 } });
+    expect(parseSubscribeResult([[], 'f0', 'x'])).toMatchObject({ ok: false, message: /\[2\] \(extranonce2_size\) must be an integer 2..16/ });
+    expect(parseSubscribeResult({})).toMatchObject({ ok: false, message: /^mining.subscribe result must be an array/ });
+    expect(parseSetDifficulty([0.001])).toEqual({ ok: true, value: 0.001 });
+    expect(parseSetDifficulty([-1]).ok).toBe(false);
+    expect(parseSetExtranonce(['abcd', 4])).toEqual({ ok: true, value: { extranonce1: 'abcd', extranonce2Size: 4 } });
+    expect(parseSetExtranonce(['abc', 4])).toMatchObject({ ok: false, message: /params\[0\] \(extranonce1\)/ });
+    expect(parseSetVersionMask(['1fffe000'])).toEqual({ ok: true, value: 0x1fffe000 });
+    expect(readConfigureResult({ 'version-rolling': true, 'version-rolling.mask': '1fffe000' }, null)).toEqual({ mask: 0x1fffe000 });
+    expect(readConfigureResult({ 'version-rolling': false }, null)).toMatchObject({ mask: 0 });
+    expect(readConfigureResult({ 'version-rolling': true }, null)).toMatchObject({ mask: 0, note: /without a usable mask/ });
+    expect(parseReconnect(['pool.example', 3333, 0])).toEqual({ ok: true, value: { host: 'pool.example', port: 3333, waitS: 0 } });
+    expect(parseReconnect([])).toEqual({ ok: true, value: {} });
+    expect(parseReconnect(['h', 70000])).toMatchObject({ ok: false, message: /params\[1\] \(port\)/ });
+    expect(readShowMessage(['hello'])).toBe('hello');
+    expect(readShowMessage(['x'.repeat(2000)])).toHaveLength(500);
+    expect(readShowMessage([[[[['deep']]]]])).toMatch(/^\[/);
     expect(hex32(0x1fffe000)).toBe('1fffe000');
     expect(hex32(0)).toBe('00000000');
   });

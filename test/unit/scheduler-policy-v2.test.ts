@@ -154,21 +154,22 @@ describe('wear budget', () => {
         const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, maxCyclesPerDay: maxCycles, onHoldS, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
         const ons: number[][] = fleet.units.map(() => []);
         let now = T0;
-        const plan = (kw: number): void => {
-          const { commands } = core.step(reading(kw, now), now);
+        const plan = (kw: number): number => {
+          const { plan: p, commands } = core.step(reading(kw, now), now);
           for (const c of commands) {
             core.settle(c, 'issued');
             if (c.action === 'on') ons[c.index]!.push(now);
           }
+          return p.revisitAtMs;
         };
         for (const step of walk) {
           const kw = step.frac * n * 3;
           // Between readings the loop re-plans when the plan says so (hold expiries).
           const end = now + step.dtS * 1000;
-          plan(kw);
-          while (core.lastPlanned && core.lastPlanned.revisitAtMs < end) {
-            now = Math.max(now + 5000, core.lastPlanned.revisitAtMs);
-            plan(kw);
+          let revisitAtMs = plan(kw);
+          while (revisitAtMs < end) {
+            now = Math.max(now + 5000, revisitAtMs);
+            revisitAtMs = plan(kw);
           }
           now = end;
         }

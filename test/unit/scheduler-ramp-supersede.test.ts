@@ -13,10 +13,10 @@ import { schedulerSchema } from '../../src/config/schema.js';
 import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/control.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
-import type { UnitCommand } from '../../src/scheduler/commands.js';
+import { supersedeCommand, type UnitCommand } from '../../src/scheduler/commands.js';
 import { measuredIsSteady } from '../../src/scheduler/fleet-state.js';
 import { plan } from '../../src/scheduler/policy.js';
-import { Scheduler, supersede } from '../../src/scheduler/scheduler.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { SETTINGS, fleetOf } from './scheduler-fixtures.js';
 import { systemClock } from '../../src/clock.js';
 
@@ -41,7 +41,7 @@ const cmd = (action: UnitCommand['action'], mode: number, fromMode: number): Uni
   index: 0, unitId: 'u0', worker: 'site.u0', action, mode, fromMode, via: 'api', atMs: T0, decrease: false, ths: 440, reason: 'test',
 });
 
-describe('supersede', () => {
+describe('supersedeCommand', () => {
   it.each([
     // The device is as before `stale` (off for a softon, on otherwise), in stale.fromMode.
     { stale: cmd('on', 0, 2), next: cmd('mode', 2, 0), action: 'on', fromMode: 2 },
@@ -50,7 +50,7 @@ describe('supersede', () => {
     { stale: cmd('mode', 0, 2), next: cmd('mode', 1, 0), action: 'mode', fromMode: 2 },
     { stale: cmd('mode', 0, 2), next: cmd('off', 0, 0), action: 'off', fromMode: 2 },
   ])('$stale.action, then $next.action -> $action', ({ stale, next, action, fromMode }) => {
-    const r = supersede(stale, next);
+    const r = supersedeCommand(stale, next).command;
     expect(r.action).toBe(action);
     expect(r.mode).toBe(next.mode);
     expect(r.fromMode).toBe(fromMode);

@@ -1,7 +1,7 @@
 /**
  * The fixed share-check workload of native-bench/job.json, shared by the C
- * reference (native-bench/share_bench) and the TypeScript benchmarks so both
- * hash exactly the same shares. Share i: extranonce2 = extranonce2Start + i
+ * reference (native-bench/share_bench), `surplus bench` (shares/bench-run.ts)
+ * and the TypeScript benchmarks, so all hash exactly the same shares. Share i: extranonce2 = extranonce2Start + i
  * (a big-endian counter of extranonce2Size bytes), nonce = nonceStart + i,
  * the job's ntime and version. Share 0 is the esp-miner 13-branch vector.
  */

@@ -64,6 +64,8 @@ export interface HashPool extends ShareHasher {
    * shares as bytes; bounded by `maxQueue` like `hash`. When `out` is given
    * the results land there (zero-copy when `shares` and `out` are backed by
    * SharedArrayBuffers; do not touch `out` until the promise settles).
+   * Product code because `surplus bench` measures it (shares/bench-run.ts);
+   * the proxy's share path uses `hash`.
    */
   checkRecords(ctx: Uint8Array, shares: Uint8Array, count: number, out?: Uint8Array): Promise<Uint8Array>;
 }

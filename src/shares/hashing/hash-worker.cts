@@ -8,27 +8,27 @@
  * vitest fork died mid-run). A CommonJS entry never enters that path; the
  * ES-module hashing code is loaded once through the ordinary async `import()`.
  */
-import type * as HashBatchModule from './hash-batch.js';
-import type { HashBatchTask, HashBatchResult, RecordsTask } from './hash-batch.js';
+import type { HashBatcher, HashBatchTask, HashBatchResult, RecordsTask } from './hash-batch.js';
 import type { HashEngineInfo } from '../types.js';
 
-let core: typeof HashBatchModule | undefined;
-const loading: Promise<typeof HashBatchModule> = import('./hash-batch.js').then((m) => (core = m));
-// A failed load is reported by every task that awaits it, not as a crash.
+// The worker thread's composition root: its one HashBatcher (checker and caches) lives as long as the thread.
+let batcher: HashBatcher | undefined;
+const loading: Promise<HashBatcher> = import('./hash-batch.js').then((m) => (batcher = new m.HashBatcher()));
+// A failed load (or a bad SURPLUS_HASH) is reported by every task that awaits it, not as a crash.
 loading.catch(() => undefined);
 
 async function hashBatch(task: HashBatchTask): Promise<HashBatchResult> {
-  return (core ?? (await loading)).hashBatch(task);
+  return (batcher ?? (await loading)).hashBatch(task);
 }
 
 /** Binary batches of share records (HashPool.checkRecords), run by name. */
 async function checkRecords(task: RecordsTask): Promise<Uint8Array | null> {
-  return (core ?? (await loading)).checkRecords(task);
+  return (batcher ?? (await loading)).checkRecords(task);
 }
 
 /** The engine this worker hashes with (HashPool.engine), run by name. */
 async function engine(): Promise<HashEngineInfo> {
-  return (core ?? (await loading)).engineInfo();
+  return (batcher ?? (await loading)).engineInfo();
 }
 
 export = Object.assign(hashBatch, { checkRecords, engine });

@@ -14,7 +14,7 @@
 import { ConfigError, InputError } from '../../errors.js';
 import type { PreparedJob } from '../validator.js';
 import { buildJobContext, checkBatchArgs } from './layout.js';
-import { checkBatchJs } from './share-check-js.js';
+import { createJsBatchCheck } from './share-check-js.js';
 import { checkBatchNode } from './share-check-node.js';
 import { loadNativeAddon } from './native.js';
 
@@ -64,17 +64,22 @@ function guarded(
   };
 }
 
+/**
+ * A checker on the path `opts.path` (default: SURPLUS_HASH, else auto). Each
+ * holds its own caches; whoever needs one creates it and keeps it (a hash
+ * worker keeps one for its life, see hash-batch.ts's HashBatcher).
+ */
 export function createShareChecker(opts: ShareCheckerOptions = {}): ShareChecker {
   const choice = opts.path ?? hashPathFromEnv();
-  if (choice === 'js') return guarded('js', 'forced by SURPLUS_HASH=js', checkBatchJs);
+  if (choice === 'js') return guarded('js', 'forced by SURPLUS_HASH=js', createJsBatchCheck());
   if (choice === 'node') return guarded('node', 'forced by SURPLUS_HASH=node', checkBatchNode);
   const loaded = loadNativeAddon(opts.addonPath);
   if ('error' in loaded) {
     if (choice === 'native') throw new ConfigError(`SURPLUS_HASH=native but the addon did not load: ${loaded.error}`);
-    return guarded('js', `native addon unavailable (${loaded.error})`, checkBatchJs);
+    return guarded('js', `native addon unavailable (${loaded.error})`, createJsBatchCheck());
   }
   const { addon } = loaded;
-  if (choice === 'auto' && !addon.shaNi) return guarded('js', 'CPU has no SHA-NI; pure JS is as fast as portable C', checkBatchJs);
+  if (choice === 'auto' && !addon.shaNi) return guarded('js', 'CPU has no SHA-NI; pure JS is as fast as portable C', createJsBatchCheck());
   return {
     path: 'native',
     reason: addon.shaNi ? 'native addon with SHA-NI' : 'native addon, portable C (forced; CPU has no SHA-NI)',
@@ -103,14 +108,6 @@ export function jobContextFor(job: PreparedJob, extranonce1: Uint8Array, extrano
     prevHash: job.prevHash,
     nbits: job.nbits,
   });
-}
-
-let shared: ShareChecker | undefined;
-
-/** The process-wide checker, chosen once from SURPLUS_HASH. */
-export function defaultShareChecker(): ShareChecker {
-  shared ??= createShareChecker();
-  return shared;
 }
 
 export {

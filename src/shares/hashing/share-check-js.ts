@@ -29,9 +29,7 @@ function beWord(b: Uint8Array, p: number): number {
   return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
 }
 
-const jobs = new WeakMap<Uint8Array, JsJob>();
-
-function jsJob(ctx: Uint8Array): JsJob {
+function jsJob(jobs: WeakMap<Uint8Array, JsJob>, ctx: Uint8Array): JsJob {
   let j = jobs.get(ctx);
   if (j) return j;
   const tailBlocks = readU32(ctx, CTX.tailBlocks);
@@ -65,43 +63,50 @@ function jsJob(ctx: Uint8Array): JsJob {
   return j;
 }
 
-const st = new Int32Array(8);
-const root = new Int32Array(8);
-const w = new Int32Array(16);
+/** Checks `count` shares of one job context, results to `out` (48 bytes each). */
+export type BatchCheck = (ctx: Uint8Array, shares: Uint8Array, count: number, out: Uint8Array) => void;
 
 /**
- * Check `count` shares of one job context; results go to `out` (48 bytes each).
- * The caller validates sizes (see index.ts); the context must come from
- * buildJobContext.
+ * A JS batch check with its own state: the parsed form of each job context
+ * it has seen (weakly held, so it goes with the context) and the scratch
+ * words of the loop, so nothing is allocated per share and nothing is shared
+ * between checkers. The caller validates sizes (see index.ts); the context
+ * must come from buildJobContext.
  */
-export function checkBatchJs(ctx: Uint8Array, shares: Uint8Array, count: number, out: Uint8Array): void {
-  const j = jsJob(ctx);
-  const tw = j.tailWords;
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let n = 0; n < count; n++) {
-    const rec = n * SHARE_STRIDE;
-    for (let k = 0; k < j.en2Len; k++) {
-      const pos = j.en2Offset + k;
-      const shift = 24 - 8 * (pos & 3);
-      const wi = pos >>> 2;
-      tw[wi] = (tw[wi]! & ~(0xff << shift)) | (shares[rec + 16 + k]! << shift);
+export function createJsBatchCheck(): BatchCheck {
+  const jobs = new WeakMap<Uint8Array, JsJob>();
+  const st = new Int32Array(8);
+  const root = new Int32Array(8);
+  const w = new Int32Array(16);
+  return function checkBatchJs(ctx, shares, count, out) {
+    const j = jsJob(jobs, ctx);
+    const tw = j.tailWords;
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    for (let n = 0; n < count; n++) {
+      const rec = n * SHARE_STRIDE;
+      for (let k = 0; k < j.en2Len; k++) {
+        const pos = j.en2Offset + k;
+        const shift = 24 - 8 * (pos & 3);
+        const wi = pos >>> 2;
+        tw[wi] = (tw[wi]! & ~(0xff << shift)) | (shares[rec + 16 + k]! << shift);
+      }
+      st.set(j.midstate);
+      for (let blk = 0; blk < j.tailBlocks; blk++) compressWords(st, tw, 16 * blk);
+      sha256Words32(st, root);
+      for (let k = 0; k < j.branchCount; k++) merkleStepWords(root, j.branchWords, 8 * k, st);
+      // Header block 1: version, prevhash, merkle root words 0..6 (fields are little-endian u32s).
+      // The record stores u32s little-endian, exactly the header bytes; read them as message words.
+      w[0] = beWord(shares, rec);
+      for (let i = 0; i < 8; i++) w[1 + i] = j.prevWords[i]!;
+      for (let i = 0; i < 7; i++) w[9 + i] = root[i]!;
+      resetToIv(st);
+      compressWords(st, w, 0);
+      // Block 2: root word 7, ntime, nbits, nonce, then padding for an 80-byte message.
+      compressHeaderTail(st, root[7]!, beWord(shares, rec + 4), j.nbitsWord, beWord(shares, rec + 8));
+      sha256Words32(st, root);
+      writeResult(root, j.target, out, view, n * RESULT_STRIDE);
     }
-    st.set(j.midstate);
-    for (let blk = 0; blk < j.tailBlocks; blk++) compressWords(st, tw, 16 * blk);
-    sha256Words32(st, root);
-    for (let k = 0; k < j.branchCount; k++) merkleStepWords(root, j.branchWords, 8 * k, st);
-    // Header block 1: version, prevhash, merkle root words 0..6 (fields are little-endian u32s).
-    // The record stores u32s little-endian, exactly the header bytes; read them as message words.
-    w[0] = beWord(shares, rec);
-    for (let i = 0; i < 8; i++) w[1 + i] = j.prevWords[i]!;
-    for (let i = 0; i < 7; i++) w[9 + i] = root[i]!;
-    resetToIv(st);
-    compressWords(st, w, 0);
-    // Block 2: root word 7, ntime, nbits, nonce, then padding for an 80-byte message.
-    compressHeaderTail(st, root[7]!, beWord(shares, rec + 4), j.nbitsWord, beWord(shares, rec + 8));
-    sha256Words32(st, root);
-    writeResult(root, j.target, out, view, n * RESULT_STRIDE);
-  }
+  };
 }
 
 /** Hash bytes, difficulty and flags of one result; the same arithmetic as share_core.c. */
