@@ -67,8 +67,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
       if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
     });
 
+    // The page's own timers (its 1.5 s poll) run on Playwright's clock, moved by hand: each wait
+    // below moves it 250 ms at a time until the page shows what the test waits for.
+    await page.clock.install();
     await page.goto(surface.http.url + '/');
-    await page.waitForFunction(() => {
+    const until = async (shows: () => boolean): Promise<void> => {
+      for (let i = 0; i < 400 && !(await page.evaluate(shows)); i++) await page.clock.runFor(250);
+      expect(await page.evaluate(shows)).toBe(true);
+    };
+    await until(() => {
       const d = (window as unknown as { surplusDashboard?: { polls: number } }).surplusDashboard;
       return d !== undefined && d.polls >= 2 && document.querySelectorAll('#miners tbody tr').length > 0;
     });
@@ -122,7 +129,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
 
     // It keeps polling: a budget change over the API shows up in the page.
     site.put({ kw: 30 });
-    await page.waitForFunction(() => /^(2[2-9]|3\d)(\.\d+)? kW$/.test(document.getElementById('t-budget')!.textContent ?? ''));
+    await until(() => /^(2[2-9]|3\d)(\.\d+)? kW$/.test(document.getElementById('t-budget')!.textContent ?? ''));
 
     mkdirSync('test-artifacts', { recursive: true });
     await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true });
