@@ -2,10 +2,13 @@
  * The pool side against what real Stratum V1 pools send (ckpool, Braiins,
  * ViaBTC, F2Pool, AntPool, NiceHash, public-pool, DATUM gateways, yiimp/NOMP):
  * every case runs over a real loopback socket against a scripted raw-TCP pool.
+ * The pool clients and managers run on a ManualClock moved by waitFor
+ * (test/support/manual-time.ts); the scripted pools answer in real time.
  */
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { fakeTime, settleOn, type FakeTime } from '../support/manual-time.js';
 import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { Proxy } from '../../src/proxy.js';
@@ -16,8 +19,12 @@ import { PoolClient, type PoolClientEvents } from '../../src/upstream/pool-clien
 import { UpstreamManager } from '../../src/upstream/upstream-manager.js';
 import { answerLikeCkpool, startTestManager, notifyParams, prevhash, ScriptedPool, type PoolConn, type PoolRequest, type Script } from '../support/scripted-pool.js';
 import { RawClient } from './proxy-raw-client.js';
-import { waitFor } from './proxy-harness.js';
 
+let time: FakeTime;
+const waitFor = (cond: () => boolean, limitMs?: number, what?: string): Promise<void> => time.waitFor(cond, limitMs, what);
+beforeEach(() => {
+  time = fakeTime(new ManualClock(Date.now()));
+});
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -37,7 +44,7 @@ function client(url: string, extra: Partial<ConstructorParameters<typeof PoolCli
   const c = new PoolClient({
     url, user: 'farm.rig', password: 'sekret-pw', versionRollingMask: 0x1fffe000,
     handshakeTimeoutMs: 2000, requestTimeoutMs: 500, silenceTimeoutMs: 30_000,
-    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: systemClock, logger: silentLogger(), ...extra,
+    maxLineBytes: 16384, maxWriteBufferBytes: 1 << 20, clock: time.clock, logger: silentLogger(), ...extra,
   });
   cleanup.push(() => c.close('test over'));
   return c;
@@ -73,7 +80,7 @@ function capturedLogger(): { logger: Logger; text: () => string; records: () => 
 }
 
 function manager(pools: Array<Record<string, unknown>>, upstream: Record<string, unknown> = {}, logger: Logger = silentLogger()): UpstreamManager {
-  const m = startTestManager(pools, upstream, logger);
+  const m = startTestManager(pools, upstream, logger, time.clock);
   cleanup.push(() => m.close());
   return m;
 }
@@ -412,9 +419,10 @@ describe('BIP310 mining.configure answers', () => {
   it('never answered: the gate waits only the configure timeout, then mines without version rolling', async () => {
     const p = await pool((req, conn) => (req.method === 'mining.configure' ? undefined : answerLikeCkpool(req, conn)));
     const c = client(p.url, { handshakeTimeoutMs: 10_000, configureTimeoutMs: 200 });
-    const t0 = Date.now();
-    const s = await c.open(events());
-    expect(Date.now() - t0).toBeLessThan(5000); // far from the 10 s handshake timeout, with room for a loaded machine
+    const t0 = time.clock.now();
+    // Site time moves only for the timers due within a second: the configure timeout, not the handshake's.
+    const s = await settleOn(time.clock, c.open(events()), { withinMs: 1000 });
+    expect(time.clock.now() - t0).toBeLessThan(5000); // far from the 10 s handshake timeout, with room for a loaded machine
     expect(s.versionMask).toBe(0);
     expect(c.configureOutcome).toBe('timeout');
     expect(c.pendingCount).toBe(0);
@@ -426,7 +434,7 @@ describe('BIP310 mining.configure answers', () => {
       answerLikeCkpool(req, conn);
       // Once authorized on the first connection, ask for a reconnect: the second one must not send configure.
       // After the gate (which waits out the 500 ms configure timeout), ask for a reconnect.
-      if (req.method === 'mining.authorize' && conn.index === 0) setTimeout(() => conn.send({ id: null, method: 'client.reconnect', params: [] }), 800);
+      if (req.method === 'mining.authorize' && conn.index === 0) time.clock.setTimeout(() => conn.send({ id: null, method: 'client.reconnect', params: [] }), 800);
     });
     const m = manager([{ url: p.url, user: 'farm' }], { handshakeTimeoutS: 1.5 });
     await waitFor(() => p.conns.length === 2 && p.conns[1]!.has('mining.authorize'), 10_000, 'second connection');
@@ -536,14 +544,14 @@ describe('client.reconnect', () => {
       answerLikeCkpool(req, conn);
       if (req.method === 'mining.authorize' && conn.index === 0) {
         setTimeout(() => {
-          closedAt = Date.now();
+          closedAt = time.clock.now();
           // Same host, so followed; nothing listens on port 1.
           conn.send({ id: null, method: 'client.reconnect', params: ['127.0.0.1', 1, 1] });
         }, 50);
       }
     });
     let reconnectedAt = 0;
-    a.onConnect = (c) => void (c.index === 1 && (reconnectedAt = Date.now()));
+    a.onConnect = (c) => void (c.index === 1 && (reconnectedAt = time.clock.now()));
     const m = manager([{ url: a.url, user: 'farm' }], { backoffInitialMs: 100, backoffMaxMs: 5000 });
     await waitFor(() => a.conns.length === 2 && m.channelsOpen() === 1, 10_000, 'back on the configured url');
     expect(reconnectedAt - closedAt).toBeGreaterThanOrEqual(900); // the 1 s wait, then the dead redirect, then home
@@ -580,7 +588,7 @@ describe('a pool that refuses the worker', () => {
   it('the only pool refusing the worker is retried with a growing backoff, not in a tight loop', async () => {
     const at: number[] = [];
     const bad = await pool((req, conn) => {
-      if (req.method === 'mining.authorize') return void (at.push(Date.now()), reply(conn, req, false, [24, 'Unauthorized worker', null]), conn.close());
+      if (req.method === 'mining.authorize') return void (at.push(time.clock.now()), reply(conn, req, false, [24, 'Unauthorized worker', null]), conn.close());
       answerLikeCkpool(req, conn);
     });
     // random 0.5: delays 75, 150, 300 ms ... (equal jitter: each between half and all of 100 ms doubling).
