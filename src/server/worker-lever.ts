@@ -7,10 +7,10 @@
  */
 import type { StratumLever } from '../fleet/control.js';
 import { difficultyForHashrate } from '../vardiff/vardiff.js';
-import type { MinerSession } from './miner-session.js';
+import type { MinerConnection } from './miner-connection.js';
 
 export interface LeverSessions {
-  sessionsOf(worker: string): Iterable<MinerSession>;
+  sessionsOf(worker: string): Iterable<MinerConnection>;
 }
 
 export class WorkerLever implements StratumLever {
