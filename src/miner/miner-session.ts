@@ -24,8 +24,8 @@ import type { MinerSlot } from './work.js';
 /** The config a session reads. */
 export type MinerSettings = Pick<ResolvedConfig, 'limits' | 'shares' | 'difficulty'>;
 
-/** No actions: returned as is, never written to. */
-const NONE: MinerAction[] = [];
+/** No actions (most jobs to a withheld miner, most ticks): one frozen array, no allocation. */
+const NONE: readonly MinerAction[] = Object.freeze([]);
 
 export class MinerSession {
   sessionId: string | undefined;
@@ -85,7 +85,7 @@ export class MinerSession {
     return [...this.workers];
   }
 
-  handle(e: MinerEvent, nowMs: number): MinerAction[] {
+  handle(e: MinerEvent, nowMs: number): readonly MinerAction[] {
     const out: MinerAction[] = [];
     switch (e.type) {
       case 'message':
