@@ -38,6 +38,7 @@ import { Scheduler } from '../src/scheduler/scheduler.js';
 import { SimPool } from '../src/demo/sim-pool.js';
 import { eldMs, ELD_RES_MS, LoadMiner, LOAD_MINER_DIFF, pct } from './proxy-load-miner.js';
 import { arg, next, mib, sleep } from './bench-util.js';
+import { systemClock } from '../src/clock.js';
 
 const POOL_DIFF = 1e-8;
 
@@ -151,9 +152,9 @@ async function main(): Promise<void> {
   const proxy = new Proxy(config);
   const { port } = await proxy.start();
   const fleetKw = n * 3.5;
-  const budget = new HttpBudgetSource(3600, fleetKw, { now: () => Date.now() });
+  const budget = new HttpBudgetSource(3600, fleetKw, systemClock);
   const scheduler = new Scheduler({
-    clock: { now: () => Date.now() },
+    clock: systemClock,
     logger: silentLogger(),
     settings: config.scheduler,
     fleet: createFleetState(config.fleet),

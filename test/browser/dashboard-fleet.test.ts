@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { startOperatorSurface, type OperatorSurface } from '../../src/operator/operator-surface.js';
 import type { SiteStatus } from '../../src/operator/snapshots.js';
 import { FakeSite } from '../integration/http-fake-site.js';
@@ -40,6 +40,8 @@ interface Dash {
 
 class SettableClock implements Clock {
   fixedMs: number | null = null;
+  readonly setTimeout = systemClock.setTimeout;
+  readonly clearTimeout = systemClock.clearTimeout;
   now(): number {
     return this.fixedMs ?? Date.now();
   }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { startOperatorSurface, type OperatorSurface } from '../../src/operator/operator-surface.js';
 import { FakeSite } from '../integration/http-fake-site.js';
 
@@ -25,6 +25,8 @@ declare const document: {
 /** Real time, except while the test back-fills two minutes of history. */
 class SettableClock implements Clock {
   fixedMs: number | null = null;
+  readonly setTimeout = systemClock.setTimeout;
+  readonly clearTimeout = systemClock.clearTimeout;
   now(): number {
     return this.fixedMs ?? Date.now();
   }

@@ -19,6 +19,7 @@ import { createFleetState, type FleetState } from '../../src/scheduler/fleet-sta
 import { cyclesUsed } from '../../src/scheduler/policy-wear.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { applyState, captureState, decodeState, StateStore } from '../../src/scheduler/state-store.js';
+import { systemClock } from '../../src/clock.js';
 
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 // 8 units of 8.1 kW (super): 4 with a device API, 4 Stratum-only.
@@ -62,11 +63,11 @@ function rig(store: StateStore, kw: number): Rig {
     expectHashrate: () => undefined,
     isConnected: () => true,
   };
-  const budget = new HttpBudgetSource(3600, kw, { now: () => Date.now() });
+  const budget = new HttpBudgetSource(3600, kw, systemClock);
   // A fresh process: every unit assumed on in its top mode, as createFleetState does by default.
   const fleet = createFleetState({ models: BUILTIN_MODELS, miners });
   const scheduler = new Scheduler({
-    clock: { now: () => Date.now() },
+    clock: systemClock,
     logger: createLogger({ level: 'info', destination }),
     settings: schedulerSchema.parse({ minOnS: 0, minOffS: 300, rampKwPerMin: 20, commandStaggerMs: 0, tickS: 3600 }),
     fleet,

@@ -11,6 +11,7 @@ import type { FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { StateStore } from '../../src/scheduler/state-store.js';
 import { fleetOf, type UnitSpec } from './scheduler-fixtures.js';
+import { systemClock } from '../../src/clock.js';
 
 interface Call {
   unit: string;
@@ -77,9 +78,9 @@ function setup(specs: UnitSpec[], settings: Record<string, unknown> = {}, ttlS =
     },
   });
   const fleet = fleetOf(specs);
-  const budget = new HttpBudgetSource(ttlS, initialKw, { now: () => Date.now() });
+  const budget = new HttpBudgetSource(ttlS, initialKw, systemClock);
   const scheduler = new Scheduler({
-    clock: { now: () => Date.now() },
+    clock: systemClock,
     logger: createLogger({ level: 'info', destination }),
     settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, ...settings }),
     fleet,

@@ -18,6 +18,7 @@ import { measuredIsSteady } from '../../src/scheduler/fleet-state.js';
 import { plan } from '../../src/scheduler/policy.js';
 import { Scheduler, supersede } from '../../src/scheduler/scheduler.js';
 import { SETTINGS, fleetOf } from './scheduler-fixtures.js';
+import { systemClock } from '../../src/clock.js';
 
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 
@@ -82,9 +83,9 @@ describe('scheduler loop: a softon waiting for a cut to take effect', () => {
     // super (2); workmodes 1, 0, 2). At a steady 7.6 kW the policy swaps them (issue 4 follow-up:
     // swaps happen only at a steady budget, and a budget increase never steps a unit down).
     const fleet = fleetOf([{ model: 'old' }, { on: false, mode: 2 }]);
-    const budget = new HttpBudgetSource(300, 7.6, { now: () => Date.now() });
+    const budget = new HttpBudgetSource(300, 7.6, systemClock);
     const s = new Scheduler({
-      clock: { now: () => Date.now() },
+      clock: systemClock,
       logger: silentLogger(),
       settings: schedulerSchema.parse({ tickS: 60, minOnS: 0, minOffS: 0, rampKwPerMin: 1e9, hysteresisKw: 0, commandStaggerMs: 20 }),
       fleet,
@@ -128,9 +129,9 @@ describe('scheduler loop: a softon waiting for a cut to take effect', () => {
     const lever: StratumLever = { withhold: () => undefined, release: () => undefined, expectHashrate: () => undefined, isConnected: () => true };
     // As above: the swap plans u1 on in standard, its softon (and workmode 1) waiting for u0's softoff lead.
     const fleet = fleetOf([{ model: 'old' }, { on: false, mode: 2 }]);
-    const budget = new HttpBudgetSource(300, 7.6, { now: () => Date.now() });
+    const budget = new HttpBudgetSource(300, 7.6, systemClock);
     const s = new Scheduler({
-      clock: { now: () => Date.now() },
+      clock: systemClock,
       logger: silentLogger(),
       settings: schedulerSchema.parse({ tickS: 60, minOnS: 0, minOffS: 0, rampKwPerMin: 1e9, hysteresisKw: 0, commandStaggerMs: 20 }),
       fleet,

@@ -8,6 +8,7 @@ import type { FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { mismatchOf, plannedWorkmode, RECONCILE_DEFAULTS, reconcileStep, settledAtMs, type ReconcileTrack } from '../../src/scheduler/reconcile.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { fleetOf } from './scheduler-fixtures.js';
+import { systemClock } from '../../src/clock.js';
 
 /**
  * A fake Avalon with state: a softoff/softon takes effect at the second it
@@ -79,9 +80,9 @@ function setup(initialKw = 100, on = true, workmode = 2) {
     },
   });
   const fleet = fleetOf([{ on }]);
-  const budget = new HttpBudgetSource(3600, initialKw, { now: () => Date.now() });
+  const budget = new HttpBudgetSource(3600, initialKw, systemClock);
   const scheduler = new Scheduler({
-    clock: { now: () => Date.now() },
+    clock: systemClock,
     logger: createLogger({ level: 'info', destination }),
     settings: schedulerSchema.parse({ minOnS: 0, minOffS: 0, tickS: 5 }),
     fleet,
