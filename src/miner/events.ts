@@ -11,12 +11,30 @@ import type { HashRequest, HashResult } from '../shares/types.js';
 import type { MinerSlot, MinerWork, WorkOrigin } from './work.js';
 
 export type MinerEvent =
-  /** One decoded line from the miner, in arrival order. */
-  | { readonly type: 'message'; readonly message: RpcMessage }
+  /**
+   * One decoded line from the miner, in arrival order. `poolMask`: the version mask of the
+   * upstream a miner without a slot will most likely land on (what mining.configure offers then).
+   */
+  | { readonly type: 'message'; readonly message: RpcMessage; readonly poolMask?: number }
   /** A line that is not JSON-RPC (id when it could be recovered), or an over-long one. */
   | { readonly type: 'malformed'; readonly reason: string; readonly line: string; readonly id?: RpcId }
-  /** The `acquire` action succeeded: the miner holds this slot under this session id. */
-  | { readonly type: 'slot'; readonly slot: MinerSlot; readonly sessionId: string }
+  /**
+   * The `acquire` action succeeded: the miner holds this slot under this session id, and
+   * `resumedDifficulty` is where the session it resumed left off (a miner back after client.reconnect).
+   */
+  | { readonly type: 'slot'; readonly slot: MinerSlot; readonly sessionId: string; readonly resumedDifficulty?: number }
+  /**
+   * The `admit` action's answer: what the proxy knows of this worker. Withheld by the power plan,
+   * banned (until when, ms) for invalid shares, and the difficulty planned for it (expectHashrate).
+   */
+  | {
+      readonly type: 'admission';
+      readonly id: RpcId;
+      readonly worker: string;
+      readonly withheld: boolean;
+      readonly bannedUntilMs?: number;
+      readonly plannedDifficulty?: number;
+    }
   /** The `acquire` action failed (no upstream in time). */
   | { readonly type: 'slot-failed'; readonly message: string }
   /** The `hash` action's result. */
@@ -56,6 +74,8 @@ export type MinerAction =
   | { readonly type: 'send'; readonly line: string | Buffer }
   /** Find an upstream slot (resume `sessionId` when it is free); answer with `slot` or `slot-failed`. */
   | { readonly type: 'acquire'; readonly sessionId: string | undefined }
+  /** A well-formed mining.authorize: look the worker up; answer with `admission`. */
+  | { readonly type: 'admit'; readonly id: RpcId; readonly worker: string }
   /** Give the slot back. */
   | { readonly type: 'release' }
   /** Hash this share; answer with `hashed` or `hash-failed`. The miner's next line waits. */
@@ -76,20 +96,3 @@ export type MinerAction =
   /** A malformed line: counted, and warned about at a limited rate per address. */
   | { readonly type: 'malformed'; readonly reason: string; readonly line: string; readonly strikes: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'error'; readonly msg: string; readonly fields: Record<string, unknown> };
-
-/**
- * What the session may read about the proxy around it: answers, never
- * effects (those are actions). A plain object in tests.
- */
-export interface MinerWorld {
-  /** Version mask of the upstream the miner will most likely land on (before it holds a slot). */
-  poolVersionMask(): number;
-  /** Fail-safe lever: a withheld worker may not (re)connect. */
-  isWithheld(worker: string): boolean;
-  /** When the ban of this worker from this miner's address ends (ms), or undefined. */
-  bannedUntil(worker: string): number | undefined;
-  /** Difficulty planned for this worker by expectHashrate, if any. */
-  plannedDifficulty(worker: string): number | undefined;
-  /** The difficulty a closed session had, for a miner that resumes it. */
-  resumedDifficulty(sessionId: string): number | undefined;
-}

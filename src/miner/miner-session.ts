@@ -13,7 +13,7 @@ import { encodeError, encodeNotification, encodeResult, type RpcId, type RpcMess
 import { guardAuthorize, guardConfigure, guardSubscribe, hex32 } from '../wire/guards.js';
 import { MinerShareState } from '../shares/share-policy.js';
 import { negotiateConfigure } from './configure.js';
-import type { MinerAction, MinerEvent, MinerWorld } from './events.js';
+import type { MinerAction, MinerEvent } from './events.js';
 import { readHint, type MinerHint } from './miner-hints.js';
 import { MinerLimits } from './miner-limits.js';
 import { SubmitPath } from './submit-path.js';
@@ -37,7 +37,7 @@ export class MinerSession {
   private readonly submits: SubmitPath;
   private readonly rolling = new VersionRolling();
   private subscribed = false;
-  /** The session id asked for in the mining.subscribe waiting for its slot (null: none asked). */
+  /** The mining.subscribe waiting for its slot: its id, and the session id it asked to resume. */
   private subscribing: { id: RpcId; resume: string | undefined } | undefined;
   private extranonceSubscribed = false;
   private closed = false;
@@ -47,10 +47,13 @@ export class MinerSession {
   /** The difficulty of the session this connection resumed, if it resumed one. */
   private resumedDifficulty: number | undefined;
   private readonly connectedAtMs: number;
+  /** The worker of the mining.authorize waiting for its `admission`. */
+  private admitting: string | undefined;
+  /** Before a slot: the mask of the upstream the miner will most likely land on (from `message` events). */
+  private handshakeMask = 0;
 
   constructor(
     private readonly config: MinerSettings,
-    private readonly world: MinerWorld,
     nowMs: number,
   ) {
     this.feed = new WorkFeed(config);
@@ -89,13 +92,17 @@ export class MinerSession {
     const out: MinerAction[] = [];
     switch (e.type) {
       case 'message':
+        if (e.poolMask !== undefined) this.handshakeMask = e.poolMask;
         this.onMessage(e.message, out, nowMs);
         break;
       case 'malformed':
         this.onMalformed(e.reason, e.line, e.id, out);
         break;
       case 'slot':
-        this.onSlot(e.slot, e.sessionId, out, nowMs);
+        this.onSlot(e.slot, e.sessionId, e.resumedDifficulty, out, nowMs);
+        break;
+      case 'admission':
+        this.onAdmission(e, out, nowMs);
         break;
       case 'slot-failed':
         if (this.subscribing) this.error(this.subscribing.id, StratumError.OTHER, e.message, out);
@@ -162,7 +169,7 @@ export class MinerSession {
       case 'mining.subscribe':
         return this.onSubscribe(m.id, p, out);
       case 'mining.authorize':
-        return this.onAuthorize(m.id, p, out, nowMs);
+        return this.onAuthorize(m.id, p, out);
       case 'mining.configure':
         return this.onConfigure(m.id, p, out);
       case 'mining.submit':
@@ -208,7 +215,7 @@ export class MinerSession {
     out.push({ type: 'acquire', sessionId: g.value.sessionId });
   }
 
-  private onSlot(slot: MinerSlot, sessionId: string, out: MinerAction[], nowMs: number): void {
+  private onSlot(slot: MinerSlot, sessionId: string, resumed: number | undefined, out: MinerAction[], nowMs: number): void {
     const asked = this.subscribing;
     this.subscribing = undefined;
     // Gone while waiting (or a slot nobody asked for): give it back.
@@ -232,7 +239,7 @@ export class MinerSession {
     this.feed.slot = slot;
     this.feed.share = share;
     this.sessionId = sessionId;
-    if (asked.resume === sessionId) this.resumedDifficulty = this.world.resumedDifficulty(sessionId);
+    if (asked.resume === sessionId) this.resumedDifficulty = resumed;
     this.subscribed = true;
     this.syncReady();
     out.push({ type: 'send', line: encodeResult(asked.id, [[['mining.set_difficulty', sessionId], ['mining.notify', sessionId]], slot.extranonce1, slot.extranonce2Size]) });
@@ -240,17 +247,23 @@ export class MinerSession {
     this.feed.start(out, nowMs);
   }
 
-  private onAuthorize(id: RpcId, params: unknown[], out: MinerAction[], nowMs: number): void {
+  private onAuthorize(id: RpcId, params: unknown[], out: MinerAction[]): void {
     const g = guardAuthorize(params);
     if (!g.ok) return this.error(id, StratumError.OTHER, g.message, out);
-    const worker = g.value.worker;
-    if (this.world.isWithheld(worker)) {
+    this.admitting = g.value.worker;
+    out.push({ type: 'admit', id, worker: g.value.worker });
+  }
+
+  private onAdmission(a: Extract<MinerEvent, { type: 'admission' }>, out: MinerAction[], nowMs: number): void {
+    const { id, worker } = a;
+    if (this.admitting !== worker) return;
+    this.admitting = undefined;
+    if (a.withheld) {
       this.error(id, StratumError.UNAUTHORIZED_WORKER, 'worker is curtailed by the power plan; try later', out);
       return this.close('withheld worker tried to connect', out);
     }
-    const bannedUntil = this.world.bannedUntil(worker);
-    if (bannedUntil !== undefined) {
-      const s = Math.ceil((bannedUntil - nowMs) / 1000);
+    if (a.bannedUntilMs !== undefined) {
+      const s = Math.ceil((a.bannedUntilMs - nowMs) / 1000);
       this.error(id, StratumError.UNAUTHORIZED_WORKER, `worker is banned for invalid shares for ${s} s more`, out);
       return this.close('banned worker tried to connect', out);
     }
@@ -260,7 +273,7 @@ export class MinerSession {
     const first = this.worker === undefined;
     if (first) {
       this.worker = worker;
-      this.feed.begin(this.world.plannedDifficulty(worker), this.resumedDifficulty, nowMs);
+      this.feed.begin(a.plannedDifficulty, this.resumedDifficulty, nowMs);
     }
     out.push({ type: 'authorized', worker });
     out.push({ type: 'send', line: encodeResult(id, true) });
@@ -282,7 +295,7 @@ export class MinerSession {
   }
 
   private poolMask(): number {
-    return this.feed.slot?.channel.versionMask ?? this.world.poolVersionMask();
+    return this.feed.slot?.channel.versionMask ?? this.handshakeMask;
   }
 
   /** BIP310: miner's mask ∧ the upstream's mask. */

@@ -12,7 +12,7 @@ import { truncateForLog, type RpcId, type RpcMessage } from '../wire/json-rpc.js
 import type { HashRequest } from '../shares/types.js';
 import { LineConnection, type LineSink } from '../net/line-connection.js';
 import type { ChannelMember, JobOrigin, MinerJob, Slot } from '../upstream/channel.js';
-import type { ForwardShare, MinerAction, MinerEvent, MinerWorld } from '../miner/events.js';
+import type { ForwardShare, MinerAction, MinerEvent } from '../miner/events.js';
 import { MinerSession } from '../miner/miner-session.js';
 import type { MinerServer } from './miner-server.js';
 
@@ -21,7 +21,7 @@ function reasonKind(reason: string): string {
   return reason.replace(/:.*$/s, '').replace(/^\S+ params/, 'params').slice(0, 60);
 }
 
-export class MinerConnection implements LineSink, ChannelMember, MinerWorld {
+export class MinerConnection implements LineSink, ChannelMember {
   readonly line: LineConnection;
   readonly session: MinerSession;
 
@@ -30,7 +30,7 @@ export class MinerConnection implements LineSink, ChannelMember, MinerWorld {
     socket: Socket,
   ) {
     const { config, clock } = server.deps;
-    this.session = new MinerSession(config, this, clock.now());
+    this.session = new MinerSession(config, clock.now());
     const limits = config.limits;
     this.line = new LineConnection(socket, { maxLineBytes: limits.maxLineBytes, maxWriteBufferBytes: limits.maxWriteBufferBytes, onHeld: server.onHeld }, this);
   }
@@ -73,12 +73,22 @@ export class MinerConnection implements LineSink, ChannelMember, MinerWorld {
         case 'send':
           this.line.send(a.line);
           break;
-        case 'acquire':
-          owed = upstream.acquire(this, a.sessionId).then(
-            (r) => this.step({ type: 'slot', slot: r.slot, sessionId: r.sessionId }),
+        case 'acquire': {
+          const asked = a.sessionId;
+          owed = upstream.acquire(this, asked).then(
+            (r) => this.step({ type: 'slot', slot: r.slot, sessionId: r.sessionId, resumedDifficulty: r.sessionId === asked ? this.server.resumedDifficulty(r.sessionId) : undefined }),
             (err: unknown) => this.step({ type: 'slot-failed', message: (err as Error).message }),
           );
           break;
+        }
+        case 'admit': {
+          // Answered at once, before the actions after it (there are none: admit comes last).
+          const { lever } = this.server;
+          const w = a.worker;
+          const bannedUntilMs = this.server.bannedUntil(w, this.address);
+          this.run(this.session.handle({ type: 'admission', id: a.id, worker: w, withheld: lever.isWithheld(w), bannedUntilMs, plannedDifficulty: lever.plannedDifficulty(w) }, clock.now()));
+          break;
+        }
         case 'release':
           upstream.release(this);
           break;
@@ -146,6 +156,8 @@ export class MinerConnection implements LineSink, ChannelMember, MinerWorld {
   // ------------------------------------------------------------ LineSink
 
   onMessage(message: RpcMessage): void | Promise<void> {
+    // Before a slot, what mining.configure offers is the mask of the upstream the miner will most likely land on.
+    if (this.session.slot === undefined) return this.step({ type: 'message', message, poolMask: this.server.deps.upstream.versionMask() });
     return this.step({ type: 'message', message });
   }
 
@@ -201,27 +213,5 @@ export class MinerConnection implements LineSink, ChannelMember, MinerWorld {
 
   upstreamChanged(): void {
     this.step({ type: 'upstream-changed' });
-  }
-
-  // ------------------------------------------------------------ MinerWorld (reads only)
-
-  poolVersionMask(): number {
-    return this.server.deps.upstream.versionMask();
-  }
-
-  isWithheld(worker: string): boolean {
-    return this.server.lever.isWithheld(worker);
-  }
-
-  bannedUntil(worker: string): number | undefined {
-    return this.server.bannedUntil(worker, this.address);
-  }
-
-  plannedDifficulty(worker: string): number | undefined {
-    return this.server.lever.plannedDifficulty(worker);
-  }
-
-  resumedDifficulty(sessionId: string): number | undefined {
-    return this.server.resumedDifficulty(sessionId);
   }
 }

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
-import type { MinerAction, MinerWorld } from '../../src/miner/events.js';
+import type { MinerAction, MinerEvent } from '../../src/miner/events.js';
 import { MinerSession } from '../../src/miner/miner-session.js';
 import type { MinerSlot, MinerWork, WorkSource } from '../../src/miner/work.js';
 import { validateShare } from '../../src/shares/validator.js';
@@ -55,28 +55,25 @@ function upstream(poolDifficulty = 1): WorkSource & { current: MinerWork | undef
   return source;
 }
 
-function world(over: Partial<MinerWorld> = {}): MinerWorld {
-  return {
-    poolVersionMask: () => POOL_MASK,
-    isWithheld: () => false,
-    bannedUntil: () => undefined,
-    plannedDifficulty: () => undefined,
-    resumedDifficulty: () => undefined,
-    ...over,
-  };
+type Admission = Partial<Omit<Extract<MinerEvent, { type: 'admission' }>, 'type' | 'id' | 'worker'>>;
+
+/** mining.authorize: the session asks to look the worker up (`admit`); the answer is `facts`. */
+function authorize(s: MinerSession, id: number, worker: string, facts: Admission = {}, at = T0): readonly MinerAction[] {
+  expect(s.handle(req(id, 'mining.authorize', [worker, 'x']), at)).toEqual([{ type: 'admit', id, worker }]);
+  return s.handle({ type: 'admission', id, worker, withheld: false, ...facts }, at);
 }
 
 const req = (id: number, method: string, params: unknown[]): { type: 'message'; message: RpcMessage } => ({ type: 'message', message: { kind: 'request', id, method, params } });
 
 /** A session through configure (version rolling), subscribe and authorize, on `source`. */
-function readySession(opts: { limits?: Record<string, unknown>; world?: Partial<MinerWorld>; source?: ReturnType<typeof upstream> } = {}) {
+function readySession(opts: { limits?: Record<string, unknown>; source?: ReturnType<typeof upstream> } = {}) {
   const source = opts.source ?? upstream();
-  const s = new MinerSession(config(opts.limits), world(opts.world), T0);
+  const s = new MinerSession(config(opts.limits), T0);
   const slot: MinerSlot = { channel: source, prefixHex: 'aa', extranonce1: BITAXE.extranonce1, extranonce2Size: BITAXE.extranonce2Size };
-  s.handle(req(1, 'mining.configure', [['version-rolling'], { 'version-rolling.mask': 'ffffffff' }]), T0);
+  s.handle({ ...req(1, 'mining.configure', [['version-rolling'], { 'version-rolling.mask': 'ffffffff' }]), poolMask: POOL_MASK }, T0);
   s.handle(req(2, 'mining.subscribe', ['bitaxe/2.0']), T0);
   s.handle({ type: 'slot', slot, sessionId: 'deadbeef' }, T0);
-  s.handle(req(3, 'mining.authorize', [WORKER, 'x']), T0);
+  authorize(s, 3, WORKER);
   return { s, source, slot };
 }
 
@@ -90,7 +87,7 @@ function submitAndHash(s: MinerSession, id: number, params: unknown[], at = T0):
 describe('MinerSession: handshake', () => {
   it('subscribe asks for a slot, answers once it has one; authorize registers the worker, then difficulty and the current job', () => {
     const source = upstream();
-    const s = new MinerSession(config(), world(), T0);
+    const s = new MinerSession(config(), T0);
     expect(s.handle(req(1, 'mining.subscribe', ['bitaxe/2.0', 'cafe01']), T0)).toEqual([{ type: 'acquire', sessionId: 'cafe01' }]);
     // A second subscribe while the first waits for its slot.
     expect(s.handle(req(2, 'mining.subscribe', []), T0)).toEqual([{ type: 'send', line: encodeError(2, 20, 'already subscribed') }]);
@@ -99,7 +96,7 @@ describe('MinerSession: handshake', () => {
       { type: 'send', line: encodeResult(1, [[['mining.set_difficulty', 'deadbeef'], ['mining.notify', 'deadbeef']], BITAXE.extranonce1, 4]) },
     ]);
     expect(s.ready).toBe(false);
-    expect(s.handle(req(3, 'mining.authorize', [WORKER, 'x']), T0)).toEqual([
+    expect(authorize(s, 3, WORKER)).toEqual([
       { type: 'authorized', worker: WORKER },
       { type: 'send', line: encodeResult(3, true) },
       { type: 'send', line: encodeNotification('mining.set_difficulty', [512]) },
@@ -109,7 +106,7 @@ describe('MinerSession: handshake', () => {
   });
 
   it('a slot that comes after the miner left is given back, and nothing is sent', () => {
-    const s = new MinerSession(config(), world(), T0);
+    const s = new MinerSession(config(), T0);
     s.handle(req(1, 'mining.subscribe', []), T0);
     expect(s.handle({ type: 'closed', reason: 'peer closed' }, T0)).toEqual([{ type: 'release' }]);
     const slot: MinerSlot = { channel: upstream(), prefixHex: 'aa', extranonce1: 'aa', extranonce2Size: 4 };
@@ -118,26 +115,47 @@ describe('MinerSession: handshake', () => {
   });
 
   it('no slot in time: the subscribe is answered with the reason', () => {
-    const s = new MinerSession(config(), world(), T0);
+    const s = new MinerSession(config(), T0);
     s.handle(req(7, 'mining.subscribe', []), T0);
     expect(s.handle({ type: 'slot-failed', message: 'no upstream available' }, T0)).toEqual([{ type: 'send', line: encodeError(7, 20, 'no upstream available') }]);
   });
 
   it('a withheld worker is refused (24) and closed; a banned one is told how long', () => {
-    const w = new MinerSession(config(), world({ isWithheld: (x) => x === WORKER }), T0);
-    expect(w.handle(req(1, 'mining.authorize', [WORKER]), T0)).toEqual([
+    expect(authorize(new MinerSession(config(), T0), 1, WORKER, { withheld: true })).toEqual([
       { type: 'send', line: encodeError(1, 24, 'worker is curtailed by the power plan; try later') },
       { type: 'close', reason: 'withheld worker tried to connect' },
     ]);
-    const b = new MinerSession(config(), world({ bannedUntil: () => T0 + 90_500 }), T0);
-    expect(b.handle(req(1, 'mining.authorize', [WORKER]), T0)).toEqual([
+    expect(authorize(new MinerSession(config(), T0), 1, WORKER, { bannedUntilMs: T0 + 90_500 })).toEqual([
       { type: 'send', line: encodeError(1, 24, 'worker is banned for invalid shares for 91 s more') },
       { type: 'close', reason: 'banned worker tried to connect' },
     ]);
   });
 
+  it('an admission nobody asked for changes nothing', () => {
+    const s = new MinerSession(config(), T0);
+    expect(s.handle({ type: 'admission', id: 1, worker: WORKER, withheld: false }, T0)).toEqual([]);
+    expect(s.workerNames()).toEqual([]);
+  });
+
+  it('a planned difficulty (expectHashrate) is where the first worker starts; a resumed session\'s where a resumed miner does', () => {
+    const cfg = resolveConfig({ pools: [{ url: 'stratum+tcp://127.0.0.1:3333', user: 'farm' }], difficulty: { initial: 512, min: 1, max: 1e6 } });
+    const planned = new MinerSession(cfg, T0);
+    planned.handle(req(1, 'mining.subscribe', []), T0);
+    planned.handle({ type: 'slot', slot: { channel: upstream(1e9), prefixHex: 'aa', extranonce1: 'aa', extranonce2Size: 4 }, sessionId: 's1' }, T0);
+    expect(authorize(planned, 2, WORKER, { plannedDifficulty: 2048 })[2]).toEqual({ type: 'send', line: encodeNotification('mining.set_difficulty', [2048]) });
+    const resumed = new MinerSession(cfg, T0);
+    resumed.handle(req(1, 'mining.subscribe', [null, 'c0ffee01']), T0);
+    resumed.handle({ type: 'slot', slot: { channel: upstream(1e9), prefixHex: 'aa', extranonce1: 'aa', extranonce2Size: 4 }, sessionId: 'c0ffee01', resumedDifficulty: 4096 }, T0);
+    expect(authorize(resumed, 2, WORKER)[2]).toEqual({ type: 'send', line: encodeNotification('mining.set_difficulty', [4096]) });
+    // A fresh session id (the old one was taken): the resumed difficulty does not apply.
+    const fresh = new MinerSession(cfg, T0);
+    fresh.handle(req(1, 'mining.subscribe', [null, 'c0ffee01']), T0);
+    fresh.handle({ type: 'slot', slot: { channel: upstream(1e9), prefixHex: 'aa', extranonce1: 'aa', extranonce2Size: 4 }, sessionId: 'c0ffee02', resumedDifficulty: 4096 }, T0);
+    expect(authorize(fresh, 2, WORKER)[2]).toEqual({ type: 'send', line: encodeNotification('mining.set_difficulty', [512]) });
+  });
+
   it('no subscribe and authorize within the handshake timeout: closed on the tick after it', () => {
-    const s = new MinerSession(config({ handshakeTimeoutS: 10 }), world(), T0);
+    const s = new MinerSession(config({ handshakeTimeoutS: 10 }), T0);
     expect(s.handle({ type: 'tick' }, T0 + 10_000)).toEqual([]);
     expect(s.handle({ type: 'tick' }, T0 + 10_001)).toEqual([{ type: 'close', reason: 'no subscribe/authorize within the handshake timeout' }]);
   });
@@ -166,7 +184,7 @@ describe('MinerSession: submits', () => {
 
   it('each refusal kind has its code, is counted by kind, and only the miner\'s faults count toward the ban', () => {
     // Not subscribed (25), counted under the connection's name.
-    const fresh = new MinerSession(config(), world(), T0);
+    const fresh = new MinerSession(config(), T0);
     expect(fresh.handle(req(1, 'mining.submit', SUBMIT), T0)).toEqual([
       { type: 'received', worker: '(unauthorized)' },
       { type: 'rejected', worker: '(unauthorized)', kind: 'not-subscribed' },
@@ -272,14 +290,15 @@ describe('MinerSession: hints, configure, malformed lines, upstream moves', () =
   });
 
   it('configure: version rolling is miner mask ∧ pool mask (the pool the miner will land on before it has a slot)', () => {
-    const s = new MinerSession(config(), world({ poolVersionMask: () => 0x00ffe000 }), T0);
-    expect(s.handle(req(1, 'mining.configure', [['version-rolling', 'minimum-difficulty', 'x'], { 'version-rolling.mask': '1fffe000', 'minimum-difficulty.value': 64 }]), T0)).toEqual([
+    const s = new MinerSession(config(), T0);
+    const configure = req(1, 'mining.configure', [['version-rolling', 'minimum-difficulty', 'x'], { 'version-rolling.mask': '1fffe000', 'minimum-difficulty.value': 64 }]);
+    expect(s.handle({ ...configure, poolMask: 0x00ffe000 }, T0)).toEqual([
       { type: 'send', line: encodeResult(1, { 'version-rolling': true, 'version-rolling.mask': '00ffe000', 'minimum-difficulty': true, x: false }) },
     ]);
   });
 
   it('malformed lines: counted and answered when they carry an id; the last one allowed (limits.maxMalformedLines) closes', () => {
-    const s = new MinerSession(config({ maxMalformedLines: 2 }), world(), T0);
+    const s = new MinerSession(config({ maxMalformedLines: 2 }), T0);
     expect(s.handle({ type: 'malformed', reason: 'not JSON', line: '{x', id: 7 }, T0)).toEqual([
       { type: 'malformed', reason: 'not JSON', line: '{x', strikes: 1 },
       { type: 'send', line: encodeError(7, 20, 'not JSON') },
