@@ -24,7 +24,7 @@ import type { MinerSlot } from './work.js';
 /** The config a session reads. */
 export type MinerSettings = Pick<ResolvedConfig, 'limits' | 'shares' | 'difficulty'>;
 
-/** No actions (most jobs to a withheld miner, most ticks): one frozen array, no allocation. */
+/** No actions (most ticks, jobs to a withheld miner): one frozen array instead of each call's empty one. */
 const NONE: readonly MinerAction[] = Object.freeze([]);
 
 export class MinerSession {

@@ -21,6 +21,13 @@ function reasonKind(reason: string): string {
   return reason.replace(/:.*$/s, '').replace(/^\S+ params/, 'params').slice(0, 60);
 }
 
+/** The events without data, one frozen object each: the tick alone is 10,000 events a second at 10,000 miners. */
+const TICK: MinerEvent = Object.freeze({ type: 'tick' });
+const WITHHOLD: MinerEvent = Object.freeze({ type: 'withhold' });
+const RELEASE: MinerEvent = Object.freeze({ type: 'release' });
+const ORPHANED: MinerEvent = Object.freeze({ type: 'orphaned' });
+const UPSTREAM_CHANGED: MinerEvent = Object.freeze({ type: 'upstream-changed' });
+
 export class MinerConnection implements LineSink, ChannelMember {
   readonly line: LineConnection;
   readonly session: MinerSession;
@@ -180,15 +187,15 @@ export class MinerConnection implements LineSink, ChannelMember {
 
   /** Handshake deadline and vardiff for quiet miners, about once a second. */
   tick(): void {
-    this.step({ type: 'tick' });
+    this.step(TICK);
   }
 
   withhold(): void {
-    this.step({ type: 'withhold' });
+    this.step(WITHHOLD);
   }
 
   release(): void {
-    this.step({ type: 'release' });
+    this.step(RELEASE);
   }
 
   /** expectHashrate: jump to a planned difficulty ahead of the shares. */
@@ -208,10 +215,10 @@ export class MinerConnection implements LineSink, ChannelMember {
 
   orphan(reason: string): void {
     this.server.deps.logger.debug({ worker: this.session.worker, reason }, 'miner waits for a new upstream slot');
-    this.step({ type: 'orphaned' });
+    this.step(ORPHANED);
   }
 
   upstreamChanged(): void {
-    this.step({ type: 'upstream-changed' });
+    this.step(UPSTREAM_CHANGED);
   }
 }
