@@ -47,8 +47,9 @@ export class MinerConnection implements LineSink, ChannelMember {
     return this.line.socket.remoteAddress ?? '?';
   }
 
+  /** Subscribed, authorized, neither closed nor told to reconnect (the session knows all four). */
   get ready(): boolean {
-    return this.session.ready && !this.line.leaving;
+    return this.session.ready;
   }
 
   get worker(): string | undefined {
