@@ -13,7 +13,7 @@ import { createHashPool } from './shares/hashing/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
 import { shareBalance, type ShareBalance } from './server/share-balance.js';
-import { WorkerLever } from './server/worker-lever.js';
+import type { WorkerLever } from './server/worker-lever.js';
 import { UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
 import type { BlockCounters } from './upstream/block-watch.js';
 
@@ -85,7 +85,6 @@ export class Proxy {
   private readonly upstream: UpstreamManager;
   private readonly server: MinerServer;
   private port = 0;
-  private malformedLines = 0;
   private started = false;
 
   constructor(
@@ -109,32 +108,15 @@ export class Proxy {
       logger: this.logger,
       ...(deps.random ? { random: deps.random } : {}),
     });
-    let lever: WorkerLever | undefined;
     this.server = new MinerServer(
-      {
-        config,
-        clock: this.clock,
-        logger: this.logger,
-        hasher: this.hasher,
-        ledger: this.ledger,
-        acquire: (m, sid) => this.upstream.acquire(m, sid),
-        release: (m) => this.upstream.release(m),
-        poolVersionMask: () => this.upstream.versionMask(),
-        isWithheld: (w) => lever!.isWithheld(w),
-        plannedDifficulty: (w) => lever!.plannedDifficulty(w),
-        malformed: () => void this.malformedLines++,
-      },
+      { config, clock: this.clock, logger: this.logger, hasher: this.hasher, ledger: this.ledger, upstream: this.upstream },
       {
         tick: (now) => {
-          lever!.tick(now);
-          this.ledger.prune(now, (w) => this.fleetWorkers.has(w) || lever!.isWithheld(w) || !this.server.sessionsOf(w)[Symbol.iterator]().next().done);
+          this.ledger.prune(now, (w) => this.fleetWorkers.has(w) || lever.isWithheld(w) || !this.server.sessionsOf(w)[Symbol.iterator]().next().done);
         },
       },
     );
-    lever = new WorkerLever(this.server, this.clock, {
-      targetSharesPerMinute: config.difficulty.targetSharesPerMinute,
-      staggerMs: config.scheduler.commandStaggerMs,
-    });
+    const lever = this.server.lever;
     this.workerLever = lever;
     this.lever = lever;
   }
@@ -156,7 +138,6 @@ export class Proxy {
   }
 
   async close(): Promise<void> {
-    this.workerLever.close();
     await this.server.close();
     await this.upstream.close();
     if (this.ownsHasher) await this.hasher.close();
@@ -179,7 +160,7 @@ export class Proxy {
       shares: totals.counters,
       hashrateThs: totals.hashesPerSecond / 1e12,
       hashQueueDepth: this.hasher.queueDepth,
-      malformedLines: this.malformedLines,
+      malformedLines: this.server.malformedLines,
       refusedConnections: this.server.refusedConnections,
       jobFanout: { ...this.upstream.fanout },
       payoutMismatches: pools.reduce((a, p) => a + p.payoutMismatches, 0),

@@ -1,17 +1,38 @@
 /**
- * The miners' TCP listener: per-address connection cap, one LineConnection +
- * MinerSession per socket, a registry of sessions by worker, the workers
- * banned for invalid shares, and one timer
- * for all sessions (handshake deadlines, vardiff for quiet miners).
+ * The miners' TCP listener: per-address connection cap, one MinerConnection
+ * (a LineConnection executing a pure MinerSession) per socket, a registry of
+ * connections by worker and by session id, the workers banned for invalid
+ * shares, the power plan's lever over them, and one timer for all sessions
+ * (handshake deadlines, vardiff for quiet miners).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { every, type Repeater, type TimerHandle } from '../clock.js';
+import { every, type Clock, type Repeater, type TimerHandle } from '../clock.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Logger } from '../observability/logger.js';
+import { LogLimiter } from '../observability/log-limiter.js';
+import type { ShareHasher } from '../shares/types.js';
+import type { ChannelMember, Slot } from '../upstream/channel.js';
 import { BanList } from './ban-list.js';
 import { DifficultyMemory } from './difficulty-memory.js';
-import { LineConnection } from '../net/line-connection.js';
-import { MinerSession } from './miner-session.js';
-import type { SessionHub } from './session-hub.js';
-import { LogLimiter } from '../observability/log-limiter.js';
+import { MinerConnection } from './miner-connection.js';
+import { WorkerLever } from './worker-lever.js';
+import type { ShareLedger } from './worker-stats.js';
+
+/** What the miners' side is built on (the proxy passes its own parts; tests their stand-ins). */
+export interface MinerServerDeps {
+  readonly config: ResolvedConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly hasher: ShareHasher;
+  readonly ledger: ShareLedger;
+  /** Upstream slots (the UpstreamManager). */
+  readonly upstream: {
+    acquire(member: ChannelMember, resumeSessionId?: string): Promise<{ slot: Slot; sessionId: string }>;
+    release(member: ChannelMember): void;
+    /** Version mask of the upstream a new miner will most likely land on. */
+    versionMask(): number;
+  };
+}
 
 export interface MinerServerEvents {
   tick(nowMs: number): void;
@@ -19,53 +40,75 @@ export interface MinerServerEvents {
 
 export class MinerServer {
   private server: Server | undefined;
-  readonly sessions = new Set<MinerSession>();
-  private readonly byWorker = new Map<string, Set<MinerSession>>();
+  readonly sessions = new Set<MinerConnection>();
+  private readonly byWorker = new Map<string, Set<MinerConnection>>();
   private readonly perIp = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
   private timer: Repeater | undefined;
   /** Submits being hashed, on any connection (also one whose miner has left): close() waits for them. */
   private readonly held = new Set<Promise<void>>();
   refusedConnections = 0;
-  private readonly sessionHub: SessionHub;
+  /** Lines from miners that were not JSON-RPC. */
+  malformedLines = 0;
+  /** One for all sessions: a miner that reconnects keeps its address, and so its budget of warnings. */
+  readonly logLimiter: LogLimiter;
+  /** The Stratum fail-safe lever over these miners (the scheduler's StratumLever). */
+  readonly lever: WorkerLever;
   private readonly bans: BanList;
   private readonly difficulties = new DifficultyMemory();
   /** Authorized sessions by session id (the newest one holding an id wins). */
-  private readonly bySessionId = new Map<string, MinerSession>();
+  private readonly bySessionId = new Map<string, MinerConnection>();
 
   constructor(
-    private readonly hub: Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty' | 'logLimiter'>,
+    readonly deps: MinerServerDeps,
     private readonly events: MinerServerEvents,
   ) {
-    this.bans = new BanList(hub.config.limits.banS * 1000);
-    this.sessionHub = {
-      ...this.hubMethods(),
-      // One for all sessions: a miner that reconnects keeps its address, and so its budget of warnings.
-      logLimiter: new LogLimiter({ clock: hub.clock }),
-      // Keyed by address and name: many sites give every miner one worker name, and a NAT'd
-      // site shares one address, so either alone would lock out healthy miners with the broken one.
-      ban: (workers, address) => this.bans.ban([...workers].map((w) => banKey(w, address)), this.hub.clock.now()),
-      bannedUntil: (w, address) => this.bans.bannedUntil(banKey(w, address), this.hub.clock.now()),
-      authorized: (s, worker) => {
-        if (s.sessionId !== undefined) this.bySessionId.set(s.sessionId, s);
-        let set = this.byWorker.get(worker);
-        if (!set) this.byWorker.set(worker, (set = new Set()));
-        set.add(s);
-      },
-      // A miner may reconnect before its old connection's close is seen: then the old session still holds it.
-      resumedDifficulty: (id) => this.liveDifficulty(id) ?? this.difficulties.recall(id),
-      closed: (s) => {
-        this.sessions.delete(s);
-        if (s.sessionId !== undefined && s.worker !== undefined) this.difficulties.remember(s.sessionId, s.difficulty);
-        if (s.sessionId !== undefined && this.bySessionId.get(s.sessionId) === s) this.bySessionId.delete(s.sessionId);
-        if (s.worker === undefined) return;
-        for (const w of s.workerNames()) {
-          const set = this.byWorker.get(w);
-          set?.delete(s);
-          if (set && set.size === 0) this.byWorker.delete(w);
-        }
-      },
-    };
+    this.bans = new BanList(deps.config.limits.banS * 1000);
+    this.logLimiter = new LogLimiter({ clock: deps.clock });
+    this.lever = new WorkerLever(this, deps.clock, {
+      targetSharesPerMinute: deps.config.difficulty.targetSharesPerMinute,
+      staggerMs: deps.config.scheduler.commandStaggerMs,
+    });
+  }
+
+  /**
+   * Keeps these workers, from this address, out for `limits.banS`. Keyed by address and name
+   * together: many sites give every miner one worker name, and a NAT'd site shares one address,
+   * so either alone would lock out healthy miners with the broken one.
+   */
+  ban(workers: Iterable<string>, address: string): void {
+    const keys: string[] = [];
+    for (const w of workers) keys.push(banKey(w, address));
+    this.bans.ban(keys, this.deps.clock.now());
+  }
+
+  /** When the ban of this worker from this address ends (ms), or undefined. */
+  bannedUntil(worker: string, address: string): number | undefined {
+    return this.bans.bannedUntil(banKey(worker, address), this.deps.clock.now());
+  }
+
+  authorized(s: MinerConnection, worker: string): void {
+    if (s.sessionId !== undefined) this.bySessionId.set(s.sessionId, s);
+    let set = this.byWorker.get(worker);
+    if (!set) this.byWorker.set(worker, (set = new Set()));
+    set.add(s);
+  }
+
+  /** The difficulty a session had, for a miner that resumes it. A miner may reconnect before its old connection's close is seen: then the old session still holds it. */
+  resumedDifficulty(sessionId: string): number | undefined {
+    return this.liveDifficulty(sessionId) ?? this.difficulties.recall(sessionId);
+  }
+
+  closed(s: MinerConnection): void {
+    this.sessions.delete(s);
+    if (s.sessionId !== undefined && s.worker !== undefined) this.difficulties.remember(s.sessionId, s.difficulty);
+    if (s.sessionId !== undefined && this.bySessionId.get(s.sessionId) === s) this.bySessionId.delete(s.sessionId);
+    if (s.worker === undefined) return;
+    for (const w of s.workerNames()) {
+      const set = this.byWorker.get(w);
+      set?.delete(s);
+      if (set && set.size === 0) this.byWorker.delete(w);
+    }
   }
 
   async listen(host: string, port: number): Promise<number> {
@@ -74,11 +117,12 @@ export class MinerServer {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
     });
-    server.on('error', (err) => this.hub.logger.error({ err: err.message }, 'miner listener error'));
+    server.on('error', (err) => this.deps.logger.error({ err: err.message }, 'miner listener error'));
     this.server = server;
-    this.timer = every(this.hub.clock, 1000, () => {
-      const now = this.hub.clock.now();
-      for (const s of this.sessions) s.tick(now);
+    this.timer = every(this.deps.clock, 1000, () => {
+      const now = this.deps.clock.now();
+      for (const s of this.sessions) s.tick();
+      this.lever.tick(now);
       this.events.tick(now);
     }).unref();
     return (server.address() as { port: number }).port;
@@ -89,14 +133,14 @@ export class MinerServer {
     return this.bySessionId.get(sessionId)?.difficulty;
   }
 
-  sessionsOf(worker: string): Iterable<MinerSession> {
+  sessionsOf(worker: string): Iterable<MinerConnection> {
     return this.byWorker.get(worker) ?? [];
   }
 
   private accept(socket: Socket): void {
     const ip = socket.remoteAddress ?? '?';
     const n = this.perIp.get(ip) ?? 0;
-    if (n >= this.hub.config.limits.maxConnectionsPerIp) {
+    if (n >= this.deps.config.limits.maxConnectionsPerIp) {
       this.refusedConnections++;
       socket.on('error', () => undefined);
       socket.destroy();
@@ -111,34 +155,14 @@ export class MinerServer {
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     });
-    const session = new MinerSession(this.sessionHub);
-    const limits = this.hub.config.limits;
-    session.line = new LineConnection(socket, { maxLineBytes: limits.maxLineBytes, maxWriteBufferBytes: limits.maxWriteBufferBytes, onHeld: this.onHeld, clock: this.hub.clock }, session);
-    this.sessions.add(session);
+    this.sessions.add(new MinerConnection(this, socket));
   }
 
-  private readonly onHeld = (settled: Promise<void>): void => {
+  /** Told of each line held by a result still owed (a slot, a hash), so a shutdown can wait for it. */
+  readonly onHeld = (settled: Promise<void>): void => {
     this.held.add(settled);
     void settled.then(() => this.held.delete(settled));
   };
-
-  /** The hub with its methods bound (spreading a class instance would drop prototype methods). */
-  private hubMethods(): Omit<SessionHub, 'authorized' | 'closed' | 'ban' | 'bannedUntil' | 'resumedDifficulty' | 'logLimiter'> {
-    const h = this.hub;
-    return {
-      config: h.config,
-      clock: h.clock,
-      logger: h.logger,
-      hasher: h.hasher,
-      ledger: h.ledger,
-      acquire: (m, sid) => h.acquire(m, sid),
-      release: (m) => h.release(m),
-      poolVersionMask: () => h.poolVersionMask(),
-      isWithheld: (w) => h.isWithheld(w),
-      plannedDifficulty: (w) => h.plannedDifficulty(w),
-      malformed: () => h.malformed(),
-    };
-  }
 
   /** Sends a line to every ready session (e.g. client.show_message). */
   broadcast(line: string): void {
@@ -154,15 +178,16 @@ export class MinerServer {
    */
   async close(drainMs = 5000): Promise<void> {
     this.timer?.stop();
+    this.lever.close();
     const server = this.server;
     this.server = undefined;
     const stopped = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const s of this.sessions) s.line.stopReading();
     if (this.held.size > 0) {
       let timer: TimerHandle | undefined;
-      const late = new Promise<void>((resolve) => (timer = this.hub.clock.setTimeout(resolve, drainMs)));
+      const late = new Promise<void>((resolve) => (timer = this.deps.clock.setTimeout(resolve, drainMs)));
       await Promise.race([Promise.all(this.held), late]);
-      this.hub.clock.clearTimeout(timer);
+      this.deps.clock.clearTimeout(timer);
     }
     for (const s of this.sessions) s.close('proxy shutting down');
     for (const s of this.sockets) s.destroy();

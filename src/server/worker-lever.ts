@@ -8,10 +8,10 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { StratumLever } from '../fleet/control.js';
 import { difficultyForHashrate } from '../vardiff/vardiff.js';
-import type { MinerSession } from './miner-session.js';
+import type { MinerConnection } from './miner-connection.js';
 
 export interface LeverSessions {
-  sessionsOf(worker: string): Iterable<MinerSession>;
+  sessionsOf(worker: string): Iterable<MinerConnection>;
 }
 
 export class WorkerLever implements StratumLever {

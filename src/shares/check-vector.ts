@@ -10,6 +10,7 @@ import { validateShare } from './validator.js';
 import { hashHeader, headerFromDisplayFields } from './header.js';
 import { compactToTarget, targetBytes, targetForDifficulty, targetHex } from '../wire/target.js';
 import { StratumError } from '../wire/error-codes.js';
+import { guardSubmit } from '../wire/guards.js';
 
 export interface CheckLine {
   id: string;
@@ -49,7 +50,11 @@ export function checkVector(v: Vector): CheckLine {
     duplicateWindow: 1,
   });
   miner.noteJobSent(v.job.jobId, v.sessionDifficulty);
-  const pre = miner.precheck(v.submit, book);
+  // The same single parse of the params as a live submit (the size of extranonce2 is checked there only).
+  const s = v.submit;
+  const g = guardSubmit([s.worker, s.jobId, s.extranonce2, s.ntime, s.nonce, ...(s.versionBits === undefined ? [] : [s.versionBits])], v.extranonce2Size);
+  if (!g.ok) return { id: v.id, hash: null, difficulty: null, accepted: false, code: StratumError.OTHER, reason: g.message, block: false };
+  const pre = miner.precheck(g.value, book);
   if (!pre.ok) return { id: v.id, hash: null, difficulty: null, accepted: false, code: pre.code, reason: pre.reason, block: false };
   const result = validateShare(pre.request);
   const verdict = miner.judge(pre, result, v.upstreamDifficulty);

@@ -5,7 +5,8 @@
  * exceptions.
  *
  * Flow for the proxy:
- *   const pre = miner.precheck(submit, book);      // format, job, ntime, BIP310 mask, duplicate
+ *   const pre = miner.precheck(submit, book);      // job (staleness), ntime, BIP310 mask, duplicate
+ *                                                  // (params were parsed once, by wire/guards guardSubmit)
  *   if (!pre.ok) reply(pre.code, pre.reason);
  *   else hasher.hash(pre.request).then(
  *     (r) => miner.judge(pre, r, poolDifficulty),   // low difficulty, pool target, block
@@ -21,9 +22,7 @@ import { targetForDifficulty, targetHex } from '../wire/target.js';
 
 /** Why a share was rejected, finer than the Stratum code (21 covers both unknown and stale), for counting. */
 export type RejectKind =
-  | 'bad-extranonce2'
   | 'bad-ntime'
-  | 'bad-nonce'
   | 'bad-version-bits'
   | 'unknown-job'
   | 'stale-job'
@@ -90,7 +89,23 @@ export interface MinerShareOptions {
   difficulty?: number;
 }
 
-const HEX8 = /^[0-9a-fA-F]{8}$/;
+const UNKNOWN_JOB: ShareRejection = Object.freeze({ ok: false, code: StratumError.JOB_NOT_FOUND, kind: 'unknown-job', reason: 'job not found' });
+const STALE_JOB: ShareRejection = Object.freeze({ ok: false, code: StratumError.JOB_NOT_FOUND, kind: 'stale-job', reason: 'stale job' });
+
+/**
+ * Whether a share's job can still be submitted: the one place staleness is
+ * decided (issue 14 item 3). Not in the book (never sent, or pushed out by
+ * newer jobs): unknown. Marked stale (a later clean_jobs, or a new slot,
+ * failover or lost upstream, which invalidate the whole book): stale. The
+ * session asks again once the share is hashed, with the same answer rules.
+ */
+export function staleness(found: { readonly stale: boolean } | undefined): ShareRejection | undefined {
+  if (found === undefined) return UNKNOWN_JOB;
+  return found.stale ? STALE_JOB : undefined;
+}
+
+/** The rejection for a share whose job went stale while it was being hashed. */
+export const STALE_SHARE: ShareRejection = STALE_JOB;
 
 function reject(code: StratumErrorCode, kind: RejectKind, reason: string): ShareRejection {
   return { ok: false, code, kind, reason };
@@ -125,7 +140,6 @@ export function shareKey(extranonce2: string, ntime: number, nonce: number, vers
 
 export class MinerShareState {
   #extranonce1: string;
-  #extranonce2Size: number;
   #versionMask: number;
   readonly #ntimeWindowS: number;
   readonly #duplicateWindow: number;
@@ -135,7 +149,6 @@ export class MinerShareState {
 
   constructor(opts: MinerShareOptions) {
     this.#extranonce1 = opts.extranonce1;
-    this.#extranonce2Size = opts.extranonce2Size;
     this.#versionMask = (opts.versionMask ?? 0) >>> 0;
     this.#ntimeWindowS = opts.ntimeWindowS;
     this.#duplicateWindow = opts.duplicateWindow;
@@ -160,11 +173,10 @@ export class MinerShareState {
     return this.#versionMask;
   }
 
-  /** A new extranonce (e.g. after the upstream changed); later shares are built with it. */
-  setExtranonce(extranonce1: string, extranonce2Size: number): void {
+  /** A new extranonce1 (e.g. after the upstream changed); later shares are built with it (the guard checks extranonce2's size). */
+  setExtranonce(extranonce1: string): void {
     if (!isHex(extranonce1)) throw new RangeError('extranonce1 must be hex');
     this.#extranonce1 = extranonce1;
-    this.#extranonce2Size = extranonce2Size;
   }
 
   /**
@@ -203,28 +215,13 @@ export class MinerShareState {
    * (queue full), so the miner may send it again.
    */
   precheck<W>(submit: SubmitParams, book: JobBook<W>): ShareRejection | PrecheckPass<W> {
+    // The fields' format (hex, lengths) is the guard's (wire/guards guardSubmit), checked once when the line is read.
     const { extranonce2, ntime, nonce, versionBits } = submit;
-    if (!isHex(extranonce2) || extranonce2.length !== this.#extranonce2Size * 2) {
-      return reject(
-        StratumError.OTHER,
-        'bad-extranonce2',
-        `extranonce2 must be ${this.#extranonce2Size * 2} hex characters`,
-      );
-    }
-    if (typeof ntime !== 'string' || !HEX8.test(ntime)) {
-      return reject(StratumError.OTHER, 'bad-ntime', 'ntime must be 8 hex characters');
-    }
-    if (typeof nonce !== 'string' || !HEX8.test(nonce)) {
-      return reject(StratumError.OTHER, 'bad-nonce', 'nonce must be 8 hex characters');
-    }
-    if (versionBits !== undefined && (typeof versionBits !== 'string' || !HEX8.test(versionBits))) {
-      return reject(StratumError.OTHER, 'bad-version-bits', 'version bits must be 8 hex characters');
-    }
-
     const found = book.lookup(submit.jobId);
-    if (!found) return reject(StratumError.JOB_NOT_FOUND, 'unknown-job', 'job not found');
-    if (found.stale) return reject(StratumError.JOB_NOT_FOUND, 'stale-job', 'stale job');
-    const job = preparedJob(found.job);
+    const gone = staleness(found);
+    if (gone !== undefined) return gone;
+    const entry = found!; // staleness() refuses a missing job
+    const job = preparedJob(entry.job);
 
     const time = Number.parseInt(ntime, 16);
     if (time < job.ntime) return reject(StratumError.OTHER, 'bad-ntime', 'ntime is earlier than the job');
@@ -251,8 +248,8 @@ export class MinerShareState {
 
     return {
       ok: true,
-      request: { job: found.job, extranonce1: this.#extranonce1, extranonce2, ntime, nonce, version },
-      work: found.work,
+      request: { job: entry.job, extranonce1: this.#extranonce1, extranonce2, ntime, nonce, version },
+      work: entry.work,
       difficulty: this.#jobDifficulty.get(submit.jobId) ?? this.#difficulty,
       key,
     };

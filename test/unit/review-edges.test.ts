@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
 import type { ResolvedConfig } from '../../src/config/load.js';
 import { InputError } from '../../src/errors.js';
 import { parseTrace } from '../../src/power/trace-parse.js';
-import { WorkFeed } from '../../src/server/work-feed.js';
+import type { MinerAction } from '../../src/miner/events.js';
+import { WorkFeed } from '../../src/miner/work-feed.js';
 import { JobBook } from '../../src/shares/job-book.js';
 import { MinerShareState } from '../../src/shares/share-policy.js';
 import type { StratumJob } from '../../src/wire/stratum-job.js';
@@ -41,6 +41,34 @@ function fakeSlot(upstream: StratumJob): Slot {
   return { channel, prefix: 0, prefixHex: '', extranonce1: BITAXE.extranonce1, extranonce2Size: BITAXE.extranonce2Size } as unknown as Slot;
 }
 
+/**
+ * A WorkFeed ready on `slot` at a fixed time, its sends collected in `sent`: the calls the
+ * session makes, with the actions' lines read back (the feed is pure since issue 14).
+ */
+function feedOn(config: ResolvedConfig, slot: Slot, share: MinerShareState, sent: string[]) {
+  const feed = new WorkFeed(config);
+  feed.slot = slot;
+  feed.share = share;
+  feed.ready = true;
+  const now = 1_000;
+  const run = (f: (out: MinerAction[]) => void): void => {
+    const out: MinerAction[] = [];
+    f(out);
+    for (const a of out) if (a.type === 'send') sent.push(String(a.line));
+  };
+  return {
+    book: feed.book,
+    floors: feed.floors,
+    begin: (planned: number | undefined) => feed.begin(planned, undefined, now),
+    start: () => run((out) => feed.start(out, now)),
+    deliver: (mj: MinerJob) => run((out) => feed.deliver(mj, out)),
+    withhold: () => feed.withhold(),
+    release: () => run((out) => feed.release(out, now)),
+    retarget: () => run((out) => feed.retarget(out, now)),
+    plan: (d: number) => run((out) => feed.plan(d, out, now)),
+  };
+}
+
 function feedFor(upstream: StratumJob) {
   const slot = fakeSlot(upstream);
   const share = new MinerShareState({
@@ -55,7 +83,7 @@ function feedFor(upstream: StratumJob) {
     difficulty: { targetSharesPerMinute: 20, retargetS: 60, min: 1e-9, max: 1e12, initial: BITAXE.sessionDifficulty },
     shares: { jobHistory: 8 },
   } as unknown as ResolvedConfig;
-  const feed = new WorkFeed(config, new ManualClock(1_000), { ready: () => true, slot: () => slot, share: () => share, send: (l) => void sent.push(String(l)) });
+  const feed = feedOn(config, slot, share, sent);
   /** Job ids the miner was sent, in order. */
   const jobIds = (): string[] => sent.filter((l) => l.includes('mining.notify')).map((l) => (JSON.parse(l) as { params: string[] }).params[0]!);
   return { feed, share, jobIds };
@@ -142,7 +170,7 @@ describe('a job is judged at the difficulty the miner was last told', () => {
       difficulty: { targetSharesPerMinute: 20, retargetS: 60, min: 1e-9, max: 1e12, initial: 100 },
       shares: { jobHistory: 8 },
     } as unknown as ResolvedConfig;
-    const feed = new WorkFeed(config, new ManualClock(1_000), { ready: () => true, slot: () => slot, share: () => share, send: (l) => void sent.push(String(l)) });
+    const feed = feedOn(config, slot, share, sent);
     const told = (): number | undefined => {
       const last = sent.filter((l) => l.includes('mining.set_difficulty')).at(-1);
       return last === undefined ? undefined : (JSON.parse(last) as { params: number[] }).params[0];

@@ -5,7 +5,7 @@ import { JobBook } from '../../src/shares/job-book.js';
 import { MinerShareState, type PrecheckPass, type ShareVerdict } from '../../src/shares/share-policy.js';
 import { validateShare } from '../../src/shares/validator.js';
 import type { StratumJob } from '../../src/wire/stratum-job.js';
-import type { SubmitParams } from '../../src/wire/guards.js';
+import { guardSubmit, type SubmitParams } from '../../src/wire/guards.js';
 
 const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
   (v): v is ShareVector => v.form === 'share',
@@ -105,12 +105,19 @@ describe('MinerShareState + JobBook', () => {
     expect(miner.precheck({ ...BITAXE.submit, ntime: plusSeconds(t, 7000) }, book).ok).toBe(true);
   });
 
-  it('malformed fields and a wrong extranonce2 length (20)', () => {
-    const { book, miner } = setup(ESP);
-    expect(miner.precheck({ ...ESP.submit, extranonce2: '0000001c' }, book)).toMatchObject({ ok: false, code: 20, kind: 'bad-extranonce2' });
-    expect(miner.precheck({ ...ESP.submit, extranonce2: '0000001cfd70382z' }, book)).toMatchObject({ ok: false, code: 20, kind: 'bad-extranonce2' });
-    expect(miner.precheck({ ...ESP.submit, nonce: '123' }, book)).toMatchObject({ ok: false, code: 20, kind: 'bad-nonce' });
-    expect(miner.precheck({ ...ESP.submit, ntime: 'xyzxyzxy' }, book)).toMatchObject({ ok: false, code: 20, kind: 'bad-ntime' });
+  it('malformed fields and a wrong extranonce2 length (20): refused by the one parse of the params (guardSubmit), before any precheck', () => {
+    // issue 14 item 3: precheck no longer re-validates what the guard parsed; the session runs the guard first.
+    const params = (s: SubmitParams): unknown[] => [s.worker, s.jobId, s.extranonce2, s.ntime, s.nonce];
+    const bad = (s: SubmitParams, what: RegExp): void => {
+      const g = guardSubmit(params(s), ESP.extranonce2Size);
+      expect(g.ok).toBe(false);
+      if (!g.ok) expect(g.message).toMatch(what);
+    };
+    bad({ ...ESP.submit, extranonce2: '0000001c' }, /extranonce2/);
+    bad({ ...ESP.submit, extranonce2: '0000001cfd70382z' }, /extranonce2/);
+    bad({ ...ESP.submit, nonce: '123' }, /nonce/);
+    bad({ ...ESP.submit, ntime: 'xyzxyzxy' }, /ntime/);
+    expect(guardSubmit(params(ESP.submit), ESP.extranonce2Size).ok).toBe(true);
   });
 
   it('duplicate resubmission (22), even while the first is still hashing; other version bits are not a duplicate', () => {
@@ -253,8 +260,10 @@ describe('MinerShareState + JobBook', () => {
   });
 
   it('rejections are values, never exceptions, for hostile field types', () => {
+    // issue 14 item 3: the one parse (guardSubmit) refuses them as a value; precheck never sees them, and does not throw either.
     const { book, miner } = setup(SLUSH);
-    const bad = { ...SLUSH.submit, nonce: 5 as unknown as string };
-    expect(miner.precheck(bad, book)).toMatchObject({ ok: false, code: 20 });
+    const s = SLUSH.submit;
+    expect(guardSubmit([s.worker, s.jobId, s.extranonce2, s.ntime, 5], SLUSH.extranonce2Size)).toMatchObject({ ok: false });
+    expect(() => miner.precheck({ ...s, nonce: 5 as unknown as string }, book)).not.toThrow();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateConfigure } from '../../src/server/configure.js';
+import { negotiateConfigure } from '../../src/miner/configure.js';
 
 describe('negotiateConfigure (BIP310)', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MinerLimits } from '../../src/server/miner-limits.js';
+import { MinerLimits } from '../../src/miner/miner-limits.js';
 
 describe('MinerLimits', () => {
   it('caps submits per one-second window', () => {

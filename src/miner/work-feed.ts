@@ -3,14 +3,14 @@
  * its vardiff state and floors, job delivery (a clean copy for the first job
  * of a slot) and difficulty changes (set_difficulty, then the current job
  * again under a new id, since the new difficulty applies from the next job).
- * The session owns the handshake; this owns what flows once it is done.
+ * The session owns the handshake and sets `slot`, `share` and `ready`; this
+ * owns what flows once it is done. Pure: lines go into the `out` actions,
+ * time is an argument.
  */
-import type { Clock } from '../clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { encodeNotification } from '../wire/json-rpc.js';
 import { JobBook } from '../shares/job-book.js';
 import type { MinerShareState } from '../shares/share-policy.js';
-import type { JobOrigin, MinerJob, Slot } from '../upstream/channel.js';
 import {
   clampDifficulty,
   recordShare,
@@ -21,20 +21,19 @@ import {
   type VardiffSettings,
   type VardiffState,
 } from '../vardiff/vardiff.js';
-
-/** The session as the feed sees it (read at each call: they change as the session moves). */
-export interface FeedHost {
-  /** Subscribed, authorized and not closed. */
-  ready(): boolean;
-  slot(): Slot | undefined;
-  share(): MinerShareState | undefined;
-  send(line: string | Buffer): void;
-}
+import type { MinerAction } from './events.js';
+import type { MinerSlot, MinerWork, WorkOrigin } from './work.js';
 
 export class WorkFeed {
-  readonly book: JobBook<JobOrigin>;
+  readonly book: JobBook<WorkOrigin>;
   /** suggest_difficulty / suggest_target and BIP310 minimum-difficulty. */
   readonly floors: VardiffFloors = {};
+  /** The slot the miner holds (set by the session). */
+  slot: MinerSlot | undefined;
+  /** Share checks for the miner's extranonce and mask (set by the session at subscribe). */
+  share: MinerShareState | undefined;
+  /** Subscribed, authorized, neither closed nor leaving (kept by the session). */
+  ready = false;
   private vd: VardiffState | undefined;
   private readonly vdCfg: VardiffSettings;
   private readonly initial: number;
@@ -43,15 +42,11 @@ export class WorkFeed {
   /** The difficulty of the last mining.set_difficulty sent: jobs are noted at what the miner was told. */
   private told: number | undefined;
 
-  constructor(
-    config: ResolvedConfig,
-    private readonly clock: Clock,
-    private readonly host: FeedHost,
-  ) {
+  constructor(config: Pick<ResolvedConfig, 'difficulty' | 'shares'>) {
     const d = config.difficulty;
     this.vdCfg = { targetSharesPerMinute: d.targetSharesPerMinute, retargetS: d.retargetS, min: d.min, max: d.max };
     this.initial = d.initial;
-    this.book = new JobBook<JobOrigin>({ history: config.shares.jobHistory });
+    this.book = new JobBook<WorkOrigin>({ history: config.shares.jobHistory });
   }
 
   get difficulty(): number {
@@ -62,30 +57,30 @@ export class WorkFeed {
    * First authorize: vardiff starts at the planned difficulty (expectHashrate), else where a
    * resumed session left off (no ramp: the miner is the same), else the configured one.
    */
-  begin(planned: number | undefined, resumed?: number): void {
+  begin(planned: number | undefined, resumed: number | undefined, nowMs: number): void {
     const clamp = (d: number): number => clampDifficulty(d, this.vdCfg, this.floors, this.poolDifficulty());
-    if (planned === undefined && resumed !== undefined) this.vd = resumeVardiff(clamp(resumed), this.clock.now());
-    else this.vd = startVardiff(clamp(planned ?? this.initial), this.clock.now());
+    if (planned === undefined && resumed !== undefined) this.vd = resumeVardiff(clamp(resumed), nowMs);
+    else this.vd = startVardiff(clamp(planned ?? this.initial), nowMs);
   }
 
   /** Once subscribed and authorized: difficulty, then the current job (clean). */
-  start(): void {
-    const slot = this.host.slot();
-    if (!this.host.ready() || !slot || this.withheld) return;
-    this.retarget(false);
-    this.tellDifficulty(this.difficulty);
+  start(out: MinerAction[], nowMs: number): void {
+    const slot = this.slot;
+    if (!this.ready || !slot || this.withheld) return;
+    this.retarget(out, nowMs, false);
+    this.tellDifficulty(this.difficulty, out);
     const cur = slot.channel.current;
-    if (cur) this.send(cur, true);
+    if (cur) this.send(cur, true, out);
   }
 
   /** A new slot or the end of a withhold: the next job starts the miner over (clean). */
-  restart(): void {
+  restart(out: MinerAction[], nowMs: number): void {
     this.jobsSent = 0;
-    this.start();
+    this.start(out, nowMs);
   }
 
-  deliver(mj: MinerJob): void {
-    this.send(mj, this.jobsSent === 0);
+  deliver(work: MinerWork, out: MinerAction[]): void {
+    this.send(work, this.jobsSent === 0, out);
   }
 
   /** Every job sent so far is void (new slot, lost upstream). */
@@ -98,10 +93,10 @@ export class WorkFeed {
     this.withheld = true;
   }
 
-  release(): void {
+  release(out: MinerAction[], nowMs: number): void {
     if (!this.withheld) return;
     this.withheld = false;
-    this.restart();
+    this.restart(out, nowMs);
   }
 
   /** An accepted share at the difficulty it was judged at. */
@@ -109,43 +104,43 @@ export class WorkFeed {
     if (this.vd) this.vd = recordShare(this.vd, judgedAt);
   }
 
-  retarget(apply = true): void {
+  retarget(out: MinerAction[], nowMs: number, apply = true): void {
     if (!this.vd) return;
-    const r = retarget(this.vd, this.vdCfg, this.floors, this.poolDifficulty(), this.clock.now());
+    const r = retarget(this.vd, this.vdCfg, this.floors, this.poolDifficulty(), nowMs);
     this.vd = r.state;
-    if (r.newDifficulty !== undefined && apply && this.jobsSent > 0) this.apply(r.newDifficulty);
+    if (r.newDifficulty !== undefined && apply && this.jobsSent > 0) this.apply(r.newDifficulty, out);
   }
 
   /** expectHashrate: jump to a planned difficulty ahead of the shares. */
-  plan(d: number): void {
+  plan(d: number, out: MinerAction[], nowMs: number): void {
     if (!this.vd) return;
     const next = clampDifficulty(d, this.vdCfg, this.floors, this.poolDifficulty());
-    this.vd = startVardiff(next, this.clock.now());
-    if (this.jobsSent > 0) this.apply(next);
+    this.vd = startVardiff(next, nowMs);
+    if (this.jobsSent > 0) this.apply(next, out);
   }
 
   private poolDifficulty(): number | undefined {
-    return this.host.slot()?.channel.difficulty;
+    return this.slot?.channel.difficulty;
   }
 
-  private send(mj: MinerJob, forceClean: boolean): void {
-    const share = this.host.share();
-    const slot = this.host.slot();
-    if (!this.host.ready() || this.withheld || !share || !slot) return;
-    let sent = mj;
-    if (forceClean && !mj.job.cleanJobs) {
-      sent = slot.channel.cleanCopy(mj);
+  private send(work: MinerWork, forceClean: boolean, out: MinerAction[]): void {
+    const share = this.share;
+    const slot = this.slot;
+    if (!this.ready || this.withheld || !share || !slot) return;
+    let sent = work;
+    if (forceClean && !work.job.cleanJobs) {
+      sent = slot.channel.cleanCopy(work);
       // Already had that copy (back from being withheld): a fresh id, so the work restarts under the difficulty in force now.
-      if (this.book.has(sent.job.jobId)) sent = slot.channel.alias(mj, true);
+      if (this.book.has(sent.job.jobId)) sent = slot.channel.alias(work, true);
     }
     // A difficulty that moved while no job could carry it (a floor or a plan before the pool's
     // first notify, or while withheld) goes out ahead of the job, or shares would be judged at
     // a difficulty the miner never heard of (set_difficulty applies from the next job).
-    if (this.told !== this.difficulty) this.tellDifficulty(this.difficulty);
+    if (this.told !== this.difficulty) this.tellDifficulty(this.difficulty, out);
     this.book.add(sent.job, sent.job.cleanJobs, sent.origin);
     share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;
-    this.host.send(sent.line);
+    out.push({ type: 'send', line: sent.line });
   }
 
   /**
@@ -154,12 +149,12 @@ export class WorkFeed {
    * nothing away (issue 13: a clean notify per retarget discarded its work). Shares on the
    * older ids are still judged at the difficulty those ids went out with (noteJobSent).
    */
-  private apply(d: number): void {
-    const slot = this.host.slot();
-    if (!this.host.ready() || !slot || this.withheld) return;
-    this.tellDifficulty(d);
+  private apply(d: number, out: MinerAction[]): void {
+    const slot = this.slot;
+    if (!this.ready || !slot || this.withheld) return;
+    this.tellDifficulty(d, out);
     const cur = slot.channel.current;
-    const share = this.host.share();
+    const share = this.share;
     if (!cur || !share) return;
     const alias = slot.channel.alias(cur, false);
     // In our book the alias does not supersede older jobs: work found on them is still
@@ -169,11 +164,11 @@ export class WorkFeed {
     this.book.add(alias.job, false, alias.origin);
     share.noteJobSent(alias.job.jobId, d);
     this.jobsSent++;
-    this.host.send(alias.line);
+    out.push({ type: 'send', line: alias.line });
   }
 
-  private tellDifficulty(d: number): void {
+  private tellDifficulty(d: number, out: MinerAction[]): void {
     this.told = d;
-    this.host.send(encodeNotification('mining.set_difficulty', [d]));
+    out.push({ type: 'send', line: encodeNotification('mining.set_difficulty', [d]) });
   }
 }
