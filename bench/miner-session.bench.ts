@@ -20,6 +20,7 @@ import type { HashRequest } from '../src/shares/types.js';
 import { encodeNotification } from '../src/wire/json-rpc.js';
 import type { StratumJob } from '../src/wire/stratum-job.js';
 import { arg } from './bench-util.js';
+import { prepareJob } from '../src/shares/validator.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -47,7 +48,7 @@ const jobAt = (j: number): StratumJob => ({
   ntime: hex8(NTIME),
   cleanJobs: false,
 });
-const work = (job: StratumJob): MinerWork => ({ job, line: Buffer.from(encodeNotification('mining.notify', [job.jobId])), origin: { poolDifficulty: 1e-9 } });
+const work = (job: StratumJob): MinerWork => ({ job, line: Buffer.from(encodeNotification('mining.notify', [job.jobId])), prepared: prepareJob(job), origin: { poolDifficulty: 1e-9 } });
 let nextId = 1 << 20;
 const source: WorkSource & { current: MinerWork | undefined } = {
   current: work({ ...jobAt(0), cleanJobs: true }),

@@ -137,7 +137,7 @@ export class WorkFeed {
     // first notify, or while withheld) goes out ahead of the job, or shares would be judged at
     // a difficulty the miner never heard of (set_difficulty applies from the next job).
     if (this.told !== this.difficulty) this.tellDifficulty(this.difficulty, out);
-    this.book.add(sent.job, sent.job.cleanJobs, sent.origin);
+    this.book.add(sent.job, sent.job.cleanJobs, sent.origin, sent.prepared);
     share.noteJobSent(sent.job.jobId, this.difficulty);
     this.jobsSent++;
     out.push({ type: 'send', line: sent.line });
@@ -161,7 +161,7 @@ export class WorkFeed {
     // valid and is judged at the difficulty they were sent with.
     // (No copy of the job with cleanJobs false: that cost an object and a second parse per miner per retarget.)
     // Same upstream work as the id it re-issues: a share sent under both is credited once.
-    this.book.add(alias.job, false, alias.origin);
+    this.book.add(alias.job, false, alias.origin, alias.prepared);
     share.noteJobSent(alias.job.jobId, d);
     this.jobsSent++;
     out.push({ type: 'send', line: alias.line });

@@ -4,6 +4,7 @@
  * one layer and never import each other; upstream's Channel, MinerJob and
  * Slot fit these shapes, and server/ passes them through.
  */
+import type { PreparedJob } from '../shares/validator.js';
 import type { StratumJob } from '../wire/stratum-job.js';
 
 /** Where a miner-facing job came from; opaque to the session except for the pool's difficulty then. */
@@ -15,6 +16,8 @@ export interface WorkOrigin {
 export interface MinerWork {
   readonly job: StratumJob;
   readonly line: Buffer;
+  /** The job's hex parsed once, for every miner it goes to (the share checks read its ntime and version). */
+  readonly prepared: PreparedJob;
   readonly origin: WorkOrigin;
 }
 

@@ -1,9 +1,11 @@
 import type { StratumJob } from '../wire/stratum-job.js';
-import { preparedJob } from './validator.js';
+import { prepareJob, type PreparedJob } from './validator.js';
 
 /** What the book knows about a job id. */
 export interface JobLookup<W = unknown> {
   job: StratumJob;
+  /** The job's hex, parsed. */
+  prepared: PreparedJob;
   /** A later notify with clean_jobs=true superseded it: shares on it are stale (Stratum error 21). */
   stale: boolean;
   /** The work this id carries, as given to `add` (the proxy: where the job came from upstream). */
@@ -15,6 +17,7 @@ export type ShareRecord = 'new' | 'duplicate' | 'full' | 'no-job';
 
 interface Entry<W> {
   job: StratumJob;
+  prepared: PreparedJob;
   stale: boolean;
   /**
    * Keys of the shares submitted on this job, created on the first share.
@@ -52,8 +55,10 @@ export class JobBook<W = unknown> {
   }
 
   /**
-   * Record a notify. Parses the job's hex once here (throws InputError naming
-   * the field for a malformed job), so no share pays for it later.
+   * Record a notify. `prepared` is the job's hex parsed once for every miner
+   * it goes to (the proxy's channel does it per upstream job); without it the
+   * job is parsed here (throws InputError naming the field for a malformed
+   * job), so no share pays for it later.
    * `supersedes` (default: the job's clean_jobs) marks every older job stale;
    * false for a job the miner is told is clean only so it restarts work (a
    * difficulty change), while work on older jobs stays valid here.
@@ -62,8 +67,7 @@ export class JobBook<W = unknown> {
    * difficulty): every live id of one work shares one set of share keys, so
    * a share sent again under the other id is a duplicate, not a second credit.
    */
-  add(job: StratumJob, supersedes: boolean = job.cleanJobs, work?: W): void {
-    preparedJob(job);
+  add(job: StratumJob, supersedes: boolean = job.cleanJobs, work?: W, prepared: PreparedJob = prepareJob(job)): void {
     const jobs = this.#jobs;
     // A re-sent job id moves to the newest position; the same id is the same
     // work, so the shares already seen on it stay duplicates. Taken before a
@@ -85,14 +89,14 @@ export class JobBook<W = unknown> {
       }
     }
     if (before !== undefined) jobs.delete(job.jobId);
-    jobs.set(job.jobId, { job, stale: false, seen, work: work ?? before?.work });
+    jobs.set(job.jobId, { job, prepared, stale: false, seen, work: work ?? before?.work });
     if (jobs.size > this.#history) jobs.delete(jobs.keys().next().value as string);
     this.#current = job;
   }
 
   lookup(jobId: string): JobLookup<W> | undefined {
     const entry = this.#jobs.get(jobId);
-    return entry && { job: entry.job, stale: entry.stale, work: entry.work };
+    return entry && { job: entry.job, prepared: entry.prepared, stale: entry.stale, work: entry.work };
   }
 
   /** Whether this id was sent to the miner and is still in the book (stale or not). */

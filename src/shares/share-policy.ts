@@ -17,7 +17,6 @@ import type { HashRequest, HashResult } from './types.js';
 import type { SubmitParams } from '../wire/guards.js';
 import type { JobBook } from './job-book.js';
 import { isHex } from './hex.js';
-import { preparedJob } from './validator.js';
 import { targetForDifficulty, targetHex } from '../wire/target.js';
 
 /** Why a share was rejected, finer than the Stratum code (21 covers both unknown and stale), for counting. */
@@ -116,11 +115,6 @@ function trim(coll: Map<string, unknown>, max: number): void {
   while (coll.size > max) coll.delete(coll.keys().next().value as string);
 }
 
-const keyUnits: number[] = [];
-
-/** Target hex by difficulty, shared by every miner (most run at a handful of difficulties), bounded. */
-const targetCache = new Map<number, string>();
-
 /**
  * The duplicate key of a share within its job: ntime ‖ nonce ‖ version ‖
  * extranonce2 as 16-bit code units in one flat string (8 units, a 32-byte
@@ -131,14 +125,14 @@ const targetCache = new Map<number, string>();
  * Within one job the extranonce2 length is fixed, so the units are unambiguous.
  */
 export function shareKey(extranonce2: string, ntime: number, nonce: number, version: number): string {
-  const u = keyUnits;
-  u.length = 0;
-  u.push(ntime >>> 16, ntime & 0xffff, nonce >>> 16, nonce & 0xffff, version >>> 16, version & 0xffff);
+  const u = [ntime >>> 16, ntime & 0xffff, nonce >>> 16, nonce & 0xffff, version >>> 16, version & 0xffff];
   for (let i = 0; i < extranonce2.length; i += 4) u.push(Number.parseInt(extranonce2.slice(i, i + 4), 16));
   return String.fromCharCode.apply(null, u);
 }
 
 export class MinerShareState {
+  #poolDifficulty = Number.NaN;
+  #poolTarget = '';
   #extranonce1: string;
   #versionMask: number;
   readonly #ntimeWindowS: number;
@@ -221,7 +215,7 @@ export class MinerShareState {
     const gone = staleness(found);
     if (gone !== undefined) return gone;
     const entry = found!; // staleness() refuses a missing job
-    const job = preparedJob(entry.job);
+    const job = entry.prepared;
 
     const time = Number.parseInt(ntime, 16);
     if (time < job.ntime) return reject(StratumError.OTHER, 'bad-ntime', 'ntime is earlier than the job');
@@ -287,14 +281,13 @@ export class MinerShareState {
     };
   }
 
+  /** The pool target as hex; a miner's shares all meet one pool difficulty at a time, so one pair is memo enough. */
   #targetHex(difficulty: number): string {
-    let t = targetCache.get(difficulty);
-    if (t === undefined) {
-      t = targetHex(targetForDifficulty(difficulty));
-      if (targetCache.size >= 256) targetCache.clear();
-      targetCache.set(difficulty, t);
+    if (difficulty !== this.#poolDifficulty) {
+      this.#poolTarget = targetHex(targetForDifficulty(difficulty));
+      this.#poolDifficulty = difficulty;
     }
-    return t;
+    return this.#poolTarget;
   }
 }
 

@@ -76,18 +76,6 @@ export function prepareJob(job: StratumJob): PreparedJob {
   };
 }
 
-const prepared = new WeakMap<StratumJob, PreparedJob>();
-
-/** prepareJob, cached per job object: the proxy hands the same object for every share on a job. */
-export function preparedJob(job: StratumJob): PreparedJob {
-  let p = prepared.get(job);
-  if (!p) {
-    p = prepareJob(job);
-    prepared.set(job, p);
-  }
-  return p;
-}
-
 /** Coinbase, merkle root and header of one share on a prepared job (no final hash). */
 export function buildShareHeader(
   job: PreparedJob,
@@ -121,7 +109,7 @@ export function explainPrepared(
 export function explainShare(req: HashRequest): ShareDetail {
   checkVersion(req.version);
   return explainPrepared(
-    preparedJob(req.job),
+    prepareJob(req.job),
     parseHex(req.extranonce1, 'extranonce1'),
     parseHex(req.extranonce2, 'extranonce2'),
     parseU32(req.ntime, 'ntime'),

@@ -9,6 +9,7 @@ import { PeerError } from '../errors.js';
 import { encodeNotification } from '../wire/json-rpc.js';
 import { notifyParams, type StratumJob } from '../wire/stratum-job.js';
 import { carveLayout, ExtranonceAllocator, type CarveLayout } from './extranonce-allocator.js';
+import { prepareJob, type PreparedJob } from '../shares/validator.js';
 import { blockRecord, type BlockCandidateRecord, type BlockFound } from './block-watch.js';
 import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './pool-client.js';
 
@@ -20,6 +21,8 @@ import type { PoolClient, PoolClientEvents, PoolSession, SubmitAnswer } from './
 export interface MinerJob {
   job: StratumJob;
   line: Buffer;
+  /** The job's hex parsed once for every miner it goes to. */
+  prepared: PreparedJob;
   /** Where it came from upstream: every id re-issuing one upstream job carries the same object. */
   origin: JobOrigin;
 }
@@ -194,7 +197,8 @@ export class Channel implements PoolClientEvents {
   /** The same upstream job under a fresh miner-facing id (a per-miner difficulty change). */
   alias(base: MinerJob, cleanJobs: boolean): MinerJob {
     const job: StratumJob = { ...base.job, jobId: this.hooks.nextJobId(), cleanJobs };
-    return { job, line: notifyLine(job), origin: base.origin };
+    // Only the id and the clean flag differ: the parsed job is the base's.
+    return { job, line: notifyLine(job), prepared: base.prepared, origin: base.origin };
   }
 
   /**
@@ -215,7 +219,7 @@ export class Channel implements PoolClientEvents {
 
   private translate(up: StratumJob): MinerJob {
     const job: StratumJob = { ...up, jobId: this.hooks.nextJobId(), ...(this.folds ? { coinb1: up.coinb1 + this.session.extranonce1 } : {}) };
-    return { job, line: notifyLine(job), origin: { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty } };
+    return { job, line: notifyLine(job), prepared: prepareJob(job), origin: { channel: this, upstreamJobId: up.jobId, poolDifficulty: this.session.difficulty } };
   }
 
   /**

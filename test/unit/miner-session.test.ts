@@ -15,6 +15,7 @@ import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.
 import type { HashRequest } from '../../src/shares/types.js';
 import { encodeError, encodeNotification, encodeResult, type RpcMessage } from '../../src/wire/json-rpc.js';
 import type { StratumJob } from '../../src/wire/stratum-job.js';
+import { prepareJob } from '../../src/shares/validator.js';
 
 const BITAXE = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).find(
   (v): v is ShareVector => v.form === 'share' && v.id === 'public-pool-testnet-bitaxe-versionrolling',
@@ -41,12 +42,12 @@ function upstream(poolDifficulty = 1): WorkSource & { current: MinerWork | undef
   const origin = { poolDifficulty };
   const job = { ...BITAXE.job, cleanJobs: true };
   const source = {
-    current: { job, line: line(job), origin } as MinerWork | undefined,
+    current: { job, line: line(job), prepared: prepareJob(job), origin } as MinerWork | undefined,
     difficulty: poolDifficulty,
     versionMask: POOL_MASK,
     alias(w: MinerWork, cleanJobs: boolean): MinerWork {
       const j = { ...w.job, jobId: String(next++), cleanJobs };
-      return { job: j, line: line(j), origin: w.origin };
+      return { job: j, line: line(j), prepared: w.prepared, origin: w.origin };
     },
     cleanCopy(w: MinerWork): MinerWork {
       return source.alias(w, true);
@@ -235,7 +236,7 @@ describe('MinerSession: submits', () => {
     const { s, source } = readySession({ limits: { banInvalidShares: 2 } });
     const asked = s.handle(req(4, 'mining.submit', SUBMIT), T0);
     const next = { ...BITAXE.job, jobId: '2', cleanJobs: true };
-    const work: MinerWork = { job: next, line: line(next), origin: { poolDifficulty: 1 } };
+    const work: MinerWork = { job: next, line: line(next), prepared: prepareJob(next), origin: { poolDifficulty: 1 } };
     source.current = work;
     expect(s.handle({ type: 'job', work }, T0)).toEqual([{ type: 'send', line: work.line }]);
     const h = asked[1] as { type: 'hash'; request: HashRequest };
@@ -264,7 +265,7 @@ describe('MinerSession: submits', () => {
     const { s, source } = readySession();
     expect(s.handle({ type: 'withhold' }, T0)).toEqual([]);
     const next = { ...BITAXE.job, jobId: '2', cleanJobs: true };
-    const work: MinerWork = { job: next, line: line(next), origin: { poolDifficulty: 1 } };
+    const work: MinerWork = { job: next, line: line(next), prepared: prepareJob(next), origin: { poolDifficulty: 1 } };
     source.current = work;
     expect(s.handle({ type: 'job', work }, T0)).toEqual([]);
     expect(s.handle({ type: 'release' }, T0)).toEqual([
@@ -319,7 +320,7 @@ describe('MinerSession: hints, configure, malformed lines, upstream moves', () =
     // Leaving: no more jobs go to it.
     expect(a.s.ready).toBe(false);
     const next = { ...BITAXE.job, jobId: '2', cleanJobs: true };
-    expect(a.s.handle({ type: 'job', work: { job: next, line: line(next), origin: { poolDifficulty: 1 } } }, T0)).toEqual([]);
+    expect(a.s.handle({ type: 'job', work: { job: next, line: line(next), prepared: prepareJob(next), origin: { poolDifficulty: 1 } } }, T0)).toEqual([]);
     const b = readySession();
     b.s.handle(req(9, 'mining.extranonce.subscribe', []), T0);
     expect(b.s.handle({ type: 'moved', slot: moved }, T0)).toEqual([

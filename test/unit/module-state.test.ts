@@ -20,9 +20,6 @@ const ALLOWED: Record<string, string> = {
   // Pending: in files other engineers own this session (issue 14); each says where the state should go.
   'scheduler/policy-hull.ts allModes': 'PENDING (policy*.ts is the power engineer\'s this session): a memo of each unit\'s mode list; the planner instance (SchedulerCore) should own it',
   'scheduler/policy-hull.ts SINGLE': 'PENDING (policy*.ts is the power engineer\'s this session): a shared scratch list; the planner instance should own it',
-  'shares/share-policy.ts keyUnits': 'PENDING (share-policy.ts is the session engineer\'s this session): scratch for share keys; the policy instance should own it',
-  'shares/share-policy.ts targetCache': 'PENDING (share-policy.ts is the session engineer\'s this session): difficulty -> target memo; the policy instance should own it',
-  'shares/validator.ts prepared': 'PENDING (needs share-policy.ts, the session engineer\'s): a memo of prepareJob keyed by the job object, shared by every miner on the job; the MinerJob the channel builds should carry its PreparedJob, and share-policy read it from the JobBook entry',
 };
 
 describe('module-level state in src/', () => {

@@ -14,6 +14,7 @@ import { MinerShareState } from '../../src/shares/share-policy.js';
 import type { StratumJob } from '../../src/wire/stratum-job.js';
 import { parseVectorFile, type ShareVector } from '../../src/shares/vector-file.js';
 import type { JobOrigin, MinerJob, Slot } from '../../src/upstream/channel.js';
+import { prepareJob } from '../../src/shares/validator.js';
 
 const vectors = parseVectorFile(readFileSync(new URL('../fixtures/share-vectors.json', import.meta.url), 'utf8')).filter(
   (v): v is ShareVector => v.form === 'share',
@@ -35,7 +36,7 @@ function fakeSlot(upstream: StratumJob): Slot {
     },
   };
   const origin = { upstreamJobId: upstream.jobId, poolDifficulty: 1, channel } as unknown as JobOrigin;
-  const wrap = (job: StratumJob, o: JobOrigin): MinerJob => ({ job, line: Buffer.from(`${JSON.stringify({ id: null, method: 'mining.notify', params: [job.jobId] })}\n`), origin: o });
+  const wrap = (job: StratumJob, o: JobOrigin): MinerJob => ({ job, line: Buffer.from(`${JSON.stringify({ id: null, method: 'mining.notify', params: [job.jobId] })}\n`), prepared: prepareJob(job), origin: o });
   let cleanCopy: MinerJob | undefined;
   channel.current = wrap(base, origin);
   return { channel, prefix: 0, prefixHex: '', extranonce1: BITAXE.extranonce1, extranonce2Size: BITAXE.extranonce2Size } as unknown as Slot;
