@@ -164,11 +164,6 @@ export class MinerServer {
     void settled.then(() => this.held.delete(settled));
   };
 
-  /** Sends a line to every ready session (e.g. client.show_message). */
-  broadcast(line: string): void {
-    for (const s of this.sessions) if (s.ready) s.line.send(line);
-  }
-
   /**
    * Shutdown in the order that loses nothing (issue 13: a share still in the
    * hash pool when it closed was logged as an ERROR after "done"): accept no
