@@ -1,5 +1,6 @@
 /** Small helpers every bench script shares: flags, child-process messages, units. */
 import type { ChildProcess } from 'node:child_process';
+import type { StratumJob } from '../src/wire/stratum-job.js';
 
 /** `--name N` from argv, or `dflt`; a value that is not a number stops the bench with its name. */
 export function arg(name: string, dflt: number): number {
@@ -28,3 +29,21 @@ export function next<T>(cp: ChildProcess, kind: string): Promise<T> {
 
 export const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A big-endian u32 as 8 hex digits, as Stratum sends ntime, nonce and version. */
+export const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+
+/** A synthetic job (no branches, a fixed coinbase) for benches that measure the share path, not its inputs. */
+export function syntheticJob(jobId: number, ntime: number, cleanJobs: boolean): StratumJob {
+  return {
+    jobId: jobId.toString(16),
+    prevhash: '00'.repeat(32),
+    coinb1: '01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20',
+    coinb2: 'ffffffff0100f2052a010000001976a914000000000000000000000000000000000000000088ac00000000',
+    merkleBranch: [],
+    version: '20000000',
+    nbits: '1d00ffff',
+    ntime: hex8(ntime),
+    cleanJobs,
+  };
+}

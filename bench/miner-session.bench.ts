@@ -19,7 +19,7 @@ import { validateShare } from '../src/shares/validator.js';
 import type { HashRequest } from '../src/shares/types.js';
 import { encodeNotification } from '../src/wire/json-rpc.js';
 import type { StratumJob } from '../src/wire/stratum-job.js';
-import { arg } from './bench-util.js';
+import { arg, hex8, syntheticJob } from './bench-util.js';
 import { prepareJob } from '../src/shares/validator.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -30,24 +30,13 @@ const jobs = arg('jobs', 20);
 const submits = arg('submits', 20);
 
 const NTIME = 0x6553f100;
-const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 const config = resolveConfig({
   pools: [{ url: 'stratum+tcp://127.0.0.1:3333', user: 'farm' }],
   // Difficulty pinned low: every share is accepted, no retarget.
   difficulty: { initial: 1e-9, min: 1e-9, max: 1e-9 },
   limits: { maxSubmitsPerSecond: 1e9 },
 });
-const jobAt = (j: number): StratumJob => ({
-  jobId: j.toString(16),
-  prevhash: '00'.repeat(32),
-  coinb1: '01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20',
-  coinb2: 'ffffffff0100f2052a010000001976a914000000000000000000000000000000000000000088ac00000000',
-  merkleBranch: [],
-  version: '20000000',
-  nbits: '1d00ffff',
-  ntime: hex8(NTIME),
-  cleanJobs: false,
-});
+const jobAt = (j: number): StratumJob => syntheticJob(j, NTIME, false);
 const work = (job: StratumJob): MinerWork => ({ job, line: Buffer.from(encodeNotification('mining.notify', [job.jobId])), prepared: prepareJob(job), origin: { poolDifficulty: 1e-9 } });
 let nextId = 1 << 20;
 const source: WorkSource & { current: MinerWork | undefined } = {

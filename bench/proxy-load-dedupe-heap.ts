@@ -14,7 +14,7 @@
 import { JobBook } from '../src/shares/job-book.js';
 import { MinerShareState } from '../src/shares/share-policy.js';
 import type { StratumJob } from '../src/wire/stratum-job.js';
-import { arg } from './bench-util.js';
+import { arg, hex8, syntheticJob } from './bench-util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -27,21 +27,10 @@ const history = arg('history', 16);
 const window = arg('window', 4096);
 
 const NTIME = 0x6553f100;
-const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 // One job object per job id, shared by every miner's book, as the channel hands it out.
 const jobs: StratumJob[] = [];
-const jobAt = (j: number): StratumJob =>
-  (jobs[j] ??= {
-    jobId: j.toString(16),
-    prevhash: '00'.repeat(32),
-    coinb1: '01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20',
-    coinb2: 'ffffffff0100f2052a010000001976a914000000000000000000000000000000000000000088ac00000000',
-    merkleBranch: [],
-    version: '20000000',
-    nbits: '1d00ffff',
-    ntime: hex8(NTIME),
-    cleanJobs: cleanEvery > 0 && j % cleanEvery === 0,
-  });
+const jobAt = (j: number): StratumJob => (jobs[j] ??= syntheticJob(j, NTIME, cleanEvery > 0 && j % cleanEvery === 0));
+
 const jobCount = Math.ceil(shares / perJob);
 for (let j = 0; j < jobCount; j++) jobAt(j);
 
