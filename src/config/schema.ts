@@ -288,6 +288,15 @@ export const schedulerSchema = z.strictObject({
    * the longest sustained surplus.
    */
   onHoldS: nonNegative.default(15),
+  /**
+   * Pacing of the wear budget, hours: a unit takes its switch-ons no faster than
+   * an even spend of `maxCyclesPerDay` over this many hours from its first
+   * switch-on of the day, plus `wearPaceBurst` ahead of it, so the cycles are not
+   * all gone on the morning's dips (issue 12). 0 turns pacing off.
+   */
+  wearPaceH: nonNegative.max(24).default(10),
+  /** Switch-ons a unit may take ahead of the even spend of `wearPaceH`. */
+  wearPaceBurst: z.number().int().min(1).default(2),
   /** Don't add load unless at least this much headroom remains, kW. */
   hysteresisKw: nonNegative.default(0),
   /**

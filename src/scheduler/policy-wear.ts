@@ -49,3 +49,21 @@ export function holdMs(used: number, max: number, holdS: number): number {
   if (used >= max) return Infinity;
   return (holdS * 1000 * max) / (max - used);
 }
+
+/**
+ * When a unit that has used `used` of `max` cycles, the first of them at
+ * `firstOnMs`, may take its next one under an even spend over the surplus day.
+ */
+export function paceReadyAtMs(firstOnMs: number, used: number, max: number, paceMs: number, burst: number): number {
+  if (used < burst || !Number.isFinite(max)) return -Infinity;
+  return firstOnMs + ((used + 1 - burst) * paceMs) / Math.max(1, max - burst);
+}
+
+/** The first switch-on of `u` in the 24 h up to `nowMs` (NaN when none). */
+export function firstOnMs(u: FleetUnit, nowMs: number): number {
+  const ons = u.onsMs;
+  if (!ons) return NaN;
+  const cutoff = nowMs - DAY_MS;
+  for (const t of ons) if (t > cutoff) return t;
+  return NaN;
+}

@@ -3,7 +3,8 @@ import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipa
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
 import { shed } from './policy-shed.js';
-import { cyclesUsed, holdMs } from './policy-wear.js';
+import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
+import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs } from './policy-wear.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -79,6 +80,10 @@ export interface PolicySettings {
   maxCyclesPerDay?: number;
   /** Hold before an off unit may go on, seconds (policy-wear.ts). Absent: no hold and no top-mode rule. */
   onHoldS?: number;
+  /** Spread the wear budget evenly over this many hours from a unit's first switch-on of the day (policy-wear.ts). Absent or 0: no pacing. */
+  wearPaceH?: number;
+  /** Switch-ons a unit may take ahead of that even spend. Default 2. */
+  wearPaceBurst?: number;
   /** Add load only while this much headroom remains, kW. */
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
@@ -107,6 +112,8 @@ export interface RampMemory {
   aboveSinceMs?: number;
   /** The budget's recent changes, for anticipation. */
   history?: BudgetHistory;
+  /** The budget's lowest values over the recent past, for the holds (policy-sustained.ts). */
+  sustained?: SustainedSteps;
   /** The targets of the plan that made this memory: unchanged ones are reused. */
   readonly [LAST_TARGETS]?: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array; readonly work: Work };
 }
@@ -194,6 +201,9 @@ const KIND_INSTANT = 2;
 const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
+
+/** How far back the sustained budget is kept: beyond every hold the policy asks for. */
+const SUSTAINED_KEEP_MS = 3_600_000;
 
 /** An unchanged target reading (on, mode, kw, ths): one from `pool` when an identical unit made it, else a new one kept there. */
 function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number): UnitTarget {
@@ -325,19 +335,30 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (cut) pinned.fill(0);
   else revisitAtMs = Math.min(revisitAtMs, pinnedUntilMs);
 
-  // Which off units may go on (issue 12): only once the budget has stood above the running
-  // units' top-mode draw for the hold (longer as a unit spends its wear budget), and while
-  // it has cycles left.
+  // Which off units may go on (issue 12): only into room the budget has offered above the
+  // running units' top-mode draw for the whole hold (longer as a unit spends its wear budget),
+  // only while it has cycles left, and not ahead of an even spend of them over the surplus day.
   const holdS = settings.onHoldS;
   const maxCycles = settings.maxCyclesPerDay ?? Infinity;
-  const aboveSinceMs = aimKw > runningTopKw + EPS ? (prev?.aboveSinceMs ?? nowMs) : undefined;
+  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
+  const paceBurst = settings.wearPaceBurst ?? 2;
+  const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
+  const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
+    const s = sustainedKw(sustained, nowMs, ms);
+    return { kw: Math.min(s.kw, aimKw), risesAtMs: s.risesAtMs };
+  };
   // wearSkip: no cycle left (nothing may switch it on); addSkip: also still inside its hold.
   const wearSkip = skip.slice();
   const addSkip = skip.slice();
+  // The shortest hold among the units that may go on now: switch-ons fill only the room
+  // sustained over it (the greedy takes the least worn units first, which hold the shortest).
+  let onHoldMs = Infinity;
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
+    const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
     for (let i = 0; i < n; i++) {
       // level still holds the current state here: >= 0 is a running unit.
       if (skip[i] || level[i]! >= 0) continue;
+      const u = units[i]!;
       if (used[i]! >= maxCycles) {
         wearSkip[i] = addSkip[i] = 1;
         continue;
@@ -345,14 +366,23 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       if (holdS === undefined) continue;
       // A unit's first switch-on in 24 h waits for nothing but the top-mode rule: every
       // sunny day spends that cycle; the hold guards the ones after it.
-      const needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
-      if (aboveSinceMs === undefined) addSkip[i] = 1;
-      else if (nowMs - aboveSinceMs < needMs) {
+      let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
+      if (paceMs > 0 && used[i]! > 0) {
+        const readyMs = paceReadyAtMs(firstOnMs(u, nowMs), used[i]!, maxCycles, paceMs, paceBurst);
+        // Ahead of an even spend: the hold doubles for every cycle ahead.
+        if (nowMs < readyMs) needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
+      }
+      let s = byNeed.get(needMs);
+      if (!s) byNeed.set(needMs, (s = sustainedFor(needMs)));
+      const lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
+      else {
         addSkip[i] = 1;
-        revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + needMs);
+        if (Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
       }
     }
   }
+  const onLimitKw = holdS === undefined || !Number.isFinite(onHoldMs) ? limit : Math.min(limit, sustainedFor(onHoldMs).kw - settings.hysteresisKw);
 
   let limitedBy: PlanLimit = 'budget';
   let relaxed = false;
@@ -382,8 +412,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
     // onHoldS 0 asks for no holds at all: units and mode steps follow the budget at once.
     const held = !holdS ? pinned : pinned.slice();
+    let incLimit = limit;
+    let waiting = false;
     if (holdS) {
-      let waiting = false;
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
         // Off units are still at -1 (the re-spread above moved only running ones).
@@ -392,7 +423,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         const low = lowestKwMode(u, allowedModes(u, 0));
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
       }
-      const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
+      let stepHoldMs = Infinity;
       for (let i = 0; i < n; i++) {
         if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
         const u = units[i]!;
@@ -401,15 +432,26 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
         if (waiting) held[i] = 1;
         else {
+          // A step up must pay back the ramp it restarts: the room must have lasted that long.
           const paysMs = restartPaysBackMs(u, level[i]!);
-          if (headroomMs < paysMs) {
+          const s = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+          if (!s || s.kw <= runningTopKw + EPS) {
             held[i] = 1;
-            if (aboveSinceMs !== undefined && Number.isFinite(paysMs)) revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + paysMs);
-          }
+            if (s && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+          } else stepHoldMs = Math.min(stepHoldMs, paysMs);
         }
       }
+      if (waiting) incLimit = onLimitKw;
+      else if (Number.isFinite(stepHoldMs)) incLimit = Math.min(limit, sustainedFor(stepHoldMs).kw - settings.hysteresisKw);
     }
-    limitedBy = greedy(units, level, addSkip, held, scale, limit, base, aimKw, ceiling, true, used).limitedBy;
+    const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
+    limitedBy = inc.limitedBy;
+    if (incLimit < limit - EPS) {
+      // Units that change modes in place follow the whole room at once (no cycle, no ramp).
+      const instantOnly = addSkip.slice();
+      for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
+      greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used);
+    }
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
@@ -524,7 +566,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw);
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
-  if (aboveSinceMs !== undefined) memory.aboveSinceMs = aboveSinceMs;
+  memory.sustained = sustained;
   // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
   Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen, work } });
   return {
