@@ -350,6 +350,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // wearSkip: no cycle left (nothing may switch it on); addSkip: also still inside its hold.
   const wearSkip = skip.slice();
   const addSkip = skip.slice();
+  // swapSkip: may not be swapped in by a rebalance (out of cycles or inside its hold).
+  const swapSkip = skip.slice();
   // The shortest hold among the units that may go on now: switch-ons fill only the room
   // sustained over it (the greedy takes the least worn units first, which hold the shortest).
   let onHoldMs = Infinity;
@@ -360,7 +362,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       if (skip[i] || level[i]! >= 0) continue;
       const u = units[i]!;
       if (used[i]! >= maxCycles) {
-        wearSkip[i] = addSkip[i] = 1;
+        wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
         continue;
       }
       if (holdS === undefined) continue;
@@ -374,10 +376,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       }
       let s = byNeed.get(needMs);
       if (!s) byNeed.set(needMs, (s = sustainedFor(needMs)));
+      // Added only into room the budget has held above the running units' top for the whole
+      // hold; a swap at an unchanged budget asks only that the budget stood above that top.
       const lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
       if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
       else {
         addSkip[i] = 1;
+        // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day.
+        if (used[i]! > 0 || !(s.kw > runningTopKw + EPS)) swapSkip[i] = 1;
         if (Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
       }
     }
@@ -457,7 +463,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
       if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
       else {
-        const better = rebalanced(units, level, addSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
+        const better = rebalanced(units, level, swapSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
         if (better) {
           level.set(better);
           rebalance = true;
