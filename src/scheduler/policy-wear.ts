@@ -41,13 +41,18 @@ export function recordOn(u: FleetUnit, nowMs: number): void {
 }
 
 /**
- * How long the budget must have stayed above the running units' top-mode draw
- * before a unit that used `used` of `max` cycles may go on, ms:
- * `holdS * max / (max - used)`; Infinity when none is left.
+ * How long the budget must have offered room above the running units' top-mode
+ * draw before a unit that used `used` of `max` cycles may go on into it, ms:
+ * `holdS * used / (max - used)`, Infinity when none is left. Nothing while the
+ * unit has its whole budget (a hold costs energy on every rise, and while
+ * cycles are plentiful that is all it does: with `max / (max - used)` a budget
+ * of 24 absorbed about a point less), growing steeply as the budget runs out
+ * (15 s × 11 = 165 s before the last of 12), so the last cycles go to the
+ * longest sustained surplus.
  */
 export function holdMs(used: number, max: number, holdS: number): number {
   if (used >= max) return Infinity;
-  return (holdS * 1000 * max) / (max - used);
+  return (holdS * 1000 * used) / (max - used);
 }
 
 /**

@@ -388,9 +388,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       }
     }
   }
-  const onLimitKw = holdS === undefined || !Number.isFinite(onHoldMs) ? limit : Math.min(limit, sustainedFor(onHoldMs).kw - settings.hysteresisKw);
+  let onLimitKw = limit;
+  if (holdS !== undefined && Number.isFinite(onHoldMs)) {
+    const s = sustainedFor(onHoldMs);
+    onLimitKw = Math.min(limit, s.kw - settings.hysteresisKw);
+    if (onLimitKw < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+  }
 
   let limitedBy: PlanLimit = 'budget';
+  let heldByHoldKw = 0;
   let relaxed = false;
   let rebalance = false;
   let swapAtMs = prev?.swapAtMs;
@@ -448,8 +454,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         }
       }
       if (waiting) incLimit = onLimitKw;
-      else if (Number.isFinite(stepHoldMs)) incLimit = Math.min(limit, sustainedFor(stepHoldMs).kw - settings.hysteresisKw);
+      else if (Number.isFinite(stepHoldMs)) {
+        const s = sustainedFor(stepHoldMs);
+        incLimit = Math.min(limit, s.kw - settings.hysteresisKw);
+        if (incLimit < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+      }
     }
+    // What the hold keeps back now stays allowed by the ramp once the hold is over: the rise
+    // of the budget itself is no ramp on the net exchange, however late the load follows it.
+    heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
     const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
     limitedBy = inc.limitedBy;
     if (incLimit < limit - EPS) {
@@ -569,7 +582,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     seen[k + 2] = ths;
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
-  const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw);
+  const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw + heldByHoldKw);
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   memory.sustained = sustained;
