@@ -7,6 +7,7 @@ import type { UnitCommand } from '../scheduler/commands.js';
 import { createFleetState } from '../scheduler/fleet-state.js';
 import type { DecisionOutcomes } from '../scheduler/scheduler-core.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { WearCount } from '../scheduler/wear-count.js';
 import { DevicePowerModel } from './device-model.js';
 import { SimLevers } from './sim-device-api.js';
 import { TraceBudgetSource } from './sim-budget-source.js';
@@ -169,12 +170,18 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   const drain = (): Promise<void> => new Promise((r) => setImmediate(r));
   await scheduler.start();
   // Counted from here: the withholds of units counted off at start are not cycles.
+  // A cycle ends with an off that meets a unit a softon reached; an off that replaces a softon
+  // a newer plan superseded before its issue time meets a unit that never left standby.
+  const wear = new WearCount(n, fleet.units.map((u) => u.on));
   scheduler.onCommand((c) => {
     const at = clock.now();
     if (c.action === 'off') {
-      cycles[c.index]!++;
-      ledger.cycle(at);
-    } else if (c.action === 'mode') {
+      if (wear.add(c.index, 'off')) {
+        cycles[c.index]!++;
+        ledger.cycle(at);
+      }
+    } else if (c.action === 'on') wear.add(c.index, 'on');
+    else if (c.action === 'mode') {
       modeChanges[c.index]!++;
       ledger.modeChange(at);
     }
