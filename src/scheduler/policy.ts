@@ -474,8 +474,12 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
+      // Steady means not lower at any time of the last interval: on a slow rise (a sunrise read
+      // once a minute) the readings in between are unchanged, but a rebalance then re-shuffles
+      // modes that the rise steps up again minutes later (a restart each way).
+      const steady = holdS === undefined || sustainedFor(intervalMs).kw >= Math.min(budgetKw, aimKw) - EPS;
       if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
-      else {
+      else if (steady) {
         const better = rebalanced(units, level, swapSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
         if (better) {
           level.set(better);

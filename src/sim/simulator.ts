@@ -168,11 +168,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   // Drains the async tail of the commands issued at this instant (settling, ramp times), as the
   // event loop would before the next timer.
   const drain = (): Promise<void> => new Promise((r) => setImmediate(r));
+  // A cycle ends with an off that meets a unit a softon reached (or that ran at the start); an off
+  // that replaces a softon a newer plan superseded before its issue time meets a unit in standby.
+  const wear = new WearCount(n, fleet.units.map((u) => u.on));
   await scheduler.start();
   // Counted from here: the withholds of units counted off at start are not cycles.
-  // A cycle ends with an off that meets a unit a softon reached; an off that replaces a softon
-  // a newer plan superseded before its issue time meets a unit that never left standby.
-  const wear = new WearCount(n, fleet.units.map((u) => u.on));
   scheduler.onCommand((c) => {
     const at = clock.now();
     if (c.action === 'off') {
