@@ -162,6 +162,12 @@ export interface Plan {
   revisitAtMs: number;
   /** The budget the plan aimed at: `budgetKw`, or lower when it anticipates a steady decline. */
   anticipatedKw: number;
+  /**
+   * Room the plan left under its limit only because units that would fit were
+   * out of cycles or waiting out a wear hold (whole units at their lowest
+   * mode), kW: what the wear budget held off (0 in a cut or on a fall).
+   */
+  wearHeldKw: number;
 }
 
 /** Where a plan's memory keeps its targets for the next plan to reuse (not part of the memory's data). */
@@ -397,6 +403,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
 
   let limitedBy: PlanLimit = 'budget';
   let heldByHoldKw = 0;
+  let wearHeldKw = 0;
   let relaxed = false;
   let rebalance = false;
   let swapAtMs = prev?.swapAtMs;
@@ -465,11 +472,23 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
     const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
     limitedBy = inc.limitedBy;
+    let plannedNow = inc.planned;
     if (incLimit < limit - EPS) {
       // Units that change modes in place follow the whole room at once (no cycle, no ramp).
       const instantOnly = addSkip.slice();
       for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
-      greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used);
+      plannedNow = greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used).planned;
+    }
+    // What the wear budget held off: whole units kept off by it (no cycle left, or inside a wear
+    // hold) that would have fit in the room left under the limit.
+    let roomKw = limit - plannedNow;
+    for (let i = 0; i < n && roomKw > EPS; i++) {
+      if (level[i]! >= 0 || !addSkip[i] || skip[i]) continue;
+      const u = units[i]!;
+      const stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      if (stepKw > roomKw + EPS) continue;
+      wearHeldKw += stepKw;
+      roomKw -= stepKw;
     }
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
@@ -609,6 +628,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     ramp: memory,
     revisitAtMs,
     anticipatedKw: aimKw,
+    wearHeldKw: rebalance ? 0 : wearHeldKw,
   };
 }
 

@@ -151,9 +151,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
 
   // What the ramp limit holds back: the budget room a ramp-limited plan leaves unplanned.
   let rampHeldKw = 0;
+  let wearHeldKw = 0;
   scheduler.onStep(({ verdict, plan, commands: cmds }) => {
     plans++;
     rampHeldKw = plan.limitedBy === 'ramp' ? Math.max(0, Math.min(plan.budgetKw, fleetTopKw) - plan.plannedKw) : 0;
+    wearHeldKw = plan.wearHeldKw;
     const rising = lastBudgetKw !== undefined && verdict.kw > lastBudgetKw;
     const falling = lastBudgetKw !== undefined && verdict.kw < lastBudgetKw;
     lastBudgetKw = verdict.kw;
@@ -230,7 +232,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     }
     const b = budget.valueAt(t);
     // Incremental sums drift by rounding; neither can be negative.
-    ledger.sample(t, b, Math.max(0, totalKw), Math.max(0, totalThs), { unitsOn, rampDeficitKw: Math.max(0, deficitKw), rampHeldKw });
+    ledger.sample(t, b, Math.max(0, totalKw), Math.max(0, totalThs), { unitsOn, rampDeficitKw: Math.max(0, deficitKw), rampHeldKw, wearHeldKw });
     opts.onSample?.(t, b, totalKw, unitsOn);
     if (opts.series && (t - startMs) % 60_000 < stepMs) {
       series.minute.push((t - startMs) / 60_000);
