@@ -425,8 +425,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
       level[i] = low;
     }
-    // A restart-mode unit steps up only when no unit that fits can be added (now or after its
-    // hold), and once the headroom has lasted as long as the restart costs: a step up restarts
+    // A restart-mode unit steps up only when no unit that fits can be added now (one waiting
+    // out a wear hold does not block a step up: that costs no cycle, and the hold may last
+    // minutes), and once the room has lasted as long as the restart costs: a step up restarts
     // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
     // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
     // onHoldS 0 asks for no holds at all: units and mode steps follow the budget at once.
@@ -437,7 +438,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
         // Off units are still at -1 (the re-spread above moved only running ones).
-        if (wearSkip[i] || level[i]! >= 0) continue;
+        if (addSkip[i] || level[i]! >= 0) continue;
         const u = units[i]!;
         const low = lowestKwMode(u, allowedModes(u, 0));
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
