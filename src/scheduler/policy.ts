@@ -37,7 +37,9 @@ import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs } from './policy-wear.js';
  * - two levers: on/off follows the sustained trend, work modes the fast
  *   moves. An off unit goes on only when the budget has stayed above what the
  *   running units draw at their top mode for `onHoldS` (longer as the unit
- *   spends its wear budget, policy-wear.ts) and it has cycles left
+ *   spends its wear budget or gets ahead of an even spend of it, policy-wear.ts;
+ *   and only into the room the budget held over that time, policy-sustained.ts)
+ *   and it has cycles left
  *   (`maxCyclesPerDay`). Units whose model changes modes in place
  *   (`modeChange: instant`) are re-spread over their modes on every increase,
  *   so running units sit in the middle and can move both ways, and a cut
@@ -80,7 +82,7 @@ export interface PolicySettings {
   maxCyclesPerDay?: number;
   /** Hold before an off unit may go on, seconds (policy-wear.ts). Absent: no hold and no top-mode rule. */
   onHoldS?: number;
-  /** Spread the wear budget evenly over this many hours from a unit's first switch-on of the day (policy-wear.ts). Absent or 0: no pacing. */
+  /** The even spend of the wear budget: over this many hours from a unit's first switch-on of the day; ahead of it, the hold doubles per cycle (policy-wear.ts). Absent or 0: no pacing. */
   wearPaceH?: number;
   /** Switch-ons a unit may take ahead of that even spend. Default 2. */
   wearPaceBurst?: number;
