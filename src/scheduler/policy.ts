@@ -243,6 +243,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let maxStepKw = 0;
   let fleetTopKw = 0;
   let leadMs = 0;
+  let instantUnits = 0;
   // Levels: -1 off, else index into sorted modes. Start from what runs now.
   const level = work.level.fill(-1);
   const mustOn = work.mustOn.fill(0);
@@ -291,6 +292,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     }
     fixedKw += u.standbyKw;
     kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
+    if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
     startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
@@ -476,7 +478,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
     limitedBy = inc.limitedBy;
     let plannedNow = inc.planned;
-    if (incLimit < limit - EPS) {
+    if (instantUnits > 0 && incLimit < limit - EPS) {
       // Units that change modes in place follow the whole room at once (no cycle, no ramp).
       const instantOnly = addSkip.slice();
       for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
@@ -485,10 +487,20 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // What the wear budget held off: whole units kept off by it (no cycle left, or inside a wear
     // hold) that would have fit in the room left under the limit.
     let roomKw = limit - plannedNow;
+    let stepModes: FleetUnit['modes'] | undefined;
+    let stepScale = NaN;
+    let stepStandby = NaN;
+    let stepKw = 0;
     for (let i = 0; i < n && roomKw > EPS; i++) {
       if (level[i]! >= 0 || !addSkip[i] || skip[i]) continue;
       const u = units[i]!;
-      const stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      // Identical units (same model and measured scale) share the step: computed once per run of them.
+      if (u.modes !== stepModes || scale[i] !== stepScale || u.standbyKw !== stepStandby || u.lever === 'stratum') {
+        stepModes = u.modes;
+        stepScale = scale[i]!;
+        stepStandby = u.standbyKw;
+        stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * stepScale - u.standbyKw;
+      }
       if (stepKw > roomKw + EPS) continue;
       wearHeldKw += stepKw;
       roomKw -= stepKw;
