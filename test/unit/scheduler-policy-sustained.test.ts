@@ -6,7 +6,7 @@ import { createFleetState, type FleetState } from '../../src/scheduler/fleet-sta
 import { sustainedKw, updateSustained, type SustainedSteps } from '../../src/scheduler/policy-sustained.js';
 import { holdMs, paceReadyAtMs } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
-import { miner } from './scheduler-fixtures.js';
+import { fleetOf as fleetOfSpecs, miner } from './scheduler-fixtures.js';
 
 /**
  * Issue 12, the wear budget spent where it buys energy: a switch-on goes only
@@ -183,5 +183,29 @@ describe('wear pacing', () => {
     expect(onPace).toBeLessThanOrEqual(9);
     expect(ahead).toBeGreaterThanOrEqual(30);
     expect(ahead).toBeLessThanOrEqual(31);
+  });
+});
+
+describe('rebalances and the wear budget', () => {
+  // An old unit (3.25 kW) runs; at 7.6 kW an avalon in standard alone hashes more: a swap.
+  const swapAfter = (avalonOns: number[]): string[] => {
+    const fleet = fleetOfSpecs([{ model: 'old' }, { on: false }]);
+    for (const u of fleet.units) u.sinceMs = u.changedAtMs = T0 - 3_600_000;
+    fleet.units[1]!.onsMs = avalonOns;
+    const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, maxCyclesPerDay: 12, onHoldS: 15, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
+    const out: string[] = [];
+    for (let s = 0; s <= 30; s += 5) {
+      const { commands } = core.step(reading(7.6, T0 + s * 1000), T0 + s * 1000);
+      for (const c of commands) {
+        core.settle(c, 'issued');
+        out.push(`u${c.index} ${c.action}`);
+      }
+    }
+    return out;
+  };
+
+  it('swaps in a unit on its first cycle of the day, never one that has spent cycles (a swap buys a few percent for a cycle)', () => {
+    expect(swapAfter([])).toEqual(['u0 off', 'u1 on']);
+    expect(swapAfter([T0 - 7_200_000])).toEqual([]);
   });
 });
