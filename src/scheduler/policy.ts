@@ -134,7 +134,8 @@ export interface UnitTarget {
   reason: string;
 }
 
-export type PlanLimit = 'budget' | 'ramp' | 'hysteresis' | 'fleet';
+/** What stopped further increases; `hold`: the room the budget sustained over the units' holds (issue 12). */
+export type PlanLimit = 'budget' | 'ramp' | 'hysteresis' | 'fleet' | 'hold';
 
 export interface Plan {
   atMs: number;
@@ -476,7 +477,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // of the budget itself is no ramp on the net exchange, however late the load follows it.
     heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
     const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
-    limitedBy = inc.limitedBy;
+    // A unit that fits the budget and the ramp but not the sustained room was stopped by its hold.
+    limitedBy = inc.limitedBy === 'hysteresis' && incLimit < limit - EPS ? 'hold' : inc.limitedBy;
     let plannedNow = inc.planned;
     if (instantUnits > 0 && incLimit < limit - EPS) {
       // Units that change modes in place follow the whole room at once (no cycle, no ramp).
