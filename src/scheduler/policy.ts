@@ -211,7 +211,7 @@ const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
 
-/** How far back the sustained budget is kept: beyond every hold the policy asks for. */
+/** How far back the sustained budget is kept, and so the longest hold (a paced unit far ahead). */
 const SUSTAINED_KEEP_MS = 3_600_000;
 
 /** An unchanged target reading (on, mode, kw, ths): one from `pool` when an identical unit made it, else a new one kept there. */
@@ -385,6 +385,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         // Ahead of an even spend: the hold doubles for every cycle ahead.
         if (nowMs < readyMs) needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
       }
+      // The budget's history is kept for an hour: no hold is longer.
+      needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
       let s = byNeed.get(needMs);
       if (!s) byNeed.set(needMs, (s = sustainedFor(needMs)));
       // Added only into room the budget has held above the running units' top for the whole
