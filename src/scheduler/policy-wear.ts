@@ -1,4 +1,5 @@
 import type { FleetUnit } from './fleet-state.js';
+import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 
 /**
  * The wear budget (issue 12), pure. A unit's cycles are its switch-ons in the
@@ -71,4 +72,32 @@ export function firstOnMs(u: FleetUnit, nowMs: number): number {
   const cutoff = nowMs - DAY_MS;
   for (const t of ons) if (t > cutoff) return t;
   return NaN;
+}
+
+/**
+ * What the wear budget held off in a plan, kW: whole units kept off by it (no
+ * cycle left, or inside a wear hold: `held`, not `skip`) at their lowest mode
+ * that would have fit in `roomKw`, the room the plan left under its limit.
+ */
+export function wearHeldRoomKw(units: readonly FleetUnit[], level: Int16Array, held: Uint8Array, skip: Uint8Array, scale: Float64Array, roomKw: number): number {
+  let heldKw = 0;
+  let stepModes: FleetUnit['modes'] | undefined;
+  let stepScale = NaN;
+  let stepStandby = NaN;
+  let stepKw = 0;
+  for (let i = 0; i < units.length && roomKw > EPS; i++) {
+    if (level[i]! >= 0 || !held[i] || skip[i]) continue;
+    const u = units[i]!;
+    // Identical units (same model and measured scale) share the step: computed once per run of them.
+    if (u.modes !== stepModes || scale[i] !== stepScale || u.standbyKw !== stepStandby || u.lever === 'stratum') {
+      stepModes = u.modes;
+      stepScale = scale[i]!;
+      stepStandby = u.standbyKw;
+      stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * stepScale - u.standbyKw;
+    }
+    if (stepKw > roomKw + EPS) continue;
+    heldKw += stepKw;
+    roomKw -= stepKw;
+  }
+  return heldKw;
 }

@@ -4,7 +4,7 @@ import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
-import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs } from './policy-wear.js';
+import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs, wearHeldRoomKw } from './policy-wear.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -488,27 +488,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
       plannedNow = greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used).planned;
     }
-    // What the wear budget held off: whole units kept off by it (no cycle left, or inside a wear
-    // hold) that would have fit in the room left under the limit.
-    let roomKw = limit - plannedNow;
-    let stepModes: FleetUnit['modes'] | undefined;
-    let stepScale = NaN;
-    let stepStandby = NaN;
-    let stepKw = 0;
-    for (let i = 0; i < n && roomKw > EPS; i++) {
-      if (level[i]! >= 0 || !addSkip[i] || skip[i]) continue;
-      const u = units[i]!;
-      // Identical units (same model and measured scale) share the step: computed once per run of them.
-      if (u.modes !== stepModes || scale[i] !== stepScale || u.standbyKw !== stepStandby || u.lever === 'stratum') {
-        stepModes = u.modes;
-        stepScale = scale[i]!;
-        stepStandby = u.standbyKw;
-        stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * stepScale - u.standbyKw;
-      }
-      if (stepKw > roomKw + EPS) continue;
-      wearHeldKw += stepKw;
-      roomKw -= stepKw;
-    }
+    wearHeldKw = wearHeldRoomKw(units, level, addSkip, skip, scale, limit - plannedNow);
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
