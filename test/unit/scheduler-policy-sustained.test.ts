@@ -61,6 +61,21 @@ describe('sustained budget (pure)', () => {
   });
 });
 
+describe('sustained budget memory', () => {
+  it('stays bounded: a day-long rise read every second keeps only the last keepMs of it', () => {
+    let s: SustainedSteps | undefined;
+    for (let k = 0; k < 86_400; k++) s = updateSustained(s, k * 0.01, T0 + k * 1000, 600_000);
+    expect(s!.kw.length).toBeLessThanOrEqual(601);
+    // The lowest budget over the last 10 minutes of a rise is the one 10 minutes ago.
+    expect(sustainedKw(s!, T0 + 86_399_000, 600_000).kw).toBeCloseTo((86_399 - 600) * 0.01, 9);
+  });
+
+  it('an unchanged reading returns the same memory (no copy per plan)', () => {
+    const s = updateSustained(undefined, 5, T0, 600_000);
+    expect(updateSustained(s, 5, T0 + 1000, 600_000)).toBe(s);
+  });
+});
+
 describe('switch-ons go only into sustained room', () => {
   const arbWalk = fc.array(fc.record({ dtS: fc.integer({ min: 1, max: 90 }), dFrac: fc.double({ min: -0.35, max: 0.35, noNaN: true }) }), { minLength: 5, maxLength: 120 });
 
