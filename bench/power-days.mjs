@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Issue 12 results table: `surplus simulate` over the synthetic days in config/traces/
-// (seeds a/b developed on, c/d and variable e/f held out), 600 units, for both mode-change
+// (seeds a/b developed on, c/d and variable e/f held out, g-i unseen), 600 units, for both mode-change
 // settings of the A1566HA profile, and beside each default-model row the `--bound` figure
 // (perfect foresight, HiGHS LP, same wear budget and ramp limit; run through the CLI exactly as
 // an operator would). Run: npm run build && node bench/power-days.mjs [filter]
-// Prints the Markdown table, then where the offered energy went on each day (default model).
+// Prints the Markdown table, then where the offered energy went on each day (default model), then
+// the mixed and variable days at wear budgets 6, 12 and 24 (both mode-change settings, --bound
+// beside the default model).
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,9 +20,20 @@ const filter = process.argv[2] ?? '';
 const run = promisify(execFile);
 const instant = { config: join(root, 'config/simulate-instant-modes.yaml'), model: 'avalon-a1566ha-instant' };
 const days = [
-  ...['clear', 'mixed'].flatMap((k) => [...'abcd'].map((t) => [k, t])),
-  ...[...'abcdef'].map((t) => ['variable', t]),
+  ...['clear', 'mixed'].flatMap((k) => [...'abcdghi'].map((t) => [k, t])),
+  ...[...'abcdefghi'].map((t) => ['variable', t]),
 ];
+// a/b developed on; c-f held out; g-i generated after the policy was tuned (never looked at before).
+const seedNote = (tag) => ('cdef'.includes(tag) ? ' (held out)' : 'ghi'.includes(tag) ? ' (new, unseen)' : '');
+// Wear budgets for the second table: "at <= 6" and "at <= 12" both visible, and the default.
+const BUDGETS = [6, 12, 24];
+const tmp = mkdtempSync(join(tmpdir(), 'power-days-'));
+const budgetConfig = (cycles, instantModes) => {
+  const file = join(tmp, `${instantModes ? 'instant' : 'restart'}-${cycles}.yaml`);
+  const base = instantModes ? readFileSync(instant.config, 'utf8') : '';
+  writeFileSync(file, `${base}\nscheduler:\n  maxCyclesPerDay: ${cycles}\n`);
+  return file;
+};
 const pct = (x, d = 2) => `${x.toFixed(d)} %`;
 const rows = [];
 const losses = [];
@@ -28,7 +43,7 @@ for (const [kind, tag] of days) {
   const name = `${kind}-${tag}`;
   if (!name.includes(filter)) continue;
   const trace = join(root, `config/traces/${name}.csv`);
-  const held = 'cdef'.includes(tag) ? ' (held out)' : '';
+  const held = seedNote(tag);
   // Default model through the CLI with --bound (the LP needs the budget samples the CLI collects).
   const { stdout } = await run(process.execPath, [join(root, 'dist/cli.js'), 'simulate', '--trace', trace, '--units', '600', '--bound', '--json'], { maxBuffer: 64 << 20 });
   const d = JSON.parse(stdout);
@@ -40,9 +55,30 @@ for (const [kind, tag] of days) {
     rows.push(line);
   }
   const of = (kwh) => pct((100 * kwh) / d.offeredKwh, 1);
-  losses.push(`| ${name} | ${d.offeredKwh.toFixed(0)} | ${pct(d.absorbedPct)} | ${of(d.rampLimitCostKwh)} | ${of(d.rampUpLossKwh)} | ${of(d.aboveBudgetKwh)} | ${d.plans} / ${d.commands} |`);
+  losses.push(`| ${name} | ${d.offeredKwh.toFixed(0)} | ${pct(d.absorbedPct)} | ${of(d.rampLimitCostKwh)} | ${of(d.wearHeldKwh)} | ${of(d.rampUpLossKwh)} | ${of(d.aboveBudgetKwh)} | ${d.plans} / ${d.commands} |`);
 }
 console.log('\nDefault model: where the offered energy went (simulate report, share of offered)\n');
-console.log('| day | offered kWh | absorbed | held back by the ramp limit (estimate) | lost to ramp-up after softon | drawn above budget | plans / commands |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| day | offered kWh | absorbed | held back by the ramp limit (estimate) | held off by the wear budget (estimate) | lost to ramp-up after softon | drawn above budget | plans / commands |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const l of losses) console.log(l);
+
+// Mixed and variable days at each wear budget, both mode-change settings; --bound beside the
+// default model at the same budget.
+console.log(`\nMixed and variable days at maxCyclesPerDay ${BUDGETS.join(', ')}\n`);
+console.log('| day | seed | maxCyclesPerDay | mode change | absorbed | --bound (scheduler share of it) | cycles/unit mean / p95 / max | held off by the wear budget | above budget (% of offered) | after deadline |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const [kind, tag] of days) {
+  const name = `${kind}-${tag}`;
+  if (kind === 'clear' || !name.includes(filter)) continue;
+  const trace = join(root, `config/traces/${name}.csv`);
+  for (const cycles of BUDGETS) {
+    const { stdout } = await run(process.execPath, [join(root, 'dist/cli.js'), 'simulate', '--trace', trace, '--units', '600', '--config', budgetConfig(cycles, false), '--bound', '--json'], { maxBuffer: 64 << 20 });
+    const d = JSON.parse(stdout);
+    const { report: i } = await runSimulation({ trace, units: 600, config: budgetConfig(cycles, true), model: instant.model });
+    for (const [label, r, b] of [['restart (default)', d, d.bound], ['instant', i, undefined]]) {
+      const bound = b ? `${pct(b.absorbedPct)} (${b.schedulerShareOfBoundPct.toFixed(1)} %)` : '';
+      console.log(`| ${kind} | ${tag}${seedNote(tag)} | ${cycles} | ${label} | ${pct(r.absorbedPct)} | ${bound} | ${r.cyclesPerUnit.mean.toFixed(1)} / ${r.cyclesPerUnit.p95} / ${r.cyclesPerUnit.max} | ${pct((100 * r.wearHeldKwh) / r.offeredKwh, 1)} | ${pct(r.aboveBudgetPctOfOffered, 3)} | ${r.afterDeadlineAboveKwh.toFixed(2)} kWh |`);
+    }
+  }
+}
+rmSync(tmp, { recursive: true, force: true });

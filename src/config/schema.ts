@@ -275,19 +275,33 @@ export const schedulerSchema = z.strictObject({
    * used it stays off until the window frees a cycle (a budget cut still
    * switches units off: safety first). Work-mode changes are not counted here.
    * Default 24: on the synthetic highly variable days (BENCHMARKS.md, "Power
-   * loop v2") 12 left units off for the afternoon and absorbed 79-89 %, where
-   * the release before it (no cap) absorbed 92-93 % at 17 cycles; at 24 the
-   * policy uses 18-19 and absorbs 91.6-93.9 %. Set 12 where wear matters more
-   * than those points, and check the cost with `simulate --bound`.
+   * loop v2") the policy absorbs 89.9-93.1 % at 24 (18-20 cycles used), about
+   * what the release before issue 12 absorbed with no cap, and 87.1-90.7 % at 12;
+   * mixed and clear days use at most 11 and 1 either way. Set 12 where wear
+   * matters more than those 2-3 points, and check the cost with `simulate --bound`.
    */
   maxCyclesPerDay: z.number().int().min(1).default(24),
   /**
-   * A unit goes on only when the budget has stayed above what the running units
-   * draw at their top mode for this long, seconds. The hold grows as a unit
-   * spends its wear budget: hold * max / (max - used), so the last cycles go to
-   * the longest sustained surplus.
+   * A unit goes on only into room the budget has offered above what the
+   * running units draw at their top mode for this long, seconds (the lowest
+   * budget over the hold, so a one-minute sun-break between clouds does not
+   * spend cycles). The hold grows as a unit spends its wear budget:
+   * hold * used / (max - used), none while it has all of it, 11 holds before the
+   * last of 12, so the last cycles go to the longest sustained surplus.
    */
   onHoldS: nonNegative.default(15),
+  /**
+   * Pacing of the wear budget, hours (issue 12): the even spend is
+   * `maxCyclesPerDay` over this many hours from a unit's first switch-on of the
+   * day, after `wearPaceBurst` free ones; a unit ahead of it holds (`onHoldS`)
+   * twice as long per cycle ahead, so the cycles are not all gone on the
+   * morning's dips when the afternoon's long surplus comes. 0 turns pacing off.
+   * 10 h is about a surplus day at mid latitudes; a longer day only spends a
+   * little slower.
+   */
+  wearPaceH: nonNegative.max(24).default(10),
+  /** Switch-ons a unit may take ahead of the even spend of `wearPaceH`. */
+  wearPaceBurst: z.number().int().min(1).default(2),
   /** Don't add load unless at least this much headroom remains, kW. */
   hysteresisKw: nonNegative.default(0),
   /**

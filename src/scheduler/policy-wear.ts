@@ -1,4 +1,5 @@
 import type { FleetUnit } from './fleet-state.js';
+import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 
 /**
  * The wear budget (issue 12), pure. A unit's cycles are its switch-ons in the
@@ -41,11 +42,62 @@ export function recordOn(u: FleetUnit, nowMs: number): void {
 }
 
 /**
- * How long the budget must have stayed above the running units' top-mode draw
- * before a unit that used `used` of `max` cycles may go on, ms:
- * `holdS * max / (max - used)`; Infinity when none is left.
+ * How long the budget must have offered room above the running units' top-mode
+ * draw before a unit that used `used` of `max` cycles may go on into it, ms:
+ * `holdS * used / (max - used)`, Infinity when none is left. Nothing while the
+ * unit has its whole budget (a hold costs energy on every rise, and while
+ * cycles are plentiful that is all it does: with `max / (max - used)` a budget
+ * of 24 absorbed about a point less), growing steeply as the budget runs out
+ * (15 s × 11 = 165 s before the last of 12), so the last cycles go to the
+ * longest sustained surplus.
  */
 export function holdMs(used: number, max: number, holdS: number): number {
   if (used >= max) return Infinity;
-  return (holdS * 1000 * max) / (max - used);
+  return (holdS * 1000 * used) / (max - used);
+}
+
+/**
+ * When a unit that has used `used` of `max` cycles, the first of them at
+ * `firstOnMs`, may take its next one under an even spend over the surplus day.
+ */
+export function paceReadyAtMs(firstOnMs: number, used: number, max: number, paceMs: number, burst: number): number {
+  if (used < burst || !Number.isFinite(max)) return -Infinity;
+  return firstOnMs + ((used + 1 - burst) * paceMs) / Math.max(1, max - burst);
+}
+
+/** The first switch-on of `u` in the 24 h up to `nowMs` (NaN when none). */
+export function firstOnMs(u: FleetUnit, nowMs: number): number {
+  const ons = u.onsMs;
+  if (!ons) return NaN;
+  const cutoff = nowMs - DAY_MS;
+  for (const t of ons) if (t > cutoff) return t;
+  return NaN;
+}
+
+/**
+ * What the wear budget held off in a plan, kW: whole units kept off by it (no
+ * cycle left, or inside a wear hold: `held`, not `skip`) at their lowest mode
+ * that would have fit in `roomKw`, the room the plan left under its limit.
+ */
+export function wearHeldRoomKw(units: readonly FleetUnit[], level: Int16Array, held: Uint8Array, skip: Uint8Array, scale: Float64Array, roomKw: number): number {
+  let heldKw = 0;
+  let stepModes: FleetUnit['modes'] | undefined;
+  let stepScale = NaN;
+  let stepStandby = NaN;
+  let stepKw = 0;
+  for (let i = 0; i < units.length && roomKw > EPS; i++) {
+    if (level[i]! >= 0 || !held[i] || skip[i]) continue;
+    const u = units[i]!;
+    // Identical units (same model and measured scale) share the step: computed once per run of them.
+    if (u.modes !== stepModes || scale[i] !== stepScale || u.standbyKw !== stepStandby || u.lever === 'stratum') {
+      stepModes = u.modes;
+      stepScale = scale[i]!;
+      stepStandby = u.standbyKw;
+      stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * stepScale - u.standbyKw;
+    }
+    if (stepKw > roomKw + EPS) continue;
+    heldKw += stepKw;
+    roomKw -= stepKw;
+  }
+  return heldKw;
 }

@@ -3,7 +3,8 @@ import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipa
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
 import { shed } from './policy-shed.js';
-import { cyclesUsed, holdMs } from './policy-wear.js';
+import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
+import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs, wearHeldRoomKw } from './policy-wear.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -36,7 +37,9 @@ import { cyclesUsed, holdMs } from './policy-wear.js';
  * - two levers: on/off follows the sustained trend, work modes the fast
  *   moves. An off unit goes on only when the budget has stayed above what the
  *   running units draw at their top mode for `onHoldS` (longer as the unit
- *   spends its wear budget, policy-wear.ts) and it has cycles left
+ *   spends its wear budget or gets ahead of an even spend of it, policy-wear.ts;
+ *   and only into the room the budget held over that time, policy-sustained.ts)
+ *   and it has cycles left
  *   (`maxCyclesPerDay`). Units whose model changes modes in place
  *   (`modeChange: instant`) are re-spread over their modes on every increase,
  *   so running units sit in the middle and can move both ways, and a cut
@@ -79,6 +82,10 @@ export interface PolicySettings {
   maxCyclesPerDay?: number;
   /** Hold before an off unit may go on, seconds (policy-wear.ts). Absent: no hold and no top-mode rule. */
   onHoldS?: number;
+  /** The even spend of the wear budget: over this many hours from a unit's first switch-on of the day; ahead of it, the hold doubles per cycle (policy-wear.ts). Absent or 0: no pacing. */
+  wearPaceH?: number;
+  /** Switch-ons a unit may take ahead of that even spend. Default 2. */
+  wearPaceBurst?: number;
   /** Add load only while this much headroom remains, kW. */
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
@@ -107,6 +114,8 @@ export interface RampMemory {
   aboveSinceMs?: number;
   /** The budget's recent changes, for anticipation. */
   history?: BudgetHistory;
+  /** The budget's lowest values over the recent past, for the holds (policy-sustained.ts). */
+  sustained?: SustainedSteps;
   /** The targets of the plan that made this memory: unchanged ones are reused. */
   readonly [LAST_TARGETS]?: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array; readonly work: Work };
 }
@@ -125,7 +134,8 @@ export interface UnitTarget {
   reason: string;
 }
 
-export type PlanLimit = 'budget' | 'ramp' | 'hysteresis' | 'fleet';
+/** What stopped further increases; `hold`: the room the budget sustained over the units' holds (issue 12). */
+export type PlanLimit = 'budget' | 'ramp' | 'hysteresis' | 'fleet' | 'hold';
 
 export interface Plan {
   atMs: number;
@@ -155,6 +165,12 @@ export interface Plan {
   revisitAtMs: number;
   /** The budget the plan aimed at: `budgetKw`, or lower when it anticipates a steady decline. */
   anticipatedKw: number;
+  /**
+   * Room the plan left under its limit only because units that would fit were
+   * out of cycles or waiting out a wear hold (whole units at their lowest
+   * mode), kW: what the wear budget held off (0 in a cut or on a fall).
+   */
+  wearHeldKw: number;
 }
 
 /** Where a plan's memory keeps its targets for the next plan to reuse (not part of the memory's data). */
@@ -195,6 +211,9 @@ const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
 
+/** How far back the sustained budget is kept, and so the longest hold (a paced unit far ahead). */
+const SUSTAINED_KEEP_MS = 3_600_000;
+
 /** An unchanged target reading (on, mode, kw, ths): one from `pool` when an identical unit made it, else a new one kept there. */
 function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number): UnitTarget {
   for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
@@ -225,6 +244,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let maxStepKw = 0;
   let fleetTopKw = 0;
   let leadMs = 0;
+  let instantUnits = 0;
   // Levels: -1 off, else index into sorted modes. Start from what runs now.
   const level = work.level.fill(-1);
   const mustOn = work.mustOn.fill(0);
@@ -273,6 +293,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     }
     fixedKw += u.standbyKw;
     kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
+    if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
     startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
@@ -325,36 +346,71 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (cut) pinned.fill(0);
   else revisitAtMs = Math.min(revisitAtMs, pinnedUntilMs);
 
-  // Which off units may go on (issue 12): only once the budget has stood above the running
-  // units' top-mode draw for the hold (longer as a unit spends its wear budget), and while
-  // it has cycles left.
+  // Which off units may go on (issue 12): only into room the budget has offered above the
+  // running units' top-mode draw for the whole hold (longer as a unit spends its wear budget),
+  // only while it has cycles left, and not ahead of an even spend of them over the surplus day.
   const holdS = settings.onHoldS;
   const maxCycles = settings.maxCyclesPerDay ?? Infinity;
-  const aboveSinceMs = aimKw > runningTopKw + EPS ? (prev?.aboveSinceMs ?? nowMs) : undefined;
+  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
+  const paceBurst = settings.wearPaceBurst ?? 2;
+  const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
+  const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
+    const s = sustainedKw(sustained, nowMs, ms);
+    return { kw: Math.min(s.kw, aimKw), risesAtMs: s.risesAtMs };
+  };
   // wearSkip: no cycle left (nothing may switch it on); addSkip: also still inside its hold.
   const wearSkip = skip.slice();
   const addSkip = skip.slice();
+  // swapSkip: may not be swapped in by a rebalance (out of cycles or inside its hold).
+  const swapSkip = skip.slice();
+  // The shortest hold among the units that may go on now: switch-ons fill only the room
+  // sustained over it (the greedy takes the least worn units first, which hold the shortest).
+  let onHoldMs = Infinity;
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
+    const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
     for (let i = 0; i < n; i++) {
       // level still holds the current state here: >= 0 is a running unit.
       if (skip[i] || level[i]! >= 0) continue;
+      const u = units[i]!;
       if (used[i]! >= maxCycles) {
-        wearSkip[i] = addSkip[i] = 1;
+        wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
         continue;
       }
       if (holdS === undefined) continue;
       // A unit's first switch-on in 24 h waits for nothing but the top-mode rule: every
       // sunny day spends that cycle; the hold guards the ones after it.
-      const needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
-      if (aboveSinceMs === undefined) addSkip[i] = 1;
-      else if (nowMs - aboveSinceMs < needMs) {
+      let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
+      if (paceMs > 0 && used[i]! > 0) {
+        const readyMs = paceReadyAtMs(firstOnMs(u, nowMs), used[i]!, maxCycles, paceMs, paceBurst);
+        // Ahead of an even spend: the hold doubles for every cycle ahead.
+        if (nowMs < readyMs) needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
+      }
+      // The budget's history is kept for an hour: no hold is longer.
+      needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
+      let s = byNeed.get(needMs);
+      if (!s) byNeed.set(needMs, (s = sustainedFor(needMs)));
+      // Added only into room the budget has held above the running units' top for the whole
+      // hold; a swap at an unchanged budget asks only that the budget stood above that top.
+      const lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
+      else {
         addSkip[i] = 1;
-        revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + needMs);
+        // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day.
+        if (used[i]! > 0 || !(s.kw > runningTopKw + EPS)) swapSkip[i] = 1;
+        if (Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
       }
     }
   }
+  let onLimitKw = limit;
+  if (holdS !== undefined && Number.isFinite(onHoldMs)) {
+    const s = sustainedFor(onHoldMs);
+    onLimitKw = Math.min(limit, s.kw - settings.hysteresisKw);
+    if (onLimitKw < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+  }
 
   let limitedBy: PlanLimit = 'budget';
+  let heldByHoldKw = 0;
+  let wearHeldKw = 0;
   let relaxed = false;
   let rebalance = false;
   let swapAtMs = prev?.swapAtMs;
@@ -376,23 +432,25 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
       level[i] = low;
     }
-    // A restart-mode unit steps up only when no unit that fits can be added (now or after its
-    // hold), and once the headroom has lasted as long as the restart costs: a step up restarts
+    // A restart-mode unit steps up only when no unit that fits can be added now (one waiting
+    // out a wear hold does not block a step up: that costs no cycle, and the hold may last
+    // minutes), and once the room has lasted as long as the restart costs: a step up restarts
     // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
     // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
     // onHoldS 0 asks for no holds at all: units and mode steps follow the budget at once.
     const held = !holdS ? pinned : pinned.slice();
+    let incLimit = limit;
+    let waiting = false;
     if (holdS) {
-      let waiting = false;
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
         // Off units are still at -1 (the re-spread above moved only running ones).
-        if (wearSkip[i] || level[i]! >= 0) continue;
+        if (addSkip[i] || level[i]! >= 0) continue;
         const u = units[i]!;
         const low = lowestKwMode(u, allowedModes(u, 0));
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
       }
-      const headroomMs = aboveSinceMs === undefined ? -1 : nowMs - aboveSinceMs;
+      let stepHoldMs = Infinity;
       for (let i = 0; i < n; i++) {
         if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
         const u = units[i]!;
@@ -401,21 +459,46 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
         if (waiting) held[i] = 1;
         else {
+          // A step up must pay back the ramp it restarts: the room must have lasted that long.
           const paysMs = restartPaysBackMs(u, level[i]!);
-          if (headroomMs < paysMs) {
+          const s = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+          if (!s || s.kw <= runningTopKw + EPS) {
             held[i] = 1;
-            if (aboveSinceMs !== undefined && Number.isFinite(paysMs)) revisitAtMs = Math.min(revisitAtMs, aboveSinceMs + paysMs);
-          }
+            if (s && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+          } else stepHoldMs = Math.min(stepHoldMs, paysMs);
         }
       }
+      if (waiting) incLimit = onLimitKw;
+      else if (Number.isFinite(stepHoldMs)) {
+        const s = sustainedFor(stepHoldMs);
+        incLimit = Math.min(limit, s.kw - settings.hysteresisKw);
+        if (incLimit < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+      }
     }
-    limitedBy = greedy(units, level, addSkip, held, scale, limit, base, aimKw, ceiling, true, used).limitedBy;
+    // What the hold keeps back now stays allowed by the ramp once the hold is over: the rise
+    // of the budget itself is no ramp on the net exchange, however late the load follows it.
+    heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
+    const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
+    // A unit that fits the budget and the ramp but not the sustained room was stopped by its hold.
+    limitedBy = inc.limitedBy === 'hysteresis' && incLimit < limit - EPS ? 'hold' : inc.limitedBy;
+    let plannedNow = inc.planned;
+    if (instantUnits > 0 && incLimit < limit - EPS) {
+      // Units that change modes in place follow the whole room at once (no cycle, no ramp).
+      const instantOnly = addSkip.slice();
+      for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
+      plannedNow = greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used).planned;
+    }
+    wearHeldKw = wearHeldRoomKw(units, level, addSkip, skip, scale, limit - plannedNow);
     if (trend === 'flat') {
       const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
       const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
+      // Steady means not lower at any time of the last interval: on a slow rise (a sunrise read
+      // once a minute) the readings in between are unchanged, but a rebalance then re-shuffles
+      // modes that the rise steps up again minutes later (a restart each way).
+      const steady = holdS === undefined || sustainedFor(intervalMs).kw >= Math.min(budgetKw, aimKw) - EPS;
       if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
-      else {
-        const better = rebalanced(units, level, addSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
+      else if (steady) {
+        const better = rebalanced(units, level, swapSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
         if (better) {
           level.set(better);
           rebalance = true;
@@ -521,10 +604,10 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     seen[k + 2] = ths;
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
-  const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw);
+  const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw + heldByHoldKw);
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
-  if (aboveSinceMs !== undefined) memory.aboveSinceMs = aboveSinceMs;
+  memory.sustained = sustained;
   // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
   Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen, work } });
   return {
@@ -544,6 +627,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     ramp: memory,
     revisitAtMs,
     anticipatedKw: aimKw,
+    wearHeldKw: rebalance ? 0 : wearHeldKw,
   };
 }
 

@@ -90,7 +90,7 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.memory = new BudgetMemory(opts.guard, opts.fleet);
-    this.wearCount = new WearCount(opts.fleet.units.length);
+    this.wearCount = new WearCount(opts.fleet.units.length, opts.fleet.units.map((u) => u.on));
     this.losses = new LossEstimates(opts.fleet);
     this.core = new SchedulerCore(opts.fleet, opts.settings, this.memory.guard, opts.maxDecisions ?? 200, (d) => {
       for (const l of this.listeners) l(d);

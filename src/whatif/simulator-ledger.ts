@@ -60,6 +60,8 @@ export interface SampleExtras {
   rampDeficitKw: number;
   /** Budget the plan left unused only because of the ramp limit, kW. */
   rampHeldKw: number;
+  /** Budget the plan left unused because the units that fit it were out of cycles or in a wear hold, kW. */
+  wearHeldKw?: number;
 }
 
 export interface LedgerOptions {
@@ -100,6 +102,13 @@ export interface LedgerTotals extends PeriodStats {
   rampUpLossKwh: number;
   /** Energy the budget had room for but the plan held back for the ramp limit, kWh. */
   rampLimitCostKwh: number;
+  /**
+   * Energy the budget had room for but the plan held off because the units
+   * that fit were out of cycles or waiting out a wear hold (issue 12; an
+   * estimate, as the ramp limit's: whole units at their lowest mode that
+   * would have fit, booked after ramp-up and the ramp limit), kWh.
+   */
+  wearHeldKwh: number;
   longestAboveS: number;
   perHour: Array<PeriodStats & { hour: number }>;
 }
@@ -112,7 +121,7 @@ export class EnergyLedger {
   private lateOver = 0;
   private stretch = 0;
   private longest = 0;
-  private prev: { t: number; kw: number; ths: number; budget: number; late: number; ramp: number; held: number } | undefined;
+  private prev: { t: number; kw: number; ths: number; budget: number; late: number; ramp: number; held: number; wear: number } | undefined;
   private lateKwh = 0;
   private lateS = 0;
   private aboveUnitS = 0;
@@ -120,6 +129,7 @@ export class EnergyLedger {
   private floorWithin = 0;
   private rampLoss = 0;
   private rampHeld = 0;
+  private wearHeld = 0;
   /** Monotonic deque of (time, effective budget) over the last `graceMs`: its front is the window's largest budget. */
   private readonly winT: number[] = [];
   private readonly winV: number[] = [];
@@ -151,7 +161,10 @@ export class EnergyLedger {
       this.lateKwh += prev.late * dtH;
       const room = Math.max(0, prev.budget - prev.kw);
       this.rampLoss += Math.min(prev.ramp, room) * dtH;
-      this.rampHeld += Math.min(prev.held, Math.max(0, room - prev.ramp)) * dtH;
+      const rampHeld = Math.min(prev.held, Math.max(0, room - prev.ramp));
+      this.rampHeld += rampHeld * dtH;
+      // Booked after the ramp-up and the ramp limit, so the three estimates never overlap.
+      this.wearHeld += Math.min(prev.wear, Math.max(0, room - prev.ramp - rampHeld)) * dtH;
       this.floorOffered += Math.max(0, prev.budget - floorKw) * dtH;
       this.floorWithin += Math.min(Math.max(0, prev.kw - floorKw), Math.max(0, prev.budget - floorKw)) * dtH;
       for (const q of [p, this.all]) {
@@ -183,7 +196,7 @@ export class EnergyLedger {
       p.maxOver = Math.max(p.maxOver, over);
       this.all.maxOver = Math.max(this.all.maxOver, over);
     } else this.stretch = 0;
-    this.prev = { t, kw: drawnKw, ths, budget: budgetKw, late: late > OVER_EPS ? late : 0, ramp: extras?.rampDeficitKw ?? 0, held: extras?.rampHeldKw ?? 0 };
+    this.prev = { t, kw: drawnKw, ths, budget: budgetKw, late: late > OVER_EPS ? late : 0, ramp: extras?.rampDeficitKw ?? 0, held: extras?.rampHeldKw ?? 0, wear: extras?.wearHeldKw ?? 0 };
   }
 
   private windowMax(t: number, v: number): number {
@@ -219,6 +232,7 @@ export class EnergyLedger {
       absorbedAboveFloorPct: this.floorOffered > 0 ? (this.floorWithin / this.floorOffered) * 100 : 0,
       rampUpLossKwh: this.rampLoss,
       rampLimitCostKwh: this.rampHeld,
+      wearHeldKwh: this.wearHeld,
       longestAboveS: this.longest,
       perHour: Array.from({ length: this.hours }, (_, h) => ({ hour: h, ...(this.perHour[h] ?? new Period()).stats() })),
     };

@@ -20,6 +20,7 @@ export function formatReport(r: SimulationReport, title: string): string {
     ['after the response deadline', `${f(r.afterDeadlineAboveKwh, 3)} kWh above budget, ${f(r.afterDeadlineAboveS, 0)} s, max ${f(r.overshootAfterDeadlineKw, 2)} kW (cut deadline + device lead)`],
     ['lost to ramp-up', `${f(r.rampUpLossKwh, 1)} kWh (room in the budget, units still ramping)`],
     ['cost of the ramp limit', `${f(r.rampLimitCostKwh, 1)} kWh (room in the budget the ramp limit held back, estimate)`],
+    ['held off by the wear budget', `${f(r.wearHeldKwh, 1)} kWh (room in the budget for units out of cycles or in a wear hold, estimate)`],
     ['standby above budget', `${f(r.standbyAboveBudgetKwh, 1)} kWh (all-off floor ${f(r.standbyFloorKw, 1)} kW, unavoidable)`],
     ['on/off cycles per unit', `mean ${f(r.cyclesPerUnit.mean, 2)}, p95 ${r.cyclesPerUnit.p95}, max ${r.cyclesPerUnit.max}`],
     ['mode changes per unit', `mean ${f(r.modeChangesPerUnit.mean, 2)}, max ${r.modeChangesPerUnit.max}`],

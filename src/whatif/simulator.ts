@@ -7,6 +7,7 @@ import type { UnitCommand } from '../scheduler/commands.js';
 import { createFleetState } from '../scheduler/fleet-state.js';
 import type { DecisionOutcomes } from '../scheduler/scheduler-core.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { WearCount } from '../scheduler/wear-count.js';
 import { DevicePowerModel } from '../fleet/device-model.js';
 import { SimLevers } from './sim-device-api.js';
 import { TraceBudgetSource } from './sim-budget-source.js';
@@ -147,9 +148,11 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
 
   // What the ramp limit holds back: the budget room a ramp-limited plan leaves unplanned.
   let rampHeldKw = 0;
+  let wearHeldKw = 0;
   scheduler.onStep(({ verdict, plan, commands: cmds }) => {
     plans++;
     rampHeldKw = plan.limitedBy === 'ramp' ? Math.max(0, Math.min(plan.budgetKw, fleetTopKw) - plan.plannedKw) : 0;
+    wearHeldKw = plan.wearHeldKw;
     const rising = lastBudgetKw !== undefined && verdict.kw > lastBudgetKw;
     const falling = lastBudgetKw !== undefined && verdict.kw < lastBudgetKw;
     lastBudgetKw = verdict.kw;
@@ -164,14 +167,20 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   // Drains the async tail of the commands issued at this instant (settling, ramp times), as the
   // event loop would before the next timer.
   const drain = (): Promise<void> => new Promise((r) => setImmediate(r));
+  // A cycle ends with an off that meets a unit a softon reached (or that ran at the start); an off
+  // that replaces a softon a newer plan superseded before its issue time meets a unit in standby.
+  const wear = new WearCount(n, fleet.units.map((u) => u.on));
   await scheduler.start();
   // Counted from here: the withholds of units counted off at start are not cycles.
   scheduler.onCommand((c) => {
     const at = clock.now();
     if (c.action === 'off') {
-      cycles[c.index]!++;
-      ledger.cycle(at);
-    } else if (c.action === 'mode') {
+      if (wear.add(c.index, 'off')) {
+        cycles[c.index]!++;
+        ledger.cycle(at);
+      }
+    } else if (c.action === 'on') wear.add(c.index, 'on');
+    else if (c.action === 'mode') {
       modeChanges[c.index]!++;
       ledger.modeChange(at);
     }
@@ -220,7 +229,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     }
     const b = budget.valueAt(t);
     // Incremental sums drift by rounding; neither can be negative.
-    ledger.sample(t, b, Math.max(0, totalKw), Math.max(0, totalThs), { unitsOn, rampDeficitKw: Math.max(0, deficitKw), rampHeldKw });
+    ledger.sample(t, b, Math.max(0, totalKw), Math.max(0, totalThs), { unitsOn, rampDeficitKw: Math.max(0, deficitKw), rampHeldKw, wearHeldKw });
     opts.onSample?.(t, b, totalKw, unitsOn);
     if (opts.series && (t - startMs) % 60_000 < stepMs) {
       series.minute.push((t - startMs) / 60_000);

@@ -196,6 +196,19 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
       expect(snap.outcomes).toEqual({ decided: 4, pending: 0, issued: 2, superseded: 1, failsafe: 0, cancelled: 1 });
     });
 
+    it('counts no cycle for an off that replaces a softon superseded before its issue time (the device never left standby)', async () => {
+      const s = setup([{ model: 'old' }, { on: false }], {}, 300, 7.6);
+      await s.scheduler.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      s.budget.put({ kw: 6 });
+      await vi.advanceTimersByTimeAsync(20_000);
+      // u0 ran and went off (one cycle); u1's softon never went out, its off ends nothing.
+      expect(s.calls.filter((c) => c.unit === 'u1').map((c) => c.call)).toEqual(['softOff']);
+      expect(s.scheduler.wear().cyclesPerUnit).toMatchObject({ max: 1, mean: 0.5 });
+      expect(s.fleet.units[1]!.onsMs ?? []).toEqual([]);
+      await s.scheduler.stop();
+    });
+
     it('counts a failed device command as a fail-safe', async () => {
       const s = setup([{}], {}, 300, 100);
       await s.scheduler.start();

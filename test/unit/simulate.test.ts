@@ -51,6 +51,21 @@ describe('simulate', () => {
     expect(report.cyclesPerUnit).toEqual({ mean: 1, p95: 1, max: 1 });
   });
 
+  it('books the room held off by the wear budget: units out of cycles that would fit (issue 12)', async () => {
+    // Room for both units for 10 minutes, nothing for 10, room again for 10: with one cycle a day
+    // neither unit may come back, and the second 10 minutes' room for two units is held off.
+    const csv = rows(30, (m) => (m < 10 || m >= 20 ? 20 : 0));
+    const spent = await simulate(options(csv, 2, { series: false }, { maxCyclesPerDay: 1, minOnS: 0, minOffS: 0 }));
+    const room = 2 * (6.5 - 0.15);
+    expect(spent.report.cyclesPerUnit.max).toBe(1);
+    expect(spent.report.wearHeldKwh).toBeGreaterThan((room * 9.5) / 60);
+    expect(spent.report.wearHeldKwh).toBeLessThanOrEqual((room * 10) / 60 + 1e-9);
+    // With cycles to spare only the second unit-on's short wear hold (15 s x 1/23, then the next plan) is.
+    const free = await simulate(options(csv, 2, { series: false }, { maxCyclesPerDay: 24, minOnS: 0, minOffS: 0 }));
+    expect(free.report.wearHeldKwh).toBeLessThan((room * 10) / 3600);
+    expect(free.report.absorbedPct).toBeGreaterThan(spent.report.absorbedPct);
+  });
+
   it('meets a sudden cut within the deadline plus the device delay, even with a long stagger', async () => {
     const csv = rows(40, (m) => (m < 20 ? 200 : 30));
     const { report, series } = await simulate(options(csv, 30, {}, { commandStaggerMs: 2000, cutDeadlineS: 10 }));
