@@ -38,6 +38,8 @@ export interface FleetUnit {
   readonly model: string;
   /** Sorted by efficiency, most efficient (lowest J/TH) first. Plan targets index this array. */
   readonly modes: readonly UnitMode[];
+  /** Index lists over `modes` the policy hands out (every mode; each mode alone), built once per model. */
+  readonly modeIndexes: ModeIndexes;
   readonly standbyKw: number;
   readonly rampUpS: number;
   readonly softoffDelayS: number;
@@ -85,6 +87,17 @@ export function sortModes(model: ModelConfig): UnitMode[] {
     .sort((a, b) => a.jPerTh - b.jPerTh || a.kw - b.kw);
 }
 
+/** Every mode's index, and each index alone: what the policy may choose from. */
+export interface ModeIndexes {
+  readonly all: readonly number[];
+  readonly single: readonly (readonly number[])[];
+}
+
+/** The index lists of a mode list (shared by every unit of one model, so planning allocates none). */
+export function modeIndexesOf(modes: readonly unknown[]): ModeIndexes {
+  return { all: modes.map((_, i) => i), single: modes.map((_, i) => [i]) };
+}
+
 /** Index (into sorted modes) of the highest-kW mode: what a unit runs when nobody sets its mode. */
 export function topModeIndex(modes: readonly UnitMode[]): number {
   let best = 0;
@@ -110,17 +123,19 @@ export function createFleetState(
   const units: FleetUnit[] = [];
   const byId = new Map<string, FleetUnit>();
   const byWorker = new Map<string, FleetUnit>();
-  const sortedByModel = new Map<string, UnitMode[]>();
+  const sortedByModel = new Map<string, { modes: UnitMode[]; modeIndexes: ModeIndexes }>();
   fleet.miners.forEach((m, i) => {
     const model = fleet.models[m.model];
     if (!model) throw new ConfigError(`fleet.miners[${i}].model: unknown model "${m.model}"; allowed: ${Object.keys(fleet.models).join(', ')}`);
     if (byId.has(m.id)) throw new ConfigError(`fleet.miners[${i}].id: duplicate id "${m.id}"`);
     if (byWorker.has(m.worker)) throw new ConfigError(`fleet.miners[${i}].worker: duplicate worker "${m.worker}"`);
-    let modes = sortedByModel.get(m.model);
-    if (!modes) {
-      modes = sortModes(model);
-      sortedByModel.set(m.model, modes);
+    let sorted = sortedByModel.get(m.model);
+    if (!sorted) {
+      const modes = sortModes(model);
+      sorted = { modes, modeIndexes: modeIndexesOf(modes) };
+      sortedByModel.set(m.model, sorted);
     }
+    const { modes, modeIndexes } = sorted;
     const init = initial(m);
     const lever: Lever = m.api ? 'api' : 'stratum';
     const unit: FleetUnit = {
@@ -128,6 +143,7 @@ export function createFleetState(
       worker: m.worker,
       model: m.model,
       modes,
+      modeIndexes,
       standbyKw: model.standbyKw,
       rampUpS: model.rampUpS,
       softoffDelayS: model.softoffDelayS,

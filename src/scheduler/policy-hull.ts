@@ -34,17 +34,10 @@ export function scaleOf(u: FleetUnit): number {
   return Math.round((s < 0.5 ? 0.5 : s > 2 ? 2 : s) * 200) / 200;
 }
 
-const allModes = new WeakMap<readonly unknown[], readonly number[]>();
-const SINGLE: (readonly number[])[] = [];
 /** Modes a unit may be put in: any, or only the one it runs when its mode cannot or should not change. */
 export function allowedModes(u: FleetUnit, pinned: number): readonly number[] {
-  if (u.lever === 'stratum' || pinned) return (SINGLE[u.mode] ??= [u.mode]);
-  let all = allModes.get(u.modes);
-  if (!all) {
-    all = u.modes.map((_, i) => i);
-    allModes.set(u.modes, all);
-  }
-  return all;
+  if (u.lever === 'stratum' || pinned) return u.modeIndexes.single[u.mode]!;
+  return u.modeIndexes.all;
 }
 
 export function lowestKwMode(u: FleetUnit, allowed: readonly number[]): number {

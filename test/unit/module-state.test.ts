@@ -18,8 +18,6 @@ const ALLOWED: Record<string, string> = {
   // Composition roots
   'shares/hashing/hash-worker.cts batcher': "the hash worker thread's composition root: the thread's one HashBatcher, set once when hash-batch.js has loaded",
   // Pending: in files other engineers own this session (issue 14); each says where the state should go.
-  'scheduler/policy-hull.ts allModes': 'PENDING (policy*.ts is the power engineer\'s this session): a memo of each unit\'s mode list; the planner instance (SchedulerCore) should own it',
-  'scheduler/policy-hull.ts SINGLE': 'PENDING (policy*.ts is the power engineer\'s this session): a shared scratch list; the planner instance should own it',
 };
 
 describe('module-level state in src/', () => {
