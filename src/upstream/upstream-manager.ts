@@ -291,6 +291,8 @@ export class UpstreamManager {
           probe.channel = ch;
           probe.upSinceMs = this.o.clock.now();
           this.pools.succeeded(index);
+          // Without this line the log showed a pool's return only at the fallback, fallbackStableS later.
+          this.o.logger.info({ pool: this.pools.entry(index).cfg.url, fallbackInS: this.o.upstream.fallbackStableS }, 'higher-priority pool is up again; falling back if it stays up');
         },
         (err: unknown) => {
           const current = this.probe === probe;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { captureLog } from '../support/log-capture.js';
 import { fakeTime, type FakeTime } from '../support/manual-time.js';
 import { Proxy, SimMiner, SimPool, startMiners, startPools, testConfig } from './proxy-harness.js';
 
@@ -23,7 +24,8 @@ describe('proxy: pool failover and fallback', () => {
   it('keeps miners connected through a primary outage, mines on the backup, then falls back', { timeout: 90_000 }, async () => {
     const [primary, backup] = (await startPools(2, { clock: time.clock, difficulty: POOL_DIFF })) as [SimPool, SimPool];
     cleanup.push(() => primary.stop(), () => backup.stop());
-    const proxy = new Proxy(testConfig([primary, backup]), { clock: time.clock });
+    const log = captureLog();
+    const proxy = new Proxy(testConfig([primary, backup]), { clock: time.clock, logger: log.logger });
     cleanup.push(() => proxy.close());
     const { port } = await proxy.start();
     const miners = await startMiners(port, 2, { clock: time.clock });
@@ -58,6 +60,12 @@ describe('proxy: pool failover and fallback', () => {
     expect(miners.every((m) => m.connected && m.stats.reconnectsAsked === 0)).toBe(true);
     expect(primary.stats.rejected).toEqual({});
     await waitFor(() => backup.connectionCount === 0, 20_000, 'backup connection closed after fallback');
+    // The operator sees the pool come back when it does, not only at the fallback fallbackStableS later.
+    const msgs = log.lines.map((l) => l.msg);
+    const upAgain = msgs.indexOf('higher-priority pool is up again; falling back if it stays up');
+    expect(upAgain).toBeGreaterThanOrEqual(0);
+    expect(log.lines[upAgain]).toMatchObject({ pool: primary.url, fallbackInS: 1 });
+    expect(upAgain).toBeLessThan(msgs.indexOf('falling back to higher-priority pool'));
     const s = proxy.snapshot().shares;
     expect(Object.keys(s.rejected).filter((k) => k !== 'stale-job')).toEqual([]);
   });
