@@ -236,6 +236,8 @@ export class MinerShareState {
     const key = shareKey(extranonce2, time, Number.parseInt(nonce, 16), version);
     const rec = book.recordShare(submit.jobId, key, this.#duplicateWindow);
     if (rec === 'duplicate') return reject(StratumError.DUPLICATE_SHARE, 'duplicate', 'duplicate share');
+    // Cannot happen while the lookup above and this record run in one call; never credit a share the book does not hold.
+    if (rec === 'no-job') return staleness(book.lookup(submit.jobId)) ?? staleness(undefined)!;
     if (rec === 'full') {
       return reject(StratumError.OTHER, 'job-share-cap', `more than ${this.#duplicateWindow} shares on one job; wait for the next job`);
     }
