@@ -7,6 +7,10 @@ import { configSchema, type Config } from './schema.js';
 import { mergeFleet, parseFleetCsv } from './fleet-import.js';
 import { BUILTIN_MODELS } from './models.js';
 import { isLoopbackHost } from '../net/host.js';
+import { yamlDepth } from './yaml-depth.js';
+
+/** Deepest nesting a config file may have; the deepest real key is a handful of levels down. */
+const MAX_CONFIG_DEPTH = 64;
 import { redactText } from '../redact.js';
 
 export type ResolvedConfig = Readonly<Config>;
@@ -189,11 +193,12 @@ export function resolveConfig(raw: unknown, hints: ConfigHints = {}): ResolvedCo
 
 /** Parses YAML (a superset of JSON) so one loader reads both. */
 export function parseConfigText(text: string, file: string): unknown {
+  // Bounded before the recursive parse walks it: a config nests a few levels (fleet.miners[i].api).
+  const depth = yamlDepth(text);
+  if (depth > MAX_CONFIG_DEPTH) throw new ConfigError(`${file}: not valid YAML/JSON: nested too deep (${depth} levels; at most ${MAX_CONFIG_DEPTH})`);
   try {
     return parseYaml(text);
   } catch (err) {
-    // The yaml parser recurses: nesting thousands deep surfaces as a call-stack RangeError (issue 11).
-    if (err instanceof RangeError || /Maximum call stack/.test((err as Error).message)) throw new ConfigError(`${file}: not valid YAML/JSON: nested too deep (keep it to a few levels)`, { cause: err });
     // The YAML library's message continues with a code frame over several lines: the first names the place.
     throw new ConfigError(`${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }

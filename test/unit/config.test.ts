@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, resolveConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { yamlDepth } from '../../src/config/yaml-depth.js';
 
 const minimal = { pools: [{ url: 'stratum+tcp://127.0.0.1:3333', user: 'acct.proxy' }] };
 
@@ -64,7 +65,22 @@ describe('config nested deep (issue 11 item 1)', () => {
     ['flow sequences', `pools: ${'['.repeat(5000)}${']'.repeat(5000)}`],
     ['flow mappings', `a: ${'{b: '.repeat(3000)}1${'}'.repeat(3000)}`],
     ['JSON', `{"pools":${'['.repeat(8000)}${']'.repeat(8000)}}`],
-  ])('%s: a one-line ConfigError that says so, not a call-stack message', (_what, text) => {
-    expect(() => parseConfigText(text, 'x.yaml')).toThrow(/^x\.yaml: not valid YAML\/JSON: nested too deep \(keep it to a few levels\)$/);
+    ['block mappings by indentation', `${Array.from({ length: 300 }, (_, i) => `${' '.repeat(i)}k:`).join('\n')} 1`],
+  ])('%s: a one-line ConfigError that says so, found before the recursive parse', (_what, text) => {
+    let err: unknown;
+    try {
+      parseConfigText(text, 'x.yaml');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toMatch(/^x\.yaml: not valid YAML\/JSON: nested too deep \(\d+ levels; at most 64\)$/);
+    // Not a caught stack overflow: the bound does not depend on the thread's stack size.
+    expect((err as Error).cause).toBeUndefined();
+  });
+
+  it('measures nesting without recursion, and lets a real config through', () => {
+    expect(yamlDepth('a:\n  b:\n    - c: 1\n      d: [1, {e: 2}]\n')).toBe(7);
+    expect(yamlDepth(`x: ${'['.repeat(20_000)}${']'.repeat(20_000)}`)).toBe(20_001);
+    expect(yamlDepth('')).toBe(0);
   });
 });
