@@ -417,7 +417,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (infeasible) {
     for (let i = 0; i < n; i++) level[i] = -1;
   } else if (cut) {
-    relaxed = shed(units, level, base, skip, mustOn, scale, limit, used).relaxed;
+    relaxed = shed(units, level, base, skip, mustOn, scale, limit, used, maxCycles).relaxed;
   } else if (trend === 'down') {
     // Nothing goes on while the budget falls; the next plan at a steady budget may add.
     if (limit - current > EPS) revisitAtMs = nowMs;

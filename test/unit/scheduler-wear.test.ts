@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/config/schema.js';
 import type { FleetState } from '../../src/scheduler/fleet-state.js';
 import { plan, type Plan, type RampMemory } from '../../src/scheduler/policy.js';
-import { SETTINGS, fleetOf } from './scheduler-fixtures.js';
+import { SETTINGS, fleetOf, sumKw } from './scheduler-fixtures.js';
 
 /**
  * Switching wear spreads across identical units: among equally efficient
@@ -127,6 +127,60 @@ describe('policy: wear spreading across identical units', () => {
         expect(p.targets.every((t, i) => specs[i]!.on || !t.on)).toBe(true);
         for (const s of shed) for (const k of kept) expect(f.units[s]!.sinceMs).toBeLessThanOrEqual(f.units[k]!.sinceMs);
       }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('policy: a cut under a wear budget keeps the units that cannot come back', () => {
+  // A1566HA units change modes by restarting their boards: before issue 12's follow-up a cut
+  // switched them off like any other unit, and a unit out of cycles switched off is lost for
+  // the day (mixed days at 6 cycles lost most of the afternoon to it).
+  const settings = { ...SETTINGS, maxCyclesPerDay: 6 };
+  const spend = (f: FleetState, i: number, cycles: number): void => {
+    f.units[i]!.onsMs = Array.from({ length: cycles }, (_, k) => T0 - 3_600_000 + k * 60_000);
+  };
+
+  it('switches off the units with cycles left and steps the spent ones down instead of off', () => {
+    const f = fleetOf(Array.from({ length: 4 }, () => ({ on: true })));
+    const top = f.units[0]!.modes.findIndex((m) => m.name === 'super');
+    f.units.forEach((u) => (u.mode = top));
+    spend(f, 0, 6);
+    spend(f, 1, 6);
+    spend(f, 2, 1);
+    spend(f, 3, 1);
+    const u = f.units[0]!;
+    const full = 4 * u.modes[top]!.kw;
+    // Two whole units and 2 kW more: more than the units with cycles left can free.
+    const limit = full - 2 * (u.modes[top]!.kw - u.standbyKw) - 2;
+    const p = plan(limit, f, T0, settings);
+    expect(p.cut).toBe(true);
+    expect(offIdx(p)).toEqual([2, 3]);
+    expect(p.targets[0]!.on && p.targets[1]!.on).toBe(true);
+    expect(sumKw(p.targets)).toBeLessThanOrEqual(limit + 1e-6);
+  });
+
+  it('no spent unit goes off while the cut fits with every unit that has cycles left off and the spent ones in eco', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ used: fc.integer({ min: 0, max: 6 }), mode: fc.integer({ min: 0, max: 2 }) }), { minLength: 2, maxLength: 30 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (specs, frac) => {
+          const f = fleetOf(specs.map((s) => ({ on: true, mode: s.mode })));
+          specs.forEach((s, i) => spend(f, i, s.used));
+          const spent = specs.map((s) => s.used >= 6);
+          const ecoKw = (i: number): number => Math.min(...f.units[i]!.modes.map((m) => m.kw));
+          const floor = specs.reduce((a, _, i) => a + (spent[i] ? ecoKw(i) : f.units[i]!.standbyKw), 0);
+          const current = specs.reduce((a, _, i) => a + f.units[i]!.modes[f.units[i]!.mode]!.kw, 0);
+          const limit = floor + (current - floor) * frac * 0.999;
+          const p = plan(limit, f, T0, settings);
+          if (!p.cut) return;
+          expect(sumKw(p.targets)).toBeLessThanOrEqual(limit + 1e-6);
+          p.targets.forEach((t, i) => {
+            if (spent[i]) expect(t.on).toBe(true);
+          });
+        },
+      ),
       { numRuns: 200 },
     );
   });
