@@ -13,7 +13,6 @@ import { createHashPool } from './shares/hashing/hash-pool.js';
 import { MinerServer } from './server/miner-server.js';
 import { emptyCounters, ShareLedger, type ShareCounters } from './server/worker-stats.js';
 import { shareBalance, type ShareBalance } from './server/share-balance.js';
-import type { WorkerLever } from './server/worker-lever.js';
 import { UpstreamManager, type PoolStatus } from './upstream/upstream-manager.js';
 import type { BlockCounters } from './upstream/block-watch.js';
 
@@ -73,8 +72,6 @@ function splitHostPort(s: string): { host: string; port: number } {
 }
 
 export class Proxy {
-  readonly lever: StratumLever;
-  private readonly workerLever: WorkerLever;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly hasher: ShareHasher;
@@ -112,13 +109,15 @@ export class Proxy {
       { config, clock: this.clock, logger: this.logger, hasher: this.hasher, ledger: this.ledger, upstream: this.upstream },
       {
         tick: (now) => {
-          this.ledger.prune(now, (w) => this.fleetWorkers.has(w) || lever.isWithheld(w) || !this.server.sessionsOf(w)[Symbol.iterator]().next().done);
+          this.ledger.prune(now, (w) => this.fleetWorkers.has(w) || this.server.lever.isWithheld(w) || !this.server.sessionsOf(w)[Symbol.iterator]().next().done);
         },
       },
     );
-    const lever = this.server.lever;
-    this.workerLever = lever;
-    this.lever = lever;
+  }
+
+  /** The Stratum fail-safe lever over this proxy's miners (the scheduler's StratumLever). */
+  get lever(): StratumLever {
+    return this.server.lever;
   }
 
   /** Listens for miners (config `listen`) and starts connecting to the first pool. */
@@ -172,7 +171,7 @@ export class Proxy {
 
   workers(): WorkerSnapshot[] {
     const now = this.clock.now();
-    const names = new Set([...this.ledger.workerNames(), ...this.workerLever.withheldWorkerNames()]);
+    const names = new Set([...this.ledger.workerNames(), ...this.server.lever.withheldWorkerNames()]);
     for (const s of this.server.sessions) if (s.worker) names.add(s.worker);
     const out: WorkerSnapshot[] = [];
     for (const worker of [...names].sort()) {
@@ -182,7 +181,7 @@ export class Proxy {
         worker,
         connections: sessions.length,
         difficulty: sessions[0]?.difficulty ?? null,
-        withheld: this.workerLever.isWithheld(worker),
+        withheld: this.server.lever.isWithheld(worker),
         shares: w?.counters ?? emptyCounters(),
         hashrateThs: (w?.hashesPerSecond ?? 0) / 1e12,
         lastShareAtMs: w?.lastShareAtMs ?? null,

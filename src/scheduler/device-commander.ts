@@ -62,20 +62,19 @@ export class DeviceCommander {
 
   /** The unit's device client, built on first use. */
   api(u: FleetUnit): DeviceApi {
-    let api = this.apis.get(u.id);
-    if (!api) {
-      api = this.opts.drivers(u);
-      this.apis.set(u.id, api);
-    }
-    return api;
+    return this.clientOf(this.apis, u);
   }
 
   /** The unit's client for cuts, built on first use. */
   cutApi(u: FleetUnit): DeviceApi {
-    let api = this.cutApis.get(u.id);
+    return this.clientOf(this.cutApis, u);
+  }
+
+  private clientOf(clients: Map<string, DeviceApi>, u: FleetUnit): DeviceApi {
+    let api = clients.get(u.id);
     if (!api) {
       api = this.opts.drivers(u);
-      this.cutApis.set(u.id, api);
+      clients.set(u.id, api);
     }
     return api;
   }

@@ -9,10 +9,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock, type Clock } from '../../src/clock.js';
 import { startOperatorSurface, type OperatorSurface } from '../../src/operator/operator-surface.js';
 import type { SiteStatus } from '../../src/operator/snapshots.js';
 import { FakeSite } from '../integration/http-fake-site.js';
+import { SettableClock } from '../support/settable-clock.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -38,14 +38,6 @@ interface Dash {
   siteHealth(s: unknown, connected: boolean): { level: string; word: string; reasons: string[] };
 }
 
-class SettableClock implements Clock {
-  fixedMs: number | null = null;
-  readonly setTimeout = systemClock.setTimeout;
-  readonly clearTimeout = systemClock.clearTimeout;
-  now(): number {
-    return this.fixedMs ?? Date.now();
-  }
-}
 
 async function serve(site: FakeSite, clock: SettableClock): Promise<OperatorSurface> {
   const startMs = Date.now() - 61_000;

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemClock, type Clock } from '../../src/clock.js';
 import { startOperatorSurface, type OperatorSurface } from '../../src/operator/operator-surface.js';
 import { FakeSite } from '../integration/http-fake-site.js';
+import { SettableClock } from '../support/settable-clock.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -22,15 +22,6 @@ declare const document: {
   getElementById(id: string): PageElement | null;
 };
 
-/** Real time, except while the test back-fills two minutes of history. */
-class SettableClock implements Clock {
-  fixedMs: number | null = null;
-  readonly setTimeout = systemClock.setTimeout;
-  readonly clearTimeout = systemClock.clearTimeout;
-  now(): number {
-    return this.fixedMs ?? Date.now();
-  }
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
   let browser: Browser | undefined;

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
-import type { DeviceApi, StratumLever } from '../../src/fleet/control.js';
+import type { DeviceApi } from '../../src/fleet/control.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
@@ -22,6 +22,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { StateStore } from '../../src/scheduler/state-store.js';
 import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
 import { countingDevice } from '../support/counting-device.js';
+import { recordingLever } from '../support/recording-lever.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
 const T0 = Date.parse('2026-06-01T10:00:00Z');
@@ -40,13 +41,7 @@ function counting(api: DeviceApi, inflight: { n: number }): DeviceApi {
 
 async function site(clock: ManualClock, devices: AvalonSimDevice[], stateFile?: string) {
   const inflight = { n: 0 };
-  const lever: string[] = [];
-  const stratum: StratumLever = {
-    withhold: (w) => void lever.push(`withhold ${w}`),
-    release: (w) => void lever.push(`release ${w}`),
-    expectHashrate: () => undefined,
-    isConnected: () => true,
-  };
+  const { lever: stratum, calls: lever } = recordingLever();
   const miners = devices.map((d) => ({ id: d.id, worker: `site.${d.id}`, model: 'avalon-a1566ha', priority: 0, api: d.address }));
   // No initialKw: a fresh start has no budget until the EMS posts one.
   const budget = new HttpBudgetSource(300, undefined, clock);

@@ -10,13 +10,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
-import type { StratumLever } from '../../src/fleet/control.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { AvalonSimDevice, type SimFault } from '../../src/demo/avalon-device.js';
+import { recordingLever } from '../support/recording-lever.js';
 
 const MODEL = BUILTIN_MODELS['avalon-a1566ha']!;
 const TOP_KW = Math.max(...MODEL.modes.map((m) => m.kw));
@@ -52,13 +52,7 @@ async function garbageDevice(): Promise<string> {
 async function rig(budgetTtlS: number, holdLastS: number, failsafeKw: number) {
   const apis = [await simDevice('ok', 'none'), await simDevice('hung', 'hang'), await garbageDevice()];
   const miners = ['ok', 'hung', 'junk'].map((id, i) => ({ id, worker: `site.${id}`, model: 'avalon-a1566ha', priority: 0, api: apis[i]! }));
-  const lever: string[] = [];
-  const stratum: StratumLever = {
-    withhold: (w) => void lever.push(`withhold ${w}`),
-    release: (w) => void lever.push(`release ${w}`),
-    expectHashrate: () => undefined,
-    isConnected: () => true,
-  };
+  const { lever: stratum, calls: lever } = recordingLever();
   const budget = new HttpBudgetSource(budgetTtlS, 100, systemClock);
   const scheduler = new Scheduler({
     clock: systemClock,

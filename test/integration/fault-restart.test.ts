@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
-import type { DeviceApi, DeviceStatus, StratumLever } from '../../src/fleet/control.js';
+import type { DeviceApi, DeviceStatus } from '../../src/fleet/control.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
@@ -20,6 +20,7 @@ import { cyclesUsed } from '../../src/scheduler/policy-wear.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { applyState, captureState, decodeState, StateStore } from '../../src/scheduler/state-store.js';
 import { systemClock } from '../../src/clock.js';
+import { recordingLever } from '../support/recording-lever.js';
 
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 // 8 units of 8.1 kW (super): 4 with a device API, 4 Stratum-only.
@@ -42,7 +43,7 @@ interface Rig {
 
 function rig(store: StateStore, kw: number): Rig {
   const calls: string[] = [];
-  const lever: string[] = [];
+  const { lever: stratum, calls: lever } = recordingLever();
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk, _e, cb) {
@@ -57,12 +58,6 @@ function rig(store: StateStore, kw: number): Rig {
     readStatus: async (): Promise<DeviceStatus> => ({ softOff: false, state: 'working' }),
     close: () => undefined,
   });
-  const stratum: StratumLever = {
-    withhold: (w) => void lever.push(`withhold ${w}`),
-    release: (w) => void lever.push(`release ${w}`),
-    expectHashrate: () => undefined,
-    isConnected: () => true,
-  };
   const budget = new HttpBudgetSource(3600, kw, systemClock);
   // A fresh process: every unit assumed on in its top mode, as createFleetState does by default.
   const fleet = createFleetState({ models: BUILTIN_MODELS, miners });

@@ -11,13 +11,13 @@ import { ManualClock } from '../../src/clock.js';
 import { fakeTime } from '../support/manual-time.js';
 import { schedulerSchema } from '../../src/config/schema.js';
 import { AvalonDriver } from '../../src/fleet/avalon-driver.js';
-import type { StratumLever } from '../../src/fleet/control.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HttpBudgetSource } from '../../src/power/http-budget-source.js';
 import { createFleetState } from '../../src/scheduler/fleet-state.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { AvalonSimDevice } from '../../src/demo/avalon-device.js';
+import { recordingLever } from '../support/recording-lever.js';
 
 // A 1 s softoff lead and no ramp keep the scenario to a few seconds of site time.
 const MODEL = { ...BUILTIN_MODELS['avalon-a1566ha']!, softoffDelayS: 1, rampUpS: 0 };
@@ -37,8 +37,7 @@ describe('reconcile: simulated Avalon reboots into working while planned off', (
     const until = (cond: () => boolean, ms = 5000): Promise<void> => time.waitFor(cond, ms).catch(() => undefined);
     const dev = await AvalonSimDevice.start({ id: 'a', params: MODEL, clock, initial: { on: true, modeIndex: 2 } });
     cleanup.push(() => dev.close());
-    const lever: string[] = [];
-    const stratum: StratumLever = { withhold: (w) => void lever.push(`withhold ${w}`), release: (w) => void lever.push(`release ${w}`), expectHashrate: () => undefined, isConnected: () => true };
+    const { lever: stratum, calls: lever } = recordingLever();
     const budget = new HttpBudgetSource(3600, 100, clock);
     const fleet = createFleetState({ models: { avalon: MODEL }, miners: [{ id: 'a', worker: 'site.a', model: 'avalon', priority: 0, api: dev.address }] });
     const scheduler = new Scheduler({
