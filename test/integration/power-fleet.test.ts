@@ -34,20 +34,12 @@ import { SimPool } from '../../src/demo/sim-pool.js';
 import { Site } from '../../src/site.js';
 import { difficultyForHashrate } from '../../src/vardiff/vardiff.js';
 import { expectBalanced } from './fault-accounting.js';
+import { BUILTIN_MODELS } from '../../src/config/models.js';
 
 const UNITS = 50;
 const TOKEN = 'power-fleet-test-token';
-const MODEL: ModelConfig = {
-  standbyKw: 0.15,
-  modes: [
-    { name: 'eco', kw: 6.5, ths: 390, workmode: 0 },
-    { name: 'standard', kw: 7.3, ths: 440, workmode: 1 },
-    { name: 'super', kw: 8.1, ths: 480, workmode: 2 },
-  ],
-  rampUpS: 1,
-  softoffDelayS: 1,
-  nominal: true,
-};
+// The built-in A1566HA with a fast ramp and lead, so the test's cuts and step-ups settle in seconds.
+const MODEL: ModelConfig = { ...BUILTIN_MODELS['avalon-a1566ha']!, rampUpS: 1, softoffDelayS: 1 };
 const TOP = MODEL.modes[2]!;
 const FULL_KW = UNITS * TOP.kw;
 const CUT_KW = 0.4 * FULL_KW;
