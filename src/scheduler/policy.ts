@@ -323,7 +323,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   }
   const history = updateHistory(prev?.history, budgetKw, nowMs);
   // The horizon is the device lead plus one tick: the loop may re-plan up to a tick late.
-  const ant = anticipate(history, nowMs, leadMs > 0 ? leadMs + settings.tickS * 1000 : 0);
+  const ant = anticipate(history, nowMs, leadMs > 0 ? leadMs + settings.tickS * 1000 : 0, fleetTopKw);
   const aimKw = Math.min(budgetKw, ant.kw);
   const cut = current > aimKw + EPS;
   const infeasible = fixedKw > budgetKw + EPS;

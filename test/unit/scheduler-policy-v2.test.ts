@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
 import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
-import { WINDOW_MS, anticipate, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
+import { SUN_FALL_PCT_PER_MIN, WINDOW_MS, anticipate, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
 import { holdMs } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
@@ -50,7 +50,8 @@ describe('anticipation (pure)', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(1000, 5000, 15_000, 60_000),
-        fc.double({ min: 0.01, max: 50, noNaN: true }),
+        // Up to the sun's steepest (SUN_FALL_PCT_PER_MIN of the 10,000 kW at the window's start, which is at least 8,500).
+        fc.double({ min: 0.01, max: 4, noNaN: true }),
         fc.integer({ min: 1000, max: 20_000 }),
         fc.integer({ min: 0, max: 59_999 }),
         (intervalMs, slopeKwPerS, horizonMs, offsetMs) => {
@@ -74,15 +75,49 @@ describe('anticipation (pure)', () => {
   });
 
   it('anticipates only a decline that held over a window, not after a rise or once it stopped', () => {
+    // Falls of 10 kW a minute: the sun's pace for a fleet of 1,000 kW (1 %/min).
+    const FLEET_KW = 1000;
     let h = updateHistory(undefined, 100, T0);
     h = updateHistory(h, 90, T0 + 60_000);
     // Two falls in a row are not enough until the decline has held for a window.
-    expect(anticipate(h, T0 + 115_000, 10_000).kw).toBe(90);
+    expect(anticipate(h, T0 + 115_000, 10_000, FLEET_KW).kw).toBe(90);
     h = updateHistory(h, 80, T0 + 120_000);
-    expect(anticipate(h, T0 + 120_000, 10_000).kw).toBe(80);
-    expect(anticipate(h, T0 + 175_000, 10_000).kw).toBe(70);
-    expect(anticipate(h, T0 + 120_000 + 90_000, 10_000).kw).toBe(80);
-    expect(anticipate(updateHistory(h, 85, T0 + 180_000), T0 + 235_000, 10_000).kw).toBe(85);
+    expect(anticipate(h, T0 + 120_000, 10_000, FLEET_KW).kw).toBe(80);
+    expect(anticipate(h, T0 + 175_000, 10_000, FLEET_KW).kw).toBe(70);
+    expect(anticipate(h, T0 + 120_000 + 90_000, 10_000, FLEET_KW).kw).toBe(80);
+    expect(anticipate(updateHistory(h, 85, T0 + 180_000), T0 + 235_000, 10_000, FLEET_KW).kw).toBe(85);
+  });
+
+  it('a decline steeper than the sun makes (a cloud edge) is never anticipated, at any fleet size, interval or lead', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1000, 5000, 15_000, 60_000),
+        fc.double({ min: 1.01, max: 20, noNaN: true }),
+        fc.integer({ min: 1000, max: 20_000 }),
+        fc.double({ min: 100, max: 20_000, noNaN: true }),
+        (intervalMs, timesSun, horizonMs, fleetKw) => {
+          // The budget starts at the fleet's capacity and falls faster than SUN_FALL_PCT_PER_MIN of it.
+          const slopeKwPerS = (timesSun * (SUN_FALL_PCT_PER_MIN / 100) * fleetKw) / 60;
+          const last = Math.ceil((2 * WINDOW_MS) / intervalMs) + 2;
+          let h: BudgetHistory | undefined;
+          for (let j = 0; j <= last; j++) h = updateHistory(h, fleetKw - slopeKwPerS * ((j * intervalMs) / 1000), T0 + j * intervalMs);
+          const a = anticipate(h!, T0 + last * intervalMs + 1, horizonMs, fleetKw);
+          expect(a.kw).toBe(h!.kw);
+          expect(a.fallKwPerS).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a cloud edge of two one-minute falls of 20 % each is not cut ahead; the same falls at the sun\'s pace are', () => {
+    const fleetKw = 4860;
+    let cloud = updateHistory(undefined, 4800, T0);
+    for (const [kw, t] of [[4800, 60_000], [4800, 120_000], [3840, 180_000], [2880, 240_000]] as const) cloud = updateHistory(cloud, kw, T0 + t);
+    expect(anticipate(cloud, T0 + 290_000, 11_000, fleetKw).kw).toBe(2880);
+    let sun = updateHistory(undefined, 4800, T0);
+    for (let m = 1; m <= 5; m++) sun = updateHistory(sun, 4800 - 40 * m, T0 + m * 60_000);
+    expect(anticipate(sun, T0 + 5 * 60_000 + 50_000, 11_000, fleetKw).kw).toBe(4800 - 40 * 6);
   });
 
   it('a budget that flickers every second (two falls in a row) is not read as a steep decline', () => {
@@ -101,7 +136,8 @@ describe('anticipation (plan): a smooth decline is never overshot', () => {
         fc.double({ min: 1, max: 10, noNaN: true }),
         fc.integer({ min: 1, max: 8 }),
         fc.constantFrom(1000, 5000, 60_000),
-        fc.double({ min: 0.01, max: 0.05, noNaN: true }),
+        // Declines the sun can make (SUN_FALL_PCT_PER_MIN): steeper ones are cloud edges, not anticipated.
+        fc.double({ min: 0.005, max: 0.029, noNaN: true }),
         fc.constantFrom(1, 5),
         (n, kw, delayS, intervalMs, fallPerMinOfFleet, tickS) => {
           const model: ModelConfig = { standbyKw: 0.1, modes: [{ name: 'm', kw, ths: kw * 60 }], rampUpS: 30, softoffDelayS: delayS, nominal: true };
