@@ -112,6 +112,12 @@ export interface RampMemory {
   swapAtMs?: number;
   /** Since when the budget has stood above what the running units draw at their top mode. */
   aboveSinceMs?: number;
+  /**
+   * Net basis: the budget's rise the load has not followed yet, kW. It stays allowed by the ramp
+   * until the load follows it or the budget falls back, whatever kept the load back meanwhile
+   * (a hold, a minimum off-time, a wear hold).
+   */
+  unfollowedKw?: number;
   /** The budget's recent changes, for anticipation. */
   history?: BudgetHistory;
   /** The budget's lowest values over the recent past, for the holds (policy-sustained.ts). */
@@ -604,8 +610,12 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     seen[k + 2] = ths;
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
-  const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw + heldByHoldKw);
+  // On the net exchange the grid saw the budget's rise when it came; the load catching up later
+  // moves the exchange back, so the rise stays allowed until the load has followed it.
+  const unfollowedKw = cut || followKw + (prev?.unfollowedKw ?? 0) <= 0 ? 0 : Math.max(0, Math.min(followKw + (prev?.unfollowedKw ?? 0), aimKw - plannedKw));
+  const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw + Math.max(heldByHoldKw, unfollowedKw));
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
+  if (unfollowedKw > 0) memory.unfollowedKw = unfollowedKw;
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   memory.sustained = sustained;
   // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
