@@ -282,24 +282,29 @@ export const schedulerSchema = z.strictObject({
    */
   maxCyclesPerDay: z.number().int().min(1).default(24),
   /**
-   * A unit goes on only into room the budget has offered above what the
-   * running units draw at their top mode for this long, seconds (the lowest
-   * budget over the hold, so a one-minute sun-break between clouds does not
-   * spend cycles). The hold grows as a unit spends its wear budget:
+   * Opt-in: a unit goes on only into room the budget has offered above what
+   * the running units draw at their top mode for this long, seconds (the
+   * lowest budget over the hold, so a one-minute sun-break between clouds does
+   * not spend cycles). The hold grows as a unit spends its wear budget:
    * hold * used / (max - used), none while it has all of it, 11 holds before the
-   * last of 12, so the last cycles go to the longest sustained surplus.
+   * last of 12. Default 0 (no hold): once the controller stopped cutting ahead
+   * of cloud edges and kept the net ramp credit until the load follows a rise,
+   * every hold tried (4, 8, 15, 30, 60 s) absorbed less on the synthetic days of
+   * every kind at every wear budget, for the same cycles (BENCHMARKS.md, "Power
+   * loop v2"): a held cycle is spent later anyway, and the hold costs its
+   * length on every rise. A restart-mode step up still waits until the room
+   * has lasted long enough to pay back its restart, whatever this is.
    */
-  onHoldS: nonNegative.default(15),
+  onHoldS: nonNegative.default(0),
   /**
-   * Pacing of the wear budget, hours (issue 12): the even spend is
+   * Opt-in pacing of the wear budget, hours (issue 12): the even spend is
    * `maxCyclesPerDay` over this many hours from a unit's first switch-on of the
    * day, after `wearPaceBurst` free ones; a unit ahead of it holds (`onHoldS`)
-   * twice as long per cycle ahead, so the cycles are not all gone on the
-   * morning's dips when the afternoon's long surplus comes. 0 turns pacing off.
-   * 10 h is about a surplus day at mid latitudes; a longer day only spends a
-   * little slower.
+   * twice as long per cycle ahead. It acts only with an `onHoldS`. Default 0
+   * (off): with the hold at 15 s, pacing over 10 h cost up to 1.2 points on the
+   * synthetic highly variable days and 0.5 on mixed ones (BENCHMARKS.md).
    */
-  wearPaceH: nonNegative.max(24).default(10),
+  wearPaceH: nonNegative.max(24).default(0),
   /** Switch-ons a unit may take ahead of the even spend of `wearPaceH`. */
   wearPaceBurst: z.number().int().min(1).default(2),
   /** Don't add load unless at least this much headroom remains, kW. */

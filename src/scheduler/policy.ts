@@ -35,12 +35,13 @@ import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs, wearHeldRoomKw } from './
  * Power loop v2 (issue 12) adds, each optional in `PolicySettings` (absent:
  * the behaviour above) and set by the config schema:
  * - two levers: on/off follows the sustained trend, work modes the fast
- *   moves. An off unit goes on only when the budget has stayed above what the
- *   running units draw at their top mode for `onHoldS` (longer as the unit
- *   spends its wear budget or gets ahead of an even spend of it, policy-wear.ts;
- *   and only into the room the budget held over that time, policy-sustained.ts)
- *   and it has cycles left
- *   (`maxCyclesPerDay`). Units whose model changes modes in place
+ *   moves. An off unit goes on only while it has cycles left
+ *   (`maxCyclesPerDay`) and, with the opt-in `onHoldS`, only when the budget
+ *   has stayed above what the running units draw at their top mode for that
+ *   hold (longer as the unit spends its wear budget or gets ahead of an even
+ *   spend of it, policy-wear.ts; and only into the room the budget held over
+ *   that time, policy-sustained.ts). A restart-mode unit steps up only once the
+ *   room has lasted long enough to pay back its restart, hold or not. Units whose model changes modes in place
  *   (`modeChange: instant`) are re-spread over their modes on every increase,
  *   so running units sit in the middle and can move both ways, and a cut
  *   steps them down before any unit goes off (policy-shed.ts); units whose
@@ -443,11 +444,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // minutes), and once the room has lasted as long as the restart costs: a step up restarts
     // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
     // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
-    // onHoldS 0 asks for no holds at all: units and mode steps follow the budget at once.
-    const held = !holdS ? pinned : pinned.slice();
+    // This is the restart's physics, not a wear hold: it applies with onHoldS 0 too (without it,
+    // the synthetic highly variable days at 12 cycles saw 50 board restarts per unit, not 32).
+    const restartRules = holdS !== undefined;
+    const held = !restartRules ? pinned : pinned.slice();
     let incLimit = limit;
     let waiting = false;
-    if (holdS) {
+    if (restartRules) {
       const roomKw = limit - base + EPS;
       for (let i = 0; i < n && !waiting; i++) {
         // Off units are still at -1 (the re-spread above moved only running ones).

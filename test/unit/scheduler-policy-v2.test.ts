@@ -258,6 +258,40 @@ describe('direction rules of the two levers', () => {
     );
   });
 
+  it('with the default settings (no switch-on hold) an off unit goes on at once, but a restart-mode step up waits until the room can pay back its restart', () => {
+    const defaults = schedulerSchema.parse({});
+    expect(defaults.onHoldS).toBe(0);
+    expect(defaults.wearPaceH).toBe(0);
+    const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9 });
+    const fleet = fleetOfModel(A1566('restart'), 3, false);
+    const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+    let now = T0;
+    const step = (kw: number): UnitCommand[] => {
+      const { commands } = core.step(reading(kw, now), now);
+      commands.forEach((c) => core.settle(c, 'issued'));
+      return commands;
+    };
+    const running = (): number => fleet.units.filter((u) => u.on).length;
+    // All three on (standard, 7.3 kW: the most efficient mode), then a dip sheds one.
+    step(22.5);
+    expect(running()).toBe(3);
+    now += 600_000;
+    step(15);
+    expect(running()).toBe(2);
+    // The unit that went off has spent a cycle today; it goes on the moment there is room again.
+    now += 600_000;
+    expect(step(22.5).filter((c) => c.action === 'on').length).toBe(1);
+    // Room for step ups (standard -> super, +0.8 kW each): none at once, nor a minute on, ...
+    now += 600_000;
+    const stepUps = (): number => step(3 * 8.1 + 0.5).filter((c) => c.action === 'mode').length;
+    expect(stepUps()).toBe(0);
+    now += 60_000;
+    expect(stepUps()).toBe(0);
+    // ... but once the room has lasted a restart's pay-back (8.1 kW x 30 s / 2 / 0.8 kW = 152 s).
+    now += 100_000;
+    expect(stepUps()).toBeGreaterThan(0);
+  });
+
   it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
     const fleet = fleetOfModel(A1566('restart'), 3, false);
     const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS: 60, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
