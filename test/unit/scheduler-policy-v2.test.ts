@@ -179,6 +179,42 @@ describe('anticipation (plan): a smooth decline is never overshot', () => {
   });
 });
 
+describe('ramp limit on the net exchange', () => {
+  const generic = BUILTIN_MODELS['generic']!;
+  // 100 units of 3.5 kW: 10 %/min of the fleet is 35 kW/min (no floor), a unit every 6 s.
+  const run = (rampBasis: 'net' | 'load'): number[] => {
+    const fleet = fleetOfModel(generic, 100, true);
+    const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 300, hysteresisKw: 0, commandStaggerMs: 0, rampMinKwPerMin: 0, rampBasis });
+    const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+    const on: number[] = [];
+    const full = 100 * 3.5;
+    // A cloud takes half the budget for a minute; the shed units sit out their minimum off-time.
+    for (let s = 0; s <= 420; s += 5) {
+      const kw = s >= 10 && s < 70 ? full / 2 : full;
+      const now = T0 + s * 1000;
+      core.step(reading(kw, now), now).commands.forEach((c) => core.settle(c, 'issued'));
+      on.push(fleet.units.filter((u) => u.on).length);
+    }
+    return on;
+  };
+
+  it('the budget\'s rise stays allowed until the load follows it, even when the minimum off-time kept the load back', () => {
+    const net = run('net');
+    // Half the fleet went off in the cut; at 70 s the budget came back, but nothing may go on before 310 s.
+    const shed = Math.min(...net);
+    expect(shed).toBeLessThanOrEqual(50);
+    expect(net[Math.floor(300 / 5)]).toBe(shed);
+    // Once the off-time is over the whole rise is followed at once: the grid saw it when the sun came back.
+    expect(net[Math.floor(320 / 5)]).toBe(100);
+  });
+
+  it('on the load basis every kW added counts, however the budget moved', () => {
+    const load = run('load');
+    expect(load[Math.floor(320 / 5)]).toBeLessThan(Math.min(...load) + 5);
+    expect(load[load.length - 1]).toBeLessThan(100);
+  });
+});
+
 describe('wear budget', () => {
   const arbWalk = fc.array(fc.record({ dtS: fc.integer({ min: 5, max: 900 }), frac: fc.double({ min: 0, max: 1.1, noNaN: true }) }), { minLength: 10, maxLength: 120 });
 
