@@ -646,15 +646,20 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
 
 /**
  * How long a restart-mode unit must then run in its next higher mode for a
- * step up to pay back the ramp it restarts, ms: the ramp loses about half of
- * rampUpS at the new draw, the step gains its kW difference.
+ * step up to pay back the ramps it restarts, ms: the step gains its kW
+ * difference, and costs two restarts, each losing about half of rampUpS at its
+ * draw: this one, at the new mode, and the step back down when the room ends
+ * (the room that made a step up is a sun-break, and the next cloud takes it
+ * back). Counting only the first, the synthetic highly variable days stepped
+ * up on two-minute sun-breaks and down a minute later: about 1.7 times the
+ * board restarts for the same energy (BENCHMARKS.md, "Power loop v2").
  */
 function restartPaysBackMs(u: FleetUnit, mode: number): number {
   const from = u.modes[mode]!;
   let next: number | undefined;
   for (const m of u.modes) if (m.kw > from.kw + EPS && (next === undefined || m.kw < next)) next = m.kw;
   if (next === undefined) return Infinity;
-  return ((next * u.rampUpS) / 2 / (next - from.kw)) * 1000;
+  return (((next + from.kw) * u.rampUpS) / 2 / (next - from.kw)) * 1000;
 }
 
 function reasonFor(u: FleetUnit, on: boolean, mode: number, cut: boolean, relaxed: boolean, infeasible: boolean, rebalance: boolean, budgetKw: number): string {

@@ -199,7 +199,9 @@ describe('power scheduling end to end: 50 Avalon units, surplus, the simulated p
       }, 'ten samples past the cut bound, shares from the running units');
       tUp = endOfCut;
       await putBudget(FULL_KW);
-      await phase(7000, () => (samples.at(-1)?.plannedKw ?? 0) >= 0.97 * FULL_KW, 'the plan back near full');
+      // The plan back near full, and the mode step ups done: they wait until the room can pay back
+      // the restart up and the one back down ((8.1 + 7.3) kW x 1 s / 2 / 0.8 kW = 9.6 s, policy.ts).
+      await phase(12_000, () => (samples.at(-1)?.plannedKw ?? 0) >= 0.97 * FULL_KW, 'the plan back near full');
       record();
       tEnd = clock.now();
     } finally {

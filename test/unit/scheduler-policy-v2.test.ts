@@ -317,14 +317,18 @@ describe('direction rules of the two levers', () => {
     // The unit that went off has spent a cycle today; it goes on the moment there is room again.
     now += 600_000;
     expect(step(22.5).filter((c) => c.action === 'on').length).toBe(1);
-    // Room for step ups (standard -> super, +0.8 kW each): none at once, nor a minute on, ...
+    // Room for step ups (standard -> super, +0.8 kW each): none at once, nor two minutes on, ...
     now += 600_000;
     const stepUps = (): number => step(3 * 8.1 + 0.5).filter((c) => c.action === 'mode').length;
     expect(stepUps()).toBe(0);
+    now += 120_000;
+    expect(stepUps()).toBe(0);
+    // ... nor after one restart's pay-back (8.1 kW x 30 s / 2 / 0.8 kW = 152 s) ...
     now += 60_000;
     expect(stepUps()).toBe(0);
-    // ... but once the room has lasted a restart's pay-back (8.1 kW x 30 s / 2 / 0.8 kW = 152 s).
-    now += 100_000;
+    // ... but once it has lasted long enough to pay back the step up and the step back down
+    // when the room ends ((8.1 + 7.3) kW x 30 s / 2 / 0.8 kW = 289 s).
+    now += 120_000;
     expect(stepUps()).toBeGreaterThan(0);
   });
 
