@@ -83,10 +83,12 @@ export interface PolicySettings {
   maxCyclesPerDay?: number;
   /** Hold before an off unit may go on, seconds (policy-wear.ts). Absent: no hold and no top-mode rule. */
   onHoldS?: number;
-  /** The even spend of the wear budget: over this many hours from a unit's first switch-on of the day; ahead of it, the hold doubles per cycle (policy-wear.ts). Absent or 0: no pacing. */
+  /** The even spend of the wear budget: over this many hours from a unit's first switch-on of the day; ahead of it, a unit holds `wearPaceHoldS`, doubled per cycle ahead (policy-wear.ts). Absent or 0: no pacing. */
   wearPaceH?: number;
-  /** Switch-ons a unit may take ahead of that even spend. Default 2. */
+  /** Switch-ons a unit may take ahead of that even spend. Default 3. */
   wearPaceBurst?: number;
+  /** The hold of a unit ahead of that even spend, × used / (max − used), doubling per cycle ahead, seconds. Default 15. */
+  wearPaceHoldS?: number;
   /** Add load only while this much headroom remains, kW. */
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
@@ -359,7 +361,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const holdS = settings.onHoldS;
   const maxCycles = settings.maxCyclesPerDay ?? Infinity;
   const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
-  const paceBurst = settings.wearPaceBurst ?? 2;
+  const paceBurst = settings.wearPaceBurst ?? 3;
+  const paceHoldS = settings.wearPaceHoldS ?? 15;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
     const s = sustainedKw(sustained, nowMs, ms);
@@ -389,8 +392,11 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
       if (paceMs > 0 && used[i]! > 0) {
         const readyMs = paceReadyAtMs(firstOnMs(u, nowMs), used[i]!, maxCycles, paceMs, paceBurst);
-        // Ahead of an even spend: the hold doubles for every cycle ahead.
-        if (nowMs < readyMs) needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
+        // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
+        // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
+        // without it, 86 % with it), and costs little where cycles suffice, since it acts only
+        // ahead of the pace (BENCHMARKS.md, "Power loop v2").
+        if (nowMs < readyMs) needMs = Math.max(needMs, holdMs(used[i]!, maxCycles, paceHoldS) * Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs));
       }
       // The budget's history is kept for an hour: no hold is longer.
       needMs = Math.min(needMs, SUSTAINED_KEEP_MS);

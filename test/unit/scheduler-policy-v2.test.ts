@@ -297,7 +297,8 @@ describe('direction rules of the two levers', () => {
   it('with the default settings (no switch-on hold) an off unit goes on at once, but a restart-mode step up waits until the room can pay back its restart', () => {
     const defaults = schedulerSchema.parse({});
     expect(defaults.onHoldS).toBe(0);
-    expect(defaults.wearPaceH).toBe(0);
+    // Pacing is on, but a unit on its second cycle is within the burst (3) and does not wait.
+    expect(defaults.wearPaceBurst).toBe(3);
     const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9 });
     const fleet = fleetOfModel(A1566('restart'), 3, false);
     const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
@@ -330,6 +331,23 @@ describe('direction rules of the two levers', () => {
     // when the room ends ((8.1 + 7.3) kW x 30 s / 2 / 0.8 kW = 289 s).
     now += 120_000;
     expect(stepUps()).toBeGreaterThan(0);
+  });
+
+  it('with no switch-on hold, a unit ahead of the even spend of its wear budget still holds (wearPaceHoldS, doubled per cycle ahead)', () => {
+    const fleet = fleetOfModel(A1566('restart'), 1, false);
+    const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, onHoldS: 0 });
+    expect([settings.wearPaceH, settings.wearPaceBurst, settings.wearPaceHoldS]).toEqual([10, 3, 15]);
+    // Three switch-ons in the last minutes: the fourth is due 10 h / (6 - 3) after the first,
+    // so the unit is one cycle ahead, and holds 15 s x 3 / (6 - 3) x 2 = 30 s.
+    fleet.units[0]!.onsMs = [T0 - 180_000, T0 - 120_000, T0 - 60_000];
+    const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+    // No room at first (a plan without history reads the budget as it stands as sustained).
+    core.step(reading(0.1, T0 - 10_000), T0 - 10_000);
+    const onAt = (s: number): boolean => core.step(reading(10, T0 + s * 1000), T0 + s * 1000).commands.some((c) => c.action === 'on');
+    expect(onAt(0)).toBe(false);
+    expect(onAt(20)).toBe(false);
+    expect(onAt(29)).toBe(false);
+    expect(onAt(31)).toBe(true);
   });
 
   it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
