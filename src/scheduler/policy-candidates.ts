@@ -1,4 +1,4 @@
-import { worstCaseKw, type FleetUnit } from './fleet-state.js';
+import { unitGroupsOf, worstCaseKw, type FleetUnit, type UnitKind } from './fleet-state.js';
 import { EPS, allowedModes, orderedGroups } from './policy-hull.js';
 import type { PlanLimit } from './policy.js';
 
@@ -85,6 +85,17 @@ export function bestMovesFill(
   rounds: number,
   allow: (i: number, l: number, j: number, dkw: number) => boolean,
 ): number {
+  // Identical units (same modes, standby and scale) at the same level have the same moves:
+  // once one of them has no move that gains hashrate within the room, none of them has, and the
+  // rest are passed over without a walk over their modes (issue 12 item 10). `none[l + 1]` holds
+  // the round in which level l was found so, for the units of the last signature seen. With the
+  // fleet's groups (fleet-state.ts) the signature comes from typed arrays: a unit object is read
+  // only when it has a move that fits.
+  const groups = unitGroupsOf(units);
+  const none = new Int32Array(65).fill(-1);
+  let sigModes: FleetUnit['modes'] | undefined;
+  let sigScale = NaN;
+  let sigStandby = NaN;
   for (let round = 0; round < rounds; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
@@ -93,23 +104,37 @@ export function bestMovesFill(
     let bestScore = 0;
     let bestDkw = 0;
     for (let i = 0; i < units.length; i++) {
-      const u = units[i]!;
+      const same = groups !== undefined && units[i] === groups.units[i];
+      const k: UnitKind | FleetUnit = same ? groups.kinds[groups.kind[i]!]! : units[i]!;
+      const modes = k.modes;
+      const standbyKw = k.standbyKw;
       const l = level[i]!;
-      const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
-      const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
-      for (let j = 0; j < u.modes.length; j++) {
-        const m = u.modes[j]!;
-        const dkw = m.kw * scale[i]! - kw0;
+      const sc = scale[i]!;
+      if (modes !== sigModes || sc !== sigScale || standbyKw !== sigStandby) {
+        sigModes = modes;
+        sigScale = sc;
+        sigStandby = standbyKw;
+        none.fill(-1);
+      } else if (l < 64 && none[l + 1] === round) continue;
+      const kw0 = l < 0 ? standbyKw : modes[l]!.kw * sc;
+      const ths0 = l < 0 ? 0 : modes[l]!.ths;
+      let fits = false;
+      for (let j = 0; j < modes.length; j++) {
+        const m = modes[j]!;
+        const dkw = m.kw * sc - kw0;
         const dths = m.ths - ths0;
-        if (dths <= 0 || dkw > rem + EPS || !allow(i, l, j, dkw)) continue;
+        if (dths <= 0 || dkw > rem + EPS) continue;
+        fits = true;
+        if (!allow(i, l, j, dkw)) continue;
         const score = dkw <= EPS ? Infinity : dths / dkw;
-        if (score > bestScore || (score === bestScore && l < 0 && bestUnit >= 0 && level[bestUnit]! < 0 && wearFirst(u, units[bestUnit]!))) {
+        if (score > bestScore || (score === bestScore && l < 0 && bestUnit >= 0 && level[bestUnit]! < 0 && wearFirst(units[i]!, units[bestUnit]!))) {
           bestScore = score;
           bestUnit = i;
           bestMode = j;
           bestDkw = dkw;
         }
       }
+      if (!fits && l < 64) none[l + 1] = round;
     }
     if (bestUnit < 0) break;
     level[bestUnit] = bestMode;

@@ -1,4 +1,4 @@
-import { measuredIsSteady, type FleetUnit } from './fleet-state.js';
+import { measuredIsSteady, unitGroupsOf, type FleetUnit, type UnitKind } from './fleet-state.js';
 
 /**
  * Each unit's options reduced to the upper concave hull of (kW, TH/s): the
@@ -87,19 +87,37 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
   const hulls = new Map<readonly unknown[], Map<number, StepGroup[]>>();
   const groups: StepGroup[] = [];
   let anyPriority = false;
+  // The last unit's hull: runs of identical units in fleet order skip both map lookups. With the
+  // fleet's groups (fleet-state.ts), a unit whose hull has no step (e.g. at its top mode) is
+  // passed over without reading its object (issue 12 item 10).
+  const kinds = unitGroupsOf(units);
+  let lastModes: FleetUnit['modes'] | undefined;
+  let lastKey = NaN;
+  let lastGs: StepGroup[] = [];
   for (let i = 0; i < units.length; i++) {
     if (skip[i]) continue;
-    const u = units[i]!;
-    if (u.priority !== 0) anyPriority = true;
-    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (u.lever === 'stratum' || pinned[i] ? u.mode + 1 : 0);
-    let byKey = hulls.get(u.modes);
-    if (!byKey) hulls.set(u.modes, (byKey = new Map()));
-    let gs = byKey.get(key);
-    if (!gs) {
-      gs = hull(u, level[i]!, allowedModes(u, pinned[i]!), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
-      byKey.set(key, gs);
-      groups.push(...gs);
+    const same = kinds !== undefined && units[i] === kinds.units[i];
+    const k: UnitKind | FleetUnit = same ? kinds.kinds[kinds.kind[i]!]! : units[i]!;
+    if ((same ? kinds.priority[i]! : units[i]!.priority) !== 0) anyPriority = true;
+    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (k.lever === 'stratum' || pinned[i] ? units[i]!.mode + 1 : 0);
+    let gs: StepGroup[] | undefined;
+    if (k.modes === lastModes && key === lastKey) gs = lastGs;
+    else {
+      let byKey = hulls.get(k.modes);
+      if (!byKey) hulls.set(k.modes, (byKey = new Map()));
+      gs = byKey.get(key);
+      if (!gs) {
+        const u = units[i]!;
+        gs = hull(u, level[i]!, allowedModes(u, pinned[i]!), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
+        byKey.set(key, gs);
+        groups.push(...gs);
+      }
+      lastModes = k.modes;
+      lastKey = key;
+      lastGs = gs;
     }
+    if (gs.length === 0) continue;
+    const u = units[i]!;
     for (const g of gs) {
       // Sticky: the unit already runs at this step's target (or at all, for a step from off).
       if (u.on && (g.step.from < 0 || u.mode === g.step.to)) g.sticky.push(i);
