@@ -1,4 +1,4 @@
-import { currentKw, topModeIndex, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import { currentKw, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
@@ -189,6 +189,7 @@ class Work {
   readonly nowKw: Float64Array;
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
+  readonly since: Float64Array;
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -201,6 +202,7 @@ class Work {
     this.nowKw = new Float64Array(n);
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
+    this.since = new Float64Array(n);
   }
 }
 
@@ -267,6 +269,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const nowKw = work.nowKw;
   const nowThs = work.nowThs.fill(0);
   const startCode = work.startCode;
+  const since = work.since;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -295,6 +298,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
     if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
     startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
+    since[i] = u.sinceMs;
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
@@ -451,6 +455,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
       }
       let stepHoldMs = Infinity;
+      // Identical units at the same mode share the payback and its sustained room: computed once
+      // per run of them, from the fleet's groups (no unit object read, issue 12 item 10).
+      const groups = unitGroupsOf(units);
+      let paysOf: Pick<FleetUnit, 'modes' | 'rampUpS'> | undefined;
+      let paysLevel = -1;
+      let paysMs = Infinity;
+      let paysRoom: { kw: number; risesAtMs: number } | undefined;
       for (let i = 0; i < n; i++) {
         if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
         const u = units[i]!;
@@ -460,8 +471,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (waiting) held[i] = 1;
         else {
           // A step up must pay back the ramp it restarts: the room must have lasted that long.
-          const paysMs = restartPaysBackMs(u, level[i]!);
-          const s = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+          const k = groups !== undefined && u === groups.units[i] ? groups.kinds[groups.kind[i]!]! : u;
+          if (paysOf === undefined || k.modes !== paysOf.modes || k.rampUpS !== paysOf.rampUpS || level[i] !== paysLevel) {
+            paysOf = k;
+            paysLevel = level[i]!;
+            paysMs = restartPaysBackMs(k, paysLevel);
+            paysRoom = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+          }
+          const s = paysRoom;
           if (!s || s.kw <= runningTopKw + EPS) {
             held[i] = 1;
             if (s && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
@@ -546,6 +563,24 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       seen[k] = code;
       seen[k + 1] = kw;
       seen[k + 2] = ths;
+      continue;
+    }
+    // Unchanged but held by a minimum on/off time (thousands of units after a swing): built from
+    // the typed arrays as well, without reading the unit object.
+    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1)) {
+      const code = startCode[i]!;
+      const kw = nowKw[i]!;
+      const ths = nowThs[i]!;
+      plannedThs += ths;
+      plannedKw += kw;
+      const onHeld = mustOn[i] === 1 && !relaxed;
+      const until = since[i]! + (onHeld ? minOnMs : minOffMs);
+      revisitAtMs = Math.min(revisitAtMs, until);
+      const left = Math.ceil((until - nowMs) / 1000);
+      const reason = onHeld
+        ? (heldOn.get(left) ?? setGet(heldOn, left, `held on: minimum on-time, ${left} s left`))
+        : (heldOff.get(left) ?? setGet(heldOff, left, `held off: minimum off-time, ${left} s left`));
+      targets[i] = { on: (code & 1) === 1, mode: code >> 1, kw, ths, changed: false, reason };
       continue;
     }
     const u = units[i]!;
@@ -636,7 +671,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
  * step up to pay back the ramp it restarts, ms: the ramp loses about half of
  * rampUpS at the new draw, the step gains its kW difference.
  */
-function restartPaysBackMs(u: FleetUnit, mode: number): number {
+function restartPaysBackMs(u: Pick<FleetUnit, 'modes' | 'rampUpS'>, mode: number): number {
   const from = u.modes[mode]!;
   let next: number | undefined;
   for (const m of u.modes) if (m.kw > from.kw + EPS && (next === undefined || m.kw < next)) next = m.kw;
