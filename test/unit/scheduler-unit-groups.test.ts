@@ -1,0 +1,219 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../src/config/schema.js';
+import { attachUnitGroups, createFleetState, unitGroupsOf, type FleetState, type FleetUnit } from '../../src/scheduler/fleet-state.js';
+import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
+import { shed } from '../../src/scheduler/policy-shed.js';
+import { MODELS, miner } from './scheduler-fixtures.js';
+
+/**
+ * Issue 12 item 10: the plan's hot walks read a unit's kind (model, standby,
+ * lever, ...) from the fleet's groups instead of the unit object. These tests
+ * hold the grouped path to the per-unit one: same plans, decision for
+ * decision, on a mixed fleet whose state the plans themselves move.
+ */
+
+const GROUP_MODELS: Record<string, ModelConfig> = {
+  ...MODELS,
+  // The same figures on firmware that changes modes in place: another kind, same modes list shape.
+  instant: { ...MODELS['avalon-a1566ha']!, modeChange: 'instant' },
+};
+
+const SETTINGS: PolicySettings = {
+  minOnS: 300,
+  minOffS: 300,
+  rampPctPerMin: 10,
+  rampMinKwPerMin: 50,
+  rampBasis: 'net',
+  maxCyclesPerDay: 6,
+  onHoldS: 15,
+  wearPaceH: 8,
+  hysteresisKw: 2,
+  cutDeadlineS: 10,
+  tickS: 5,
+};
+
+/** Deterministic PRNG (mulberry32): the fleet's state and the budget walk are reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const T0 = 1_782_000_000_000;
+
+/** A mixed fleet (four kinds, Stratum-only units, priorities) in a random but valid state. */
+function mixedFleet(seed: number, n = 120): FleetState {
+  const r = rng(seed);
+  const kinds = ['avalon-a1566ha', 'instant', 'old', 'generic'];
+  const miners = Array.from({ length: n }, (_, i) => {
+    const m = miner(i, { model: kinds[Math.floor(r() * kinds.length)]!, api: r() > 0.1, priority: r() < 0.1 ? 1 : 0 });
+    return m;
+  });
+  const fleet = createFleetState({ models: GROUP_MODELS, miners }, () => ({ on: r() < 0.6 }));
+  for (const u of fleet.units) {
+    if (u.lever === 'api') u.mode = Math.floor(r() * u.modes.length);
+    // Equal times in runs (units switched by one plan), so the ties the orders break are exercised.
+    u.sinceMs = r() < 0.2 ? -Infinity : T0 - Math.floor(r() * 8) * 60_000;
+    u.changedAtMs = Number.isFinite(u.sinceMs) ? u.sinceMs : -Infinity;
+    u.onsMs = Array.from({ length: Math.floor(r() * 4) }, (_, k) => T0 - (4 - k) * 3_600_000);
+    if (r() < 0.3) {
+      u.measuredKw = u.modes[u.mode]!.kw * (0.9 + r() * 0.2);
+      u.measuredAtMs = T0;
+    }
+    if (r() < 0.03) u.available = false;
+  }
+  return fleet;
+}
+
+/** The same units without the groups: the per-unit path. */
+function perUnit(fleet: FleetState): FleetState {
+  return { units: fleet.units.slice(), byId: fleet.byId, byWorker: fleet.byWorker };
+}
+
+/** What a plan decides, as data. */
+function decided(p: Plan): unknown {
+  return {
+    targets: p.targets.map((t) => ({ ...t })),
+    plannedKw: p.plannedKw,
+    plannedThs: p.plannedThs,
+    cut: p.cut,
+    trend: p.trend,
+    rebalance: p.rebalance,
+    limitedBy: p.limitedBy,
+    changes: p.changes,
+    revisitAtMs: p.revisitAtMs,
+    wearHeldKw: p.wearHeldKw,
+    ceilingKw: p.ramp.ceilingKw,
+  };
+}
+
+/** Commits a plan to the units as SchedulerCore.step and the issue of its switch-ons do. */
+function commit(units: FleetUnit[], p: Plan, nowMs: number): void {
+  p.targets.forEach((t, i) => {
+    if (!t.changed) return;
+    const u = units[i]!;
+    if (t.on !== u.on) u.sinceMs = nowMs;
+    if (t.on && !u.on) (u.onsMs ??= []).push(nowMs);
+    u.on = t.on;
+    u.mode = t.mode;
+    u.changedAtMs = nowMs;
+    u.rampFromMs = nowMs + 6000;
+  });
+}
+
+describe('unit groups (issue 12 item 10)', () => {
+  it('groups a fleet by kind once, keeps priorities apart, and is absent from a hand-built unit list', () => {
+    const fleet = mixedFleet(1);
+    const g = unitGroupsOf(fleet.units)!;
+    expect(g).toBeDefined();
+    fleet.units.forEach((u, i) => {
+      const k = g.kinds[g.kind[i]!]!;
+      expect([k.modes, k.standbyKw, k.rampUpS, k.softoffDelayS, k.modeChange, k.lever]).toEqual([u.modes, u.standbyKw, u.rampUpS, u.softoffDelayS, u.modeChange, u.lever]);
+      expect(k.modes).toBe(u.modes);
+      expect(g.priority[i]).toBe(u.priority);
+    });
+    // Four models, each with and without an API at most.
+    expect(g.kinds.length).toBeLessThanOrEqual(8);
+    // One entry per kind: no two describe the same units.
+    const same = (x: (typeof g.kinds)[number], y: (typeof g.kinds)[number]): boolean =>
+      x.modes === y.modes && x.standbyKw === y.standbyKw && x.rampUpS === y.rampUpS && x.softoffDelayS === y.softoffDelayS && x.modeChange === y.modeChange && x.lever === y.lever;
+    g.kinds.forEach((x, i) => g.kinds.forEach((y, j) => expect(i === j || !same(x, y)).toBe(true)));
+    expect(unitGroupsOf(fleet.units.slice())).toBeUndefined();
+    const grown = fleet.units.slice();
+    attachUnitGroups(grown);
+    grown.push(fleet.units[0]!);
+    expect(unitGroupsOf(grown)).toBeUndefined();
+    // Not data: a fleet still compares and serialises as its units.
+    expect(Object.keys(fleet.units)).toHaveLength(fleet.units.length);
+    expect(JSON.parse(JSON.stringify(fleet.units))).toHaveLength(fleet.units.length);
+  });
+
+  it.each([1, 2, 3, 4, 5, 6])('plans a mixed fleet exactly as the per-unit path does, over a day of swings (seed %i)', (seed) => {
+    const fleet = mixedFleet(seed);
+    const plain = perUnit(fleet);
+    expect(unitGroupsOf(fleet.units)).toBeDefined();
+    expect(unitGroupsOf(plain.units)).toBeUndefined();
+    const r = rng(seed * 7919);
+    const topKw = fleet.units.reduce((a, u) => a + Math.max(...u.modes.map((m) => m.kw)), 0);
+    let budget = topKw * 0.5;
+    let now = T0;
+    let a: RampMemory | undefined;
+    let b: RampMemory | undefined;
+    let cuts = 0;
+    let adds = 0;
+    for (let k = 0; k < 250; k++) {
+      // Flat spells, slow drifts and deep swings, as on a variable day.
+      const x = r();
+      if (x < 0.15) budget = topKw * (0.1 + 0.8 * r());
+      else if (x < 0.6) budget = Math.max(0, budget * (0.97 + 0.06 * r()));
+      now += 1000 * (1 + Math.floor(r() * 20));
+      const pa = plan(budget, fleet, now, SETTINGS, a);
+      const pb = plan(budget, plain, now, SETTINGS, b);
+      expect(decided(pa)).toEqual(decided(pb));
+      if (pa.cut) cuts++;
+      if (pa.targets.some((t, i) => t.changed && t.on && !fleet.units[i]!.on)) adds++;
+      commit(fleet.units, pa, now);
+      a = pa.ramp;
+      b = pb.ramp;
+    }
+    // The walk reached both directions (else the comparison proves little).
+    expect(cuts).toBeGreaterThan(5);
+    expect(adds).toBeGreaterThan(5);
+  });
+
+  it('falls back to the unit object where the fleet array no longer holds the unit the groups were built from', () => {
+    const fleet = mixedFleet(9);
+    const other = mixedFleet(10);
+    // Swap in units of other kinds at a few places: the groups' record of those indices is stale.
+    for (const i of [0, 7, 33, 90]) fleet.units[i] = other.units[(i + 1) % other.units.length]!;
+    const plain = perUnit(fleet);
+    let a: RampMemory | undefined;
+    let b: RampMemory | undefined;
+    let now = T0;
+    const topKw = fleet.units.reduce((s, u) => s + Math.max(...u.modes.map((m) => m.kw)), 0);
+    for (const f of [0.9, 0.7, 0.75, 0.3, 0.35, 0.8, 0.2, 0.6]) {
+      now += 30_000;
+      const pa = plan(topKw * f, fleet, now, SETTINGS, a);
+      const pb = plan(topKw * f, plain, now, SETTINGS, b);
+      expect(decided(pa)).toEqual(decided(pb));
+      commit(fleet.units, pa, now);
+      a = pa.ramp;
+      b = pb.ramp;
+    }
+  });
+});
+
+describe('the cut order, read lazily (issue 12 item 10)', () => {
+  /** The documented order of equal-cost units: priority, cycles spent, longest on, later in the fleet. */
+  function reference(units: FleetUnit[], used: Int32Array): number[] {
+    return units
+      .map((_, i) => i)
+      .sort((p, q) => units[p]!.priority - units[q]!.priority || used[p]! - used[q]! || (units[p]!.sinceMs < units[q]!.sinceMs ? -1 : units[p]!.sinceMs > units[q]!.sinceMs ? 1 : 0) || q - p);
+  }
+
+  // 3 and 40 stop inside the heap's first units; 700 reads on into the sorted rest.
+  it.each([3, 40, 700])('sheds the first %i units of the documented order from a bucket of 1,000', (k) => {
+    const r = rng(k);
+    const n = 1000;
+    const fleet = createFleetState({ models: GROUP_MODELS, miners: Array.from({ length: n }, (_, i) => miner(i, { priority: r() < 0.05 ? 1 : 0 })) }, () => ({ on: true, mode: 0 }));
+    const used = new Int32Array(n);
+    fleet.units.forEach((u, i) => {
+      u.sinceMs = r() < 0.1 ? -Infinity : T0 - Math.floor(r() * 50) * 1000;
+      used[i] = Math.floor(r() * 4);
+    });
+    const level = new Int16Array(n).fill(0);
+    const unitKw = fleet.units[0]!.modes[0]!.kw;
+    const standby = fleet.units[0]!.standbyKw;
+    const planned = n * unitKw;
+    // Exactly k units' worth too much: k go off, nothing is left to give back.
+    const limit = planned - k * (unitKw - standby);
+    const out = shed(fleet.units, level, planned, new Uint8Array(n), new Uint8Array(n), new Float64Array(n).fill(1), limit, used);
+    const off = [...out.level.keys()].filter((i) => out.level[i] === -1);
+    expect(new Set(off)).toEqual(new Set(reference(fleet.units, used).slice(0, k)));
+  });
+});
