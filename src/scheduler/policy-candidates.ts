@@ -1,5 +1,5 @@
 import { unitGroupsOf, worstCaseKw, type FleetUnit, type UnitKind } from './fleet-state.js';
-import { EPS, allowedModes, orderedGroups } from './policy-hull.js';
+import { EPS, allowedModes, inOrder, orderedGroups } from './policy-hull.js';
 import type { PlanLimit } from './policy.js';
 
 /**
@@ -33,15 +33,19 @@ export function greedy(
   let limitedBy: PlanLimit = 'fleet';
   for (const g of orderedGroups(units, level, skip, pinned, scale, used)) {
     const s = g.step;
-    for (let pass = 0; pass < 2; pass++) {
-      const list = pass === 0 ? g.sticky : g.others;
-      for (const i of list) {
+    // Every unit of a group takes the same step: once one does not fit, none after it does
+    // (planned stands still), so the group ends there and its order is read no further.
+    let full = false;
+    for (let pass = 0; pass < 2 && !full; pass++) {
+      for (const i of inOrder(g, pass === 0 ? 0 : 1)) {
         if (level[i] !== s.from) continue;
         if (planned + s.dkw <= limit + EPS) {
           level[i] = s.to;
           planned += s.dkw;
-        } else if (limitedBy === 'fleet') {
-          limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+        } else {
+          if (limitedBy === 'fleet') limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+          full = true;
+          break;
         }
       }
     }

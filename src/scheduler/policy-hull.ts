@@ -19,8 +19,19 @@ export interface Step {
 /** The units that may take one step, sticky (already running) first. */
 export interface StepGroup {
   step: Step;
+  /** In fleet order; `inOrder` gives the greedy's order. */
   sticky: number[];
   others: number[];
+  /** How `sticky` / `others` are to be ordered when fleet order is not already it (absent: it is). */
+  stickyOrder?: RestoreOrder;
+  othersOrder?: RestoreOrder;
+}
+
+/** Higher priority first, then fewer cycles spent (`used`), then `sinceMs` by `dir`, then fleet order. */
+export interface RestoreOrder {
+  units: readonly FleetUnit[];
+  dir: number;
+  used: Int32Array | undefined;
 }
 
 /**
@@ -129,12 +140,70 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
     // unit off longest first, and of the running ones keeps the most recently started
     // (the one on longest is the first left out, as policy-shed.ts sheds it first).
     // With a wear budget, the unit that has used the fewest cycles comes first (issue 12).
+    // Ordered as far as the greedy reads (inOrder): it stops at a group's first unit that does
+    // not fit, usually a few units into a list of thousands (issue 12 item 10).
     const wear = g.step.from < 0;
     const u = wear ? used : undefined;
-    if (anyPriority || (wear && (sinceDiffers(units, g.others) || usedDiffers(u, g.others)))) g.others.sort(restoreOrder(units, wear ? 1 : 0, u));
-    if (anyPriority || (wear && (sinceDiffers(units, g.sticky) || usedDiffers(u, g.sticky)))) g.sticky.sort(restoreOrder(units, wear ? -1 : 0, u));
+    if (anyPriority || (wear && (sinceDiffers(units, g.others) || usedDiffers(u, g.others)))) g.othersOrder = { units, dir: wear ? 1 : 0, used: u };
+    if (anyPriority || (wear && (sinceDiffers(units, g.sticky) || usedDiffers(u, g.sticky)))) g.stickyOrder = { units, dir: wear ? -1 : 0, used: u };
   }
   return groups.sort((a, b) => b.step.slope - a.step.slope);
+}
+
+/**
+ * A group's sticky (`pass` 0) or other (1) units in the greedy's order, sorted lazily: the
+ * first ones come off a binary heap (linear to build), and only a reader that goes on past them
+ * pays for sorting the rest. The keys are copied out of the unit objects once. The order is a
+ * total one, so it is the same as sorting the whole list.
+ */
+export function* inOrder(g: StepGroup, pass: 0 | 1): Generator<number, void, undefined> {
+  const list = pass === 0 ? g.sticky : g.others;
+  const o = pass === 0 ? g.stickyOrder : g.othersOrder;
+  if (o === undefined) {
+    for (let k = 0; k < list.length; k++) yield list[k]!;
+    return;
+  }
+  const m = list.length;
+  const pr = new Float64Array(m);
+  const us = new Float64Array(m);
+  const si = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const u = o.units[list[k]!]!;
+    pr[k] = u.priority;
+    us[k] = o.used ? o.used[list[k]!]! : 0;
+    si[k] = u.sinceMs;
+  }
+  const dir = o.dir;
+  // restoreOrder on positions into `list`.
+  const before = (p: number, q: number): number => pr[q]! - pr[p]! || us[p]! - us[q]! || dir * cmp(si[p]!, si[q]!) || list[p]! - list[q]!;
+  const heap = new Int32Array(m);
+  for (let k = 0; k < m; k++) heap[k] = k;
+  let size = m;
+  const siftDown = (at: number): void => {
+    const x = heap[at]!;
+    for (;;) {
+      let c = 2 * at + 1;
+      if (c >= size) break;
+      if (c + 1 < size && before(heap[c + 1]!, heap[c]!) < 0) c++;
+      if (before(heap[c]!, x) >= 0) break;
+      heap[at] = heap[c]!;
+      at = c;
+    }
+    heap[at] = x;
+  };
+  for (let k = (size >> 1) - 1; k >= 0; k--) siftDown(k);
+  // Popping costs about 2 log m comparisons a unit, a sort about log m: past a few, sort the rest.
+  const popped = Math.max(64, m >> 4);
+  for (let k = 0; k < popped && size > 0; k++) {
+    const top = heap[0]!;
+    heap[0] = heap[--size]!;
+    siftDown(0);
+    yield list[top]!;
+  }
+  if (size === 0) return;
+  const rest = Array.from(heap.subarray(0, size));
+  rest.sort(before);
+  for (const p of rest) yield list[p]!;
 }
 
 /** Whether the units' `sinceMs` differ: when they do not, the lists are already in order and need no sort. */
@@ -156,9 +225,4 @@ export function usedDiffers(used: Int32Array | undefined, idx: readonly number[]
 /** -1, 0, 1 for `a` before, tied with, after `b`; safe for -Infinity (unknown), where `a - b` is NaN. */
 export function cmp(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Higher priority first, then fewer cycles spent, then `sinceMs` ascending (`dir` 1), descending (-1) or ignored (0), then fleet order. */
-function restoreOrder(units: readonly FleetUnit[], dir: number, used?: Int32Array): (a: number, b: number) => number {
-  return (a, b) => units[b]!.priority - units[a]!.priority || (used ? used[a]! - used[b]! : 0) || dir * cmp(units[a]!.sinceMs, units[b]!.sinceMs) || a - b;
 }

@@ -225,6 +225,14 @@ function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: 
   return t;
 }
 
+/** A held target reading (on, mode, kw, ths, reason): one from `pool` when an identical unit made it, else a new one kept there. */
+function sharedHeld(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number, reason: string): UnitTarget {
+  for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
+  const t: UnitTarget = { on, mode, kw, ths, changed: false, reason };
+  if (pool.length < POOL) pool.push(t);
+  return t;
+}
+
 function setGet(m: Map<number, string>, k: number, v: string): string {
   m.set(k, v);
   return v;
@@ -384,15 +392,24 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       // A unit's first switch-on in 24 h waits for nothing but the top-mode rule: every
       // sunny day spends that cycle; the hold guards the ones after it.
       let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
+      let paced = false;
       if (paceMs > 0 && used[i]! > 0) {
         const readyMs = paceReadyAtMs(firstOnMs(u, nowMs), used[i]!, maxCycles, paceMs, paceBurst);
         // Ahead of an even spend: the hold doubles for every cycle ahead.
-        if (nowMs < readyMs) needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
+        if (nowMs < readyMs) {
+          needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
+          paced = true;
+        }
       }
       // The budget's history is kept for an hour: no hold is longer.
       needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
-      let s = byNeed.get(needMs);
-      if (!s) byNeed.set(needMs, (s = sustainedFor(needMs)));
+      // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
+      // it is not kept (a map of thousands of one-off keys cost more than it saved).
+      let s = paced && needMs < SUSTAINED_KEEP_MS ? undefined : byNeed.get(needMs);
+      if (!s) {
+        s = sustainedFor(needMs);
+        if (!paced || needMs >= SUSTAINED_KEEP_MS) byNeed.set(needMs, s);
+      }
       // Added only into room the budget has held above the running units' top for the whole
       // hold; a swap at an unchanged budget asks only that the budget stood above that top.
       const lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
@@ -542,6 +559,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
   const heldOn = new Map<number, string>();
   const heldOff = new Map<number, string>();
+  const heldBy = new Map<number, { reason: string; pool: UnitTarget[] }>();
   let plannedThs = 0;
   let changes = 0;
   let plannedKw = 0;
@@ -577,10 +595,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const until = since[i]! + (onHeld ? minOnMs : minOffMs);
       revisitAtMs = Math.min(revisitAtMs, until);
       const left = Math.ceil((until - nowMs) / 1000);
-      const reason = onHeld
-        ? (heldOn.get(left) ?? setGet(heldOn, left, `held on: minimum on-time, ${left} s left`))
-        : (heldOff.get(left) ?? setGet(heldOff, left, `held off: minimum off-time, ${left} s left`));
-      targets[i] = { on: (code & 1) === 1, mode: code >> 1, kw, ths, changed: false, reason };
+      // Units switched by one plan are held alike: they share one reason and one target (never
+      // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
+      const hk = onHeld ? 2 * left : 2 * left + 1;
+      let h = heldBy.get(hk);
+      if (!h) {
+        const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+        heldBy.set(hk, (h = { reason, pool: [] }));
+      }
+      targets[i] = sharedHeld(h.pool, (code & 1) === 1, code >> 1, kw, ths, h.reason);
       continue;
     }
     const u = units[i]!;
