@@ -3,6 +3,7 @@ import type { ModelConfig } from '../../src/config/schema.js';
 import { attachUnitGroups, createFleetState, unitGroupsOf, type FleetState, type FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
 import { shed } from '../../src/scheduler/policy-shed.js';
+import { greedy } from '../../src/scheduler/policy-candidates.js';
 import { MODELS, miner } from './scheduler-fixtures.js';
 
 /**
@@ -215,5 +216,33 @@ describe('the cut order, read lazily (issue 12 item 10)', () => {
     const out = shed(fleet.units, level, planned, new Uint8Array(n), new Uint8Array(n), new Float64Array(n).fill(1), limit, used);
     const off = [...out.level.keys()].filter((i) => out.level[i] === -1);
     expect(new Set(off)).toEqual(new Set(reference(fleet.units, used).slice(0, k)));
+  });
+});
+
+describe('the restore order, read lazily (issue 12 item 10)', () => {
+  /** The documented order of equal off units: higher priority, fewer cycles spent, off longest, fleet order. */
+  function reference(units: FleetUnit[], used: Int32Array): number[] {
+    return units
+      .map((_, i) => i)
+      .sort((p, q) => units[q]!.priority - units[p]!.priority || used[p]! - used[q]! || (units[p]!.sinceMs < units[q]!.sinceMs ? -1 : units[p]!.sinceMs > units[q]!.sinceMs ? 1 : 0) || p - q);
+  }
+
+  it.each([3, 40, 700])('switches on the first %i units of the documented order of 1,000 off units', (k) => {
+    const r = rng(100 + k);
+    const n = 1000;
+    const fleet = createFleetState({ models: GROUP_MODELS, miners: Array.from({ length: n }, (_, i) => miner(i, { priority: r() < 0.05 ? 1 : 0 })) }, () => ({ on: false }));
+    const used = new Int32Array(n);
+    fleet.units.forEach((u, i) => {
+      u.sinceMs = r() < 0.1 ? -Infinity : T0 - Math.floor(r() * 50) * 1000;
+      used[i] = Math.floor(r() * 4);
+    });
+    const u0 = fleet.units[0]!;
+    // The hull's first step from off is the most efficient mode (standard): room for exactly k of them.
+    const stepKw = u0.modes[0]!.kw - u0.standbyKw;
+    const base = n * u0.standbyKw;
+    const level = new Int16Array(n).fill(-1);
+    greedy(fleet.units, level, new Uint8Array(n), new Uint8Array(n), new Float64Array(n).fill(1), base + k * stepKw + 1e-6, base, 1e9, 1e9, true, used);
+    const on = [...level.keys()].filter((i) => level[i]! >= 0);
+    expect(new Set(on)).toEqual(new Set(reference(fleet.units, used).slice(0, k)));
   });
 });
