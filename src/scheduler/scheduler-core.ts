@@ -87,7 +87,14 @@ export class SchedulerCore {
   private lastPlan: Plan | undefined;
   private lastVerdict: BudgetVerdict | undefined;
   private readonly decisions: Decision[] = [];
-  private readonly reasons: string[];
+  /**
+   * Per unit, a reason that stands in for the last plan's (before any plan, or set outside a
+   * plan such as `unavailable: ...`) until a plan gives the unit a new target; undefined: the
+   * last plan's target reason. Kept this way so a plan stores nothing for the thousands of
+   * units whose reason it only re-words ("held on: ... 41 s left"): storing each new string
+   * into a long-lived array was a write barrier per unit and plan (issue 12 item 10).
+   */
+  private readonly reasons: (string | undefined)[];
   private readonly tally: DecisionOutcomes = { decided: 0, pending: 0, issued: 0, superseded: 0, failsafe: 0, cancelled: 0 };
   private dirty = true;
 
@@ -130,7 +137,7 @@ export class SchedulerCore {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]!;
       if (same && last[i] === t) continue;
-      reasons[i] = t.reason;
+      if (reasons[i] !== undefined) reasons[i] = undefined;
       if (!t.changed) continue;
       const u = units[i]!;
       const d: Decision = { unitId: u.id, worker: u.worker, from: modeLabel(u, u.on, u.mode), to: modeLabel(u, t.on, t.mode), reason: t.reason, atMs: nowMs, outcome: 'pending' };
@@ -255,7 +262,7 @@ export class SchedulerCore {
         kw: currentKw(u),
         available: u.available,
         since: Number.isFinite(u.sinceMs) ? new Date(u.sinceMs).toISOString() : null,
-        reason: this.reasons[i]!,
+        reason: this.reasons[i] ?? p!.targets[i]!.reason,
       };
       if (u.measuredKw !== undefined) s.measured = u.measuredKw;
       return s;

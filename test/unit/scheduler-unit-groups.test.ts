@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../src/config/schema.js';
+import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
+import type { BudgetReading } from '../../src/power/budget-source.js';
+import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import { attachUnitGroups, createFleetState, unitGroupsOf, type FleetState, type FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
 import { shed } from '../../src/scheduler/policy-shed.js';
@@ -244,5 +246,34 @@ describe('the restore order, read lazily (issue 12 item 10)', () => {
     greedy(fleet.units, level, new Uint8Array(n), new Uint8Array(n), new Float64Array(n).fill(1), base + k * stepKw + 1e-6, base, 1e9, 1e9, true, used);
     const on = [...level.keys()].filter((i) => level[i]! >= 0);
     expect(new Set(on)).toEqual(new Set(reference(fleet.units, used).slice(0, k)));
+  });
+});
+
+describe('SchedulerCore: each unit\'s reason in the snapshot (issue 12 item 10: kept without a store per unit and plan)', () => {
+  const reading = (kw: number, atMs: number): BudgetReading => ({ kw, atMs, ttlMs: 600_000, source: 'test' });
+
+  it('reads as the last plan\'s target for the unit, unless set since by the loop, until a plan gives the unit a new target', () => {
+    const fleet = createFleetState({ models: GROUP_MODELS, miners: [0, 1, 2, 3].map((i) => miner(i)) }, () => ({ on: true }));
+    const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 60, minOffS: 60, hysteresisKw: 0, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
+    const reasons = (now: number): string[] => core.snapshot(reading(20, now), now).units.map((u) => u.reason);
+    expect(reasons(T0)).toEqual(['not planned yet', 'not planned yet', 'not planned yet', 'not planned yet']);
+    // A cut to two units' draw: two shed, two kept; the kept ones' targets are unchanged.
+    core.step(reading(17, T0), T0);
+    const cut = reasons(T0);
+    expect(cut.filter((r) => r.startsWith('shed:'))).toHaveLength(2);
+    expect(cut.filter((r) => r === 'unchanged')).toHaveLength(2);
+    const shedIdx = cut.findIndex((r) => r.startsWith('shed:'));
+    const keptIdx = cut.indexOf('unchanged');
+    // The next plan re-words the shed units' reasons (their minimum off-time counts down).
+    core.step(reading(17.5, T0 + 10_000), T0 + 10_000);
+    expect(reasons(T0 + 10_000)[shedIdx]).toBe('held off: minimum off-time, 50 s left');
+    expect(reasons(T0 + 10_000)[keptIdx]).toBe('unchanged');
+    // Set by the loop: stands while the plans keep the unit's target, as before.
+    core.markUnavailable(fleet.units[keptIdx]!.id, T0 + 11_000, 'status read failed');
+    expect(reasons(T0 + 11_000)[keptIdx]).toBe('unavailable: status read failed');
+    core.step(reading(17.5, T0 + 12_000), T0 + 12_000);
+    expect(reasons(T0 + 12_000)[keptIdx]).toMatch(/^unavailable: counted at worst-case/);
+    core.step(reading(17.5, T0 + 13_000), T0 + 13_000);
+    expect(reasons(T0 + 13_000)[shedIdx]).toBe('held off: minimum off-time, 47 s left');
   });
 });
