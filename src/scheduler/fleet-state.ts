@@ -176,6 +176,7 @@ export function createFleetState(
 /** What identical units share: everything about a unit that never changes except its names and priority. */
 export interface UnitKind {
   readonly modes: readonly UnitMode[];
+  readonly modeIndexes: ModeIndexes;
   readonly standbyKw: number;
   readonly rampUpS: number;
   readonly softoffDelayS: number;
@@ -211,9 +212,9 @@ export function attachUnitGroups(units: FleetUnit[]): UnitGroups {
   const priority = new Float64Array(units.length);
   units.forEach((u, i) => {
     let k = kinds.findIndex(
-      (x) => x.modes === u.modes && x.standbyKw === u.standbyKw && x.rampUpS === u.rampUpS && x.softoffDelayS === u.softoffDelayS && x.modeChange === u.modeChange && x.lever === u.lever,
+      (x) => x.modes === u.modes && x.modeIndexes === u.modeIndexes && x.standbyKw === u.standbyKw && x.rampUpS === u.rampUpS && x.softoffDelayS === u.softoffDelayS && x.modeChange === u.modeChange && x.lever === u.lever,
     );
-    if (k < 0) k = kinds.push({ modes: u.modes, standbyKw: u.standbyKw, rampUpS: u.rampUpS, softoffDelayS: u.softoffDelayS, modeChange: u.modeChange, lever: u.lever }) - 1;
+    if (k < 0) k = kinds.push({ modes: u.modes, modeIndexes: u.modeIndexes, standbyKw: u.standbyKw, rampUpS: u.rampUpS, softoffDelayS: u.softoffDelayS, modeChange: u.modeChange, lever: u.lever }) - 1;
     kind[i] = k;
     priority[i] = u.priority;
   });

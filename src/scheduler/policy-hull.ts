@@ -51,7 +51,7 @@ export function allowedModes(u: FleetUnit, pinned: number): readonly number[] {
   return u.modeIndexes.all;
 }
 
-export function lowestKwMode(u: FleetUnit, allowed: readonly number[]): number {
+export function lowestKwMode(u: Pick<FleetUnit, 'modes'>, allowed: readonly number[]): number {
   let best = allowed[0]!;
   for (const j of allowed) if (u.modes[j]!.kw < u.modes[best]!.kw) best = j;
   return best;

@@ -1,4 +1,4 @@
-import { currentKw, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import { currentKw, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitKind } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
@@ -190,6 +190,7 @@ class Work {
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
   readonly since: Float64Array;
+  readonly first: Float64Array;
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -203,6 +204,7 @@ class Work {
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
     this.since = new Float64Array(n);
+    this.first = new Float64Array(n);
   }
 }
 
@@ -278,6 +280,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const nowThs = work.nowThs.fill(0);
   const startCode = work.startCode;
   const since = work.since;
+  // An off unit's first switch-on of the day (read while its switch-ons are at hand, for the pacing).
+  const first = work.first;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -328,6 +332,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       }
     } else {
       nowKw[i] = u.standbyKw;
+      first[i] = used[i]! > 0 ? firstOnMs(u, nowMs) : NaN;
       base += u.standbyKw;
       runningTopKw += u.standbyKw;
       if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
@@ -380,10 +385,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let onHoldMs = Infinity;
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
     const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
+    // Identical units share their lowest step: from the fleet's groups, no unit object read.
+    const groups = unitGroupsOf(units);
+    let lowOf: UnitKind | undefined;
+    let lowScale = NaN;
+    let lowMemoKw = 0;
     for (let i = 0; i < n; i++) {
       // level still holds the current state here: >= 0 is a running unit.
       if (skip[i] || level[i]! >= 0) continue;
-      const u = units[i]!;
       if (used[i]! >= maxCycles) {
         wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
         continue;
@@ -394,7 +403,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
       let paced = false;
       if (paceMs > 0 && used[i]! > 0) {
-        const readyMs = paceReadyAtMs(firstOnMs(u, nowMs), used[i]!, maxCycles, paceMs, paceBurst);
+        const readyMs = paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst);
         // Ahead of an even spend: the hold doubles for every cycle ahead.
         if (nowMs < readyMs) {
           needMs *= Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs);
@@ -412,7 +421,20 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       }
       // Added only into room the budget has held above the running units' top for the whole
       // hold; a swap at an unchanged budget asks only that the budget stood above that top.
-      const lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      const k = groups !== undefined && units[i] === groups.units[i] ? groups.kinds[groups.kind[i]!]! : undefined;
+      let lowKw: number;
+      if (k !== undefined && k.lever === 'api') {
+        // allowedModes(u, 0) of a unit with an API: every mode.
+        if (k !== lowOf || scale[i] !== lowScale) {
+          lowOf = k;
+          lowScale = scale[i]!;
+          lowMemoKw = k.modes[lowestKwMode(k, k.modeIndexes.all)]!.kw * lowScale - k.standbyKw;
+        }
+        lowKw = lowMemoKw;
+      } else {
+        const u = units[i]!;
+        lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      }
       if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
       else {
         addSkip[i] = 1;
