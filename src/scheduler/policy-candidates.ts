@@ -100,6 +100,11 @@ export function bestMovesFill(
   let sigModes: FleetUnit['modes'] | undefined;
   let sigScale = NaN;
   let sigStandby = NaN;
+  // The units that had a move within the room `candRem` (in fleet order): a move that does not
+  // fit in some room fits in no smaller one, and only the unit a round moves changes its moves,
+  // so while the room does not grow a round walks these, not the fleet.
+  let cand: number[] | undefined;
+  let candRem = -Infinity;
   for (let round = 0; round < rounds; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
@@ -107,7 +112,11 @@ export function bestMovesFill(
     let bestMode = -1;
     let bestScore = 0;
     let bestDkw = 0;
-    for (let i = 0; i < units.length; i++) {
+    const walk = cand === undefined || rem > candRem ? undefined : cand;
+    const found: number[] | undefined = walk === undefined ? [] : undefined;
+    const count = walk === undefined ? units.length : walk.length;
+    for (let c = 0; c < count; c++) {
+      const i = walk === undefined ? c : walk[c]!;
       const same = groups !== undefined && units[i] === groups.units[i];
       const k: UnitKind | FleetUnit = same ? groups.kinds[groups.kind[i]!]! : units[i]!;
       const modes = k.modes;
@@ -128,6 +137,7 @@ export function bestMovesFill(
         const dkw = m.kw * sc - kw0;
         const dths = m.ths - ths0;
         if (dths <= 0 || dkw > rem + EPS) continue;
+        if (!fits) found?.push(i);
         fits = true;
         if (!allow(i, l, j, dkw)) continue;
         const score = dkw <= EPS ? Infinity : dths / dkw;
@@ -139,6 +149,10 @@ export function bestMovesFill(
         }
       }
       if (!fits && l < 64) none[l + 1] = round;
+    }
+    if (found !== undefined) {
+      cand = found;
+      candRem = rem;
     }
     if (bestUnit < 0) break;
     level[bestUnit] = bestMode;

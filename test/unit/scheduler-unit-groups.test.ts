@@ -5,7 +5,7 @@ import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import { attachUnitGroups, createFleetState, unitGroupsOf, type FleetState, type FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
 import { shed } from '../../src/scheduler/policy-shed.js';
-import { greedy } from '../../src/scheduler/policy-candidates.js';
+import { bestMovesFill, greedy } from '../../src/scheduler/policy-candidates.js';
 import { MODELS, miner } from './scheduler-fixtures.js';
 
 /**
@@ -275,5 +275,75 @@ describe('SchedulerCore: each unit\'s reason in the snapshot (issue 12 item 10: 
     expect(reasons(T0 + 12_000)[keptIdx]).toMatch(/^unavailable: counted at worst-case/);
     core.step(reading(17.5, T0 + 13_000), T0 + 13_000);
     expect(reasons(T0 + 13_000)[shedIdx]).toBe('held off: minimum off-time, 47 s left');
+  });
+});
+
+describe('bestMovesFill: the walk over the units that had a move (issue 12 item 10)', () => {
+  /** The fill as specified: every round scans every unit and mode (the code before the candidate walk). */
+  function referenceFill(units: readonly FleetUnit[], level: Int16Array, scale: Float64Array, limit: number, planned: number, rounds: number, allow: (i: number, l: number, j: number, dkw: number) => boolean): number {
+    for (let round = 0; round < rounds; round++) {
+      const rem = limit - planned;
+      if (rem <= 1e-9) break;
+      let best = -1;
+      let bestMode = -1;
+      let bestScore = 0;
+      let bestDkw = 0;
+      units.forEach((u, i) => {
+        const l = level[i]!;
+        const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
+        const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
+        u.modes.forEach((m, j) => {
+          const dkw = m.kw * scale[i]! - kw0;
+          const dths = m.ths - ths0;
+          if (dths <= 0 || dkw > rem + 1e-9 || !allow(i, l, j, dkw)) return;
+          const score = dkw <= 1e-9 ? Infinity : dths / dkw;
+          const b = units[best];
+          const wearFirst = b !== undefined && (u.on !== b.on ? u.on : u.on ? u.sinceMs > b.sinceMs : u.sinceMs < b.sinceMs);
+          if (score > bestScore || (score === bestScore && l < 0 && best >= 0 && level[best]! < 0 && wearFirst)) {
+            bestScore = score;
+            best = i;
+            bestMode = j;
+            bestDkw = dkw;
+          }
+        });
+      });
+      if (best < 0) break;
+      level[best] = bestMode;
+      planned += bestDkw;
+    }
+    return planned;
+  }
+
+  // A mode of lower draw that hashes more than another (off the hull): a move to it gives room back,
+  // so the room grows between rounds and the walk must go back to the whole fleet.
+  const models: Record<string, ModelConfig> = {
+    ...GROUP_MODELS,
+    odd: { standbyKw: 0.1, modes: [{ name: 'tuned', kw: 3.0, ths: 150 }, { name: 'stock', kw: 3.4, ths: 140 }, { name: 'boost', kw: 4.2, ths: 175 }], rampUpS: 20, softoffDelayS: 5, nominal: true },
+  };
+
+  it.each([11, 12, 13, 14, 15, 16, 17, 18])('makes the same moves as the full scan, rounds after rounds (seed %i)', (seed) => {
+    const r = rng(seed);
+    const names = ['avalon-a1566ha', 'old', 'odd', 'generic'];
+    const n = 150;
+    const fleet = createFleetState({ models, miners: Array.from({ length: n }, (_, i) => miner(i, { model: names[Math.floor(r() * names.length)]! })) }, () => ({ on: r() < 0.5 }));
+    fleet.units.forEach((u) => {
+      u.mode = Math.floor(r() * u.modes.length);
+      u.sinceMs = T0 - Math.floor(r() * 5) * 1000;
+    });
+    const scale = Float64Array.from(fleet.units, () => (r() < 0.3 ? 0.95 : 1));
+    const start = Int16Array.from(fleet.units, (u) => (u.on ? u.mode : -1));
+    const planned = fleet.units.reduce((a, u, i) => a + (u.on ? u.modes[u.mode]!.kw * scale[i]! : u.standbyKw), 0);
+    const skip = Uint8Array.from(fleet.units, () => (r() < 0.1 ? 1 : 0));
+    for (const room of [0.5, 1, 3, 7, 20, 60]) {
+      for (const upOnly of [false, true]) {
+        const allow = (i: number, l: number, j: number, dkw: number): boolean => !skip[i] && j !== l && !(upOnly && dkw < -1e-9);
+        const a = start.slice();
+        const b = start.slice();
+        const pa = bestMovesFill(fleet.units, a, scale, planned + room, planned, 12, allow);
+        const pb = referenceFill(fleet.units, b, scale, planned + room, planned, 12, allow);
+        expect(pa).toBe(pb);
+        expect(a).toEqual(b);
+      }
+    }
   });
 });
