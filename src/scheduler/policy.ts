@@ -191,6 +191,14 @@ class Work {
   readonly startCode: Int32Array;
   readonly since: Float64Array;
   readonly first: Float64Array;
+  /**
+   * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
+   * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
+   * targets only while the record still owns its buffer (a plan made from an older memory
+   * takes it over). 120 kB a plan at 5,000 units was most of what plans allocated.
+   */
+  readonly seenBufs: [Float64Array, Float64Array];
+  readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -205,6 +213,7 @@ class Work {
     this.startCode = new Int32Array(n);
     this.since = new Float64Array(n);
     this.first = new Float64Array(n);
+    this.seenBufs = [new Float64Array(3 * n), new Float64Array(3 * n)];
   }
 }
 
@@ -570,11 +579,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // never mutated once returned): at 10,000 units, allocating one per unit per reading was
   // most of the garbage collector's work (issue 12 item 10).
   const last = prev?.[LAST_TARGETS];
-  const reuse = last !== undefined && last.targets.length === n;
+  const lastBuf = last === undefined ? -1 : work.seenBufs.indexOf(last.seen);
+  const reuse = last !== undefined && last.targets.length === n && (lastBuf < 0 || work.seenOwners[lastBuf] === last);
   // What each target reads, kept beside the objects (a typed array walks far faster than
   // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
   // reason) target, code -1 otherwise.
-  const seen = new Float64Array(3 * n);
+  const seenBuf = lastBuf === 0 ? 1 : 0;
+  const seen = work.seenBufs[seenBuf];
   // Unchanged targets built in this plan, shared by identical units: without a last plan (or
   // after a cut) a fleet gets one object per group of identical units, not one per unit.
   const pool: UnitTarget[] = [];
@@ -689,7 +700,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   memory.sustained = sustained;
   // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
-  Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen, work } });
+  const record = { targets, seen, work };
+  work.seenOwners[seenBuf] = record;
+  Object.defineProperty(memory, LAST_TARGETS, { value: record });
   return {
     atMs: nowMs,
     budgetKw,

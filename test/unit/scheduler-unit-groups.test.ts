@@ -347,3 +347,23 @@ describe('bestMovesFill: the walk over the units that had a move (issue 12 item 
     }
   });
 });
+
+describe('plan memory: the targets buffer used in turn (issue 12 item 10)', () => {
+  it('a memory planned from twice (a branch) does not hand the older branch another plan\'s targets', () => {
+    const fleet = createFleetState({ models: GROUP_MODELS, miners: Array.from({ length: 40 }, (_, i) => miner(i)) }, () => ({ on: true }));
+    const top = fleet.units.reduce((a, u) => a + Math.max(...u.modes.map((m) => m.kw)), 0);
+    const settings: PolicySettings = { minOnS: 0, minOffS: 0, rampKwPerMin: 1e9, hysteresisKw: 0, cutDeadlineS: 10, tickS: 5 };
+    const values = (p: Plan): unknown => p.targets.map((t) => [t.on, t.mode, t.kw, t.ths, t.changed, t.reason]);
+    // The branch: x, then a (a deep cut) and b (no change) both from x's memory, then c (the cut lifted) from a's.
+    const x = plan(top, fleet, T0, settings);
+    const a = plan(top * 0.3, fleet, T0 + 1000, settings, x.ramp);
+    plan(top, fleet, T0 + 1000, settings, x.ramp);
+    const c = plan(top, fleet, T0 + 2000, settings, a.ramp);
+    // The same without the branch.
+    const x2 = plan(top, fleet, T0, settings);
+    const a2 = plan(top * 0.3, fleet, T0 + 1000, settings, x2.ramp);
+    const c2 = plan(top, fleet, T0 + 2000, settings, a2.ramp);
+    expect(a.changes).toBeGreaterThan(10);
+    expect(values(c)).toEqual(values(c2));
+  });
+});
