@@ -35,7 +35,16 @@ export function greedy(
     const s = g.step;
     // Every unit of a group takes the same step: once one does not fit, none after it does
     // (planned stands still), so the group ends there and its order is read no further.
+    // When not even the first fits, the order does not matter: any unit still at the step's start
+    // stops the group (and sets what limited the plan), so none is ordered.
     let full = false;
+    if (planned + s.dkw > limit + EPS) {
+      const at = (i: number): boolean => level[i] === s.from;
+      if (g.sticky.some(at) || g.others.some(at)) {
+        if (limitedBy === 'fleet') limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+      }
+      continue;
+    }
     for (let pass = 0; pass < 2 && !full; pass++) {
       for (const i of inOrder(g, pass === 0 ? 0 : 1)) {
         if (level[i] !== s.from) continue;

@@ -151,9 +151,8 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
 }
 
 /**
- * A group's sticky (`pass` 0) or other (1) units in the greedy's order, sorted lazily: the
- * first ones come off a binary heap (linear to build), and only a reader that goes on past them
- * pays for sorting the rest. The keys are copied out of the unit objects once. The order is a
+ * A group's sticky (`pass` 0) or other (1) units in the greedy's order, sorted as far as they
+ * are read (lazySorted). The keys are copied out of the unit objects once. The order is a
  * total one, so it is the same as sorting the whole list.
  */
 export function* inOrder(g: StepGroup, pass: 0 | 1): Generator<number, void, undefined> {
@@ -176,6 +175,16 @@ export function* inOrder(g: StepGroup, pass: 0 | 1): Generator<number, void, und
   const dir = o.dir;
   // restoreOrder on positions into `list`.
   const before = (p: number, q: number): number => pr[q]! - pr[p]! || us[p]! - us[q]! || dir * cmp(si[p]!, si[q]!) || list[p]! - list[q]!;
+  for (const p of lazySorted(m, before)) yield list[p]!;
+}
+
+/**
+ * Positions 0..m-1 in the order `before` (a total order) gives them, computed as far as they
+ * are read: the first ones come off a binary heap (linear to build, about 2 log m comparisons a
+ * position), and a reader that goes on past them gets the rest from one sort (about log m).
+ * The greedy and the cut usually stop a few units into a list of thousands (issue 12 item 10).
+ */
+export function* lazySorted(m: number, before: (p: number, q: number) => number): Generator<number, void, undefined> {
   const heap = new Int32Array(m);
   for (let k = 0; k < m; k++) heap[k] = k;
   let size = m;
@@ -192,18 +201,17 @@ export function* inOrder(g: StepGroup, pass: 0 | 1): Generator<number, void, und
     heap[at] = x;
   };
   for (let k = (size >> 1) - 1; k >= 0; k--) siftDown(k);
-  // Popping costs about 2 log m comparisons a unit, a sort about log m: past a few, sort the rest.
   const popped = Math.max(64, m >> 4);
   for (let k = 0; k < popped && size > 0; k++) {
     const top = heap[0]!;
     heap[0] = heap[--size]!;
     siftDown(0);
-    yield list[top]!;
+    yield top;
   }
   if (size === 0) return;
   const rest = Array.from(heap.subarray(0, size));
   rest.sort(before);
-  for (const p of rest) yield list[p]!;
+  yield* rest;
 }
 
 /** Whether the units' `sinceMs` differ: when they do not, the lists are already in order and need no sort. */

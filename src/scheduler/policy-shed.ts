@@ -1,6 +1,6 @@
 import type { FleetUnit } from './fleet-state.js';
 import { bestMovesFill } from './policy-candidates.js';
-import { EPS, allowedModes, cmp, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
+import { EPS, allowedModes, cmp, lazySorted, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
 
 /**
  * A budget cut, pure: shed from what runs now until the draw fits, and never
@@ -152,9 +152,8 @@ function* byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUni
 /**
  * `b` in order of priority, then cycles spent, then `sinceMs`, then later in the fleet first. The
  * keys are copied out of the unit objects once, so the comparator reads typed arrays, not
- * thousands of scattered objects (issue 12 item 10). Yielded lazily: the first units come off a
- * binary heap (linear to build), and only a reader that goes on past them pays for sorting the
- * rest. The order is a total one, so it is the same as sorting the whole bucket.
+ * thousands of scattered objects (issue 12 item 10). Yielded as far as the cut reads
+ * (lazySorted). The order is a total one, so it is the same as sorting the whole bucket.
  */
 function* sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array): Generator<number, void, undefined> {
   const m = b.length;
@@ -169,33 +168,5 @@ function* sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Arra
     si[k] = u.sinceMs;
   }
   const before = (p: number, q: number): number => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!;
-  // A min-heap of positions into b, built bottom-up.
-  const heap = new Int32Array(m);
-  for (let k = 0; k < m; k++) heap[k] = k;
-  let size = m;
-  const siftDown = (at: number): void => {
-    const x = heap[at]!;
-    for (;;) {
-      let c = 2 * at + 1;
-      if (c >= size) break;
-      if (c + 1 < size && before(heap[c + 1]!, heap[c]!) < 0) c++;
-      if (before(heap[c]!, x) >= 0) break;
-      heap[at] = heap[c]!;
-      at = c;
-    }
-    heap[at] = x;
-  };
-  for (let k = (size >> 1) - 1; k >= 0; k--) siftDown(k);
-  // Popping costs about 2 log m comparisons a unit, a sort about log m: past a few, sort the rest.
-  const popped = Math.max(64, m >> 4);
-  for (let k = 0; k < popped && size > 0; k++) {
-    const top = heap[0]!;
-    heap[0] = heap[--size]!;
-    siftDown(0);
-    yield b[top]!;
-  }
-  if (size === 0) return;
-  const rest = Array.from(heap.subarray(0, size));
-  rest.sort(before);
-  for (const p of rest) yield b[p]!;
+  for (const p of lazySorted(m, before)) yield b[p]!;
 }

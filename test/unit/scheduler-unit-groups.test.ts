@@ -5,6 +5,7 @@ import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import { attachUnitGroups, createFleetState, unitGroupsOf, type FleetState, type FleetUnit } from '../../src/scheduler/fleet-state.js';
 import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
 import { shed } from '../../src/scheduler/policy-shed.js';
+import { lazySorted } from '../../src/scheduler/policy-hull.js';
 import { bestMovesFill, greedy } from '../../src/scheduler/policy-candidates.js';
 import { MODELS, miner } from './scheduler-fixtures.js';
 
@@ -365,5 +366,23 @@ describe('plan memory: the targets buffer used in turn (issue 12 item 10)', () =
     const c2 = plan(top, fleet, T0 + 2000, settings, a2.ramp);
     expect(a.changes).toBeGreaterThan(10);
     expect(values(c)).toEqual(values(c2));
+  });
+});
+
+describe('lazySorted (issue 12 item 10)', () => {
+  it.each([0, 1, 2, 5, 63, 64, 65, 100, 3000])('reads %i positions in the order of a full sort, however far it is read', (m) => {
+    const r = rng(m + 1);
+    // Many ties on the first key, broken by the position: a total order, as the callers build.
+    const key = Float64Array.from({ length: m }, () => Math.floor(r() * 7));
+    const before = (p: number, q: number): number => key[p]! - key[q]! || q - p;
+    const full = Array.from({ length: m }, (_, k) => k).sort(before);
+    for (const stop of [0, 1, 10, 64, 65, Math.floor(m / 2), m]) {
+      const got: number[] = [];
+      for (const p of lazySorted(m, before)) {
+        if (got.length === stop) break;
+        got.push(p);
+      }
+      expect(got).toEqual(full.slice(0, stop));
+    }
   });
 });
