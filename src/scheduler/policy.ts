@@ -197,7 +197,7 @@ class Work {
    * targets only while the record still owns its buffer (a plan made from an older memory
    * takes it over). 120 kB a plan at 5,000 units was most of what plans allocated.
    */
-  readonly seenBufs: [Float64Array, Float64Array];
+  readonly seenBufs: [Float64Array | undefined, Float64Array | undefined] = [undefined, undefined];
   readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
@@ -213,7 +213,6 @@ class Work {
     this.startCode = new Int32Array(n);
     this.since = new Float64Array(n);
     this.first = new Float64Array(n);
-    this.seenBufs = [new Float64Array(3 * n), new Float64Array(3 * n)];
   }
 }
 
@@ -579,13 +578,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // never mutated once returned): at 10,000 units, allocating one per unit per reading was
   // most of the garbage collector's work (issue 12 item 10).
   const last = prev?.[LAST_TARGETS];
-  const lastBuf = last === undefined ? -1 : work.seenBufs.indexOf(last.seen);
-  const reuse = last !== undefined && last.targets.length === n && (lastBuf < 0 || work.seenOwners[lastBuf] === last);
+  const lastBuf = last === undefined ? -1 : last.seen === work.seenBufs[0] ? 0 : last.seen === work.seenBufs[1] ? 1 : -1;
+  const reuse = last !== undefined && last.targets.length === n && (lastBuf === -1 || work.seenOwners[lastBuf === 0 ? 0 : 1] === last);
   // What each target reads, kept beside the objects (a typed array walks far faster than
   // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
   // reason) target, code -1 otherwise.
   const seenBuf = lastBuf === 0 ? 1 : 0;
-  const seen = work.seenBufs[seenBuf];
+  // Made on first use: a plan without memory (a fresh loop, the bench's cold cases) needs one.
+  const seen = (work.seenBufs[seenBuf] ??= new Float64Array(3 * n));
   // Unchanged targets built in this plan, shared by identical units: without a last plan (or
   // after a cut) a fleet gets one object per group of identical units, not one per unit.
   const pool: UnitTarget[] = [];
