@@ -100,15 +100,20 @@ export function bestMovesFill(
 ): number {
   // Identical units (same modes, standby and scale) at the same level have the same moves:
   // once one of them has no move that gains hashrate within the room, none of them has, and the
-  // rest are passed over without a walk over their modes (issue 12 item 10). `none[l + 1]` holds
-  // the round in which level l was found so, for the units of the last signature seen. With the
-  // fleet's groups (fleet-state.ts) the signature comes from typed arrays: a unit object is read
-  // only when it has a move that fits.
+  // rest are passed over without a walk over their modes (issue 12 item 10). With the fleet's
+  // groups (fleet-state.ts) the signature comes from typed arrays (a unit object is read only
+  // when it has a move that fits) and each kind keeps its own record, so a fleet whose kinds
+  // alternate keeps them all; without, one record for the last signature seen. A record is
+  // `slot * 65 + level + 1`: found without a move in round `noneRound` of generation `noneGen`
+  // (a slot's generation moves on when its signature changes: no clearing).
   const groups = unitGroupsOf(units);
-  const none = new Int32Array(65).fill(-1);
-  let sigModes: FleetUnit['modes'] | undefined;
-  let sigScale = NaN;
-  let sigStandby = NaN;
+  const slots = groups === undefined ? 1 : groups.kinds.length;
+  const noneRound = new Int32Array(slots * 65).fill(-1);
+  const noneGen = new Int32Array(slots * 65);
+  const slotGen = new Int32Array(slots);
+  const slotModes: (FleetUnit['modes'] | undefined)[] = new Array<FleetUnit['modes'] | undefined>(slots).fill(undefined);
+  const slotScale = new Float64Array(slots).fill(NaN);
+  const slotStandby = new Float64Array(slots).fill(NaN);
   // The units that had a move within the room `candRem` (in fleet order): a move that does not
   // fit in some room fits in no smaller one, and only the unit a round moves changes its moves,
   // so while the room does not grow a round walks these, not the fleet.
@@ -127,17 +132,19 @@ export function bestMovesFill(
     for (let c = 0; c < count; c++) {
       const i = walk === undefined ? c : walk[c]!;
       const same = groups !== undefined && units[i] === groups.units[i];
-      const k: UnitKind | FleetUnit = same ? groups.kinds[groups.kind[i]!]! : units[i]!;
+      const slot = same ? groups.kind[i]! : 0;
+      const k: UnitKind | FleetUnit = same ? groups.kinds[slot]! : units[i]!;
       const modes = k.modes;
       const standbyKw = k.standbyKw;
       const l = level[i]!;
       const sc = scale[i]!;
-      if (modes !== sigModes || sc !== sigScale || standbyKw !== sigStandby) {
-        sigModes = modes;
-        sigScale = sc;
-        sigStandby = standbyKw;
-        none.fill(-1);
-      } else if (l < 64 && none[l + 1] === round) continue;
+      const rec = slot * 65 + l + 1;
+      if (modes !== slotModes[slot] || sc !== slotScale[slot] || standbyKw !== slotStandby[slot]) {
+        slotModes[slot] = modes;
+        slotScale[slot] = sc;
+        slotStandby[slot] = standbyKw;
+        slotGen[slot]!++;
+      } else if (l < 64 && noneRound[rec] === round && noneGen[rec] === slotGen[slot]) continue;
       const kw0 = l < 0 ? standbyKw : modes[l]!.kw * sc;
       const ths0 = l < 0 ? 0 : modes[l]!.ths;
       let fits = false;
@@ -157,7 +164,10 @@ export function bestMovesFill(
           bestDkw = dkw;
         }
       }
-      if (!fits && l < 64) none[l + 1] = round;
+      if (!fits && l < 64) {
+        noneRound[rec] = round;
+        noneGen[rec] = slotGen[slot]!;
+      }
     }
     if (found !== undefined) {
       cand = found;
