@@ -51,8 +51,11 @@ export interface DispatchSettings {
 export function buildCommands(plan: Plan, fleet: FleetState, settings: DispatchSettings): UnitCommand[] {
   const dec: Array<{ cmd: UnitCommand; savedKw: number; leadMs: number }> = [];
   const inc: UnitCommand[] = [];
-  plan.targets.forEach((t, i) => {
-    if (!t.changed) return;
+  // An indexed loop: it runs over every unit of every plan that changes something.
+  const targets = plan.targets;
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
+    if (!t.changed) continue;
     const u = fleet.units[i]!;
     const via = u.lever === 'api' && u.available ? 'api' : 'stratum';
     const action: CommandAction = t.on === u.on ? 'mode' : t.on ? 'on' : 'off';
@@ -61,7 +64,7 @@ export function buildCommands(plan: Plan, fleet: FleetState, settings: DispatchS
     const cmd: UnitCommand = { index: i, unitId: u.id, worker: u.worker, action, mode: t.mode, fromMode: u.mode, via, atMs: plan.atMs, decrease: newKw < oldKw, ths: t.ths, reason: t.reason };
     if (cmd.decrease) dec.push({ cmd, savedKw: oldKw - newKw, leadMs: via === 'api' ? u.softoffDelayS * 1000 + 1000 : 0 });
     else inc.push(cmd);
-  });
+  }
   // Biggest saving first: the order the loop hands them to the devices in the same instant.
   dec.sort((a, b) => b.savedKw - a.savedKw || a.cmd.index - b.cmd.index);
   const out: UnitCommand[] = [];

@@ -63,7 +63,7 @@ export interface FleetUnit {
    * at a whole second softoffDelayS ahead of its issue, and increases are issued after
    * a cut's softoffs, so the ramp starts later than the plan. Undefined: at `changedAtMs`.
    */
-  rampFromMs?: number;
+  rampFromMs?: number | undefined;
   /** False while the API fails or the unit does not report: counted at worst-case draw. */
   available: boolean;
   /** Measured wall power, kW, from the last status read; undefined when not reported. */
@@ -75,6 +75,7 @@ export interface FleetUnit {
 }
 
 export interface FleetState {
+  /** Carries the fleet's `UnitGroups` (unitGroupsOf), built once by createFleetState. */
   readonly units: FleetUnit[];
   readonly byId: ReadonlyMap<string, FleetUnit>;
   readonly byWorker: ReadonlyMap<string, FleetUnit>;
@@ -156,6 +157,9 @@ export function createFleetState(
       mode: lever === 'stratum' ? topModeIndex(modes) : (init.mode ?? topModeIndex(modes)),
       sinceMs: -Infinity,
       changedAtMs: -Infinity,
+      // Present from the start (undefined until the loop sets it): every unit then keeps one
+      // object shape, so the policy's reads of 10,000 units stay monomorphic (issue 12 item 10).
+      rampFromMs: undefined,
       available: true,
       measuredKw: undefined,
       measuredAtMs: -Infinity,
@@ -165,7 +169,67 @@ export function createFleetState(
     byId.set(unit.id, unit);
     byWorker.set(unit.worker, unit);
   });
+  attachUnitGroups(units);
   return { units, byId, byWorker };
+}
+
+/** What identical units share: everything about a unit that never changes except its names and priority. */
+export interface UnitKind {
+  readonly modes: readonly UnitMode[];
+  readonly modeIndexes: ModeIndexes;
+  readonly standbyKw: number;
+  readonly rampUpS: number;
+  readonly softoffDelayS: number;
+  readonly modeChange: 'restart' | 'instant' | undefined;
+  readonly lever: Lever;
+}
+
+/**
+ * The fleet's units grouped by kind (issue 12 item 10: plan over groups of
+ * identical units): a unit's kind and priority are read from typed arrays,
+ * so a walk over 10,000 units that needs only those (and the plan's own
+ * typed arrays) touches none of the unit objects, whose scattered loads were
+ * most of a plan's time. Built once with the fleet; only the `readonly`
+ * fields of a unit go in, so it stays valid as the loop changes state.
+ */
+export interface UnitGroups {
+  /** The unit objects it was built from (a walk checks `units[i] === groups.units[i]`). */
+  readonly units: readonly FleetUnit[];
+  /** Per unit, its index into `kinds`. */
+  readonly kind: Int32Array;
+  readonly kinds: readonly UnitKind[];
+  /** Per unit, its priority. */
+  readonly priority: Float64Array;
+}
+
+/** Where createFleetState keeps a fleet's groups on its `units` array (not enumerable, not data). */
+const UNIT_GROUPS = Symbol('unitGroups');
+
+/** Groups `units` by kind and keeps the result on the array (createFleetState does this once). */
+export function attachUnitGroups(units: FleetUnit[]): UnitGroups {
+  const kinds: UnitKind[] = [];
+  const kind = new Int32Array(units.length);
+  const priority = new Float64Array(units.length);
+  units.forEach((u, i) => {
+    let k = kinds.findIndex(
+      (x) => x.modes === u.modes && x.modeIndexes === u.modeIndexes && x.standbyKw === u.standbyKw && x.rampUpS === u.rampUpS && x.softoffDelayS === u.softoffDelayS && x.modeChange === u.modeChange && x.lever === u.lever,
+    );
+    if (k < 0) k = kinds.push({ modes: u.modes, modeIndexes: u.modeIndexes, standbyKw: u.standbyKw, rampUpS: u.rampUpS, softoffDelayS: u.softoffDelayS, modeChange: u.modeChange, lever: u.lever }) - 1;
+    kind[i] = k;
+    priority[i] = u.priority;
+  });
+  const groups: UnitGroups = { units: units.slice(), kind, kinds, priority };
+  Object.defineProperty(units, UNIT_GROUPS, { value: groups, configurable: true });
+  return groups;
+}
+
+/**
+ * The groups createFleetState built for `units`, when they still describe it (same length;
+ * callers check each unit's identity as they walk); undefined for a hand-built unit list.
+ */
+export function unitGroupsOf(units: readonly FleetUnit[]): UnitGroups | undefined {
+  const g = (units as { [UNIT_GROUPS]?: UnitGroups })[UNIT_GROUPS];
+  return g !== undefined && g.units.length === units.length ? g : undefined;
 }
 
 /** Worst-case draw of a unit we cannot see: its top mode, or more if it was measured higher. */

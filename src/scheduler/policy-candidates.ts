@@ -1,5 +1,5 @@
-import { worstCaseKw, type FleetUnit } from './fleet-state.js';
-import { EPS, allowedModes, orderedGroups } from './policy-hull.js';
+import { unitGroupsOf, worstCaseKw, type FleetUnit, type UnitKind } from './fleet-state.js';
+import { EPS, allowedModes, inOrder, orderedGroups } from './policy-hull.js';
 import type { PlanLimit } from './policy.js';
 
 /**
@@ -33,15 +33,28 @@ export function greedy(
   let limitedBy: PlanLimit = 'fleet';
   for (const g of orderedGroups(units, level, skip, pinned, scale, used)) {
     const s = g.step;
-    for (let pass = 0; pass < 2; pass++) {
-      const list = pass === 0 ? g.sticky : g.others;
-      for (const i of list) {
+    // Every unit of a group takes the same step: once one does not fit, none after it does
+    // (planned stands still), so the group ends there and its order is read no further.
+    // When not even the first fits, the order does not matter: any unit still at the step's start
+    // stops the group (and sets what limited the plan), so none is ordered.
+    let full = false;
+    if (planned + s.dkw > limit + EPS) {
+      const at = (i: number): boolean => level[i] === s.from;
+      if (g.sticky.some(at) || g.others.some(at)) {
+        if (limitedBy === 'fleet') limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+      }
+      continue;
+    }
+    for (let pass = 0; pass < 2 && !full; pass++) {
+      for (const i of inOrder(g, pass === 0 ? 0 : 1)) {
         if (level[i] !== s.from) continue;
         if (planned + s.dkw <= limit + EPS) {
           level[i] = s.to;
           planned += s.dkw;
-        } else if (limitedBy === 'fleet') {
-          limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+        } else {
+          if (limitedBy === 'fleet') limitedBy = planned + s.dkw <= budgetKw + EPS ? (planned + s.dkw <= ceiling + EPS ? 'hysteresis' : 'ramp') : 'budget';
+          full = true;
+          break;
         }
       }
     }
@@ -85,6 +98,27 @@ export function bestMovesFill(
   rounds: number,
   allow: (i: number, l: number, j: number, dkw: number) => boolean,
 ): number {
+  // Identical units (same modes, standby and scale) at the same level have the same moves:
+  // once one of them has no move that gains hashrate within the room, none of them has, and the
+  // rest are passed over without a walk over their modes (issue 12 item 10). With the fleet's
+  // groups (fleet-state.ts) the signature comes from typed arrays (a unit object is read only
+  // when it has a move that fits) and each kind keeps its own record, so a fleet whose kinds
+  // alternate keeps them all; without, one record for the last signature seen. A record is
+  // `slot * 65 + level + 1`: found without a move in round `noneRound` of generation `noneGen`
+  // (a slot's generation moves on when its signature changes: no clearing).
+  const groups = unitGroupsOf(units);
+  const slots = groups === undefined ? 1 : groups.kinds.length;
+  const noneRound = new Int32Array(slots * 65).fill(-1);
+  const noneGen = new Int32Array(slots * 65);
+  const slotGen = new Int32Array(slots);
+  const slotModes: (FleetUnit['modes'] | undefined)[] = new Array<FleetUnit['modes'] | undefined>(slots).fill(undefined);
+  const slotScale = new Float64Array(slots).fill(NaN);
+  const slotStandby = new Float64Array(slots).fill(NaN);
+  // The units that had a move within the room `candRem` (in fleet order): a move that does not
+  // fit in some room fits in no smaller one, and only the unit a round moves changes its moves,
+  // so while the room does not grow a round walks these, not the fleet.
+  let cand: number[] | undefined;
+  let candRem = -Infinity;
   for (let round = 0; round < rounds; round++) {
     const rem = limit - planned;
     if (rem <= EPS) break;
@@ -92,24 +126,52 @@ export function bestMovesFill(
     let bestMode = -1;
     let bestScore = 0;
     let bestDkw = 0;
-    for (let i = 0; i < units.length; i++) {
-      const u = units[i]!;
+    const walk = cand === undefined || rem > candRem ? undefined : cand;
+    const found: number[] | undefined = walk === undefined ? [] : undefined;
+    const count = walk === undefined ? units.length : walk.length;
+    for (let c = 0; c < count; c++) {
+      const i = walk === undefined ? c : walk[c]!;
+      const same = groups !== undefined && units[i] === groups.units[i];
+      const slot = same ? groups.kind[i]! : 0;
+      const k: UnitKind | FleetUnit = same ? groups.kinds[slot]! : units[i]!;
+      const modes = k.modes;
+      const standbyKw = k.standbyKw;
       const l = level[i]!;
-      const kw0 = l < 0 ? u.standbyKw : u.modes[l]!.kw * scale[i]!;
-      const ths0 = l < 0 ? 0 : u.modes[l]!.ths;
-      for (let j = 0; j < u.modes.length; j++) {
-        const m = u.modes[j]!;
-        const dkw = m.kw * scale[i]! - kw0;
+      const sc = scale[i]!;
+      const rec = slot * 65 + l + 1;
+      if (modes !== slotModes[slot] || sc !== slotScale[slot] || standbyKw !== slotStandby[slot]) {
+        slotModes[slot] = modes;
+        slotScale[slot] = sc;
+        slotStandby[slot] = standbyKw;
+        slotGen[slot]!++;
+      } else if (l < 64 && noneRound[rec] === round && noneGen[rec] === slotGen[slot]) continue;
+      const kw0 = l < 0 ? standbyKw : modes[l]!.kw * sc;
+      const ths0 = l < 0 ? 0 : modes[l]!.ths;
+      let fits = false;
+      for (let j = 0; j < modes.length; j++) {
+        const m = modes[j]!;
+        const dkw = m.kw * sc - kw0;
         const dths = m.ths - ths0;
-        if (dths <= 0 || dkw > rem + EPS || !allow(i, l, j, dkw)) continue;
+        if (dths <= 0 || dkw > rem + EPS) continue;
+        if (!fits) found?.push(i);
+        fits = true;
+        if (!allow(i, l, j, dkw)) continue;
         const score = dkw <= EPS ? Infinity : dths / dkw;
-        if (score > bestScore || (score === bestScore && l < 0 && bestUnit >= 0 && level[bestUnit]! < 0 && wearFirst(u, units[bestUnit]!))) {
+        if (score > bestScore || (score === bestScore && l < 0 && bestUnit >= 0 && level[bestUnit]! < 0 && wearFirst(units[i]!, units[bestUnit]!))) {
           bestScore = score;
           bestUnit = i;
           bestMode = j;
           bestDkw = dkw;
         }
       }
+      if (!fits && l < 64) {
+        noneRound[rec] = round;
+        noneGen[rec] = slotGen[slot]!;
+      }
+    }
+    if (found !== undefined) {
+      cand = found;
+      candRem = rem;
     }
     if (bestUnit < 0) break;
     level[bestUnit] = bestMode;

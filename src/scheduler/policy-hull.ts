@@ -1,4 +1,4 @@
-import { measuredIsSteady, type FleetUnit } from './fleet-state.js';
+import { measuredIsSteady, unitGroupsOf, type FleetUnit, type UnitKind } from './fleet-state.js';
 
 /**
  * Each unit's options reduced to the upper concave hull of (kW, TH/s): the
@@ -19,8 +19,19 @@ export interface Step {
 /** The units that may take one step, sticky (already running) first. */
 export interface StepGroup {
   step: Step;
+  /** In fleet order; `inOrder` gives the greedy's order. */
   sticky: number[];
   others: number[];
+  /** How `sticky` / `others` are to be ordered when fleet order is not already it (absent: it is). */
+  stickyOrder?: RestoreOrder;
+  othersOrder?: RestoreOrder;
+}
+
+/** Higher priority first, then fewer cycles spent (`used`), then `sinceMs` by `dir`, then fleet order. */
+export interface RestoreOrder {
+  units: readonly FleetUnit[];
+  dir: number;
+  used: Int32Array | undefined;
 }
 
 /**
@@ -40,7 +51,7 @@ export function allowedModes(u: FleetUnit, pinned: number): readonly number[] {
   return u.modeIndexes.all;
 }
 
-export function lowestKwMode(u: FleetUnit, allowed: readonly number[]): number {
+export function lowestKwMode(u: Pick<FleetUnit, 'modes'>, allowed: readonly number[]): number {
   let best = allowed[0]!;
   for (const j of allowed) if (u.modes[j]!.kw < u.modes[best]!.kw) best = j;
   return best;
@@ -87,19 +98,37 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
   const hulls = new Map<readonly unknown[], Map<number, StepGroup[]>>();
   const groups: StepGroup[] = [];
   let anyPriority = false;
+  // The last unit's hull: runs of identical units in fleet order skip both map lookups. With the
+  // fleet's groups (fleet-state.ts), a unit whose hull has no step (e.g. at its top mode) is
+  // passed over without reading its object (issue 12 item 10).
+  const kinds = unitGroupsOf(units);
+  let lastModes: FleetUnit['modes'] | undefined;
+  let lastKey = NaN;
+  let lastGs: StepGroup[] = [];
   for (let i = 0; i < units.length; i++) {
     if (skip[i]) continue;
-    const u = units[i]!;
-    if (u.priority !== 0) anyPriority = true;
-    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (u.lever === 'stratum' || pinned[i] ? u.mode + 1 : 0);
-    let byKey = hulls.get(u.modes);
-    if (!byKey) hulls.set(u.modes, (byKey = new Map()));
-    let gs = byKey.get(key);
-    if (!gs) {
-      gs = hull(u, level[i]!, allowedModes(u, pinned[i]!), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
-      byKey.set(key, gs);
-      groups.push(...gs);
+    const same = kinds !== undefined && units[i] === kinds.units[i];
+    const k: UnitKind | FleetUnit = same ? kinds.kinds[kinds.kind[i]!]! : units[i]!;
+    if ((same ? kinds.priority[i]! : units[i]!.priority) !== 0) anyPriority = true;
+    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (k.lever === 'stratum' || pinned[i] ? units[i]!.mode + 1 : 0);
+    let gs: StepGroup[] | undefined;
+    if (k.modes === lastModes && key === lastKey) gs = lastGs;
+    else {
+      let byKey = hulls.get(k.modes);
+      if (!byKey) hulls.set(k.modes, (byKey = new Map()));
+      gs = byKey.get(key);
+      if (!gs) {
+        const u = units[i]!;
+        gs = hull(u, level[i]!, allowedModes(u, pinned[i]!), scale[i]!).map((step) => ({ step, sticky: [], others: [] }));
+        byKey.set(key, gs);
+        groups.push(...gs);
+      }
+      lastModes = k.modes;
+      lastKey = key;
+      lastGs = gs;
     }
+    if (gs.length === 0) continue;
+    const u = units[i]!;
     for (const g of gs) {
       // Sticky: the unit already runs at this step's target (or at all, for a step from off).
       if (u.on && (g.step.from < 0 || u.mode === g.step.to)) g.sticky.push(i);
@@ -111,12 +140,78 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
     // unit off longest first, and of the running ones keeps the most recently started
     // (the one on longest is the first left out, as policy-shed.ts sheds it first).
     // With a wear budget, the unit that has used the fewest cycles comes first (issue 12).
+    // Ordered as far as the greedy reads (inOrder): it stops at a group's first unit that does
+    // not fit, usually a few units into a list of thousands (issue 12 item 10).
     const wear = g.step.from < 0;
     const u = wear ? used : undefined;
-    if (anyPriority || (wear && (sinceDiffers(units, g.others) || usedDiffers(u, g.others)))) g.others.sort(restoreOrder(units, wear ? 1 : 0, u));
-    if (anyPriority || (wear && (sinceDiffers(units, g.sticky) || usedDiffers(u, g.sticky)))) g.sticky.sort(restoreOrder(units, wear ? -1 : 0, u));
+    if (anyPriority || (wear && (sinceDiffers(units, g.others) || usedDiffers(u, g.others)))) g.othersOrder = { units, dir: wear ? 1 : 0, used: u };
+    if (anyPriority || (wear && (sinceDiffers(units, g.sticky) || usedDiffers(u, g.sticky)))) g.stickyOrder = { units, dir: wear ? -1 : 0, used: u };
   }
   return groups.sort((a, b) => b.step.slope - a.step.slope);
+}
+
+/**
+ * A group's sticky (`pass` 0) or other (1) units in the greedy's order, sorted as far as they
+ * are read (lazySorted). The keys are copied out of the unit objects once. The order is a
+ * total one, so it is the same as sorting the whole list.
+ */
+export function* inOrder(g: StepGroup, pass: 0 | 1): Generator<number, void, undefined> {
+  const list = pass === 0 ? g.sticky : g.others;
+  const o = pass === 0 ? g.stickyOrder : g.othersOrder;
+  if (o === undefined) {
+    for (let k = 0; k < list.length; k++) yield list[k]!;
+    return;
+  }
+  const m = list.length;
+  const pr = new Float64Array(m);
+  const us = new Float64Array(m);
+  const si = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const u = o.units[list[k]!]!;
+    pr[k] = u.priority;
+    us[k] = o.used ? o.used[list[k]!]! : 0;
+    si[k] = u.sinceMs;
+  }
+  const dir = o.dir;
+  // restoreOrder on positions into `list`.
+  const before = (p: number, q: number): number => pr[q]! - pr[p]! || us[p]! - us[q]! || dir * cmp(si[p]!, si[q]!) || list[p]! - list[q]!;
+  for (const p of lazySorted(m, before)) yield list[p]!;
+}
+
+/**
+ * Positions 0..m-1 in the order `before` (a total order) gives them, computed as far as they
+ * are read: the first ones come off a binary heap (linear to build, about 2 log m comparisons a
+ * position), and a reader that goes on past them gets the rest from one sort (about log m).
+ * The greedy and the cut usually stop a few units into a list of thousands (issue 12 item 10).
+ */
+export function* lazySorted(m: number, before: (p: number, q: number) => number): Generator<number, void, undefined> {
+  const heap = new Int32Array(m);
+  for (let k = 0; k < m; k++) heap[k] = k;
+  let size = m;
+  const siftDown = (at: number): void => {
+    const x = heap[at]!;
+    for (;;) {
+      let c = 2 * at + 1;
+      if (c >= size) break;
+      if (c + 1 < size && before(heap[c + 1]!, heap[c]!) < 0) c++;
+      if (before(heap[c]!, x) >= 0) break;
+      heap[at] = heap[c]!;
+      at = c;
+    }
+    heap[at] = x;
+  };
+  for (let k = (size >> 1) - 1; k >= 0; k--) siftDown(k);
+  const popped = Math.max(64, m >> 4);
+  for (let k = 0; k < popped && size > 0; k++) {
+    const top = heap[0]!;
+    heap[0] = heap[--size]!;
+    siftDown(0);
+    yield top;
+  }
+  if (size === 0) return;
+  const rest = Array.from(heap.subarray(0, size));
+  rest.sort(before);
+  yield* rest;
 }
 
 /** Whether the units' `sinceMs` differ: when they do not, the lists are already in order and need no sort. */
@@ -138,9 +233,4 @@ export function usedDiffers(used: Int32Array | undefined, idx: readonly number[]
 /** -1, 0, 1 for `a` before, tied with, after `b`; safe for -Infinity (unknown), where `a - b` is NaN. */
 export function cmp(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Higher priority first, then fewer cycles spent, then `sinceMs` ascending (`dir` 1), descending (-1) or ignored (0), then fleet order. */
-function restoreOrder(units: readonly FleetUnit[], dir: number, used?: Int32Array): (a: number, b: number) => number {
-  return (a, b) => units[b]!.priority - units[a]!.priority || (used ? used[a]! - used[b]! : 0) || dir * cmp(units[a]!.sinceMs, units[b]!.sinceMs) || a - b;
 }

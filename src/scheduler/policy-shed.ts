@@ -1,6 +1,6 @@
 import type { FleetUnit } from './fleet-state.js';
 import { bestMovesFill } from './policy-candidates.js';
-import { EPS, allowedModes, cmp, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
+import { EPS, allowedModes, cmp, lazySorted, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
 
 /**
  * A budget cut, pure: shed from what runs now until the draw fits, and never
@@ -49,12 +49,14 @@ export function shed(
   const cost = new Float64Array(n);
   const free: number[] = [];
   const held: number[] = [];
+  let instant = false;
   for (let i = 0; i < n; i++) {
     const l = level[i]!;
     if (skip[i] || l < 0) continue;
     const u = units[i]!;
     cost[i] = (kwAt(i, l) - u.standbyKw) / u.modes[l]!.ths;
     (mustOn[i] ? held : free).push(i);
+    if (u.modeChange === 'instant' && u.lever === 'api') instant = true;
   }
   const off = (list: number[]): void => {
     for (const i of byCostDesc(list, cost, units, used)) {
@@ -65,7 +67,8 @@ export function shed(
   };
   // Units that change modes in place step down first (issue 12: a unit goes off only when
   // its lowest mode does not fit); the steps the cut did not need are handed back below.
-  for (const i of byCostDesc([...free, ...held], cost, units, used)) {
+  // Without such units the walk changes nothing: skipped (it would order every running unit).
+  if (instant) for (const i of byCostDesc([...free, ...held], cost, units, used)) {
     if (planned <= limit + EPS) break;
     const u = units[i]!;
     if (u.modeChange !== 'instant' || u.lever !== 'api') continue;
@@ -124,8 +127,10 @@ function giveBack(units: readonly FleetUnit[], level: Int16Array, before: Int16A
  * Units by cost (kW per TH/s) descending, then lower priority, then on
  * longest (smallest `sinceMs`), then later in the fleet. Bucketed by cost: a fleet has few distinct (model, mode, scale)
  * costs, so this is linear where a comparator sort of 10,000 units is not.
+ * Lazy (issue 12 item 10): a cut usually stops after a few units of a bucket
+ * of thousands, so a bucket is ordered only as far as it is read (sortForShed).
  */
-function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[], used?: Int32Array): number[] {
+function* byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit[], used?: Int32Array): Generator<number, void, undefined> {
   const buckets = new Map<number, number[]>();
   for (const i of idx) {
     const c = cost[i]!;
@@ -133,26 +138,24 @@ function byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUnit
     if (!b) buckets.set(c, (b = []));
     b.push(i);
   }
-  const out: number[] = [];
   for (const c of [...buckets.keys()].sort((a, b) => b - a)) {
     const b = buckets.get(c)!;
     b.reverse();
     // Equal cost and priority: the unit on longest goes first, so switching wear spreads
     // across identical units instead of cycling the last few in the fleet.
     // With a wear budget, the unit that has used the fewest cycles goes first: it can still come back.
-    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => units[i]!.priority !== 0)) sortForShed(b, units, used);
-    for (const i of b) out.push(i);
+    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => units[i]!.priority !== 0)) yield* sortForShed(b, units, used);
+    else for (let k = 0; k < b.length; k++) yield b[k]!;
   }
-  return out;
 }
 
 /**
- * Sorts `b` by priority, then cycles spent, then `sinceMs`, then later in the fleet first. The
- * keys are copied out of the unit objects once, so the comparator (n log n calls) reads typed
- * arrays, not thousands of scattered objects (issue 12 item 10); the order is a total one, so
- * the result is the same as sorting on the objects.
+ * `b` in order of priority, then cycles spent, then `sinceMs`, then later in the fleet first. The
+ * keys are copied out of the unit objects once, so the comparator reads typed arrays, not
+ * thousands of scattered objects (issue 12 item 10). Yielded as far as the cut reads
+ * (lazySorted). The order is a total one, so it is the same as sorting the whole bucket.
  */
-function sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array): void {
+function* sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array): Generator<number, void, undefined> {
   const m = b.length;
   const pr = new Float64Array(m);
   const us = new Float64Array(m);
@@ -164,9 +167,6 @@ function sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array
     us[k] = used ? used[i]! : 0;
     si[k] = u.sinceMs;
   }
-  const pos: number[] = new Array<number>(m);
-  for (let k = 0; k < m; k++) pos[k] = k;
-  pos.sort((p, q) => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!);
-  const copy = b.slice();
-  for (let k = 0; k < m; k++) b[k] = copy[pos[k]!]!;
+  const before = (p: number, q: number): number => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!;
+  for (const p of lazySorted(m, before)) yield b[p]!;
 }

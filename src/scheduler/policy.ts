@@ -1,4 +1,4 @@
-import { currentKw, topModeIndex, worstCaseKw, type FleetState, type FleetUnit } from './fleet-state.js';
+import { currentKw, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitKind } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
@@ -198,6 +198,16 @@ class Work {
   readonly nowKw: Float64Array;
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
+  readonly since: Float64Array;
+  readonly first: Float64Array;
+  /**
+   * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
+   * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
+   * targets only while the record still owns its buffer (a plan made from an older memory
+   * takes it over). 120 kB a plan at 5,000 units was most of what plans allocated.
+   */
+  readonly seenBufs: [Float64Array | undefined, Float64Array | undefined] = [undefined, undefined];
+  readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -210,6 +220,8 @@ class Work {
     this.nowKw = new Float64Array(n);
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
+    this.since = new Float64Array(n);
+    this.first = new Float64Array(n);
   }
 }
 
@@ -229,6 +241,14 @@ function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: 
   const t: UnitTarget = { on, mode, kw, ths, changed: false, reason: UNCHANGED };
   if (pool.length < POOL) pool.push(t);
   else pool[(kw * 7919 + mode) % POOL | 0] = t;
+  return t;
+}
+
+/** A held target reading (on, mode, kw, ths, reason): one from `pool` when an identical unit made it, else a new one kept there. */
+function sharedHeld(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number, reason: string): UnitTarget {
+  for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
+  const t: UnitTarget = { on, mode, kw, ths, changed: false, reason };
+  if (pool.length < POOL) pool.push(t);
   return t;
 }
 
@@ -276,6 +296,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const nowKw = work.nowKw;
   const nowThs = work.nowThs.fill(0);
   const startCode = work.startCode;
+  const since = work.since;
+  // An off unit's first switch-on of the day (read while its switch-ons are at hand, for the pacing).
+  const first = work.first;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -304,6 +327,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
     if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
     startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
+    since[i] = u.sinceMs;
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
@@ -325,6 +349,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       }
     } else {
       nowKw[i] = u.standbyKw;
+      first[i] = used[i]! > 0 ? firstOnMs(u, nowMs) : NaN;
       base += u.standbyKw;
       runningTopKw += u.standbyKw;
       if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
@@ -378,10 +403,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   let onHoldMs = Infinity;
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
     const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
+    // Identical units share their lowest step: from the fleet's groups, no unit object read.
+    const groups = unitGroupsOf(units);
+    let lowOf: UnitKind | undefined;
+    let lowScale = NaN;
+    let lowMemoKw = 0;
     for (let i = 0; i < n; i++) {
       // level still holds the current state here: >= 0 is a running unit.
       if (skip[i] || level[i]! >= 0) continue;
-      const u = units[i]!;
       if (used[i]! >= maxCycles) {
         wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
         continue;
@@ -390,21 +419,43 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       // A unit's first switch-on in 24 h waits for nothing but the top-mode rule: every
       // sunny day spends that cycle; the hold guards the ones after it.
       let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
+      let paced = false;
       if (paceMs > 0 && used[i]! > 0) {
-        const readyMs = paceReadyAtMs(firstOnMs(u, nowMs), used[i]!, maxCycles, paceMs, paceBurst);
+        const readyMs = paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst);
         // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
         // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
         // without it, 86 % with it), and costs little where cycles suffice, since it acts only
         // ahead of the pace (BENCHMARKS.md, "Power loop v2").
-        if (nowMs < readyMs) needMs = Math.max(needMs, holdMs(used[i]!, maxCycles, paceHoldS) * Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs));
+        if (nowMs < readyMs) {
+          needMs = Math.max(needMs, holdMs(used[i]!, maxCycles, paceHoldS) * Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs));
+          paced = true;
+        }
       }
       // The budget's history is kept for an hour: no hold is longer.
       needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
-      let s = byNeed.get(needMs);
-      if (!s) byNeed.set(needMs, (s = sustainedFor(needMs)));
+      // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
+      // it is not kept (a map of thousands of one-off keys cost more than it saved).
+      let s = paced && needMs < SUSTAINED_KEEP_MS ? undefined : byNeed.get(needMs);
+      if (!s) {
+        s = sustainedFor(needMs);
+        if (!paced || needMs >= SUSTAINED_KEEP_MS) byNeed.set(needMs, s);
+      }
       // Added only into room the budget has held above the running units' top for the whole
       // hold; a swap at an unchanged budget asks only that the budget stood above that top.
-      const lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      const k = groups !== undefined && units[i] === groups.units[i] ? groups.kinds[groups.kind[i]!]! : undefined;
+      let lowKw: number;
+      if (k !== undefined && k.lever === 'api') {
+        // allowedModes(u, 0) of a unit with an API: every mode.
+        if (k !== lowOf || scale[i] !== lowScale) {
+          lowOf = k;
+          lowScale = scale[i]!;
+          lowMemoKw = k.modes[lowestKwMode(k, k.modeIndexes.all)]!.kw * lowScale - k.standbyKw;
+        }
+        lowKw = lowMemoKw;
+      } else {
+        const u = units[i]!;
+        lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      }
       if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
       else {
         addSkip[i] = 1;
@@ -466,6 +517,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
       }
       let stepHoldMs = Infinity;
+      // Identical units at the same mode share the payback and its sustained room: computed once
+      // per run of them, from the fleet's groups (no unit object read, issue 12 item 10).
+      const groups = unitGroupsOf(units);
+      let paysOf: Pick<FleetUnit, 'modes' | 'rampUpS'> | undefined;
+      let paysLevel = -1;
+      let paysMs = Infinity;
+      let paysRoom: { kw: number; risesAtMs: number } | undefined;
       for (let i = 0; i < n; i++) {
         if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
         const u = units[i]!;
@@ -475,8 +533,14 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (waiting) held[i] = 1;
         else {
           // A step up must pay back the ramp it restarts: the room must have lasted that long.
-          const paysMs = restartPaysBackMs(u, level[i]!);
-          const s = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+          const k = groups !== undefined && u === groups.units[i] ? groups.kinds[groups.kind[i]!]! : u;
+          if (paysOf === undefined || k.modes !== paysOf.modes || k.rampUpS !== paysOf.rampUpS || level[i] !== paysLevel) {
+            paysOf = k;
+            paysLevel = level[i]!;
+            paysMs = restartPaysBackMs(k, paysLevel);
+            paysRoom = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+          }
+          const s = paysRoom;
           if (!s || s.kw <= runningTopKw + EPS) {
             held[i] = 1;
             if (s && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
@@ -529,17 +593,21 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // never mutated once returned): at 10,000 units, allocating one per unit per reading was
   // most of the garbage collector's work (issue 12 item 10).
   const last = prev?.[LAST_TARGETS];
-  const reuse = last !== undefined && last.targets.length === n;
+  const lastBuf = last === undefined ? -1 : last.seen === work.seenBufs[0] ? 0 : last.seen === work.seenBufs[1] ? 1 : -1;
+  const reuse = last !== undefined && last.targets.length === n && (lastBuf === -1 || work.seenOwners[lastBuf === 0 ? 0 : 1] === last);
   // What each target reads, kept beside the objects (a typed array walks far faster than
   // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
   // reason) target, code -1 otherwise.
-  const seen = new Float64Array(3 * n);
+  const seenBuf = lastBuf === 0 ? 1 : 0;
+  // Made on first use: a plan without memory (a fresh loop, the bench's cold cases) needs one.
+  const seen = (work.seenBufs[seenBuf] ??= new Float64Array(3 * n));
   // Unchanged targets built in this plan, shared by identical units: without a last plan (or
   // after a cut) a fleet gets one object per group of identical units, not one per unit.
   const pool: UnitTarget[] = [];
   const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
   const heldOn = new Map<number, string>();
   const heldOff = new Map<number, string>();
+  const heldBy = new Map<number, { reason: string; pool: UnitTarget[] }>();
   let plannedThs = 0;
   let changes = 0;
   let plannedKw = 0;
@@ -561,6 +629,29 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       seen[k] = code;
       seen[k + 1] = kw;
       seen[k + 2] = ths;
+      continue;
+    }
+    // Unchanged but held by a minimum on/off time (thousands of units after a swing): built from
+    // the typed arrays as well, without reading the unit object.
+    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1)) {
+      const code = startCode[i]!;
+      const kw = nowKw[i]!;
+      const ths = nowThs[i]!;
+      plannedThs += ths;
+      plannedKw += kw;
+      const onHeld = mustOn[i] === 1 && !relaxed;
+      const until = since[i]! + (onHeld ? minOnMs : minOffMs);
+      revisitAtMs = Math.min(revisitAtMs, until);
+      const left = Math.ceil((until - nowMs) / 1000);
+      // Units switched by one plan are held alike: they share one reason and one target (never
+      // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
+      const hk = onHeld ? 2 * left : 2 * left + 1;
+      let h = heldBy.get(hk);
+      if (!h) {
+        const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+        heldBy.set(hk, (h = { reason, pool: [] }));
+      }
+      targets[i] = sharedHeld(h.pool, (code & 1) === 1, code >> 1, kw, ths, h.reason);
       continue;
     }
     const u = units[i]!;
@@ -628,7 +719,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (swapAtMs !== undefined) memory.swapAtMs = swapAtMs;
   memory.sustained = sustained;
   // Not enumerable: the memory is compared and logged as data; the targets are only a cache.
-  Object.defineProperty(memory, LAST_TARGETS, { value: { targets, seen, work } });
+  const record = { targets, seen, work };
+  work.seenOwners[seenBuf] = record;
+  Object.defineProperty(memory, LAST_TARGETS, { value: record });
   return {
     atMs: nowMs,
     budgetKw,
@@ -660,7 +753,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
  * up on two-minute sun-breaks and down a minute later: about 1.7 times the
  * board restarts for the same energy (BENCHMARKS.md, "Power loop v2").
  */
-function restartPaysBackMs(u: FleetUnit, mode: number): number {
+function restartPaysBackMs(u: Pick<FleetUnit, 'modes' | 'rampUpS'>, mode: number): number {
   const from = u.modes[mode]!;
   let next: number | undefined;
   for (const m of u.modes) if (m.kw > from.kw + EPS && (next === undefined || m.kw < next)) next = m.kw;

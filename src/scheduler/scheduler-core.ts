@@ -87,7 +87,14 @@ export class SchedulerCore {
   private lastPlan: Plan | undefined;
   private lastVerdict: BudgetVerdict | undefined;
   private readonly decisions: Decision[] = [];
-  private readonly reasons: string[];
+  /**
+   * Per unit, a reason that stands in for the last plan's (before any plan, or set outside a
+   * plan such as `unavailable: ...`) until a plan gives the unit a new target; undefined: the
+   * last plan's target reason. Kept this way so a plan stores nothing for the thousands of
+   * units whose reason it only re-words ("held on: ... 41 s left"): storing each new string
+   * into a long-lived array was a write barrier per unit and plan (issue 12 item 10).
+   */
+  private readonly reasons: (string | undefined)[];
   private readonly tally: DecisionOutcomes = { decided: 0, pending: 0, issued: 0, superseded: 0, failsafe: 0, cancelled: 0 };
   private dirty = true;
 
@@ -118,26 +125,32 @@ export class SchedulerCore {
     const verdict = this.verdict(reading, nowMs);
     const p = plan(verdict.kw, this.fleet, nowMs, this.settings, this.ramp);
     const commands = p.changes > 0 ? buildCommands(p, this.fleet, this.settings) : [];
-    const byIndex = new Map(commands.map((c) => [c.index, c]));
+    const byIndex = commands.length > 0 ? new Map(commands.map((c) => [c.index, c])) : undefined;
     // A target the policy reused from the last plan is unchanged and its reason already stored:
-    // skipping it by identity spares a walk over every unit's target (issue 12 item 10).
+    // skipping it by identity spares a walk over every unit's target (issue 12 item 10). A plain
+    // indexed loop: this runs over every unit on every plan (5,000 units, ~50,000 plans a day).
     const last = this.lastPlan?.targets;
-    p.targets.forEach((t, i) => {
-      if (last !== undefined && last[i] === t) return;
-      const u = this.fleet.units[i]!;
-      this.reasons[i] = t.reason;
-      if (!t.changed) return;
+    const targets = p.targets;
+    const units = this.fleet.units;
+    const reasons = this.reasons;
+    const same = last !== undefined && last.length === targets.length;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      if (same && last[i] === t) continue;
+      if (reasons[i] !== undefined) reasons[i] = undefined;
+      if (!t.changed) continue;
+      const u = units[i]!;
       const d: Decision = { unitId: u.id, worker: u.worker, from: modeLabel(u, u.on, u.mode), to: modeLabel(u, t.on, t.mode), reason: t.reason, atMs: nowMs, outcome: 'pending' };
       this.tally.decided++;
       this.tally.pending++;
-      const c = byIndex.get(i);
+      const c = byIndex?.get(i);
       if (c) c.decisions = [d];
       this.record(d);
       if (t.on !== u.on) u.sinceMs = nowMs;
       u.on = t.on;
       u.mode = t.mode;
       u.changedAtMs = nowMs;
-    });
+    }
     this.ramp = p.ramp;
     this.lastPlan = p;
     this.lastVerdict = verdict;
@@ -249,7 +262,7 @@ export class SchedulerCore {
         kw: currentKw(u),
         available: u.available,
         since: Number.isFinite(u.sinceMs) ? new Date(u.sinceMs).toISOString() : null,
-        reason: this.reasons[i]!,
+        reason: this.reasons[i] ?? p!.targets[i]!.reason,
       };
       if (u.measuredKw !== undefined) s.measured = u.measuredKw;
       return s;

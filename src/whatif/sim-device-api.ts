@@ -17,6 +17,11 @@ const DONE: Promise<void> = Promise.resolve();
 export class SimLevers {
   /** Units touched since the simulator last looked (it samples and clears). */
   readonly active = new Set<number>();
+  /**
+   * Per unit, the next time its output can change (the simulator's to keep): a call on the
+   * unit sets it to -Infinity, as the call may change the unit's output from now on.
+   */
+  readonly dueAtMs: Float64Array;
   /** True when a device call was made since the last `take()`: its command's async tail must run. */
   private touched = false;
 
@@ -24,7 +29,9 @@ export class SimLevers {
     private readonly fleet: FleetState,
     private readonly devices: readonly DevicePowerModel[],
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.dueAtMs = new Float64Array(devices.length).fill(-Infinity);
+  }
 
   /** True (once) when a device or lever call happened since the last call. */
   take(): boolean {
@@ -36,6 +43,7 @@ export class SimLevers {
   private mark(i: number): DevicePowerModel {
     this.touched = true;
     this.active.add(i);
+    this.dueAtMs[i] = -Infinity;
     return this.devices[i]!;
   }
 

@@ -214,6 +214,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   };
   for (let i = 0; i < n; i++) look(i, startMs);
   const active = levers.active;
+  const dueAtMs = levers.dueAtMs;
 
   const series = { minute: [] as number[], budgetKw: [] as number[], drawnKw: [] as number[] };
   for (let t = startMs; t <= endMs; t += stepMs) {
@@ -223,9 +224,14 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       if (levers.take()) await drain();
     }
     clock.runUntil(t);
+    // A unit's output stands still between its events unless it ramps: it is sampled at the grid
+    // steps of a ramp and at its next event, not every step (issue 12 item 10; the same sums).
     for (const i of active) {
+      if (t < dueAtMs[i]!) continue;
       look(i, t);
-      if (devices[i]!.nextChangeMs(t) === undefined) active.delete(i);
+      const next = devices[i]!.nextChangeMs(t, stepMs);
+      if (next === undefined) active.delete(i);
+      else dueAtMs[i] = next;
     }
     const b = budget.valueAt(t);
     // Incremental sums drift by rounding; neither can be negative.
