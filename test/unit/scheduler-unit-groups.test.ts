@@ -8,6 +8,8 @@ import { shed } from '../../src/scheduler/policy-shed.js';
 import { lazySorted } from '../../src/scheduler/policy-hull.js';
 import { bestMovesFill, greedy } from '../../src/scheduler/policy-candidates.js';
 import { MODELS, miner } from './scheduler-fixtures.js';
+// Deterministic PRNG: the fleet's state and the budget walk are reproducible.
+import { mulberry32 as rng } from '../support/prng.js';
 
 /**
  * Issue 12 item 10: the plan's hot walks read a unit's kind (model, standby,
@@ -36,17 +38,6 @@ const SETTINGS: PolicySettings = {
   tickS: 5,
 };
 
-/** Deterministic PRNG (mulberry32): the fleet's state and the budget walk are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = 1_782_000_000_000;
 
