@@ -85,6 +85,11 @@ export interface PolicySettings {
   onHoldS?: number;
   /** The even spend of the wear budget: over this many hours from a unit's first switch-on of the day; ahead of it, a unit holds `wearPaceHoldS`, doubled per cycle ahead (policy-wear.ts). Absent or 0: no pacing. */
   wearPaceH?: number;
+  /**
+   * On a budget that changes more often than every 10 s (a live meter), a unit goes on only
+   * into room the budget has held this long, seconds, whatever `onHoldS` says. Absent or 0: off.
+   */
+  flickerHoldS?: number;
   /** Switch-ons a unit may take ahead of that even spend. Default 3. */
   wearPaceBurst?: number;
   /** The hold of a unit ahead of that even spend, × used / (max − used), doubling per cycle ahead, seconds. Default 15. */
@@ -231,6 +236,12 @@ const KIND_INSTANT = 2;
 const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
+
+/**
+ * A budget that changes more often than this is a live meter (an HTTP or MQTT
+ * source posting every few seconds), not a schedule: its readings flicker.
+ */
+const FAST_METER_MS = 10_000;
 
 /** How far back the sustained budget is kept, and so the longest hold (a paced unit far ahead). */
 const SUSTAINED_KEEP_MS = 3_600_000;
@@ -384,6 +395,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // running units' top-mode draw for the whole hold (longer as a unit spends its wear budget),
   // only while it has cycles left, and not ahead of an even spend of them over the surplus day.
   const holdS = settings.onHoldS;
+  // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
+  const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
   const maxCycles = settings.maxCyclesPerDay ?? Infinity;
   const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
   const paceBurst = settings.wearPaceBurst ?? 3;
@@ -416,9 +429,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         continue;
       }
       if (holdS === undefined) continue;
-      // A unit's first switch-on in 24 h waits for nothing but the top-mode rule: every
-      // sunny day spends that cycle; the hold guards the ones after it.
-      let needMs = used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS);
+      // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
+      // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
+      let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
       let paced = false;
       if (paceMs > 0 && used[i]! > 0) {
         const readyMs = paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst);

@@ -350,6 +350,25 @@ describe('direction rules of the two levers', () => {
     expect(onAt(31)).toBe(true);
   });
 
+  it('with flickerHoldS 30, on a budget read every second (a live meter) a unit goes on only into room held 30 s; read once a minute, at once', () => {
+    const onAfterS = (intervalS: number): number => {
+      const fleet = fleetOfModel(A1566('restart'), 1, false);
+      const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, flickerHoldS: 30 }), { holdLastS: 0, failsafeKw: 0 });
+      // No room for ten minutes, the reading flickering by a few watts at the meter's interval...
+      for (let t = 0; t < 600; t += intervalS) core.step(reading(0.1 + (t / intervalS) % 2 * 0.01, T0 + t * 1000), T0 + t * 1000);
+      // ...then room for the unit, read at the same interval.
+      for (let t = 600; t < 700; t += intervalS) {
+        if (core.step(reading(10 + (t / intervalS) % 2 * 0.01, T0 + t * 1000), T0 + t * 1000).commands.some((c) => c.action === 'on')) return t - 600;
+      }
+      return Infinity;
+    };
+    expect(onAfterS(60)).toBe(0);
+    // 30 s, or the next reading when the 30th is a flicker down (nothing goes on while the budget falls).
+    const live = onAfterS(1);
+    expect(live).toBeGreaterThanOrEqual(30);
+    expect(live).toBeLessThanOrEqual(31);
+  });
+
   it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
     const fleet = fleetOfModel(A1566('restart'), 3, false);
     const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS: 60, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
