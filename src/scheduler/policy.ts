@@ -36,12 +36,12 @@ import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs, wearHeldRoomKw } from './
  * the behaviour above) and set by the config schema:
  * - two levers: on/off follows the sustained trend, work modes the fast
  *   moves. An off unit goes on only while it has cycles left
- *   (`maxCyclesPerDay`) and, with the opt-in `onHoldS`, only when the budget
- *   has stayed above what the running units draw at their top mode for that
- *   hold (longer as the unit spends its wear budget or gets ahead of an even
- *   spend of it, policy-wear.ts; and only into the room the budget held over
- *   that time, policy-sustained.ts). A restart-mode unit steps up only once the
- *   room has lasted long enough to pay back its restart, hold or not. Units whose model changes modes in place
+ *   (`maxCyclesPerDay`), and only into room the budget has held above what
+ *   the running units draw at their top mode for its hold (policy-sustained.ts):
+ *   none by default; `wearPaceHoldS` when it is ahead of an even spend of its
+ *   budget (policy-wear.ts); the opt-in `onHoldS`, longer as it spends its
+ *   budget; `flickerHoldS` on a live meter. A restart-mode unit steps up only
+ *   once the room has lasted long enough to pay back its restarts. Units whose model changes modes in place
  *   (`modeChange: instant`) are re-spread over their modes on every increase,
  *   so running units sit in the middle and can move both ways, and a cut
  *   steps them down before any unit goes off (policy-shed.ts); units whose
