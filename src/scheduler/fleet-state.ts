@@ -232,6 +232,14 @@ export function unitGroupsOf(units: readonly FleetUnit[]): UnitGroups | undefine
   return g !== undefined && g.units.length === units.length ? g : undefined;
 }
 
+/**
+ * Unit `i`'s kind: from `groups` while slot `i` still holds the unit they were built from, else
+ * the unit itself (it has every field of a kind), so a walk needs no second path.
+ */
+export function kindAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): UnitKind | FleetUnit {
+  return groups !== undefined && units[i] === groups.units[i] ? groups.kinds[groups.kind[i]!]! : units[i]!;
+}
+
 /** Worst-case draw of a unit we cannot see: its top mode, or more if it was measured higher. */
 export function worstCaseKw(u: FleetUnit): number {
   let kw = u.modes[topModeIndex(u.modes)]!.kw;

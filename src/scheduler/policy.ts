@@ -1,4 +1,4 @@
-import { currentKw, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitKind } from './fleet-state.js';
+import { currentKw, kindAt, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitKind } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
@@ -246,26 +246,16 @@ const FAST_METER_MS = 10_000;
 /** How far back the sustained budget is kept, and so the longest hold (a paced unit far ahead). */
 const SUSTAINED_KEEP_MS = 3_600_000;
 
-/** An unchanged target reading (on, mode, kw, ths): one from `pool` when an identical unit made it, else a new one kept there. */
-function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number): UnitTarget {
-  for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
-  const t: UnitTarget = { on, mode, kw, ths, changed: false, reason: UNCHANGED };
-  if (pool.length < POOL) pool.push(t);
-  else pool[(kw * 7919 + mode) % POOL | 0] = t;
-  return t;
-}
-
-/** A held target reading (on, mode, kw, ths, reason): one from `pool` when an identical unit made it, else a new one kept there. */
-function sharedHeld(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number, reason: string): UnitTarget {
+/**
+ * An unchanged target reading (on, mode, kw, ths) with `reason`: one from `pool` (one pool per
+ * reason) when an identical unit made it, else a new one kept there.
+ */
+function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: number, reason = UNCHANGED): UnitTarget {
   for (const o of pool) if (o.kw === kw && o.mode === mode && o.on === on && o.ths === ths) return o;
   const t: UnitTarget = { on, mode, kw, ths, changed: false, reason };
   if (pool.length < POOL) pool.push(t);
+  else pool[(kw * 7919 + mode) % POOL | 0] = t;
   return t;
-}
-
-function setGet(m: Map<number, string>, k: number, v: string): string {
-  m.set(k, v);
-  return v;
 }
 
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
@@ -418,7 +408,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
     // Identical units share their lowest step: from the fleet's groups, no unit object read.
     const groups = unitGroupsOf(units);
-    let lowOf: UnitKind | undefined;
+    let lowOf: UnitKind | FleetUnit | undefined;
     let lowScale = NaN;
     let lowMemoKw = 0;
     for (let i = 0; i < n; i++) {
@@ -455,9 +445,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       }
       // Added only into room the budget has held above the running units' top for the whole
       // hold; a swap at an unchanged budget asks only that the budget stood above that top.
-      const k = groups !== undefined && units[i] === groups.units[i] ? groups.kinds[groups.kind[i]!]! : undefined;
+      const k = kindAt(groups, units, i);
       let lowKw: number;
-      if (k !== undefined && k.lever === 'api') {
+      if (k.lever === 'api') {
         // allowedModes(u, 0) of a unit with an API: every mode.
         if (k !== lowOf || scale[i] !== lowScale) {
           lowOf = k;
@@ -546,7 +536,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         if (waiting) held[i] = 1;
         else {
           // A step up must pay back the ramp it restarts: the room must have lasted that long.
-          const k = groups !== undefined && u === groups.units[i] ? groups.kinds[groups.kind[i]!]! : u;
+          const k = kindAt(groups, units, i);
           if (paysOf === undefined || k.modes !== paysOf.modes || k.rampUpS !== paysOf.rampUpS || level[i] !== paysLevel) {
             paysOf = k;
             paysLevel = level[i]!;
@@ -618,8 +608,6 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // after a cut) a fleet gets one object per group of identical units, not one per unit.
   const pool: UnitTarget[] = [];
   const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
-  const heldOn = new Map<number, string>();
-  const heldOff = new Map<number, string>();
   const heldBy = new Map<number, { reason: string; pool: UnitTarget[] }>();
   let plannedThs = 0;
   let changes = 0;
@@ -664,7 +652,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
         const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
         heldBy.set(hk, (h = { reason, pool: [] }));
       }
-      targets[i] = sharedHeld(h.pool, (code & 1) === 1, code >> 1, kw, ths, h.reason);
+      targets[i] = shared(h.pool, (code & 1) === 1, code >> 1, kw, ths, h.reason);
       continue;
     }
     const u = units[i]!;
@@ -683,49 +671,25 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     const ths = on ? u.modes[l]!.ths : 0;
     plannedThs += ths;
     plannedKw += kw;
-    if (on !== u.on || (on && mode !== u.mode)) {
-      changes++;
-      // The reason depends only on the unit's model, from and to: built once per group of
-      // identical moves (a cut of thousands of units formats a handful of strings).
-      let byMove = reasons.get(u.modes);
-      if (!byMove) reasons.set(u.modes, (byMove = new Map()));
-      const move = (((u.on ? 1 : 0) * 64 + u.mode) * 2 + (on ? 1 : 0)) * 64 + mode;
-      let reason = byMove.get(move);
-      if (reason === undefined) {
-        reason = reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw);
-        // The key packs mode indices below 64 (models have a handful of modes).
-        if (u.mode < 64 && mode < 64) byMove.set(move, reason);
-      }
-      targets[i] = { on, mode, kw, ths, changed: true, reason };
-      continue;
+    // Every unit left here changes (unchanged ones, held or not, were built above).
+    changes++;
+    // The reason depends only on the unit's model, from and to: built once per group of
+    // identical moves (a cut of thousands of units formats a handful of strings).
+    let byMove = reasons.get(u.modes);
+    if (!byMove) reasons.set(u.modes, (byMove = new Map()));
+    const move = (((u.on ? 1 : 0) * 64 + u.mode) * 2 + (on ? 1 : 0)) * 64 + mode;
+    let reason = byMove.get(move);
+    if (reason === undefined) {
+      reason = reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw);
+      // The key packs mode indices below 64 (models have a handful of modes).
+      if (u.mode < 64 && mode < 64) byMove.set(move, reason);
     }
-    let reason = UNCHANGED;
-    if (mustOn[i] && !relaxed) {
-      const until = u.sinceMs + minOnMs;
-      revisitAtMs = Math.min(revisitAtMs, until);
-      const left = Math.ceil((until - nowMs) / 1000);
-      reason = heldOn.get(left) ?? setGet(heldOn, left, `held on: minimum on-time, ${left} s left`);
-    } else if (mustOff[i]) {
-      const until = u.sinceMs + minOffMs;
-      revisitAtMs = Math.min(revisitAtMs, until);
-      const left = Math.ceil((until - nowMs) / 1000);
-      reason = heldOff.get(left) ?? setGet(heldOff, left, `held off: minimum off-time, ${left} s left`);
-    }
-    if (reason !== UNCHANGED) {
-      targets[i] = { on, mode, kw, ths, changed: false, reason };
-      continue;
-    }
-    const code = mode * 2 + (on ? 1 : 0);
-    targets[i] =
-      reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths ? last.targets[i]! : shared(pool, on, mode, kw, ths);
-    seen[k] = code;
-    seen[k + 1] = kw;
-    seen[k + 2] = ths;
+    targets[i] = { on, mode, kw, ths, changed: true, reason };
   }
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
   // On the net exchange the grid saw the budget's rise when it came; the load catching up later
   // moves the exchange back, so the rise stays allowed until the load has followed it.
-  const unfollowedKw = cut || followKw + (prev?.unfollowedKw ?? 0) <= 0 ? 0 : Math.max(0, Math.min(followKw + (prev?.unfollowedKw ?? 0), aimKw - plannedKw));
+  const unfollowedKw = cut ? 0 : Math.max(0, Math.min(followKw + (prev?.unfollowedKw ?? 0), aimKw - plannedKw));
   const ceilingOut = cut ? plannedKw : Math.min(Math.max(ceiling, plannedKw), plannedKw + maxStepKw + Math.max(heldByHoldKw, unfollowedKw));
   const memory: RampMemory = { atMs: nowMs, ceilingKw: ceilingOut, budgetKw, history };
   if (unfollowedKw > 0) memory.unfollowedKw = unfollowedKw;
