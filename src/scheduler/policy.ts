@@ -94,6 +94,8 @@ export interface PolicySettings {
   wearPaceBurst?: number;
   /** The hold of a unit ahead of that even spend, × used / (max − used), doubling per cycle ahead, seconds. Default 15. */
   wearPaceHoldS?: number;
+  /** A unit ahead of that even spend stays off at least this long after it goes off, seconds (a floor above `minOffS`). Default 0. */
+  wearPaceOffS?: number;
   /** Add load only while this much headroom remains, kW. */
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
@@ -300,6 +302,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const since = work.since;
   // An off unit's first switch-on of the day (read while its switch-ons are at hand, for the pacing).
   const first = work.first;
+  const maxCycles = settings.maxCyclesPerDay ?? Infinity;
+  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
+  const paceBurst = settings.wearPaceBurst ?? 3;
+  // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS: one cut then
+  // covers the next few dips of a cloudy spell instead of spending a cycle on each (minOffS alone
+  // is the hardware's floor, short so a unit returns fast while its budget lasts).
+  const paceOffMs = paceMs > 0 && Number.isFinite(maxCycles) ? (settings.wearPaceOffS ?? 0) * 1000 : 0;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   let modes: FleetUnit['modes'] | undefined;
@@ -353,7 +362,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       first[i] = used[i]! > 0 ? firstOnMs(u, nowMs) : NaN;
       base += u.standbyKw;
       runningTopKw += u.standbyKw;
-      if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
+      const offMs = paceOffMs > minOffMs && used[i]! > 0 && nowMs < paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst) ? paceOffMs : minOffMs;
+      if (nowMs - u.sinceMs < offMs) mustOff[i] = skip[i] = 1;
     }
   }
   const history = updateHistory(prev?.history, budgetKw, nowMs);
@@ -387,9 +397,6 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const holdS = settings.onHoldS;
   // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
   const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
-  const maxCycles = settings.maxCyclesPerDay ?? Infinity;
-  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
-  const paceBurst = settings.wearPaceBurst ?? 3;
   const paceHoldS = settings.wearPaceHoldS ?? 15;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
