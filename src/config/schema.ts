@@ -282,9 +282,9 @@ export const schedulerSchema = z.strictObject({
    * used it stays off until the window frees a cycle (a budget cut still
    * switches units off: safety first). Work-mode changes are not counted here.
    * Default 24: on the synthetic highly variable days (BENCHMARKS.md, "Power
-   * loop v2") the policy absorbs 94.7-97.0 % at 24 (20-23 cycles used) and
-   * 90.0-92.0 % at 12; mixed days use at most 13 cycles at 24 (97.7-98.8 %),
-   * clear days 1. Set 12 where wear matters more than those 4-5 points, and
+   * loop v2") the policy absorbs 95.4-97.3 % at 24 (21-23 cycles used) and
+   * 90.0-92.1 % at 12; mixed days use at most 10 cycles at 24 (98.0-99.1 %),
+   * clear days 1. Set 12 where wear matters more than those 5 points, and
    * check the cost with `simulate --bound`.
    */
   maxCyclesPerDay: z.number().int().min(1).default(24),
