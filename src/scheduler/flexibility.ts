@@ -1,4 +1,5 @@
 import { currentKw, topModeIndex, type FleetState } from './fleet-state.js';
+import { cyclesUsed, firstOnMs, paceReadyAtMs } from './policy-wear.js';
 
 /**
  * What the fleet can offer the grid right now (issue 12 item 9), pure: the
@@ -13,7 +14,9 @@ import { currentKw, topModeIndex, type FleetState } from './fleet-state.js';
  * case and cannot be relied on to shed.
  *
  * Add: an available unit that is off can start once its minimum off-time
- * has run out; it adds its top mode once its softon has taken effect and it
+ * has run out (`wearPaceOffS` instead while it is ahead of the even spend of
+ * its wear budget, as the plan holds it), and only while it has a cycle of
+ * its wear budget left (the plan switches on no other); it adds its top mode once its softon has taken effect and it
  * has ramped (lead + rampUpS). A running unit below its top mode adds the
  * difference once its ramp after the mode change is over (a mode change may
  * restart the boards: the dip is not counted against it). The sum is capped
@@ -36,6 +39,11 @@ export interface FlexibilitySettings {
   withholdGraceS: number;
   /** Ramp limit on increases, kW per minute (Infinity: none). */
   rampKwPerMin?: number;
+  /** The wear budget as the plan applies it (policy-wear.ts); absent: none. */
+  maxCyclesPerDay?: number;
+  wearPaceH?: number;
+  wearPaceBurst?: number;
+  wearPaceOffS?: number;
 }
 
 export function fleetFlexibility(fleet: FleetState, nowMs: number, s: FlexibilitySettings): Flexibility {
@@ -43,6 +51,9 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
   let add1 = 0;
   let add5 = 0;
   const deadlineMs = s.cutDeadlineS * 1000;
+  const maxCycles = s.maxCyclesPerDay ?? Infinity;
+  const paceMs = (s.wearPaceH ?? 0) * 3_600_000;
+  const paceOffMs = paceMs > 0 && Number.isFinite(maxCycles) ? (s.wearPaceOffS ?? 0) * 1000 : 0;
   for (const u of fleet.units) {
     if (!u.available) continue;
     const leadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : s.withholdGraceS * 1000;
@@ -55,7 +66,11 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
       if (gain > 0 && readyMs <= 60_000) add1 += gain;
       if (gain > 0 && readyMs <= 300_000) add5 += gain;
     } else {
-      const freeAtMs = Number.isFinite(u.sinceMs) ? Math.max(0, u.sinceMs + s.minOffS * 1000 - nowMs) : 0;
+      const used = cyclesUsed(u, nowMs);
+      if (used >= maxCycles) continue;
+      let offMs = s.minOffS * 1000;
+      if (paceOffMs > offMs && used > 0 && nowMs < paceReadyAtMs(firstOnMs(u, nowMs), used, maxCycles, paceMs, s.wearPaceBurst ?? 3)) offMs = paceOffMs;
+      const freeAtMs = Number.isFinite(u.sinceMs) ? Math.max(0, u.sinceMs + offMs - nowMs) : 0;
       const startLeadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : 0;
       const readyMs = freeAtMs + startLeadMs + u.rampUpS * 1000;
       const gain = Math.max(0, top - u.standbyKw);

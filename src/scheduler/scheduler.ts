@@ -256,6 +256,10 @@ export class Scheduler {
       minOffS: st.minOffS,
       withholdGraceS: st.withholdGraceS,
       rampKwPerMin: rampLimitKwPerMin(st, fleetTopKw),
+      maxCyclesPerDay: st.maxCyclesPerDay,
+      wearPaceH: st.wearPaceH,
+      wearPaceBurst: st.wearPaceBurst,
+      wearPaceOffS: st.wearPaceOffS,
     });
   }
 

@@ -31,4 +31,19 @@ describe('fleet flexibility (issue 12 item 9)', () => {
     // The ramp limit caps what can be added.
     expect(fleetFlexibility(f, NOW, { ...S, rampKwPerMin: 5 })).toMatchObject({ add1MinKw: 5, add5MinKw: 25 > r.add5MinKw ? r.add5MinKw : 25 });
   });
+
+  it('counts no off unit the wear budget keeps off: none out of cycles, and one ahead of its even spend only after wearPaceOffS', () => {
+    const f = fleetOf([{ on: false }, { on: false }, { on: false }]);
+    for (const u of f.units) u.sinceMs = NOW - 120_000; // past a 60 s minOffS
+    f.units[0]!.onsMs = [NOW - 3_600_000]; // one switch-on today: within the burst
+    f.units[1]!.onsMs = [NOW - 400_000, NOW - 300_000, NOW - 200_000]; // three in minutes: ahead of the pace
+    f.units[2]!.onsMs = [NOW - 600_000, NOW - 500_000, NOW - 400_000, NOW - 300_000, NOW - 250_000, NOW - 200_000]; // all 6 spent
+    const wear = { ...S, minOffS: 60, maxCyclesPerDay: 6, wearPaceH: 10, wearPaceBurst: 3, wearPaceOffS: 300 };
+    const r = fleetFlexibility(f, NOW, wear);
+    expect(r.add1MinKw).toBeCloseTo(TOP - STANDBY, 9);
+    // The paced one is free in 180 s (off 120 of 300 s), ready 36 s later: inside 5 minutes.
+    expect(r.add5MinKw).toBeCloseTo(2 * (TOP - STANDBY), 9);
+    // Without the wear settings all three count.
+    expect(fleetFlexibility(f, NOW, { ...S, minOffS: 60 }).add1MinKw).toBeCloseTo(3 * (TOP - STANDBY), 9);
+  });
 });
