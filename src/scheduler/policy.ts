@@ -1,10 +1,11 @@
-import { currentKw, kindAt, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitKind } from './fleet-state.js';
+import { kindAt, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitGroups, type UnitKind } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
-import { EPS, allowedModes, lowestKwMode, scaleOf } from './policy-hull.js';
+import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
-import { cyclesUsed, firstOnMs, holdMs, paceReadyAtMs, wearHeldRoomKw } from './policy-wear.js';
+import { holdMs, paceReadyAtMs, wearHeldRoomKw } from './policy-wear.js';
+import { UnitStates, steadyAt } from './unit-states.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -213,6 +214,8 @@ class Work {
    */
   readonly seenBufs: [Float64Array | undefined, Float64Array | undefined] = [undefined, undefined];
   readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
+  /** The units' state copied out of a hand-built unit list (a fleet's own units keep theirs in typed arrays). */
+  scratch: UnitStates | undefined;
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -256,6 +259,34 @@ function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: 
   if (pool.length < POOL) pool.push(t);
   else pool[(kw * 7919 + mode) % POOL | 0] = t;
   return t;
+}
+
+/**
+ * The typed arrays the units keep their state in (fleet-state.ts): the fleet's own while
+ * `units` is its unit list, else `work`'s scratch filled from the unit objects, so the plan
+ * reads one way whatever it is given.
+ */
+function statesOf(units: readonly FleetUnit[], groups: UnitGroups | undefined, work: Work): UnitStates {
+  const own = groups?.states;
+  let same = own !== undefined;
+  for (let i = 0; i < units.length && same; i++) same = units[i] === groups!.units[i];
+  if (same) return own!;
+  const s = (work.scratch ??= new UnitStates(units.length));
+  for (let i = 0; i < units.length; i++) {
+    const u = units[i]!;
+    s.on[i] = u.on ? 1 : 0;
+    s.mode[i] = u.mode;
+    s.sinceMs[i] = u.sinceMs;
+    s.changedAtMs[i] = u.changedAtMs;
+    s.hasRampFrom[i] = u.rampFromMs === undefined ? 0 : 1;
+    s.rampFromMs[i] = u.rampFromMs ?? 0;
+    s.available[i] = u.available ? 1 : 0;
+    s.hasMeasured[i] = u.measuredKw === undefined ? 0 : 1;
+    s.measuredKw[i] = u.measuredKw ?? 0;
+    s.measuredAtMs[i] = u.measuredAtMs;
+    s.setOns(i, u.onsMs);
+  }
+  return s;
 }
 
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
@@ -302,58 +333,82 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const first = work.first;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
+  // The units' changing state from typed arrays, their fixed figures from their kind: no unit
+  // object is read here (issue 12 item 10).
+  const groups = unitGroupsOf(units);
+  const st = statesOf(units, groups, work);
+  const sOn = st.on;
+  const sMode = st.mode;
+  const sAvailable = st.available;
+  const sMeasuredKw = st.measuredKw;
   let modes: FleetUnit['modes'] | undefined;
   let top = 0;
   let topKw = 0;
   for (let i = 0; i < n; i++) {
-    const u = units[i]!;
-    if (u.modes !== modes) {
-      modes = u.modes;
+    const k = kindAt(groups, units, i);
+    if (k.modes !== modes) {
+      modes = k.modes;
       top = topModeIndex(modes);
       topKw = modes[top]!.kw;
     }
-    const sc = (scale[i] = scaleOf(u));
-    current += currentKw(u);
-    fleetTopKw += topKw;
-    if (!u.available) {
+    const on = sOn[i] === 1;
+    const mode = sMode[i]!;
+    // scaleOf and currentKw (policy-hull.ts, fleet-state.ts) on the arrays.
+    const steady = steadyAt(st, i, k.rampUpS);
+    let sc = 1;
+    if (steady) {
+      const s = sMeasuredKw[i]! / modes[mode]!.kw;
+      sc = Math.round((s < 0.5 ? 0.5 : s > 2 ? 2 : s) * 200) / 200;
+    }
+    scale[i] = sc;
+    if (sAvailable[i] !== 1) {
+      // worstCaseKw: the top mode, or more if it was measured higher.
+      const w = st.hasMeasured[i] === 1 && sMeasuredKw[i]! > topKw ? sMeasuredKw[i]! : topKw;
+      current += w;
+      fleetTopKw += topKw;
       kind[i] = KIND_UNAVAILABLE;
-      const w = worstCaseKw(u);
       fixedKw += w;
       skip[i] = 1;
       base += w;
       runningTopKw += w;
       continue;
     }
-    fixedKw += u.standbyKw;
-    kind[i] = (u.lever === 'api' ? KIND_API : 0) | (u.modeChange === 'instant' ? KIND_INSTANT : 0);
+    const standbyKw = k.standbyKw;
+    current += !on ? standbyKw : steady ? sMeasuredKw[i]! : modes[mode]!.kw;
+    fleetTopKw += topKw;
+    fixedKw += standbyKw;
+    const api = k.lever === 'api';
+    const instant = k.modeChange === 'instant';
+    kind[i] = (api ? KIND_API : 0) | (instant ? KIND_INSTANT : 0);
     if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
-    startCode[i] = u.mode * 2 + (u.on ? 1 : 0);
-    since[i] = u.sinceMs;
+    startCode[i] = mode * 2 + (on ? 1 : 0);
+    const sinceMs = (since[i] = st.sinceMs[i]!);
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
-    maxStepKw = Math.max(maxStepKw, topKw * sc - u.standbyKw);
+    maxStepKw = Math.max(maxStepKw, topKw * sc - standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
-    if (u.lever === 'api') leadMs = Math.max(leadMs, u.softoffDelayS * 1000 + 1000);
-    used[i] = cyclesUsed(u, nowMs);
-    if (u.on) {
-      level[i] = u.mode;
-      const kw = u.modes[u.mode]!.kw * sc;
+    if (api) leadMs = Math.max(leadMs, k.softoffDelayS * 1000 + 1000);
+    used[i] = st.cyclesUsed(i, nowMs);
+    if (on) {
+      level[i] = mode;
+      const kw = modes[mode]!.kw * sc;
       nowKw[i] = kw;
-      nowThs[i] = u.modes[u.mode]!.ths;
+      nowThs[i] = modes[mode]!.ths;
       base += kw;
       // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
       // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
-      runningTopKw += u.lever === 'api' && u.modeChange === 'instant' ? topKw * sc : kw;
-      if (nowMs - u.sinceMs < minOnMs) mustOn[i] = 1;
-      if (u.modeChange !== 'instant' && nowMs - u.changedAtMs < minOnMs) {
+      runningTopKw += api && instant ? topKw * sc : kw;
+      if (nowMs - sinceMs < minOnMs) mustOn[i] = 1;
+      const changedAtMs = st.changedAtMs[i]!;
+      if (!instant && nowMs - changedAtMs < minOnMs) {
         pinned[i] = 1;
-        pinnedUntilMs = Math.min(pinnedUntilMs, u.changedAtMs + minOnMs);
+        pinnedUntilMs = Math.min(pinnedUntilMs, changedAtMs + minOnMs);
       }
     } else {
-      nowKw[i] = u.standbyKw;
-      first[i] = used[i]! > 0 ? firstOnMs(u, nowMs) : NaN;
-      base += u.standbyKw;
-      runningTopKw += u.standbyKw;
-      if (nowMs - u.sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
+      nowKw[i] = standbyKw;
+      first[i] = used[i]! > 0 ? st.firstOnMs(i, nowMs) : NaN;
+      base += standbyKw;
+      runningTopKw += standbyKw;
+      if (nowMs - sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
     }
   }
   const history = updateHistory(prev?.history, budgetKw, nowMs);
@@ -407,7 +462,6 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
     const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
     // Identical units share their lowest step: from the fleet's groups, no unit object read.
-    const groups = unitGroupsOf(units);
     let lowOf: UnitKind | FleetUnit | undefined;
     let lowScale = NaN;
     let lowMemoKw = 0;
@@ -522,21 +576,18 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       let stepHoldMs = Infinity;
       // Identical units at the same mode share the payback and its sustained room: computed once
       // per run of them, from the fleet's groups (no unit object read, issue 12 item 10).
-      const groups = unitGroupsOf(units);
       let paysOf: Pick<FleetUnit, 'modes' | 'rampUpS'> | undefined;
       let paysLevel = -1;
       let paysMs = Infinity;
       let paysRoom: { kw: number; risesAtMs: number } | undefined;
       for (let i = 0; i < n; i++) {
         if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
-        const u = units[i]!;
-        // Read here, not in the first pass: only increases need it, and `rampFromMs` is absent
-        // on many units, which makes the read slow.
-        if (nowMs < (u.rampFromMs ?? u.changedAtMs + (u.softoffDelayS + 1) * 1000)) continue;
+        const k = kindAt(groups, units, i);
+        // When the device sees its last change: `rampFromMs`, else a softon's lead after it.
+        if (nowMs < (st.hasRampFrom[i] === 1 ? st.rampFromMs[i]! : st.changedAtMs[i]! + (k.softoffDelayS + 1) * 1000)) continue;
         if (waiting) held[i] = 1;
         else {
           // A step up must pay back the ramp it restarts: the room must have lasted that long.
-          const k = kindAt(groups, units, i);
           if (paysOf === undefined || k.modes !== paysOf.modes || k.rampUpS !== paysOf.rampUpS || level[i] !== paysLevel) {
             paysOf = k;
             paysLevel = level[i]!;
@@ -609,6 +660,22 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const pool: UnitTarget[] = [];
   const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
   const heldBy = new Map<number, { reason: string; pool: UnitTarget[] }>();
+  // The last target shared() gave for `pool` and what it read: runs of identical units in fleet
+  // order take it without a walk over the pool (only this walk hands out from `pool`, so shared()
+  // would return the same object).
+  let poolT: UnitTarget | undefined;
+  let poolCode = -1;
+  let poolKw = NaN;
+  let poolThs = NaN;
+  // Likewise for held units: the last hold (a unit's since and which floor holds it) and the
+  // target handed out under it; units switched by one plan come in runs (issue 12 item 10).
+  let holdH: { reason: string; pool: UnitTarget[] } | undefined;
+  let holdSince = NaN;
+  let holdOn = false;
+  let holdT: UnitTarget | undefined;
+  let holdCode = -1;
+  let holdKw = NaN;
+  let holdThs = NaN;
   let plannedThs = 0;
   let changes = 0;
   let plannedKw = 0;
@@ -623,10 +690,16 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       const ths = nowThs[i]!;
       plannedThs += ths;
       plannedKw += kw;
-      targets[i] =
-        reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths
-          ? last.targets[i]!
-          : shared(pool, (code & 1) === 1, code >> 1, kw, ths);
+      if (reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths) targets[i] = last.targets[i]!;
+      else {
+        if (poolT === undefined || code !== poolCode || kw !== poolKw || ths !== poolThs) {
+          poolT = shared(pool, (code & 1) === 1, code >> 1, kw, ths);
+          poolCode = code;
+          poolKw = kw;
+          poolThs = ths;
+        }
+        targets[i] = poolT;
+      }
       seen[k] = code;
       seen[k + 1] = kw;
       seen[k + 2] = ths;
@@ -641,18 +714,30 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       plannedThs += ths;
       plannedKw += kw;
       const onHeld = mustOn[i] === 1 && !relaxed;
-      const until = since[i]! + (onHeld ? minOnMs : minOffMs);
-      revisitAtMs = Math.min(revisitAtMs, until);
-      const left = Math.ceil((until - nowMs) / 1000);
-      // Units switched by one plan are held alike: they share one reason and one target (never
-      // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
-      const hk = onHeld ? 2 * left : 2 * left + 1;
-      let h = heldBy.get(hk);
-      if (!h) {
-        const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
-        heldBy.set(hk, (h = { reason, pool: [] }));
+      if (holdH === undefined || since[i] !== holdSince || onHeld !== holdOn) {
+        const until = since[i]! + (onHeld ? minOnMs : minOffMs);
+        revisitAtMs = Math.min(revisitAtMs, until);
+        const left = Math.ceil((until - nowMs) / 1000);
+        // Units switched by one plan are held alike: they share one reason and one target (never
+        // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
+        const hk = onHeld ? 2 * left : 2 * left + 1;
+        let h = heldBy.get(hk);
+        if (!h) {
+          const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+          heldBy.set(hk, (h = { reason, pool: [] }));
+        }
+        holdH = h;
+        holdSince = since[i]!;
+        holdOn = onHeld;
+        holdT = undefined;
       }
-      targets[i] = shared(h.pool, (code & 1) === 1, code >> 1, kw, ths, h.reason);
+      if (holdT === undefined || code !== holdCode || kw !== holdKw || ths !== holdThs) {
+        holdT = shared(holdH.pool, (code & 1) === 1, code >> 1, kw, ths, holdH.reason);
+        holdCode = code;
+        holdKw = kw;
+        holdThs = ths;
+      }
+      targets[i] = holdT;
       continue;
     }
     const u = units[i]!;

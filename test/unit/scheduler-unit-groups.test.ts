@@ -93,7 +93,7 @@ function commit(units: FleetUnit[], p: Plan, nowMs: number): void {
     if (!t.changed) return;
     const u = units[i]!;
     if (t.on !== u.on) u.sinceMs = nowMs;
-    if (t.on && !u.on) (u.onsMs ??= []).push(nowMs);
+    if (t.on && !u.on) u.onsMs = [...(u.onsMs ?? []), nowMs];
     u.on = t.on;
     u.mode = t.mode;
     u.changedAtMs = nowMs;
