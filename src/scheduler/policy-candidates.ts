@@ -107,6 +107,10 @@ export function bestMovesFill(
   // `slot * 65 + level + 1`: found without a move in round `noneRound` of generation `noneGen`
   // (a slot's generation moves on when its signature changes: no clearing).
   const groups = unitGroupsOf(units);
+  // Held in locals: the walk calls `allow`, after which fields would be read again per unit.
+  const gUnits = groups?.units;
+  const gKind = groups?.kind;
+  const gKinds = groups?.kinds;
   const slots = groups === undefined ? 1 : groups.kinds.length;
   const noneRound = new Int32Array(slots * 65).fill(-1);
   const noneGen = new Int32Array(slots * 65);
@@ -131,9 +135,9 @@ export function bestMovesFill(
     const count = walk === undefined ? units.length : walk.length;
     for (let c = 0; c < count; c++) {
       const i = walk === undefined ? c : walk[c]!;
-      const same = groups !== undefined && units[i] === groups.units[i];
-      const slot = same ? groups.kind[i]! : 0;
-      const k: UnitKind | FleetUnit = same ? groups.kinds[slot]! : units[i]!;
+      const same = gUnits !== undefined && units[i] === gUnits[i];
+      const slot = same ? gKind![i]! : 0;
+      const k: UnitKind | FleetUnit = same ? gKinds![slot]! : units[i]!;
       const modes = k.modes;
       const standbyKw = k.standbyKw;
       const l = level[i]!;

@@ -289,72 +289,80 @@ function statesOf(units: readonly FleetUnit[], groups: UnitGroups | undefined, w
   return s;
 }
 
-const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
+/** What the first pass over the units sums (plan's figures of the fleet as it stands). */
+interface Scan {
+  current: number;
+  fixedKw: number;
+  maxStepKw: number;
+  fleetTopKw: number;
+  leadMs: number;
+  instantUnits: number;
+  pinnedUntilMs: number;
+  /** The current state in the plan's own terms (nominal kW times the quantised measured scale). */
+  base: number;
+  /** What the running units draw at their top mode (off ones at standby, unavailable at worst case). */
+  runningTopKw: number;
+}
 
-export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
-  const units = fleet.units;
+/**
+ * The plan's first pass: fills `work`'s per-unit arrays (levels from what runs now, holds,
+ * scale, kind bits, state codes, cycles spent) and sums the fleet's figures. A function of its
+ * own so the optimiser compiles it alone: inside the 600-line plan, a branch first taken late in
+ * a day threw away and recompiled the whole plan (issue 12 item 10).
+ */
+function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, st: UnitStates, work: Work, nowMs: number, minOnMs: number, minOffMs: number): Scan {
+  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, since, first } = work;
   const n = units.length;
-  const minOnMs = settings.minOnS * 1000;
-  const minOffMs = settings.minOffS * 1000;
-  // The per-unit working arrays are reused from plan to plan (allocating a dozen typed arrays
-  // per reading cost more than filling them); nothing a plan returns refers to them.
-  const work = prev?.[LAST_TARGETS]?.work.n === n ? prev[LAST_TARGETS].work : new Work(n);
-  const scale = work.scale;
   let current = 0;
   let fixedKw = 0;
   let maxStepKw = 0;
   let fleetTopKw = 0;
   let leadMs = 0;
   let instantUnits = 0;
-  // Levels: -1 off, else index into sorted modes. Start from what runs now.
-  const level = work.level.fill(-1);
-  const mustOn = work.mustOn.fill(0);
-  const mustOff = work.mustOff.fill(0);
-  // A running unit keeps its mode for minOnS after a change (each change restarts its
-  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
-  const pinned = work.pinned.fill(0);
   let pinnedUntilMs = Infinity;
-  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
-  const skip = work.skip.fill(0);
-  // Cycles spent (wear budget), for the order of sheds and restores.
-  const used = work.used.fill(0);
-  // The current state in the plan's own terms (nominal kW times the quantised measured scale).
   let base = 0;
-  // What the running units draw at their top mode (off ones at standby, unavailable at worst case).
   let runningTopKw = 0;
-  // What the later passes need of each unit, so they walk typed arrays instead of the unit
-  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
-  const kind = work.kind;
-  const nowKw = work.nowKw;
-  const nowThs = work.nowThs.fill(0);
-  const startCode = work.startCode;
-  const since = work.since;
-  // An off unit's first switch-on of the day (read while its switch-ons are at hand, for the pacing).
-  const first = work.first;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once); per-model figures are recomputed only where the model changes.
   // The units' changing state from typed arrays, their fixed figures from their kind: no unit
   // object is read here (issue 12 item 10).
-  const groups = unitGroupsOf(units);
-  const st = statesOf(units, groups, work);
   const sOn = st.on;
   const sMode = st.mode;
   const sAvailable = st.available;
   const sMeasuredKw = st.measuredKw;
-  let modes: FleetUnit['modes'] | undefined;
+  // The fleet's own arrays: statesOf found every slot holding its unit, so a unit's kind is its
+  // group's (no per-unit identity check); else each unit is its own kind.
+  const gKind = st === groups?.states ? groups.kind : undefined;
+  const gKinds = groups?.kinds;
+  // The last kind's figures, read again only where the kind changes (runs of one model).
+  let lastKind: UnitKind | FleetUnit | undefined;
+  let modes: FleetUnit['modes'] = [];
   let top = 0;
   let topKw = 0;
+  let rampUpS = 0;
+  let standbyKw = 0;
+  let api = false;
+  let instant = false;
+  let softoffDelayS = 0;
   for (let i = 0; i < n; i++) {
-    const k = kindAt(groups, units, i);
-    if (k.modes !== modes) {
-      modes = k.modes;
-      top = topModeIndex(modes);
-      topKw = modes[top]!.kw;
+    const k = gKind !== undefined ? gKinds![gKind[i]!]! : units[i]!;
+    if (k !== lastKind) {
+      lastKind = k;
+      if (k.modes !== modes) {
+        modes = k.modes;
+        top = topModeIndex(modes);
+        topKw = modes[top]!.kw;
+      }
+      rampUpS = k.rampUpS;
+      standbyKw = k.standbyKw;
+      api = k.lever === 'api';
+      instant = k.modeChange === 'instant';
+      softoffDelayS = k.softoffDelayS;
     }
     const on = sOn[i] === 1;
     const mode = sMode[i]!;
     // scaleOf and currentKw (policy-hull.ts, fleet-state.ts) on the arrays.
-    const steady = steadyAt(st, i, k.rampUpS);
+    const steady = steadyAt(st, i, rampUpS);
     let sc = 1;
     if (steady) {
       const s = sMeasuredKw[i]! / modes[mode]!.kw;
@@ -373,12 +381,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       runningTopKw += w;
       continue;
     }
-    const standbyKw = k.standbyKw;
     current += !on ? standbyKw : steady ? sMeasuredKw[i]! : modes[mode]!.kw;
     fleetTopKw += topKw;
     fixedKw += standbyKw;
-    const api = k.lever === 'api';
-    const instant = k.modeChange === 'instant';
     kind[i] = (api ? KIND_API : 0) | (instant ? KIND_INSTANT : 0);
     if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
     startCode[i] = mode * 2 + (on ? 1 : 0);
@@ -386,7 +391,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
-    if (api) leadMs = Math.max(leadMs, k.softoffDelayS * 1000 + 1000);
+    if (api) leadMs = Math.max(leadMs, softoffDelayS * 1000 + 1000);
     used[i] = st.cyclesUsed(i, nowMs);
     if (on) {
       level[i] = mode;
@@ -411,6 +416,194 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
       if (nowMs - sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
     }
   }
+  return { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits, pinnedUntilMs, base, runningTopKw };
+}
+
+/** What buildTargets needs of the plan besides the units and its working arrays. */
+interface TargetContext {
+  relaxed: boolean;
+  infeasible: boolean;
+  cut: boolean;
+  rebalance: boolean;
+  budgetKw: number;
+  minOnMs: number;
+  minOffMs: number;
+  nowMs: number;
+}
+
+/**
+ * The plan's last pass: each unit's target from its level (`work`), into `targets`, with what
+ * each reads into `seen`; `last` (the last plan's, when reusable) lends its unchanged targets.
+ * Sums the planned draw and hashrate, counts changes, and gives the earliest end of a hold
+ * (revisitAtMs). A function of its own so the optimiser compiles it alone (see scanUnits).
+ */
+function buildTargets(
+  units: readonly FleetUnit[],
+  work: Work,
+  targets: UnitTarget[],
+  seen: Float64Array,
+  last: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array } | undefined,
+  ctx: TargetContext,
+): { plannedThs: number; plannedKw: number; changes: number; revisitAtMs: number } {
+  const { kind, level, startCode, mustOn, mustOff, nowKw, nowThs, since, scale } = work;
+  const { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs } = ctx;
+  const n = units.length;
+  // Unchanged targets built in this plan, shared by identical units: without a last plan (or
+  // after a cut) a fleet gets one object per group of identical units, not one per unit.
+  const pool: UnitTarget[] = [];
+  const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
+  const heldBy = new Map<number, { reason: string; pool: UnitTarget[] }>();
+  // The last target shared() gave for `pool` and what it read: runs of identical units in fleet
+  // order take it without a walk over the pool (only this walk hands out from `pool`, so shared()
+  // would return the same object).
+  let poolT: UnitTarget | undefined;
+  let poolCode = -1;
+  let poolKw = NaN;
+  let poolThs = NaN;
+  // Likewise for held units: the last hold (a unit's since and which floor holds it) and the
+  // target handed out under it; units switched by one plan come in runs (issue 12 item 10).
+  let holdH: { reason: string; pool: UnitTarget[] } | undefined;
+  let holdSince = NaN;
+  let holdOn = false;
+  let holdT: UnitTarget | undefined;
+  let holdCode = -1;
+  let holdKw = NaN;
+  let holdThs = NaN;
+  let plannedThs = 0;
+  let changes = 0;
+  let plannedKw = 0;
+  let revisitAtMs = Infinity;
+  for (let i = 0; i < n; i++) {
+    seen[3 * i] = -1;
+    const k = 3 * i;
+    // An unchanged unit with no hold to report: everything is in the typed arrays, and the
+    // unit object is read only when its target has to be built anew.
+    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1) && !(mustOn[i] && !relaxed) && !mustOff[i]) {
+      const code = startCode[i]!;
+      const kw = nowKw[i]!;
+      const ths = nowThs[i]!;
+      plannedThs += ths;
+      plannedKw += kw;
+      if (last !== undefined && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths) targets[i] = last.targets[i]!;
+      else {
+        if (poolT === undefined || code !== poolCode || kw !== poolKw || ths !== poolThs) {
+          poolT = shared(pool, (code & 1) === 1, code >> 1, kw, ths);
+          poolCode = code;
+          poolKw = kw;
+          poolThs = ths;
+        }
+        targets[i] = poolT;
+      }
+      seen[k] = code;
+      seen[k + 1] = kw;
+      seen[k + 2] = ths;
+      continue;
+    }
+    // Unchanged but held by a minimum on/off time (thousands of units after a swing): built from
+    // the typed arrays as well, without reading the unit object.
+    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1)) {
+      const code = startCode[i]!;
+      const kw = nowKw[i]!;
+      const ths = nowThs[i]!;
+      plannedThs += ths;
+      plannedKw += kw;
+      const onHeld = mustOn[i] === 1 && !relaxed;
+      if (holdH === undefined || since[i] !== holdSince || onHeld !== holdOn) {
+        const until = since[i]! + (onHeld ? minOnMs : minOffMs);
+        revisitAtMs = Math.min(revisitAtMs, until);
+        const left = Math.ceil((until - nowMs) / 1000);
+        // Units switched by one plan are held alike: they share one reason and one target (never
+        // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
+        const hk = onHeld ? 2 * left : 2 * left + 1;
+        let h = heldBy.get(hk);
+        if (!h) {
+          const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+          heldBy.set(hk, (h = { reason, pool: [] }));
+        }
+        holdH = h;
+        holdSince = since[i]!;
+        holdOn = onHeld;
+        holdT = undefined;
+      }
+      if (holdT === undefined || code !== holdCode || kw !== holdKw || ths !== holdThs) {
+        holdT = shared(holdH.pool, (code & 1) === 1, code >> 1, kw, ths, holdH.reason);
+        holdCode = code;
+        holdKw = kw;
+        holdThs = ths;
+      }
+      targets[i] = holdT;
+      continue;
+    }
+    const u = units[i]!;
+    if (!u.available) {
+      const on = infeasible ? false : u.on;
+      const kw = worstCaseKw(u);
+      targets[i] = { on, mode: u.mode, kw, ths: 0, changed: on !== u.on, reason: `unavailable: counted at worst-case ${fmt(kw)} kW` };
+      if (on !== u.on) changes++;
+      plannedKw += kw;
+      continue;
+    }
+    const l = level[i]!;
+    const on = l >= 0;
+    const mode = on ? l : u.mode;
+    const kw = on ? u.modes[l]!.kw * scale[i]! : u.standbyKw;
+    const ths = on ? u.modes[l]!.ths : 0;
+    plannedThs += ths;
+    plannedKw += kw;
+    // Every unit left here changes (unchanged ones, held or not, were built above).
+    changes++;
+    // The reason depends only on the unit's model, from and to: built once per group of
+    // identical moves (a cut of thousands of units formats a handful of strings).
+    let byMove = reasons.get(u.modes);
+    if (!byMove) reasons.set(u.modes, (byMove = new Map()));
+    const move = (((u.on ? 1 : 0) * 64 + u.mode) * 2 + (on ? 1 : 0)) * 64 + mode;
+    let reason = byMove.get(move);
+    if (reason === undefined) {
+      reason = reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw);
+      // The key packs mode indices below 64 (models have a handful of modes).
+      if (u.mode < 64 && mode < 64) byMove.set(move, reason);
+    }
+    targets[i] = { on, mode, kw, ths, changed: true, reason };
+  }
+  return { plannedThs, plannedKw, changes, revisitAtMs };
+}
+
+const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
+
+export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
+  const units = fleet.units;
+  const n = units.length;
+  const minOnMs = settings.minOnS * 1000;
+  const minOffMs = settings.minOffS * 1000;
+  // The per-unit working arrays are reused from plan to plan (allocating a dozen typed arrays
+  // per reading cost more than filling them); nothing a plan returns refers to them.
+  const work = prev?.[LAST_TARGETS]?.work.n === n ? prev[LAST_TARGETS].work : new Work(n);
+  const scale = work.scale;
+  // Levels: -1 off, else index into sorted modes. Start from what runs now.
+  const level = work.level.fill(-1);
+  const mustOn = work.mustOn.fill(0);
+  work.mustOff.fill(0);
+  // A running unit keeps its mode for minOnS after a change (each change restarts its
+  // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
+  const pinned = work.pinned.fill(0);
+  // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
+  const skip = work.skip.fill(0);
+  // Cycles spent (wear budget), for the order of sheds and restores.
+  const used = work.used.fill(0);
+  // What the later passes need of each unit, so they walk typed arrays instead of the unit
+  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
+  const kind = work.kind;
+  work.nowThs.fill(0);
+  // An off unit's first switch-on of the day (read while its switch-ons are at hand, for the pacing).
+  const first = work.first;
+  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
+  // is made once), in a function of its own (scanUnits).
+  const groups = unitGroupsOf(units);
+  const st = statesOf(units, groups, work);
+  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs);
+  const { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits } = scanned;
+  let { base } = scanned;
+  const { runningTopKw, pinnedUntilMs } = scanned;
   const history = updateHistory(prev?.history, budgetKw, nowMs);
   // The horizon is the device lead plus one tick: the loop may re-plan up to a tick late.
   const ant = anticipate(history, nowMs, leadMs > 0 ? leadMs + settings.tickS * 1000 : 0, fleetTopKw);
@@ -655,122 +848,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const seenBuf = lastBuf === 0 ? 1 : 0;
   // Made on first use: a plan without memory (a fresh loop, the bench's cold cases) needs one.
   const seen = (work.seenBufs[seenBuf] ??= new Float64Array(3 * n));
-  // Unchanged targets built in this plan, shared by identical units: without a last plan (or
-  // after a cut) a fleet gets one object per group of identical units, not one per unit.
-  const pool: UnitTarget[] = [];
-  const reasons = new Map<FleetUnit['modes'], Map<number, string>>();
-  const heldBy = new Map<number, { reason: string; pool: UnitTarget[] }>();
-  // The last target shared() gave for `pool` and what it read: runs of identical units in fleet
-  // order take it without a walk over the pool (only this walk hands out from `pool`, so shared()
-  // would return the same object).
-  let poolT: UnitTarget | undefined;
-  let poolCode = -1;
-  let poolKw = NaN;
-  let poolThs = NaN;
-  // Likewise for held units: the last hold (a unit's since and which floor holds it) and the
-  // target handed out under it; units switched by one plan come in runs (issue 12 item 10).
-  let holdH: { reason: string; pool: UnitTarget[] } | undefined;
-  let holdSince = NaN;
-  let holdOn = false;
-  let holdT: UnitTarget | undefined;
-  let holdCode = -1;
-  let holdKw = NaN;
-  let holdThs = NaN;
-  let plannedThs = 0;
-  let changes = 0;
-  let plannedKw = 0;
-  for (let i = 0; i < n; i++) {
-    seen[3 * i] = -1;
-    const k = 3 * i;
-    // An unchanged unit with no hold to report: everything is in the typed arrays, and the
-    // unit object is read only when its target has to be built anew.
-    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1) && !(mustOn[i] && !relaxed) && !mustOff[i]) {
-      const code = startCode[i]!;
-      const kw = nowKw[i]!;
-      const ths = nowThs[i]!;
-      plannedThs += ths;
-      plannedKw += kw;
-      if (reuse && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths) targets[i] = last.targets[i]!;
-      else {
-        if (poolT === undefined || code !== poolCode || kw !== poolKw || ths !== poolThs) {
-          poolT = shared(pool, (code & 1) === 1, code >> 1, kw, ths);
-          poolCode = code;
-          poolKw = kw;
-          poolThs = ths;
-        }
-        targets[i] = poolT;
-      }
-      seen[k] = code;
-      seen[k + 1] = kw;
-      seen[k + 2] = ths;
-      continue;
-    }
-    // Unchanged but held by a minimum on/off time (thousands of units after a swing): built from
-    // the typed arrays as well, without reading the unit object.
-    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1)) {
-      const code = startCode[i]!;
-      const kw = nowKw[i]!;
-      const ths = nowThs[i]!;
-      plannedThs += ths;
-      plannedKw += kw;
-      const onHeld = mustOn[i] === 1 && !relaxed;
-      if (holdH === undefined || since[i] !== holdSince || onHeld !== holdOn) {
-        const until = since[i]! + (onHeld ? minOnMs : minOffMs);
-        revisitAtMs = Math.min(revisitAtMs, until);
-        const left = Math.ceil((until - nowMs) / 1000);
-        // Units switched by one plan are held alike: they share one reason and one target (never
-        // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
-        const hk = onHeld ? 2 * left : 2 * left + 1;
-        let h = heldBy.get(hk);
-        if (!h) {
-          const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
-          heldBy.set(hk, (h = { reason, pool: [] }));
-        }
-        holdH = h;
-        holdSince = since[i]!;
-        holdOn = onHeld;
-        holdT = undefined;
-      }
-      if (holdT === undefined || code !== holdCode || kw !== holdKw || ths !== holdThs) {
-        holdT = shared(holdH.pool, (code & 1) === 1, code >> 1, kw, ths, holdH.reason);
-        holdCode = code;
-        holdKw = kw;
-        holdThs = ths;
-      }
-      targets[i] = holdT;
-      continue;
-    }
-    const u = units[i]!;
-    if (!u.available) {
-      const on = infeasible ? false : u.on;
-      const kw = worstCaseKw(u);
-      targets[i] = { on, mode: u.mode, kw, ths: 0, changed: on !== u.on, reason: `unavailable: counted at worst-case ${fmt(kw)} kW` };
-      if (on !== u.on) changes++;
-      plannedKw += kw;
-      continue;
-    }
-    const l = level[i]!;
-    const on = l >= 0;
-    const mode = on ? l : u.mode;
-    const kw = on ? u.modes[l]!.kw * scale[i]! : u.standbyKw;
-    const ths = on ? u.modes[l]!.ths : 0;
-    plannedThs += ths;
-    plannedKw += kw;
-    // Every unit left here changes (unchanged ones, held or not, were built above).
-    changes++;
-    // The reason depends only on the unit's model, from and to: built once per group of
-    // identical moves (a cut of thousands of units formats a handful of strings).
-    let byMove = reasons.get(u.modes);
-    if (!byMove) reasons.set(u.modes, (byMove = new Map()));
-    const move = (((u.on ? 1 : 0) * 64 + u.mode) * 2 + (on ? 1 : 0)) * 64 + mode;
-    let reason = byMove.get(move);
-    if (reason === undefined) {
-      reason = reasonFor(u, on, mode, cut, relaxed, infeasible, rebalance, budgetKw);
-      // The key packs mode indices below 64 (models have a handful of modes).
-      if (u.mode < 64 && mode < 64) byMove.set(move, reason);
-    }
-    targets[i] = { on, mode, kw, ths, changed: true, reason };
-  }
+  const built = buildTargets(units, work, targets, seen, reuse ? last : undefined, { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs });
+  const { plannedThs, plannedKw, changes } = built;
+  revisitAtMs = Math.min(revisitAtMs, built.revisitAtMs);
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
   // On the net exchange the grid saw the budget's rise when it came; the load catching up later
   // moves the exchange back, so the rise stays allowed until the load has followed it.
