@@ -80,7 +80,14 @@ export function fill(
   planned: number,
   upOnly = false,
 ): number {
-  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowedModes(units[i]!, pinned[i]!).includes(j));
+  // allowedModes(u, pinned).includes(j) for a mode j of the unit, without reading the unit object
+  // where the fleet's arrays have it: any mode, or only the one it runs (stratum or pinned).
+  const groups = unitGroupsOf(units);
+  const allowed = (i: number, j: number): boolean => {
+    if (groups === undefined || units[i] !== groups.units[i] || groups.states === undefined) return allowedModes(units[i]!, pinned[i]!).includes(j);
+    return (groups.kinds[groups.kind[i]!]!.lever !== 'stratum' && !pinned[i]) || groups.states.mode[i] === j;
+  };
+  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowed(i, j));
 }
 
 /**

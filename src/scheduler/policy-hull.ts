@@ -105,15 +105,29 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
   let lastModes: FleetUnit['modes'] | undefined;
   let lastKey = NaN;
   let lastGs: StepGroup[] = [];
+  // Held in locals: the walk calls out (map lookups, hull), after which fields would be read again.
+  const gUnits = kinds?.units;
+  const gKind = kinds?.kind;
+  const gKinds = kinds?.kinds;
+  const gPriority = kinds?.priority;
+  const gStates = kinds?.states;
+  // The quantised scale of the last unit read (runs of units at one scale).
+  let lastScale = NaN;
+  let lastScaleKey = 0;
   for (let i = 0; i < units.length; i++) {
     if (skip[i]) continue;
-    const same = kinds !== undefined && units[i] === kinds.units[i];
-    const k: UnitKind | FleetUnit = same ? kinds.kinds[kinds.kind[i]!]! : units[i]!;
-    if ((same ? kinds.priority[i]! : units[i]!.priority) !== 0) anyPriority = true;
+    const same = gUnits !== undefined && units[i] === gUnits[i];
+    const k: UnitKind | FleetUnit = same ? gKinds![gKind![i]!]! : units[i]!;
+    if ((same ? gPriority![i]! : units[i]!.priority) !== 0) anyPriority = true;
     // The unit's state from the fleet's typed arrays (fleet-state.ts), else from the unit.
-    const states = same ? kinds.states : undefined;
+    const states = same ? gStates : undefined;
     const mode = states !== undefined ? states.mode[i]! : units[i]!.mode;
-    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (k.lever === 'stratum' || pinned[i] ? mode + 1 : 0);
+    const sc = scale[i]!;
+    if (sc !== lastScale) {
+      lastScale = sc;
+      lastScaleKey = Math.round(sc * 200);
+    }
+    const key = ((level[i]! + 1) * 1000 + lastScaleKey) * 64 + (k.lever === 'stratum' || pinned[i] ? mode + 1 : 0);
     let gs: StepGroup[] | undefined;
     if (k.modes === lastModes && key === lastKey) gs = lastGs;
     else {

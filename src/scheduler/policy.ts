@@ -568,6 +568,244 @@ function buildTargets(
   return { plannedThs, plannedKw, changes, revisitAtMs };
 }
 
+/** The wear budget's settings as a plan reads them (wearHolds). */
+interface WearContext {
+  maxCycles: number;
+  holdS: number | undefined;
+  flickerMs: number;
+  paceMs: number;
+  paceBurst: number;
+  paceHoldS: number;
+  nowMs: number;
+  runningTopKw: number;
+}
+
+/**
+ * Which off units may go on (issue 12): marks in `wearSkip`/`addSkip`/`swapSkip` the units out
+ * of cycles or inside their hold, and gives the shortest hold among those that may go on now
+ * and when a held one's room may rise (revisitAtMs). A function of its own so the optimiser
+ * compiles it alone (see scanUnits).
+ */
+function wearHolds(
+  units: readonly FleetUnit[],
+  groups: UnitGroups | undefined,
+  work: Work,
+  wearSkip: Uint8Array,
+  addSkip: Uint8Array,
+  swapSkip: Uint8Array,
+  ctx: WearContext,
+  sustainedFor: (ms: number) => { kw: number; risesAtMs: number },
+): { onHoldMs: number; revisitAtMs: number } {
+  const { skip, level, used, first, scale } = work;
+  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw } = ctx;
+  const n = units.length;
+  let onHoldMs = Infinity;
+  let revisitAtMs = Infinity;
+  const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
+  // Identical units share their lowest step: from the fleet's groups, no unit object read.
+  let lowOf: UnitKind | FleetUnit | undefined;
+  let lowScale = NaN;
+  let lowMemoKw = 0;
+  for (let i = 0; i < n; i++) {
+    // level still holds the current state here: >= 0 is a running unit.
+    if (skip[i] || level[i]! >= 0) continue;
+    if (used[i]! >= maxCycles) {
+      wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
+      continue;
+    }
+    if (holdS === undefined) continue;
+    // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
+    // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
+    let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
+    let paced = false;
+    if (paceMs > 0 && used[i]! > 0) {
+      const readyMs = paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst);
+      // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
+      // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
+      // without it, 86 % with it), and costs little where cycles suffice, since it acts only
+      // ahead of the pace (BENCHMARKS.md, "Power loop v2").
+      if (nowMs < readyMs) {
+        needMs = Math.max(needMs, holdMs(used[i]!, maxCycles, paceHoldS) * Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs));
+        paced = true;
+      }
+    }
+    // The budget's history is kept for an hour: no hold is longer.
+    needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
+    // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
+    // it is not kept (a map of thousands of one-off keys cost more than it saved).
+    let s = paced && needMs < SUSTAINED_KEEP_MS ? undefined : byNeed.get(needMs);
+    if (!s) {
+      s = sustainedFor(needMs);
+      if (!paced || needMs >= SUSTAINED_KEEP_MS) byNeed.set(needMs, s);
+    }
+    // Added only into room the budget has held above the running units' top for the whole
+    // hold; a swap at an unchanged budget asks only that the budget stood above that top.
+    const k = kindAt(groups, units, i);
+    let lowKw: number;
+    if (k.lever === 'api') {
+      // allowedModes(u, 0) of a unit with an API: every mode.
+      if (k !== lowOf || scale[i] !== lowScale) {
+        lowOf = k;
+        lowScale = scale[i]!;
+        lowMemoKw = k.modes[lowestKwMode(k, k.modeIndexes.all)]!.kw * lowScale - k.standbyKw;
+      }
+      lowKw = lowMemoKw;
+    } else {
+      const u = units[i]!;
+      lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+    }
+    if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
+    else {
+      addSkip[i] = 1;
+      // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day.
+      if (used[i]! > 0 || !(s.kw > runningTopKw + EPS)) swapSkip[i] = 1;
+      if (Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+    }
+  }
+  return { onHoldMs, revisitAtMs };
+}
+
+/** What grow needs of the plan (its figures so far and the units' working arrays in `work`). */
+interface GrowContext {
+  units: readonly FleetUnit[];
+  groups: UnitGroups | undefined;
+  st: UnitStates;
+  work: Work;
+  addSkip: Uint8Array;
+  swapSkip: Uint8Array;
+  settings: PolicySettings;
+  holdS: number | undefined;
+  limit: number;
+  onLimitKw: number;
+  runningTopKw: number;
+  aimKw: number;
+  ceiling: number;
+  instantUnits: number;
+  trend: BudgetTrend;
+  budgetKw: number;
+  nowMs: number;
+  base: number;
+  revisitAtMs: number;
+  swapAtMs: number | undefined;
+}
+
+/**
+ * A plan on a steady or rising budget: adding to what runs (and at a steady budget, maybe a
+ * rebalance), into `work.level`. A function of its own so the optimiser compiles it alone (see
+ * scanUnits).
+ */
+function grow(
+  ctx: GrowContext,
+  sustainedFor: (ms: number) => { kw: number; risesAtMs: number },
+): { base: number; revisitAtMs: number; swapAtMs: number | undefined; limitedBy: PlanLimit; heldByHoldKw: number; wearHeldKw: number; rebalance: boolean } {
+  const { units, groups, st, work, addSkip, swapSkip, settings, holdS, limit, onLimitKw, runningTopKw, aimKw, ceiling, instantUnits, trend, budgetKw, nowMs } = ctx;
+  const { kind, level, scale, pinned, used, skip, mustOn } = work;
+  const n = units.length;
+  let { base, revisitAtMs, swapAtMs } = ctx;
+  let limitedBy: PlanLimit = 'budget';
+  let heldByHoldKw = 0;
+  let wearHeldKw = 0;
+  let rebalance = false;
+  // Units that change modes in place are re-spread from their lowest mode: the greedy takes
+  // them to the middle first (most efficient), adds units, and only then goes to the top,
+  // so running units sit where they can move both ways.
+  for (let i = 0; i < n; i++) {
+    if ((kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API) || addSkip[i] || level[i]! < 0) continue;
+    const u = units[i]!;
+    const low = lowestKwMode(u, allowedModes(u, 0));
+    base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
+    level[i] = low;
+  }
+  // A restart-mode unit steps up only when no unit that fits can be added now (one waiting
+  // out a wear hold does not block a step up: that costs no cycle, and the hold may last
+  // minutes), and once the room has lasted as long as the restart costs: a step up restarts
+  // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
+  // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
+  // This is the restart's physics, not a wear hold: it applies with onHoldS 0 too (without it,
+  // the synthetic highly variable days at 12 cycles saw 50 board restarts per unit, not 32).
+  const restartRules = holdS !== undefined;
+  const held = !restartRules ? pinned : pinned.slice();
+  let incLimit = limit;
+  let waiting = false;
+  if (restartRules) {
+    const roomKw = limit - base + EPS;
+    for (let i = 0; i < n && !waiting; i++) {
+      // Off units are still at -1 (the re-spread above moved only running ones).
+      if (addSkip[i] || level[i]! >= 0) continue;
+      const u = units[i]!;
+      const low = lowestKwMode(u, allowedModes(u, 0));
+      if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
+    }
+    let stepHoldMs = Infinity;
+    // Identical units at the same mode share the payback and its sustained room: computed once
+    // per run of them, from the fleet's groups (no unit object read, issue 12 item 10).
+    let paysOf: Pick<FleetUnit, 'modes' | 'rampUpS'> | undefined;
+    let paysLevel = -1;
+    let paysMs = Infinity;
+    let paysRoom: { kw: number; risesAtMs: number } | undefined;
+    for (let i = 0; i < n; i++) {
+      if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
+      const k = kindAt(groups, units, i);
+      // When the device sees its last change: `rampFromMs`, else a softon's lead after it.
+      if (nowMs < (st.hasRampFrom[i] === 1 ? st.rampFromMs[i]! : st.changedAtMs[i]! + (k.softoffDelayS + 1) * 1000)) continue;
+      if (waiting) held[i] = 1;
+      else {
+        // A step up must pay back the ramp it restarts: the room must have lasted that long.
+        if (paysOf === undefined || k.modes !== paysOf.modes || k.rampUpS !== paysOf.rampUpS || level[i] !== paysLevel) {
+          paysOf = k;
+          paysLevel = level[i]!;
+          paysMs = restartPaysBackMs(k, paysLevel);
+          paysRoom = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
+        }
+        const s = paysRoom;
+        if (!s || s.kw <= runningTopKw + EPS) {
+          held[i] = 1;
+          if (s && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+        } else stepHoldMs = Math.min(stepHoldMs, paysMs);
+      }
+    }
+    if (waiting) incLimit = onLimitKw;
+    else if (Number.isFinite(stepHoldMs)) {
+      const s = sustainedFor(stepHoldMs);
+      incLimit = Math.min(limit, s.kw - settings.hysteresisKw);
+      if (incLimit < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+    }
+  }
+  // What the hold keeps back now stays allowed by the ramp once the hold is over: the rise
+  // of the budget itself is no ramp on the net exchange, however late the load follows it.
+  heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
+  const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
+  // A unit that fits the budget and the ramp but not the sustained room was stopped by its hold.
+  limitedBy = inc.limitedBy === 'hysteresis' && incLimit < limit - EPS ? 'hold' : inc.limitedBy;
+  let plannedNow = inc.planned;
+  if (instantUnits > 0 && incLimit < limit - EPS) {
+    // Units that change modes in place follow the whole room at once (no cycle, no ramp).
+    const instantOnly = addSkip.slice();
+    for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
+    plannedNow = greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used).planned;
+  }
+  wearHeldKw = wearHeldRoomKw(units, level, addSkip, skip, scale, limit - plannedNow);
+  if (trend === 'flat') {
+    const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
+    const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
+    // Steady means not lower at any time of the last interval: on a slow rise (a sunrise read
+    // once a minute) the readings in between are unchanged, but a rebalance then re-shuffles
+    // modes that the rise steps up again minutes later (a restart each way).
+    const steady = holdS === undefined || sustainedFor(intervalMs).kw >= Math.min(budgetKw, aimKw) - EPS;
+    if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
+    else if (steady) {
+      const better = rebalanced(units, level, swapSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
+      if (better) {
+        level.set(better);
+        rebalance = true;
+        swapAtMs = nowMs;
+        revisitAtMs = Math.min(revisitAtMs, nowMs + intervalMs);
+      }
+    }
+  }
+  return { base, revisitAtMs, swapAtMs, limitedBy, heldByHoldKw, wearHeldKw, rebalance };
+}
+
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
 export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
@@ -591,11 +829,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // Cycles spent (wear budget), for the order of sheds and restores.
   const used = work.used.fill(0);
   // What the later passes need of each unit, so they walk typed arrays instead of the unit
-  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
-  const kind = work.kind;
+  // objects (scanUnits fills them): KIND_* bits, the draw and hashrate counted now, the state
+  // code (mode * 2 + on).
   work.nowThs.fill(0);
-  // An off unit's first switch-on of the day (read while its switch-ons are at hand, for the pacing).
-  const first = work.first;
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once), in a function of its own (scanUnits).
   const groups = unitGroupsOf(units);
@@ -653,67 +889,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // sustained over it (the greedy takes the least worn units first, which hold the shortest).
   let onHoldMs = Infinity;
   if (holdS !== undefined || Number.isFinite(maxCycles)) {
-    const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
-    // Identical units share their lowest step: from the fleet's groups, no unit object read.
-    let lowOf: UnitKind | FleetUnit | undefined;
-    let lowScale = NaN;
-    let lowMemoKw = 0;
-    for (let i = 0; i < n; i++) {
-      // level still holds the current state here: >= 0 is a running unit.
-      if (skip[i] || level[i]! >= 0) continue;
-      if (used[i]! >= maxCycles) {
-        wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
-        continue;
-      }
-      if (holdS === undefined) continue;
-      // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
-      // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
-      let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
-      let paced = false;
-      if (paceMs > 0 && used[i]! > 0) {
-        const readyMs = paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst);
-        // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
-        // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
-        // without it, 86 % with it), and costs little where cycles suffice, since it acts only
-        // ahead of the pace (BENCHMARKS.md, "Power loop v2").
-        if (nowMs < readyMs) {
-          needMs = Math.max(needMs, holdMs(used[i]!, maxCycles, paceHoldS) * Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs));
-          paced = true;
-        }
-      }
-      // The budget's history is kept for an hour: no hold is longer.
-      needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
-      // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
-      // it is not kept (a map of thousands of one-off keys cost more than it saved).
-      let s = paced && needMs < SUSTAINED_KEEP_MS ? undefined : byNeed.get(needMs);
-      if (!s) {
-        s = sustainedFor(needMs);
-        if (!paced || needMs >= SUSTAINED_KEEP_MS) byNeed.set(needMs, s);
-      }
-      // Added only into room the budget has held above the running units' top for the whole
-      // hold; a swap at an unchanged budget asks only that the budget stood above that top.
-      const k = kindAt(groups, units, i);
-      let lowKw: number;
-      if (k.lever === 'api') {
-        // allowedModes(u, 0) of a unit with an API: every mode.
-        if (k !== lowOf || scale[i] !== lowScale) {
-          lowOf = k;
-          lowScale = scale[i]!;
-          lowMemoKw = k.modes[lowestKwMode(k, k.modeIndexes.all)]!.kw * lowScale - k.standbyKw;
-        }
-        lowKw = lowMemoKw;
-      } else {
-        const u = units[i]!;
-        lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
-      }
-      if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
-      else {
-        addSkip[i] = 1;
-        // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day.
-        if (used[i]! > 0 || !(s.kw > runningTopKw + EPS)) swapSkip[i] = 1;
-        if (Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
-      }
-    }
+    const held = wearHolds(units, groups, work, wearSkip, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
+    onHoldMs = held.onHoldMs;
+    revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }
   let onLimitKw = limit;
   if (holdS !== undefined && Number.isFinite(onHoldMs)) {
@@ -736,103 +914,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // Nothing goes on while the budget falls; the next plan at a steady budget may add.
     if (limit - current > EPS) revisitAtMs = nowMs;
   } else {
-    // Units that change modes in place are re-spread from their lowest mode: the greedy takes
-    // them to the middle first (most efficient), adds units, and only then goes to the top,
-    // so running units sit where they can move both ways.
-    for (let i = 0; i < n; i++) {
-      if ((kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API) || addSkip[i] || level[i]! < 0) continue;
-      const u = units[i]!;
-      const low = lowestKwMode(u, allowedModes(u, 0));
-      base -= (u.modes[level[i]!]!.kw - u.modes[low]!.kw) * scale[i]!;
-      level[i] = low;
-    }
-    // A restart-mode unit steps up only when no unit that fits can be added now (one waiting
-    // out a wear hold does not block a step up: that costs no cycle, and the hold may last
-    // minutes), and once the room has lasted as long as the restart costs: a step up restarts
-    // its boards (its whole draw ramps again, for a tenth of it gained), where a unit switched
-    // on loses only its own ramp. A unit whose softon has not taken effect yet loses nothing.
-    // This is the restart's physics, not a wear hold: it applies with onHoldS 0 too (without it,
-    // the synthetic highly variable days at 12 cycles saw 50 board restarts per unit, not 32).
-    const restartRules = holdS !== undefined;
-    const held = !restartRules ? pinned : pinned.slice();
-    let incLimit = limit;
-    let waiting = false;
-    if (restartRules) {
-      const roomKw = limit - base + EPS;
-      for (let i = 0; i < n && !waiting; i++) {
-        // Off units are still at -1 (the re-spread above moved only running ones).
-        if (addSkip[i] || level[i]! >= 0) continue;
-        const u = units[i]!;
-        const low = lowestKwMode(u, allowedModes(u, 0));
-        if (u.modes[low]!.kw * scale[i]! - u.standbyKw <= roomKw) waiting = true;
-      }
-      let stepHoldMs = Infinity;
-      // Identical units at the same mode share the payback and its sustained room: computed once
-      // per run of them, from the fleet's groups (no unit object read, issue 12 item 10).
-      let paysOf: Pick<FleetUnit, 'modes' | 'rampUpS'> | undefined;
-      let paysLevel = -1;
-      let paysMs = Infinity;
-      let paysRoom: { kw: number; risesAtMs: number } | undefined;
-      for (let i = 0; i < n; i++) {
-        if (held[i] || level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== KIND_API) continue;
-        const k = kindAt(groups, units, i);
-        // When the device sees its last change: `rampFromMs`, else a softon's lead after it.
-        if (nowMs < (st.hasRampFrom[i] === 1 ? st.rampFromMs[i]! : st.changedAtMs[i]! + (k.softoffDelayS + 1) * 1000)) continue;
-        if (waiting) held[i] = 1;
-        else {
-          // A step up must pay back the ramp it restarts: the room must have lasted that long.
-          if (paysOf === undefined || k.modes !== paysOf.modes || k.rampUpS !== paysOf.rampUpS || level[i] !== paysLevel) {
-            paysOf = k;
-            paysLevel = level[i]!;
-            paysMs = restartPaysBackMs(k, paysLevel);
-            paysRoom = Number.isFinite(paysMs) ? sustainedFor(paysMs) : undefined;
-          }
-          const s = paysRoom;
-          if (!s || s.kw <= runningTopKw + EPS) {
-            held[i] = 1;
-            if (s && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
-          } else stepHoldMs = Math.min(stepHoldMs, paysMs);
-        }
-      }
-      if (waiting) incLimit = onLimitKw;
-      else if (Number.isFinite(stepHoldMs)) {
-        const s = sustainedFor(stepHoldMs);
-        incLimit = Math.min(limit, s.kw - settings.hysteresisKw);
-        if (incLimit < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
-      }
-    }
-    // What the hold keeps back now stays allowed by the ramp once the hold is over: the rise
-    // of the budget itself is no ramp on the net exchange, however late the load follows it.
-    heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
-    const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
-    // A unit that fits the budget and the ramp but not the sustained room was stopped by its hold.
-    limitedBy = inc.limitedBy === 'hysteresis' && incLimit < limit - EPS ? 'hold' : inc.limitedBy;
-    let plannedNow = inc.planned;
-    if (instantUnits > 0 && incLimit < limit - EPS) {
-      // Units that change modes in place follow the whole room at once (no cycle, no ramp).
-      const instantOnly = addSkip.slice();
-      for (let i = 0; i < n; i++) if (level[i]! < 0 || (kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API)) instantOnly[i] = 1;
-      plannedNow = greedy(units, level, instantOnly, held, scale, limit, inc.planned, aimKw, ceiling, true, used).planned;
-    }
-    wearHeldKw = wearHeldRoomKw(units, level, addSkip, skip, scale, limit - plannedNow);
-    if (trend === 'flat') {
-      const intervalMs = (settings.swapIntervalS ?? DEFAULT_SWAP_INTERVAL_S) * 1000;
-      const dueAtMs = (swapAtMs ?? -Infinity) + intervalMs;
-      // Steady means not lower at any time of the last interval: on a slow rise (a sunrise read
-      // once a minute) the readings in between are unchanged, but a rebalance then re-shuffles
-      // modes that the rise steps up again minutes later (a restart each way).
-      const steady = holdS === undefined || sustainedFor(intervalMs).kw >= Math.min(budgetKw, aimKw) - EPS;
-      if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
-      else if (steady) {
-        const better = rebalanced(units, level, swapSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
-        if (better) {
-          level.set(better);
-          rebalance = true;
-          swapAtMs = nowMs;
-          revisitAtMs = Math.min(revisitAtMs, nowMs + intervalMs);
-        }
-      }
-    }
+    const grown = grow({ units, groups, st, work, addSkip, swapSkip, settings, holdS, limit, onLimitKw, runningTopKw, aimKw, ceiling, instantUnits, trend, budgetKw, nowMs, base, revisitAtMs, swapAtMs }, sustainedFor);
+    ({ base, revisitAtMs, swapAtMs, limitedBy, heldByHoldKw, wearHeldKw, rebalance } = grown);
   }
 
   const targets: UnitTarget[] = new Array(n);
