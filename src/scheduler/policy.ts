@@ -410,7 +410,8 @@ function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, 
       }
     } else {
       nowKw[i] = standbyKw;
-      first[i] = used[i]! > 0 ? st.firstOnMs(i, nowMs) : NaN;
+      // cyclesUsed above left unit i's count valid for nowMs: its first switch-on is at hand.
+      first[i] = used[i]! > 0 ? st.firstOnMsCounted(i) : NaN;
       base += standbyKw;
       runningTopKw += standbyKw;
       if (nowMs - sinceMs < minOffMs) mustOff[i] = skip[i] = 1;

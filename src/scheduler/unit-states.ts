@@ -70,6 +70,11 @@ export class UnitStates {
     return this.usedCount[i]!;
   }
 
+  /** firstOnMs(i, nowMs) right after cyclesUsed(i, nowMs) (which left the count valid for `nowMs`). */
+  firstOnMsCounted(i: number): number {
+    return this.usedFirstMs[i]!;
+  }
+
   /** The first of unit `i`'s switch-ons in the 24 h up to `nowMs`, NaN when none (policy-wear.ts `firstOnMs`). */
   firstOnMs(i: number, nowMs: number): number {
     const cutoff = nowMs - DAY_MS;
