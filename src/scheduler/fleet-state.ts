@@ -176,7 +176,10 @@ export function createFleetState(
     byId.set(unit.id, unit);
     byWorker.set(unit.worker, unit);
   });
-  attachUnitGroups(units);
+  // The list is the fleet's for good (frozen: a slot cannot be swapped), so its groups keep the
+  // list itself and a walk given it needs no per-unit identity check (issue 12 item 10).
+  attachUnitGroups(units, true);
+  Object.freeze(units);
   return { units, byId, byWorker };
 }
 
@@ -331,7 +334,10 @@ export interface UnitKind {
  * fields of a unit go in, so it stays valid as the loop changes state.
  */
 export interface UnitGroups {
-  /** The unit objects it was built from (a walk checks `units[i] === groups.units[i]`). */
+  /**
+   * The unit objects it was built from (a walk checks `units[i] === groups.units[i]`): a fleet's
+   * own frozen list itself (then a walk given that list checks nothing per unit), else a copy.
+   */
   readonly units: readonly FleetUnit[];
   /** Per unit, its index into `kinds`. */
   readonly kind: Int32Array;
@@ -349,8 +355,11 @@ export interface UnitGroups {
 /** Where createFleetState keeps a fleet's groups on its `units` array (not enumerable, not data). */
 const UNIT_GROUPS = Symbol('unitGroups');
 
-/** Groups `units` by kind and keeps the result on the array (createFleetState does this once). */
-export function attachUnitGroups(units: FleetUnit[]): UnitGroups {
+/**
+ * Groups `units` by kind and keeps the result on the array (createFleetState does this once).
+ * `fixed`: the caller freezes `units` next, so the groups keep the list itself (else a copy).
+ */
+export function attachUnitGroups(units: FleetUnit[], fixed = false): UnitGroups {
   const kinds: UnitKind[] = [];
   const kind = new Int32Array(units.length);
   const priority = new Float64Array(units.length);
@@ -364,7 +373,7 @@ export function attachUnitGroups(units: FleetUnit[]): UnitGroups {
   });
   const first = units.length > 0 ? StoredUnit.statesAt(units[0]!, 0) : undefined;
   const states = first !== undefined && first.n === units.length && units.every((u, i) => StoredUnit.statesAt(u, i) === first) ? first : undefined;
-  const groups: UnitGroups = { units: units.slice(), kind, kinds, priority, states };
+  const groups: UnitGroups = { units: fixed ? units : units.slice(), kind, kinds, priority, states };
   Object.defineProperty(units, UNIT_GROUPS, { value: groups, configurable: true });
   return groups;
 }
@@ -383,17 +392,17 @@ export function unitGroupsOf(units: readonly FleetUnit[]): UnitGroups | undefine
  * the unit itself (it has every field of a kind), so a walk needs no second path.
  */
 export function kindAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): UnitKind | FleetUnit {
-  return groups !== undefined && units[i] === groups.units[i] ? groups.kinds[groups.kind[i]!]! : units[i]!;
+  return groups !== undefined && (units === groups.units || units[i] === groups.units[i]) ? groups.kinds[groups.kind[i]!]! : units[i]!;
 }
 
 /** Unit `i`'s `sinceMs`, from the fleet's typed arrays while slot `i` still holds the unit they belong to (as kindAt). */
 export function sinceAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): number {
-  return groups?.states !== undefined && units[i] === groups.units[i] ? groups.states.sinceMs[i]! : units[i]!.sinceMs;
+  return groups?.states !== undefined && (units === groups.units || units[i] === groups.units[i]) ? groups.states.sinceMs[i]! : units[i]!.sinceMs;
 }
 
 /** Unit `i`'s priority, from the fleet's groups while slot `i` still holds the unit they were built from (as kindAt). */
 export function priorityAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): number {
-  return groups !== undefined && units[i] === groups.units[i] ? groups.priority[i]! : units[i]!.priority;
+  return groups !== undefined && (units === groups.units || units[i] === groups.units[i]) ? groups.priority[i]! : units[i]!.priority;
 }
 
 /** Worst-case draw of a unit we cannot see: its top mode, or more if it was measured higher. */

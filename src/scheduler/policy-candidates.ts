@@ -84,7 +84,7 @@ export function fill(
   // where the fleet's arrays have it: any mode, or only the one it runs (stratum or pinned).
   const groups = unitGroupsOf(units);
   const allowed = (i: number, j: number): boolean => {
-    if (groups === undefined || units[i] !== groups.units[i] || groups.states === undefined) return allowedModes(units[i]!, pinned[i]!).includes(j);
+    if (groups === undefined || (units !== groups.units && units[i] !== groups.units[i]) || groups.states === undefined) return allowedModes(units[i]!, pinned[i]!).includes(j);
     return (groups.kinds[groups.kind[i]!]!.lever !== 'stratum' && !pinned[i]) || groups.states.mode[i] === j;
   };
   return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowed(i, j));
@@ -142,7 +142,7 @@ export function bestMovesFill(
     const count = walk === undefined ? units.length : walk.length;
     for (let c = 0; c < count; c++) {
       const i = walk === undefined ? c : walk[c]!;
-      const same = gUnits !== undefined && units[i] === gUnits[i];
+      const same = gUnits !== undefined && (gUnits === units || units[i] === gUnits[i]);
       const slot = same ? gKind![i]! : 0;
       const k: UnitKind | FleetUnit = same ? gKinds![slot]! : units[i]!;
       const modes = k.modes;

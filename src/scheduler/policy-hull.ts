@@ -116,7 +116,7 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
   let lastScaleKey = 0;
   for (let i = 0; i < units.length; i++) {
     if (skip[i]) continue;
-    const same = gUnits !== undefined && units[i] === gUnits[i];
+    const same = gUnits !== undefined && (gUnits === units || units[i] === gUnits[i]);
     const k: UnitKind | FleetUnit = same ? gKinds![gKind![i]!]! : units[i]!;
     if ((same ? gPriority![i]! : units[i]!.priority) !== 0) anyPriority = true;
     // The unit's state from the fleet's typed arrays (fleet-state.ts), else from the unit.

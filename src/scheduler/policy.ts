@@ -268,8 +268,9 @@ function shared(pool: UnitTarget[], on: boolean, mode: number, kw: number, ths: 
  */
 function statesOf(units: readonly FleetUnit[], groups: UnitGroups | undefined, work: Work): UnitStates {
   const own = groups?.states;
+  // The fleet's own (frozen) list holds its units by construction; any other list is checked.
   let same = own !== undefined;
-  for (let i = 0; i < units.length && same; i++) same = units[i] === groups!.units[i];
+  for (let i = 0; i < units.length && same && units !== groups!.units; i++) same = units[i] === groups!.units[i];
   if (same) return own!;
   const s = (work.scratch ??= new UnitStates(units.length));
   for (let i = 0; i < units.length; i++) {

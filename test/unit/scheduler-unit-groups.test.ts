@@ -162,10 +162,15 @@ describe('unit groups (issue 12 item 10)', () => {
   });
 
   it('falls back to the unit object where the fleet array no longer holds the unit the groups were built from', () => {
-    const fleet = mixedFleet(9);
+    const own = mixedFleet(9);
     const other = mixedFleet(10);
-    // Swap in units of other kinds at a few places: the groups' record of those indices is stale.
-    for (const i of [0, 7, 33, 90]) fleet.units[i] = other.units[(i + 1) % other.units.length]!;
+    // A fleet's own list is frozen: a copy grouped like it, then units of other kinds swapped in
+    // at a few places, so the groups' record of those indices is stale.
+    const units = own.units.slice();
+    attachUnitGroups(units);
+    for (const i of [0, 7, 33, 90]) units[i] = other.units[(i + 1) % other.units.length]!;
+    expect(unitGroupsOf(units)).toBeDefined();
+    const fleet: FleetState = { units, byId: own.byId, byWorker: own.byWorker };
     const plain = perUnit(fleet);
     let a: RampMemory | undefined;
     let b: RampMemory | undefined;

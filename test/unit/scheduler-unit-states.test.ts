@@ -160,6 +160,11 @@ describe('unit states (issue 12 item 10)', () => {
   it('is the fleet arrays only while every slot holds its own unit', () => {
     const { units } = fleetAndShadow(9, 4);
     expect(unitGroupsOf(units)!.states).toBeDefined();
+    // The fleet's own list is frozen (the plan trusts it without a per-unit check): no slot swaps.
+    expect(() => {
+      units[1] = units[0]!;
+    }).toThrow(TypeError);
+    expect(unitGroupsOf(units)!.units).toBe(units);
     const other = createFleetState({ models: MODELS, miners: [miner(9)] }).units;
     const mixed = units.slice();
     mixed[2] = other[0]!;
