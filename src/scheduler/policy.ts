@@ -216,6 +216,8 @@ class Work {
   readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
   /** The units' state copied out of a hand-built unit list (a fleet's own units keep theirs in typed arrays). */
   scratch: UnitStates | undefined;
+  /** The reasons of minimum on/off holds by buildTargets' key (which floor, seconds left), at most HELD_REASONS. */
+  readonly heldReasons = new Map<number, string>();
   constructor(readonly n: number) {
     this.scale = new Float64Array(n);
     this.level = new Int16Array(n);
@@ -239,6 +241,9 @@ const KIND_INSTANT = 2;
 const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
+
+/** Hold reasons kept from plan to plan (two per second of the longest minimum on/off time covers them). */
+const HELD_REASONS = 4096;
 
 /**
  * A budget that changes more often than this is a live meter (an HTTP or MQTT
@@ -519,7 +524,13 @@ function buildTargets(
         const hk = onHeld ? 2 * left : 2 * left + 1;
         let h = heldBy.get(hk);
         if (!h) {
-          const reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+          // The wording of a hold is kept from plan to plan (a day of plans formats each once).
+          let reason = work.heldReasons.get(hk);
+          if (reason === undefined) {
+            reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+            if (work.heldReasons.size >= HELD_REASONS) work.heldReasons.clear();
+            work.heldReasons.set(hk, reason);
+          }
           heldBy.set(hk, (h = { reason, pool: [] }));
         }
         holdH = h;
@@ -583,7 +594,7 @@ interface WearContext {
 }
 
 /**
- * Which off units may go on (issue 12): marks in `wearSkip`/`addSkip`/`swapSkip` the units out
+ * Which off units may go on (issue 12): marks in `addSkip`/`swapSkip` the units out
  * of cycles or inside their hold, and gives the shortest hold among those that may go on now
  * and when a held one's room may rise (revisitAtMs). A function of its own so the optimiser
  * compiles it alone (see scanUnits).
@@ -592,7 +603,6 @@ function wearHolds(
   units: readonly FleetUnit[],
   groups: UnitGroups | undefined,
   work: Work,
-  wearSkip: Uint8Array,
   addSkip: Uint8Array,
   swapSkip: Uint8Array,
   ctx: WearContext,
@@ -612,7 +622,7 @@ function wearHolds(
     // level still holds the current state here: >= 0 is a running unit.
     if (skip[i] || level[i]! >= 0) continue;
     if (used[i]! >= maxCycles) {
-      wearSkip[i] = addSkip[i] = swapSkip[i] = 1;
+      addSkip[i] = swapSkip[i] = 1;
       continue;
     }
     if (holdS === undefined) continue;
@@ -882,16 +892,19 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     const s = sustainedKw(sustained, nowMs, ms);
     return { kw: Math.min(s.kw, aimKw), risesAtMs: s.risesAtMs };
   };
-  // wearSkip: no cycle left (nothing may switch it on); addSkip: also still inside its hold.
-  const wearSkip = skip.slice();
+  // addSkip: no cycle left or still inside its hold (nothing may switch it on).
   const addSkip = skip.slice();
   // swapSkip: may not be swapped in by a rebalance (out of cycles or inside its hold).
   const swapSkip = skip.slice();
   // The shortest hold among the units that may go on now: switch-ons fill only the room
   // sustained over it (the greedy takes the least worn units first, which hold the shortest).
   let onHoldMs = Infinity;
-  if (holdS !== undefined || Number.isFinite(maxCycles)) {
-    const held = wearHolds(units, groups, work, wearSkip, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
+  // On a falling budget with room left the plan adds nothing and asks to re-plan at once (below),
+  // so which units could go on, and when their room rises, decides nothing: not worked out (the
+  // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
+  const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
+  if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
+    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }
