@@ -199,13 +199,16 @@ class Work {
   readonly mustOff: Uint8Array;
   readonly pinned: Uint8Array;
   readonly skip: Uint8Array;
+  /** A plan's copies of `skip` (addSkip, swapSkip) and of `pinned` (grow's held), refilled per plan. */
+  readonly addSkip: Uint8Array;
+  readonly swapSkip: Uint8Array;
+  readonly held: Uint8Array;
   readonly used: Int32Array;
   readonly kind: Uint8Array;
   readonly nowKw: Float64Array;
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
   readonly since: Float64Array;
-  readonly first: Float64Array;
   /**
    * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
    * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
@@ -225,13 +228,15 @@ class Work {
     this.mustOff = new Uint8Array(n);
     this.pinned = new Uint8Array(n);
     this.skip = new Uint8Array(n);
+    this.addSkip = new Uint8Array(n);
+    this.swapSkip = new Uint8Array(n);
+    this.held = new Uint8Array(n);
     this.used = new Int32Array(n);
     this.kind = new Uint8Array(n);
     this.nowKw = new Float64Array(n);
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
     this.since = new Float64Array(n);
-    this.first = new Float64Array(n);
   }
 }
 
@@ -317,7 +322,7 @@ interface Scan {
  * a day threw away and recompiled the whole plan (issue 12 item 10).
  */
 function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, st: UnitStates, work: Work, nowMs: number, minOnMs: number, minOffMs: number): Scan {
-  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, since, first } = work;
+  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, since } = work;
   const n = units.length;
   let current = 0;
   let fixedKw = 0;
@@ -416,8 +421,6 @@ function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, 
       }
     } else {
       nowKw[i] = standbyKw;
-      // cyclesUsed above left unit i's count valid for nowMs: its first switch-on is at hand.
-      first[i] = used[i]! > 0 ? st.firstOnMsCounted(i) : NaN;
       base += standbyKw;
       runningTopKw += standbyKw;
       if (nowMs - sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
@@ -602,13 +605,14 @@ interface WearContext {
 function wearHolds(
   units: readonly FleetUnit[],
   groups: UnitGroups | undefined,
+  st: UnitStates,
   work: Work,
   addSkip: Uint8Array,
   swapSkip: Uint8Array,
   ctx: WearContext,
   sustainedFor: (ms: number) => { kw: number; risesAtMs: number },
 ): { onHoldMs: number; revisitAtMs: number } {
-  const { skip, level, used, first, scale } = work;
+  const { skip, level, used, scale } = work;
   const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw } = ctx;
   const n = units.length;
   let onHoldMs = Infinity;
@@ -631,7 +635,8 @@ function wearHolds(
     let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
     let paced = false;
     if (paceMs > 0 && used[i]! > 0) {
-      const readyMs = paceReadyAtMs(first[i]!, used[i]!, maxCycles, paceMs, paceBurst);
+      // scanUnits' cyclesUsed left unit i's count valid for nowMs: its first switch-on is at hand.
+      const readyMs = paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst);
       // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
       // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
       // without it, 86 % with it), and costs little where cycles suffice, since it acts only
@@ -736,7 +741,8 @@ function grow(
   // This is the restart's physics, not a wear hold: it applies with onHoldS 0 too (without it,
   // the synthetic highly variable days at 12 cycles saw 50 board restarts per unit, not 32).
   const restartRules = holdS !== undefined;
-  const held = !restartRules ? pinned : pinned.slice();
+  const held = !restartRules ? pinned : work.held;
+  if (restartRules) held.set(pinned);
   let incLimit = limit;
   let waiting = false;
   if (restartRules) {
@@ -893,9 +899,13 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     return { kw: Math.min(s.kw, aimKw), risesAtMs: s.risesAtMs };
   };
   // addSkip: no cycle left or still inside its hold (nothing may switch it on).
-  const addSkip = skip.slice();
+  // (Copies into buffers kept in `work`: a typed array allocated per plan is a malloc and a
+  // finaliser for the collector, 54,000 plans a day; issue 12 item 10.)
+  const addSkip = work.addSkip;
+  addSkip.set(skip);
   // swapSkip: may not be swapped in by a rebalance (out of cycles or inside its hold).
-  const swapSkip = skip.slice();
+  const swapSkip = work.swapSkip;
+  swapSkip.set(skip);
   // The shortest hold among the units that may go on now: switch-ons fill only the room
   // sustained over it (the greedy takes the least worn units first, which hold the shortest).
   let onHoldMs = Infinity;
@@ -904,7 +914,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
   const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
   if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
-    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
+    const held = wearHolds(units, groups, st, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }
