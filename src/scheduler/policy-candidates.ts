@@ -119,12 +119,14 @@ export function bestMovesFill(
   const gKind = groups?.kind;
   const gKinds = groups?.kinds;
   const slots = groups === undefined ? 1 : groups.kinds.length;
-  const noneRound = new Int32Array(slots * 65).fill(-1);
-  const noneGen = new Int32Array(slots * 65);
-  const slotGen = new Int32Array(slots);
+  // Plain arrays, not typed ones: a typed array of more than 64 bytes is a malloc and a finaliser
+  // for the collector, and these are made per call (several per plan, issue 12 item 10).
+  const noneRound = new Array<number>(slots * 65).fill(-1);
+  const noneGen = new Array<number>(slots * 65).fill(0);
+  const slotGen = new Array<number>(slots).fill(0);
   const slotModes: (FleetUnit['modes'] | undefined)[] = new Array<FleetUnit['modes'] | undefined>(slots).fill(undefined);
-  const slotScale = new Float64Array(slots).fill(NaN);
-  const slotStandby = new Float64Array(slots).fill(NaN);
+  const slotScale = new Array<number>(slots).fill(NaN);
+  const slotStandby = new Array<number>(slots).fill(NaN);
   // The units that had a move within the room `candRem` (in fleet order): a move that does not
   // fit in some room fits in no smaller one, and only the unit a round moves changes its moves,
   // so while the room does not grow a round walks these, not the fleet.
