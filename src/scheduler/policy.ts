@@ -208,7 +208,6 @@ class Work {
   readonly nowKw: Float64Array;
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
-  readonly since: Float64Array;
   /**
    * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
    * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
@@ -236,7 +235,6 @@ class Work {
     this.nowKw = new Float64Array(n);
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
-    this.since = new Float64Array(n);
   }
 }
 
@@ -322,7 +320,7 @@ interface Scan {
  * a day threw away and recompiled the whole plan (issue 12 item 10).
  */
 function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, st: UnitStates, work: Work, nowMs: number, minOnMs: number, minOffMs: number): Scan {
-  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, since } = work;
+  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode } = work;
   const n = units.length;
   let current = 0;
   let fixedKw = 0;
@@ -398,7 +396,7 @@ function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, 
     kind[i] = (api ? KIND_API : 0) | (instant ? KIND_INSTANT : 0);
     if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
     startCode[i] = mode * 2 + (on ? 1 : 0);
-    const sinceMs = (since[i] = st.sinceMs[i]!);
+    const sinceMs = st.sinceMs[i]!;
     // The highest-kW mode gives the biggest step (the product is monotone in kW).
     maxStepKw = Math.max(maxStepKw, topKw * sc - standbyKw);
     // A softoff takes effect at a whole second at least softoffDelayS ahead.
@@ -449,13 +447,16 @@ interface TargetContext {
  */
 function buildTargets(
   units: readonly FleetUnit[],
+  st: UnitStates,
   work: Work,
   targets: UnitTarget[],
   seen: Float64Array,
   last: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array } | undefined,
   ctx: TargetContext,
 ): { plannedThs: number; plannedKw: number; changes: number; revisitAtMs: number } {
-  const { kind, level, startCode, mustOn, mustOff, nowKw, nowThs, since, scale } = work;
+  const { kind, level, startCode, mustOn, mustOff, nowKw, nowThs, scale } = work;
+  // When each unit last went on or off, read where the plan's first pass did (no copy).
+  const since = st.sinceMs;
   const { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs } = ctx;
   const n = units.length;
   // Unchanged targets built in this plan, shared by identical units: without a last plan (or
@@ -956,7 +957,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const seenBuf = lastBuf === 0 ? 1 : 0;
   // Made on first use: a plan without memory (a fresh loop, the bench's cold cases) needs one.
   const seen = (work.seenBufs[seenBuf] ??= new Float64Array(3 * n));
-  const built = buildTargets(units, work, targets, seen, reuse ? last : undefined, { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs });
+  const built = buildTargets(units, st, work, targets, seen, reuse ? last : undefined, { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs });
   const { plannedThs, plannedKw, changes } = built;
   revisitAtMs = Math.min(revisitAtMs, built.revisitAtMs);
   if (limitedBy === 'ramp') revisitAtMs = nowMs;
