@@ -6,9 +6,9 @@
 // an operator would). Run: npm run build && node bench/power-days.mjs [filter]
 // Prints the Markdown table, then where the offered energy went on each day (default model), then
 // the mixed and variable days at wear budgets 6, 12 and 24 (both mode-change settings, --bound
-// beside the default model).
+// beside the default model), then the same for the measured days in config/traces/real/.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,23 +62,36 @@ console.log('| day | offered kWh | absorbed | held back by the ramp limit (estim
 console.log('|---|---|---|---|---|---|---|---|');
 for (const l of losses) console.log(l);
 
-// Mixed and variable days at each wear budget, both mode-change settings; --bound beside the
-// default model at the same budget.
-console.log(`\nMixed and variable days at maxCyclesPerDay ${BUDGETS.join(', ')}\n`);
-console.log('| day | seed | maxCyclesPerDay | mode change | absorbed | --bound (scheduler share of it) | cycles/unit mean / p95 / max | held off by the wear budget | above budget (% of offered) | after deadline |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const [kind, tag] of days) {
-  const name = `${kind}-${tag}`;
-  if (kind === 'clear' || !name.includes(filter)) continue;
-  const trace = join(root, `config/traces/${name}.csv`);
+// One trace at each wear budget, both mode-change settings; --bound beside the default model at
+// the same budget. `prefix` is the row's first cells.
+const HEAD = 'maxCyclesPerDay | mode change | absorbed | --bound (scheduler share of it) | cycles/unit mean / p95 / max | mode changes/unit mean | held off by the wear budget | above budget (% of offered) | after deadline |';
+async function atBudgets(trace, prefix) {
   for (const cycles of BUDGETS) {
     const { stdout } = await run(process.execPath, [join(root, 'dist/cli.js'), 'simulate', '--trace', trace, '--units', '600', '--config', budgetConfig(cycles, false), '--bound', '--json'], { maxBuffer: 64 << 20 });
     const d = JSON.parse(stdout);
     const { report: i } = await runSimulation({ trace, units: 600, config: budgetConfig(cycles, true), model: instant.model });
     for (const [label, r, b] of [['restart (default)', d, d.bound], ['instant', i, undefined]]) {
       const bound = b ? `${pct(b.absorbedPct)} (${b.schedulerShareOfBoundPct.toFixed(1)} %)` : '';
-      console.log(`| ${kind} | ${tag}${seedNote(tag)} | ${cycles} | ${label} | ${pct(r.absorbedPct)} | ${bound} | ${r.cyclesPerUnit.mean.toFixed(1)} / ${r.cyclesPerUnit.p95} / ${r.cyclesPerUnit.max} | ${pct((100 * r.wearHeldKwh) / r.offeredKwh, 1)} | ${pct(r.aboveBudgetPctOfOffered, 3)} | ${r.afterDeadlineAboveKwh.toFixed(2)} kWh |`);
+      console.log(`| ${prefix} | ${cycles} | ${label} | ${pct(r.absorbedPct)} | ${bound} | ${r.cyclesPerUnit.mean.toFixed(1)} / ${r.cyclesPerUnit.p95} / ${r.cyclesPerUnit.max} | ${r.modeChangesPerUnit.mean.toFixed(1)} | ${pct((100 * r.wearHeldKwh) / r.offeredKwh, 1)} | ${pct(r.aboveBudgetPctOfOffered, 3)} | ${r.afterDeadlineAboveKwh.toFixed(2)} kWh |`);
     }
   }
+}
+
+console.log(`\nMixed and variable days at maxCyclesPerDay ${BUDGETS.join(', ')}\n`);
+console.log(`| day | seed | ${HEAD}`);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const [kind, tag] of days) {
+  const name = `${kind}-${tag}`;
+  if (kind === 'clear' || !name.includes(filter)) continue;
+  await atBudgets(join(root, `config/traces/${name}.csv`), `${kind} | ${tag}${seedNote(tag)}`);
+}
+
+// The measured days (config/traces/real/, never tuned on but for the off floors they showed).
+console.log(`\nMeasured days (config/traces/real/) at maxCyclesPerDay ${BUDGETS.join(', ')}\n`);
+console.log(`| day | ${HEAD}`);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+const realDir = join(root, 'config/traces/real');
+for (const file of readdirSync(realDir).filter((f) => f.endsWith('.csv')).sort()) {
+  if (file.includes(filter)) await atBudgets(join(realDir, file), file.slice(0, -4));
 }
 rmSync(tmp, { recursive: true, force: true });

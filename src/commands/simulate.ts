@@ -151,7 +151,7 @@ async function bound(
   for (const m of r.miners) byModel.set(m.model, (byModel.get(m.model) ?? 0) + 1);
   const groups = [...byModel].map(([model, units]) => {
     const p = r.config.fleet.models[model]!;
-    return { units, standbyKw: p.standbyKw, modesKw: p.modes.map((m) => m.kw), initialOn: 0 };
+    return { units, standbyKw: p.standbyKw, modesKw: p.modes.map((m) => m.kw), initialOn: 0, rampUpS: p.rampUpS, modeChange: p.modeChange ?? 'restart' };
   });
   const sched = r.config.scheduler;
   const perDay = sched.maxCyclesPerDay;
@@ -160,7 +160,7 @@ async function bound(
   // The same grid-code ramp limit the scheduler planned under (a fixed kW/min or % of the fleet).
   const fleetTopKw = groups.reduce((sum, g) => sum + g.units * Math.max(...g.modesKw), 0);
   const ramp = rampLimitKwPerMin(sched, fleetTopKw);
-  const b = await absorptionBound({ budgetKw, stepS, groups, cyclesPerUnit, rampKwPerMin: ramp, intervalS });
+  const b = await absorptionBound({ budgetKw, stepS, groups, cyclesPerUnit, rampKwPerMin: ramp, rampBasis: sched.rampBasis, intervalS });
   return {
     ...b,
     schedulerShareOfBoundPct: b.absorbedPct > 0 ? (r.report.absorbedPct / b.absorbedPct) * 100 : 0,

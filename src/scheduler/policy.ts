@@ -95,6 +95,8 @@ export interface PolicySettings {
   wearPaceBurst?: number;
   /** The hold of a unit ahead of that even spend, × used / (max − used), doubling per cycle ahead, seconds. Default 15. */
   wearPaceHoldS?: number;
+  /** A unit ahead of that even spend stays off at least this long after it goes off, seconds (a floor above `minOffS`). Default 0. */
+  wearPaceOffS?: number;
   /** Add load only while this much headroom remains, kW. */
   hysteresisKw: number;
   /** A cut's commands must all be issued within this many seconds. */
@@ -319,7 +321,17 @@ interface Scan {
  * own so the optimiser compiles it alone: inside the 600-line plan, a branch first taken late in
  * a day threw away and recompiled the whole plan (issue 12 item 10).
  */
-function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, st: UnitStates, work: Work, nowMs: number, minOnMs: number, minOffMs: number): Scan {
+function scanUnits(
+  units: readonly FleetUnit[],
+  groups: UnitGroups | undefined,
+  st: UnitStates,
+  work: Work,
+  nowMs: number,
+  minOnMs: number,
+  minOffMs: number,
+  pace: { maxCycles: number; paceMs: number; paceBurst: number; paceOffMs: number },
+): Scan {
+  const { maxCycles, paceMs, paceBurst, paceOffMs } = pace;
   const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode } = work;
   const n = units.length;
   let current = 0;
@@ -421,7 +433,10 @@ function scanUnits(units: readonly FleetUnit[], groups: UnitGroups | undefined, 
       nowKw[i] = standbyKw;
       base += standbyKw;
       runningTopKw += standbyKw;
-      if (nowMs - sinceMs < minOffMs) mustOff[i] = skip[i] = 1;
+      // Ahead of the even spend of its wear budget, the unit's off floor is wearPaceOffS (its
+      // first switch-on of the day from the count cyclesUsed just made valid).
+      const offMs = paceOffMs > minOffMs && used[i]! > 0 && nowMs < paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst) ? paceOffMs : minOffMs;
+      if (nowMs - sinceMs < offMs) mustOff[i] = skip[i] = 1;
     }
   }
   return { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits, pinnedUntilMs, base, runningTopKw };
@@ -853,9 +868,16 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   work.nowThs.fill(0);
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once), in a function of its own (scanUnits).
+  const maxCycles = settings.maxCyclesPerDay ?? Infinity;
+  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
+  const paceBurst = settings.wearPaceBurst ?? 3;
+  // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS: one cut then
+  // covers the next few dips of a cloudy spell instead of spending a cycle on each (minOffS alone
+  // is the hardware's floor, short so a unit returns fast while its budget lasts).
+  const paceOffMs = paceMs > 0 && Number.isFinite(maxCycles) ? (settings.wearPaceOffS ?? 0) * 1000 : 0;
   const groups = unitGroupsOf(units);
   const st = statesOf(units, groups, work);
-  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs);
+  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs, { maxCycles, paceMs, paceBurst, paceOffMs });
   const { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits } = scanned;
   let { base } = scanned;
   const { runningTopKw, pinnedUntilMs } = scanned;
@@ -890,9 +912,6 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const holdS = settings.onHoldS;
   // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
   const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
-  const maxCycles = settings.maxCyclesPerDay ?? Infinity;
-  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
-  const paceBurst = settings.wearPaceBurst ?? 3;
   const paceHoldS = settings.wearPaceHoldS ?? 15;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {

@@ -350,6 +350,33 @@ describe('direction rules of the two levers', () => {
     expect(onAt(31)).toBe(true);
   });
 
+  it('after a cut, a unit ahead of the even spend of its wear budget stays off wearPaceOffS (300 s); one within its burst returns after minOffS (60 s)', () => {
+    const backAfterS = (onsMs: number[]): number => {
+      const fleet = fleetOfModel(A1566('restart'), 1, true);
+      const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceHoldS: 0 });
+      expect([settings.minOffS, settings.wearPaceOffS, settings.wearPaceH, settings.wearPaceBurst]).toEqual([60, 300, 10, 3]);
+      fleet.units[0]!.onsMs = onsMs;
+      const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+      const step = (kw: number, s: number): UnitCommand[] => {
+        const { commands } = core.step(reading(kw, T0 + s * 1000), T0 + s * 1000);
+        commands.forEach((c) => core.settle(c, 'issued'));
+        return commands;
+      };
+      step(10, 0);
+      // A dip cuts it, and the room is back ten seconds later.
+      expect(step(0.1, 10).map((c) => c.action)).toEqual(['off']);
+      for (let s = 20; s < 900; s++) if (step(10, s).some((c) => c.action === 'on')) return s - 10;
+      return Infinity;
+    };
+    // One switch-on today (inside the burst of 3): back once minOffS is over.
+    expect(backAfterS([T0 - 3_600_000])).toBeGreaterThanOrEqual(60);
+    expect(backAfterS([T0 - 3_600_000])).toBeLessThan(70);
+    // Three in the last minutes: the fourth is due 10 h / (6 - 3) after the first, so it is ahead.
+    const ahead = backAfterS([T0 - 180_000, T0 - 120_000, T0 - 60_000]);
+    expect(ahead).toBeGreaterThanOrEqual(300);
+    expect(ahead).toBeLessThan(310);
+  });
+
   it('with flickerHoldS 30, on a budget read every second (a live meter) a unit goes on only into room held 30 s; read once a minute, at once', () => {
     const onAfterS = (intervalS: number): number => {
       const fleet = fleetOfModel(A1566('restart'), 1, false);
