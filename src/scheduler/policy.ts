@@ -210,6 +210,8 @@ class Work {
   readonly nowKw: Float64Array;
   readonly nowThs: Float64Array;
   readonly startCode: Int32Array;
+  /** An off unit's paceReadyAtMs (when its next cycle is due under an even spend), NaN without a pace. */
+  readonly ready: Float64Array;
   /**
    * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
    * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
@@ -237,6 +239,7 @@ class Work {
     this.nowKw = new Float64Array(n);
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
+    this.ready = new Float64Array(n);
   }
 }
 
@@ -332,7 +335,7 @@ function scanUnits(
   pace: { maxCycles: number; paceMs: number; paceBurst: number; paceOffMs: number },
 ): Scan {
   const { maxCycles, paceMs, paceBurst, paceOffMs } = pace;
-  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode } = work;
+  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, ready } = work;
   const n = units.length;
   let current = 0;
   let fixedKw = 0;
@@ -435,7 +438,9 @@ function scanUnits(
       runningTopKw += standbyKw;
       // Ahead of the even spend of its wear budget, the unit's off floor is wearPaceOffS (its
       // first switch-on of the day from the count cyclesUsed just made valid).
-      const offMs = paceOffMs > minOffMs && used[i]! > 0 && nowMs < paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst) ? paceOffMs : minOffMs;
+      // Kept for the wear holds, which read the same figure (NaN where there is no pace).
+      const readyMs = (ready[i] = paceMs > 0 && used[i]! > 0 ? paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst) : NaN);
+      const offMs = paceOffMs > minOffMs && used[i]! > 0 && nowMs < readyMs ? paceOffMs : minOffMs;
       if (nowMs - sinceMs < offMs) mustOff[i] = skip[i] = 1;
     }
   }
@@ -621,14 +626,13 @@ interface WearContext {
 function wearHolds(
   units: readonly FleetUnit[],
   groups: UnitGroups | undefined,
-  st: UnitStates,
   work: Work,
   addSkip: Uint8Array,
   swapSkip: Uint8Array,
   ctx: WearContext,
   sustainedFor: (ms: number) => { kw: number; risesAtMs: number },
 ): { onHoldMs: number; revisitAtMs: number } {
-  const { skip, level, used, scale } = work;
+  const { skip, level, used, scale, ready } = work;
   const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw } = ctx;
   const n = units.length;
   let onHoldMs = Infinity;
@@ -651,8 +655,8 @@ function wearHolds(
     let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
     let paced = false;
     if (paceMs > 0 && used[i]! > 0) {
-      // scanUnits' cyclesUsed left unit i's count valid for nowMs: its first switch-on is at hand.
-      const readyMs = paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst);
+      // When the unit's next cycle is due under an even spend (scanUnits worked it out).
+      const readyMs = ready[i]!;
       // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
       // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
       // without it, 86 % with it), and costs little where cycles suffice, since it acts only
@@ -934,7 +938,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
   const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
   if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
-    const held = wearHolds(units, groups, st, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
+    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }
