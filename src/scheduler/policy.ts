@@ -473,7 +473,7 @@ function buildTargets(
   seen: Float64Array,
   last: { readonly targets: readonly UnitTarget[]; readonly seen: Float64Array } | undefined,
   ctx: TargetContext,
-): { plannedThs: number; plannedKw: number; changes: number; revisitAtMs: number } {
+): { plannedThs: number; plannedKw: number; changes: number; revisitAtMs: number; fresh: number[] | undefined } {
   const { kind, level, startCode, mustOn, mustOff, nowKw, nowThs, scale } = work;
   // When each unit last went on or off, read where the plan's first pass did (no copy).
   const since = st.sinceMs;
@@ -504,6 +504,9 @@ function buildTargets(
   let changes = 0;
   let plannedKw = 0;
   let revisitAtMs = Infinity;
+  // The units whose target is not the last plan's object (all of them without a last plan): only
+  // these can change anything for the loop (SchedulerCore.step walks them, not the fleet).
+  const fresh: number[] | undefined = last === undefined ? undefined : [];
   for (let i = 0; i < n; i++) {
     seen[3 * i] = -1;
     const k = 3 * i;
@@ -517,6 +520,7 @@ function buildTargets(
       plannedKw += kw;
       if (last !== undefined && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths) targets[i] = last.targets[i]!;
       else {
+        fresh?.push(i);
         if (poolT === undefined || code !== poolCode || kw !== poolKw || ths !== poolThs) {
           poolT = shared(pool, (code & 1) === 1, code >> 1, kw, ths);
           poolCode = code;
@@ -562,6 +566,7 @@ function buildTargets(
         holdOn = onHeld;
         holdT = undefined;
       }
+      fresh?.push(i);
       if (holdT === undefined || code !== holdCode || kw !== holdKw || ths !== holdThs) {
         holdT = shared(holdH.pool, (code & 1) === 1, code >> 1, kw, ths, holdH.reason);
         holdCode = code;
@@ -571,6 +576,7 @@ function buildTargets(
       targets[i] = holdT;
       continue;
     }
+    fresh?.push(i);
     const u = units[i]!;
     if (!u.available) {
       const on = infeasible ? false : u.on;
@@ -602,7 +608,7 @@ function buildTargets(
     }
     targets[i] = { on, mode, kw, ths, changed: true, reason };
   }
-  return { plannedThs, plannedKw, changes, revisitAtMs };
+  return { plannedThs, plannedKw, changes, revisitAtMs, fresh };
 }
 
 /** The wear budget's settings as a plan reads them (wearHolds). */
@@ -996,7 +1002,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const record = { targets, seen, work };
   work.seenOwners[seenBuf] = record;
   Object.defineProperty(memory, LAST_TARGETS, { value: record });
-  return {
+  const out: Plan = {
     atMs: nowMs,
     budgetKw,
     currentKw: current,
@@ -1015,6 +1021,22 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     anticipatedKw: aimKw,
     wearHeldKw: rebalance ? 0 : wearHeldKw,
   };
+  // Not enumerable either: which targets are not the last plan's objects (freshTargets).
+  if (built.fresh !== undefined) Object.defineProperty(out, FRESH_TARGETS, { value: { against: last!.targets, indices: built.fresh } });
+  return out;
+}
+
+/** Where a plan keeps which of its targets are new objects (not data: a cache for the loop). */
+const FRESH_TARGETS = Symbol('freshTargets');
+
+/**
+ * The indices (ascending) at which `p.targets` holds another object than `last`, when the plan
+ * recorded them against that very array; undefined otherwise (then compare every target). The
+ * loop walks these instead of 5,000 targets per plan (issue 12 item 10).
+ */
+export function freshTargets(p: Plan, last: readonly UnitTarget[] | undefined): readonly number[] | undefined {
+  const f = (p as { [FRESH_TARGETS]?: { against: readonly UnitTarget[]; indices: readonly number[] } })[FRESH_TARGETS];
+  return f !== undefined && last !== undefined && f.against === last ? f.indices : undefined;
 }
 
 /**
