@@ -1,5 +1,6 @@
 import type { FleetConfig, MinerConfig, ModelConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { UnitStates } from './unit-states.js';
 
 /**
  * What the scheduler knows about each unit. The policy reads it (values in,
@@ -32,6 +33,11 @@ export function modeIndexOfWorkmode(u: { readonly modes: readonly UnitMode[] }, 
 /** How the scheduler can switch this unit. */
 export type Lever = 'api' | 'stratum';
 
+/**
+ * A unit of the fleet. Those createFleetState builds keep their changing fields (`on` to
+ * `onsMs`) in the fleet's typed arrays behind accessors (issue 12 item 10): copy one field by
+ * field, not by spread (a spread copies only the fixed fields).
+ */
 export interface FleetUnit {
   readonly id: string;
   readonly worker: string;
@@ -70,8 +76,12 @@ export interface FleetUnit {
   measuredKw: number | undefined;
   /** When `measuredKw` was read. */
   measuredAtMs: number;
-  /** Times of the plan's switch-ons within the last 24 h, ascending (recordOn keeps the order): the wear budget spent (policy-wear.ts). */
-  onsMs?: number[];
+  /**
+   * Times of the plan's switch-ons within the last 24 h, ascending (recordOn keeps the order): the
+   * wear budget spent (policy-wear.ts). Replaced, never changed in place: a fleet's units keep a
+   * frozen copy (unit-states.ts), so a write in place throws instead of going unseen.
+   */
+  onsMs?: readonly number[] | undefined;
 }
 
 export interface FleetState {
@@ -125,6 +135,7 @@ export function createFleetState(
   const byId = new Map<string, FleetUnit>();
   const byWorker = new Map<string, FleetUnit>();
   const sortedByModel = new Map<string, { modes: UnitMode[]; modeIndexes: ModeIndexes }>();
+  const states = new UnitStates(fleet.miners.length);
   fleet.miners.forEach((m, i) => {
     const model = fleet.models[m.model];
     if (!model) throw new ConfigError(`fleet.miners[${i}].model: unknown model "${m.model}"; allowed: ${Object.keys(fleet.models).join(', ')}`);
@@ -139,38 +150,168 @@ export function createFleetState(
     const { modes, modeIndexes } = sorted;
     const init = initial(m);
     const lever: Lever = m.api ? 'api' : 'stratum';
-    const unit: FleetUnit = {
-      id: m.id,
-      worker: m.worker,
-      model: m.model,
-      modes,
-      modeIndexes,
-      standbyKw: model.standbyKw,
-      rampUpS: model.rampUpS,
-      softoffDelayS: model.softoffDelayS,
-      modeChange: model.modeChange ?? 'restart',
-      priority: m.priority,
-      lever,
-      api: m.api,
-      on: init.on,
-      // A Stratum-only unit cannot be told a mode: it runs whatever it runs, assume the top one.
-      mode: lever === 'stratum' ? topModeIndex(modes) : (init.mode ?? topModeIndex(modes)),
-      sinceMs: -Infinity,
-      changedAtMs: -Infinity,
-      // Present from the start (undefined until the loop sets it): every unit then keeps one
-      // object shape, so the policy's reads of 10,000 units stay monomorphic (issue 12 item 10).
-      rampFromMs: undefined,
-      available: true,
-      measuredKw: undefined,
-      measuredAtMs: -Infinity,
-      onsMs: [],
-    };
+    const unit = new StoredUnit(
+      {
+        id: m.id,
+        worker: m.worker,
+        model: m.model,
+        modes,
+        modeIndexes,
+        standbyKw: model.standbyKw,
+        rampUpS: model.rampUpS,
+        softoffDelayS: model.softoffDelayS,
+        modeChange: model.modeChange ?? 'restart',
+        priority: m.priority,
+        lever,
+        api: m.api,
+      },
+      states,
+      i,
+    );
+    unit.on = init.on;
+    // A Stratum-only unit cannot be told a mode: it runs whatever it runs, assume the top one.
+    unit.mode = lever === 'stratum' ? topModeIndex(modes) : (init.mode ?? topModeIndex(modes));
+    unit.onsMs = [];
     units.push(unit);
     byId.set(unit.id, unit);
     byWorker.set(unit.worker, unit);
   });
-  attachUnitGroups(units);
+  // The list is the fleet's for good (frozen: a slot cannot be swapped), so its groups keep the
+  // list itself and a walk given it needs no per-unit identity check (issue 12 item 10).
+  attachUnitGroups(units, true);
+  Object.freeze(units);
   return { units, byId, byWorker };
+}
+
+/** What never changes about a unit (its plain fields). */
+type UnitFixed = Pick<FleetUnit, 'id' | 'worker' | 'model' | 'modes' | 'modeIndexes' | 'standbyKw' | 'rampUpS' | 'softoffDelayS' | 'modeChange' | 'priority' | 'lever' | 'api'>;
+
+/**
+ * A unit of a fleet built by createFleetState: the fixed fields are its own, the changing ones
+ * live in the fleet's UnitStates (slot `index`) behind accessors, so every writer updates the
+ * arrays the plan reads (issue 12 item 10). Serialises as the plain unit it stands for.
+ */
+class StoredUnit implements FleetUnit {
+  readonly id: string;
+  readonly worker: string;
+  readonly model: string;
+  readonly modes: readonly UnitMode[];
+  readonly modeIndexes: ModeIndexes;
+  readonly standbyKw: number;
+  readonly rampUpS: number;
+  readonly softoffDelayS: number;
+  readonly modeChange: 'restart' | 'instant' | undefined;
+  readonly priority: number;
+  readonly lever: Lever;
+  readonly api: string | undefined;
+  readonly #s: UnitStates;
+  readonly #i: number;
+
+  constructor(f: UnitFixed, states: UnitStates, index: number) {
+    this.id = f.id;
+    this.worker = f.worker;
+    this.model = f.model;
+    this.modes = f.modes;
+    this.modeIndexes = f.modeIndexes;
+    this.standbyKw = f.standbyKw;
+    this.rampUpS = f.rampUpS;
+    this.softoffDelayS = f.softoffDelayS;
+    this.modeChange = f.modeChange;
+    this.priority = f.priority;
+    this.lever = f.lever;
+    this.api = f.api;
+    this.#s = states;
+    this.#i = index;
+  }
+
+  /** The UnitStates `u` keeps its state in, when that is slot `index` of them. */
+  static statesAt(u: FleetUnit, index: number): UnitStates | undefined {
+    return u instanceof StoredUnit && u.#i === index ? u.#s : undefined;
+  }
+
+  get on(): boolean {
+    return this.#s.on[this.#i] === 1;
+  }
+  set on(v: boolean) {
+    this.#s.on[this.#i] = v ? 1 : 0;
+  }
+  get mode(): number {
+    return this.#s.mode[this.#i]!;
+  }
+  set mode(v: number) {
+    this.#s.mode[this.#i] = v;
+  }
+  get sinceMs(): number {
+    return this.#s.sinceMs[this.#i]!;
+  }
+  set sinceMs(v: number) {
+    this.#s.sinceMs[this.#i] = v;
+  }
+  get changedAtMs(): number {
+    return this.#s.changedAtMs[this.#i]!;
+  }
+  set changedAtMs(v: number) {
+    this.#s.changedAtMs[this.#i] = v;
+  }
+  get rampFromMs(): number | undefined {
+    return this.#s.hasRampFrom[this.#i] === 1 ? this.#s.rampFromMs[this.#i]! : undefined;
+  }
+  set rampFromMs(v: number | undefined) {
+    this.#s.hasRampFrom[this.#i] = v === undefined ? 0 : 1;
+    this.#s.rampFromMs[this.#i] = v ?? 0;
+  }
+  get available(): boolean {
+    return this.#s.available[this.#i] === 1;
+  }
+  set available(v: boolean) {
+    this.#s.available[this.#i] = v ? 1 : 0;
+  }
+  get measuredKw(): number | undefined {
+    return this.#s.hasMeasured[this.#i] === 1 ? this.#s.measuredKw[this.#i]! : undefined;
+  }
+  set measuredKw(v: number | undefined) {
+    this.#s.hasMeasured[this.#i] = v === undefined ? 0 : 1;
+    this.#s.measuredKw[this.#i] = v ?? 0;
+  }
+  get measuredAtMs(): number {
+    return this.#s.measuredAtMs[this.#i]!;
+  }
+  set measuredAtMs(v: number) {
+    this.#s.measuredAtMs[this.#i] = v;
+  }
+  get onsMs(): readonly number[] | undefined {
+    return this.#s.ons[this.#i];
+  }
+  set onsMs(v: readonly number[] | undefined) {
+    this.#s.setOns(this.#i, v);
+  }
+
+  /** The plain unit, as the object literal it replaced serialised. */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id,
+      worker: this.worker,
+      model: this.model,
+      modes: this.modes,
+      modeIndexes: this.modeIndexes,
+      standbyKw: this.standbyKw,
+      rampUpS: this.rampUpS,
+      softoffDelayS: this.softoffDelayS,
+      modeChange: this.modeChange,
+      priority: this.priority,
+      lever: this.lever,
+      api: this.api,
+      on: this.on,
+      mode: this.mode,
+      sinceMs: this.sinceMs,
+      changedAtMs: this.changedAtMs,
+      rampFromMs: this.rampFromMs,
+      available: this.available,
+      measuredKw: this.measuredKw,
+      measuredAtMs: this.measuredAtMs,
+      onsMs: this.onsMs,
+    };
+  }
 }
 
 /** What identical units share: everything about a unit that never changes except its names and priority. */
@@ -193,20 +334,32 @@ export interface UnitKind {
  * fields of a unit go in, so it stays valid as the loop changes state.
  */
 export interface UnitGroups {
-  /** The unit objects it was built from (a walk checks `units[i] === groups.units[i]`). */
+  /**
+   * The unit objects it was built from (a walk checks `units[i] === groups.units[i]`): a fleet's
+   * own frozen list itself (then a walk given that list checks nothing per unit), else a copy.
+   */
   readonly units: readonly FleetUnit[];
   /** Per unit, its index into `kinds`. */
   readonly kind: Int32Array;
   readonly kinds: readonly UnitKind[];
   /** Per unit, its priority. */
   readonly priority: Float64Array;
+  /**
+   * Where the units keep their changing state, when every one of them keeps it in one
+   * UnitStates at its own index (a fleet from createFleetState); undefined otherwise. Valid for
+   * slot `i` while `units[i] === groups.units[i]` (a unit never moves to another slot).
+   */
+  readonly states: UnitStates | undefined;
 }
 
 /** Where createFleetState keeps a fleet's groups on its `units` array (not enumerable, not data). */
 const UNIT_GROUPS = Symbol('unitGroups');
 
-/** Groups `units` by kind and keeps the result on the array (createFleetState does this once). */
-export function attachUnitGroups(units: FleetUnit[]): UnitGroups {
+/**
+ * Groups `units` by kind and keeps the result on the array (createFleetState does this once).
+ * `fixed`: the caller freezes `units` next, so the groups keep the list itself (else a copy).
+ */
+export function attachUnitGroups(units: FleetUnit[], fixed = false): UnitGroups {
   const kinds: UnitKind[] = [];
   const kind = new Int32Array(units.length);
   const priority = new Float64Array(units.length);
@@ -218,7 +371,9 @@ export function attachUnitGroups(units: FleetUnit[]): UnitGroups {
     kind[i] = k;
     priority[i] = u.priority;
   });
-  const groups: UnitGroups = { units: units.slice(), kind, kinds, priority };
+  const first = units.length > 0 ? StoredUnit.statesAt(units[0]!, 0) : undefined;
+  const states = first !== undefined && first.n === units.length && units.every((u, i) => StoredUnit.statesAt(u, i) === first) ? first : undefined;
+  const groups: UnitGroups = { units: fixed ? units : units.slice(), kind, kinds, priority, states };
   Object.defineProperty(units, UNIT_GROUPS, { value: groups, configurable: true });
   return groups;
 }
@@ -237,7 +392,17 @@ export function unitGroupsOf(units: readonly FleetUnit[]): UnitGroups | undefine
  * the unit itself (it has every field of a kind), so a walk needs no second path.
  */
 export function kindAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): UnitKind | FleetUnit {
-  return groups !== undefined && units[i] === groups.units[i] ? groups.kinds[groups.kind[i]!]! : units[i]!;
+  return groups !== undefined && (units === groups.units || units[i] === groups.units[i]) ? groups.kinds[groups.kind[i]!]! : units[i]!;
+}
+
+/** Unit `i`'s `sinceMs`, from the fleet's typed arrays while slot `i` still holds the unit they belong to (as kindAt). */
+export function sinceAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): number {
+  return groups?.states !== undefined && (units === groups.units || units[i] === groups.units[i]) ? groups.states.sinceMs[i]! : units[i]!.sinceMs;
+}
+
+/** Unit `i`'s priority, from the fleet's groups while slot `i` still holds the unit they were built from (as kindAt). */
+export function priorityAt(groups: UnitGroups | undefined, units: readonly FleetUnit[], i: number): number {
+  return groups !== undefined && (units === groups.units || units[i] === groups.units[i]) ? groups.priority[i]! : units[i]!.priority;
 }
 
 /** Worst-case draw of a unit we cannot see: its top mode, or more if it was measured higher. */

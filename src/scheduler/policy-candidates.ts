@@ -80,7 +80,14 @@ export function fill(
   planned: number,
   upOnly = false,
 ): number {
-  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowedModes(units[i]!, pinned[i]!).includes(j));
+  // allowedModes(u, pinned).includes(j) for a mode j of the unit, without reading the unit object
+  // where the fleet's arrays have it: any mode, or only the one it runs (stratum or pinned).
+  const groups = unitGroupsOf(units);
+  const allowed = (i: number, j: number): boolean => {
+    if (groups === undefined || (units !== groups.units && units[i] !== groups.units[i]) || groups.states === undefined) return allowedModes(units[i]!, pinned[i]!).includes(j);
+    return (groups.kinds[groups.kind[i]!]!.lever !== 'stratum' && !pinned[i]) || groups.states.mode[i] === j;
+  };
+  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowed(i, j));
 }
 
 /**
@@ -107,13 +114,19 @@ export function bestMovesFill(
   // `slot * 65 + level + 1`: found without a move in round `noneRound` of generation `noneGen`
   // (a slot's generation moves on when its signature changes: no clearing).
   const groups = unitGroupsOf(units);
+  // Held in locals: the walk calls `allow`, after which fields would be read again per unit.
+  const gUnits = groups?.units;
+  const gKind = groups?.kind;
+  const gKinds = groups?.kinds;
   const slots = groups === undefined ? 1 : groups.kinds.length;
-  const noneRound = new Int32Array(slots * 65).fill(-1);
-  const noneGen = new Int32Array(slots * 65);
-  const slotGen = new Int32Array(slots);
+  // Plain arrays, not typed ones: a typed array of more than 64 bytes is a malloc and a finaliser
+  // for the collector, and these are made per call (several per plan, issue 12 item 10).
+  const noneRound = new Array<number>(slots * 65).fill(-1);
+  const noneGen = new Array<number>(slots * 65).fill(0);
+  const slotGen = new Array<number>(slots).fill(0);
   const slotModes: (FleetUnit['modes'] | undefined)[] = new Array<FleetUnit['modes'] | undefined>(slots).fill(undefined);
-  const slotScale = new Float64Array(slots).fill(NaN);
-  const slotStandby = new Float64Array(slots).fill(NaN);
+  const slotScale = new Array<number>(slots).fill(NaN);
+  const slotStandby = new Array<number>(slots).fill(NaN);
   // The units that had a move within the room `candRem` (in fleet order): a move that does not
   // fit in some room fits in no smaller one, and only the unit a round moves changes its moves,
   // so while the room does not grow a round walks these, not the fleet.
@@ -131,9 +144,9 @@ export function bestMovesFill(
     const count = walk === undefined ? units.length : walk.length;
     for (let c = 0; c < count; c++) {
       const i = walk === undefined ? c : walk[c]!;
-      const same = groups !== undefined && units[i] === groups.units[i];
-      const slot = same ? groups.kind[i]! : 0;
-      const k: UnitKind | FleetUnit = same ? groups.kinds[slot]! : units[i]!;
+      const same = gUnits !== undefined && (gUnits === units || units[i] === gUnits[i]);
+      const slot = same ? gKind![i]! : 0;
+      const k: UnitKind | FleetUnit = same ? gKinds![slot]! : units[i]!;
       const modes = k.modes;
       const standbyKw = k.standbyKw;
       const l = level[i]!;

@@ -1,4 +1,4 @@
-import { measuredIsSteady, unitGroupsOf, type FleetUnit, type UnitKind } from './fleet-state.js';
+import { measuredIsSteady, priorityAt, sinceAt, unitGroupsOf, type FleetUnit, type UnitKind } from './fleet-state.js';
 
 /**
  * Each unit's options reduced to the upper concave hull of (kW, TH/s): the
@@ -105,12 +105,29 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
   let lastModes: FleetUnit['modes'] | undefined;
   let lastKey = NaN;
   let lastGs: StepGroup[] = [];
+  // Held in locals: the walk calls out (map lookups, hull), after which fields would be read again.
+  const gUnits = kinds?.units;
+  const gKind = kinds?.kind;
+  const gKinds = kinds?.kinds;
+  const gPriority = kinds?.priority;
+  const gStates = kinds?.states;
+  // The quantised scale of the last unit read (runs of units at one scale).
+  let lastScale = NaN;
+  let lastScaleKey = 0;
   for (let i = 0; i < units.length; i++) {
     if (skip[i]) continue;
-    const same = kinds !== undefined && units[i] === kinds.units[i];
-    const k: UnitKind | FleetUnit = same ? kinds.kinds[kinds.kind[i]!]! : units[i]!;
-    if ((same ? kinds.priority[i]! : units[i]!.priority) !== 0) anyPriority = true;
-    const key = ((level[i]! + 1) * 1000 + Math.round(scale[i]! * 200)) * 64 + (k.lever === 'stratum' || pinned[i] ? units[i]!.mode + 1 : 0);
+    const same = gUnits !== undefined && (gUnits === units || units[i] === gUnits[i]);
+    const k: UnitKind | FleetUnit = same ? gKinds![gKind![i]!]! : units[i]!;
+    if ((same ? gPriority![i]! : units[i]!.priority) !== 0) anyPriority = true;
+    // The unit's state from the fleet's typed arrays (fleet-state.ts), else from the unit.
+    const states = same ? gStates : undefined;
+    const mode = states !== undefined ? states.mode[i]! : units[i]!.mode;
+    const sc = scale[i]!;
+    if (sc !== lastScale) {
+      lastScale = sc;
+      lastScaleKey = Math.round(sc * 200);
+    }
+    const key = ((level[i]! + 1) * 1000 + lastScaleKey) * 64 + (k.lever === 'stratum' || pinned[i] ? mode + 1 : 0);
     let gs: StepGroup[] | undefined;
     if (k.modes === lastModes && key === lastKey) gs = lastGs;
     else {
@@ -128,10 +145,10 @@ export function orderedGroups(units: readonly FleetUnit[], level: Int16Array, sk
       lastGs = gs;
     }
     if (gs.length === 0) continue;
-    const u = units[i]!;
+    const on = states !== undefined ? states.on[i] === 1 : units[i]!.on;
     for (const g of gs) {
       // Sticky: the unit already runs at this step's target (or at all, for a step from off).
-      if (u.on && (g.step.from < 0 || u.mode === g.step.to)) g.sticky.push(i);
+      if (on && (g.step.from < 0 || mode === g.step.to)) g.sticky.push(i);
       else g.others.push(i);
     }
   }
@@ -166,11 +183,11 @@ export function* inOrder(g: StepGroup, pass: 0 | 1): Generator<number, void, und
   const pr = new Float64Array(m);
   const us = new Float64Array(m);
   const si = new Float64Array(m);
+  const groups = unitGroupsOf(o.units);
   for (let k = 0; k < m; k++) {
-    const u = o.units[list[k]!]!;
-    pr[k] = u.priority;
+    pr[k] = priorityAt(groups, o.units, list[k]!);
     us[k] = o.used ? o.used[list[k]!]! : 0;
-    si[k] = u.sinceMs;
+    si[k] = sinceAt(groups, o.units, list[k]!);
   }
   const dir = o.dir;
   // restoreOrder on positions into `list`.
@@ -217,8 +234,9 @@ export function* lazySorted(m: number, before: (p: number, q: number) => number)
 /** Whether the units' `sinceMs` differ: when they do not, the lists are already in order and need no sort. */
 export function sinceDiffers(units: readonly FleetUnit[], idx: readonly number[]): boolean {
   if (idx.length < 2) return false;
-  const first = units[idx[0]!]!.sinceMs;
-  for (const i of idx) if (units[i]!.sinceMs !== first) return true;
+  const groups = unitGroupsOf(units);
+  const first = sinceAt(groups, units, idx[0]!);
+  for (const i of idx) if (sinceAt(groups, units, i) !== first) return true;
   return false;
 }
 

@@ -1,4 +1,4 @@
-import type { FleetUnit } from './fleet-state.js';
+import { kindAt, priorityAt, sinceAt, unitGroupsOf, type FleetUnit } from './fleet-state.js';
 import { bestMovesFill } from './policy-candidates.js';
 import { EPS, allowedModes, cmp, lazySorted, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
 
@@ -45,7 +45,12 @@ export function shed(
 ): ShedResult {
   const n = units.length;
   const before = level.slice();
-  const kwAt = (i: number, l: number): number => (l < 0 ? units[i]!.standbyKw : units[i]!.modes[l]!.kw * scale[i]!);
+  // A unit's figures from its kind (fleet-state.ts groups): the walks read no unit object.
+  const groups = unitGroupsOf(units);
+  const kwAt = (i: number, l: number): number => {
+    const k = kindAt(groups, units, i);
+    return l < 0 ? k.standbyKw : k.modes[l]!.kw * scale[i]!;
+  };
   const cost = new Float64Array(n);
   const free: number[] = [];
   const held: number[] = [];
@@ -53,15 +58,15 @@ export function shed(
   for (let i = 0; i < n; i++) {
     const l = level[i]!;
     if (skip[i] || l < 0) continue;
-    const u = units[i]!;
-    cost[i] = (kwAt(i, l) - u.standbyKw) / u.modes[l]!.ths;
+    const k = kindAt(groups, units, i);
+    cost[i] = (kwAt(i, l) - k.standbyKw) / k.modes[l]!.ths;
     (mustOn[i] ? held : free).push(i);
-    if (u.modeChange === 'instant' && u.lever === 'api') instant = true;
+    if (k.modeChange === 'instant' && k.lever === 'api') instant = true;
   }
   const off = (list: number[]): void => {
     for (const i of byCostDesc(list, cost, units, used)) {
       if (planned <= limit + EPS) return;
-      planned -= kwAt(i, level[i]!) - units[i]!.standbyKw;
+      planned -= kwAt(i, level[i]!) - kindAt(groups, units, i).standbyKw;
       level[i] = -1;
     }
   };
@@ -144,7 +149,8 @@ function* byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUni
     // Equal cost and priority: the unit on longest goes first, so switching wear spreads
     // across identical units instead of cycling the last few in the fleet.
     // With a wear budget, the unit that has used the fewest cycles goes first: it can still come back.
-    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => units[i]!.priority !== 0)) yield* sortForShed(b, units, used);
+    const groups = unitGroupsOf(units);
+    if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => priorityAt(groups, units, i) !== 0)) yield* sortForShed(b, units, used);
     else for (let k = 0; k < b.length; k++) yield b[k]!;
   }
 }
@@ -160,12 +166,12 @@ function* sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Arra
   const pr = new Float64Array(m);
   const us = new Float64Array(m);
   const si = new Float64Array(m);
+  const groups = unitGroupsOf(units);
   for (let k = 0; k < m; k++) {
     const i = b[k]!;
-    const u = units[i]!;
-    pr[k] = u.priority;
+    pr[k] = priorityAt(groups, units, i);
     us[k] = used ? used[i]! : 0;
-    si[k] = u.sinceMs;
+    si[k] = sinceAt(groups, units, i);
   }
   const before = (p: number, q: number): number => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!;
   for (const p of lazySorted(m, before)) yield b[p]!;

@@ -49,8 +49,16 @@ export function updateSustained(s: SustainedSteps | undefined, kw: number, nowMs
  */
 export function sustainedKw(s: SustainedSteps, nowMs: number, windowMs: number): { kw: number; risesAtMs: number } {
   const from = nowMs - windowMs;
-  for (let k = 0; k < s.kw.length; k++) {
-    if (s.endMs[k]! > from) return { kw: s.kw[k]!, risesAtMs: s.endMs[k]! + windowMs };
+  // The first step still standing after `from`: `endMs` ascends, so a binary search finds it
+  // (the plan asks this once per paced unit, thousands of times a plan: issue 12 item 10).
+  const end = s.endMs;
+  let lo = 0;
+  let hi = end.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (end[mid]! > from) hi = mid;
+    else lo = mid + 1;
   }
+  if (lo < end.length) return { kw: s.kw[lo]!, risesAtMs: end[lo]! + windowMs };
   return { kw: -Infinity, risesAtMs: Infinity };
 }

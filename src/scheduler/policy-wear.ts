@@ -1,5 +1,6 @@
-import type { FleetUnit } from './fleet-state.js';
+import { kindAt, unitGroupsOf, type FleetUnit } from './fleet-state.js';
 import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
+import { DAY_MS } from './unit-states.js';
 
 /**
  * The wear budget (issue 12), pure. A unit's cycles are its switch-ons in the
@@ -11,7 +12,7 @@ import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
  * surplus, where a switch-on buys the most energy.
  */
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 /**
  * Switch-ons of `u` in the 24 h up to `nowMs`. `onsMs` is ascending (recordOn
@@ -30,15 +31,17 @@ export function cyclesUsed(u: FleetUnit, nowMs: number): number {
 /**
  * Records a switch-on at `nowMs`, in time order (a command may be issued
  * after a later one), dropping those older than a day (the list stays bounded).
+ * The list is replaced, not changed in place (FleetUnit `onsMs`).
  */
 export function recordOn(u: FleetUnit, nowMs: number): void {
-  const ons = (u.onsMs ??= []);
+  const ons = u.onsMs ? u.onsMs.slice() : [];
   let at = ons.length;
   while (at > 0 && ons[at - 1]! > nowMs) at--;
   ons.splice(at, 0, nowMs);
   let drop = 0;
   while (drop < ons.length && ons[drop]! <= nowMs - DAY_MS) drop++;
   if (drop > 0) ons.splice(0, drop);
+  u.onsMs = ons;
 }
 
 /**
@@ -85,15 +88,18 @@ export function wearHeldRoomKw(units: readonly FleetUnit[], level: Int16Array, h
   let stepScale = NaN;
   let stepStandby = NaN;
   let stepKw = 0;
+  // A unit's figures from its kind (fleet-state.ts groups): a stratum unit's mode from the unit.
+  const groups = unitGroupsOf(units);
   for (let i = 0; i < units.length && roomKw > EPS; i++) {
     if (level[i]! >= 0 || !held[i] || skip[i]) continue;
-    const u = units[i]!;
+    const k = kindAt(groups, units, i);
     // Identical units (same model and measured scale) share the step: computed once per run of them.
-    if (u.modes !== stepModes || scale[i] !== stepScale || u.standbyKw !== stepStandby || u.lever === 'stratum') {
-      stepModes = u.modes;
+    if (k.modes !== stepModes || scale[i] !== stepScale || k.standbyKw !== stepStandby || k.lever === 'stratum') {
+      const u = units[i]!;
+      stepModes = k.modes;
       stepScale = scale[i]!;
-      stepStandby = u.standbyKw;
-      stepKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * stepScale - u.standbyKw;
+      stepStandby = k.standbyKw;
+      stepKw = k.modes[lowestKwMode(k, allowedModes(u, 0))]!.kw * stepScale - k.standbyKw;
     }
     if (stepKw > roomKw + EPS) continue;
     heldKw += stepKw;

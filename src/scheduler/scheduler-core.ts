@@ -3,7 +3,7 @@ import type { BudgetReading } from '../power/budget-source.js';
 import { guardBudget, type BudgetVerdict, type GuardOptions } from '../power/budget-guard.js';
 import { buildCommands, type UnitCommand } from './commands.js';
 import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
-import { plan, type Plan, type RampMemory } from './policy.js';
+import { freshTargets, plan, type Plan, type RampMemory } from './policy.js';
 import { recordOn } from './policy-wear.js';
 
 /**
@@ -134,7 +134,12 @@ export class SchedulerCore {
     const units = this.fleet.units;
     const reasons = this.reasons;
     const same = last !== undefined && last.length === targets.length;
-    for (let i = 0; i < targets.length; i++) {
+    // Only the targets that are not the last plan's objects, when the plan says which (the walk
+    // below skips the others anyway).
+    const fresh = same ? freshTargets(p, last) : undefined;
+    const count = fresh !== undefined ? fresh.length : targets.length;
+    for (let w = 0; w < count; w++) {
+      const i = fresh !== undefined ? fresh[w]! : w;
       const t = targets[i]!;
       if (same && last[i] === t) continue;
       if (reasons[i] !== undefined) reasons[i] = undefined;

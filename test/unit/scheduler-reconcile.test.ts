@@ -259,7 +259,8 @@ describe('reconciling reported and planned device state (fake timers)', () => {
 describe('reconcile (pure)', () => {
   const [avalon] = fleetOf([{}]).units;
   const u = avalon!;
-  const on = (x: boolean): FleetUnit => ({ ...u, on: x });
+  // A fleet's unit keeps its state behind accessors (fleet-state.ts): a spread would drop it.
+  const on = (x: boolean): FleetUnit => fleetOf([{ on: x }]).units[0]!;
 
   it.each([
     ['planned on, soft-off', true, { softOff: true, state: 'idle' }, 'reports-off'],

@@ -3,7 +3,7 @@ import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
 import type { BudgetReading } from '../../src/power/budget-source.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import { attachUnitGroups, createFleetState, unitGroupsOf, type FleetState, type FleetUnit } from '../../src/scheduler/fleet-state.js';
-import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
+import { freshTargets, plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
 import { shed } from '../../src/scheduler/policy-shed.js';
 import { lazySorted } from '../../src/scheduler/policy-hull.js';
 import { bestMovesFill, greedy } from '../../src/scheduler/policy-candidates.js';
@@ -93,7 +93,7 @@ function commit(units: FleetUnit[], p: Plan, nowMs: number): void {
     if (!t.changed) return;
     const u = units[i]!;
     if (t.on !== u.on) u.sinceMs = nowMs;
-    if (t.on && !u.on) (u.onsMs ??= []).push(nowMs);
+    if (t.on && !u.on) u.onsMs = [...(u.onsMs ?? []), nowMs];
     u.on = t.on;
     u.mode = t.mode;
     u.changedAtMs = nowMs;
@@ -141,6 +141,8 @@ describe('unit groups (issue 12 item 10)', () => {
     let b: RampMemory | undefined;
     let cuts = 0;
     let adds = 0;
+    let lastTargets: Plan['targets'] | undefined;
+    let fresh = 0;
     for (let k = 0; k < 250; k++) {
       // Flat spells, slow drifts and deep swings, as on a variable day.
       const x = r();
@@ -150,6 +152,15 @@ describe('unit groups (issue 12 item 10)', () => {
       const pa = plan(budget, fleet, now, SETTINGS, a);
       const pb = plan(budget, plain, now, SETTINGS, b);
       expect(decided(pa)).toEqual(decided(pb));
+      // The targets a plan says are new are exactly those that are not the last plan's objects
+      // (the loop walks only these: SchedulerCore.step).
+      const said = freshTargets(pa, lastTargets);
+      if (said !== undefined) {
+        fresh++;
+        expect([...said]).toEqual(pa.targets.flatMap((t, i) => (t !== lastTargets![i] ? [i] : [])));
+      }
+      expect(freshTargets(pa, pa.targets)).toBeUndefined();
+      lastTargets = pa.targets;
       if (pa.cut) cuts++;
       if (pa.targets.some((t, i) => t.changed && t.on && !fleet.units[i]!.on)) adds++;
       commit(fleet.units, pa, now);
@@ -157,15 +168,21 @@ describe('unit groups (issue 12 item 10)', () => {
       b = pb.ramp;
     }
     // The walk reached both directions (else the comparison proves little).
+    expect(fresh).toBeGreaterThan(100);
     expect(cuts).toBeGreaterThan(5);
     expect(adds).toBeGreaterThan(5);
   });
 
   it('falls back to the unit object where the fleet array no longer holds the unit the groups were built from', () => {
-    const fleet = mixedFleet(9);
+    const own = mixedFleet(9);
     const other = mixedFleet(10);
-    // Swap in units of other kinds at a few places: the groups' record of those indices is stale.
-    for (const i of [0, 7, 33, 90]) fleet.units[i] = other.units[(i + 1) % other.units.length]!;
+    // A fleet's own list is frozen: a copy grouped like it, then units of other kinds swapped in
+    // at a few places, so the groups' record of those indices is stale.
+    const units = own.units.slice();
+    attachUnitGroups(units);
+    for (const i of [0, 7, 33, 90]) units[i] = other.units[(i + 1) % other.units.length]!;
+    expect(unitGroupsOf(units)).toBeDefined();
+    const fleet: FleetState = { units, byId: own.byId, byWorker: own.byWorker };
     const plain = perUnit(fleet);
     let a: RampMemory | undefined;
     let b: RampMemory | undefined;
