@@ -441,7 +441,11 @@ function scanUnits(
       // Kept for the wear holds, which read the same figure (NaN where there is no pace).
       const readyMs = (ready[i] = paceMs > 0 && used[i]! > 0 ? paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst) : NaN);
       const offMs = paceOffMs > minOffMs && used[i]! > 0 && nowMs < readyMs ? paceOffMs : minOffMs;
-      if (nowMs - sinceMs < offMs) mustOff[i] = skip[i] = 1;
+      // 2: held by the pace's floor, not minOffS (the targets pass words it and revisits at its end).
+      if (nowMs - sinceMs < offMs) {
+        mustOff[i] = offMs === minOffMs ? 1 : 2;
+        skip[i] = 1;
+      }
     }
   }
   return { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits, pinnedUntilMs, base, runningTopKw };
@@ -456,6 +460,8 @@ interface TargetContext {
   budgetKw: number;
   minOnMs: number;
   minOffMs: number;
+  /** The off floor of a unit ahead of its wear pace (scanUnits marks those mustOff 2). */
+  paceOffMs: number;
   nowMs: number;
 }
 
@@ -477,7 +483,7 @@ function buildTargets(
   const { kind, level, startCode, mustOn, mustOff, nowKw, nowThs, scale } = work;
   // When each unit last went on or off, read where the plan's first pass did (no copy).
   const since = st.sinceMs;
-  const { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs } = ctx;
+  const { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, paceOffMs, nowMs } = ctx;
   const n = units.length;
   // Unchanged targets built in this plan, shared by identical units: without a last plan (or
   // after a cut) a fleet gets one object per group of identical units, not one per unit.
@@ -496,6 +502,7 @@ function buildTargets(
   let holdH: { reason: string; pool: UnitTarget[] } | undefined;
   let holdSince = NaN;
   let holdOn = false;
+  let holdPace = false;
   let holdT: UnitTarget | undefined;
   let holdCode = -1;
   let holdKw = NaN;
@@ -543,19 +550,24 @@ function buildTargets(
       plannedThs += ths;
       plannedKw += kw;
       const onHeld = mustOn[i] === 1 && !relaxed;
-      if (holdH === undefined || since[i] !== holdSince || onHeld !== holdOn) {
-        const until = since[i]! + (onHeld ? minOnMs : minOffMs);
+      const paceHeld = !onHeld && mustOff[i] === 2;
+      if (holdH === undefined || since[i] !== holdSince || onHeld !== holdOn || paceHeld !== holdPace) {
+        const until = since[i]! + (onHeld ? minOnMs : paceHeld ? paceOffMs : minOffMs);
         revisitAtMs = Math.min(revisitAtMs, until);
         const left = Math.ceil((until - nowMs) / 1000);
         // Units switched by one plan are held alike: they share one reason and one target (never
         // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
-        const hk = onHeld ? 2 * left : 2 * left + 1;
+        const hk = 3 * left + (onHeld ? 0 : paceHeld ? 2 : 1);
         let h = heldBy.get(hk);
         if (!h) {
           // The wording of a hold is kept from plan to plan (a day of plans formats each once).
           let reason = work.heldReasons.get(hk);
           if (reason === undefined) {
-            reason = onHeld ? `held on: minimum on-time, ${left} s left` : `held off: minimum off-time, ${left} s left`;
+            reason = onHeld
+              ? `held on: minimum on-time, ${left} s left`
+              : paceHeld
+                ? `held off: ahead of its wear pace, off at least wearPaceOffS, ${left} s left`
+                : `held off: minimum off-time, ${left} s left`;
             if (work.heldReasons.size >= HELD_REASONS) work.heldReasons.clear();
             work.heldReasons.set(hk, reason);
           }
@@ -564,6 +576,7 @@ function buildTargets(
         holdH = h;
         holdSince = since[i]!;
         holdOn = onHeld;
+        holdPace = paceHeld;
         holdT = undefined;
       }
       fresh?.push(i);
@@ -986,7 +999,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const seenBuf = lastBuf === 0 ? 1 : 0;
   // Made on first use: a plan without memory (a fresh loop, the bench's cold cases) needs one.
   const seen = (work.seenBufs[seenBuf] ??= new Float64Array(3 * n));
-  const built = buildTargets(units, st, work, targets, seen, reuse ? last : undefined, { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, nowMs });
+  const built = buildTargets(units, st, work, targets, seen, reuse ? last : undefined, { relaxed, infeasible, cut, rebalance, budgetKw, minOnMs, minOffMs, paceOffMs, nowMs });
   const { plannedThs, plannedKw, changes } = built;
   revisitAtMs = Math.min(revisitAtMs, built.revisitAtMs);
   if (limitedBy === 'ramp') revisitAtMs = nowMs;

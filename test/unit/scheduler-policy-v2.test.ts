@@ -377,6 +377,27 @@ describe('direction rules of the two levers', () => {
     expect(ahead).toBeLessThan(310);
   });
 
+  it('a unit held off by wearPaceOffS says so, with the time left on that floor, and the plan revisits at its end', () => {
+    const fleet = fleetOfModel(A1566('restart'), 1, true);
+    const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceHoldS: 0 });
+    fleet.units[0]!.onsMs = [T0 - 180_000, T0 - 120_000, T0 - 60_000];
+    const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+    const step = (kw: number, s: number) => {
+      const r = core.step(reading(kw, T0 + s * 1000), T0 + s * 1000);
+      r.commands.forEach((c) => core.settle(c, 'issued'));
+      return r;
+    };
+    step(10, 0);
+    step(0.1, 10);
+    // 100 s after the cut: past minOffS (60 s), 200 s left of the pace's 300 s floor.
+    const sinceMs = fleet.units[0]!.sinceMs;
+    const r = step(0.1, 10 + 100);
+    const left = Math.ceil((sinceMs + 300_000 - (T0 + 110_000)) / 1000);
+    expect(left).toBeGreaterThan(150);
+    expect(r.plan.targets[0]!.reason).toBe(`held off: ahead of its wear pace, off at least wearPaceOffS, ${left} s left`);
+    expect(r.plan.revisitAtMs).toBe(sinceMs + 300_000);
+  });
+
   it('with flickerHoldS 30, on a budget read every second (a live meter) a unit goes on only into room held 30 s; read once a minute, at once', () => {
     const onAfterS = (intervalS: number): number => {
       const fleet = fleetOfModel(A1566('restart'), 1, false);
