@@ -282,8 +282,8 @@ export const schedulerSchema = z.strictObject({
    * used it stays off until the window frees a cycle (a budget cut still
    * switches units off: safety first). Work-mode changes are not counted here.
    * Default 24: on the synthetic highly variable days (BENCHMARKS.md, "Power
-   * loop v2") the policy absorbs 95.4-97.3 % at 24 (21-23 cycles used) and
-   * 90.0-92.1 % at 12; mixed days use at most 10 cycles at 24 (98.0-99.1 %),
+   * loop v2") the policy absorbs 95.3-97.3 % at 24 (21-23 cycles used) and
+   * 89.7-92.1 % at 12; mixed days use at most 10 cycles at 24 (98.0-99.1 %),
    * clear days 1. Set 12 where wear matters more than those 5 points, and
    * check the cost with `simulate --bound`.
    */
