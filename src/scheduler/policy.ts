@@ -40,7 +40,8 @@ import { UnitStates, steadyAt } from './unit-states.js';
  *   (`maxCyclesPerDay`), and only into room the budget has held above what
  *   the running units draw at their top mode for its hold (policy-sustained.ts):
  *   none by default; `wearPaceHoldS` when it is ahead of an even spend of its
- *   budget (policy-wear.ts); the opt-in `onHoldS`, longer as it spends its
+ *   budget (policy-wear.ts), which also keeps it off `wearPaceOffS` after a cut
+ *   (instead of `minOffS`); the opt-in `onHoldS`, longer as it spends its
  *   budget; `flickerHoldS` on a live meter. A restart-mode unit steps up only
  *   once the room has lasted long enough to pay back its restarts. Units whose model changes modes in place
  *   (`modeChange: instant`) are re-spread over their modes on every increase,
@@ -198,6 +199,7 @@ class Work {
   readonly scale: Float64Array;
   readonly level: Int16Array;
   readonly mustOn: Uint8Array;
+  /** 1: off inside minOffS; 2: off inside wearPaceOffS (ahead of its wear pace). */
   readonly mustOff: Uint8Array;
   readonly pinned: Uint8Array;
   readonly skip: Uint8Array;
