@@ -1,5 +1,5 @@
 import { currentKw, topModeIndex, type FleetState } from './fleet-state.js';
-import { cyclesUsed, firstOnMs, paceReadyAtMs } from './policy-wear.js';
+import { cyclesUsed, firstOnMs, offFloorMs, paceReadyFor, wearPace } from './policy-wear.js';
 
 /**
  * What the fleet can offer the grid right now (issue 12 item 9), pure: the
@@ -51,9 +51,7 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
   let add1 = 0;
   let add5 = 0;
   const deadlineMs = s.cutDeadlineS * 1000;
-  const maxCycles = s.maxCyclesPerDay ?? Infinity;
-  const paceMs = (s.wearPaceH ?? 0) * 3_600_000;
-  const paceOffMs = paceMs > 0 && Number.isFinite(maxCycles) ? (s.wearPaceOffS ?? 0) * 1000 : 0;
+  const pace = wearPace(s);
   for (const u of fleet.units) {
     if (!u.available) continue;
     const leadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : s.withholdGraceS * 1000;
@@ -67,9 +65,8 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
       if (gain > 0 && readyMs <= 300_000) add5 += gain;
     } else {
       const used = cyclesUsed(u, nowMs);
-      if (used >= maxCycles) continue;
-      let offMs = s.minOffS * 1000;
-      if (paceOffMs > offMs && used > 0 && nowMs < paceReadyAtMs(firstOnMs(u, nowMs), used, maxCycles, paceMs, s.wearPaceBurst ?? 3)) offMs = paceOffMs;
+      if (used >= pace.maxCycles) continue;
+      const offMs = offFloorMs(pace, s.minOffS * 1000, used, paceReadyFor(pace, used, firstOnMs(u, nowMs)), nowMs);
       const freeAtMs = Number.isFinite(u.sinceMs) ? Math.max(0, u.sinceMs + offMs - nowMs) : 0;
       const startLeadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : 0;
       const readyMs = freeAtMs + startLeadMs + u.rampUpS * 1000;

@@ -143,13 +143,13 @@ function* byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUni
     if (!b) buckets.set(c, (b = []));
     b.push(i);
   }
+  const groups = unitGroupsOf(units);
   for (const c of [...buckets.keys()].sort((a, b) => b - a)) {
     const b = buckets.get(c)!;
     b.reverse();
     // Equal cost and priority: the unit on longest goes first, so switching wear spreads
     // across identical units instead of cycling the last few in the fleet.
     // With a wear budget, the unit that has used the fewest cycles goes first: it can still come back.
-    const groups = unitGroupsOf(units);
     if (sinceDiffers(units, b) || usedDiffers(used, b) || b.some((i) => priorityAt(groups, units, i) !== 0)) yield* sortForShed(b, units, used);
     else for (let k = 0; k < b.length; k++) yield b[k]!;
   }

@@ -68,6 +68,39 @@ export function paceReadyAtMs(firstOnMs: number, used: number, max: number, pace
   return firstOnMs + ((used + 1 - burst) * paceMs) / Math.max(1, max - burst);
 }
 
+/** The wear budget's pacing as the plan applies it (the schema sets every key). */
+export interface WearPace {
+  /** Switch-ons per unit in any 24 h (Infinity: no budget). */
+  maxCycles: number;
+  /** The span of the even spend, ms (0: no pacing). */
+  paceMs: number;
+  /** Switch-ons a unit may take ahead of it. */
+  burst: number;
+  /** The off floor of a unit ahead of it, ms (0: none). */
+  offMs: number;
+}
+
+export function wearPace(s: { maxCyclesPerDay?: number | undefined; wearPaceH?: number | undefined; wearPaceBurst?: number | undefined; wearPaceOffS?: number | undefined }): WearPace {
+  const maxCycles = s.maxCyclesPerDay ?? Infinity;
+  const paceMs = (s.wearPaceH ?? 0) * 3_600_000;
+  return { maxCycles, paceMs, burst: s.wearPaceBurst ?? 3, offMs: paceMs > 0 && Number.isFinite(maxCycles) ? (s.wearPaceOffS ?? 0) * 1000 : 0 };
+}
+
+/** When a unit that has used `used` cycles, the first at `firstOnMs`, may take its next one (NaN: no pacing). */
+export function paceReadyFor(pace: WearPace, used: number, firstOnMs: number): number {
+  return pace.paceMs > 0 && used > 0 ? paceReadyAtMs(firstOnMs, used, pace.maxCycles, pace.paceMs, pace.burst) : NaN;
+}
+
+/**
+ * A switched-off unit's floor, ms: `minOffMs`, or the pace's own while the unit is ahead of
+ * the even spend (`readyMs` from paceReadyFor), so one cut covers the next dips of a cloudy
+ * spell instead of spending a cycle on each. The plan and the live flexibility figures both
+ * read it.
+ */
+export function offFloorMs(pace: WearPace, minOffMs: number, used: number, readyMs: number, nowMs: number): number {
+  return pace.offMs > minOffMs && used > 0 && nowMs < readyMs ? pace.offMs : minOffMs;
+}
+
 /** The first switch-on of `u` in the 24 h up to `nowMs` (NaN when none). */
 export function firstOnMs(u: FleetUnit, nowMs: number): number {
   const ons = u.onsMs;

@@ -4,7 +4,7 @@ import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
-import { holdMs, paceReadyAtMs, wearHeldRoomKw } from './policy-wear.js';
+import { holdMs, offFloorMs, paceReadyFor, wearHeldRoomKw, wearPace, type WearPace } from './policy-wear.js';
 import { UnitStates, steadyAt } from './unit-states.js';
 
 /**
@@ -334,9 +334,8 @@ function scanUnits(
   nowMs: number,
   minOnMs: number,
   minOffMs: number,
-  pace: { maxCycles: number; paceMs: number; paceBurst: number; paceOffMs: number },
+  pace: WearPace,
 ): Scan {
-  const { maxCycles, paceMs, paceBurst, paceOffMs } = pace;
   const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, ready } = work;
   const n = units.length;
   let current = 0;
@@ -441,8 +440,8 @@ function scanUnits(
       // Ahead of the even spend of its wear budget, the unit's off floor is wearPaceOffS (its
       // first switch-on of the day from the count cyclesUsed just made valid).
       // Kept for the wear holds, which read the same figure (NaN where there is no pace).
-      const readyMs = (ready[i] = paceMs > 0 && used[i]! > 0 ? paceReadyAtMs(st.firstOnMsCounted(i), used[i]!, maxCycles, paceMs, paceBurst) : NaN);
-      const offMs = paceOffMs > minOffMs && used[i]! > 0 && nowMs < readyMs ? paceOffMs : minOffMs;
+      const readyMs = (ready[i] = paceReadyFor(pace, used[i]!, st.firstOnMsCounted(i)));
+      const offMs = offFloorMs(pace, minOffMs, used[i]!, readyMs, nowMs);
       // 2: held by the pace's floor, not minOffS (the targets pass words it and revisits at its end).
       if (nowMs - sinceMs < offMs) {
         mustOff[i] = offMs === minOffMs ? 1 : 2;
@@ -893,16 +892,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   work.nowThs.fill(0);
   // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
   // is made once), in a function of its own (scanUnits).
-  const maxCycles = settings.maxCyclesPerDay ?? Infinity;
-  const paceMs = (settings.wearPaceH ?? 0) * 3_600_000;
-  const paceBurst = settings.wearPaceBurst ?? 3;
-  // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS: one cut then
-  // covers the next few dips of a cloudy spell instead of spending a cycle on each (minOffS alone
-  // is the hardware's floor, short so a unit returns fast while its budget lasts).
-  const paceOffMs = paceMs > 0 && Number.isFinite(maxCycles) ? (settings.wearPaceOffS ?? 0) * 1000 : 0;
+  // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS (offFloorMs;
+  // minOffS alone is the hardware's floor, short so a unit returns fast while its budget lasts).
+  const pace = wearPace(settings);
+  const { maxCycles, paceMs } = pace;
+  const paceBurst = pace.burst;
+  const paceOffMs = pace.offMs;
   const groups = unitGroupsOf(units);
   const st = statesOf(units, groups, work);
-  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs, { maxCycles, paceMs, paceBurst, paceOffMs });
+  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs, pace);
   const { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits } = scanned;
   let { base } = scanned;
   const { runningTopKw, pinnedUntilMs } = scanned;

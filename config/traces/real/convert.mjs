@@ -22,7 +22,14 @@ const SITE_LOAD_KW = 300;
 /** The site's own load, as generate.mjs has it: a base and a daytime bump. */
 const load = (m) => SITE_LOAD_KW * (1 + 0.4 * Math.exp(-(((m - 780) / 240) ** 2)));
 const hhmm = (x) => Math.floor(x / 100) * 60 + (x % 100);
-const lines = (file, skip) => readFileSync(join(raw, file), 'utf8').split('\n').slice(skip).filter((l) => l.trim() !== '');
+const lines = (file, skip) => {
+  try {
+    return readFileSync(join(raw, file), 'utf8').split('\n').slice(skip).filter((l) => l.trim() !== '');
+  } catch (err) {
+    console.error(`convert.mjs: cannot read ${join(raw, file)} (${err.code ?? err.message}); RAW_DIR must hold the upstream files README.md lists`);
+    process.exit(1);
+  }
+};
 const clock = (iso) => Number(iso.slice(11, 13)) * 60 + Number(iso.slice(14, 16));
 
 /** name -> [upstream file, rows to skip, (row) => [minute of the local day, value] | undefined] */
