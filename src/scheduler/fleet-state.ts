@@ -187,39 +187,20 @@ export function createFleetState(
 type UnitFixed = Pick<FleetUnit, 'id' | 'worker' | 'model' | 'modes' | 'modeIndexes' | 'standbyKw' | 'rampUpS' | 'softoffDelayS' | 'modeChange' | 'priority' | 'lever' | 'api'>;
 
 /**
- * A unit of a fleet built by createFleetState: the fixed fields are its own, the changing ones
- * live in the fleet's UnitStates (slot `index`) behind accessors, so every writer updates the
- * arrays the plan reads (issue 12 item 10). Serialises as the plain unit it stands for.
+ * A unit of a fleet built by createFleetState: the fixed fields are its own (copied from
+ * `UnitFixed`, typed by the interface merged with the class), the changing ones live in the
+ * fleet's UnitStates (slot `index`) behind accessors, so every writer updates the arrays the
+ * plan reads (issue 12 item 10). Serialises as the plain unit it stands for.
  */
+interface StoredUnit extends UnitFixed {}
 class StoredUnit implements FleetUnit {
-  readonly id: string;
-  readonly worker: string;
-  readonly model: string;
-  readonly modes: readonly UnitMode[];
-  readonly modeIndexes: ModeIndexes;
-  readonly standbyKw: number;
-  readonly rampUpS: number;
-  readonly softoffDelayS: number;
-  readonly modeChange: 'restart' | 'instant' | undefined;
-  readonly priority: number;
-  readonly lever: Lever;
-  readonly api: string | undefined;
   readonly #s: UnitStates;
   readonly #i: number;
 
   constructor(f: UnitFixed, states: UnitStates, index: number) {
-    this.id = f.id;
-    this.worker = f.worker;
-    this.model = f.model;
-    this.modes = f.modes;
-    this.modeIndexes = f.modeIndexes;
-    this.standbyKw = f.standbyKw;
-    this.rampUpS = f.rampUpS;
-    this.softoffDelayS = f.softoffDelayS;
-    this.modeChange = f.modeChange;
-    this.priority = f.priority;
-    this.lever = f.lever;
-    this.api = f.api;
+    // Own and enumerable, in the order createFleetState lists them (toJSON spreads them, and
+    // every unit gets the same shape); the state stays private.
+    Object.assign(this, f);
     this.#s = states;
     this.#i = index;
   }
@@ -286,21 +267,10 @@ class StoredUnit implements FleetUnit {
     this.#s.setOns(this.#i, v);
   }
 
-  /** The plain unit, as the object literal it replaced serialised. */
+  /** The plain unit, as the object literal it replaced serialised: its fixed fields, then its state. */
   toJSON(): Record<string, unknown> {
     return {
-      id: this.id,
-      worker: this.worker,
-      model: this.model,
-      modes: this.modes,
-      modeIndexes: this.modeIndexes,
-      standbyKw: this.standbyKw,
-      rampUpS: this.rampUpS,
-      softoffDelayS: this.softoffDelayS,
-      modeChange: this.modeChange,
-      priority: this.priority,
-      lever: this.lever,
-      api: this.api,
+      ...(this as UnitFixed),
       on: this.on,
       mode: this.mode,
       sinceMs: this.sinceMs,

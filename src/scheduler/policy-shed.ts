@@ -1,6 +1,6 @@
-import { kindAt, priorityAt, sinceAt, unitGroupsOf, type FleetUnit } from './fleet-state.js';
+import { kindAt, priorityAt, unitGroupsOf, type FleetUnit } from './fleet-state.js';
 import { bestMovesFill } from './policy-candidates.js';
-import { EPS, allowedModes, cmp, lazySorted, lowestKwMode, sinceDiffers, usedDiffers } from './policy-hull.js';
+import { EPS, allowedModes, cmp, lazySorted, lowestKwMode, orderKeys, sinceDiffers, usedDiffers } from './policy-hull.js';
 
 /**
  * A budget cut, pure: shed from what runs now until the draw fits, and never
@@ -156,23 +156,12 @@ function* byCostDesc(idx: number[], cost: Float64Array, units: readonly FleetUni
 }
 
 /**
- * `b` in order of priority, then cycles spent, then `sinceMs`, then later in the fleet first. The
- * keys are copied out of the unit objects once, so the comparator reads typed arrays, not
- * thousands of scattered objects (issue 12 item 10). Yielded as far as the cut reads
- * (lazySorted). The order is a total one, so it is the same as sorting the whole bucket.
+ * `b` in order of priority, then cycles spent, then `sinceMs`, then later in the fleet first
+ * (keys from orderKeys), yielded as far as the cut reads (lazySorted). The order is a total
+ * one, so it is the same as sorting the whole bucket.
  */
 function* sortForShed(b: number[], units: readonly FleetUnit[], used?: Int32Array): Generator<number, void, undefined> {
-  const m = b.length;
-  const pr = new Float64Array(m);
-  const us = new Float64Array(m);
-  const si = new Float64Array(m);
-  const groups = unitGroupsOf(units);
-  for (let k = 0; k < m; k++) {
-    const i = b[k]!;
-    pr[k] = priorityAt(groups, units, i);
-    us[k] = used ? used[i]! : 0;
-    si[k] = sinceAt(groups, units, i);
-  }
+  const { pr, us, si } = orderKeys(units, b, used);
   const before = (p: number, q: number): number => pr[p]! - pr[q]! || us[p]! - us[q]! || cmp(si[p]!, si[q]!) || b[q]! - b[p]!;
-  for (const p of lazySorted(m, before)) yield b[p]!;
+  for (const p of lazySorted(b.length, before)) yield b[p]!;
 }
