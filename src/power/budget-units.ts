@@ -75,6 +75,16 @@ const VALUE_NAMES: Record<string, ValueUnit> = {
 export const TIME_NAME_LIST = Object.keys(TIME_NAMES).join(', ');
 /** Accepted value column names / keys, for error messages. */
 export const VALUE_NAME_LIST = Object.keys(VALUE_NAMES).join(', ');
+/** What else a value column may be called, for error messages (see valueUnitOf). */
+export const VALUE_NAME_HINT = 'or a power column that names its unit, such as "AC Power (W)"';
+
+/**
+ * Words that make a name ending in a unit a power column: inverter and meter exports name their
+ * column "AC Power (W)", "PV output [kW]", "P_AC (kW)", "Active power (MW)". A site's `load`,
+ * an irradiance (`W/m2` does not end in a unit) or a temperature never match.
+ */
+const POWER_WORDS: ReadonlySet<string> = new Set(['power', 'p', 'pac', 'ac', 'pv', 'surplus', 'budget', 'export', 'available', 'generation', 'output', 'production', 'active']);
+const UNIT_WORDS: Readonly<Record<string, 'kW' | 'MW' | 'W'>> = { kw: 'kW', mw: 'MW', w: 'W' };
 
 /** Numbers in a time column of kind `auto` below this are minutes: 1e8 min is 190 years, 1e8 s is 1973. */
 export const MINUTES_BELOW = 1e8;
@@ -103,8 +113,18 @@ export function timeKindOf(name: string): TimeKind | undefined {
   return TIME_NAMES[normalizeName(name)];
 }
 
+/**
+ * The unit of a value column or key: one of VALUE_NAMES, else a name whose last word is a
+ * unit and whose other words name power ("AC Power (W)" -> ac_power_w -> W), so an inverter's
+ * own export is read as it is. Two such columns in one header are an error (trace-csv.ts).
+ */
 export function valueUnitOf(name: string): ValueUnit | undefined {
-  return VALUE_NAMES[normalizeName(name)];
+  const n = normalizeName(name);
+  const exact = VALUE_NAMES[n];
+  if (exact !== undefined) return exact;
+  const words = n.split('_');
+  const unit = UNIT_WORDS[words[words.length - 1]!];
+  return unit !== undefined && words.length > 1 && words.slice(0, -1).some((w) => POWER_WORDS.has(w)) ? unit : undefined;
 }
 
 /** The `unit` field of a JSON point or MQTT payload; case-insensitive. */

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { TIME_NAME_LIST, VALUE_NAME_LIST, namesUtc, normalizeName, parseDecimal, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
+import { TIME_NAME_LIST, VALUE_NAME_HINT, VALUE_NAME_LIST, namesUtc, normalizeName, parseDecimal, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
 import { parseTimeCell } from './trace-time.js';
 
@@ -115,7 +115,7 @@ function headerColumns(row: Row, line: string, where: string): Columns | undefin
 }
 
 function headerMessage(where: string, line: string): string {
-  return `${where}: header must name a time column (${TIME_NAME_LIST}; or date, alone or beside a time of day) and a value column (${VALUE_NAME_LIST}, any case), got "${line}"; without a header each row is time,kW`;
+  return `${where}: header must name a time column (${TIME_NAME_LIST}; or date, alone or beside a time of day) and a value column (${VALUE_NAME_LIST}, ${VALUE_NAME_HINT}, any case), got "${line}"; without a header each row is time,kW`;
 }
 
 /** No header: two cells, a time and a number (kW). */

@@ -1,6 +1,6 @@
 import { describePeerValue } from '../wire/peer-value.js';
 import { InputError } from '../errors.js';
-import { TIME_NAME_LIST, VALUE_NAME_LIST, namesUtc, normalizeName, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
+import { TIME_NAME_LIST, VALUE_NAME_HINT, VALUE_NAME_LIST, namesUtc, normalizeName, parseUnit, timeKindOf, valueUnitOf, type TimeKind, type ValueUnit } from './budget-units.js';
 import { TraceReader, type RawPoint, type Trace, type TraceOptions } from './trace-points.js';
 import { parseTimeCell } from './trace-time.js';
 
@@ -69,7 +69,7 @@ export function parseJsonTrace(text: string, file: string, opts: TraceOptions): 
       const keys = Object.keys(r);
       const tKey = oneKey(keys, timeKindOf, where, 'time');
       const vKey = oneKey(keys, valueUnitOf, where, 'value');
-      if (!tKey || !vKey) throw new InputError(`${where}: needs a time key (${TIME_NAME_LIST}) and a value key (${VALUE_NAME_LIST})`);
+      if (!tKey || !vKey) throw new InputError(`${where}: needs a time key (${TIME_NAME_LIST}) and a value key (${VALUE_NAME_LIST}, ${VALUE_NAME_HINT})`);
       kind = timeKindOf(tKey)!;
       utc = namesUtc(tKey);
       unit = valueUnitOf(vKey)!;
