@@ -74,6 +74,10 @@ const matRows = (file) => {
     }
   };
   walk(read(file), 128, false);
+  if (arrays.length === 0) {
+    console.error(`convert.mjs: ${join(raw, file)} holds no numeric MATLAB 5 arrays`);
+    process.exit(1);
+  }
   return arrays[0].map((_, i) => arrays.map((a) => a[i]));
 };
 const cache = new Map();
@@ -86,7 +90,7 @@ const records = (file, skip) => {
 /** MATLAB datenum (days since year 0, UTC here) -> minute of the local day `date`, UTC+`utcOffsetH`. */
 const datenumMinute = (t, date, utcOffsetH) => Math.round((t - (Date.parse(date) / 86_400_000 + 719_529)) * 1440) + utcOffsetH * 60;
 
-/** name -> [upstream file, rows to skip, (row) => [minute of the local day, value] | undefined] */
+/** name -> [upstream file, header rows to skip (text files), (row) => [minute of the local day, value] | undefined] */
 const DAYS = {
   // NOAA SURFRAD, Alamosa CO, UTC (local is UTC-7): global horizontal (dw_solar), column 9.
   'surfrad-alamosa-2016-01-01': ['surfrad-slv16001.dat', 2, (l) => { const c = l.trim().split(/\s+/).map(Number); return [c[4] * 60 + c[5] - 420, c[8]]; }],
