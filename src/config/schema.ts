@@ -315,8 +315,12 @@ export const schedulerSchema = z.strictObject({
    * 10 h is about a surplus day at mid latitudes.
    */
   wearPaceH: nonNegative.max(24).default(10),
-  /** Switch-ons a unit may take ahead of the even spend of `wearPaceH` (the day's first and two more). */
-  wearPaceBurst: z.number().int().min(1).default(3),
+  /**
+   * Switch-ons a unit may take ahead of the even spend of `wearPaceH`. Absent: a third of
+   * `maxCyclesPerDay`, at most 3 (the day's first and two more): 2 of 6, 3 of 12 or 24
+   * (policy-wear.ts `defaultPaceBurst`).
+   */
+  wearPaceBurst: z.number().int().min(1).optional(),
   /** The hold of a unit ahead of the even spend, seconds, × used / (max − used), doubled per cycle ahead. */
   wearPaceHoldS: nonNegative.default(15),
   /**

@@ -80,10 +80,23 @@ export interface WearPace {
   offMs: number;
 }
 
+/**
+ * The burst when `wearPaceBurst` is not set: a third of the wear budget, at most 3 (the day's
+ * first switch-on and two more). A fixed 3 was half of a budget of 6: on measured mornings of
+ * broken cloud (Albuquerque, BENCHMARKS.md "Session power5") the fleet followed every minute's
+ * wiggle with fresh units, each spending its three unpaced cycles, and had 3/4 of its budget
+ * gone by 11:00 where the perfect-foresight bound had spent 1/4; the afternoon's cloud then
+ * found the units out of cycles (83-87 % absorbed, bound 98 %). With 2 of 6 those days gain
+ * 5-6 points; no day lost more than half a point. Budgets of 9 and more keep 3.
+ */
+export function defaultPaceBurst(maxCycles: number): number {
+  return Number.isFinite(maxCycles) ? Math.min(3, Math.max(1, Math.ceil(maxCycles / 3))) : 3;
+}
+
 export function wearPace(s: { maxCyclesPerDay?: number | undefined; wearPaceH?: number | undefined; wearPaceBurst?: number | undefined; wearPaceOffS?: number | undefined }): WearPace {
   const maxCycles = s.maxCyclesPerDay ?? Infinity;
   const paceMs = (s.wearPaceH ?? 0) * 3_600_000;
-  return { maxCycles, paceMs, burst: s.wearPaceBurst ?? 3, offMs: paceMs > 0 && Number.isFinite(maxCycles) ? (s.wearPaceOffS ?? 0) * 1000 : 0 };
+  return { maxCycles, paceMs, burst: s.wearPaceBurst ?? defaultPaceBurst(maxCycles), offMs: paceMs > 0 && Number.isFinite(maxCycles) ? (s.wearPaceOffS ?? 0) * 1000 : 0 };
 }
 
 /** When a unit that has used `used` cycles, the first at `firstOnMs`, may take its next one (NaN: no pacing). */

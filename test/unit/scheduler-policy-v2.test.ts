@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
 import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
 import { SUN_FALL_PCT_PER_MIN, WINDOW_MS, anticipate, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
-import { holdMs } from '../../src/scheduler/policy-wear.js';
+import { holdMs, wearPace } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
 import type { Plan } from '../../src/scheduler/policy.js';
@@ -297,8 +297,8 @@ describe('direction rules of the two levers', () => {
   it('with the default settings (no switch-on hold) an off unit goes on at once, but a restart-mode step up waits until the room can pay back its restart', () => {
     const defaults = schedulerSchema.parse({});
     expect(defaults.onHoldS).toBe(0);
-    // Pacing is on, but a unit on its second cycle is within the burst (3) and does not wait.
-    expect(defaults.wearPaceBurst).toBe(3);
+    // Pacing is on, but a unit on its second cycle is within the burst (3 of the default 24) and does not wait.
+    expect(wearPace(defaults).burst).toBe(3);
     const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9 });
     const fleet = fleetOfModel(A1566('restart'), 3, false);
     const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
@@ -335,7 +335,7 @@ describe('direction rules of the two levers', () => {
 
   it('with no switch-on hold, a unit ahead of the even spend of its wear budget still holds (wearPaceHoldS, doubled per cycle ahead)', () => {
     const fleet = fleetOfModel(A1566('restart'), 1, false);
-    const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, onHoldS: 0 });
+    const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, onHoldS: 0, wearPaceBurst: 3 });
     expect([settings.wearPaceH, settings.wearPaceBurst, settings.wearPaceHoldS]).toEqual([10, 3, 15]);
     // Three switch-ons in the last minutes: the fourth is due 10 h / (6 - 3) after the first,
     // so the unit is one cycle ahead, and holds 15 s x 3 / (6 - 3) x 2 = 30 s.
@@ -353,7 +353,7 @@ describe('direction rules of the two levers', () => {
   it('after a cut, a unit ahead of the even spend of its wear budget stays off wearPaceOffS (300 s); one within its burst returns after minOffS (60 s)', () => {
     const backAfterS = (onsMs: number[]): number => {
       const fleet = fleetOfModel(A1566('restart'), 1, true);
-      const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceHoldS: 0 });
+      const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceHoldS: 0, wearPaceBurst: 3 });
       expect([settings.minOffS, settings.wearPaceOffS, settings.wearPaceH, settings.wearPaceBurst]).toEqual([60, 300, 10, 3]);
       fleet.units[0]!.onsMs = onsMs;
       const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
@@ -375,6 +375,35 @@ describe('direction rules of the two levers', () => {
     const ahead = backAfterS([T0 - 180_000, T0 - 120_000, T0 - 60_000]);
     expect(ahead).toBeGreaterThanOrEqual(300);
     expect(ahead).toBeLessThan(310);
+  });
+
+  it('by default a third of the wear budget, at most 3, is free of the pace: with 6 a unit on its third switch-on of the morning is ahead (off 300 s after a cut), with 12 it is not', () => {
+    expect([3, 4, 6, 9, 12, 24].map((m) => wearPace(schedulerSchema.parse({ maxCyclesPerDay: m })).burst)).toEqual([1, 2, 2, 3, 3, 3]);
+    expect(wearPace(schedulerSchema.parse({ maxCyclesPerDay: 6, wearPaceBurst: 3 })).burst).toBe(3);
+    const backAfterS = (maxCyclesPerDay: number): number => {
+      const fleet = fleetOfModel(A1566('restart'), 1, true);
+      const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay, wearPaceHoldS: 0 });
+      // Two switch-ons in the last minutes (a morning of wiggles), the second running now.
+      fleet.units[0]!.onsMs = [T0 - 120_000, T0 - 60_000];
+      const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+      const step = (kw: number, s: number): UnitCommand[] => {
+        const { commands } = core.step(reading(kw, T0 + s * 1000), T0 + s * 1000);
+        commands.forEach((c) => core.settle(c, 'issued'));
+        return commands;
+      };
+      step(10, 0);
+      expect(step(0.1, 10).map((c) => c.action)).toEqual(['off']);
+      for (let s = 20; s < 900; s++) if (step(10, s).some((c) => c.action === 'on')) return s - 10;
+      return Infinity;
+    };
+    // 6: the third is due 10 h / (6 - 2) after the first; two used, the unit is ahead.
+    const six = backAfterS(6);
+    expect(six).toBeGreaterThanOrEqual(300);
+    expect(six).toBeLessThan(310);
+    // 12: still within its burst of 3, back once minOffS (60 s) is over.
+    const twelve = backAfterS(12);
+    expect(twelve).toBeGreaterThanOrEqual(60);
+    expect(twelve).toBeLessThan(70);
   });
 
   it('a unit held off by wearPaceOffS says so, with the time left on that floor, and the plan revisits at its end', () => {
