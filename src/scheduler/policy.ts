@@ -1,11 +1,12 @@
-import { kindAt, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitGroups, type UnitKind } from './fleet-state.js';
+import { kindAt, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitGroups, type UnitKind } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
-import { holdMs, offFloorMs, paceReadyFor, wearHeldRoomKw, wearPace, type WearPace } from './policy-wear.js';
-import { UnitStates, steadyAt } from './unit-states.js';
+import { KIND_API, KIND_INSTANT, KIND_UNAVAILABLE, UnitScan } from './policy-scan.js';
+import { holdMs, wearHeldRoomKw, wearPace } from './policy-wear.js';
+import { UnitStates } from './unit-states.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -224,6 +225,8 @@ class Work {
   readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
   /** The units' state copied out of a hand-built unit list (a fleet's own units keep theirs in typed arrays). */
   scratch: UnitStates | undefined;
+  /** The first pass's results per unit, for the next plan's first pass (policy-scan.ts). */
+  readonly scan: UnitScan;
   /** The reasons of minimum on/off holds by buildTargets' key (which floor, seconds left), at most HELD_REASONS. */
   readonly heldReasons = new Map<number, string>();
   constructor(readonly n: number) {
@@ -242,13 +245,11 @@ class Work {
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
     this.ready = new Float64Array(n);
+    this.scan = new UnitScan(n);
   }
 }
 
 const UNCHANGED = 'unchanged';
-const KIND_API = 1;
-const KIND_INSTANT = 2;
-const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
 
@@ -305,153 +306,6 @@ function statesOf(units: readonly FleetUnit[], groups: UnitGroups | undefined, w
   return s;
 }
 
-/** What the first pass over the units sums (plan's figures of the fleet as it stands). */
-interface Scan {
-  current: number;
-  fixedKw: number;
-  maxStepKw: number;
-  fleetTopKw: number;
-  leadMs: number;
-  instantUnits: number;
-  pinnedUntilMs: number;
-  /** The current state in the plan's own terms (nominal kW times the quantised measured scale). */
-  base: number;
-  /** What the running units draw at their top mode (off ones at standby, unavailable at worst case). */
-  runningTopKw: number;
-}
-
-/**
- * The plan's first pass: fills `work`'s per-unit arrays (levels from what runs now, holds,
- * scale, kind bits, state codes, cycles spent) and sums the fleet's figures. A function of its
- * own so the optimiser compiles it alone: inside the 600-line plan, a branch first taken late in
- * a day threw away and recompiled the whole plan (issue 12 item 10).
- */
-function scanUnits(
-  units: readonly FleetUnit[],
-  groups: UnitGroups | undefined,
-  st: UnitStates,
-  work: Work,
-  nowMs: number,
-  minOnMs: number,
-  minOffMs: number,
-  pace: WearPace,
-): Scan {
-  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, ready } = work;
-  const n = units.length;
-  let current = 0;
-  let fixedKw = 0;
-  let maxStepKw = 0;
-  let fleetTopKw = 0;
-  let leadMs = 0;
-  let instantUnits = 0;
-  let pinnedUntilMs = Infinity;
-  let base = 0;
-  let runningTopKw = 0;
-  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
-  // is made once); per-model figures are recomputed only where the model changes.
-  // The units' changing state from typed arrays, their fixed figures from their kind: no unit
-  // object is read here (issue 12 item 10).
-  const sOn = st.on;
-  const sMode = st.mode;
-  const sAvailable = st.available;
-  const sMeasuredKw = st.measuredKw;
-  // The fleet's own arrays: statesOf found every slot holding its unit, so a unit's kind is its
-  // group's (no per-unit identity check); else each unit is its own kind.
-  const gKind = st === groups?.states ? groups.kind : undefined;
-  const gKinds = groups?.kinds;
-  // The last kind's figures, read again only where the kind changes (runs of one model).
-  let lastKind: UnitKind | FleetUnit | undefined;
-  let modes: FleetUnit['modes'] = [];
-  let top = 0;
-  let topKw = 0;
-  let rampUpS = 0;
-  let standbyKw = 0;
-  let api = false;
-  let instant = false;
-  let softoffDelayS = 0;
-  for (let i = 0; i < n; i++) {
-    const k = gKind !== undefined ? gKinds![gKind[i]!]! : units[i]!;
-    if (k !== lastKind) {
-      lastKind = k;
-      if (k.modes !== modes) {
-        modes = k.modes;
-        top = topModeIndex(modes);
-        topKw = modes[top]!.kw;
-      }
-      rampUpS = k.rampUpS;
-      standbyKw = k.standbyKw;
-      api = k.lever === 'api';
-      instant = k.modeChange === 'instant';
-      softoffDelayS = k.softoffDelayS;
-    }
-    const on = sOn[i] === 1;
-    const mode = sMode[i]!;
-    // scaleOf and currentKw (policy-hull.ts, fleet-state.ts) on the arrays.
-    const steady = steadyAt(st, i, rampUpS);
-    let sc = 1;
-    if (steady) {
-      const s = sMeasuredKw[i]! / modes[mode]!.kw;
-      sc = Math.round((s < 0.5 ? 0.5 : s > 2 ? 2 : s) * 200) / 200;
-    }
-    scale[i] = sc;
-    if (sAvailable[i] !== 1) {
-      // worstCaseKw: the top mode, or more if it was measured higher.
-      const w = st.hasMeasured[i] === 1 && sMeasuredKw[i]! > topKw ? sMeasuredKw[i]! : topKw;
-      current += w;
-      fleetTopKw += topKw;
-      kind[i] = KIND_UNAVAILABLE;
-      fixedKw += w;
-      skip[i] = 1;
-      base += w;
-      runningTopKw += w;
-      continue;
-    }
-    current += !on ? standbyKw : steady ? sMeasuredKw[i]! : modes[mode]!.kw;
-    fleetTopKw += topKw;
-    fixedKw += standbyKw;
-    kind[i] = (api ? KIND_API : 0) | (instant ? KIND_INSTANT : 0);
-    if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
-    startCode[i] = mode * 2 + (on ? 1 : 0);
-    const sinceMs = st.sinceMs[i]!;
-    // The highest-kW mode gives the biggest step (the product is monotone in kW).
-    maxStepKw = Math.max(maxStepKw, topKw * sc - standbyKw);
-    // A softoff takes effect at a whole second at least softoffDelayS ahead.
-    if (api) leadMs = Math.max(leadMs, softoffDelayS * 1000 + 1000);
-    used[i] = st.cyclesUsed(i, nowMs);
-    if (on) {
-      level[i] = mode;
-      const kw = modes[mode]!.kw * sc;
-      nowKw[i] = kw;
-      nowThs[i] = modes[mode]!.ths;
-      base += kw;
-      // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
-      // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
-      runningTopKw += api && instant ? topKw * sc : kw;
-      if (nowMs - sinceMs < minOnMs) mustOn[i] = 1;
-      const changedAtMs = st.changedAtMs[i]!;
-      if (!instant && nowMs - changedAtMs < minOnMs) {
-        pinned[i] = 1;
-        pinnedUntilMs = Math.min(pinnedUntilMs, changedAtMs + minOnMs);
-      }
-    } else {
-      nowKw[i] = standbyKw;
-      base += standbyKw;
-      runningTopKw += standbyKw;
-      // Ahead of the even spend of its wear budget, the unit's off floor is wearPaceOffS (its
-      // first switch-on of the day from the count cyclesUsed just made valid).
-      // Kept for the wear holds, which read the same figure (NaN where there is no pace).
-      const readyMs = (ready[i] = paceReadyFor(pace, used[i]!, st.firstOnMsCounted(i)));
-      const offMs = offFloorMs(pace, minOffMs, used[i]!, readyMs, nowMs);
-      // 2: held by the pace's floor, not minOffS (the targets pass words it and revisits at its end).
-      if (nowMs - sinceMs < offMs) {
-        mustOff[i] = offMs === minOffMs ? 1 : 2;
-        skip[i] = 1;
-      }
-    }
-  }
-  return { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits, pinnedUntilMs, base, runningTopKw };
-}
-
 /** What buildTargets needs of the plan besides the units and its working arrays. */
 interface TargetContext {
   relaxed: boolean;
@@ -461,7 +315,7 @@ interface TargetContext {
   budgetKw: number;
   minOnMs: number;
   minOffMs: number;
-  /** The off floor of a unit ahead of its wear pace (scanUnits marks those mustOff 2). */
+  /** The off floor of a unit ahead of its wear pace (policy-scan.ts marks those mustOff 2). */
   paceOffMs: number;
   nowMs: number;
 }
@@ -470,7 +324,7 @@ interface TargetContext {
  * The plan's last pass: each unit's target from its level (`work`), into `targets`, with what
  * each reads into `seen`; `last` (the last plan's, when reusable) lends its unchanged targets.
  * Sums the planned draw and hashrate, counts changes, and gives the earliest end of a hold
- * (revisitAtMs). A function of its own so the optimiser compiles it alone (see scanUnits).
+ * (revisitAtMs). A function of its own so the optimiser compiles it alone (see policy-scan.ts).
  */
 function buildTargets(
   units: readonly FleetUnit[],
@@ -641,7 +495,7 @@ interface WearContext {
  * Which off units may go on (issue 12): marks in `addSkip`/`swapSkip` the units out
  * of cycles or inside their hold, and gives the shortest hold among those that may go on now
  * and when a held one's room may rise (revisitAtMs). A function of its own so the optimiser
- * compiles it alone (see scanUnits).
+ * compiles it alone (see policy-scan.ts).
  */
 function wearHolds(
   units: readonly FleetUnit[],
@@ -675,7 +529,7 @@ function wearHolds(
     let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
     let paced = false;
     if (paceMs > 0 && used[i]! > 0) {
-      // When the unit's next cycle is due under an even spend (scanUnits worked it out).
+      // When the unit's next cycle is due under an even spend (the first pass worked it out).
       const readyMs = ready[i]!;
       // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
       // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
@@ -749,7 +603,7 @@ interface GrowContext {
 /**
  * A plan on a steady or rising budget: adding to what runs (and at a steady budget, maybe a
  * rebalance), into `work.level`. A function of its own so the optimiser compiles it alone (see
- * scanUnits).
+ * policy-scan.ts).
  */
 function grow(
   ctx: GrowContext,
@@ -875,23 +729,19 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // per reading cost more than filling them); nothing a plan returns refers to them.
   const work = prev?.[LAST_TARGETS]?.work.n === n ? prev[LAST_TARGETS].work : new Work(n);
   const scale = work.scale;
-  // Levels: -1 off, else index into sorted modes. Start from what runs now.
-  const level = work.level.fill(-1);
-  const mustOn = work.mustOn.fill(0);
-  work.mustOff.fill(0);
+  // The first pass over the units (policy-scan.ts) fills these. Levels: -1 off, else index into
+  // sorted modes, from what runs now.
+  const level = work.level;
+  const mustOn = work.mustOn;
   // A running unit keeps its mode for minOnS after a change (each change restarts its
   // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
-  const pinned = work.pinned.fill(0);
+  const pinned = work.pinned;
   // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
-  const skip = work.skip.fill(0);
+  const skip = work.skip;
   // Cycles spent (wear budget), for the order of sheds and restores.
-  const used = work.used.fill(0);
+  const used = work.used;
   // What the later passes need of each unit, so they walk typed arrays instead of the unit
-  // objects (scanUnits fills them): KIND_* bits, the draw and hashrate counted now, the state
-  // code (mode * 2 + on).
-  work.nowThs.fill(0);
-  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
-  // is made once), in a function of its own (scanUnits).
+  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
   // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS (offFloorMs;
   // minOffS alone is the hardware's floor, short so a unit returns fast while its budget lasts).
   const pace = wearPace(settings);
@@ -900,7 +750,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const paceOffMs = pace.offMs;
   const groups = unitGroupsOf(units);
   const st = statesOf(units, groups, work);
-  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs, pace);
+  const scanned = work.scan.run(units, groups, st, work, nowMs, minOnMs, minOffMs, pace);
   const { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits } = scanned;
   let { base } = scanned;
   const { runningTopKw, pinnedUntilMs } = scanned;
