@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
-import { recordOn } from '../../src/scheduler/policy-wear.js';
+import { POW2_NEAR_REL, pow2Near, recordOn } from '../../src/scheduler/policy-wear.js';
 import { MODELS, SETTINGS, fleetOf, type UnitSpec } from './scheduler-fixtures.js';
 
 /**
@@ -94,4 +95,20 @@ describe('the incremental first pass', () => {
       }
     });
   }
+});
+
+describe('pow2Near, the bracket of the paced wear holds', () => {
+  // The plan decides a paced unit's hold from [near * (1 - REL), near * (1 + REL)] only where
+  // every value in it decides alike, so Math.pow(2, x) must lie inside, with room to spare.
+  const within = (x: number): void => {
+    const exact = Math.pow(2, x);
+    expect(Math.abs(pow2Near(x) / exact - 1)).toBeLessThan(POW2_NEAR_REL / 5);
+  };
+  it('is within a fifth of its stated bound of Math.pow(2, x) on [0, 30)', () => {
+    for (const x of [0, Number.MIN_VALUE, 1e-300, 0.5, 1 - 2 ** -52, 1, 2.999999999, 7, 12.25, 29, 30 - 2 ** -48]) within(x);
+    fc.assert(fc.property(fc.double({ min: 0, max: 30, maxExcluded: true, noNaN: true }), (x) => within(x)), { numRuns: 20_000 });
+  });
+  it('declines outside it (NaN: the plan takes Math.pow)', () => {
+    for (const x of [-1e-9, -1, 30, 31, Infinity, -Infinity, NaN]) expect(pow2Near(x)).toBeNaN();
+  });
 });
