@@ -51,7 +51,17 @@ export interface ScanArrays {
   readonly startCode: Int32Array;
   /** An off unit's paceReadyAtMs (when its next cycle is due under an even spend), NaN without a pace. */
   readonly ready: Float64Array;
+  /**
+   * The level at which a unit's target is unchanged with no hold to report (policy.ts
+   * buildTargets), NEVER_LEVEL for an unavailable or held unit; `quietRelaxed` when a cut
+   * overrides minimum on-times. One array to read there instead of five.
+   */
+  readonly quiet: Int32Array;
+  readonly quietRelaxed: Int32Array;
 }
+
+/** A level no unit has (levels are Int16): an unavailable or held unit's `quiet`. */
+export const NEVER_LEVEL = -1 << 20;
 
 /**
  * A time comparison `nowMs - fromMs < spanMs` that holds now holds until `fromMs + spanMs`; the
@@ -170,7 +180,7 @@ export class UnitScan {
     pace: WearPace,
     valid: boolean,
   ): boolean {
-    const { scale, mustOn, mustOff, skip, used, kind, nowKw, nowThs, startCode, ready } = out;
+    const { scale, mustOn, mustOff, skip, used, kind, nowKw, nowThs, startCode, ready, quiet, quietRelaxed } = out;
     const { level, pinned, cCurrent, cFixed, cTop, cBase, cRunningTop, cStep, cLead, cPinnedUntil, until } = this;
     const n = units.length;
     const stamp = st.stamp;
@@ -303,6 +313,11 @@ export class UnitScan {
           }
         }
       }
+      if (kind[i] === KIND_UNAVAILABLE || mustOff[i]) quiet[i] = quietRelaxed[i] = NEVER_LEVEL;
+      else {
+        quietRelaxed[i] = startCode[i]! & 1 ? startCode[i]! >> 1 : -1;
+        quiet[i] = mustOn[i] ? NEVER_LEVEL : quietRelaxed[i]!;
+      }
       until[i] = u;
       if (u < minUntilMs) minUntilMs = u;
       // A part's sign of zero changes no sum or maximum (each starts at +0), but can the minimum.
@@ -351,10 +366,15 @@ export class UnitScan {
       fleetTopKw += cTop[i]!;
       base += cBase[i]!;
       runningTopKw += cRunningTop[i]!;
-      maxStepKw = Math.max(maxStepKw, cStep[i]!);
-      leadMs = Math.max(leadMs, cLead[i]!);
-      pinnedUntilMs = Math.min(pinnedUntilMs, cPinnedUntil[i]!);
-      if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
+      // Math.max / Math.min only where they can move the figure (a NaN, a larger part, or a zero
+      // whose sign counts): most parts are -Infinity or Infinity, and the calls were most of this loop.
+      const step = cStep[i]!;
+      if (!(step <= maxStepKw) || (step === 0 && maxStepKw === 0)) maxStepKw = Math.max(maxStepKw, step);
+      const lead = cLead[i]!;
+      if (!(lead <= leadMs) || (lead === 0 && leadMs === 0)) leadMs = Math.max(leadMs, lead);
+      const pin = cPinnedUntil[i]!;
+      if (!(pin >= pinnedUntilMs) || (pin === 0 && pinnedUntilMs === 0)) pinnedUntilMs = Math.min(pinnedUntilMs, pin);
+      instantUnits += kind[i] === (KIND_API | KIND_INSTANT) ? 1 : 0;
     }
     return { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits, pinnedUntilMs, base, runningTopKw };
   }

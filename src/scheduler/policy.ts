@@ -215,6 +215,8 @@ class Work {
   readonly startCode: Int32Array;
   /** An off unit's paceReadyAtMs (when its next cycle is due under an even spend), NaN without a pace. */
   readonly ready: Float64Array;
+  readonly quiet: Int32Array;
+  readonly quietRelaxed: Int32Array;
   /**
    * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
    * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
@@ -245,6 +247,8 @@ class Work {
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
     this.ready = new Float64Array(n);
+    this.quiet = new Int32Array(n);
+    this.quietRelaxed = new Int32Array(n);
     this.scan = new UnitScan(n);
   }
 }
@@ -322,7 +326,8 @@ interface TargetContext {
 
 /**
  * The plan's last pass: each unit's target from its level (`work`), into `targets`, with what
- * each reads into `seen`; `last` (the last plan's, when reusable) lends its unchanged targets.
+ * each reads into `seen`; `last` (the last plan's, when reusable) lends its unchanged targets
+ * (`targets` then arrives as a copy of `last.targets`).
  * Sums the planned draw and hashrate, counts changes, and gives the earliest end of a hold
  * (revisitAtMs). A function of its own so the optimiser compiles it alone (see policy-scan.ts).
  */
@@ -356,6 +361,10 @@ function buildTargets(
   // target handed out under it; units switched by one plan come in runs (issue 12 item 10).
   let holdH: { reason: string; pool: UnitTarget[] } | undefined;
   let holdSince = NaN;
+  let holdHk = NaN;
+  const ringHk = [NaN, NaN, NaN, NaN];
+  const ringH: ({ reason: string; pool: UnitTarget[] } | undefined)[] = [undefined, undefined, undefined, undefined];
+  let ringAt = 0;
   let holdOn = false;
   let holdPace = false;
   let holdT: UnitTarget | undefined;
@@ -369,19 +378,27 @@ function buildTargets(
   // The units whose target is not the last plan's object (all of them without a last plan): only
   // these can change anything for the loop (SchedulerCore.step walks them, not the fleet).
   const fresh: number[] | undefined = last === undefined ? undefined : [];
+  // `seen` starts as the last plan's copy: a target reused below reads the same, so it is not
+  // written again (`seen` holds [code, kw, ths] only behind a code other than -1).
+  const lastSeen = last?.seen;
+  const copied = lastSeen !== undefined && lastSeen.length === seen.length;
+  if (copied) seen.set(lastSeen);
+  const quiet = relaxed ? work.quietRelaxed : work.quiet;
   for (let i = 0; i < n; i++) {
-    seen[3 * i] = -1;
     const k = 3 * i;
     // An unchanged unit with no hold to report: everything is in the typed arrays, and the
-    // unit object is read only when its target has to be built anew.
-    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1) && !(mustOn[i] && !relaxed) && !mustOff[i]) {
+    // unit object is read only when its target has to be built anew. (quiet: the first pass's
+    // answer to "available, at the level it runs, and not held", policy-scan.ts.)
+    if (level[i] === quiet[i]) {
       const code = startCode[i]!;
       const kw = nowKw[i]!;
       const ths = nowThs[i]!;
       plannedThs += ths;
       plannedKw += kw;
-      if (last !== undefined && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths) targets[i] = last.targets[i]!;
-      else {
+      if (lastSeen !== undefined && lastSeen[k] === code && lastSeen[k + 1] === kw && lastSeen[k + 2] === ths) {
+        // `targets` starts as a copy of last.targets (plan()).
+        if (copied) continue;
+      } else {
         fresh?.push(i);
         if (poolT === undefined || code !== poolCode || kw !== poolKw || ths !== poolThs) {
           poolT = shared(pool, (code & 1) === 1, code >> 1, kw, ths);
@@ -396,6 +413,7 @@ function buildTargets(
       seen[k + 2] = ths;
       continue;
     }
+    seen[k] = -1;
     // Unchanged but held by a minimum on/off time (thousands of units after a swing): built from
     // the typed arrays as well, without reading the unit object.
     if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1)) {
@@ -413,30 +431,43 @@ function buildTargets(
         // Units switched by one plan are held alike: they share one reason and one target (never
         // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
         const hk = 3 * left + (onHeld ? 0 : paceHeld ? 2 : 1);
-        let h = heldBy.get(hk);
-        if (!h) {
-          // The wording of a hold is kept from plan to plan (a day of plans formats each once).
-          let reason = work.heldReasons.get(hk);
-          if (reason === undefined) {
-            reason = onHeld
-              ? `held on: minimum on-time, ${left} s left`
-              : paceHeld
-                ? `held off: ahead of its wear pace, off at least wearPaceOffS, ${left} s left`
-                : `held off: minimum off-time, ${left} s left`;
-            if (work.heldReasons.size >= HELD_REASONS) work.heldReasons.clear();
-            work.heldReasons.set(hk, reason);
+        // Increases are staggered, so the units one plan switched differ in `since` by the
+        // stagger, yet most are held the same whole seconds: the same hold as the last unit's is
+        // taken without the lookups (its target too: shared() would hand out the same object).
+        if (hk !== holdHk) {
+          // Held units of two or three kinds interleave in fleet order: the last few holds are
+          // looked at before the map.
+          let h = hk === ringHk[0] ? ringH[0] : hk === ringHk[1] ? ringH[1] : hk === ringHk[2] ? ringH[2] : hk === ringHk[3] ? ringH[3] : heldBy.get(hk);
+          if (!h) {
+            // The wording of a hold is kept from plan to plan (a day of plans formats each once).
+            let reason = work.heldReasons.get(hk);
+            if (reason === undefined) {
+              reason = onHeld
+                ? `held on: minimum on-time, ${left} s left`
+                : paceHeld
+                  ? `held off: ahead of its wear pace, off at least wearPaceOffS, ${left} s left`
+                  : `held off: minimum off-time, ${left} s left`;
+              if (work.heldReasons.size >= HELD_REASONS) work.heldReasons.clear();
+              work.heldReasons.set(hk, reason);
+            }
+            heldBy.set(hk, (h = { reason, pool: [] }));
           }
-          heldBy.set(hk, (h = { reason, pool: [] }));
+          if (hk !== ringHk[0] && hk !== ringHk[1] && hk !== ringHk[2] && hk !== ringHk[3]) {
+            ringHk[ringAt] = hk;
+            ringH[ringAt] = h;
+            ringAt = (ringAt + 1) & 3;
+          }
+          holdH = h;
+          holdHk = hk;
+          holdT = undefined;
         }
-        holdH = h;
         holdSince = since[i]!;
         holdOn = onHeld;
         holdPace = paceHeld;
-        holdT = undefined;
       }
       fresh?.push(i);
       if (holdT === undefined || code !== holdCode || kw !== holdKw || ths !== holdThs) {
-        holdT = shared(holdH.pool, (code & 1) === 1, code >> 1, kw, ths, holdH.reason);
+        holdT = shared(holdH!.pool, (code & 1) === 1, code >> 1, kw, ths, holdH!.reason);
         holdCode = code;
         holdKw = kw;
         holdThs = ths;
@@ -681,8 +712,9 @@ function grow(
   let rebalance = false;
   // Units that change modes in place are re-spread from their lowest mode: the greedy takes
   // them to the middle first (most efficient), adds units, and only then goes to the top,
-  // so running units sit where they can move both ways.
-  for (let i = 0; i < n; i++) {
+  // so running units sit where they can move both ways. (instantUnits counts the units this
+  // walk can move: none, no walk.)
+  for (let i = 0; i < n && instantUnits > 0; i++) {
     if ((kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API) || addSkip[i] || level[i]! < 0) continue;
     const u = units[i]!;
     const low = lowestKwMode(u, allowedModes(u, 0));
@@ -898,13 +930,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     ({ base, revisitAtMs, swapAtMs, limitedBy, heldByHoldKw, wearHeldKw, rebalance } = grown);
   }
 
-  const targets: UnitTarget[] = new Array(n);
   // An unchanged unit whose target reads as in the last plan keeps that object (targets are
   // never mutated once returned): at 10,000 units, allocating one per unit per reading was
   // most of the garbage collector's work (issue 12 item 10).
   const last = prev?.[LAST_TARGETS];
   const lastBuf = last === undefined ? -1 : last.seen === work.seenBufs[0] ? 0 : last.seen === work.seenBufs[1] ? 1 : -1;
   const reuse = last !== undefined && last.targets.length === n && (lastBuf === -1 || work.seenOwners[lastBuf === 0 ? 0 : 1] === last);
+  // Reusing: a copy of the last plan's (one block copy), in which buildTargets replaces only the
+  // targets that do not carry over.
+  const targets: UnitTarget[] = reuse ? last.targets.slice() : new Array<UnitTarget>(n);
   // What each target reads, kept beside the objects (a typed array walks far faster than
   // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
   // reason) target, code -1 otherwise.
