@@ -215,24 +215,28 @@ class StoredUnit implements FleetUnit {
   }
   set on(v: boolean) {
     this.#s.on[this.#i] = v ? 1 : 0;
+    this.#s.touch(this.#i);
   }
   get mode(): number {
     return this.#s.mode[this.#i]!;
   }
   set mode(v: number) {
     this.#s.mode[this.#i] = v;
+    this.#s.touch(this.#i);
   }
   get sinceMs(): number {
     return this.#s.sinceMs[this.#i]!;
   }
   set sinceMs(v: number) {
     this.#s.sinceMs[this.#i] = v;
+    this.#s.touch(this.#i);
   }
   get changedAtMs(): number {
     return this.#s.changedAtMs[this.#i]!;
   }
   set changedAtMs(v: number) {
     this.#s.changedAtMs[this.#i] = v;
+    this.#s.touch(this.#i);
   }
   get rampFromMs(): number | undefined {
     return this.#s.hasRampFrom[this.#i] === 1 ? this.#s.rampFromMs[this.#i]! : undefined;
@@ -240,12 +244,14 @@ class StoredUnit implements FleetUnit {
   set rampFromMs(v: number | undefined) {
     this.#s.hasRampFrom[this.#i] = v === undefined ? 0 : 1;
     this.#s.rampFromMs[this.#i] = v ?? 0;
+    this.#s.touch(this.#i);
   }
   get available(): boolean {
     return this.#s.available[this.#i] === 1;
   }
   set available(v: boolean) {
     this.#s.available[this.#i] = v ? 1 : 0;
+    this.#s.touch(this.#i);
   }
   get measuredKw(): number | undefined {
     return this.#s.hasMeasured[this.#i] === 1 ? this.#s.measuredKw[this.#i]! : undefined;
@@ -253,12 +259,14 @@ class StoredUnit implements FleetUnit {
   set measuredKw(v: number | undefined) {
     this.#s.hasMeasured[this.#i] = v === undefined ? 0 : 1;
     this.#s.measuredKw[this.#i] = v ?? 0;
+    this.#s.touch(this.#i);
   }
   get measuredAtMs(): number {
     return this.#s.measuredAtMs[this.#i]!;
   }
   set measuredAtMs(v: number) {
     this.#s.measuredAtMs[this.#i] = v;
+    this.#s.touch(this.#i);
   }
   get onsMs(): readonly number[] | undefined {
     return this.#s.ons[this.#i];

@@ -87,14 +87,22 @@ export function fill(
     if (groups === undefined || (units !== groups.units && units[i] !== groups.units[i]) || groups.states === undefined) return allowedModes(units[i]!, pinned[i]!).includes(j);
     return (groups.kinds[groups.kind[i]!]!.lever !== 'stratum' && !pinned[i]) || groups.states.mode[i] === j;
   };
-  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowed(i, j));
+  // On the fleet's own list, a pinned unit may only stay at the mode it runs: at that level it has
+  // no move (j !== l), which bestMovesFill sees without a walk over its modes.
+  const stuck = groups !== undefined && units === groups.units && groups.states !== undefined ? { pinned, mode: groups.states.mode } : undefined;
+  return bestMovesFill(units, level, scale, limit, planned, 4, (i, l, j, dkw) => !skip[i] && j !== l && !(upOnly && dkw < -EPS) && allowed(i, j), skip, stuck);
 }
 
 /**
  * The single-unit greedy both fill passes share (growing here, giving back
  * after a cut in policy-shed.ts): each round applies the one change of one
  * unit to mode `j` with the most TH/s gained per kW added that fits under
- * `limit` and that `allow(i, currentLevel, j, dkw)` accepts.
+ * `limit` and that `allow(i, currentLevel, j, dkw)` accepts. Units marked in `skip` are ones
+ * `allow` refuses every move: they are passed over without a walk over their modes (thousands
+ * of units waiting out a wear hold were most of this walk, issue 12 item 10; what a unit passed
+ * over would have recorded only spares later walks, never changes a choice). Likewise a unit
+ * marked in `stuck.pinned` while its level is `stuck.mode` (a running unit held at its mode:
+ * thousands while an off unit waits to be added).
  */
 export function bestMovesFill(
   units: readonly FleetUnit[],
@@ -104,6 +112,8 @@ export function bestMovesFill(
   planned: number,
   rounds: number,
   allow: (i: number, l: number, j: number, dkw: number) => boolean,
+  skip?: Uint8Array,
+  stuck?: { readonly pinned: Uint8Array; readonly mode: Int32Array },
 ): number {
   // Identical units (same modes, standby and scale) at the same level have the same moves:
   // once one of them has no move that gains hashrate within the room, none of them has, and the
@@ -144,6 +154,8 @@ export function bestMovesFill(
     const count = walk === undefined ? units.length : walk.length;
     for (let c = 0; c < count; c++) {
       const i = walk === undefined ? c : walk[c]!;
+      if (skip !== undefined && skip[i]) continue;
+      if (stuck !== undefined && stuck.pinned[i] && level[i] === stuck.mode[i]) continue;
       const same = gUnits !== undefined && (gUnits === units || units[i] === gUnits[i]);
       const slot = same ? gKind![i]! : 0;
       const k: UnitKind | FleetUnit = same ? gKinds![slot]! : units[i]!;

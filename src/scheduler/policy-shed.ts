@@ -125,7 +125,7 @@ function giveBack(units: readonly FleetUnit[], level: Int16Array, before: Int16A
     if (skip[i] || l === b || b < 0 || j === l) return false;
     const u = units[i]!;
     return u.modes[j]!.kw * scale[i]! <= u.modes[b]!.kw * scale[i]! + EPS;
-  });
+  }, skip);
 }
 
 /**

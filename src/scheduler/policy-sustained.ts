@@ -48,9 +48,20 @@ export function updateSustained(s: SustainedSteps | undefined, kw: number, nowMs
  * figure can next rise (the time its lowest value leaves the window).
  */
 export function sustainedKw(s: SustainedSteps, nowMs: number, windowMs: number): { kw: number; risesAtMs: number } {
+  const lo = sustainedStep(s, nowMs, windowMs);
+  if (lo >= 0) return { kw: s.kw[lo]!, risesAtMs: s.endMs[lo]! + windowMs };
+  return { kw: -Infinity, risesAtMs: Infinity };
+}
+
+/**
+ * sustainedKw without the object: the index of the step it reports (its `kw`, and its
+ * `endMs` + `windowMs` when the figure rises), -1 when none (the plan asks this once per paced
+ * unit, thousands of times a plan, where an object each was most of what a plan allocated:
+ * issue 12 item 10).
+ */
+export function sustainedStep(s: SustainedSteps, nowMs: number, windowMs: number): number {
   const from = nowMs - windowMs;
-  // The first step still standing after `from`: `endMs` ascends, so a binary search finds it
-  // (the plan asks this once per paced unit, thousands of times a plan: issue 12 item 10).
+  // The first step still standing after `from`: `endMs` ascends, so a binary search finds it.
   const end = s.endMs;
   let lo = 0;
   let hi = end.length;
@@ -59,6 +70,5 @@ export function sustainedKw(s: SustainedSteps, nowMs: number, windowMs: number):
     if (end[mid]! > from) hi = mid;
     else lo = mid + 1;
   }
-  if (lo < end.length) return { kw: s.kw[lo]!, risesAtMs: end[lo]! + windowMs };
-  return { kw: -Infinity, risesAtMs: Infinity };
+  return lo < end.length ? lo : -1;
 }

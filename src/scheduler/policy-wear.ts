@@ -153,3 +153,22 @@ export function wearHeldRoomKw(units: readonly FleetUnit[], level: Int16Array, h
   }
   return heldKw;
 }
+
+/**
+ * The bound on pow2Near's error relative to Math.pow(2, x), with a wide margin: the series
+ * below leaves under 1.5e-8 (measured: under 4e-9), Math.pow itself a few parts in 1e16.
+ */
+export const POW2_NEAR_REL = 1e-7;
+
+/**
+ * 2^x within POW2_NEAR_REL for 0 <= x < 30, NaN elsewhere: a power of two times a Taylor series
+ * of e^t, t = frac(x) ln 2 < 0.7 (ten terms), about a tenth of Math.pow's time. Only ever a
+ * bracket: the plan's wear holds (policy.ts) decide with it only where any value inside the bracket decides alike.
+ */
+export function pow2Near(x: number): number {
+  if (!(x >= 0 && x < 30)) return NaN;
+  const k = Math.floor(x);
+  const t = (x - k) * Math.LN2;
+  const e = 1 + t * (1 + t * (1 / 2 + t * (1 / 6 + t * (1 / 24 + t * (1 / 120 + t * (1 / 720 + t * (1 / 5040 + t * (1 / 40320 + t * (1 / 362880)))))))));
+  return (1 << k) * e;
+}

@@ -1,11 +1,12 @@
-import { kindAt, topModeIndex, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitGroups, type UnitKind } from './fleet-state.js';
+import { kindAt, unitGroupsOf, worstCaseKw, type FleetState, type FleetUnit, type UnitGroups, type UnitKind } from './fleet-state.js';
 import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 import { shed } from './policy-shed.js';
-import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
-import { holdMs, offFloorMs, paceReadyFor, wearHeldRoomKw, wearPace, type WearPace } from './policy-wear.js';
-import { UnitStates, steadyAt } from './unit-states.js';
+import { sustainedKw, sustainedStep, updateSustained, type SustainedSteps } from './policy-sustained.js';
+import { KIND_API, KIND_INSTANT, KIND_UNAVAILABLE, UnitScan } from './policy-scan.js';
+import { POW2_NEAR_REL, holdMs, pow2Near, wearHeldRoomKw, wearPace } from './policy-wear.js';
+import { UnitStates } from './unit-states.js';
 
 /**
  * The scheduling policy (issue 4), pure: (budget, fleet, now, settings, plan
@@ -214,6 +215,8 @@ class Work {
   readonly startCode: Int32Array;
   /** An off unit's paceReadyAtMs (when its next cycle is due under an even spend), NaN without a pace. */
   readonly ready: Float64Array;
+  readonly quiet: Int32Array;
+  readonly quietRelaxed: Int32Array;
   /**
    * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
    * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
@@ -224,6 +227,8 @@ class Work {
   readonly seenOwners: [object | undefined, object | undefined] = [undefined, undefined];
   /** The units' state copied out of a hand-built unit list (a fleet's own units keep theirs in typed arrays). */
   scratch: UnitStates | undefined;
+  /** The first pass's results per unit, for the next plan's first pass (policy-scan.ts). */
+  readonly scan: UnitScan;
   /** The reasons of minimum on/off holds by buildTargets' key (which floor, seconds left), at most HELD_REASONS. */
   readonly heldReasons = new Map<number, string>();
   constructor(readonly n: number) {
@@ -242,13 +247,13 @@ class Work {
     this.nowThs = new Float64Array(n);
     this.startCode = new Int32Array(n);
     this.ready = new Float64Array(n);
+    this.quiet = new Int32Array(n);
+    this.quietRelaxed = new Int32Array(n);
+    this.scan = new UnitScan(n);
   }
 }
 
 const UNCHANGED = 'unchanged';
-const KIND_API = 1;
-const KIND_INSTANT = 2;
-const KIND_UNAVAILABLE = 4;
 
 const POOL = 16;
 
@@ -305,153 +310,6 @@ function statesOf(units: readonly FleetUnit[], groups: UnitGroups | undefined, w
   return s;
 }
 
-/** What the first pass over the units sums (plan's figures of the fleet as it stands). */
-interface Scan {
-  current: number;
-  fixedKw: number;
-  maxStepKw: number;
-  fleetTopKw: number;
-  leadMs: number;
-  instantUnits: number;
-  pinnedUntilMs: number;
-  /** The current state in the plan's own terms (nominal kW times the quantised measured scale). */
-  base: number;
-  /** What the running units draw at their top mode (off ones at standby, unavailable at worst case). */
-  runningTopKw: number;
-}
-
-/**
- * The plan's first pass: fills `work`'s per-unit arrays (levels from what runs now, holds,
- * scale, kind bits, state codes, cycles spent) and sums the fleet's figures. A function of its
- * own so the optimiser compiles it alone: inside the 600-line plan, a branch first taken late in
- * a day threw away and recompiled the whole plan (issue 12 item 10).
- */
-function scanUnits(
-  units: readonly FleetUnit[],
-  groups: UnitGroups | undefined,
-  st: UnitStates,
-  work: Work,
-  nowMs: number,
-  minOnMs: number,
-  minOffMs: number,
-  pace: WearPace,
-): Scan {
-  const { scale, level, mustOn, mustOff, pinned, skip, used, kind, nowKw, nowThs, startCode, ready } = work;
-  const n = units.length;
-  let current = 0;
-  let fixedKw = 0;
-  let maxStepKw = 0;
-  let fleetTopKw = 0;
-  let leadMs = 0;
-  let instantUnits = 0;
-  let pinnedUntilMs = Infinity;
-  let base = 0;
-  let runningTopKw = 0;
-  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
-  // is made once); per-model figures are recomputed only where the model changes.
-  // The units' changing state from typed arrays, their fixed figures from their kind: no unit
-  // object is read here (issue 12 item 10).
-  const sOn = st.on;
-  const sMode = st.mode;
-  const sAvailable = st.available;
-  const sMeasuredKw = st.measuredKw;
-  // The fleet's own arrays: statesOf found every slot holding its unit, so a unit's kind is its
-  // group's (no per-unit identity check); else each unit is its own kind.
-  const gKind = st === groups?.states ? groups.kind : undefined;
-  const gKinds = groups?.kinds;
-  // The last kind's figures, read again only where the kind changes (runs of one model).
-  let lastKind: UnitKind | FleetUnit | undefined;
-  let modes: FleetUnit['modes'] = [];
-  let top = 0;
-  let topKw = 0;
-  let rampUpS = 0;
-  let standbyKw = 0;
-  let api = false;
-  let instant = false;
-  let softoffDelayS = 0;
-  for (let i = 0; i < n; i++) {
-    const k = gKind !== undefined ? gKinds![gKind[i]!]! : units[i]!;
-    if (k !== lastKind) {
-      lastKind = k;
-      if (k.modes !== modes) {
-        modes = k.modes;
-        top = topModeIndex(modes);
-        topKw = modes[top]!.kw;
-      }
-      rampUpS = k.rampUpS;
-      standbyKw = k.standbyKw;
-      api = k.lever === 'api';
-      instant = k.modeChange === 'instant';
-      softoffDelayS = k.softoffDelayS;
-    }
-    const on = sOn[i] === 1;
-    const mode = sMode[i]!;
-    // scaleOf and currentKw (policy-hull.ts, fleet-state.ts) on the arrays.
-    const steady = steadyAt(st, i, rampUpS);
-    let sc = 1;
-    if (steady) {
-      const s = sMeasuredKw[i]! / modes[mode]!.kw;
-      sc = Math.round((s < 0.5 ? 0.5 : s > 2 ? 2 : s) * 200) / 200;
-    }
-    scale[i] = sc;
-    if (sAvailable[i] !== 1) {
-      // worstCaseKw: the top mode, or more if it was measured higher.
-      const w = st.hasMeasured[i] === 1 && sMeasuredKw[i]! > topKw ? sMeasuredKw[i]! : topKw;
-      current += w;
-      fleetTopKw += topKw;
-      kind[i] = KIND_UNAVAILABLE;
-      fixedKw += w;
-      skip[i] = 1;
-      base += w;
-      runningTopKw += w;
-      continue;
-    }
-    current += !on ? standbyKw : steady ? sMeasuredKw[i]! : modes[mode]!.kw;
-    fleetTopKw += topKw;
-    fixedKw += standbyKw;
-    kind[i] = (api ? KIND_API : 0) | (instant ? KIND_INSTANT : 0);
-    if (kind[i] === (KIND_API | KIND_INSTANT)) instantUnits++;
-    startCode[i] = mode * 2 + (on ? 1 : 0);
-    const sinceMs = st.sinceMs[i]!;
-    // The highest-kW mode gives the biggest step (the product is monotone in kW).
-    maxStepKw = Math.max(maxStepKw, topKw * sc - standbyKw);
-    // A softoff takes effect at a whole second at least softoffDelayS ahead.
-    if (api) leadMs = Math.max(leadMs, softoffDelayS * 1000 + 1000);
-    used[i] = st.cyclesUsed(i, nowMs);
-    if (on) {
-      level[i] = mode;
-      const kw = modes[mode]!.kw * sc;
-      nowKw[i] = kw;
-      nowThs[i] = modes[mode]!.ths;
-      base += kw;
-      // Top mode only where a mode step is a fast lever (instant); a unit whose boards restart
-      // on a mode change counts at its mode: a step up costs it a whole ramp (policy doc).
-      runningTopKw += api && instant ? topKw * sc : kw;
-      if (nowMs - sinceMs < minOnMs) mustOn[i] = 1;
-      const changedAtMs = st.changedAtMs[i]!;
-      if (!instant && nowMs - changedAtMs < minOnMs) {
-        pinned[i] = 1;
-        pinnedUntilMs = Math.min(pinnedUntilMs, changedAtMs + minOnMs);
-      }
-    } else {
-      nowKw[i] = standbyKw;
-      base += standbyKw;
-      runningTopKw += standbyKw;
-      // Ahead of the even spend of its wear budget, the unit's off floor is wearPaceOffS (its
-      // first switch-on of the day from the count cyclesUsed just made valid).
-      // Kept for the wear holds, which read the same figure (NaN where there is no pace).
-      const readyMs = (ready[i] = paceReadyFor(pace, used[i]!, st.firstOnMsCounted(i)));
-      const offMs = offFloorMs(pace, minOffMs, used[i]!, readyMs, nowMs);
-      // 2: held by the pace's floor, not minOffS (the targets pass words it and revisits at its end).
-      if (nowMs - sinceMs < offMs) {
-        mustOff[i] = offMs === minOffMs ? 1 : 2;
-        skip[i] = 1;
-      }
-    }
-  }
-  return { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits, pinnedUntilMs, base, runningTopKw };
-}
-
 /** What buildTargets needs of the plan besides the units and its working arrays. */
 interface TargetContext {
   relaxed: boolean;
@@ -461,16 +319,17 @@ interface TargetContext {
   budgetKw: number;
   minOnMs: number;
   minOffMs: number;
-  /** The off floor of a unit ahead of its wear pace (scanUnits marks those mustOff 2). */
+  /** The off floor of a unit ahead of its wear pace (policy-scan.ts marks those mustOff 2). */
   paceOffMs: number;
   nowMs: number;
 }
 
 /**
  * The plan's last pass: each unit's target from its level (`work`), into `targets`, with what
- * each reads into `seen`; `last` (the last plan's, when reusable) lends its unchanged targets.
+ * each reads into `seen`; `last` (the last plan's, when reusable) lends its unchanged targets
+ * (`targets` then arrives as a copy of `last.targets`).
  * Sums the planned draw and hashrate, counts changes, and gives the earliest end of a hold
- * (revisitAtMs). A function of its own so the optimiser compiles it alone (see scanUnits).
+ * (revisitAtMs). A function of its own so the optimiser compiles it alone (see policy-scan.ts).
  */
 function buildTargets(
   units: readonly FleetUnit[],
@@ -502,6 +361,10 @@ function buildTargets(
   // target handed out under it; units switched by one plan come in runs (issue 12 item 10).
   let holdH: { reason: string; pool: UnitTarget[] } | undefined;
   let holdSince = NaN;
+  let holdHk = NaN;
+  const ringHk = [NaN, NaN, NaN, NaN];
+  const ringH: ({ reason: string; pool: UnitTarget[] } | undefined)[] = [undefined, undefined, undefined, undefined];
+  let ringAt = 0;
   let holdOn = false;
   let holdPace = false;
   let holdT: UnitTarget | undefined;
@@ -515,19 +378,27 @@ function buildTargets(
   // The units whose target is not the last plan's object (all of them without a last plan): only
   // these can change anything for the loop (SchedulerCore.step walks them, not the fleet).
   const fresh: number[] | undefined = last === undefined ? undefined : [];
+  // `seen` starts as the last plan's copy: a target reused below reads the same, so it is not
+  // written again (`seen` holds [code, kw, ths] only behind a code other than -1).
+  const lastSeen = last?.seen;
+  const copied = lastSeen !== undefined && lastSeen.length === seen.length;
+  if (copied) seen.set(lastSeen);
+  const quiet = relaxed ? work.quietRelaxed : work.quiet;
   for (let i = 0; i < n; i++) {
-    seen[3 * i] = -1;
     const k = 3 * i;
     // An unchanged unit with no hold to report: everything is in the typed arrays, and the
-    // unit object is read only when its target has to be built anew.
-    if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1) && !(mustOn[i] && !relaxed) && !mustOff[i]) {
+    // unit object is read only when its target has to be built anew. (quiet: the first pass's
+    // answer to "available, at the level it runs, and not held", policy-scan.ts.)
+    if (level[i] === quiet[i]) {
       const code = startCode[i]!;
       const kw = nowKw[i]!;
       const ths = nowThs[i]!;
       plannedThs += ths;
       plannedKw += kw;
-      if (last !== undefined && last.seen[k] === code && last.seen[k + 1] === kw && last.seen[k + 2] === ths) targets[i] = last.targets[i]!;
-      else {
+      if (lastSeen !== undefined && lastSeen[k] === code && lastSeen[k + 1] === kw && lastSeen[k + 2] === ths) {
+        // `targets` starts as a copy of last.targets (plan()).
+        if (copied) continue;
+      } else {
         fresh?.push(i);
         if (poolT === undefined || code !== poolCode || kw !== poolKw || ths !== poolThs) {
           poolT = shared(pool, (code & 1) === 1, code >> 1, kw, ths);
@@ -542,6 +413,7 @@ function buildTargets(
       seen[k + 2] = ths;
       continue;
     }
+    seen[k] = -1;
     // Unchanged but held by a minimum on/off time (thousands of units after a swing): built from
     // the typed arrays as well, without reading the unit object.
     if (kind[i] !== KIND_UNAVAILABLE && level[i] === (startCode[i]! & 1 ? startCode[i]! >> 1 : -1)) {
@@ -559,30 +431,43 @@ function buildTargets(
         // Units switched by one plan are held alike: they share one reason and one target (never
         // mutated), so a swing of thousands allocates a handful per plan, not one per unit.
         const hk = 3 * left + (onHeld ? 0 : paceHeld ? 2 : 1);
-        let h = heldBy.get(hk);
-        if (!h) {
-          // The wording of a hold is kept from plan to plan (a day of plans formats each once).
-          let reason = work.heldReasons.get(hk);
-          if (reason === undefined) {
-            reason = onHeld
-              ? `held on: minimum on-time, ${left} s left`
-              : paceHeld
-                ? `held off: ahead of its wear pace, off at least wearPaceOffS, ${left} s left`
-                : `held off: minimum off-time, ${left} s left`;
-            if (work.heldReasons.size >= HELD_REASONS) work.heldReasons.clear();
-            work.heldReasons.set(hk, reason);
+        // Increases are staggered, so the units one plan switched differ in `since` by the
+        // stagger, yet most are held the same whole seconds: the same hold as the last unit's is
+        // taken without the lookups (its target too: shared() would hand out the same object).
+        if (hk !== holdHk) {
+          // Held units of two or three kinds interleave in fleet order: the last few holds are
+          // looked at before the map.
+          let h = hk === ringHk[0] ? ringH[0] : hk === ringHk[1] ? ringH[1] : hk === ringHk[2] ? ringH[2] : hk === ringHk[3] ? ringH[3] : heldBy.get(hk);
+          if (!h) {
+            // The wording of a hold is kept from plan to plan (a day of plans formats each once).
+            let reason = work.heldReasons.get(hk);
+            if (reason === undefined) {
+              reason = onHeld
+                ? `held on: minimum on-time, ${left} s left`
+                : paceHeld
+                  ? `held off: ahead of its wear pace, off at least wearPaceOffS, ${left} s left`
+                  : `held off: minimum off-time, ${left} s left`;
+              if (work.heldReasons.size >= HELD_REASONS) work.heldReasons.clear();
+              work.heldReasons.set(hk, reason);
+            }
+            heldBy.set(hk, (h = { reason, pool: [] }));
           }
-          heldBy.set(hk, (h = { reason, pool: [] }));
+          if (hk !== ringHk[0] && hk !== ringHk[1] && hk !== ringHk[2] && hk !== ringHk[3]) {
+            ringHk[ringAt] = hk;
+            ringH[ringAt] = h;
+            ringAt = (ringAt + 1) & 3;
+          }
+          holdH = h;
+          holdHk = hk;
+          holdT = undefined;
         }
-        holdH = h;
         holdSince = since[i]!;
         holdOn = onHeld;
         holdPace = paceHeld;
-        holdT = undefined;
       }
       fresh?.push(i);
       if (holdT === undefined || code !== holdCode || kw !== holdKw || ths !== holdThs) {
-        holdT = shared(holdH.pool, (code & 1) === 1, code >> 1, kw, ths, holdH.reason);
+        holdT = shared(holdH!.pool, (code & 1) === 1, code >> 1, kw, ths, holdH!.reason);
         holdCode = code;
         holdKw = kw;
         holdThs = ths;
@@ -635,13 +520,16 @@ interface WearContext {
   paceHoldS: number;
   nowMs: number;
   runningTopKw: number;
+  /** The budget's lowest values (policy-sustained.ts) and the plan's aim: sustainedFor's inputs. */
+  sustained: SustainedSteps;
+  aimKw: number;
 }
 
 /**
  * Which off units may go on (issue 12): marks in `addSkip`/`swapSkip` the units out
  * of cycles or inside their hold, and gives the shortest hold among those that may go on now
  * and when a held one's room may rise (revisitAtMs). A function of its own so the optimiser
- * compiles it alone (see scanUnits).
+ * compiles it alone (see policy-scan.ts).
  */
 function wearHolds(
   units: readonly FleetUnit[],
@@ -650,51 +538,35 @@ function wearHolds(
   addSkip: Uint8Array,
   swapSkip: Uint8Array,
   ctx: WearContext,
-  sustainedFor: (ms: number) => { kw: number; risesAtMs: number },
 ): { onHoldMs: number; revisitAtMs: number } {
   const { skip, level, used, scale, ready } = work;
-  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw } = ctx;
+  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw, sustained, aimKw } = ctx;
   const n = units.length;
   let onHoldMs = Infinity;
   let revisitAtMs = Infinity;
+  // sustainedFor(needMs) of plan() as two numbers, by the step of the budget's history it
+  // reports (sustainedStep): no object per paced unit.
+  const stepKw = sustained.kw;
+  const stepEndMs = sustained.endMs;
   const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
   // Identical units share their lowest step: from the fleet's groups, no unit object read.
   let lowOf: UnitKind | FleetUnit | undefined;
   let lowScale = NaN;
   let lowMemoKw = 0;
+  // An unpaced hold depends on the cycles used alone: the last one's, and its sustained room.
+  let plainUsed = -1;
+  let plainNeedMs = NaN;
+  let plainKw = NaN;
+  let plainRisesAtMs = NaN;
   for (let i = 0; i < n; i++) {
     // level still holds the current state here: >= 0 is a running unit.
     if (skip[i] || level[i]! >= 0) continue;
-    if (used[i]! >= maxCycles) {
+    const u = used[i]!;
+    if (u >= maxCycles) {
       addSkip[i] = swapSkip[i] = 1;
       continue;
     }
     if (holdS === undefined) continue;
-    // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
-    // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
-    let needMs = Math.max(flickerMs, used[i] === 0 ? 0 : holdMs(used[i]!, maxCycles, holdS));
-    let paced = false;
-    if (paceMs > 0 && used[i]! > 0) {
-      // When the unit's next cycle is due under an even spend (scanUnits worked it out).
-      const readyMs = ready[i]!;
-      // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
-      // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
-      // without it, 86 % with it), and costs little where cycles suffice, since it acts only
-      // ahead of the pace (BENCHMARKS.md, "Power loop v2").
-      if (nowMs < readyMs) {
-        needMs = Math.max(needMs, holdMs(used[i]!, maxCycles, paceHoldS) * Math.pow(2, ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs));
-        paced = true;
-      }
-    }
-    // The budget's history is kept for an hour: no hold is longer.
-    needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
-    // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
-    // it is not kept (a map of thousands of one-off keys cost more than it saved).
-    let s = paced && needMs < SUSTAINED_KEEP_MS ? undefined : byNeed.get(needMs);
-    if (!s) {
-      s = sustainedFor(needMs);
-      if (!paced || needMs >= SUSTAINED_KEEP_MS) byNeed.set(needMs, s);
-    }
     // Added only into room the budget has held above the running units' top for the whole
     // hold; a swap at an unchanged budget asks only that the budget stood above that top.
     const k = kindAt(groups, units, i);
@@ -708,15 +580,90 @@ function wearHolds(
       }
       lowKw = lowMemoKw;
     } else {
-      const u = units[i]!;
-      lowKw = u.modes[lowestKwMode(u, allowedModes(u, 0))]!.kw * scale[i]! - u.standbyKw;
+      const unit = units[i]!;
+      lowKw = unit.modes[lowestKwMode(unit, allowedModes(unit, 0))]!.kw * scale[i]! - unit.standbyKw;
     }
-    if (s.kw > runningTopKw + lowKw - EPS) onHoldMs = Math.min(onHoldMs, needMs);
+    const onAboveKw = runningTopKw + lowKw - EPS;
+    // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
+    // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
+    const baseMs = Math.max(flickerMs, u === 0 ? 0 : holdMs(u, maxCycles, holdS));
+    let needMs = baseMs;
+    let paced = false;
+    // When the unit's next cycle is due under an even spend (the first pass worked it out).
+    const readyMs = ready[i]!;
+    // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
+    // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
+    // without it, 86 % with it), and costs little where cycles suffice, since it acts only
+    // ahead of the pace (BENCHMARKS.md, "Power loop v2").
+    if (paceMs > 0 && u > 0 && nowMs < readyMs) {
+      const ahead = ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs;
+      const paceHold = holdMs(u, maxCycles, paceHoldS);
+      // The exact power of two (Math.pow, most of this pass at thousands of paced units a
+      // plan: issue 12 item 10) is worked out only where the answer needs it: a near one
+      // brackets the hold, and where the whole bracket reads one step of the budget's history
+      // the unit's verdict is known; its hold itself counts only when it may lower the
+      // shortest hold, or when its room rises before the earliest so far.
+      const near = pow2Near(ahead);
+      if (near === near && paceHold > 0 && paceHold < Infinity) {
+        const loMs = Math.min(Math.max(baseMs, paceHold * near * (1 - POW2_NEAR_REL)), SUSTAINED_KEEP_MS);
+        const hiMs = Math.min(Math.max(baseMs, paceHold * near * (1 + POW2_NEAR_REL)), SUSTAINED_KEEP_MS);
+        // sustainedStep is monotone in the window: the same step at both ends is the step between.
+        const j = sustainedStep(sustained, nowMs, hiMs);
+        if (loMs <= hiMs && (j < 0 || stepEndMs[j]! > nowMs - loMs)) {
+          const sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
+          if (sKw > onAboveKw) {
+            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, Math.min(Math.max(baseMs, paceHold * Math.pow(2, ahead)), SUSTAINED_KEEP_MS));
+          } else {
+            addSkip[i] = 1;
+            // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day (u > 0 here).
+            swapSkip[i] = 1;
+            if (j >= 0 && stepEndMs[j]! + loMs < revisitAtMs) {
+              const risesAtMs = stepEndMs[j]! + Math.min(Math.max(baseMs, paceHold * Math.pow(2, ahead)), SUSTAINED_KEEP_MS);
+              if (Number.isFinite(risesAtMs)) revisitAtMs = Math.min(revisitAtMs, risesAtMs);
+            }
+          }
+          continue;
+        }
+      }
+      needMs = Math.max(needMs, paceHold * Math.pow(2, ahead));
+      paced = true;
+    }
+    // The budget's history is kept for an hour: no hold is longer.
+    needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
+    let sKw: number;
+    let sRisesAtMs: number;
+    // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
+    // it is not kept (a map of thousands of one-off keys cost more than it saved).
+    if (paced && needMs < SUSTAINED_KEEP_MS) {
+      const j = sustainedStep(sustained, nowMs, needMs);
+      sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
+      sRisesAtMs = j >= 0 ? stepEndMs[j]! + needMs : Infinity;
+    } else if (!paced && u === plainUsed) {
+      sKw = plainKw;
+      sRisesAtMs = plainRisesAtMs;
+      needMs = plainNeedMs;
+    } else {
+      let s = byNeed.get(needMs);
+      if (!s) {
+        const j = sustainedStep(sustained, nowMs, needMs);
+        s = { kw: Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw), risesAtMs: j >= 0 ? stepEndMs[j]! + needMs : Infinity };
+        byNeed.set(needMs, s);
+      }
+      sKw = s.kw;
+      sRisesAtMs = s.risesAtMs;
+      if (!paced) {
+        plainUsed = u;
+        plainNeedMs = needMs;
+        plainKw = sKw;
+        plainRisesAtMs = sRisesAtMs;
+      }
+    }
+    if (sKw > onAboveKw) onHoldMs = Math.min(onHoldMs, needMs);
     else {
       addSkip[i] = 1;
       // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day.
-      if (used[i]! > 0 || !(s.kw > runningTopKw + EPS)) swapSkip[i] = 1;
-      if (Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
+      if (u > 0 || !(sKw > runningTopKw + EPS)) swapSkip[i] = 1;
+      if (Number.isFinite(sRisesAtMs)) revisitAtMs = Math.min(revisitAtMs, sRisesAtMs);
     }
   }
   return { onHoldMs, revisitAtMs };
@@ -749,7 +696,7 @@ interface GrowContext {
 /**
  * A plan on a steady or rising budget: adding to what runs (and at a steady budget, maybe a
  * rebalance), into `work.level`. A function of its own so the optimiser compiles it alone (see
- * scanUnits).
+ * policy-scan.ts).
  */
 function grow(
   ctx: GrowContext,
@@ -765,8 +712,9 @@ function grow(
   let rebalance = false;
   // Units that change modes in place are re-spread from their lowest mode: the greedy takes
   // them to the middle first (most efficient), adds units, and only then goes to the top,
-  // so running units sit where they can move both ways.
-  for (let i = 0; i < n; i++) {
+  // so running units sit where they can move both ways. (instantUnits counts the units this
+  // walk can move: none, no walk.)
+  for (let i = 0; i < n && instantUnits > 0; i++) {
     if ((kind[i]! & (KIND_INSTANT | KIND_API)) !== (KIND_INSTANT | KIND_API) || addSkip[i] || level[i]! < 0) continue;
     const u = units[i]!;
     const low = lowestKwMode(u, allowedModes(u, 0));
@@ -875,23 +823,19 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // per reading cost more than filling them); nothing a plan returns refers to them.
   const work = prev?.[LAST_TARGETS]?.work.n === n ? prev[LAST_TARGETS].work : new Work(n);
   const scale = work.scale;
-  // Levels: -1 off, else index into sorted modes. Start from what runs now.
-  const level = work.level.fill(-1);
-  const mustOn = work.mustOn.fill(0);
-  work.mustOff.fill(0);
+  // The first pass over the units (policy-scan.ts) fills these. Levels: -1 off, else index into
+  // sorted modes, from what runs now.
+  const level = work.level;
+  const mustOn = work.mustOn;
   // A running unit keeps its mode for minOnS after a change (each change restarts its
   // boards, ~rampUpS of lost hashrate); only a cut may change it sooner (cleared below).
-  const pinned = work.pinned.fill(0);
+  const pinned = work.pinned;
   // Units the plan may not touch: unavailable ones, and off ones inside their minimum off-time.
-  const skip = work.skip.fill(0);
+  const skip = work.skip;
   // Cycles spent (wear budget), for the order of sheds and restores.
-  const used = work.used.fill(0);
+  const used = work.used;
   // What the later passes need of each unit, so they walk typed arrays instead of the unit
-  // objects (scanUnits fills them): KIND_* bits, the draw and hashrate counted now, the state
-  // code (mode * 2 + on).
-  work.nowThs.fill(0);
-  // One pass over the units (issue 12 item 10: the walk over 10,000 objects is the cost, so it
-  // is made once), in a function of its own (scanUnits).
+  // objects: KIND_* bits, the draw and hashrate counted now, the state code (mode * 2 + on).
   // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS (offFloorMs;
   // minOffS alone is the hardware's floor, short so a unit returns fast while its budget lasts).
   const pace = wearPace(settings);
@@ -900,7 +844,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   const paceOffMs = pace.offMs;
   const groups = unitGroupsOf(units);
   const st = statesOf(units, groups, work);
-  const scanned = scanUnits(units, groups, st, work, nowMs, minOnMs, minOffMs, pace);
+  const scanned = work.scan.run(units, groups, st, work, nowMs, minOnMs, minOffMs, pace);
   const { current, fixedKw, maxStepKw, fleetTopKw, leadMs, instantUnits } = scanned;
   let { base } = scanned;
   const { runningTopKw, pinnedUntilMs } = scanned;
@@ -957,7 +901,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
   const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
   if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
-    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw }, sustainedFor);
+    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw, sustained, aimKw });
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }
@@ -986,13 +930,15 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     ({ base, revisitAtMs, swapAtMs, limitedBy, heldByHoldKw, wearHeldKw, rebalance } = grown);
   }
 
-  const targets: UnitTarget[] = new Array(n);
   // An unchanged unit whose target reads as in the last plan keeps that object (targets are
   // never mutated once returned): at 10,000 units, allocating one per unit per reading was
   // most of the garbage collector's work (issue 12 item 10).
   const last = prev?.[LAST_TARGETS];
   const lastBuf = last === undefined ? -1 : last.seen === work.seenBufs[0] ? 0 : last.seen === work.seenBufs[1] ? 1 : -1;
   const reuse = last !== undefined && last.targets.length === n && (lastBuf === -1 || work.seenOwners[lastBuf === 0 ? 0 : 1] === last);
+  // Reusing: a copy of the last plan's (one block copy), in which buildTargets replaces only the
+  // targets that do not carry over.
+  const targets: UnitTarget[] = reuse ? last.targets.slice() : new Array<UnitTarget>(n);
   // What each target reads, kept beside the objects (a typed array walks far faster than
   // 10,000 scattered objects): [mode * 2 + on, kw, ths] of a reusable (unchanged, no held
   // reason) target, code -1 otherwise.

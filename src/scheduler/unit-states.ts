@@ -34,6 +34,14 @@ export class UnitStates {
    * switch-on a day, where the plan asks it of every unit per plan.
    */
   private readonly usedCount: Int32Array;
+  /**
+   * Per unit, `version` at its last write (StoredUnit's accessors in fleet-state.ts, setOns):
+   * the plan's first pass works out again only the units written since its last (policy-scan.ts).
+   * Whoever stores into the arrays above directly must call touch(i) as well.
+   */
+  readonly stamp: Float64Array;
+  /** Counts the writes (touch). */
+  version = 0;
   private readonly usedFirstMs: Float64Array;
   private readonly usedLo: Float64Array;
   private readonly usedHi: Float64Array;
@@ -54,6 +62,12 @@ export class UnitStates {
     this.usedFirstMs = new Float64Array(n);
     this.usedLo = new Float64Array(n).fill(Infinity);
     this.usedHi = new Float64Array(n).fill(-Infinity);
+    this.stamp = new Float64Array(n);
+  }
+
+  /** Marks unit `i` written (stamp). */
+  touch(i: number): void {
+    this.stamp[i] = ++this.version;
   }
 
   /** Replaces unit `i`'s switch-ons (a frozen copy is kept: a write in place would throw, not go unseen). */
@@ -61,6 +75,7 @@ export class UnitStates {
     this.ons[i] = ons === undefined ? undefined : Object.freeze(ons.slice());
     this.usedLo[i] = Infinity;
     this.usedHi[i] = -Infinity;
+    this.touch(i);
   }
 
   /** Unit `i`'s switch-ons in the 24 h up to `nowMs` (policy-wear.ts `cyclesUsed`). */
@@ -73,6 +88,14 @@ export class UnitStates {
   /** firstOnMs(i, nowMs) right after cyclesUsed(i, nowMs) (which left the count valid for `nowMs`). */
   firstOnMsCounted(i: number): number {
     return this.usedFirstMs[i]!;
+  }
+
+  /**
+   * Right after cyclesUsed(i, nowMs): the first switch-on counted (Infinity when none), so the
+   * count stands for every later time at which `time - DAY_MS` is still below it.
+   */
+  countedFirstMs(i: number): number {
+    return this.usedHi[i]!;
   }
 
   /** The first of unit `i`'s switch-ons in the 24 h up to `nowMs`, NaN when none (policy-wear.ts `firstOnMs`). */
