@@ -60,6 +60,26 @@ export interface ScanArrays {
   readonly quietRelaxed: Int32Array;
 }
 
+/** A fleet's worth of the arrays, zeroed (a plan's Work holds one set, reused from plan to plan). */
+export function newScanArrays(n: number): ScanArrays {
+  return {
+    scale: new Float64Array(n),
+    level: new Int16Array(n),
+    mustOn: new Uint8Array(n),
+    mustOff: new Uint8Array(n),
+    pinned: new Uint8Array(n),
+    skip: new Uint8Array(n),
+    used: new Int32Array(n),
+    kind: new Uint8Array(n),
+    nowKw: new Float64Array(n),
+    nowThs: new Float64Array(n),
+    startCode: new Int32Array(n),
+    ready: new Float64Array(n),
+    quiet: new Int32Array(n),
+    quietRelaxed: new Int32Array(n),
+  };
+}
+
 /** A level no unit has (levels are Int16): an unavailable or held unit's `quiet`. */
 export const NEVER_LEVEL = -1 << 20;
 

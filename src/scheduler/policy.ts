@@ -4,7 +4,7 @@ import { greedy, rebalanced } from './policy-candidates.js';
 import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, sustainedStep, updateSustained, type SustainedSteps } from './policy-sustained.js';
-import { KIND_API, KIND_INSTANT, KIND_UNAVAILABLE, UnitScan } from './policy-scan.js';
+import { KIND_API, KIND_INSTANT, KIND_UNAVAILABLE, UnitScan, newScanArrays, type ScanArrays } from './policy-scan.js';
 import { POW2_NEAR_REL, holdMs, pow2Near, wearHeldRoomKw, wearPace } from './policy-wear.js';
 import { UnitStates } from './unit-states.js';
 
@@ -196,27 +196,12 @@ export interface Plan {
 const LAST_TARGETS = Symbol('lastTargets');
 
 /** Per-unit working arrays of one plan, handed on to the next through its memory. */
+interface Work extends ScanArrays {}
 class Work {
-  readonly scale: Float64Array;
-  readonly level: Int16Array;
-  readonly mustOn: Uint8Array;
-  /** 1: off inside minOffS; 2: off inside wearPaceOffS (ahead of its wear pace). */
-  readonly mustOff: Uint8Array;
-  readonly pinned: Uint8Array;
-  readonly skip: Uint8Array;
   /** A plan's copies of `skip` (addSkip, swapSkip) and of `pinned` (grow's held), refilled per plan. */
   readonly addSkip: Uint8Array;
   readonly swapSkip: Uint8Array;
   readonly held: Uint8Array;
-  readonly used: Int32Array;
-  readonly kind: Uint8Array;
-  readonly nowKw: Float64Array;
-  readonly nowThs: Float64Array;
-  readonly startCode: Int32Array;
-  /** An off unit's paceReadyAtMs (when its next cycle is due under an even spend), NaN without a pace. */
-  readonly ready: Float64Array;
-  readonly quiet: Int32Array;
-  readonly quietRelaxed: Int32Array;
   /**
    * Two buffers for the plans' `seen` (3 per unit), used in turn, and the memory record each
    * belongs to now: a plan writes the one its last plan does not read, and reuses a record's
@@ -232,23 +217,11 @@ class Work {
   /** The reasons of minimum on/off holds by buildTargets' key (which floor, seconds left), at most HELD_REASONS. */
   readonly heldReasons = new Map<number, string>();
   constructor(readonly n: number) {
-    this.scale = new Float64Array(n);
-    this.level = new Int16Array(n);
-    this.mustOn = new Uint8Array(n);
-    this.mustOff = new Uint8Array(n);
-    this.pinned = new Uint8Array(n);
-    this.skip = new Uint8Array(n);
+    // The first pass's arrays (ScanArrays) are made where they are declared (policy-scan.ts).
+    Object.assign(this, newScanArrays(n));
     this.addSkip = new Uint8Array(n);
     this.swapSkip = new Uint8Array(n);
     this.held = new Uint8Array(n);
-    this.used = new Int32Array(n);
-    this.kind = new Uint8Array(n);
-    this.nowKw = new Float64Array(n);
-    this.nowThs = new Float64Array(n);
-    this.startCode = new Int32Array(n);
-    this.ready = new Float64Array(n);
-    this.quiet = new Int32Array(n);
-    this.quietRelaxed = new Int32Array(n);
     this.scan = new UnitScan(n);
   }
 }

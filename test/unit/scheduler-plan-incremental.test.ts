@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { plan, type Plan, type PolicySettings, type RampMemory } from '../../src/scheduler/policy.js';
 import { POW2_NEAR_REL, pow2Near, recordOn } from '../../src/scheduler/policy-wear.js';
 import { MODELS, SETTINGS, fleetOf, type UnitSpec } from './scheduler-fixtures.js';
+import { mulberry32 } from '../support/prng.js';
 
 /**
  * Issue 12 item 10 (scale): the plan's first pass works out again only the units written since
@@ -10,17 +11,6 @@ import { MODELS, SETTINGS, fleetOf, type UnitSpec } from './scheduler-fixtures.j
  * memory without its working arrays (`{ ...memory }` drops them) works out every unit: the two
  * must agree exactly, whatever the writes and the time did in between.
  */
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A plan as data: its figures and targets, without the memory's caches. */
 function asData(p: Plan): unknown {
@@ -38,7 +28,7 @@ describe('the incremental first pass', () => {
   ];
   for (const { name, settings } of cases) {
     it(`plans as a pass over every unit does (${name}), after random writes and times`, () => {
-      const next = rng(name.length * 7919);
+      const next = mulberry32(name.length * 7919);
       const specs: UnitSpec[] = Array.from({ length: 24 }, (_, i) => ({
         model: i % 5 === 0 ? 'old' : i % 7 === 0 ? 'quick' : 'avalon-a1566ha',
         api: i % 11 !== 3,
