@@ -350,24 +350,29 @@ describe('direction rules of the two levers', () => {
     expect(onAt(31)).toBe(true);
   });
 
-  it('after a cut, a unit ahead of the even spend of its wear budget stays off wearPaceOffS (300 s); one within its burst returns after minOffS (60 s)', () => {
-    const backAfterS = (onsMs: number[]): number => {
-      const fleet = fleetOfModel(A1566('restart'), 1, true);
-      const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceHoldS: 0, wearPaceBurst: 3 });
-      expect([settings.minOffS, settings.wearPaceOffS, settings.wearPaceH, settings.wearPaceBurst]).toEqual([60, 300, 10, 3]);
-      fleet.units[0]!.onsMs = onsMs;
-      const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
-      const step = (kw: number, s: number): UnitCommand[] => {
-        const { commands } = core.step(reading(kw, T0 + s * 1000), T0 + s * 1000);
-        commands.forEach((c) => core.settle(c, 'issued'));
-        return commands;
-      };
-      step(10, 0);
-      // A dip cuts it, and the room is back ten seconds later.
-      expect(step(0.1, 10).map((c) => c.action)).toEqual(['off']);
-      for (let s = 20; s < 900; s++) if (step(10, s).some((c) => c.action === 'on')) return s - 10;
-      return Infinity;
+  /**
+   * One running A1566 unit with switch-ons `onsMs` today: a dip cuts it at 10 s and the room is
+   * back ten seconds later; seconds from the cut until it goes on again (Infinity: not in 15 min).
+   */
+  const backAfterCutS = (settings: ReturnType<typeof schedulerSchema.parse>, onsMs: number[]): number => {
+    const fleet = fleetOfModel(A1566('restart'), 1, true);
+    fleet.units[0]!.onsMs = onsMs;
+    const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+    const step = (kw: number, s: number): UnitCommand[] => {
+      const { commands } = core.step(reading(kw, T0 + s * 1000), T0 + s * 1000);
+      commands.forEach((c) => core.settle(c, 'issued'));
+      return commands;
     };
+    step(10, 0);
+    expect(step(0.1, 10).map((c) => c.action)).toEqual(['off']);
+    for (let s = 20; s < 900; s++) if (step(10, s).some((c) => c.action === 'on')) return s - 10;
+    return Infinity;
+  };
+
+  it('after a cut, a unit ahead of the even spend of its wear budget stays off wearPaceOffS (300 s); one within its burst returns after minOffS (60 s)', () => {
+    const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceHoldS: 0, wearPaceBurst: 3 });
+    expect([settings.minOffS, settings.wearPaceOffS, settings.wearPaceH, settings.wearPaceBurst]).toEqual([60, 300, 10, 3]);
+    const backAfterS = (onsMs: number[]): number => backAfterCutS(settings, onsMs);
     // One switch-on today (inside the burst of 3): back once minOffS is over.
     expect(backAfterS([T0 - 3_600_000])).toBeGreaterThanOrEqual(60);
     expect(backAfterS([T0 - 3_600_000])).toBeLessThan(70);
@@ -380,22 +385,9 @@ describe('direction rules of the two levers', () => {
   it('by default a third of the wear budget, at most 3, is free of the pace: with 6 a unit on its third switch-on of the morning is ahead (off 300 s after a cut), with 12 it is not', () => {
     expect([3, 4, 6, 9, 12, 24].map((m) => wearPace(schedulerSchema.parse({ maxCyclesPerDay: m })).burst)).toEqual([1, 2, 2, 3, 3, 3]);
     expect(wearPace(schedulerSchema.parse({ maxCyclesPerDay: 6, wearPaceBurst: 3 })).burst).toBe(3);
-    const backAfterS = (maxCyclesPerDay: number): number => {
-      const fleet = fleetOfModel(A1566('restart'), 1, true);
-      const settings = schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay, wearPaceHoldS: 0 });
-      // Two switch-ons in the last minutes (a morning of wiggles), the second running now.
-      fleet.units[0]!.onsMs = [T0 - 120_000, T0 - 60_000];
-      const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
-      const step = (kw: number, s: number): UnitCommand[] => {
-        const { commands } = core.step(reading(kw, T0 + s * 1000), T0 + s * 1000);
-        commands.forEach((c) => core.settle(c, 'issued'));
-        return commands;
-      };
-      step(10, 0);
-      expect(step(0.1, 10).map((c) => c.action)).toEqual(['off']);
-      for (let s = 20; s < 900; s++) if (step(10, s).some((c) => c.action === 'on')) return s - 10;
-      return Infinity;
-    };
+    // Two switch-ons in the last minutes (a morning of wiggles), the second running now.
+    const backAfterS = (maxCyclesPerDay: number): number =>
+      backAfterCutS(schedulerSchema.parse({ minOnS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay, wearPaceHoldS: 0 }), [T0 - 120_000, T0 - 60_000]);
     // 6: the third is due 10 h / (6 - 2) after the first; two used, the unit is ahead.
     const six = backAfterS(6);
     expect(six).toBeGreaterThanOrEqual(300);
