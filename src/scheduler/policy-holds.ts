@@ -1,0 +1,172 @@
+import { kindAt, type FleetUnit, type UnitGroups, type UnitKind } from './fleet-state.js';
+import { EPS, allowedModes, lowestKwMode } from './policy-hull.js';
+import { sustainedStep, type SustainedSteps } from './policy-sustained.js';
+import { POW2_NEAR_REL, holdMs, pow2Near } from './policy-wear.js';
+import type { Work } from './policy-work.js';
+
+/**
+ * The wear budget's holds in a plan (issue 12, policy.ts): which off units may go on now, the
+ * shortest hold among them, and when a held one's room may rise.
+ */
+
+/** How far back the sustained budget is kept, and so the longest hold (a paced unit far ahead). */
+export const SUSTAINED_KEEP_MS = 3_600_000;
+
+/** The wear budget's settings as a plan reads them (wearHolds). */
+export interface WearContext {
+  maxCycles: number;
+  holdS: number | undefined;
+  flickerMs: number;
+  paceMs: number;
+  paceBurst: number;
+  paceHoldS: number;
+  nowMs: number;
+  runningTopKw: number;
+  /** The budget's lowest values (policy-sustained.ts) and the plan's aim: sustainedFor's inputs. */
+  sustained: SustainedSteps;
+  aimKw: number;
+}
+
+/**
+ * Which off units may go on (issue 12): marks in `addSkip`/`swapSkip` the units out
+ * of cycles or inside their hold, and gives the shortest hold among those that may go on now
+ * and when a held one's room may rise (revisitAtMs). A function of its own so the optimiser
+ * compiles it alone (see policy-scan.ts).
+ */
+export function wearHolds(
+  units: readonly FleetUnit[],
+  groups: UnitGroups | undefined,
+  work: Work,
+  addSkip: Uint8Array,
+  swapSkip: Uint8Array,
+  ctx: WearContext,
+): { onHoldMs: number; revisitAtMs: number } {
+  const { skip, level, used, scale, ready } = work;
+  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw, sustained, aimKw } = ctx;
+  const n = units.length;
+  let onHoldMs = Infinity;
+  let revisitAtMs = Infinity;
+  // sustainedFor(needMs) of plan() as two numbers, by the step of the budget's history it
+  // reports (sustainedStep): no object per paced unit.
+  const stepKw = sustained.kw;
+  const stepEndMs = sustained.endMs;
+  const byNeed = new Map<number, { kw: number; risesAtMs: number }>();
+  // Identical units share their lowest step: from the fleet's groups, no unit object read.
+  let lowOf: UnitKind | FleetUnit | undefined;
+  let lowScale = NaN;
+  let lowMemoKw = 0;
+  // An unpaced hold depends on the cycles used alone: the last one's, and its sustained room.
+  let plainUsed = -1;
+  let plainNeedMs = NaN;
+  let plainKw = NaN;
+  let plainRisesAtMs = NaN;
+  for (let i = 0; i < n; i++) {
+    // level still holds the current state here: >= 0 is a running unit.
+    if (skip[i] || level[i]! >= 0) continue;
+    const u = used[i]!;
+    if (u >= maxCycles) {
+      addSkip[i] = swapSkip[i] = 1;
+      continue;
+    }
+    if (holdS === undefined) continue;
+    // Added only into room the budget has held above the running units' top for the whole
+    // hold; a swap at an unchanged budget asks only that the budget stood above that top.
+    const k = kindAt(groups, units, i);
+    let lowKw: number;
+    if (k.lever === 'api') {
+      // allowedModes(u, 0) of a unit with an API: every mode.
+      if (k !== lowOf || scale[i] !== lowScale) {
+        lowOf = k;
+        lowScale = scale[i]!;
+        lowMemoKw = k.modes[lowestKwMode(k, k.modeIndexes.all)]!.kw * lowScale - k.standbyKw;
+      }
+      lowKw = lowMemoKw;
+    } else {
+      const unit = units[i]!;
+      lowKw = unit.modes[lowestKwMode(unit, allowedModes(unit, 0))]!.kw * scale[i]! - unit.standbyKw;
+    }
+    const onAboveKw = runningTopKw + lowKw - EPS;
+    // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
+    // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
+    const baseMs = Math.max(flickerMs, u === 0 ? 0 : holdMs(u, maxCycles, holdS));
+    let needMs = baseMs;
+    let paced = false;
+    // When the unit's next cycle is due under an even spend (the first pass worked it out).
+    const readyMs = ready[i]!;
+    // Ahead of an even spend: the pace's own hold, doubled for every cycle ahead. It guards
+    // a budget too small for the day (6 cycles on a highly variable day: 60-77 % absorbed
+    // without it, 86 % with it), and costs little where cycles suffice, since it acts only
+    // ahead of the pace (BENCHMARKS.md, "Power loop v2").
+    if (paceMs > 0 && u > 0 && nowMs < readyMs) {
+      const ahead = ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs;
+      const paceHold = holdMs(u, maxCycles, paceHoldS);
+      // The exact power of two (Math.pow, most of this pass at thousands of paced units a
+      // plan: issue 12 item 10) is worked out only where the answer needs it: a near one
+      // brackets the hold, and where the whole bracket reads one step of the budget's history
+      // the unit's verdict is known; its hold itself counts only when it may lower the
+      // shortest hold, or when its room rises before the earliest so far.
+      const near = pow2Near(ahead);
+      if (near === near && paceHold > 0 && paceHold < Infinity) {
+        const loMs = Math.min(Math.max(baseMs, paceHold * near * (1 - POW2_NEAR_REL)), SUSTAINED_KEEP_MS);
+        const hiMs = Math.min(Math.max(baseMs, paceHold * near * (1 + POW2_NEAR_REL)), SUSTAINED_KEEP_MS);
+        // sustainedStep is monotone in the window: the same step at both ends is the step between.
+        const j = sustainedStep(sustained, nowMs, hiMs);
+        if (loMs <= hiMs && (j < 0 || stepEndMs[j]! > nowMs - loMs)) {
+          const sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
+          if (sKw > onAboveKw) {
+            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, Math.min(Math.max(baseMs, paceHold * Math.pow(2, ahead)), SUSTAINED_KEEP_MS));
+          } else {
+            addSkip[i] = 1;
+            // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day (u > 0 here).
+            swapSkip[i] = 1;
+            if (j >= 0 && stepEndMs[j]! + loMs < revisitAtMs) {
+              const risesAtMs = stepEndMs[j]! + Math.min(Math.max(baseMs, paceHold * Math.pow(2, ahead)), SUSTAINED_KEEP_MS);
+              if (Number.isFinite(risesAtMs)) revisitAtMs = Math.min(revisitAtMs, risesAtMs);
+            }
+          }
+          continue;
+        }
+      }
+      needMs = Math.max(needMs, paceHold * Math.pow(2, ahead));
+      paced = true;
+    }
+    // The budget's history is kept for an hour: no hold is longer.
+    needMs = Math.min(needMs, SUSTAINED_KEEP_MS);
+    let sKw: number;
+    let sRisesAtMs: number;
+    // A paced hold is a unit's own (its first switch-on sets it): looked up, never shared, so
+    // it is not kept (a map of thousands of one-off keys cost more than it saved).
+    if (paced && needMs < SUSTAINED_KEEP_MS) {
+      const j = sustainedStep(sustained, nowMs, needMs);
+      sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
+      sRisesAtMs = j >= 0 ? stepEndMs[j]! + needMs : Infinity;
+    } else if (!paced && u === plainUsed) {
+      sKw = plainKw;
+      sRisesAtMs = plainRisesAtMs;
+      needMs = plainNeedMs;
+    } else {
+      let s = byNeed.get(needMs);
+      if (!s) {
+        const j = sustainedStep(sustained, nowMs, needMs);
+        s = { kw: Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw), risesAtMs: j >= 0 ? stepEndMs[j]! + needMs : Infinity };
+        byNeed.set(needMs, s);
+      }
+      sKw = s.kw;
+      sRisesAtMs = s.risesAtMs;
+      if (!paced) {
+        plainUsed = u;
+        plainNeedMs = needMs;
+        plainKw = sKw;
+        plainRisesAtMs = sRisesAtMs;
+      }
+    }
+    if (sKw > onAboveKw) onHoldMs = Math.min(onHoldMs, needMs);
+    else {
+      addSkip[i] = 1;
+      // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day.
+      if (u > 0 || !(sKw > runningTopKw + EPS)) swapSkip[i] = 1;
+      if (Number.isFinite(sRisesAtMs)) revisitAtMs = Math.min(revisitAtMs, sRisesAtMs);
+    }
+  }
+  return { onHoldMs, revisitAtMs };
+}
