@@ -13,9 +13,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 
-const [raw, out = new URL('.', import.meta.url).pathname] = process.argv.slice(2);
+// --psel-year: every day of 2012 from PSEL_GHI_2012.mat instead of the days listed below (into
+// OUT_DIR, which should then not be this folder): the year-long check in BENCHMARKS.md.
+const argv = process.argv.slice(2);
+const pselYear = argv.includes('--psel-year');
+const [raw, out = new URL('.', import.meta.url).pathname] = argv.filter((a) => a !== '--psel-year');
 if (!raw) {
-  console.error('usage: node config/traces/real/convert.mjs RAW_DIR [OUT_DIR]');
+  console.error('usage: node config/traces/real/convert.mjs [--psel-year] RAW_DIR [OUT_DIR]');
   process.exit(2);
 }
 const ARRAY_KW = 4720;
@@ -90,6 +94,9 @@ const records = (file, skip) => {
 /** MATLAB datenum (days since year 0, UTC here) -> minute of the local day `date`, UTC+`utcOffsetH`. */
 const datenumMinute = (t, date, utcOffsetH) => Math.round((t - (Date.parse(date) / 86_400_000 + 719_529)) * 1440) + utcOffsetH * 60;
 
+/** A day of Sandia PSEL's 2012 file: GHI against a datenum in UTC (local is UTC-7). */
+const pselDay = (date) => ['PSEL_GHI_2012.mat', 0, ([ghi, t]) => [datenumMinute(t, date, -7), ghi]];
+
 /** name -> [upstream file, header rows to skip (text files), (row) => [minute of the local day, value] | undefined] */
 const DAYS = {
   // NOAA SURFRAD, Alamosa CO, UTC (local is UTC-7): global horizontal (dw_solar), column 9.
@@ -112,7 +119,7 @@ const DAYS = {
   // Sandia PSEL, Albuquerque NM, 2012: GHI against a datenum in UTC (local is UTC-7). The
   // logger skips about one minute in six; convert.mjs interpolates those.
   ...Object.fromEntries(['2012-03-18', '2012-04-13', '2012-05-08', '2012-06-15', '2012-06-20', '2012-08-17'].map((date) => [
-    `psel-${date}`, ['PSEL_GHI_2012.mat', 0, ([ghi, t]) => [datenumMinute(t, date, -7), ghi]],
+    `psel-${date}`, pselDay(date),
   ])),
   // One-minute module monitoring data (plane-of-array irradiance, local standard time) from the
   // example of pvlib-python pull request 1878.
@@ -121,7 +128,8 @@ const DAYS = {
   ])),
 };
 
-for (const [name, [file, skip, parse]] of Object.entries(DAYS)) {
+const YEAR = Array.from({ length: 366 }, (_, d) => new Date(Date.UTC(2012, 0, 1 + d)).toISOString().slice(0, 10));
+for (const [name, [file, skip, parse]] of Object.entries(pselYear ? Object.fromEntries(YEAR.map((date) => [`psel-${date}`, pselDay(date)])) : DAYS)) {
   const v = new Float64Array(1440).fill(NaN);
   for (const l of records(file, skip)) {
     const r = parse(l);
