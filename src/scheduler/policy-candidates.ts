@@ -1,6 +1,6 @@
 import { unitGroupsOf, worstCaseKw, type FleetUnit, type UnitKind } from './fleet-state.js';
 import { EPS, allowedModes, inOrder, orderedGroups } from './policy-hull.js';
-import type { PlanLimit } from './policy.js';
+import type { PlanLimit } from './policy-types.js';
 
 /**
  * Adding load: greedy over hull steps plus a fill pass, from any starting

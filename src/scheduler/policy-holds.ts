@@ -12,6 +12,14 @@ import type { Work } from './policy-work.js';
 /** How far back the sustained budget is kept, and so the longest hold (a paced unit far ahead). */
 export const SUSTAINED_KEEP_MS = 3_600_000;
 
+/**
+ * A paced unit's hold, ms, from the pace's `pacedMs` (its hold doubled per cycle ahead): never
+ * shorter than the unit's unpaced hold `baseMs`, never longer than the history kept.
+ */
+function pacedHold(baseMs: number, pacedMs: number): number {
+  return Math.min(Math.max(baseMs, pacedMs), SUSTAINED_KEEP_MS);
+}
+
 /** The wear budget's settings as a plan reads them (wearHolds). */
 export interface WearContext {
   maxCycles: number;
@@ -107,27 +115,27 @@ export function wearHolds(
       // shortest hold, or when its room rises before the earliest so far.
       const near = pow2Near(ahead);
       if (near === near && paceHold > 0 && paceHold < Infinity) {
-        const loMs = Math.min(Math.max(baseMs, paceHold * near * (1 - POW2_NEAR_REL)), SUSTAINED_KEEP_MS);
-        const hiMs = Math.min(Math.max(baseMs, paceHold * near * (1 + POW2_NEAR_REL)), SUSTAINED_KEEP_MS);
+        const loMs = pacedHold(baseMs, paceHold * near * (1 - POW2_NEAR_REL));
+        const hiMs = pacedHold(baseMs, paceHold * near * (1 + POW2_NEAR_REL));
         // sustainedStep is monotone in the window: the same step at both ends is the step between.
         const j = sustainedStep(sustained, nowMs, hiMs);
         if (loMs <= hiMs && (j < 0 || stepEndMs[j]! > nowMs - loMs)) {
           const sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
           if (sKw > onAboveKw) {
-            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, Math.min(Math.max(baseMs, paceHold * Math.pow(2, ahead)), SUSTAINED_KEEP_MS));
+            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, pacedHold(baseMs, paceHold * Math.pow(2, ahead)));
           } else {
             addSkip[i] = 1;
             // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day (u > 0 here).
             swapSkip[i] = 1;
             if (j >= 0 && stepEndMs[j]! + loMs < revisitAtMs) {
-              const risesAtMs = stepEndMs[j]! + Math.min(Math.max(baseMs, paceHold * Math.pow(2, ahead)), SUSTAINED_KEEP_MS);
+              const risesAtMs = stepEndMs[j]! + pacedHold(baseMs, paceHold * Math.pow(2, ahead));
               if (Number.isFinite(risesAtMs)) revisitAtMs = Math.min(revisitAtMs, risesAtMs);
             }
           }
           continue;
         }
       }
-      needMs = Math.max(needMs, paceHold * Math.pow(2, ahead));
+      needMs = pacedHold(baseMs, paceHold * Math.pow(2, ahead));
       paced = true;
     }
     // The budget's history is kept for an hour: no hold is longer.

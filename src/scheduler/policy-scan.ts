@@ -35,7 +35,7 @@ export interface Scan {
   readonly runningTopKw: number;
 }
 
-/** The plan's per-unit arrays the pass fills (policy.ts Work). `level` and `pinned` are the plan's to change afterwards. */
+/** The plan's per-unit arrays the pass fills (policy-work.ts Work). `level` and `pinned` are the plan's to change afterwards. */
 export interface ScanArrays {
   readonly scale: Float64Array;
   readonly level: Int16Array;
@@ -52,7 +52,7 @@ export interface ScanArrays {
   /** An off unit's paceReadyAtMs (when its next cycle is due under an even spend), NaN without a pace. */
   readonly ready: Float64Array;
   /**
-   * The level at which a unit's target is unchanged with no hold to report (policy.ts
+   * The level at which a unit's target is unchanged with no hold to report (policy-targets.ts
    * buildTargets), NEVER_LEVEL for an unavailable or held unit; `quietRelaxed` when a cut
    * overrides minimum on-times. One array to read there instead of five.
    */
@@ -97,7 +97,7 @@ function holdsUntilMs(fromMs: number, spanMs: number): number {
 
 /**
  * The per-unit results of the last pass for one plan's working arrays, and what they were
- * worked out for. Kept with those arrays (policy.ts Work), which only this pass writes apart
+ * worked out for. Kept with those arrays (policy-work.ts Work), which only this pass writes apart
  * from `level` and `pinned` (kept here and copied out each pass).
  */
 export class UnitScan {
@@ -323,8 +323,8 @@ export class UnitScan {
           // Kept for the wear holds, which read the same figure (NaN where there is no pace).
           const readyMs = (ready[i] = paceReadyFor(pace, used[i]!, st.firstOnMsCounted(i)));
           const offMs = offFloorMs(pace, minOffMs, used[i]!, readyMs, nowMs);
-          // Which floor applies turns when the pace catches up with the unit.
-          if (pace.offMs > minOffMs && used[i]! > 0 && nowMs < readyMs) u = Math.min(u, readyMs);
+          // The pace's floor (offFloorMs) applies only until the pace catches up with the unit.
+          if (offMs !== minOffMs) u = Math.min(u, readyMs);
           // 2: held by the pace's floor, not minOffS (the targets pass words it and revisits at its end).
           if (nowMs - sinceMs < offMs) {
             mustOff[i] = offMs === minOffMs ? 1 : 2;

@@ -266,7 +266,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // most of the garbage collector's work (issue 12 item 10).
   const last = prev?.[LAST_TARGETS];
   const lastBuf = last === undefined ? -1 : last.seen === work.seenBufs[0] ? 0 : last.seen === work.seenBufs[1] ? 1 : -1;
-  const reuse = last !== undefined && last.targets.length === n && (lastBuf === -1 || work.seenOwners[lastBuf === 0 ? 0 : 1] === last);
+  const reuse = last !== undefined && last.targets.length === n && (lastBuf === -1 || work.seenOwners[lastBuf] === last);
   // Reusing: a copy of the last plan's (one block copy), in which buildTargets replaces only the
   // targets that do not carry over.
   const targets: UnitTarget[] = reuse ? last.targets.slice() : new Array<UnitTarget>(n);

@@ -28,10 +28,11 @@ export class UnitStates {
    */
   readonly ons: (readonly number[] | undefined)[];
   /**
-   * Per unit, the switch-ons counted (cyclesUsed) and the first of them, valid while the
-   * window's start `nowMs - DAY_MS` is at least `usedLo` and below `usedHi` (the entries either
-   * side of it): the count moves only when an entry leaves the window, at most once per
-   * switch-on a day, where the plan asks it of every unit per plan.
+   * Per unit, the switch-ons counted (cyclesUsed), valid while the window's start
+   * `nowMs - DAY_MS` is at least `usedLo` and below `usedHi` (the entries either side of it;
+   * `usedHi` is so the first switch-on counted, when one is): the count moves only when an
+   * entry leaves the window, at most once per switch-on a day, where the plan asks it of every
+   * unit per plan.
    */
   private readonly usedCount: Int32Array;
   /**
@@ -42,7 +43,6 @@ export class UnitStates {
   readonly stamp: Float64Array;
   /** Counts the writes (touch). */
   version = 0;
-  private readonly usedFirstMs: Float64Array;
   private readonly usedLo: Float64Array;
   private readonly usedHi: Float64Array;
 
@@ -59,7 +59,6 @@ export class UnitStates {
     this.measuredAtMs = new Float64Array(n).fill(-Infinity);
     this.ons = new Array<readonly number[] | undefined>(n).fill(undefined);
     this.usedCount = new Int32Array(n);
-    this.usedFirstMs = new Float64Array(n);
     this.usedLo = new Float64Array(n).fill(Infinity);
     this.usedHi = new Float64Array(n).fill(-Infinity);
     this.stamp = new Float64Array(n);
@@ -85,9 +84,12 @@ export class UnitStates {
     return this.usedCount[i]!;
   }
 
-  /** firstOnMs(i, nowMs) right after cyclesUsed(i, nowMs) (which left the count valid for `nowMs`). */
+  /**
+   * firstOnMs(i, nowMs) right after cyclesUsed(i, nowMs) (which left the count valid for `nowMs`):
+   * countedFirstMs as firstOnMs words it (NaN when no switch-on is counted).
+   */
   firstOnMsCounted(i: number): number {
-    return this.usedFirstMs[i]!;
+    return this.usedCount[i]! > 0 ? this.usedHi[i]! : NaN;
   }
 
   /**
@@ -102,7 +104,7 @@ export class UnitStates {
   firstOnMs(i: number, nowMs: number): number {
     const cutoff = nowMs - DAY_MS;
     if (!(this.usedLo[i]! <= cutoff && this.usedHi[i]! > cutoff)) this.count(i, cutoff);
-    return this.usedFirstMs[i]!;
+    return this.firstOnMsCounted(i);
   }
 
   /**
@@ -120,7 +122,6 @@ export class UnitStates {
       k++;
     }
     this.usedCount[i] = len - k;
-    this.usedFirstMs[i] = k < len ? ons![k]! : NaN;
     this.usedLo[i] = lo;
     this.usedHi[i] = k < len ? ons![k]! : Infinity;
   }

@@ -17,6 +17,11 @@ import { inflateSync } from 'node:zlib';
 // OUT_DIR, which should then not be this folder): the year-long check in BENCHMARKS.md.
 const argv = process.argv.slice(2);
 const pselYear = argv.includes('--psel-year');
+const unknown = argv.find((a) => a.startsWith('--') && a !== '--psel-year');
+if (unknown) {
+  console.error(`convert.mjs: unknown option ${unknown}; the only option is --psel-year`);
+  process.exit(2);
+}
 const [raw, out = new URL('.', import.meta.url).pathname] = argv.filter((a) => a !== '--psel-year');
 if (!raw) {
   console.error('usage: node config/traces/real/convert.mjs [--psel-year] RAW_DIR [OUT_DIR]');
