@@ -64,6 +64,17 @@ export function updateHistory(h: BudgetHistory | undefined, kw: number, nowMs: n
   return out;
 }
 
+/**
+ * How often the budget brings news, ms: the shorter of the last two intervals between its
+ * changes (a reading equal to the one before it makes one interval look twice as long); 0 until
+ * there are two.
+ */
+export function readingIntervalMs(h: BudgetHistory): number {
+  const a = h.lastIntervalMs;
+  const b = h.prevIntervalMs;
+  return a > 0 && b > 0 ? Math.min(a, b) : 0;
+}
+
 export interface Anticipation {
   /** Budget to plan for: the current one, or lower on a steady decline. */
   kw: number;

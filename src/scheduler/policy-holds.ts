@@ -13,11 +13,23 @@ import type { Work } from './policy-work.js';
 export const SUSTAINED_KEEP_MS = 3_600_000;
 
 /**
- * A paced unit's hold, ms, from the pace's `pacedMs` (its hold doubled per cycle ahead): never
- * shorter than the unit's unpaced hold `baseMs`, never longer than the history kept.
+ * The slowest budget reading a paced unit's hold is counted in (WearContext `readingMs`): a
+ * minute, the cadence of a schedule or of a utility's per-minute setpoint. A slower budget is
+ * not waited for: a hold of several minutes on every paced switch-on costs more than the cycles
+ * it saves.
  */
-function pacedHold(baseMs: number, pacedMs: number): number {
-  return Math.min(Math.max(baseMs, pacedMs), SUSTAINED_KEEP_MS);
+export const PACE_READING_MAX_MS = 60_000;
+
+/**
+ * A paced unit's hold, ms, from the pace's `pacedMs` (its hold doubled per cycle ahead), in whole
+ * readings of the budget when `readingMs` is set: at least one, and rounded down, since a hold
+ * that ends between two readings has learned nothing more than the one before it and only
+ * delays the switch-on. Never shorter than the unit's unpaced hold `baseMs`, never longer than
+ * the history kept.
+ */
+function pacedHold(baseMs: number, pacedMs: number, readingMs: number): number {
+  const ms = readingMs > 0 ? readingMs * Math.floor(Math.max(pacedMs, readingMs) / readingMs) : pacedMs;
+  return Math.min(Math.max(baseMs, ms), SUSTAINED_KEEP_MS);
 }
 
 /** The wear budget's settings as a plan reads them (wearHolds). */
@@ -28,6 +40,14 @@ export interface WearContext {
   paceMs: number;
   paceBurst: number;
   paceHoldS: number;
+  /**
+   * The budget's reading interval when it is read at least once a minute (PACE_READING_MAX_MS),
+   * else 0: a unit ahead of the pace holds whole readings, at least one, so the next reading
+   * confirms a rise before a paced cycle goes to it. On one-minute days a paced unit used to
+   * switch on 15-45 s into a one-minute sun-break, ramp for 30 s and be cut at the next reading:
+   * a cycle for almost no energy (BENCHMARKS.md, "Session power6").
+   */
+  readingMs: number;
   nowMs: number;
   runningTopKw: number;
   /** The budget's lowest values (policy-sustained.ts) and the plan's aim: sustainedFor's inputs. */
@@ -50,7 +70,7 @@ export function wearHolds(
   ctx: WearContext,
 ): { onHoldMs: number; revisitAtMs: number } {
   const { skip, level, used, scale, ready } = work;
-  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw, sustained, aimKw } = ctx;
+  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, nowMs, runningTopKw, sustained, aimKw } = ctx;
   const n = units.length;
   let onHoldMs = Infinity;
   let revisitAtMs = Infinity;
@@ -115,27 +135,27 @@ export function wearHolds(
       // shortest hold, or when its room rises before the earliest so far.
       const near = pow2Near(ahead);
       if (near === near && paceHold > 0 && paceHold < Infinity) {
-        const loMs = pacedHold(baseMs, paceHold * near * (1 - POW2_NEAR_REL));
-        const hiMs = pacedHold(baseMs, paceHold * near * (1 + POW2_NEAR_REL));
+        const loMs = pacedHold(baseMs, paceHold * near * (1 - POW2_NEAR_REL), readingMs);
+        const hiMs = pacedHold(baseMs, paceHold * near * (1 + POW2_NEAR_REL), readingMs);
         // sustainedStep is monotone in the window: the same step at both ends is the step between.
         const j = sustainedStep(sustained, nowMs, hiMs);
         if (loMs <= hiMs && (j < 0 || stepEndMs[j]! > nowMs - loMs)) {
           const sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
           if (sKw > onAboveKw) {
-            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, pacedHold(baseMs, paceHold * Math.pow(2, ahead)));
+            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs));
           } else {
             addSkip[i] = 1;
             // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day (u > 0 here).
             swapSkip[i] = 1;
             if (j >= 0 && stepEndMs[j]! + loMs < revisitAtMs) {
-              const risesAtMs = stepEndMs[j]! + pacedHold(baseMs, paceHold * Math.pow(2, ahead));
+              const risesAtMs = stepEndMs[j]! + pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs);
               if (Number.isFinite(risesAtMs)) revisitAtMs = Math.min(revisitAtMs, risesAtMs);
             }
           }
           continue;
         }
       }
-      needMs = pacedHold(baseMs, paceHold * Math.pow(2, ahead));
+      needMs = pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs);
       paced = true;
     }
     // The budget's history is kept for an hour: no hold is longer.

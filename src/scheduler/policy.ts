@@ -1,8 +1,8 @@
 import { unitGroupsOf, type FleetState } from './fleet-state.js';
-import { anticipate, updateHistory, type BudgetHistory } from './policy-anticipate.js';
+import { anticipate, readingIntervalMs, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { grow } from './policy-grow.js';
 import { EPS } from './policy-hull.js';
-import { SUSTAINED_KEEP_MS, wearHolds } from './policy-holds.js';
+import { PACE_READING_MAX_MS, SUSTAINED_KEEP_MS, wearHolds } from './policy-holds.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
 import { buildTargets } from './policy-targets.js';
@@ -211,6 +211,9 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
   const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
   const paceHoldS = settings.wearPaceHoldS ?? 15;
+  // A unit ahead of the pace holds whole readings of the budget (WearContext readingMs).
+  const everyMs = readingIntervalMs(history);
+  const readingMs = everyMs <= PACE_READING_MAX_MS ? everyMs : 0;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
     const s = sustainedKw(sustained, nowMs, ms);
@@ -232,7 +235,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
   const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
   if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
-    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, nowMs, runningTopKw, sustained, aimKw });
+    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, nowMs, runningTopKw, sustained, aimKw });
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }

@@ -438,6 +438,48 @@ describe('direction rules of the two levers', () => {
     expect(live).toBeLessThanOrEqual(31);
   });
 
+  it('a unit ahead of the even spend holds whole readings of the budget: a one-minute sun-break read once a minute spends no cycle; a live meter, the paced hold alone', () => {
+    /**
+     * Seconds after the rise until one A1566 unit with switch-ons `onsMs` today goes on (Infinity:
+     * never): the budget, read every `intervalS` (flickering by a few watts, so each reading is a
+     * change), offers room for `roomS` seconds after ten minutes without; the loop steps every second.
+     */
+    const onAfterS = (onsMs: number[], intervalS: number, roomS: number): number => {
+      const fleet = fleetOfModel(A1566('restart'), 1, false);
+      fleet.units[0]!.onsMs = onsMs;
+      const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceBurst: 3 });
+      const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+      for (let t = -600; t < 300; t++) {
+        const readAt = Math.floor(t / intervalS) * intervalS;
+        const flicker = (Math.abs(readAt / intervalS) % 2) * 0.01;
+        const kw = (readAt >= 0 && readAt < roomS ? 10 : 0.1) + flicker;
+        const { commands } = core.step(reading(kw, T0 + readAt * 1000), T0 + t * 1000);
+        if (commands.some((c) => c.action === 'on')) return t;
+      }
+      return Infinity;
+    };
+    // Three switch-ons 11-13 min ago: 0.935 cycles ahead of the pace (the fourth is due 10 h / 3
+    // after the first), a paced hold of 15 s x 2^0.935 = 28.7 s.
+    const ahead = [T0 - 780_000, T0 - 720_000, T0 - 660_000];
+    // Read once a minute: the paced hold alone went on 29 s into a one-minute break, ramped 30 s and
+    // was cut at the next reading. Now the next reading decides.
+    expect(onAfterS(ahead, 60, 60)).toBe(Infinity);
+    expect(onAfterS(ahead, 60, 120)).toBe(60);
+    // Read every second (a live meter): the paced hold alone, in whole seconds (28 s), and the
+    // reading after it, as the 28th is a flicker down (nothing goes on while the budget falls).
+    expect(onAfterS(ahead, 1, 120)).toBe(29);
+    // Read every five minutes (slower than PACE_READING_MAX_MS): not waited for.
+    expect(onAfterS(ahead, 300, 300)).toBe(29);
+    // Four switch-ons: 1.935 cycles ahead, a paced hold of 15 s x 4 / 2 x 2^1.935 = 115 s (shrinking
+    // as the pace catches up: 114 s by 113 s after the rise, so a live meter's 113th reading
+    // decides). Read once a minute it ends on the reading before (the 55 s after it learn nothing).
+    const further = [T0 - 780_000, T0 - 760_000, T0 - 740_000, T0 - 720_000];
+    expect(onAfterS(further, 60, 300)).toBe(60);
+    expect(onAfterS(further, 1, 300)).toBe(113);
+    // Within the burst (one switch-on today): at once, however the budget is read.
+    expect(onAfterS([T0 - 3_600_000], 60, 60)).toBe(0);
+  });
+
   it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
     const fleet = fleetOfModel(A1566('restart'), 3, false);
     const core = new SchedulerCore(fleet, schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS: 60, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
