@@ -282,8 +282,8 @@ export const schedulerSchema = z.strictObject({
    * used it stays off until the window frees a cycle (a budget cut still
    * switches units off: safety first). Work-mode changes are not counted here.
    * Default 24: on the synthetic highly variable days (BENCHMARKS.md, "Power
-   * loop v2") the policy absorbs 95.3-97.3 % at 24 (21-23 cycles used) and
-   * 89.7-92.1 % at 12; mixed days use at most 10 cycles at 24 (98.0-99.1 %),
+   * loop v2") the policy absorbs 95.1-97.3 % at 24 (20-22 cycles used) and
+   * 90.1-92.7 % at 12; mixed days use at most 10 cycles at 24 (98.0-99.1 %),
    * clear days 1. Set 12 where wear matters more than those 5 points, and
    * check the cost with `simulate --bound`.
    */
@@ -321,7 +321,11 @@ export const schedulerSchema = z.strictObject({
    * (policy-wear.ts `defaultPaceBurst`).
    */
   wearPaceBurst: z.number().int().min(1).optional(),
-  /** The hold of a unit ahead of the even spend, seconds, × used / (max − used), doubled per cycle ahead. */
+  /**
+   * The hold of a unit ahead of the even spend, seconds, × used / (max − used), doubled per cycle
+   * ahead. When the budget is read at least once a minute the hold is counted in whole readings:
+   * at least one, rounded down (a hold ending between readings learns nothing more).
+   */
   wearPaceHoldS: nonNegative.default(15),
   /**
    * A unit ahead of the even spend of `wearPaceH` stays off at least this long
