@@ -1,4 +1,5 @@
 import { currentKw, topModeIndex, type FleetState } from './fleet-state.js';
+import { switchOnHoldMs } from './policy-holds.js';
 import { cyclesUsed, firstOnMs, offFloorMs, paceReadyFor, wearPace } from './policy-wear.js';
 
 /**
@@ -16,8 +17,11 @@ import { cyclesUsed, firstOnMs, offFloorMs, paceReadyFor, wearPace } from './pol
  * Add: an available unit that is off can start once its minimum off-time
  * has run out (`wearPaceOffS` instead while it is ahead of the even spend of
  * its wear budget, as the plan holds it), and only while it has a cycle of
- * its wear budget left (the plan switches on no other); it adds its top mode once its softon has taken effect and it
- * has ramped (lead + rampUpS). A running unit below its top mode adds the
+ * its wear budget left (the plan switches on no other). Room offered now
+ * reaches it only after its switch-on hold (policy-holds.ts switchOnHoldMs:
+ * a unit ahead of its pace holds, on a budget read once a minute at least
+ * until the next reading). It adds its top mode once its softon has taken
+ * effect and it has ramped (lead + rampUpS). A running unit below its top mode adds the
  * difference once its ramp after the mode change is over (a mode change may
  * restart the boards: the dip is not counted against it). The sum is capped
  * by the ramp limit (`rampKwPerMin` over the horizon).
@@ -44,6 +48,12 @@ export interface FlexibilitySettings {
   wearPaceH?: number;
   wearPaceBurst?: number;
   wearPaceOffS?: number;
+  /** The switch-on holds as the plan applies them (absent onHoldS: none, as in the plan). */
+  onHoldS?: number;
+  wearPaceHoldS?: number;
+  /** From the budget's history (policy.ts holdTiming); absent: 0. */
+  flickerMs?: number;
+  readingMs?: number;
 }
 
 export function fleetFlexibility(fleet: FleetState, nowMs: number, s: FlexibilitySettings): Flexibility {
@@ -52,6 +62,7 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
   let add5 = 0;
   const deadlineMs = s.cutDeadlineS * 1000;
   const pace = wearPace(s);
+  const holds = { maxCycles: pace.maxCycles, holdS: s.onHoldS, flickerMs: s.flickerMs ?? 0, paceMs: pace.paceMs, paceBurst: pace.burst, paceHoldS: s.wearPaceHoldS ?? 15, readingMs: s.readingMs ?? 0 };
   for (const u of fleet.units) {
     if (!u.available) continue;
     const leadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : s.withholdGraceS * 1000;
@@ -66,10 +77,13 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
     } else {
       const used = cyclesUsed(u, nowMs);
       if (used >= pace.maxCycles) continue;
-      const offMs = offFloorMs(pace, s.minOffS * 1000, used, paceReadyFor(pace, used, firstOnMs(u, nowMs)), nowMs);
+      const paceReadyMs = paceReadyFor(pace, used, firstOnMs(u, nowMs));
+      const offMs = offFloorMs(pace, s.minOffS * 1000, used, paceReadyMs, nowMs);
       const freeAtMs = Number.isFinite(u.sinceMs) ? Math.max(0, u.sinceMs + offMs - nowMs) : 0;
+      // Room from now on: the unit goes on once its off floor is over and the room has lasted its hold.
+      const onAtMs = Math.max(freeAtMs, switchOnHoldMs(used, paceReadyMs, nowMs, holds));
       const startLeadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : 0;
-      const readyMs = freeAtMs + startLeadMs + u.rampUpS * 1000;
+      const readyMs = onAtMs + startLeadMs + u.rampUpS * 1000;
       const gain = Math.max(0, top - u.standbyKw);
       if (readyMs <= 60_000) add1 += gain;
       if (readyMs <= 300_000) add5 += gain;

@@ -32,6 +32,36 @@ function pacedHold(baseMs: number, pacedMs: number, readingMs: number): number {
   return Math.min(Math.max(baseMs, ms), SUSTAINED_KEEP_MS);
 }
 
+/** An off unit's unpaced hold, ms: a live meter's flicker, and nothing before its first switch-on of the day. */
+function baseHoldMs(used: number, maxCycles: number, holdS: number, flickerMs: number): number {
+  // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
+  // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
+  return Math.max(flickerMs, used === 0 ? 0 : holdMs(used, maxCycles, holdS));
+}
+
+/** Cycles a unit whose next one is due at `readyMs` under the even spend is ahead of it at `nowMs`. */
+function cyclesAhead(readyMs: number, nowMs: number, maxCycles: number, paceBurst: number, paceMs: number): number {
+  return ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs;
+}
+
+/** What a switch-on hold reads (WearContext's settings). */
+export type HoldSettings = Pick<WearContext, 'maxCycles' | 'holdS' | 'flickerMs' | 'paceMs' | 'paceBurst' | 'paceHoldS' | 'readingMs'>;
+
+/**
+ * How long room must last before an off unit that has used `used` cycles (its next one due at
+ * `readyMs` under the even spend: paceReadyFor) may go on into it, ms, as wearHolds decides it
+ * (there bracketed for speed); Infinity when it has no cycle left. The live flexibility figures
+ * read it: a unit that must hold is not one the fleet can add within a minute.
+ */
+export function switchOnHoldMs(used: number, readyMs: number, nowMs: number, s: HoldSettings): number {
+  if (used >= s.maxCycles) return Infinity;
+  if (s.holdS === undefined) return 0;
+  const baseMs = baseHoldMs(used, s.maxCycles, s.holdS, s.flickerMs);
+  if (!(s.paceMs > 0 && used > 0 && nowMs < readyMs)) return Math.min(baseMs, SUSTAINED_KEEP_MS);
+  const ahead = cyclesAhead(readyMs, nowMs, s.maxCycles, s.paceBurst, s.paceMs);
+  return pacedHold(baseMs, holdMs(used, s.maxCycles, s.paceHoldS) * Math.pow(2, ahead), s.readingMs);
+}
+
 /** The wear budget's settings as a plan reads them (wearHolds). */
 export interface WearContext {
   maxCycles: number;
@@ -114,9 +144,7 @@ export function wearHolds(
       lowKw = unit.modes[lowestKwMode(unit, allowedModes(unit, 0))]!.kw * scale[i]! - unit.standbyKw;
     }
     const onAboveKw = runningTopKw + lowKw - EPS;
-    // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
-    // meter's flicker): every sunny day spends that cycle; the hold guards the ones after it.
-    const baseMs = Math.max(flickerMs, u === 0 ? 0 : holdMs(u, maxCycles, holdS));
+    const baseMs = baseHoldMs(u, maxCycles, holdS, flickerMs);
     let needMs = baseMs;
     let paced = false;
     // When the unit's next cycle is due under an even spend (the first pass worked it out).
@@ -126,7 +154,7 @@ export function wearHolds(
     // without it, 86 % with it), and costs little where cycles suffice, since it acts only
     // ahead of the pace (BENCHMARKS.md, "Power loop v2").
     if (paceMs > 0 && u > 0 && nowMs < readyMs) {
-      const ahead = ((readyMs - nowMs) * (maxCycles - paceBurst)) / paceMs;
+      const ahead = cyclesAhead(readyMs, nowMs, maxCycles, paceBurst, paceMs);
       const paceHold = holdMs(u, maxCycles, paceHoldS);
       // The exact power of two (Math.pow, most of this pass at thousands of paced units a
       // plan: issue 12 item 10) is worked out only where the answer needs it: a near one

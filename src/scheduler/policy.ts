@@ -145,6 +145,19 @@ const LAST_TARGETS = Symbol('lastTargets');
  */
 const FAST_METER_MS = 10_000;
 
+/**
+ * What the switch-on holds read from the budget's history (policy-holds.ts WearContext): a live
+ * meter's flicker hold, and the reading interval a paced unit's hold is counted in.
+ */
+export function holdTiming(history: BudgetHistory | undefined, settings: Pick<PolicySettings, 'flickerHoldS'>): { flickerMs: number; readingMs: number } {
+  if (!history) return { flickerMs: 0, readingMs: 0 };
+  // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
+  const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
+  // A unit ahead of the pace holds whole readings of the budget (WearContext readingMs).
+  const everyMs = readingIntervalMs(history);
+  return { flickerMs, readingMs: everyMs <= PACE_READING_MAX_MS ? everyMs : 0 };
+}
+
 export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
   const units = fleet.units;
   const n = units.length;
@@ -208,12 +221,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // running units' top-mode draw for the whole hold (longer as a unit spends its wear budget),
   // only while it has cycles left, and not ahead of an even spend of them over the surplus day.
   const holdS = settings.onHoldS;
-  // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
-  const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
+  const { flickerMs, readingMs } = holdTiming(history, settings);
   const paceHoldS = settings.wearPaceHoldS ?? 15;
-  // A unit ahead of the pace holds whole readings of the budget (WearContext readingMs).
-  const everyMs = readingIntervalMs(history);
-  const readingMs = everyMs <= PACE_READING_MAX_MS ? everyMs : 0;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
     const s = sustainedKw(sustained, nowMs, ms);

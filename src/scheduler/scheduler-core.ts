@@ -5,6 +5,7 @@ import { buildCommands, type UnitCommand } from './commands.js';
 import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
 import { freshTargets, plan, type Plan, type RampMemory } from './policy.js';
 import { recordOn } from './policy-wear.js';
+import type { BudgetHistory } from './policy-anticipate.js';
 
 /**
  * The scheduler's state machine without I/O: budget verdict -> plan ->
@@ -251,6 +252,11 @@ export class SchedulerCore {
     const u = this.fleet.byId.get(unitId);
     if (!u) return;
     this.record({ unitId: u.id, worker: u.worker, from, to: u.available ? modeLabel(u, u.on, u.mode) : 'unavailable', reason, atMs: nowMs });
+  }
+
+  /** The budget's history as the last plan kept it (undefined before any plan): what the switch-on holds read. */
+  budgetHistory(): BudgetHistory | undefined {
+    return this.ramp?.history;
   }
 
   snapshot(reading: BudgetReading | undefined, nowMs: number): SchedulerSnapshot {
