@@ -24,11 +24,11 @@ export const PACE_READING_MAX_MS = 60_000;
  * A paced unit's hold, ms, from the pace's `pacedMs` (its hold doubled per cycle ahead), in whole
  * readings of the budget when `readingMs` is set: at least one, and rounded down, since a hold
  * that ends between two readings has learned nothing more than the one before it and only
- * delays the switch-on. Never shorter than the unit's unpaced hold `baseMs`, never longer than
- * the history kept.
+ * delays the switch-on. No paced hold (`wearPaceHoldS` 0) waits for nothing. Never shorter than
+ * the unit's unpaced hold `baseMs`, never longer than the history kept.
  */
 function pacedHold(baseMs: number, pacedMs: number, readingMs: number): number {
-  const ms = readingMs > 0 ? readingMs * Math.floor(Math.max(pacedMs, readingMs) / readingMs) : pacedMs;
+  const ms = readingMs > 0 && pacedMs > 0 ? readingMs * Math.floor(Math.max(pacedMs, readingMs) / readingMs) : pacedMs;
   return Math.min(Math.max(baseMs, ms), SUSTAINED_KEEP_MS);
 }
 

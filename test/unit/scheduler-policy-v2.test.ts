@@ -444,10 +444,10 @@ describe('direction rules of the two levers', () => {
      * never): the budget, read every `intervalS` (flickering by a few watts, so each reading is a
      * change), offers room for `roomS` seconds after ten minutes without; the loop steps every second.
      */
-    const onAfterS = (onsMs: number[], intervalS: number, roomS: number): number => {
+    const onAfterS = (onsMs: number[], intervalS: number, roomS: number, wearPaceHoldS = 15): number => {
       const fleet = fleetOfModel(A1566('restart'), 1, false);
       fleet.units[0]!.onsMs = onsMs;
-      const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceBurst: 3 });
+      const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceBurst: 3, wearPaceHoldS });
       const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
       for (let t = -600; t < 300; t++) {
         const readAt = Math.floor(t / intervalS) * intervalS;
@@ -478,6 +478,8 @@ describe('direction rules of the two levers', () => {
     expect(onAfterS(further, 1, 300)).toBe(113);
     // Within the burst (one switch-on today): at once, however the budget is read.
     expect(onAfterS([T0 - 3_600_000], 60, 60)).toBe(0);
+    // wearPaceHoldS 0: no paced hold, so nothing to count in readings either.
+    expect(onAfterS(ahead, 60, 60, 0)).toBe(0);
   });
 
   it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
