@@ -324,7 +324,8 @@ export const schedulerSchema = z.strictObject({
   /**
    * The hold of a unit ahead of the even spend, seconds, × used / (max − used), doubled per cycle
    * ahead. When the budget is read at least once a minute the hold is counted in whole readings:
-   * at least one, rounded down (a hold ending between readings learns nothing more). 0: no hold.
+   * at least one, rounded down (a hold ending between readings learns nothing more), and a late
+   * reading from a jittery live source still counts. 0: no hold.
    */
   wearPaceHoldS: nonNegative.default(15),
   /**

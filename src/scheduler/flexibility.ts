@@ -54,6 +54,7 @@ export interface FlexibilitySettings {
   /** From the budget's history (policy.ts holdTiming); absent: 0. */
   flickerMs?: number;
   readingMs?: number;
+  readingSlackMs?: number;
 }
 
 export function fleetFlexibility(fleet: FleetState, nowMs: number, s: FlexibilitySettings): Flexibility {
@@ -62,7 +63,7 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
   let add5 = 0;
   const deadlineMs = s.cutDeadlineS * 1000;
   const pace = wearPace(s);
-  const holds = { maxCycles: pace.maxCycles, holdS: s.onHoldS, flickerMs: s.flickerMs ?? 0, paceMs: pace.paceMs, paceBurst: pace.burst, paceHoldS: s.wearPaceHoldS ?? 15, readingMs: s.readingMs ?? 0 };
+  const holds = { maxCycles: pace.maxCycles, holdS: s.onHoldS, flickerMs: s.flickerMs ?? 0, paceMs: pace.paceMs, paceBurst: pace.burst, paceHoldS: s.wearPaceHoldS ?? 15, readingMs: s.readingMs ?? 0, readingSlackMs: s.readingSlackMs ?? 0 };
   for (const u of fleet.units) {
     if (!u.available) continue;
     const leadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : s.withholdGraceS * 1000;

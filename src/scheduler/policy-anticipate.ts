@@ -75,6 +75,20 @@ export function readingIntervalMs(h: BudgetHistory): number {
   return a > 0 && b > 0 ? Math.min(a, b) : 0;
 }
 
+/**
+ * How far the budget's last two intervals between changes are from a whole number of the shorter,
+ * ms (0 until there are two): a reading that repeats the one before it makes an interval of two,
+ * which is no jitter.
+ */
+export function readingJitterMs(h: BudgetHistory): number {
+  const a = h.lastIntervalMs;
+  const b = h.prevIntervalMs;
+  if (!(a > 0 && b > 0)) return 0;
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  return Math.abs(hi - Math.round(hi / lo) * lo);
+}
+
 export interface Anticipation {
   /** Budget to plan for: the current one, or lower on a steady decline. */
   kw: number;

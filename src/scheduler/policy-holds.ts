@@ -21,14 +21,21 @@ export const SUSTAINED_KEEP_MS = 3_600_000;
 export const PACE_READING_MAX_MS = 60_000;
 
 /**
+ * The most a paced hold waits past the reading it counts on, as a share of the reading interval
+ * (WearContext `readingSlackMs`: twice the jitter seen, at most this).
+ */
+export const READING_SLACK_MAX = 0.1;
+
+/**
  * A paced unit's hold, ms, from the pace's `pacedMs` (its hold doubled per cycle ahead), in whole
  * readings of the budget when `readingMs` is set: at least one, and rounded down, since a hold
  * that ends between two readings has learned nothing more than the one before it and only
- * delays the switch-on. No paced hold (`wearPaceHoldS` 0) waits for nothing. Never shorter than
- * the unit's unpaced hold `baseMs`, never longer than the history kept.
+ * delays the switch-on; `slackMs` past it, so a reading that comes late still counts. No paced
+ * hold (`wearPaceHoldS` 0) waits for nothing. Never shorter than the unit's unpaced hold
+ * `baseMs`, never longer than the history kept.
  */
-function pacedHold(baseMs: number, pacedMs: number, readingMs: number): number {
-  const ms = readingMs > 0 && pacedMs > 0 ? readingMs * Math.floor(Math.max(pacedMs, readingMs) / readingMs) : pacedMs;
+function pacedHold(baseMs: number, pacedMs: number, readingMs: number, slackMs: number): number {
+  const ms = readingMs > 0 && pacedMs > 0 ? readingMs * Math.floor(Math.max(pacedMs, readingMs) / readingMs) + slackMs : pacedMs;
   return Math.min(Math.max(baseMs, ms), SUSTAINED_KEEP_MS);
 }
 
@@ -45,7 +52,7 @@ function cyclesAhead(readyMs: number, nowMs: number, maxCycles: number, paceBurs
 }
 
 /** What a switch-on hold reads (WearContext's settings). */
-export type HoldSettings = Pick<WearContext, 'maxCycles' | 'holdS' | 'flickerMs' | 'paceMs' | 'paceBurst' | 'paceHoldS' | 'readingMs'>;
+export type HoldSettings = Pick<WearContext, 'maxCycles' | 'holdS' | 'flickerMs' | 'paceMs' | 'paceBurst' | 'paceHoldS' | 'readingMs' | 'readingSlackMs'>;
 
 /**
  * How long room must last before an off unit that has used `used` cycles (its next one due at
@@ -59,7 +66,7 @@ export function switchOnHoldMs(used: number, readyMs: number, nowMs: number, s: 
   const baseMs = baseHoldMs(used, s.maxCycles, s.holdS, s.flickerMs);
   if (!(s.paceMs > 0 && used > 0 && nowMs < readyMs)) return Math.min(baseMs, SUSTAINED_KEEP_MS);
   const ahead = cyclesAhead(readyMs, nowMs, s.maxCycles, s.paceBurst, s.paceMs);
-  return pacedHold(baseMs, holdMs(used, s.maxCycles, s.paceHoldS) * Math.pow(2, ahead), s.readingMs);
+  return pacedHold(baseMs, holdMs(used, s.maxCycles, s.paceHoldS) * Math.pow(2, ahead), s.readingMs, s.readingSlackMs);
 }
 
 /** The wear budget's settings as a plan reads them (wearHolds). */
@@ -78,6 +85,13 @@ export interface WearContext {
    * a cycle for almost no energy (BENCHMARKS.md, "Session power6").
    */
   readingMs: number;
+  /**
+   * How long past a reading a paced hold waits for it: twice the jitter of the budget's last two
+   * intervals, at most READING_SLACK_MAX of one. A live source posting on a timer (HTTP, MQTT)
+   * jitters by a second or so, and a hold ending exactly one interval after the rise would end
+   * before a late reading and go on unconfirmed. 0 on a schedule or a simulated day.
+   */
+  readingSlackMs: number;
   nowMs: number;
   runningTopKw: number;
   /** The budget's lowest values (policy-sustained.ts) and the plan's aim: sustainedFor's inputs. */
@@ -100,7 +114,7 @@ export function wearHolds(
   ctx: WearContext,
 ): { onHoldMs: number; revisitAtMs: number } {
   const { skip, level, used, scale, ready } = work;
-  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, nowMs, runningTopKw, sustained, aimKw } = ctx;
+  const { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, readingSlackMs, nowMs, runningTopKw, sustained, aimKw } = ctx;
   const n = units.length;
   let onHoldMs = Infinity;
   let revisitAtMs = Infinity;
@@ -163,27 +177,27 @@ export function wearHolds(
       // shortest hold, or when its room rises before the earliest so far.
       const near = pow2Near(ahead);
       if (near === near && paceHold > 0 && paceHold < Infinity) {
-        const loMs = pacedHold(baseMs, paceHold * near * (1 - POW2_NEAR_REL), readingMs);
-        const hiMs = pacedHold(baseMs, paceHold * near * (1 + POW2_NEAR_REL), readingMs);
+        const loMs = pacedHold(baseMs, paceHold * near * (1 - POW2_NEAR_REL), readingMs, readingSlackMs);
+        const hiMs = pacedHold(baseMs, paceHold * near * (1 + POW2_NEAR_REL), readingMs, readingSlackMs);
         // sustainedStep is monotone in the window: the same step at both ends is the step between.
         const j = sustainedStep(sustained, nowMs, hiMs);
         if (loMs <= hiMs && (j < 0 || stepEndMs[j]! > nowMs - loMs)) {
           const sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
           if (sKw > onAboveKw) {
-            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs));
+            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, readingSlackMs));
           } else {
             addSkip[i] = 1;
             // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day (u > 0 here).
             swapSkip[i] = 1;
             if (j >= 0 && stepEndMs[j]! + loMs < revisitAtMs) {
-              const risesAtMs = stepEndMs[j]! + pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs);
+              const risesAtMs = stepEndMs[j]! + pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, readingSlackMs);
               if (Number.isFinite(risesAtMs)) revisitAtMs = Math.min(revisitAtMs, risesAtMs);
             }
           }
           continue;
         }
       }
-      needMs = pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs);
+      needMs = pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, readingSlackMs);
       paced = true;
     }
     // The budget's history is kept for an hour: no hold is longer.

@@ -1,8 +1,8 @@
 import { unitGroupsOf, type FleetState } from './fleet-state.js';
-import { anticipate, readingIntervalMs, updateHistory, type BudgetHistory } from './policy-anticipate.js';
+import { anticipate, readingIntervalMs, readingJitterMs, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { grow } from './policy-grow.js';
 import { EPS } from './policy-hull.js';
-import { PACE_READING_MAX_MS, SUSTAINED_KEEP_MS, wearHolds } from './policy-holds.js';
+import { PACE_READING_MAX_MS, READING_SLACK_MAX, SUSTAINED_KEEP_MS, wearHolds } from './policy-holds.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
 import { buildTargets } from './policy-targets.js';
@@ -147,15 +147,16 @@ const FAST_METER_MS = 10_000;
 
 /**
  * What the switch-on holds read from the budget's history (policy-holds.ts WearContext): a live
- * meter's flicker hold, and the reading interval a paced unit's hold is counted in.
+ * meter's flicker hold, and the reading interval a paced unit's hold is counted in, with its slack.
  */
-export function holdTiming(history: BudgetHistory | undefined, settings: Pick<PolicySettings, 'flickerHoldS'>): { flickerMs: number; readingMs: number } {
-  if (!history) return { flickerMs: 0, readingMs: 0 };
+export function holdTiming(history: BudgetHistory | undefined, settings: Pick<PolicySettings, 'flickerHoldS'>): { flickerMs: number; readingMs: number; readingSlackMs: number } {
+  if (!history) return { flickerMs: 0, readingMs: 0, readingSlackMs: 0 };
   // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
   const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
   // A unit ahead of the pace holds whole readings of the budget (WearContext readingMs).
   const everyMs = readingIntervalMs(history);
-  return { flickerMs, readingMs: everyMs <= PACE_READING_MAX_MS ? everyMs : 0 };
+  const readingMs = everyMs <= PACE_READING_MAX_MS ? everyMs : 0;
+  return { flickerMs, readingMs, readingSlackMs: readingMs > 0 ? Math.min(READING_SLACK_MAX * readingMs, 2 * readingJitterMs(history)) : 0 };
 }
 
 export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
@@ -221,7 +222,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // running units' top-mode draw for the whole hold (longer as a unit spends its wear budget),
   // only while it has cycles left, and not ahead of an even spend of them over the surplus day.
   const holdS = settings.onHoldS;
-  const { flickerMs, readingMs } = holdTiming(history, settings);
+  const { flickerMs, readingMs, readingSlackMs } = holdTiming(history, settings);
   const paceHoldS = settings.wearPaceHoldS ?? 15;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
@@ -244,7 +245,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
   const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
   if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
-    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, nowMs, runningTopKw, sustained, aimKw });
+    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, readingSlackMs, nowMs, runningTopKw, sustained, aimKw });
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }

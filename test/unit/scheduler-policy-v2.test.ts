@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
 import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
-import { SUN_FALL_PCT_PER_MIN, WINDOW_MS, anticipate, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
+import { SUN_FALL_PCT_PER_MIN, WINDOW_MS, anticipate, readingIntervalMs, readingJitterMs, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
 import { holdMs, wearPace } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
@@ -125,6 +125,19 @@ describe('anticipation (pure)', () => {
     // +-50 kW around a flat 1,000 kW, falling in pairs.
     for (let s = 0; s <= 600; s++) h = updateHistory(h, 1000 + (s % 4 < 2 ? 50 : -50) - (s % 2) * 20, T0 + s * 1000);
     expect(anticipate(h!, T0 + 600_500, 10_000).kw).toBe(h!.kw);
+  });
+});
+
+describe('the budget\'s reading interval and jitter (pure)', () => {
+  const changesAt = (...ms: number[]): BudgetHistory => ms.reduce<BudgetHistory | undefined>((h, t, i) => updateHistory(h, i + 1, t), undefined)!;
+  it('reads the shorter of the last two intervals; a repeated reading (an interval of two) is no jitter, a late one is', () => {
+    expect([readingIntervalMs(changesAt(0)), readingIntervalMs(changesAt(0, 60_000))]).toEqual([0, 0]);
+    const repeated = changesAt(0, 60_000, 180_000);
+    expect([readingIntervalMs(repeated), readingJitterMs(repeated)]).toEqual([60_000, 0]);
+    const late = changesAt(0, 62_000, 120_000);
+    expect([readingIntervalMs(late), readingJitterMs(late)]).toEqual([58_000, 4_000]);
+    const lateRepeat = changesAt(0, 60_000, 181_000);
+    expect(readingJitterMs(lateRepeat)).toBe(1_000);
   });
 });
 
@@ -444,14 +457,18 @@ describe('direction rules of the two levers', () => {
      * never): the budget, read every `intervalS` (flickering by a few watts, so each reading is a
      * change), offers room for `roomS` seconds after ten minutes without; the loop steps every second.
      */
-    const onAfterS = (onsMs: number[], intervalS: number, roomS: number, wearPaceHoldS = 15): number => {
+    const onAfterS = (onsMs: number[], intervalS: number, roomS: number, wearPaceHoldS = 15, lateS = 0): number => {
       const fleet = fleetOfModel(A1566('restart'), 1, false);
       fleet.units[0]!.onsMs = onsMs;
       const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceBurst: 3, wearPaceHoldS });
       const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
       for (let t = -600; t < 300; t++) {
-        const readAt = Math.floor(t / intervalS) * intervalS;
-        const flicker = (Math.abs(readAt / intervalS) % 2) * 0.01;
+        // Readings every intervalS, every other one (odd slots) `lateS` late.
+        const slotAt = (k: number): number => k * intervalS + (Math.abs(k) % 2) * lateS;
+        let k = Math.floor(t / intervalS);
+        if (slotAt(k) > t) k--;
+        const readAt = slotAt(k);
+        const flicker = (Math.abs(k) % 2) * 0.01;
         const kw = (readAt >= 0 && readAt < roomS ? 10 : 0.1) + flicker;
         const { commands } = core.step(reading(kw, T0 + readAt * 1000), T0 + t * 1000);
         if (commands.some((c) => c.action === 'on')) return t;
@@ -471,8 +488,8 @@ describe('direction rules of the two levers', () => {
     // Read every five minutes (slower than PACE_READING_MAX_MS): not waited for.
     expect(onAfterS(ahead, 300, 300)).toBe(29);
     // Four switch-ons: 1.935 cycles ahead, a paced hold of 15 s x 4 / 2 x 2^1.935 = 115 s (shrinking
-    // as the pace catches up: 114 s by 113 s after the rise, so a live meter's 113th reading
-    // decides). Read once a minute it ends on the reading before (the 55 s after it learn nothing).
+    // as the pace catches up: 114 s by 113 s after the rise). Read once a minute it ends on the
+    // reading before (the 55 s after it learn nothing); read every second, the 113th reading.
     const further = [T0 - 780_000, T0 - 760_000, T0 - 740_000, T0 - 720_000];
     expect(onAfterS(further, 60, 300)).toBe(60);
     expect(onAfterS(further, 1, 300)).toBe(113);
@@ -480,6 +497,12 @@ describe('direction rules of the two levers', () => {
     expect(onAfterS([T0 - 3_600_000], 60, 60)).toBe(0);
     // wearPaceHoldS 0: no paced hold, so nothing to count in readings either.
     expect(onAfterS(ahead, 60, 60, 0)).toBe(0);
+    // A live source on a timer jitters: every other reading comes 2 s late (intervals of 62 and
+    // 58 s). The hold is 58 s and its slack (twice the 4 s jitter, at most a tenth: 5.8 s), so the
+    // late reading after the rise, at 62 s and showing the room gone, still decides: no cycle
+    // spent. (58 s alone went on before it.)
+    expect(onAfterS(ahead, 60, 60, 15, 2)).toBe(Infinity);
+    expect(onAfterS(ahead, 60, 120, 15, 2)).toBe(64);
   });
 
   it('a rebalance at a steady budget does not bypass the hold (a swap found it once)', () => {
