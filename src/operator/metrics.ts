@@ -135,6 +135,14 @@ export class SiteMetrics {
       if (w?.rampUpLossKwh !== undefined) g.set({ cause: 'ramp-up' }, w.rampUpLossKwh);
       if (w?.rampLimitCostKwh !== undefined) g.set({ cause: 'ramp-limit' }, w.rampLimitCostKwh);
     });
+    gauge('surplus_wear_held_kw', 'Budget room the wear budget holds off now: whole units out of cycles or inside a wear hold that would fit, kW (estimate).', [], (g, s) => {
+      const w = s.status.wear;
+      if (w?.wearHeldKw !== undefined) g.set(w.wearHeldKw);
+    });
+    gauge('surplus_wear_held_kwh', 'Budget room the wear budget held off since start, kWh (estimate; simulate reports the same as "held off by the wear budget").', [], (g, s) => {
+      const w = s.status.wear;
+      if (w?.wearHeldKwh !== undefined) g.set(w.wearHeldKwh);
+    });
     gauge('surplus_mode_changes_per_unit', 'Work-mode changes per unit since start, by statistic.', ['stat'], (g, s) => {
       const w = s.status.wear;
       if (!w) return;

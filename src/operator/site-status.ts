@@ -44,7 +44,7 @@ export interface SiteStatusParts {
   proxy: ProxyStatusView;
   /** Miners the site expects (from fleet.miners); workers seen only by the proxy are listed after them. */
   miners: ReadonlyArray<{ id: string; worker: string; api?: string }>;
-  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility; wear?(): WearFigures & { rampUpLossKwh?: number; rampLimitCostKwh?: number } };
+  scheduler?: { snapshot(): SchedulerSnapshot; flexibility?(): Flexibility; wear?(): WearFigures & { rampUpLossKwh?: number; rampLimitCostKwh?: number; wearHeldKwh?: number; wearHeldKw?: number } };
   budgetSource?: { latest(): BudgetReading | undefined };
   telemetry?: DeviceTelemetry;
   tally?: DecisionTally;

@@ -205,6 +205,10 @@ export interface SiteStatus {
     rampUpLossKwh?: number;
     /** Modelled budget room the ramp limit held back, kWh since start. */
     rampLimitCostKwh?: number;
+    /** Budget room the wear budget held off (units out of cycles or in a wear hold that would fit), kWh since start. */
+    wearHeldKwh?: number;
+    /** The same, now, kW. */
+    wearHeldKw?: number;
   };
 }
 

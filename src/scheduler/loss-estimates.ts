@@ -2,18 +2,24 @@ import type { FleetState } from './fleet-state.js';
 import type { Plan } from './policy.js';
 
 /**
- * Live estimates of two losses (issue 12 item 7), integrated by left Riemann
+ * Live estimates of three losses (issue 12 item 7), integrated by left Riemann
  * sums between the loop's evaluations (every plan and tick):
  * - ramp-up: the draw units still ramping after a softon or a mode change
  *   have not reached yet (their mode's kW less a linear ramp from standby),
  *   modelled from commanded times, kWh;
  * - ramp limit: the budget room a plan limited by the ramp limit left
- *   unplanned (the fleet's top draw capped by the budget, less the plan), kWh.
- * Both are estimates from the plan and the model, not from meters.
+ *   unplanned (the fleet's top draw capped by the budget, less the plan), kWh;
+ * - wear budget: the room a plan left that whole units out of cycles or inside
+ *   a wear hold would have filled (Plan `wearHeldKw`, as `simulate` books it),
+ *   kWh: why units sit off while the budget has room.
+ * All are estimates from the plan and the model, not from meters.
  */
 export class LossEstimates {
   rampUpKwh = 0;
   rampLimitKwh = 0;
+  wearHeldKwh = 0;
+  /** What the last plan's wear budget holds off now, kW. */
+  wearHeldKw = 0;
   private lastMs: number | undefined;
   private rampUpKw = 0;
   private heldKw = 0;
@@ -36,6 +42,7 @@ export class LossEstimates {
   planned(p: Plan): void {
     this.advance(p.atMs);
     this.heldKw = p.limitedBy === 'ramp' ? Math.max(0, Math.min(p.budgetKw, this.fleetTopKw) - p.plannedKw) : 0;
+    this.wearHeldKw = p.wearHeldKw ?? 0;
   }
 
   /** Integrates up to `nowMs` and re-reads the ramping units. */
@@ -44,6 +51,7 @@ export class LossEstimates {
       const h = (nowMs - this.lastMs) / 3_600_000;
       this.rampUpKwh += this.rampUpKw * h;
       this.rampLimitKwh += this.heldKw * h;
+      this.wearHeldKwh += this.wearHeldKw * h;
     }
     if (this.lastMs === undefined || nowMs >= this.lastMs) this.lastMs = nowMs;
     let kw = 0;

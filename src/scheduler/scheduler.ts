@@ -242,9 +242,10 @@ export class Scheduler {
    * On/off cycles and mode changes per unit since start, and the modelled energy lost to
    * ramp-up and held back by the ramp limit, kWh (issue 12 item 7).
    */
-  wear(): WearFigures & { rampUpLossKwh: number; rampLimitCostKwh: number } {
+  wear(): WearFigures & { rampUpLossKwh: number; rampLimitCostKwh: number; wearHeldKwh: number; wearHeldKw: number } {
     this.losses.advance(this.opts.clock.now());
-    return { ...this.wearCount.figures(), rampUpLossKwh: this.losses.rampUpKwh, rampLimitCostKwh: this.losses.rampLimitKwh };
+    const l = this.losses;
+    return { ...this.wearCount.figures(), rampUpLossKwh: l.rampUpKwh, rampLimitCostKwh: l.rampLimitKwh, wearHeldKwh: l.wearHeldKwh, wearHeldKw: l.wearHeldKw };
   }
 
   /** What the fleet can shed within the cut deadline and add within 1 and 5 minutes (issue 12 item 9). */

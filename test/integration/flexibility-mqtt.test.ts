@@ -97,6 +97,9 @@ describe('flexibility: live in /api/status, /metrics and on MQTT', () => {
     expect(metrics).toMatch(/^surplus_cycles_per_unit\{stat="max"\} 1$/m);
     expect(metrics).toMatch(/^surplus_cycles_per_unit\{stat="mean"\} 0\.5$/m);
     expect(metrics).toMatch(/^surplus_energy_after_deadline_above_kwh 0$/m);
+    // The two units off are held by minOffS, not by the wear budget (24 cycles, one spent).
+    expect(metrics).toMatch(/^surplus_wear_held_kw 0$/m);
+    expect(metrics).toMatch(/^surplus_wear_held_kwh 0$/m);
     // Exported (the figure needs two energy samples a second apart; its arithmetic is unit-tested).
     const floorPct = Number(/^surplus_absorbed_above_floor_pct (\S+)$/m.exec(metrics)?.[1]);
     expect(floorPct).toBeGreaterThanOrEqual(0);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { schedulerSchema } from '../../src/config/schema.js';
 import { LossEstimates } from '../../src/scheduler/loss-estimates.js';
 import type { Plan } from '../../src/scheduler/policy.js';
+import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import { fleetOf } from './scheduler-fixtures.js';
 
 describe('live loss estimates (issue 12 item 7)', () => {
@@ -23,5 +25,27 @@ describe('live loss estimates (issue 12 item 7)', () => {
     l.planned(plan(60_000, 100, 16.2, 'fleet'));
     l.advance(120_000);
     expect(l.rampLimitKwh).toBeCloseTo((8.1 * 60) / 3600, 12);
+  });
+
+  it('integrates the room the wear budget holds off: a unit out of cycles under room it would fill', () => {
+    const f = fleetOf([{ on: false }, { on: false }]);
+    const T0 = 1_700_000_000_000;
+    // Unit 0 has spent its one switch-on of the day; unit 1 has its cycle. Room for both.
+    f.units[0]!.onsMs = [T0 - 3_600_000];
+    for (const u of f.units) u.sinceMs = T0 - 3_600_000;
+    const core = new SchedulerCore(f, schedulerSchema.parse({ maxCyclesPerDay: 1, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9 }), { holdLastS: 0, failsafeKw: 0 });
+    const { plan } = core.step({ kw: 20, atMs: T0, ttlMs: Infinity, source: 'test' }, T0);
+    // Unit 1 goes on; unit 0 would have fit in the room left, at its lowest mode.
+    expect(plan.targets.map((t) => t.on)).toEqual([false, true]);
+    expect(plan.wearHeldKw).toBeGreaterThan(0);
+    const l = new LossEstimates(f);
+    l.planned(plan);
+    expect(l.wearHeldKw).toBe(plan.wearHeldKw);
+    l.advance(T0 + 600_000);
+    expect(l.wearHeldKwh).toBeCloseTo((plan.wearHeldKw * 600) / 3600, 12);
+    // A plan with nothing held stops the integral.
+    l.planned({ ...plan, atMs: T0 + 600_000, wearHeldKw: 0 });
+    l.advance(T0 + 1_200_000);
+    expect(l.wearHeldKwh).toBeCloseTo((plan.wearHeldKw * 600) / 3600, 12);
   });
 });
