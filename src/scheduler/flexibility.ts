@@ -1,5 +1,5 @@
 import { currentKw, topModeIndex, type FleetState } from './fleet-state.js';
-import { switchOnHoldMs } from './policy-holds.js';
+import { switchOnHoldMs, type HoldSettings } from './policy-holds.js';
 import { cyclesUsed, firstOnMs, offFloorMs, paceReadyFor, wearPace } from './policy-wear.js';
 
 /**
@@ -48,13 +48,8 @@ export interface FlexibilitySettings {
   wearPaceH?: number;
   wearPaceBurst?: number;
   wearPaceOffS?: number;
-  /** The switch-on holds as the plan applies them (absent onHoldS: none, as in the plan). */
-  onHoldS?: number;
-  wearPaceHoldS?: number;
-  /** From the budget's history (policy.ts holdTiming); absent: 0. */
-  flickerMs?: number;
-  readingMs?: number;
-  readingSlackMs?: number;
+  /** The switch-on holds as the plan applies them (policy.ts holdSettings); absent: none. */
+  holds?: HoldSettings;
 }
 
 export function fleetFlexibility(fleet: FleetState, nowMs: number, s: FlexibilitySettings): Flexibility {
@@ -63,7 +58,6 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
   let add5 = 0;
   const deadlineMs = s.cutDeadlineS * 1000;
   const pace = wearPace(s);
-  const holds = { maxCycles: pace.maxCycles, holdS: s.onHoldS, flickerMs: s.flickerMs ?? 0, paceMs: pace.paceMs, paceBurst: pace.burst, paceHoldS: s.wearPaceHoldS ?? 15, readingMs: s.readingMs ?? 0, readingSlackMs: s.readingSlackMs ?? 0 };
   for (const u of fleet.units) {
     if (!u.available) continue;
     const leadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : s.withholdGraceS * 1000;
@@ -82,7 +76,7 @@ export function fleetFlexibility(fleet: FleetState, nowMs: number, s: Flexibilit
       const offMs = offFloorMs(pace, s.minOffS * 1000, used, paceReadyMs, nowMs);
       const freeAtMs = Number.isFinite(u.sinceMs) ? Math.max(0, u.sinceMs + offMs - nowMs) : 0;
       // Room from now on: the unit goes on once its off floor is over and the room has lasted its hold.
-      const onAtMs = Math.max(freeAtMs, switchOnHoldMs(used, paceReadyMs, nowMs, holds));
+      const onAtMs = s.holds === undefined ? freeAtMs : Math.max(freeAtMs, switchOnHoldMs(used, paceReadyMs, nowMs, s.holds));
       const startLeadMs = u.lever === 'api' ? (u.softoffDelayS + 1) * 1000 : 0;
       const readyMs = onAtMs + startLeadMs + u.rampUpS * 1000;
       const gain = Math.max(0, top - u.standbyKw);

@@ -42,7 +42,7 @@ export class LossEstimates {
   planned(p: Plan): void {
     this.advance(p.atMs);
     this.heldKw = p.limitedBy === 'ramp' ? Math.max(0, Math.min(p.budgetKw, this.fleetTopKw) - p.plannedKw) : 0;
-    this.wearHeldKw = p.wearHeldKw ?? 0;
+    this.wearHeldKw = p.wearHeldKw;
   }
 
   /** Integrates up to `nowMs` and re-reads the ramping units. */

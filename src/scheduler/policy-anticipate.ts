@@ -65,28 +65,18 @@ export function updateHistory(h: BudgetHistory | undefined, kw: number, nowMs: n
 }
 
 /**
- * How often the budget brings news, ms: the shorter of the last two intervals between its
- * changes (a reading equal to the one before it makes one interval look twice as long); 0 until
- * there are two.
+ * How often the budget brings news, ms: `everyMs`, the shorter of the last two intervals between
+ * its changes (a reading equal to the one before it makes one interval look twice as long), and
+ * `jitterMs`, how far the longer is from a whole number of the shorter (a repeated reading is no
+ * jitter, a late one is). Both 0 until there are two intervals.
  */
-export function readingIntervalMs(h: BudgetHistory): number {
+export function readingCadence(h: BudgetHistory): { everyMs: number; jitterMs: number } {
   const a = h.lastIntervalMs;
   const b = h.prevIntervalMs;
-  return a > 0 && b > 0 ? Math.min(a, b) : 0;
-}
-
-/**
- * How far the budget's last two intervals between changes are from a whole number of the shorter,
- * ms (0 until there are two): a reading that repeats the one before it makes an interval of two,
- * which is no jitter.
- */
-export function readingJitterMs(h: BudgetHistory): number {
-  const a = h.lastIntervalMs;
-  const b = h.prevIntervalMs;
-  if (!(a > 0 && b > 0)) return 0;
+  if (!(a > 0 && b > 0)) return { everyMs: 0, jitterMs: 0 };
   const lo = Math.min(a, b);
   const hi = Math.max(a, b);
-  return Math.abs(hi - Math.round(hi / lo) * lo);
+  return { everyMs: lo, jitterMs: Math.abs(hi - Math.round(hi / lo) * lo) };
 }
 
 export interface Anticipation {

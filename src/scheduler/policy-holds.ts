@@ -39,6 +39,11 @@ function pacedHold(baseMs: number, pacedMs: number, readingMs: number, slackMs: 
   return Math.min(Math.max(baseMs, ms), SUSTAINED_KEEP_MS);
 }
 
+/** A paced unit's hold with the exact power of two: `paceHold` doubled for each of the `ahead` cycles ahead. */
+function exactPacedHold(baseMs: number, paceHold: number, ahead: number, readingMs: number, slackMs: number): number {
+  return pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, slackMs);
+}
+
 /** An off unit's unpaced hold, ms: a live meter's flicker, and nothing before its first switch-on of the day. */
 function baseHoldMs(used: number, maxCycles: number, holdS: number, flickerMs: number): number {
   // A unit's first switch-on in 24 h waits for nothing but the top-mode rule (and a live
@@ -66,7 +71,7 @@ export function switchOnHoldMs(used: number, readyMs: number, nowMs: number, s: 
   const baseMs = baseHoldMs(used, s.maxCycles, s.holdS, s.flickerMs);
   if (!(s.paceMs > 0 && used > 0 && nowMs < readyMs)) return Math.min(baseMs, SUSTAINED_KEEP_MS);
   const ahead = cyclesAhead(readyMs, nowMs, s.maxCycles, s.paceBurst, s.paceMs);
-  return pacedHold(baseMs, holdMs(used, s.maxCycles, s.paceHoldS) * Math.pow(2, ahead), s.readingMs, s.readingSlackMs);
+  return exactPacedHold(baseMs, holdMs(used, s.maxCycles, s.paceHoldS), ahead, s.readingMs, s.readingSlackMs);
 }
 
 /** The wear budget's settings as a plan reads them (wearHolds). */
@@ -184,20 +189,20 @@ export function wearHolds(
         if (loMs <= hiMs && (j < 0 || stepEndMs[j]! > nowMs - loMs)) {
           const sKw = Math.min(j >= 0 ? stepKw[j]! : -Infinity, aimKw);
           if (sKw > onAboveKw) {
-            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, readingSlackMs));
+            if (loMs < onHoldMs) onHoldMs = Math.min(onHoldMs, exactPacedHold(baseMs, paceHold, ahead, readingMs, readingSlackMs));
           } else {
             addSkip[i] = 1;
             // A swap spends a cycle for a few percent of hashrate: only a unit's first of the day (u > 0 here).
             swapSkip[i] = 1;
             if (j >= 0 && stepEndMs[j]! + loMs < revisitAtMs) {
-              const risesAtMs = stepEndMs[j]! + pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, readingSlackMs);
+              const risesAtMs = stepEndMs[j]! + exactPacedHold(baseMs, paceHold, ahead, readingMs, readingSlackMs);
               if (Number.isFinite(risesAtMs)) revisitAtMs = Math.min(revisitAtMs, risesAtMs);
             }
           }
           continue;
         }
       }
-      needMs = pacedHold(baseMs, paceHold * Math.pow(2, ahead), readingMs, readingSlackMs);
+      needMs = exactPacedHold(baseMs, paceHold, ahead, readingMs, readingSlackMs);
       paced = true;
     }
     // The budget's history is kept for an hour: no hold is longer.

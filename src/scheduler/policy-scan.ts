@@ -81,7 +81,7 @@ export function newScanArrays(n: number): ScanArrays {
 }
 
 /** A level no unit has (levels are Int16): an unavailable or held unit's `quiet`. */
-export const NEVER_LEVEL = -1 << 20;
+const NEVER_LEVEL = -1 << 20;
 
 /**
  * A time comparison `nowMs - fromMs < spanMs` that holds now holds until `fromMs + spanMs`; the

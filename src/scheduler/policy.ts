@@ -1,13 +1,13 @@
 import { unitGroupsOf, type FleetState } from './fleet-state.js';
-import { anticipate, readingIntervalMs, readingJitterMs, updateHistory, type BudgetHistory } from './policy-anticipate.js';
+import { anticipate, readingCadence, updateHistory, type BudgetHistory } from './policy-anticipate.js';
 import { grow } from './policy-grow.js';
 import { EPS } from './policy-hull.js';
-import { PACE_READING_MAX_MS, READING_SLACK_MAX, SUSTAINED_KEEP_MS, wearHolds } from './policy-holds.js';
+import { PACE_READING_MAX_MS, READING_SLACK_MAX, SUSTAINED_KEEP_MS, wearHolds, type HoldSettings } from './policy-holds.js';
 import { shed } from './policy-shed.js';
 import { sustainedKw, updateSustained, type SustainedSteps } from './policy-sustained.js';
 import { buildTargets } from './policy-targets.js';
 import type { BudgetTrend, PlanLimit, PolicySettings, UnitTarget } from './policy-types.js';
-import { wearPace } from './policy-wear.js';
+import { wearPace, type WearPace } from './policy-wear.js';
 import { Work, statesOf } from './policy-work.js';
 
 export { DEFAULT_SWAP_INTERVAL_S, DEFAULT_SWAP_MIN_GAIN_PCT, type BudgetTrend, type PlanLimit, type PolicySettings, type UnitTarget } from './policy-types.js';
@@ -146,17 +146,26 @@ const LAST_TARGETS = Symbol('lastTargets');
 const FAST_METER_MS = 10_000;
 
 /**
- * What the switch-on holds read from the budget's history (policy-holds.ts WearContext): a live
- * meter's flicker hold, and the reading interval a paced unit's hold is counted in, with its slack.
+ * The switch-on holds' settings (policy-holds.ts HoldSettings), for the plan and for the live
+ * flexibility figures alike: the wear budget's `pace` (wearPace), the hold settings, and what the
+ * budget's history says: a live meter's flicker hold, and the reading interval a paced unit's
+ * hold is counted in, with its slack.
  */
-export function holdTiming(history: BudgetHistory | undefined, settings: Pick<PolicySettings, 'flickerHoldS'>): { flickerMs: number; readingMs: number; readingSlackMs: number } {
-  if (!history) return { flickerMs: 0, readingMs: 0, readingSlackMs: 0 };
-  // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
-  const flickerMs = history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS ? (settings.flickerHoldS ?? 0) * 1000 : 0;
-  // A unit ahead of the pace holds whole readings of the budget (WearContext readingMs).
-  const everyMs = readingIntervalMs(history);
-  const readingMs = everyMs <= PACE_READING_MAX_MS ? everyMs : 0;
-  return { flickerMs, readingMs, readingSlackMs: readingMs > 0 ? Math.min(READING_SLACK_MAX * readingMs, 2 * readingJitterMs(history)) : 0 };
+export function holdSettings(pace: WearPace, history: BudgetHistory | undefined, settings: Pick<PolicySettings, 'onHoldS' | 'wearPaceHoldS' | 'flickerHoldS'>): HoldSettings {
+  let flickerMs = 0;
+  let readingMs = 0;
+  let readingSlackMs = 0;
+  if (history) {
+    // A budget read from a live meter flickers: switch-ons go only into room that outlasts it.
+    if (history.lastIntervalMs > 0 && history.lastIntervalMs < FAST_METER_MS) flickerMs = (settings.flickerHoldS ?? 0) * 1000;
+    // A unit ahead of the pace holds whole readings of the budget (WearContext readingMs).
+    const { everyMs, jitterMs } = readingCadence(history);
+    if (everyMs <= PACE_READING_MAX_MS) {
+      readingMs = everyMs;
+      readingSlackMs = Math.min(READING_SLACK_MAX * everyMs, 2 * jitterMs);
+    }
+  }
+  return { maxCycles: pace.maxCycles, holdS: settings.onHoldS, flickerMs, paceMs: pace.paceMs, paceBurst: pace.burst, paceHoldS: settings.wearPaceHoldS ?? 15, readingMs, readingSlackMs };
 }
 
 export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
@@ -184,8 +193,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // Ahead of the even spend, a unit's off floor is wearPaceOffS instead of minOffS (offFloorMs;
   // minOffS alone is the hardware's floor, short so a unit returns fast while its budget lasts).
   const pace = wearPace(settings);
-  const { maxCycles, paceMs } = pace;
-  const paceBurst = pace.burst;
+  const { maxCycles } = pace;
   const paceOffMs = pace.offMs;
   const groups = unitGroupsOf(units);
   const st = statesOf(units, groups, work);
@@ -221,9 +229,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // Which off units may go on (issue 12): only into room the budget has offered above the
   // running units' top-mode draw for the whole hold (longer as a unit spends its wear budget),
   // only while it has cycles left, and not ahead of an even spend of them over the surplus day.
-  const holdS = settings.onHoldS;
-  const { flickerMs, readingMs, readingSlackMs } = holdTiming(history, settings);
-  const paceHoldS = settings.wearPaceHoldS ?? 15;
+  const holds = holdSettings(pace, history, settings);
+  const holdS = holds.holdS;
   const sustained = updateSustained(prev?.sustained, budgetKw, nowMs, SUSTAINED_KEEP_MS);
   const sustainedFor = (ms: number): { kw: number; risesAtMs: number } => {
     const s = sustainedKw(sustained, nowMs, ms);
@@ -245,7 +252,7 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
   // holds are a walk over every off unit, a power of two each when paced: issue 12 item 10).
   const idle = !infeasible && !cut && trend === 'down' && limit - current > EPS;
   if (!idle && (holdS !== undefined || Number.isFinite(maxCycles))) {
-    const held = wearHolds(units, groups, work, addSkip, swapSkip, { maxCycles, holdS, flickerMs, paceMs, paceBurst, paceHoldS, readingMs, readingSlackMs, nowMs, runningTopKw, sustained, aimKw });
+    const held = wearHolds(units, groups, work, addSkip, swapSkip, { ...holds, nowMs, runningTopKw, sustained, aimKw });
     onHoldMs = held.onHoldMs;
     revisitAtMs = Math.min(revisitAtMs, held.revisitAtMs);
   }

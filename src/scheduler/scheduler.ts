@@ -6,7 +6,8 @@ import type { BudgetReading, BudgetSource } from '../power/budget-source.js';
 import type { BudgetStatus, GuardOptions } from '../power/budget-guard.js';
 import { supersedeCommand, type UnitCommand } from './commands.js';
 import { topModeIndex, type FleetState, type FleetUnit } from './fleet-state.js';
-import { holdTiming, rampLimitKwPerMin } from './policy.js';
+import { holdSettings, rampLimitKwPerMin } from './policy.js';
+import { wearPace } from './policy-wear.js';
 import { BudgetMemory } from './budget-memory.js';
 import { DeviceCommander, effectiveAtMs } from './device-commander.js';
 import { RECONCILE_DEFAULTS, type ReconcileSettings } from './reconcile.js';
@@ -261,9 +262,7 @@ export class Scheduler {
       wearPaceH: st.wearPaceH,
       wearPaceBurst: st.wearPaceBurst,
       wearPaceOffS: st.wearPaceOffS,
-      onHoldS: st.onHoldS,
-      wearPaceHoldS: st.wearPaceHoldS,
-      ...holdTiming(this.core.budgetHistory(), st),
+      holds: holdSettings(wearPace(st), this.core.budgetHistory(), st),
     });
   }
 

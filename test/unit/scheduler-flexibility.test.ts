@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { fleetFlexibility } from '../../src/scheduler/flexibility.js';
-import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { schedulerSchema } from '../../src/config/schema.js';
-import { createFleetState } from '../../src/scheduler/fleet-state.js';
-import { holdTiming } from '../../src/scheduler/policy.js';
+import { holdSettings } from '../../src/scheduler/policy.js';
+import { wearPace } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
-import { fleetOf, miner } from './scheduler-fixtures.js';
+import { fleetOf } from './scheduler-fixtures.js';
 
 const NOW = 1_000_000_000;
 const S = { cutDeadlineS: 10, minOffS: 300, withholdGraceS: 30 };
@@ -54,10 +53,9 @@ describe('fleet flexibility (issue 12 item 9)', () => {
 });
 
 describe('fleet flexibility counts the switch-on hold the plan applies', () => {
-  const A1566 = BUILTIN_MODELS['avalon-a1566ha']!;
   const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, commandStaggerMs: 0, rampKwPerMin: 1e9, maxCyclesPerDay: 6, wearPaceBurst: 3, wearPaceHoldS: 5 });
   const flexOf = (core: SchedulerCore, nowMs: number) =>
-    fleetFlexibility(core.fleet, nowMs, { ...settings, rampKwPerMin: Infinity, ...holdTiming(core.budgetHistory(), settings) });
+    fleetFlexibility(core.fleet, nowMs, { ...settings, rampKwPerMin: Infinity, holds: holdSettings(wearPace(settings), core.budgetHistory(), settings) });
 
   /**
    * One off A1566 unit three cycles into its day (0.9 cycles ahead of the pace: a hold of
@@ -66,7 +64,7 @@ describe('fleet flexibility counts the switch-on hold the plan applies', () => {
    * kW the unit really draws 60 s later (on at its switch-on, plus its softoff lead and ramp).
    */
   const promisedAndDrawn = (intervalS: number): { add1: number; drawnBy60: number } => {
-    const fleet = createFleetState({ models: { x: A1566 }, miners: [{ ...miner(0), model: 'x' }] }, () => ({ on: false }));
+    const fleet = fleetOf([{ on: false }]);
     fleet.units[0]!.onsMs = [NOW - 1_000_000, NOW - 900_000, NOW - 800_000];
     fleet.units[0]!.sinceMs = NOW - 700_000;
     const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
@@ -99,12 +97,14 @@ describe('fleet flexibility counts the switch-on hold the plan applies', () => {
     const f = fleetOf([{ on: false }]);
     f.units[0]!.sinceMs = NOW - 3_600_000;
     f.units[0]!.onsMs = [NOW - 1_000_000, NOW - 900_000, NOW - 800_000];
-    const wear = { ...S, minOffS: 60, maxCyclesPerDay: 6, wearPaceH: 10, wearPaceBurst: 3, wearPaceOffS: 300, wearPaceHoldS: 5 };
-    expect(fleetFlexibility(f, NOW, { ...wear, onHoldS: 0 }).add1MinKw).toBeCloseTo(TOP - STANDBY, 9);
-    const minute = fleetFlexibility(f, NOW, { ...wear, onHoldS: 0, readingMs: 60_000 });
+    const wear = { ...S, minOffS: 60, maxCyclesPerDay: 6, wearPaceH: 10, wearPaceBurst: 3, wearPaceOffS: 300 };
+    // The plan's hold settings with no budget history yet, then with a budget read once a minute.
+    const holds = (onHoldS: number | undefined, readingMs: number) => ({ ...holdSettings(wearPace(wear), undefined, { onHoldS, wearPaceHoldS: 5 }), readingMs });
+    expect(fleetFlexibility(f, NOW, { ...wear, holds: holds(0, 0) }).add1MinKw).toBeCloseTo(TOP - STANDBY, 9);
+    const minute = fleetFlexibility(f, NOW, { ...wear, holds: holds(0, 60_000) });
     expect(minute.add1MinKw).toBe(0);
     expect(minute.add5MinKw).toBeCloseTo(TOP - STANDBY, 9);
     // No onHoldS: the plan applies no hold at all, and neither does the figure.
-    expect(fleetFlexibility(f, NOW, { ...wear, readingMs: 60_000 }).add1MinKw).toBeCloseTo(TOP - STANDBY, 9);
+    expect(fleetFlexibility(f, NOW, { ...wear, holds: holds(undefined, 60_000) }).add1MinKw).toBeCloseTo(TOP - STANDBY, 9);
   });
 });

@@ -20,11 +20,12 @@ describe('live loss estimates (issue 12 item 7)', () => {
   it('integrates the budget room a ramp-limited plan leaves unplanned, capped by the fleet', () => {
     const f = fleetOf([{ on: false }, { on: false }]);
     const l = new LossEstimates(f);
-    const plan = (atMs: number, budgetKw: number, plannedKw: number, limitedBy: Plan['limitedBy']): Plan => ({ atMs, budgetKw, plannedKw, limitedBy }) as Plan;
+    const plan = (atMs: number, budgetKw: number, plannedKw: number, limitedBy: Plan['limitedBy']): Plan => ({ atMs, budgetKw, plannedKw, limitedBy, wearHeldKw: 0 }) as Plan;
     l.planned(plan(0, 100, 8.1, 'ramp')); // the fleet tops at 16.2 kW: 8.1 kW held back
     l.planned(plan(60_000, 100, 16.2, 'fleet'));
     l.advance(120_000);
     expect(l.rampLimitKwh).toBeCloseTo((8.1 * 60) / 3600, 12);
+    expect(l.wearHeldKwh).toBe(0);
   });
 
   it('integrates the room the wear budget holds off: a unit out of cycles under room it would fill', () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerSchema, type ModelConfig } from '../../src/config/schema.js';
 import { createFleetState, type FleetState } from '../../src/scheduler/fleet-state.js';
-import { SUN_FALL_PCT_PER_MIN, WINDOW_MS, anticipate, readingIntervalMs, readingJitterMs, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
+import { SUN_FALL_PCT_PER_MIN, WINDOW_MS, anticipate, readingCadence, updateHistory, type BudgetHistory } from '../../src/scheduler/policy-anticipate.js';
 import { holdMs, wearPace } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
@@ -131,13 +131,10 @@ describe('anticipation (pure)', () => {
 describe('the budget\'s reading interval and jitter (pure)', () => {
   const changesAt = (...ms: number[]): BudgetHistory => ms.reduce<BudgetHistory | undefined>((h, t, i) => updateHistory(h, i + 1, t), undefined)!;
   it('reads the shorter of the last two intervals; a repeated reading (an interval of two) is no jitter, a late one is', () => {
-    expect([readingIntervalMs(changesAt(0)), readingIntervalMs(changesAt(0, 60_000))]).toEqual([0, 0]);
-    const repeated = changesAt(0, 60_000, 180_000);
-    expect([readingIntervalMs(repeated), readingJitterMs(repeated)]).toEqual([60_000, 0]);
-    const late = changesAt(0, 62_000, 120_000);
-    expect([readingIntervalMs(late), readingJitterMs(late)]).toEqual([58_000, 4_000]);
-    const lateRepeat = changesAt(0, 60_000, 181_000);
-    expect(readingJitterMs(lateRepeat)).toBe(1_000);
+    expect([readingCadence(changesAt(0)), readingCadence(changesAt(0, 60_000))]).toEqual([{ everyMs: 0, jitterMs: 0 }, { everyMs: 0, jitterMs: 0 }]);
+    expect(readingCadence(changesAt(0, 60_000, 180_000))).toEqual({ everyMs: 60_000, jitterMs: 0 });
+    expect(readingCadence(changesAt(0, 62_000, 120_000))).toEqual({ everyMs: 58_000, jitterMs: 4_000 });
+    expect(readingCadence(changesAt(0, 60_000, 181_000))).toEqual({ everyMs: 60_000, jitterMs: 1_000 });
   });
 });
 
