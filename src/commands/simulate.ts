@@ -4,6 +4,7 @@ import { basename, dirname } from 'node:path';
 import { loadConfigFile, resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { MinerConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
+import { MAX_AHEAD_S } from '../power/budget-units.js';
 import { parseTrace } from '../power/trace-parse.js';
 import { rampLimitKwPerMin } from '../scheduler/policy.js';
 import { absorptionBound, type BoundResult } from '../whatif/simulator-bound.js';
@@ -30,6 +31,7 @@ const SPEC = {
   model: { type: 'string' },
   'site-kw': { type: 'number' },
   'step-s': { type: 'number' },
+  'look-ahead': { type: 'number' },
 } as const;
 
 /** Simulate needs no pool: a fleet-only config gets a placeholder so the one schema still applies. */
@@ -42,6 +44,8 @@ export interface SimulateArgs {
   model?: string;
   siteKw?: number;
   stepS?: number;
+  /** `--look-ahead S`: a perfect nowcast of S seconds on every reading (SimulateOptions.lookAheadS). */
+  lookAheadS?: number;
 }
 
 async function loadConfig(file: string | undefined): Promise<ResolvedConfig> {
@@ -96,6 +100,7 @@ export async function runSimulation(
   const stepS = a.stepS ?? 1;
   if (!(stepS > 0 && stepS <= 60)) throw new InputError(`option --step-s must be in (0, 60] seconds, got ${stepS}`);
   if (a.siteKw !== undefined && !(a.siteKw > 0)) throw new InputError(`option --site-kw must be > 0, got ${a.siteKw}`);
+  if (a.lookAheadS !== undefined && !(a.lookAheadS > 0 && a.lookAheadS <= MAX_AHEAD_S)) throw new InputError(`option --look-ahead must be in (0, ${MAX_AHEAD_S}] seconds, got ${a.lookAheadS}`);
   let text: string;
   try {
     text = await readFile(a.trace, 'utf8');
@@ -113,6 +118,7 @@ export async function runSimulation(
     readingTtlS: b?.ttlS ?? 300,
     ...(b?.source === 'schedule' ? { interpolation: b.interpolation } : {}),
     stepS,
+    ...(a.lookAheadS !== undefined ? { lookAheadS: a.lookAheadS } : {}),
     series,
     ...(onSample ? { onSample } : {}),
   });
@@ -186,6 +192,7 @@ export async function run(args: string[]): Promise<number> {
   if (opt<string>('model') !== undefined) a.model = opt<string>('model')!;
   if (opt<number>('site-kw') !== undefined) a.siteKw = opt<number>('site-kw')!;
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
+  if (opt<number>('look-ahead') !== undefined) a.lookAheadS = opt<number>('look-ahead')!;
   const seriesFile = flags['series'] as string | undefined;
   if (seriesFile !== undefined) {
     if (!/\.csv$/i.test(seriesFile)) throw new InputError(`--series: file name must end in .csv, got "${seriesFile}"`);

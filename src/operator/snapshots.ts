@@ -24,6 +24,11 @@ export interface BudgetView {
   updatedAtMs: number | null;
   /** When the current value stops being live (TTL); null when it does not expire. */
   expiresAtMs: number | null;
+  /**
+   * The live reading's look-ahead while it lasts (a sender's lowAhead/aheadS): the lowest budget
+   * it expects, kW, and until when; the plan adds nothing above it. Absent without one.
+   */
+  lowAhead?: { kw: number; untilMs: number };
 }
 
 export type PoolState = 'connecting' | 'up' | 'down';
@@ -222,6 +227,9 @@ export interface SiteStatusSource {
 export interface BudgetSetting {
   kw: number;
   ttlS: number;
+  /** The look-ahead sent with it, if any (lowAhead, aheadS). */
+  lowAheadKw?: number;
+  aheadS?: number;
 }
 
 /** The HTTP budget source's setter, exposed as `PUT /api/budget`. */

@@ -34,6 +34,8 @@ export interface BudgetVerdict {
   changesAtMs: number;
   /** True while holding the measured draw before the first reading (GuardOptions.boot): nothing is to be switched. */
   boot?: true;
+  /** A live reading's look-ahead (BudgetReading.lowAhead) while it lasts: the lowest budget it expects, kW. */
+  lowAheadKw?: number;
 }
 
 export function guardBudget(latest: BudgetReading | undefined, nowMs: number, opts: GuardOptions): BudgetVerdict {
@@ -60,6 +62,11 @@ function judge(latest: BudgetReading | undefined, nowMs: number, opts: GuardOpti
   }
   const expiresAt = latest.atMs + latest.ttlMs;
   if (nowMs <= expiresAt) {
+    const ahead = latest.lowAhead;
+    // The look-ahead counts only while the reading is live: a held or restored value has none.
+    if (ahead && nowMs < ahead.untilMs) {
+      return { kw: latest.kw, status: 'live', reason: `${latest.source}: ${latest.kw} kW, at lowest ${ahead.kw} kW ahead`, source: latest.source, changesAtMs: Math.min(expiresAt, ahead.untilMs), lowAheadKw: ahead.kw };
+    }
     return { kw: latest.kw, status: 'live', reason: `${latest.source}: ${latest.kw} kW`, source: latest.source, changesAtMs: expiresAt };
   }
   const holdUntil = expiresAt + opts.holdLastS * 1000;

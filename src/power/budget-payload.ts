@@ -1,5 +1,6 @@
-import { MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
+import { MAX_AHEAD_S, MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
 import { parseBoundedJson } from '../wire/bounded-json.js';
+import type { AheadInput } from './budget-source.js';
 import { describePeerValue } from '../wire/peer-value.js';
 
 /**
@@ -21,10 +22,13 @@ export type PayloadVerdict =
       ttlS?: number;
       /** Set when the publisher sent a negative value (a meter's import), applied as 0 kW. */
       negative?: number;
+      /** The publisher's look-ahead ("lowAhead" with "aheadS"): its lowest budget over the next `forS` s. */
+      ahead?: AheadInput;
     }
   | { ok: false; reason: string };
 
-export const PAYLOAD_FORMS = 'a number of kW (12.5), a JSON string ("12.5"), {"kw": n}, {"value": n, "unit": "kW"|"MW"|"W"}, each object optionally with "ttlS": seconds';
+export const PAYLOAD_FORMS =
+  'a number of kW (12.5), a JSON string ("12.5"), {"kw": n}, {"value": n, "unit": "kW"|"MW"|"W"}, each object optionally with "ttlS": seconds and "lowAhead" (the lowest value expected, same unit) with "aheadS": seconds';
 
 /** Metadata keys publishers add; ignored, since a reading is stamped when it arrives. */
 const IGNORED: ReadonlySet<string> = new Set(['t', 'ts', 'time', 'timestamp']);
@@ -60,9 +64,9 @@ export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
   const obj = data as Record<string, unknown>;
   let key: string | undefined;
   for (const k of Object.keys(obj)) {
-    if (k === 'unit' || k === 'ttlS' || IGNORED.has(normalizeName(k))) continue;
+    if (k === 'unit' || k === 'ttlS' || k === 'lowAhead' || k === 'aheadS' || IGNORED.has(normalizeName(k))) continue;
     const u = valueUnitOf(k);
-    if (u === undefined || u === 'pv_frac') return fail(`unknown key ${describePeerValue(k, 40)}; allowed: one of ${VALUE_KEYS}, then unit, ttlS (t, ts, time, timestamp are ignored)`);
+    if (u === undefined || u === 'pv_frac') return fail(`unknown key ${describePeerValue(k, 40)}; allowed: one of ${VALUE_KEYS}, then unit, ttlS, lowAhead, aheadS (t, ts, time, timestamp are ignored)`);
     if (key !== undefined) return fail(`two value keys, ${describePeerValue(key, 40)} and ${describePeerValue(k, 40)}; send one`);
     key = k;
   }
@@ -83,15 +87,35 @@ export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
     ttlS = typeof t === 'number' ? t : typeof t === 'string' ? parseDecimal(t) : NaN;
     if (!Number.isFinite(ttlS) || ttlS <= 0 || ttlS > MAX_SENDER_TTL_S) return fail(`ttlS must be a number of seconds in (0, ${MAX_SENDER_TTL_S}], got ${describePeerValue(t, 40)}`);
   }
-  return verdict(v, key, unit, ttlS);
+  const ahead = parseAhead(obj['lowAhead'], obj['aheadS'], 'lowAhead' in obj, 'aheadS' in obj, v, key, unit);
+  if (typeof ahead === 'string') return fail(ahead);
+  return verdict(v, key, unit, ttlS, ahead);
 }
 
-function verdict(v: number, key: string, unit: 'kW' | 'MW' | 'W', ttlS: number | undefined): PayloadVerdict {
+/**
+ * A sender's look-ahead: `lowAhead`, the lowest value it expects from now over the next `aheadS`
+ * seconds, in the unit of the value (`v` in `unit`), both or neither; a reason string when it is
+ * not one. It includes now, so it is never above the value.
+ */
+export function parseAhead(low: unknown, forS: unknown, hasLow: boolean, hasFor: boolean, v: number, key: string, unit: 'kW' | 'MW' | 'W'): AheadInput | undefined | string {
+  if (!hasLow && !hasFor) return undefined;
+  if (!hasLow) return 'aheadS without lowAhead; send both (the lowest value expected over the next aheadS seconds) or neither';
+  if (!hasFor) return 'lowAhead without aheadS; send both (the lowest value expected over the next aheadS seconds) or neither';
+  const lv = typeof low === 'number' ? low : typeof low === 'string' ? parseDecimal(low) : NaN;
+  if (!Number.isFinite(lv)) return `lowAhead must be a number (or a numeric string) in the unit of ${key}, got ${describePeerValue(low, 40)}`;
+  if (lv > v) return `lowAhead ${lv} is above ${key} ${v}: it is the lowest value expected from now on, so at most the value itself`;
+  const s = typeof forS === 'number' ? forS : typeof forS === 'string' ? parseDecimal(forS) : NaN;
+  if (!(Number.isFinite(s) && s > 0 && s <= MAX_AHEAD_S)) return `aheadS must be a number of seconds in (0, ${MAX_AHEAD_S}], got ${describePeerValue(forS, 40)}`;
+  return { kw: lv <= 0 ? 0 : toKw(lv, unit), forS: s };
+}
+
+function verdict(v: number, key: string, unit: 'kW' | 'MW' | 'W', ttlS: number | undefined, ahead?: AheadInput): PayloadVerdict {
   if (!Number.isFinite(v)) return fail(`${key} must be a finite number, got ${v}`);
   const kw = v <= 0 ? 0 : toKw(v, unit);
   if (kw > MAX_BUDGET_KW) return fail(`${key} ${v} ${unit} is above ${MAX_BUDGET_KW} kW (1 GW); check the unit`);
   const out: PayloadVerdict = { ok: true, kw };
   if (ttlS !== undefined) out.ttlS = ttlS;
+  if (ahead) out.ahead = ahead;
   // A net-export meter publishes import as negative: there is no surplus, and 0 kW cuts at once.
   if (v < 0) out.negative = v;
   return out;

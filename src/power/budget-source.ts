@@ -17,6 +17,26 @@ export interface BudgetReading {
   readonly ttlMs: number;
   /** `BudgetSource.name` of the producer. */
   readonly source: string;
+  /**
+   * The lowest budget the sender expects from now until `untilMs` (a nowcast: a sky camera, an
+   * EMS that knows a load is about to start). The plan switches no unit on into room that is
+   * about to go (policy.ts); it never raises anything. Absent: no look-ahead.
+   */
+  readonly lowAhead?: LowAhead;
+}
+
+/** A reading's look-ahead (BudgetReading.lowAhead). */
+export interface LowAhead {
+  /** kW, at most the reading's `kw`. */
+  readonly kw: number;
+  /** ms on the injected clock. */
+  readonly untilMs: number;
+}
+
+/** What a sender's look-ahead covers: its lowest budget, kW, over the next `forS` seconds. */
+export interface AheadInput {
+  kw: number;
+  forS: number;
 }
 
 export interface BudgetSourceEvents {
@@ -64,9 +84,12 @@ export abstract class BaseBudgetSource extends EventEmitter<BudgetSourceEvents> 
   protected abstract onStop(): Promise<void>;
 
   /** Records and emits a reading stamped with the clock; ignored once stopped. */
-  protected publish(kw: number, ttlMs: number): BudgetReading | undefined {
+  protected publish(kw: number, ttlMs: number, ahead?: AheadInput): BudgetReading | undefined {
     if (!this.running) return undefined;
-    const r: BudgetReading = Object.freeze({ kw, atMs: this.clock.now(), ttlMs, source: this.name });
+    const atMs = this.clock.now();
+    const r: BudgetReading = Object.freeze(
+      ahead ? { kw, atMs, ttlMs, source: this.name, lowAhead: Object.freeze({ kw: Math.min(kw, ahead.kw), untilMs: atMs + ahead.forS * 1000 }) } : { kw, atMs, ttlMs, source: this.name },
+    );
     this.last = r;
     this.emit('reading', r);
     return r;

@@ -13,6 +13,13 @@
  */
 export const MAX_SENDER_TTL_S = 86_400;
 
+/**
+ * Longest look-ahead a sender may attach to a reading (BudgetReading.lowAhead), seconds. It holds
+ * switch-ons back for as long as it reaches: a nowcast (a sky camera, a load about to start)
+ * reaches minutes; a forecast of hours would keep the fleet off on its error alone.
+ */
+export const MAX_AHEAD_S = 900;
+
 export const MAX_BUDGET_KW = 1_000_000;
 
 /** How the numbers of a value column or key become kW. */

@@ -88,6 +88,6 @@ export class MqttBudgetSource extends BaseBudgetSource {
       this.logger[level]({ topic, value: v.negative, negatives: this.negatives }, 'mqtt budget source: negative value (import), applied as 0 kW');
     }
     this.inNegativeRun = v.negative !== undefined;
-    this.publish(v.kw, (v.ttlS ?? this.opts.ttlS) * 1000);
+    this.publish(v.kw, (v.ttlS ?? this.opts.ttlS) * 1000, v.ahead);
   }
 }

@@ -24,6 +24,11 @@ export interface GrowContext {
   holdS: number | undefined;
   limit: number;
   onLimitKw: number;
+  /**
+   * The sender's look-ahead (BudgetReading.lowAhead) less the hysteresis, kW: no increase goes
+   * above it (Infinity: none).
+   */
+  aheadLimitKw: number;
   runningTopKw: number;
   aimKw: number;
   ceiling: number;
@@ -45,7 +50,7 @@ export function grow(
   ctx: GrowContext,
   sustainedFor: (ms: number) => { kw: number; risesAtMs: number },
 ): { base: number; revisitAtMs: number; swapAtMs: number | undefined; limitedBy: PlanLimit; heldByHoldKw: number; wearHeldKw: number; rebalance: boolean } {
-  const { units, groups, st, work, addSkip, swapSkip, settings, holdS, limit, onLimitKw, runningTopKw, aimKw, ceiling, instantUnits, trend, budgetKw, nowMs } = ctx;
+  const { units, groups, st, work, addSkip, swapSkip, settings, holdS, limit, onLimitKw, aheadLimitKw, runningTopKw, aimKw, ceiling, instantUnits, trend, budgetKw, nowMs } = ctx;
   const { kind, level, scale, pinned, used, skip, mustOn } = work;
   const n = units.length;
   let { base, revisitAtMs, swapAtMs } = ctx;
@@ -120,12 +125,18 @@ export function grow(
       if (incLimit < limit - EPS && Number.isFinite(s.risesAtMs)) revisitAtMs = Math.min(revisitAtMs, s.risesAtMs);
     }
   }
+  // Room the sender expects to go within its look-ahead buys a switch-on (or a board restart)
+  // a ramp and a cycle for minutes at most: nothing is added into it. A forecast only holds
+  // back: it never raises the plan or cuts what runs (greedy starts from `base`).
+  const aheadHolds = aheadLimitKw < limit - EPS;
+  const ahead = aheadHolds && aheadLimitKw < incLimit - EPS;
+  if (ahead) incLimit = aheadLimitKw;
   // What the hold keeps back now stays allowed by the ramp once the hold is over: the rise
   // of the budget itself is no ramp on the net exchange, however late the load follows it.
   heldByHoldKw = Math.max(0, limit - Math.max(incLimit, base));
   const inc = greedy(units, level, addSkip, held, scale, Math.max(incLimit, Math.min(limit, base)), base, aimKw, ceiling, true, used);
   // A unit that fits the budget and the ramp but not the sustained room was stopped by its hold.
-  limitedBy = inc.limitedBy === 'hysteresis' && incLimit < limit - EPS ? 'hold' : inc.limitedBy;
+  limitedBy = inc.limitedBy === 'hysteresis' && incLimit < limit - EPS ? (ahead ? 'ahead' : 'hold') : inc.limitedBy;
   let plannedNow = inc.planned;
   if (instantUnits > 0 && incLimit < limit - EPS) {
     // Units that change modes in place follow the whole room at once (no cycle, no ramp).
@@ -142,7 +153,9 @@ export function grow(
     // modes that the rise steps up again minutes later (a restart each way).
     const steady = holdS === undefined || sustainedFor(intervalMs).kw >= Math.min(budgetKw, aimKw) - EPS;
     if (nowMs < dueAtMs) revisitAtMs = Math.min(revisitAtMs, dueAtMs);
-    else if (steady) {
+    // Not while a look-ahead holds the plan back: a swap may add draw, and the budget is about to
+    // drop (the guard re-plans when the look-ahead ends).
+    else if (steady && !aheadHolds) {
       const better = rebalanced(units, level, swapSkip, mustOn, pinned, scale, limit, aimKw, ceiling, settings.swapMinGainPct ?? DEFAULT_SWAP_MIN_GAIN_PCT, used);
       if (better) {
         level.set(better);

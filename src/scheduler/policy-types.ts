@@ -62,5 +62,5 @@ export interface UnitTarget {
   reason: string;
 }
 
-/** What stopped further increases; `hold`: the room the budget sustained over the units' holds (issue 12). */
-export type PlanLimit = 'budget' | 'ramp' | 'hysteresis' | 'fleet' | 'hold';
+/** What stopped further increases; `hold`: the room the budget sustained over the units' holds (issue 12); `ahead`: the sender's look-ahead (BudgetReading.lowAhead). */
+export type PlanLimit = 'budget' | 'ramp' | 'hysteresis' | 'fleet' | 'hold' | 'ahead';

@@ -168,7 +168,11 @@ export function holdSettings(pace: WearPace, history: BudgetHistory | undefined,
   return { maxCycles: pace.maxCycles, holdS: settings.onHoldS, flickerMs, paceMs: pace.paceMs, paceBurst: pace.burst, paceHoldS: settings.wearPaceHoldS ?? 15, readingMs, readingSlackMs };
 }
 
-export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory): Plan {
+/**
+ * `lowAheadKw`: the lowest budget the sender expects over its look-ahead (BudgetVerdict
+ * lowAheadKw), absent without one; nothing is added above it.
+ */
+export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory, lowAheadKw?: number): Plan {
   const units = fleet.units;
   const n = units.length;
   const minOnMs = settings.minOnS * 1000;
@@ -277,7 +281,8 @@ export function plan(budgetKw: number, fleet: FleetState, nowMs: number, setting
     // Nothing goes on while the budget falls; the next plan at a steady budget may add.
     if (limit - current > EPS) revisitAtMs = nowMs;
   } else {
-    const grown = grow({ units, groups, st, work, addSkip, swapSkip, settings, holdS, limit, onLimitKw, runningTopKw, aimKw, ceiling, instantUnits, trend, budgetKw, nowMs, base, revisitAtMs, swapAtMs }, sustainedFor);
+    const aheadLimitKw = lowAheadKw === undefined ? Infinity : lowAheadKw - settings.hysteresisKw;
+    const grown = grow({ units, groups, st, work, addSkip, swapSkip, settings, holdS, limit, onLimitKw, aheadLimitKw, runningTopKw, aimKw, ceiling, instantUnits, trend, budgetKw, nowMs, base, revisitAtMs, swapAtMs }, sustainedFor);
     ({ base, revisitAtMs, swapAtMs, limitedBy, heldByHoldKw, wearHeldKw, rebalance } = grown);
   }
 

@@ -18,6 +18,12 @@ export interface TraceBudgetSourceOptions {
   interpolation: Interpolation;
   /** Between rows, with `linear`: at most one reading per this many ms (default 1000, the schedule source's poll). */
   pollMs?: number;
+  /**
+   * `simulate --look-ahead S`: each reading carries the trace's own lowest value over the next
+   * this many ms (BudgetReading.lowAhead), a perfect nowcast; 0 or absent: none. A reading is
+   * also sent when a lower row comes within reach, so the look-ahead is exact at any time.
+   */
+  lookAheadMs?: number;
 }
 
 export class TraceBudgetSource extends BaseBudgetSource {
@@ -25,6 +31,9 @@ export class TraceBudgetSource extends BaseBudgetSource {
   private next = 0;
   private handle: TimerHandle | undefined;
   private lastKw: number | undefined;
+  private lastLowKw: number | undefined;
+  /** The first row that has not come within the look-ahead yet. */
+  private reach = 0;
 
   constructor(
     private readonly opts: TraceBudgetSourceOptions,
@@ -41,12 +50,23 @@ export class TraceBudgetSource extends BaseBudgetSource {
 
   protected async onStart(): Promise<void> {
     this.next = 0;
+    this.reach = 0;
     this.fire();
   }
 
   protected async onStop(): Promise<void> {
     if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.handle = undefined;
+  }
+
+  /**
+   * The trace's lowest value over [fromMs, toMs]: at both ends and at every row between (the
+   * trace is a step or a straight line between rows, so its lowest is at one of them).
+   */
+  private lowest(fromMs: number, toMs: number): number {
+    let low = Math.min(this.valueAt(fromMs), this.valueAt(toMs));
+    for (let i = this.next; i < this.opts.points.length && this.rowAt(i) <= toMs; i++) low = Math.min(low, this.valueAt(this.rowAt(i)));
+    return low;
   }
 
   private rowAt(i: number): number {
@@ -66,11 +86,18 @@ export class TraceBudgetSource extends BaseBudgetSource {
       row = true;
     }
     const kw = this.valueAt(now);
-    if (row || kw !== this.lastKw) {
+    const aheadMs = this.opts.lookAheadMs ?? 0;
+    const low = aheadMs > 0 ? this.lowest(now, now + aheadMs) : kw;
+    if (row || kw !== this.lastKw || low !== this.lastLowKw) {
       this.lastKw = kw;
-      this.publish(kw, this.opts.ttlMs);
+      this.lastLowKw = low;
+      this.publish(kw, this.opts.ttlMs, aheadMs > 0 ? { kw: low, forS: aheadMs / 1000 } : undefined);
     }
     let at = this.next < pts.length ? this.rowAt(this.next) : Infinity;
+    if (aheadMs > 0) {
+      while (this.reach < pts.length && this.rowAt(this.reach) - aheadMs <= now) this.reach++;
+      if (this.reach < pts.length) at = Math.min(at, this.rowAt(this.reach) - aheadMs);
+    }
     if (this.opts.interpolation === 'linear' && this.next > 0 && this.next < pts.length) at = Math.min(at, now + (this.opts.pollMs ?? 1000));
     if (Number.isFinite(at)) this.handle = this.clock.setTimeout(() => this.fire(), at - now);
   }

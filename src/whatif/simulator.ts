@@ -55,6 +55,11 @@ export interface SimulateOptions {
   series?: boolean;
   /** Config `budget.interpolation` (default step). */
   interpolation?: Interpolation;
+  /**
+   * `--look-ahead S`: every reading carries the trace's lowest value over the next S seconds, as
+   * a perfect nowcast would send it (BudgetReading.lowAhead). Absent: none, as a meter sends.
+   */
+  lookAheadS?: number;
   /** Called on every grid step with the budget, the draw and the units drawing more than standby. */
   onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void;
   /** Called with every command the loop issues, at its simulated issue time. */
@@ -68,6 +73,8 @@ export interface SimulationReport extends LedgerTotals {
   standbyFloorKw: number;
   hours: number;
   stepS: number;
+  /** `--look-ahead S`: the readings carried a perfect look-ahead of this many seconds. */
+  lookAheadS?: number;
   startIso: string;
   cyclesPerUnit: { mean: number; p95: number; max: number };
   modeChangesPerUnit: { mean: number; max: number };
@@ -117,7 +124,10 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   );
   const levers = new SimLevers(fleet, devices, clock);
   const indexById = new Map(fleet.units.map((u, i) => [u.id, i]));
-  const budget = new TraceBudgetSource({ points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step' }, clock);
+  const budget = new TraceBudgetSource(
+    { points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step', ...(opts.lookAheadS ? { lookAheadMs: opts.lookAheadS * 1000 } : {}) },
+    clock,
+  );
   const scheduler = new Scheduler({
     clock,
     logger: silentLogger(),
@@ -268,6 +278,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     overshootAfterDeadlineKw,
     hours: spanMs / 3_600_000,
     stepS: opts.stepS,
+    ...(opts.lookAheadS ? { lookAheadS: opts.lookAheadS } : {}),
     startIso: new Date(startMs).toISOString(),
     ...all,
     longestAboveS,

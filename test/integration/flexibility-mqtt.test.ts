@@ -106,5 +106,13 @@ describe('flexibility: live in /api/status, /metrics and on MQTT', () => {
     expect(floorPct).toBeLessThanOrEqual(100);
     const wear = (status as unknown as { wear: { cyclesPerUnit: { max: number; p95: number } } }).wear;
     expect(wear.cyclesPerUnit).toMatchObject({ max: 1, p95: 1 });
+
+    // A nowcast with the budget: the room it expects to go buys no switch-on, and the operator sees why.
+    const put = await fetch(`${site.httpUrl}/api/budget`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ kw: 100, lowAhead: 17, aheadS: 600 }) });
+    expect(put.status).toBe(200);
+    expect(((await put.json()) as { lowAhead?: { kw: number } }).lowAhead).toMatchObject({ kw: 17 });
+    const ahead = (await (await fetch(`${site.httpUrl}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { budget: { kw: number; lowAhead?: { kw: number; untilMs: number } }; limitedBy: string | null; plannedKw: number };
+    expect(ahead.budget).toMatchObject({ kw: 100, lowAhead: { kw: 17 } });
+    expect(ahead.plannedKw).toBeLessThanOrEqual(17);
   });
 });

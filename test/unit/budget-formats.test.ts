@@ -211,7 +211,7 @@ describe('JSON schedules', () => {
 });
 
 describe('MQTT payloads', () => {
-  it.each<[string, string | Buffer, { kw: number; ttlS?: number; negative?: number }]>([
+  it.each<[string, string | Buffer, { kw: number; ttlS?: number; negative?: number; ahead?: { kw: number; forS: number } }]>([
     ['a bare number', '12.5', { kw: 12.5 }],
     ['a bare number with spaces and a newline', ' 80 \n', { kw: 80 }],
     ['an exponent', '1e3', { kw: 1000 }],
@@ -230,6 +230,10 @@ describe('MQTT payloads', () => {
     ['a BOM', Buffer.from('\uFEFF42'), { kw: 42 }],
     ['a negative number (a meter importing): 0 kW', '-2', { kw: 0, negative: -2 }],
     ['a negative in W', '{"value": -500, "unit": "W"}', { kw: 0, negative: -500 }],
+    ['a look-ahead in kW', '{"kw": 4200, "lowAhead": 3400, "aheadS": 120}', { kw: 4200, ahead: { kw: 3400, forS: 120 } }],
+    ['a look-ahead in the unit of the value', '{"value": 4.2, "unit": "MW", "lowAhead": "3.4", "aheadS": "60"}', { kw: 4200, ahead: { kw: 3400, forS: 60 } }],
+    ['a look-ahead equal to the value', '{"mw": 2, "lowAhead": 2, "aheadS": 900}', { kw: 2000, ahead: { kw: 2000, forS: 900 } }],
+    ['a look-ahead below zero (import expected): 0 kW', '{"kw": 5, "lowAhead": -3, "aheadS": 30}', { kw: 5, ahead: { kw: 0, forS: 30 } }],
   ])('accepts %s', (_, payload, expected) => {
     expect(parseBudgetPayload(typeof payload === 'string' ? Buffer.from(payload) : payload)).toEqual({ ok: true, ...expected });
   });
@@ -247,7 +251,14 @@ describe('MQTT payloads', () => {
     ['JSON true', 'true', /^payload is JSON boolean; expected /],
     ['a non-numeric JSON string', '"abc"', /^payload is a JSON string "abc", not a number; expected /],
     ['an empty object', '{}', /^JSON object without a value key; expected /],
-    ['an unknown key', '{"kw": 5, "foo": 1}', /^unknown key "foo"; allowed: one of kw, value, .*, then unit, ttlS \(t, ts, time, timestamp are ignored\)$/],
+    ['an unknown key', '{"kw": 5, "foo": 1}', /^unknown key "foo"; allowed: one of kw, value, .*, then unit, ttlS, lowAhead, aheadS \(t, ts, time, timestamp are ignored\)$/],
+    ['lowAhead without aheadS', '{"kw": 5, "lowAhead": 3}', /^lowAhead without aheadS; send both \(the lowest value expected over the next aheadS seconds\) or neither$/],
+    ['aheadS without lowAhead', '{"kw": 5, "aheadS": 60}', /^aheadS without lowAhead; send both/],
+    ['a lowAhead above the value', '{"kw": 5, "lowAhead": 6, "aheadS": 60}', /^lowAhead 6 is above kw 5: it is the lowest value expected from now on, so at most the value itself$/],
+    ['a lowAhead above the value in MW', '{"value": 1, "unit": "MW", "lowAhead": 1.5, "aheadS": 60}', /^lowAhead 1\.5 is above value 1:/],
+    ['a word as lowAhead', '{"kw": 5, "lowAhead": "less", "aheadS": 60}', /^lowAhead must be a number \(or a numeric string\) in the unit of kw, got "less"$/],
+    ['aheadS 0', '{"kw": 5, "lowAhead": 3, "aheadS": 0}', /^aheadS must be a number of seconds in \(0, 900\], got 0$/],
+    ['aheadS over 15 minutes (a forecast, not a nowcast)', '{"kw": 5, "lowAhead": 3, "aheadS": 3600}', /^aheadS must be a number of seconds in \(0, 900\], got 3600$/],
     ['pv_frac', '{"pv_frac": 0.5}', /^unknown key "pv_frac"/],
     ['two value keys', '{"kw": 1, "mw": 1}', /^two value keys, "kw" and "mw"; send one$/],
     ['a unit against the key', '{"kw": 5, "unit": "MW"}', /^unit "MW" contradicts the key "kw" \(kW\); send "value" with a unit/],
@@ -283,7 +294,11 @@ describe('HTTP PUT /api/budget bodies (both validators: the server and the sourc
     ['Infinity', { kw: Infinity }, /kw must be a number of kW/],
     ['a string', { kw: '12' }, /kw must be a number of kW in 0\.\.1000000, got "12"/],
     ['no kw', {}, /kw must be a number of kW in 0\.\.1000000, got nothing$/],
-    ['an unknown key', { kw: 5, watts: 5 }, /unknown key watts; allowed: kw, ttlS/],
+    ['an unknown key', { kw: 5, watts: 5 }, /unknown key watts; allowed: kw, ttlS, lowAhead, aheadS/],
+    ['a lowAhead without aheadS', { kw: 5, lowAhead: 3 }, /budget body: lowAhead without aheadS; send both/],
+    ['a lowAhead above kw', { kw: 5, lowAhead: 8, aheadS: 60 }, /budget body: lowAhead 8 is above kw 5/],
+    ['a string lowAhead', { kw: 5, lowAhead: '3', aheadS: 60 }, /budget body: lowAhead must be a number, got "3"/],
+    ['an aheadS of an hour', { kw: 5, lowAhead: 3, aheadS: 3600 }, /budget body: aheadS must be a number of seconds in \(0, 900\], got 3600/],
     ['a negative ttlS', { kw: 5, ttlS: -3 }, /ttlS must be a number of seconds in \(0, 86400\], got -3/],
     ['a string ttlS', { kw: 5, ttlS: '60' }, /ttlS must be a number of seconds in \(0, 86400\], got "60"/],
     ['a ttlS over a day (it would switch the fail-safe off)', { kw: 5, ttlS: 1e12 }, /ttlS must be a number of seconds in \(0, 86400\], got 1000000000000/],
@@ -299,6 +314,14 @@ describe('HTTP PUT /api/budget bodies (both validators: the server and the sourc
     const s = await source();
     expect(s.put({ kw: 0 })).toMatchObject({ kw: 0, ttlMs: 300_000 });
     expect(s.put({ kw: 12.5, ttlS: 30 })).toMatchObject({ kw: 12.5, ttlMs: 30_000 });
+    expect(s.put({ kw: 12.5 }).lowAhead).toBeUndefined();
+  });
+
+  it('accepts a look-ahead, stamped from when it arrives', async () => {
+    const clock = new ManualClock(5_000);
+    const s = new HttpBudgetSource(300, undefined, clock);
+    await s.start();
+    expect(s.put({ kw: 4200, lowAhead: 3400, aheadS: 120 })).toMatchObject({ kw: 4200, atMs: 5_000, lowAhead: { kw: 3400, untilMs: 125_000 } });
   });
 });
 
@@ -410,6 +433,7 @@ describe('properties (fixed seed)', () => {
     ',', ';', '\t', '"', '""', '\n', '\r\n', '\r', '#', ' ', '\uFEFF',
     '0', '7', '12.5', '12,5', '-3', '1e400', 'NaN', '1780308000', '1780308000000',
     '2026-06-01T10:00Z', '2026-06-01 10:00+02:00', '01.06.2026 10:00', '10:00', '[', ']', '{', '}', ':', '{"t":0,"kw":1}',
+    '"lowAhead"', '"aheadS"', '{"kw":5,', '"lowAhead":3,"aheadS":60}',
   );
   const text = fc.array(piece, { maxLength: 40 }).map((p) => p.join(''));
 
@@ -438,8 +462,10 @@ describe('properties (fixed seed)', () => {
     fc.assert(
       fc.property(fc.oneof(text, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1'))), (p) => {
         const v = parseBudgetPayload(Buffer.from(p));
-        if (v.ok) expect(Number.isFinite(v.kw) && v.kw >= 0 && v.kw <= 1_000_000).toBe(true);
-        else expect(v.reason.length).toBeGreaterThan(0);
+        if (v.ok) {
+          expect(Number.isFinite(v.kw) && v.kw >= 0 && v.kw <= 1_000_000).toBe(true);
+          if (v.ahead) expect(v.ahead.kw >= 0 && v.ahead.kw <= v.kw && v.ahead.forS > 0 && v.ahead.forS <= 900).toBe(true);
+        } else expect(v.reason.length).toBeGreaterThan(0);
       }),
       { numRuns: 400 },
     );

@@ -145,6 +145,30 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     await s.scheduler.stop();
   });
 
+  it('a reading\'s look-ahead holds switch-ons back until it ends, and switches nothing off', async () => {
+    const s = setup(Array.from({ length: 6 }, () => ({ on: false })), { commandStaggerMs: 1000 }, 3600, 0);
+    await s.scheduler.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    // 50 kW now, but the sender (a nowcast) expects 20 kW at lowest within the minute: two of six.
+    s.budget.put({ kw: 50, lowAhead: 20, aheadS: 60 });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(s.calls.filter((c) => c.call === 'softOn').length).toBe(2);
+    const snap = s.scheduler.snapshot();
+    expect(snap.budget).toMatchObject({ kw: 50, status: 'live', lowAheadKw: 20 });
+    expect(snap.limitedBy).toBe('ahead');
+    expect(snap.plannedKw).toBeLessThanOrEqual(20);
+    // The look-ahead ends with no new reading: the plan fills the budget.
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(s.calls.filter((c) => c.call === 'softOn').length).toBe(6);
+    expect(s.scheduler.snapshot().budget.lowAheadKw).toBeUndefined();
+    // A look-ahead of nothing never cuts what runs: only the budget does.
+    s.calls.length = 0;
+    s.budget.put({ kw: 50, lowAhead: 0, aheadS: 60 });
+    await vi.advanceTimersByTimeAsync(90_000);
+    expect(s.calls.filter((c) => c.call === 'softOff')).toEqual([]);
+    await s.scheduler.stop();
+  });
+
   it('swaps at a steady budget: decreases first, the increase once the softoff has taken effect', async () => {
     // An old unit (3.25 kW, 95 TH/s) runs, an avalon is off; 7.6 kW fits the avalon in standard alone.
     const s = setup([{ model: 'old' }, { on: false }], {}, 300, 7.6);

@@ -558,3 +558,42 @@ describe('direction rules of the two levers', () => {
     }
   }
 });
+
+describe('a reading\'s look-ahead (a nowcast)', () => {
+  const A1566 = (modeChange: 'restart' | 'instant'): ModelConfig => ({ ...BUILTIN_MODELS['avalon-a1566ha']!, modeChange });
+  const arbWalk = fc.array(
+    fc.record({ dtS: fc.integer({ min: 1, max: 90 }), dFrac: fc.double({ min: -0.4, max: 0.4, noNaN: true }), lowFrac: fc.double({ min: 0, max: 1, noNaN: true }), aheadS: fc.integer({ min: 1, max: 300 }) }),
+    { minLength: 5, maxLength: 100 },
+  );
+
+  it('only holds back: nothing goes off or down unless the budget itself is below the draw, and a restart-mode fleet adds nothing above the expected low', () => {
+    fc.assert(
+      fc.property(fc.constantFrom<'restart' | 'instant'>('restart', 'instant'), fc.integer({ min: 1, max: 12 }), fc.constantFrom(0, 15), fc.double({ min: 0, max: 1, noNaN: true }), arbWalk, (modeChange, n, onHoldS, start, walk) => {
+        const fleet = fleetOfModel(A1566(modeChange), n, false);
+        const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 });
+        const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+        let now = T0;
+        let frac = start;
+        for (const step of walk) {
+          now += step.dtS * 1000;
+          frac = Math.min(1.2, Math.max(0, frac + step.dFrac));
+          const kw = frac * n * 8.1;
+          const low = kw * step.lowFrac;
+          const before = fleet.units.map((u) => ({ on: u.on, kw: u.on ? u.modes[u.mode]!.kw : 0 }));
+          const r = { ...reading(kw, now), lowAhead: { kw: low, untilMs: now + step.aheadS * 1000 } };
+          const { plan: p, commands } = core.step(r, now);
+          if (!p.cut) {
+            for (const [i, t] of p.targets.entries()) {
+              expect(t.on || !before[i]!.on).toBe(true);
+              if (t.on && before[i]!.on) expect(t.kw).toBeGreaterThanOrEqual(modeChange === 'instant' ? 0 : before[i]!.kw - EPS);
+            }
+          }
+          const switchedOn = p.targets.some((t, i) => t.on && !before[i]!.on);
+          if (switchedOn && modeChange === 'restart') expect(p.plannedKw).toBeLessThanOrEqual(Math.max(p.currentKw, low) + EPS);
+          for (const c of commands) core.settle(c, 'issued');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -39,8 +39,40 @@ const TTL_S = 300;
 
 const key = (c: UnitCommand, atMs: number): string => `${(atMs - T0) / 1000}s ${c.unitId} ${c.action} ${c.via} mode ${c.mode}`;
 
+// Sun-breaks of a minute between cloudy spells: without a look-ahead each one buys switch-ons.
+const SPIKES: Array<[number, number]> = [
+  [0, 5], [1, 25], [3, 55], [4, 25], [7, 55], [8, 25], [11, 55], [12, 25], [15, 40], [20, 0],
+];
+const csvOf = (rows: Array<[number, number]>): string => `minute,kw\n${rows.map(([m, kw]) => `${m},${kw}`).join('\n')}\n`;
+
+/** The trace's value at `ms` after its start (a step trace). */
+const valueAt = (rows: Array<[number, number]>, ms: number): number => {
+  let kw = rows[0]![1];
+  for (const [m, v] of rows) if (m * 60_000 <= ms) kw = v;
+  return kw;
+};
+
+/**
+ * What an EMS with a perfect nowcast of `aheadS` sends: at each row, and whenever a lower row
+ * comes within reach, the value with the lowest over the next `aheadS` seconds.
+ */
+function nowcastPuts(trace: Array<[number, number]>, aheadS: number): Array<[number, { kw: number; lowAhead: number; aheadS: number }]> {
+  const aheadMs = aheadS * 1000;
+  const valueAtMs = (ms: number): number => valueAt(trace, ms);
+  const rows = trace.map(([m]) => m * 60_000);
+  const times = [...new Set([...rows, ...rows.map((r) => r - aheadMs).filter((t) => t > 0)])].sort((a, b) => a - b);
+  const out: Array<[number, { kw: number; lowAhead: number; aheadS: number }]> = [];
+  let last = NaN;
+  for (const t of times) {
+    const low = Math.min(valueAtMs(t), ...rows.filter((r) => r > t && r <= t + aheadMs).map(valueAtMs), valueAtMs(t + aheadMs));
+    if (rows.includes(t) || low !== last) out.push([t, { kw: valueAtMs(t), lowAhead: low, aheadS }]);
+    last = low;
+  }
+  return out;
+}
+
 /** The live loop: HTTP budget source, device APIs that record nothing but succeed, simulated clock. */
-async function live(): Promise<string[]> {
+async function live(rows: Array<[number, number]> = ROWS, aheadS?: number): Promise<string[]> {
   const clock = new ManualClock(T0);
   const api: DeviceApi = {
     softOff: async () => undefined,
@@ -63,11 +95,12 @@ async function live(): Promise<string[]> {
     statusPoll: false,
   });
   await budget.start();
-  budget.put({ kw: ROWS[0]![1] });
+  const puts = aheadS === undefined ? rows.map(([m, kw]): [number, object] => [m * 60_000, { kw }]) : nowcastPuts(rows, aheadS);
+  budget.put(puts[0]![1]);
   await scheduler.start();
   const out: string[] = [];
   scheduler.onCommand((c) => out.push(key(c, clock.now())));
-  for (const [m, kw] of ROWS.slice(1)) clock.setTimeout(() => void budget.put({ kw }), m * 60_000);
+  for (const [t, body] of puts.slice(1)) clock.setTimeout(() => void budget.put(body), t);
   const end = T0 + 28 * 60_000;
   for (let next = clock.nextAtMs(); next !== undefined && next <= end; next = clock.nextAtMs()) {
     clock.runUntil(next);
@@ -95,5 +128,36 @@ describe('one command path: the live loop and the simulator', () => {
     // Superseding and staggering are exercised: some units get several commands, increases are spaced.
     expect(new Set(fromLive.map((k) => k.split(' ')[1])).size).toBeGreaterThan(4);
     expect(fromSim).toEqual(fromLive);
+  });
+
+  it.each([
+    ['the same trace', ROWS],
+    ['minute-long sun-breaks', SPIKES],
+  ])('and with a nowcast (%s): simulate --look-ahead sends what an EMS with a perfect one would', async (_, rows) => {
+    const fromLive = await live(rows, 90);
+    const fromSim: string[] = [];
+    await simulate({
+      trace: parseTrace(csvOf(rows), 't.csv'),
+      fleet: { models: BUILTIN_MODELS, miners },
+      scheduler: SETTINGS,
+      guard: GUARD,
+      readingTtlS: TTL_S,
+      stepS: 1,
+      startMs: T0,
+      lookAheadS: 90,
+      onCommand: (c, atMs) => fromSim.push(key(c, atMs)),
+    });
+    expect(fromLive.length).toBeGreaterThan(5);
+    expect(fromSim).toEqual(fromLive);
+  });
+
+  it('a nowcast spends no switch-on on a minute-long sun-break', async () => {
+    const ons = (k: string[]): number => k.filter((x) => x.includes(' on ')).length;
+    const plain = await live(SPIKES);
+    const nowcast = await live(SPIKES, 90);
+    // Each 55 kW minute switched units on for a minute in the plain run (18 switch-ons); with the
+    // nowcast only the start and a swap do (7).
+    expect(ons(plain)).toBeGreaterThanOrEqual(15);
+    expect(ons(nowcast)).toBeLessThanOrEqual(ons(plain) / 2);
   });
 });
