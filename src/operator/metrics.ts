@@ -113,6 +113,9 @@ export class SiteMetrics {
     };
 
     gauge('surplus_budget_kw', 'Power budget the scheduler follows now, kW.', [], (g, s) => g.set(s.status.budget.kw));
+    gauge('surplus_budget_low_ahead_kw', "Lowest budget the sender expects within its look-ahead (lowAhead), kW; the budget itself while there is none.", [], (g, s) =>
+      g.set(s.status.budget.lowAhead?.kw ?? s.status.budget.kw),
+    );
     gauge('surplus_planned_kw', 'Power the current plan intends to draw, kW.', [], (g, s) => g.set(s.status.plannedKw));
     gauge('surplus_measured_kw', 'Measured (or modelled) fleet draw, kW.', [], (g, s) => g.set(s.status.measuredKw));
     // Issue 12 item 9: balancing capacity, what the fleet can shed / add now.

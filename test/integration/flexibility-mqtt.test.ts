@@ -114,5 +114,8 @@ describe('flexibility: live in /api/status, /metrics and on MQTT', () => {
     const ahead = (await (await fetch(`${site.httpUrl}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { budget: { kw: number; lowAhead?: { kw: number; untilMs: number } }; limitedBy: string | null; plannedKw: number };
     expect(ahead.budget).toMatchObject({ kw: 100, lowAhead: { kw: 17 } });
     expect(ahead.plannedKw).toBeLessThanOrEqual(17);
+    const m2 = await (await fetch(`${site.httpUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(m2).toMatch(/^surplus_budget_low_ahead_kw 17$/m);
+    expect(m2).toMatch(/^surplus_budget_kw 100$/m);
   });
 });
