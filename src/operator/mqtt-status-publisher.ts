@@ -27,7 +27,8 @@ export interface MqttStatusOptions {
 /** The JSON published, one message per interval. */
 export interface PublishedStatus {
   atMs: number;
-  budget: { kw: number; status: string; source: string };
+  /** `lowAhead` while a sender's look-ahead lasts (BudgetView.lowAhead). */
+  budget: { kw: number; status: string; source: string; lowAhead?: { kw: number; untilMs: number } };
   plannedKw: number;
   measuredKw: number;
   flexibility: { shedKw: number; shedWithinS: number; add1MinKw: number; add5MinKw: number } | null;
@@ -37,7 +38,7 @@ export function statusMessage(source: SiteStatusSource): PublishedStatus {
   const s = source.status();
   return {
     atMs: s.atMs,
-    budget: { kw: s.budget.kw, status: s.budget.status, source: s.budget.source },
+    budget: { kw: s.budget.kw, status: s.budget.status, source: s.budget.source, ...(s.budget.lowAhead ? { lowAhead: s.budget.lowAhead } : {}) },
     plannedKw: s.plannedKw,
     measuredKw: s.measuredKw,
     flexibility: s.flexibility ?? null,

@@ -117,5 +117,7 @@ describe('flexibility: live in /api/status, /metrics and on MQTT', () => {
     const m2 = await (await fetch(`${site.httpUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(m2).toMatch(/^surplus_budget_low_ahead_kw 17$/m);
     expect(m2).toMatch(/^surplus_budget_kw 100$/m);
+    // The site status on MQTT carries it too, for the EMS that sent it to see it taken.
+    await waitFor(() => messages.find((m) => m.budget.lowAhead?.kw === 17), 'a status with the look-ahead');
   });
 });
