@@ -1,7 +1,8 @@
-import { MAX_AHEAD_S, MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
+import { MAX_BUDGET_KW, MAX_SENDER_TTL_S, VALUE_NAME_LIST, normalizeName, parseDecimal, parseUnit, toKw, valueUnitOf } from './budget-units.js';
 import { parseBoundedJson } from '../wire/bounded-json.js';
-import type { AheadInput } from './budget-source.js';
 import { describePeerValue } from '../wire/peer-value.js';
+import { parseAhead } from './budget-ahead.js';
+import type { AheadInput } from './budget-source.js';
 
 /**
  * Budget messages from an EMS or meter over MQTT, pure. Publishers differ:
@@ -90,23 +91,6 @@ export function parseBudgetPayload(payload: Buffer | string): PayloadVerdict {
   const ahead = parseAhead(obj['lowAhead'], obj['aheadS'], 'lowAhead' in obj, 'aheadS' in obj, v, key, unit);
   if (typeof ahead === 'string') return fail(ahead);
   return verdict(v, key, unit, ttlS, ahead);
-}
-
-/**
- * A sender's look-ahead: `lowAhead`, the lowest value it expects from now over the next `aheadS`
- * seconds, in the unit of the value (`v` in `unit`), both or neither; a reason string when it is
- * not one. It includes now, so it is never above the value.
- */
-export function parseAhead(low: unknown, forS: unknown, hasLow: boolean, hasFor: boolean, v: number, key: string, unit: 'kW' | 'MW' | 'W'): AheadInput | undefined | string {
-  if (!hasLow && !hasFor) return undefined;
-  if (!hasLow) return 'aheadS without lowAhead; send both (the lowest value expected over the next aheadS seconds) or neither';
-  if (!hasFor) return 'lowAhead without aheadS; send both (the lowest value expected over the next aheadS seconds) or neither';
-  const lv = typeof low === 'number' ? low : typeof low === 'string' ? parseDecimal(low) : NaN;
-  if (!Number.isFinite(lv)) return `lowAhead must be a number (or a numeric string) in the unit of ${key}, got ${describePeerValue(low, 40)}`;
-  if (lv > v) return `lowAhead ${lv} is above ${key} ${v}: it is the lowest value expected from now on, so at most the value itself`;
-  const s = typeof forS === 'number' ? forS : typeof forS === 'string' ? parseDecimal(forS) : NaN;
-  if (!(Number.isFinite(s) && s > 0 && s <= MAX_AHEAD_S)) return `aheadS must be a number of seconds in (0, ${MAX_AHEAD_S}], got ${describePeerValue(forS, 40)}`;
-  return { kw: lv <= 0 ? 0 : toKw(lv, unit), forS: s };
 }
 
 function verdict(v: number, key: string, unit: 'kW' | 'MW' | 'W', ttlS: number | undefined, ahead?: AheadInput): PayloadVerdict {

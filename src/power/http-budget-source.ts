@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { InputError } from '../errors.js';
 import { describePeerValue } from '../wire/peer-value.js';
-import { parseAhead } from './budget-payload.js';
+import { parseAhead } from './budget-ahead.js';
 import { BaseBudgetSource, type AheadInput, type BudgetReading } from './budget-source.js';
 import { MAX_BUDGET_KW, MAX_SENDER_TTL_S } from './budget-units.js';
 
