@@ -1,7 +1,8 @@
-import type { MinerConfig, ModelConfig } from '../../src/config/schema.js';
+import { schedulerSchema, type MinerConfig, type ModelConfig } from '../../src/config/schema.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
 import { createFleetState, type FleetState, type InitialUnitState } from '../../src/scheduler/fleet-state.js';
 import type { PolicySettings } from '../../src/scheduler/policy.js';
+import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 
 /** Shared builders for the scheduler tests (not a test file itself). */
 
@@ -12,6 +13,29 @@ export const MODELS: Record<string, ModelConfig> = {
 };
 
 export const SETTINGS: PolicySettings = { minOnS: 0, minOffS: 0, rampKwPerMin: 1e9, hysteresisKw: 0, cutDeadlineS: 10, tickS: 5 };
+
+/**
+ * The core the issue-12 property walks drive: a wear budget of 6, the given `onHoldS`, and
+ * nothing else in the way (no minimum on/off times, hysteresis, rebalance, stagger or ramp limit).
+ */
+export function walkCore(fleet: FleetState, onHoldS: number): SchedulerCore {
+  const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 });
+  return new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+}
+
+/**
+ * The random budget walk of those tests: from `start` of the fleet's top draw (`n` A1566HA at
+ * 8.1 kW), each step `dtS` later and `dFrac` of it higher or lower, clamped to 0..1.2.
+ */
+export function* walkBudget<S extends { dtS: number; dFrac: number }>(walk: readonly S[], start: number, n: number, t0: number): Generator<{ step: S; now: number; kw: number }> {
+  let now = t0;
+  let frac = start;
+  for (const step of walk) {
+    now += step.dtS * 1000;
+    frac = Math.min(1.2, Math.max(0, frac + step.dFrac));
+    yield { step, now, kw: frac * n * 8.1 };
+  }
+}
 
 export interface UnitSpec {
   model?: string;

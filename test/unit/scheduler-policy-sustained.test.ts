@@ -6,7 +6,7 @@ import { createFleetState, type FleetState } from '../../src/scheduler/fleet-sta
 import { sustainedKw, updateSustained, type SustainedSteps } from '../../src/scheduler/policy-sustained.js';
 import { holdMs, paceReadyAtMs } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
-import { fleetOf as fleetOfSpecs, miner } from './scheduler-fixtures.js';
+import { fleetOf as fleetOfSpecs, miner, walkBudget, walkCore } from './scheduler-fixtures.js';
 
 /**
  * Issue 12, the wear budget spent where it buys energy: a switch-on goes only
@@ -85,15 +85,9 @@ describe('switch-ons go only into sustained room', () => {
         const fleet = fleetOf(n, false);
         // Each unit has already spent `spent` cycles today, long ago (pacing is then no constraint).
         for (const u of fleet.units) u.onsMs = Array.from({ length: spent }, (_, k) => T0 - 80_000_000 + k);
-        const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 });
-        const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+        const core = walkCore(fleet, onHoldS);
         const seen: Array<[number, number]> = [];
-        let now = T0;
-        let frac = start;
-        for (const step of walk) {
-          now += step.dtS * 1000;
-          frac = Math.min(1.2, Math.max(0, frac + step.dFrac));
-          const kw = frac * n * 8.1;
+        for (const { now, kw } of walkBudget(walk, start, n, T0)) {
           seen.push([now, kw]);
           const before = fleet.units.map((u) => ({ on: u.on, used: u.onsMs?.filter((x) => x > now - 86_400_000).length ?? 0 }));
           const top = fleet.units.reduce((a, u) => a + (u.on ? u.modes[u.mode]!.kw : u.standbyKw), 0);

@@ -7,7 +7,7 @@ import { holdMs, wearPace } from '../../src/scheduler/policy-wear.js';
 import { SchedulerCore } from '../../src/scheduler/scheduler-core.js';
 import type { UnitCommand } from '../../src/scheduler/commands.js';
 import type { Plan } from '../../src/scheduler/policy.js';
-import { miner } from './scheduler-fixtures.js';
+import { miner, walkBudget, walkCore } from './scheduler-fixtures.js';
 import { BUILTIN_MODELS } from '../../src/config/models.js';
 
 /**
@@ -276,17 +276,11 @@ describe('direction rules of the two levers', () => {
       fc.property(fc.constantFrom<'restart' | 'instant'>('restart', 'instant'), fc.integer({ min: 2, max: 4 }), fc.constantFrom(0, 15, 60, 120), fc.double({ min: 0, max: 1, noNaN: true }), arbWalk, (modeChange, n, onHoldS, start, walk) => {
         const model = A1566(modeChange);
         const fleet = fleetOfModel(model, n, false);
-        const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 });
-        const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
+        const core = walkCore(fleet, onHoldS);
         const used = new Int32Array(n);
         let aboveSince: number | undefined;
-        let now = T0;
-        let frac = start;
         let last: number | undefined;
-        for (const step of walk) {
-          now += step.dtS * 1000;
-          frac = Math.min(1.2, Math.max(0, frac + step.dFrac));
-          const kw = frac * n * 8.1;
+        for (const { now, kw } of walkBudget(walk, start, n, T0)) {
           const before = fleet.units.map((u) => ({ on: u.on, kw: u.modes[u.mode]!.kw }));
           // The running units' top-mode draw (a restart-mode unit counts at its mode).
           const top = fleet.units.reduce((a, u) => a + (u.on ? (modeChange === 'instant' ? 8.1 : u.modes[u.mode]!.kw) : u.standbyKw), 0);
@@ -570,14 +564,8 @@ describe('a reading\'s look-ahead (a nowcast)', () => {
     fc.assert(
       fc.property(fc.constantFrom<'restart' | 'instant'>('restart', 'instant'), fc.integer({ min: 1, max: 12 }), fc.constantFrom(0, 15), fc.double({ min: 0, max: 1, noNaN: true }), arbWalk, (modeChange, n, onHoldS, start, walk) => {
         const fleet = fleetOfModel(A1566(modeChange), n, false);
-        const settings = schedulerSchema.parse({ minOnS: 0, minOffS: 0, hysteresisKw: 0, onHoldS, maxCyclesPerDay: 6, swapIntervalS: 1e9, commandStaggerMs: 0, rampKwPerMin: 1e9 });
-        const core = new SchedulerCore(fleet, settings, { holdLastS: 0, failsafeKw: 0 });
-        let now = T0;
-        let frac = start;
-        for (const step of walk) {
-          now += step.dtS * 1000;
-          frac = Math.min(1.2, Math.max(0, frac + step.dFrac));
-          const kw = frac * n * 8.1;
+        const core = walkCore(fleet, onHoldS);
+        for (const { step, now, kw } of walkBudget(walk, start, n, T0)) {
           const low = kw * step.lowFrac;
           const before = fleet.units.map((u) => ({ on: u.on, kw: u.on ? u.modes[u.mode]!.kw : 0 }));
           const r = { ...reading(kw, now), lowAhead: { kw: low, untilMs: now + step.aheadS * 1000 } };

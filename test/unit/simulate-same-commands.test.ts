@@ -110,20 +110,27 @@ async function live(rows: Array<[number, number]> = ROWS, aheadS?: number): Prom
   return out;
 }
 
+/** `surplus simulate` on the same trace (with a perfect look-ahead of `lookAheadS`): the commands it issues. */
+async function simulated(csv: string, lookAheadS?: number): Promise<string[]> {
+  const out: string[] = [];
+  await simulate({
+    trace: parseTrace(csv, 't.csv'),
+    fleet: { models: BUILTIN_MODELS, miners },
+    scheduler: SETTINGS,
+    guard: GUARD,
+    readingTtlS: TTL_S,
+    stepS: 1,
+    startMs: T0,
+    ...(lookAheadS !== undefined ? { lookAheadS } : {}),
+    onCommand: (c, atMs) => out.push(key(c, atMs)),
+  });
+  return out;
+}
+
 describe('one command path: the live loop and the simulator', () => {
   it('issue the same commands at the same times for the same budget trace', async () => {
     const fromLive = await live();
-    const fromSim: string[] = [];
-    await simulate({
-      trace: parseTrace(CSV, 't.csv'),
-      fleet: { models: BUILTIN_MODELS, miners },
-      scheduler: SETTINGS,
-      guard: GUARD,
-      readingTtlS: TTL_S,
-      stepS: 1,
-      startMs: T0,
-      onCommand: (c, atMs) => fromSim.push(key(c, atMs)),
-    });
+    const fromSim = await simulated(CSV);
     expect(fromLive.length).toBeGreaterThan(20);
     // Superseding and staggering are exercised: some units get several commands, increases are spaced.
     expect(new Set(fromLive.map((k) => k.split(' ')[1])).size).toBeGreaterThan(4);
@@ -135,18 +142,7 @@ describe('one command path: the live loop and the simulator', () => {
     ['minute-long sun-breaks', SPIKES],
   ])('and with a nowcast (%s): simulate --look-ahead sends what an EMS with a perfect one would', async (_, rows) => {
     const fromLive = await live(rows, 90);
-    const fromSim: string[] = [];
-    await simulate({
-      trace: parseTrace(csvOf(rows), 't.csv'),
-      fleet: { models: BUILTIN_MODELS, miners },
-      scheduler: SETTINGS,
-      guard: GUARD,
-      readingTtlS: TTL_S,
-      stepS: 1,
-      startMs: T0,
-      lookAheadS: 90,
-      onCommand: (c, atMs) => fromSim.push(key(c, atMs)),
-    });
+    const fromSim = await simulated(csvOf(rows), 90);
     expect(fromLive.length).toBeGreaterThan(5);
     expect(fromSim).toEqual(fromLive);
   });
