@@ -151,7 +151,7 @@ describe('one command path: the live loop and the simulator', () => {
     const ons = (k: string[]): number => k.filter((x) => x.includes(' on ')).length;
     const plain = await live(SPIKES);
     const nowcast = await live(SPIKES, 90);
-    // Each 55 kW minute switched units on for a minute in the plain run (18 switch-ons); with the
+    // Each 55 kW minute switched units on for a minute in the plain run (20 switch-ons); with the
     // nowcast only the start and a swap do (7).
     expect(ons(plain)).toBeGreaterThanOrEqual(15);
     expect(ons(nowcast)).toBeLessThanOrEqual(ons(plain) / 2);
