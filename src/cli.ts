@@ -75,13 +75,14 @@ const COMMANDS: Record<string, Command> = {
   },
   simulate: {
     summary: 'simulate a fleet following a surplus-power trace, fast, with no sockets',
-    usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--step-s S] [--json] [--plot FILE.svg] [--series FILE.csv] [--bound [--bound-interval-s S]] [--look-ahead S]',
+    usage: 'surplus simulate --trace FILE (--config FILE | --units N --model M) [--site-kw KW] [--step-s S] [--json] [--plot FILE.svg] [--series FILE.csv] [--bound [--bound-interval-s S]] [--look-ahead S [--look-ahead-error P]]',
     details: [
       'The trace is CSV (minute,kw / timestamp,kw / minute,pv_frac with --site-kw; also MW or W columns,',
       '; or tab separators, ISO or unix times) or JSON points; the README lists every accepted form.',
       'The config is the one surplus start reads (its fleet, models and scheduler are used).',
       '--look-ahead S gives every reading the trace\'s lowest value over the next S seconds, as a perfect',
-      'nowcast would send it (lowAhead, aheadS): what a sky camera or an EMS that knows its loads could buy.',
+      'nowcast would send it (lowAhead, aheadS): what a sky camera or an EMS that knows its loads could buy;',
+      '--look-ahead-error P makes it err by P % (one standard deviation, drawn per minute, reproducible).',
     ].join('\n'),
     load: () => import('./commands/simulate.js'),
   },

@@ -32,6 +32,7 @@ const SPEC = {
   'site-kw': { type: 'number' },
   'step-s': { type: 'number' },
   'look-ahead': { type: 'number' },
+  'look-ahead-error': { type: 'number' },
 } as const;
 
 /** Simulate needs no pool: a fleet-only config gets a placeholder so the one schema still applies. */
@@ -46,6 +47,8 @@ export interface SimulateArgs {
   stepS?: number;
   /** `--look-ahead S`: a perfect nowcast of S seconds on every reading (SimulateOptions.lookAheadS). */
   lookAheadS?: number;
+  /** `--look-ahead-error P`: that nowcast errs by P % per minute (SimulateOptions.lookAheadErrorPct). */
+  lookAheadErrorPct?: number;
 }
 
 async function loadConfig(file: string | undefined): Promise<ResolvedConfig> {
@@ -101,6 +104,10 @@ export async function runSimulation(
   if (!(stepS > 0 && stepS <= 60)) throw new InputError(`option --step-s must be in (0, 60] seconds, got ${stepS}`);
   if (a.siteKw !== undefined && !(a.siteKw > 0)) throw new InputError(`option --site-kw must be > 0, got ${a.siteKw}`);
   if (a.lookAheadS !== undefined && !(a.lookAheadS > 0 && a.lookAheadS <= MAX_AHEAD_S)) throw new InputError(`option --look-ahead must be in (0, ${MAX_AHEAD_S}] seconds, got ${a.lookAheadS}`);
+  if (a.lookAheadErrorPct !== undefined) {
+    if (a.lookAheadS === undefined) throw new InputError('option --look-ahead-error needs --look-ahead S');
+    if (!(a.lookAheadErrorPct >= 0 && a.lookAheadErrorPct <= 100)) throw new InputError(`option --look-ahead-error must be a percentage in 0..100, got ${a.lookAheadErrorPct}`);
+  }
   let text: string;
   try {
     text = await readFile(a.trace, 'utf8');
@@ -119,6 +126,7 @@ export async function runSimulation(
     ...(b?.source === 'schedule' ? { interpolation: b.interpolation } : {}),
     stepS,
     ...(a.lookAheadS !== undefined ? { lookAheadS: a.lookAheadS } : {}),
+    ...(a.lookAheadErrorPct !== undefined ? { lookAheadErrorPct: a.lookAheadErrorPct } : {}),
     series,
     ...(onSample ? { onSample } : {}),
   });
@@ -193,6 +201,7 @@ export async function run(args: string[]): Promise<number> {
   if (opt<number>('site-kw') !== undefined) a.siteKw = opt<number>('site-kw')!;
   if (opt<number>('step-s') !== undefined) a.stepS = opt<number>('step-s')!;
   if (opt<number>('look-ahead') !== undefined) a.lookAheadS = opt<number>('look-ahead')!;
+  if (opt<number>('look-ahead-error') !== undefined) a.lookAheadErrorPct = opt<number>('look-ahead-error')!;
   const seriesFile = flags['series'] as string | undefined;
   if (seriesFile !== undefined) {
     if (!/\.csv$/i.test(seriesFile)) throw new InputError(`--series: file name must end in .csv, got "${seriesFile}"`);

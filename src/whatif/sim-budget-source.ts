@@ -24,6 +24,12 @@ export interface TraceBudgetSourceOptions {
    * also sent when a lower row comes within reach, so the look-ahead is exact at any time.
    */
   lookAheadMs?: number;
+  /**
+   * `--look-ahead-error P`: the look-ahead errs like a real nowcast, its value times
+   * (1 + P/100 · z) with z a standard normal drawn per minute, seeded by the minute (the same run
+   * gives the same figures), kept within 0 and the reading. 0 or absent: perfect.
+   */
+  lookAheadErrorPct?: number;
 }
 
 export class TraceBudgetSource extends BaseBudgetSource {
@@ -69,6 +75,13 @@ export class TraceBudgetSource extends BaseBudgetSource {
     return low;
   }
 
+  /** `low` with the nowcast's error (TraceBudgetSourceOptions lookAheadErrorPct), within 0..kw. */
+  private erred(low: number, kw: number, nowMs: number): number {
+    const pct = this.opts.lookAheadErrorPct ?? 0;
+    if (!(pct > 0)) return low;
+    return Math.max(0, Math.min(kw, low * (1 + (pct / 100) * normalFor(Math.floor(nowMs / 60_000)))));
+  }
+
   private rowAt(i: number): number {
     const pts = this.opts.points;
     return this.opts.startMs + (pts[i]!.tMs - pts[0]!.tMs);
@@ -87,7 +100,7 @@ export class TraceBudgetSource extends BaseBudgetSource {
     }
     const kw = this.valueAt(now);
     const aheadMs = this.opts.lookAheadMs ?? 0;
-    const low = aheadMs > 0 ? this.lowest(now, now + aheadMs) : kw;
+    const low = aheadMs > 0 ? this.erred(this.lowest(now, now + aheadMs), kw, now) : kw;
     if (row || kw !== this.lastKw || low !== this.lastLowKw) {
       this.lastKw = kw;
       this.lastLowKw = low;
@@ -101,4 +114,19 @@ export class TraceBudgetSource extends BaseBudgetSource {
     if (this.opts.interpolation === 'linear' && this.next > 0 && this.next < pts.length) at = Math.min(at, now + (this.opts.pollMs ?? 1000));
     if (Number.isFinite(at)) this.handle = this.clock.setTimeout(() => this.fire(), at - now);
   }
+}
+
+/** A standard normal drawn from the integer `k` alone (Box-Muller on two hashed uniforms): reproducible without state. */
+function normalFor(k: number): number {
+  const u1 = (hash32(k * 2 + 1) + 0.5) / 4_294_967_296;
+  const u2 = (hash32(k * 2 + 2) + 0.5) / 4_294_967_296;
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
+
+/** A 32-bit integer hash (the finaliser of MurmurHash3), as an unsigned number. */
+function hash32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

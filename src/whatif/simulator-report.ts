@@ -8,6 +8,8 @@ export function formatReport(r: SimulationReport, title: string): string {
   const lines: string[] = [];
   lines.push(`surplus simulate: ${title}`);
   lines.push(`  ${r.units} units, ${f(r.hours, 2)} h from ${r.startIso}, step ${r.stepS} s, ${r.plans} plans, ${r.commands} commands, ran in ${f(r.runMs / 1000, 2)} s`);
+  // A run with foresight says so at the top: its figures are not what a meter alone gets.
+  if (r.lookAheadS !== undefined) lines.push(`  every reading carried a ${r.lookAheadErrorPct ? `nowcast erring by ${r.lookAheadErrorPct} % per minute` : 'perfect nowcast'} of its lowest value over the next ${r.lookAheadS} s (--look-ahead)`);
   lines.push('');
   const rows: Array<[string, string]> = [
     ['surplus offered', `${f(r.offeredKwh)} kWh`],

@@ -60,6 +60,8 @@ export interface SimulateOptions {
    * a perfect nowcast would send it (BudgetReading.lowAhead). Absent: none, as a meter sends.
    */
   lookAheadS?: number;
+  /** `--look-ahead-error P`: that look-ahead errs by P % (one standard deviation) per minute. */
+  lookAheadErrorPct?: number;
   /** Called on every grid step with the budget, the draw and the units drawing more than standby. */
   onSample?: (t: number, budgetKw: number, drawnKw: number, unitsOn: number) => void;
   /** Called with every command the loop issues, at its simulated issue time. */
@@ -73,8 +75,10 @@ export interface SimulationReport extends LedgerTotals {
   standbyFloorKw: number;
   hours: number;
   stepS: number;
-  /** `--look-ahead S`: the readings carried a perfect look-ahead of this many seconds. */
+  /** `--look-ahead S`: the readings carried a look-ahead of this many seconds... */
   lookAheadS?: number;
+  /** ...erring by this many percent per minute (`--look-ahead-error`; absent: perfect). */
+  lookAheadErrorPct?: number;
   startIso: string;
   cyclesPerUnit: { mean: number; p95: number; max: number };
   modeChangesPerUnit: { mean: number; max: number };
@@ -125,7 +129,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   const levers = new SimLevers(fleet, devices, clock);
   const indexById = new Map(fleet.units.map((u, i) => [u.id, i]));
   const budget = new TraceBudgetSource(
-    { points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step', ...(opts.lookAheadS ? { lookAheadMs: opts.lookAheadS * 1000 } : {}) },
+    { points: pts, startMs, ttlMs: opts.readingTtlS * 1000, interpolation: opts.interpolation ?? 'step', ...(opts.lookAheadS ? { lookAheadMs: opts.lookAheadS * 1000, lookAheadErrorPct: opts.lookAheadErrorPct ?? 0 } : {}) },
     clock,
   );
   const scheduler = new Scheduler({
@@ -278,7 +282,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     overshootAfterDeadlineKw,
     hours: spanMs / 3_600_000,
     stepS: opts.stepS,
-    ...(opts.lookAheadS ? { lookAheadS: opts.lookAheadS } : {}),
+    ...(opts.lookAheadS ? { lookAheadS: opts.lookAheadS, ...(opts.lookAheadErrorPct ? { lookAheadErrorPct: opts.lookAheadErrorPct } : {}) } : {}),
     startIso: new Date(startMs).toISOString(),
     ...all,
     longestAboveS,

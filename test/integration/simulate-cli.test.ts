@@ -85,6 +85,25 @@ describe('surplus simulate (CLI)', () => {
     expect(table.stdout).toMatch(/the scheduler reached \d+\.\d % of it/);
   });
 
+  it('--look-ahead gives the loop a nowcast, says so, and --look-ahead-error makes it err the same way on every run', async () => {
+    const trace = 'config/traces/mixed-a.csv';
+    const json = async (extra: string[]): Promise<{ absorbedPct: number; cyclesPerUnit: { max: number }; lookAheadS?: number; lookAheadErrorPct?: number }> =>
+      JSON.parse((await cli(['--trace', trace, '--units', '60', '--step-s', '5', '--json', ...extra])).stdout) as never;
+    const plain = await json([]);
+    const perfect = await json(['--look-ahead', '60']);
+    const erring = await json(['--look-ahead', '60', '--look-ahead-error', '20']);
+    expect(plain.lookAheadS).toBeUndefined();
+    expect(perfect).toMatchObject({ lookAheadS: 60 });
+    expect(perfect.lookAheadErrorPct).toBeUndefined();
+    expect(erring).toMatchObject({ lookAheadS: 60, lookAheadErrorPct: 20 });
+    // Each is a different run: the nowcast changed the decisions, and its error changed them again.
+    expect(perfect.absorbedPct).not.toBe(plain.absorbedPct);
+    expect(erring.absorbedPct).not.toBe(perfect.absorbedPct);
+    expect((await json(['--look-ahead', '60', '--look-ahead-error', '20'])).absorbedPct).toBe(erring.absorbedPct);
+    const table = await cli(['--trace', trace, '--units', '60', '--step-s', '5', '--look-ahead', '60', '--look-ahead-error', '20']);
+    expect(table.stdout).toMatch(/every reading carried a nowcast erring by 20 % per minute of its lowest value over the next 60 s \(--look-ahead\)/);
+  });
+
   it('rejects a --series file that is not .csv', async () => {
     const r = await spawned(['--trace', join(dir, 'two-hours.csv'), '--units', '2', '--series', join(dir, 'x.txt')]);
     expect(r.code).toBe(2);
@@ -115,6 +134,10 @@ describe('surplus simulate (CLI)', () => {
     [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--speed', '2'], /unknown option --speed/],
     [['--trace', 'nope.csv', '--units', '3'], /cannot read trace nope\.csv: ENOENT/],
     [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--step-s', '0'], /--step-s must be in \(0, 60\] seconds, got 0/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--look-ahead', '0'], /--look-ahead must be in \(0, 900\] seconds, got 0/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--look-ahead', '3600'], /--look-ahead must be in \(0, 900\] seconds, got 3600/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--look-ahead-error', '5'], /--look-ahead-error needs --look-ahead S/],
+    [['--trace', 'config/traces/clear-day.csv', '--units', '3', '--look-ahead', '60', '--look-ahead-error', '-1'], /--look-ahead-error must be a percentage in 0\.\.100, got -1/],
   ])('rejects %j', async (args, message) => {
     const err = await runInProcess(args).then(
       () => undefined,
