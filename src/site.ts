@@ -214,7 +214,7 @@ function budgetControl(source: BudgetSource | undefined, status: SiteStatusAdapt
     get: () => status.status().budget,
     put: (body) => {
       const r = source.put(body);
-      return { kw: r.kw, ttlS: r.ttlMs / 1000, ...(r.lowAhead ? { lowAheadKw: r.lowAhead.kw, aheadS: (r.lowAhead.untilMs - r.atMs) / 1000 } : {}) };
+      return { kw: r.kw, ttlS: r.ttlMs / 1000, ...(r.lowAhead ? { lowAhead: r.lowAhead } : {}) };
     },
   };
 }

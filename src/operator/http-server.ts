@@ -115,7 +115,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     if (!options.budget) throw new HttpError(409, 'the budget is not set over HTTP on this site (budget.source is not "http")');
     const setting = options.budget.put(await readJsonBody(req, maxBodyBytes));
-    log.info({ kw: setting.kw, ttlS: setting.ttlS, ...(setting.lowAheadKw !== undefined ? { lowAheadKw: setting.lowAheadKw, aheadS: setting.aheadS } : {}), remote }, 'budget set over HTTP');
+    log.info({ kw: setting.kw, ttlS: setting.ttlS, ...(setting.lowAhead ? { lowAhead: setting.lowAhead } : {}), remote }, 'budget set over HTTP');
     sendJson(res, 200, options.budget.get());
   };
 

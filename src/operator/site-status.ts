@@ -77,7 +77,7 @@ export class SiteStatusAdapter implements SiteStatusSource {
           source: snap.budget.source ?? 'none',
           updatedAtMs: reading?.atMs ?? null,
           expiresAtMs: reading && Number.isFinite(reading.ttlMs) ? reading.atMs + reading.ttlMs : null,
-          ...(snap.budget.lowAheadKw !== undefined && reading?.lowAhead ? { lowAhead: { kw: snap.budget.lowAheadKw, untilMs: reading.lowAhead.untilMs } } : {}),
+          ...(snap.budget.lowAhead ? { lowAhead: snap.budget.lowAhead } : {}),
         }
       : { kw: 0, status: 'live' as const, source: 'none', updatedAtMs: null, expiresAtMs: null };
     return {

@@ -227,9 +227,8 @@ export interface SiteStatusSource {
 export interface BudgetSetting {
   kw: number;
   ttlS: number;
-  /** The look-ahead sent with it, if any (lowAhead, aheadS). */
-  lowAheadKw?: number;
-  aheadS?: number;
+  /** The look-ahead sent with it, if any (as BudgetView.lowAhead). */
+  lowAhead?: { kw: number; untilMs: number };
 }
 
 /** The HTTP budget source's setter, exposed as `PUT /api/budget`. */

@@ -1,4 +1,4 @@
-import type { BudgetReading } from './budget-source.js';
+import type { BudgetReading, LowAhead } from './budget-source.js';
 
 /**
  * The budget fail-safe, pure (issue 4): a source that goes silent must not
@@ -34,8 +34,8 @@ export interface BudgetVerdict {
   changesAtMs: number;
   /** True while holding the measured draw before the first reading (GuardOptions.boot): nothing is to be switched. */
   boot?: true;
-  /** A live reading's look-ahead (BudgetReading.lowAhead) while it lasts: the lowest budget it expects, kW. */
-  lowAheadKw?: number;
+  /** A live reading's look-ahead (BudgetReading.lowAhead), while it lasts. */
+  lowAhead?: LowAhead;
 }
 
 export function guardBudget(latest: BudgetReading | undefined, nowMs: number, opts: GuardOptions): BudgetVerdict {
@@ -65,7 +65,7 @@ function judge(latest: BudgetReading | undefined, nowMs: number, opts: GuardOpti
     const ahead = latest.lowAhead;
     // The look-ahead counts only while the reading is live: a held or restored value has none.
     if (ahead && nowMs < ahead.untilMs) {
-      return { kw: latest.kw, status: 'live', reason: `${latest.source}: ${latest.kw} kW, at lowest ${ahead.kw} kW ahead`, source: latest.source, changesAtMs: Math.min(expiresAt, ahead.untilMs), lowAheadKw: ahead.kw };
+      return { kw: latest.kw, status: 'live', reason: `${latest.source}: ${latest.kw} kW, at lowest ${ahead.kw} kW ahead`, source: latest.source, changesAtMs: Math.min(expiresAt, ahead.untilMs), lowAhead: ahead };
     }
     return { kw: latest.kw, status: 'live', reason: `${latest.source}: ${latest.kw} kW`, source: latest.source, changesAtMs: expiresAt };
   }

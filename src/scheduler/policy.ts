@@ -170,7 +170,7 @@ export function holdSettings(pace: WearPace, history: BudgetHistory | undefined,
 
 /**
  * `lowAheadKw`: the lowest budget the sender expects over its look-ahead (BudgetVerdict
- * lowAheadKw), absent without one; nothing is added above it.
+ * lowAhead), absent without one; nothing is added above it.
  */
 export function plan(budgetKw: number, fleet: FleetState, nowMs: number, settings: PolicySettings, prev?: RampMemory, lowAheadKw?: number): Plan {
   const units = fleet.units;

@@ -1,5 +1,5 @@
 import type { SchedulerConfig } from '../config/schema.js';
-import type { BudgetReading } from '../power/budget-source.js';
+import type { BudgetReading, LowAhead } from '../power/budget-source.js';
 import { guardBudget, type BudgetVerdict, type GuardOptions } from '../power/budget-guard.js';
 import { buildCommands, type UnitCommand } from './commands.js';
 import { currentKw, type FleetState, type FleetUnit } from './fleet-state.js';
@@ -61,7 +61,7 @@ export interface UnitSnapshot {
 }
 
 export interface SchedulerSnapshot {
-  budget: { kw: number; status: BudgetVerdict['status']; source: string | null; reason: string; lowAheadKw?: number };
+  budget: { kw: number; status: BudgetVerdict['status']; source: string | null; reason: string; lowAhead?: LowAhead };
   plannedKw: number;
   measuredKw: number;
   plannedThs: number;
@@ -117,14 +117,14 @@ export class SchedulerCore {
   needsPlan(reading: BudgetReading | undefined, nowMs: number): boolean {
     if (this.dirty || !this.lastPlan || !this.lastVerdict) return true;
     const v = this.verdict(reading, nowMs);
-    if (v.kw !== this.lastVerdict.kw || v.status !== this.lastVerdict.status || v.lowAheadKw !== this.lastVerdict.lowAheadKw) return true;
+    if (v.kw !== this.lastVerdict.kw || v.status !== this.lastVerdict.status || v.lowAhead?.kw !== this.lastVerdict.lowAhead?.kw) return true;
     return nowMs >= this.lastPlan.revisitAtMs;
   }
 
   /** Plans, commits the targets to the fleet state and returns the commands to issue. */
   step(reading: BudgetReading | undefined, nowMs: number): StepResult {
     const verdict = this.verdict(reading, nowMs);
-    const p = plan(verdict.kw, this.fleet, nowMs, this.settings, this.ramp, verdict.lowAheadKw);
+    const p = plan(verdict.kw, this.fleet, nowMs, this.settings, this.ramp, verdict.lowAhead?.kw);
     const commands = p.changes > 0 ? buildCommands(p, this.fleet, this.settings) : [];
     const byIndex = commands.length > 0 ? new Map(commands.map((c) => [c.index, c])) : undefined;
     // A target the policy reused from the last plan is unchanged and its reason already stored:
@@ -279,7 +279,7 @@ export class SchedulerCore {
       return s;
     });
     return {
-      budget: { kw: v.kw, status: v.status, source: v.source ?? null, reason: v.reason, ...(v.lowAheadKw !== undefined ? { lowAheadKw: v.lowAheadKw } : {}) },
+      budget: { kw: v.kw, status: v.status, source: v.source ?? null, reason: v.reason, ...(v.lowAhead ? { lowAhead: v.lowAhead } : {}) },
       plannedKw: p?.plannedKw ?? 0,
       measuredKw,
       plannedThs: p?.plannedThs ?? 0,

@@ -66,11 +66,11 @@ export class TraceBudgetSource extends BaseBudgetSource {
   }
 
   /**
-   * The trace's lowest value over [fromMs, toMs]: at both ends and at every row between (the
-   * trace is a step or a straight line between rows, so its lowest is at one of them).
+   * The trace's lowest value from now (where it reads `nowKw`) to `toMs`: at both ends and at every
+   * row between (the trace is a step or a straight line between rows, so its lowest is at one of them).
    */
-  private lowest(fromMs: number, toMs: number): number {
-    let low = Math.min(this.valueAt(fromMs), this.valueAt(toMs));
+  private lowest(nowKw: number, toMs: number): number {
+    let low = Math.min(nowKw, this.valueAt(toMs));
     for (let i = this.next; i < this.opts.points.length && this.rowAt(i) <= toMs; i++) low = Math.min(low, this.valueAt(this.rowAt(i)));
     return low;
   }
@@ -100,7 +100,7 @@ export class TraceBudgetSource extends BaseBudgetSource {
     }
     const kw = this.valueAt(now);
     const aheadMs = this.opts.lookAheadMs ?? 0;
-    const low = aheadMs > 0 ? this.erred(this.lowest(now, now + aheadMs), kw, now) : kw;
+    const low = aheadMs > 0 ? this.erred(this.lowest(kw, now + aheadMs), kw, now) : kw;
     if (row || kw !== this.lastKw || low !== this.lastLowKw) {
       this.lastKw = kw;
       this.lastLowKw = low;

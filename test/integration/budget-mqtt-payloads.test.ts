@@ -97,7 +97,7 @@ describe('mqtt budget payloads over a real broker', () => {
     await h.send('{"value": 4.2, "unit": "MW", "lowAhead": 3.4, "aheadS": 120}');
     const now = h.clock.now();
     expect(h.source.latest()).toMatchObject({ kw: 4200, lowAhead: { kw: 3400, untilMs: now + 120_000 } });
-    expect(guardBudget(h.source.latest(), now + 20_000, { holdLastS: 0, failsafeKw: 0 })).toMatchObject({ kw: 4200, lowAheadKw: 3400 });
+    expect(guardBudget(h.source.latest(), now + 20_000, { holdLastS: 0, failsafeKw: 0 })).toMatchObject({ kw: 4200, lowAhead: { kw: 3400, untilMs: now + 120_000 } });
     // A look-ahead that contradicts its value is refused whole: the last reading stands.
     await h.send('{"kw": 10, "lowAhead": 20, "aheadS": 60}');
     expect(h.source.rejected).toBe(1);

@@ -24,13 +24,13 @@ describe('budget guard', () => {
 
   it('passes a live reading\'s look-ahead on while it lasts, and re-plans when it ends', () => {
     const ahead: BudgetReading = Object.freeze({ ...reading, lowAhead: { kw: 90, untilMs: 1_030_000 } });
-    expect(guardBudget(ahead, 1_000_000, opts)).toMatchObject({ kw: 120, status: 'live', lowAheadKw: 90, changesAtMs: 1_030_000, reason: 'mqtt: 120 kW, at lowest 90 kW ahead' });
+    expect(guardBudget(ahead, 1_000_000, opts)).toMatchObject({ kw: 120, status: 'live', lowAhead: { kw: 90, untilMs: 1_030_000 }, changesAtMs: 1_030_000, reason: 'mqtt: 120 kW, at lowest 90 kW ahead' });
     const after = guardBudget(ahead, 1_030_000, opts);
     expect(after).toMatchObject({ kw: 120, status: 'live', changesAtMs: 1_060_000 });
-    expect(after.lowAheadKw).toBeUndefined();
+    expect(after.lowAhead).toBeUndefined();
     // A held value carries none: the sender has gone quiet, its forecast with it.
     const late: BudgetReading = Object.freeze({ ...reading, lowAhead: { kw: 90, untilMs: 2_000_000 } });
-    expect(guardBudget(late, 1_070_000, opts).lowAheadKw).toBeUndefined();
+    expect(guardBudget(late, 1_070_000, opts).lowAhead).toBeUndefined();
     // Reaching past the TTL: the TTL still ends the live value first.
     expect(guardBudget(late, 1_000_000, opts).changesAtMs).toBe(1_060_000);
   });

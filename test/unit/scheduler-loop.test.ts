@@ -150,17 +150,18 @@ describe('scheduler loop (fake timers, fake device APIs)', () => {
     await s.scheduler.start();
     await vi.advanceTimersByTimeAsync(1000);
     // 50 kW now, but the sender (a nowcast) expects 20 kW at lowest within the minute: two of six.
+    const putAt = Date.now();
     s.budget.put({ kw: 50, lowAhead: 20, aheadS: 60 });
     await vi.advanceTimersByTimeAsync(30_000);
     expect(s.calls.filter((c) => c.call === 'softOn').length).toBe(2);
     const snap = s.scheduler.snapshot();
-    expect(snap.budget).toMatchObject({ kw: 50, status: 'live', lowAheadKw: 20 });
+    expect(snap.budget).toMatchObject({ kw: 50, status: 'live', lowAhead: { kw: 20, untilMs: putAt + 60_000 } });
     expect(snap.limitedBy).toBe('ahead');
     expect(snap.plannedKw).toBeLessThanOrEqual(20);
     // The look-ahead ends with no new reading: the plan fills the budget.
     await vi.advanceTimersByTimeAsync(40_000);
     expect(s.calls.filter((c) => c.call === 'softOn').length).toBe(6);
-    expect(s.scheduler.snapshot().budget.lowAheadKw).toBeUndefined();
+    expect(s.scheduler.snapshot().budget.lowAhead).toBeUndefined();
     // A look-ahead of nothing never cuts what runs: only the budget does.
     s.calls.length = 0;
     s.budget.put({ kw: 50, lowAhead: 0, aheadS: 60 });
